@@ -1,0 +1,115 @@
+# rover: the host supervisor (bin/rover) and the in-container runner
+# (bin/rover-agent, statically linked).  Targets:
+#   make            build both binaries
+#   make test       the whole suite: unit tests, then integration tests on real engines
+#   make unit       unit tests only (cmocka)
+#   make check      unit + local integration tests under ASan+UBSan
+#   make valgrind   unit tests under valgrind
+#   make lint       cppcheck and gcc -fanalyzer
+#   make install PREFIX=/usr/local
+CC      ?= cc
+PREFIX  ?= /usr/local
+BUILD   ?= build
+BINDIR  ?= bin
+OPT     ?= -O2 -g
+PKG_CONFIG ?= pkg-config
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wformat=2 -Wwrite-strings -Wvla -Wundef -fno-common -Wno-format-nonliteral
+# override: a user's CFLAGS=-O0 adds to these, never drops the warnings.
+override CFLAGS  += -std=gnu17 $(WARN) $(OPT) $(SAN) -I. \
+                    $(shell $(PKG_CONFIG) --cflags json-c libcurl yaml-0.1)
+override LDFLAGS += $(SAN)
+
+COMMON_SRC := $(sort $(wildcard common/*.c))
+AGENT_SRC  := $(sort $(filter-out agent-runner/main.c,$(wildcard agent-runner/*.c)))
+SUPLIB_SRC := $(sort $(wildcard supervisor/lib/*.c))
+SUPCMD_SRC := $(sort $(wildcard supervisor/cmd/*.c))
+
+COMMON_A := $(BUILD)/libcommon.a
+AGENT_A  := $(BUILD)/libagent.a
+SUPLIB_A := $(BUILD)/libsupervisor.a
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+
+AGENT_LIBS := -lyaml -ljson-c -lm
+ROVER_LIBS := -lcurl -linotifytools -lyaml -ljson-c -lm
+# The runner must run in any image, scratch included: link it statically.
+# Sanitizer builds cannot be static; they are only run on this host.
+AGENT_STATIC := $(if $(SAN),,-static)
+
+UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(patsubst %.c,$(BUILD)/%,$(UNIT_SRC))
+FAULTS_O := $(BUILD)/tests/unit/helpers/faults.o
+
+.PHONY: all test unit integration check valgrind lint install clean bench
+all: $(BINDIR)/rover-agent $(BINDIR)/rover
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(COMMON_A): $(call obj,$(COMMON_SRC))
+	@mkdir -p $(@D); rm -f $@; ar rcs $@ $^
+$(AGENT_A): $(call obj,$(AGENT_SRC))
+	@mkdir -p $(@D); rm -f $@; ar rcs $@ $^
+$(SUPLIB_A): $(call obj,$(SUPLIB_SRC))
+	@mkdir -p $(@D); rm -f $@; ar rcs $@ $^
+
+$(BINDIR)/rover-agent: $(call obj,agent-runner/main.c) $(AGENT_A) $(COMMON_A)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $(AGENT_STATIC) -o $@ $^ $(AGENT_LIBS)
+
+$(BINDIR)/rover: $(call obj,supervisor/main.c $(SUPCMD_SRC)) $(SUPLIB_A) $(AGENT_A) $(COMMON_A)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(ROVER_LIBS)
+
+# Per-test link flags, e.g. WRAP_test_fileio := -Wl,--wrap=fsync
+-include tests/unit/wraps.mk
+# faults.o defines __wrap_* and calls __real_*, so only wrapped tests link it.
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(SUPLIB_A) $(AGENT_A) $(COMMON_A) | $(FAULTS_O)
+	$(CC) $(LDFLAGS) $(WRAP_$*) -o $@ $< $(if $(WRAP_$*),$(FAULTS_O)) \
+		$(SUPLIB_A) $(AGENT_A) $(COMMON_A) -lcmocka $(ROVER_LIBS)
+
+unit: $(UNIT_BINS)
+	@ROVER_BUILD=$(BUILD) tests/run.sh --unit-only $(UNIT_BINS)
+
+test: all $(UNIT_BINS)
+	@ROVER_BIN_DIR=$(BINDIR) tests/run.sh $(UNIT_BINS)
+
+integration: all
+	@ROVER_BIN_DIR=$(BINDIR) tests/run.sh --integration-only
+
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+check:
+	$(MAKE) BUILD=build-san BINDIR=build-san/bin OPT='-O1 -g' SAN='$(SANFLAGS)' \
+		build-san/bin/rover-agent build-san/bin/rover \
+		$(patsubst $(BUILD)/%,build-san/%,$(UNIT_BINS))
+	ROVER_BIN_DIR=build-san/bin ROVER_TEST_LOCAL_ONLY=1 \
+		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/run.sh $(patsubst $(BUILD)/%,build-san/%,$(UNIT_BINS))
+
+valgrind:
+	$(MAKE) BUILD=build-vg BINDIR=build-vg/bin OPT='-O0 -g' \
+		$(patsubst $(BUILD)/%,build-vg/%,$(UNIT_BINS))
+	ROVER_VALGRIND=1 tests/run.sh --unit-only $(patsubst $(BUILD)/%,build-vg/%,$(UNIT_BINS))
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+		--suppress=redundantInitialization --inline-suppr -I. \
+		common agent-runner supervisor
+	$(MAKE) BUILD=build-lint BINDIR=build-lint/bin OPT='-O1 -fanalyzer' all
+
+bench: all
+	bench/run-all.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0755 $(BINDIR)/rover $(BINDIR)/rover-agent $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 docs/man/rover.1 docs/man/rover-agent.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+
+clean:
+	rm -rf build build-san build-vg build-lint bin
+
+.SECONDARY:
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

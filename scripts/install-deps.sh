@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Install every build, test and demo dependency of rover from Debian's packages.
+# Idempotent: packages already present are skipped by apt-get itself.
+# Usage: scripts/install-deps.sh            (build + tests + both engines)
+set -euo pipefail
+
+packages=(
+	# build
+	build-essential pkg-config
+	libcurl4-openssl-dev libjson-c-dev libyaml-dev libinotifytools0-dev
+	# tests and tools
+	libcmocka-dev bats jq strace valgrind git procps util-linux
+	# engines and the demo image (see shared/ENGINES.md)
+	podman runc docker.io busybox-static
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "install-deps: all ${#packages[@]} packages present"
+	exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: need root to install: ${missing[*]}" >&2
+	exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# docker.io's postinst tries to start dockerd through systemd/invoke-rc.d; on a
+# machine without an init system that fails harmlessly, and we never rely on it:
+# scripts/engines.sh starts our own dockerd on a socket the project owns.
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"

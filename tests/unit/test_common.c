@@ -1,0 +1,136 @@
+/* Unit tests for the small common modules: error, jsonutil, timeutil, sha256, proc. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/jsonutil.h"
+#include "common/proc.h"
+#include "common/sha256.h"
+#include "common/timeutil.h"
+
+static void test_error_wrap_prefixes_and_keeps_code(void **state)
+{
+	(void)state;
+	_cleanup_error_ struct rv_error *e = NULL;
+	assert_int_equal(rv_error_set(&e, ENOENT, "task %d not found", 7), -ENOENT);
+	assert_int_equal(rv_error_wrap(&e, "cannot resume"), -ENOENT);
+	assert_string_equal(e->msg, "cannot resume: task 7 not found");
+	assert_false(rv_error_is_transient(e));
+	e->http_status = 503;
+	assert_true(rv_error_is_transient(e));
+	assert_int_equal(rv_error_set(NULL, EIO, "ignored"), -EIO);
+}
+
+static void test_sha256_known_vectors(void **state)
+{
+	(void)state;
+	char hex[SHA256_HEX_LEN];
+	sha256_hex("", 0, hex);
+	assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	sha256_hex("abc", 3, hex);
+	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	const char *m = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+	sha256_hex(m, strlen(m), hex);
+	assert_string_equal(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+	char *a = malloc(1000000);
+	memset(a, 'a', 1000000);
+	sha256_hex(a, 1000000, hex);
+	free(a);
+	assert_string_equal(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+static void test_timeutil_roundtrip(void **state)
+{
+	(void)state;
+	char buf[TIMEUTIL_ISO_LEN];
+	int64_t ms = 1795335467123;
+	timeutil_format_iso(ms, buf);
+	assert_string_equal(buf, "2026-11-22T08:17:47.123Z");
+	int64_t back = 0;
+	assert_true(timeutil_parse_iso(buf, &back));
+	assert_int_equal(back, ms);
+	assert_true(timeutil_parse_iso("2026-11-22T09:17:47+01:00", &back));
+	assert_int_equal(back, 1795335467000);
+	assert_false(timeutil_parse_iso("yesterday", &back));
+	assert_false(timeutil_parse_iso("2026-11-22T08:17:47", &back));
+}
+
+static void test_jsonutil_parse_errors_name_the_source(void **state)
+{
+	(void)state;
+	struct json_object *o = NULL;
+	_cleanup_error_ struct rv_error *e = NULL;
+	assert_int_equal(jsonutil_parse("{\"a\": 1", 7, "'x.json'", &o, &e), -EBADMSG);
+	assert_non_null(strstr(e->msg, "'x.json' is truncated"));
+	assert_int_equal(jsonutil_parse("", 0, "'x.json'", &o, &e), -EBADMSG);
+	assert_non_null(strstr(e->msg, "empty"));
+	assert_int_equal(jsonutil_parse("{} x", 4, "'x.json'", &o, &e), -EBADMSG);
+	assert_non_null(strstr(e->msg, "trailing"));
+	assert_int_equal(jsonutil_parse("{\n\"a\": tru }", 12, "'x.json'", &o, &e), -EBADMSG);
+	assert_non_null(strstr(e->msg, "line 2"));
+	assert_int_equal(jsonutil_parse(" {\"a\": [1]} \n", 13, "'x.json'", &o, &e), 0);
+	assert_non_null(jsonutil_get_array(o, "a"));
+	json_object_put(o);
+}
+
+static void test_jsonutil_write_read_roundtrip(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/rover-test-json-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	_cleanup_free_ char *p = xasprintf("%s/x.json", dir);
+	_cleanup_json_ struct json_object *o = json_object_new_object();
+	jsonutil_set_str(o, "path", "a/b");
+	jsonutil_set_int64(o, "n", 42);
+	jsonutil_set_bool(o, "ok", true);
+	assert_int_equal(jsonutil_write_file(p, o, NULL), 0);
+	_cleanup_json_ struct json_object *back = NULL;
+	assert_int_equal(jsonutil_read_object(p, &back, NULL), 0);
+	assert_string_equal(jsonutil_get_str(back, "path"), "a/b");
+	int64_t n = 0;
+	assert_true(jsonutil_get_int64(back, "n", &n));
+	assert_int_equal(n, 42);
+	bool b = false;
+	assert_true(jsonutil_get_bool(back, "ok", &b));
+	assert_true(b);
+	assert_null(jsonutil_get_str(back, "n"));
+	unlink(p);
+	rmdir(dir);
+}
+
+static void test_proc_identity(void **state)
+{
+	(void)state;
+	uint64_t t1 = 0, t2 = 0;
+	assert_true(proc_is_alive(getpid()));
+	assert_false(proc_is_alive(0));
+	assert_false(proc_is_alive(-5));
+	assert_true(proc_start_time(getpid(), &t1));
+	assert_true(proc_start_time(getpid(), &t2));
+	assert_int_equal(t1, t2);
+	assert_false(proc_start_time(999999999, &t1));
+	char boot[40];
+	assert_true(proc_boot_id(boot, sizeof(boot)));
+	assert_int_equal(strlen(boot), 36);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_error_wrap_prefixes_and_keeps_code),
+		cmocka_unit_test(test_sha256_known_vectors),
+		cmocka_unit_test(test_timeutil_roundtrip),
+		cmocka_unit_test(test_jsonutil_parse_errors_name_the_source),
+		cmocka_unit_test(test_jsonutil_write_read_roundtrip),
+		cmocka_unit_test(test_proc_identity),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
