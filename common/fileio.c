@@ -226,6 +226,22 @@ int fileio_copy(const char *from, const char *to, size_t max, mode_t mode,
 	return fileio_write_atomic(to, buf, len, mode, err);
 }
 
+int fileio_remove_stale_temps(const char *dir, const char *name)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	_cleanup_free_ char *prefix = xasprintf(".%s.tmp-", name);
+	size_t plen = strlen(prefix);
+	int n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, prefix, plen) && unlinkat(dirfd(d), de->d_name, 0) == 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
 bool fileio_exists(const char *path)
 {
 	return access(path, F_OK) == 0;

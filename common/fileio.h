@@ -49,6 +49,11 @@ int fileio_remove_tree(const char *path, struct rv_error **err);
 int fileio_copy(const char *from, const char *to, size_t max, mode_t mode,
 		struct rv_error **err);
 
+/* Remove temp files fileio_write_atomic() left in dir for `name` when its
+ * writer was killed (".<name>.tmp-*").  Only for a directory with one writer:
+ * a live writer's temp file would be removed too.  Returns how many. */
+int fileio_remove_stale_temps(const char *dir, const char *name);
+
 bool fileio_exists(const char *path);
 bool fileio_is_dir(const char *path);
 

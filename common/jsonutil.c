@@ -81,7 +81,7 @@ int jsonutil_read_object(const char *path, struct json_object **ret, struct rv_e
 char *jsonutil_to_pretty(struct json_object *obj)
 {
 	const char *s = json_object_to_json_string_ext(
-		obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+		obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
 	return xasprintf("%s\n", s);
 }
 

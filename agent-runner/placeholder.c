@@ -1,0 +1,226 @@
+/* placeholder.c - `{{inputs.x}}` / `{{steps.id.outputs.y}}` substitution; see
+ * placeholder.h. */
+#define _GNU_SOURCE
+#include "placeholder.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "common/error.h"
+
+struct buf {
+	char *p;
+	size_t len, cap;
+	bool too_big;
+};
+
+static void buf_add(struct buf *b, const char *s, size_t n)
+{
+	if (b->too_big)
+		return;
+	if (b->len + n > PLACEHOLDER_MAX_OUTPUT) {
+		b->too_big = true;
+		return;
+	}
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		b->p = xrealloc(b->p, cap);
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void buf_adds(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+static bool is_name_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_' || c == '-';
+}
+
+/* A name of [A-Za-z0-9_-]+ at *s, up to end; advances *s past it. */
+static bool take_name(const char **s, const char *end, const char **ret, size_t *ret_len)
+{
+	const char *p = *s;
+	while (p < end && is_name_char(*p))
+		p++;
+	if (p == *s)
+		return false;
+	*ret = *s;
+	*ret_len = (size_t)(p - *s);
+	*s = p;
+	return true;
+}
+
+static bool take_lit(const char **s, const char *end, const char *lit)
+{
+	size_t n = strlen(lit);
+	if ((size_t)(end - *s) < n || memcmp(*s, lit, n))
+		return false;
+	*s += n;
+	return true;
+}
+
+struct ref {
+	bool is_step;
+	char *id;   /* steps only */
+	char *name; /* input or output name */
+};
+
+static void ref_release(struct ref *r)
+{
+	free(r->id);
+	free(r->name);
+}
+
+static void skip_space(const char **s, const char *end)
+{
+	while (*s < end && isspace((unsigned char)**s))
+		(*s)++;
+}
+
+/* Parse `{{ inputs.<name> }}` or `{{ steps.<id>.outputs.<name> }}` at s (which
+ * points at the braces).  On success *ret_end is just past the closing braces.
+ * Scanning stops at the first character that cannot belong to the form, so a
+ * text full of stray braces costs linear time. */
+static bool parse_ref(const char *s, const char *end, struct ref *r, const char **ret_end)
+{
+	const char *id = NULL, *name = NULL;
+	size_t id_len = 0, name_len = 0;
+	bool is_step;
+	if (!take_lit(&s, end, "{{"))
+		return false;
+	skip_space(&s, end);
+	if (take_lit(&s, end, "inputs.")) {
+		is_step = false;
+		if (!take_name(&s, end, &name, &name_len))
+			return false;
+	} else if (take_lit(&s, end, "steps.")) {
+		is_step = true;
+		if (!take_name(&s, end, &id, &id_len) || !take_lit(&s, end, ".outputs.") ||
+		    !take_name(&s, end, &name, &name_len))
+			return false;
+	} else {
+		return false;
+	}
+	skip_space(&s, end);
+	if (!take_lit(&s, end, "}}"))
+		return false;
+	r->is_step = is_step;
+	r->id = is_step ? xstrndup(id, id_len) : NULL;
+	r->name = xstrndup(name, name_len);
+	*ret_end = s;
+	return true;
+}
+
+/* Text of the value, borrowed from the JSON objects; NULL when unresolved. */
+static const char *lookup(const struct ref *r, struct json_object *inputs,
+			  struct json_object *steps)
+{
+	struct json_object *scope = r->is_step ? NULL : inputs, *val = NULL;
+	if (r->is_step && (!steps || !json_object_object_get_ex(steps, r->id, &scope) ||
+			   !json_object_is_type(scope, json_type_object)))
+		return NULL;
+	if (!scope || !json_object_is_type(scope, json_type_object) ||
+	    !json_object_object_get_ex(scope, r->name, &val) || !val)
+		return NULL;
+	if (json_object_is_type(val, json_type_string))
+		return json_object_get_string(val);
+	return json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN);
+}
+
+/* Append "{{...}}" to the comma-separated list unless `seen` (a JSON object
+ * used as a hash set) already has it. */
+static void note_unresolved(struct buf *list, struct json_object *seen, const struct ref *r)
+{
+	_cleanup_free_ char *p = r->is_step ? xasprintf("{{steps.%s.outputs.%s}}", r->id, r->name)
+					    : xasprintf("{{inputs.%s}}", r->name);
+	if (json_object_object_get_ex(seen, p, NULL))
+		return;
+	json_object_object_add(seen, p, NULL);
+	if (list->len)
+		buf_adds(list, ", ");
+	buf_adds(list, p);
+}
+
+char *placeholder_shell_quote(const char *s)
+{
+	struct buf b = {0};
+	buf_adds(&b, "'");
+	for (const char *p = s ? s : ""; *p; p++) {
+		if (*p == '\'')
+			buf_adds(&b, "'\\''");
+		else
+			buf_add(&b, p, 1);
+	}
+	buf_adds(&b, "'");
+	return b.p;
+}
+
+int placeholder_resolve(const char *text, struct json_object *inputs, struct json_object *steps,
+			unsigned flags, char **ret, char **ret_unresolved, struct rv_error **err)
+{
+	if (!text)
+		return rv_error_set(err, EINVAL, "no text to resolve placeholders in");
+
+	struct buf out = {0}, unresolved = {0};
+	_cleanup_json_ struct json_object *seen = json_object_new_object();
+	const char *end = text + strlen(text);
+	const char *p = text;
+	buf_add(&out, "", 0);
+	for (;;) {
+		const char *open = strstr(p, "{{");
+		if (!open) {
+			buf_add(&out, p, (size_t)(end - p));
+			break;
+		}
+		buf_add(&out, p, (size_t)(open - p));
+		struct ref r = {0};
+		const char *after = NULL;
+		if (!parse_ref(open, end, &r, &after)) {
+			/* Not ours: keep one brace and look again from the next
+			 * character, so `{{{inputs.x}}}` still finds the inner one. */
+			buf_add(&out, open, 1);
+			p = open + 1;
+			continue;
+		}
+		const char *val = lookup(&r, inputs, steps);
+		if (!val) {
+			note_unresolved(&unresolved, seen, &r);
+			buf_add(&out, open, (size_t)(after - open));
+		} else if (flags & PLACEHOLDER_SHELL_QUOTE) {
+			_cleanup_free_ char *q = placeholder_shell_quote(val);
+			buf_adds(&out, q);
+		} else {
+			buf_adds(&out, val);
+		}
+		ref_release(&r);
+		p = after;
+	}
+
+	int rc = 0;
+	if (out.too_big || unresolved.too_big)
+		rc = rv_error_set(err, E2BIG, "text after placeholder substitution exceeds %u bytes",
+				  PLACEHOLDER_MAX_OUTPUT);
+	else if ((flags & PLACEHOLDER_STRICT) && unresolved.len)
+		rc = rv_error_set(err, EINVAL, "unresolved placeholders: %s", unresolved.p);
+	if (rc < 0) {
+		free(out.p);
+		free(unresolved.p);
+		return rc;
+	}
+	*ret = out.p;
+	if (ret_unresolved)
+		*ret_unresolved = unresolved.p;
+	else
+		free(unresolved.p);
+	return 0;
+}

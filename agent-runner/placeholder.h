@@ -1,0 +1,50 @@
+/*
+ * placeholder.h - `{{inputs.<name>}}` and `{{steps.<id>.outputs.<name>}}`
+ * substitution (reference B.2 "Placeholders").  Whitespace inside the braces is
+ * allowed (`{{ inputs.x }}`).
+ *
+ * PLACEHOLDER_STRICT (command steps): any unresolved placeholder is an error
+ * (EINVAL) whose message lists all of them:
+ *     "unresolved placeholders: {{inputs.x}}, {{steps.a.outputs.b}}".
+ * PLACEHOLDER_LENIENT (prompts): unresolved placeholders are left as written
+ * and *ret_unresolved (when not NULL) gets the same comma-separated list, or
+ * NULL when everything resolved.
+ *
+ * PLACEHOLDER_SHELL_QUOTE: each substituted value is single-quote escaped for
+ * /bin/sh, so an output cannot inject shell syntax into a command.
+ *
+ * inputs: {name: "value"}; steps: {stepId: {name: "value"}}; both only read,
+ * either may be NULL.  A value that is a JSON string is used as is, any other
+ * value by its JSON text; JSON null counts as unresolved.
+ *
+ * Only `{{inputs.<name>}}` and `{{steps.<id>.outputs.<name>}}` (names and ids
+ * [A-Za-z0-9_-]+) are placeholders: any other `{{...}}`, such as docker's
+ * `{{.State.Running}}`, is ordinary text and never reported.  The unresolved
+ * list names each placeholder once, in order of first appearance, written
+ * without the inner whitespace.  A result larger than PLACEHOLDER_MAX_OUTPUT
+ * fails with E2BIG.  On failure *ret and *ret_unresolved are not written.
+ */
+#ifndef ROVER_PLACEHOLDER_H
+#define ROVER_PLACEHOLDER_H
+
+#include <json-c/json.h>
+
+#include "common/error.h"
+
+enum placeholder_flags {
+	PLACEHOLDER_LENIENT = 0,
+	PLACEHOLDER_STRICT = 1 << 0,
+	PLACEHOLDER_SHELL_QUOTE = 1 << 1,
+};
+
+#define PLACEHOLDER_MAX_OUTPUT (16u * 1024u * 1024u)
+
+/* Substitute the placeholders of text into a newly allocated *ret.  0, or
+ * -EINVAL (strict mode, unresolved placeholders; text NULL), -E2BIG. */
+int placeholder_resolve(const char *text, struct json_object *inputs, struct json_object *steps,
+			unsigned flags, char **ret, char **ret_unresolved, struct rv_error **err);
+
+/* Single-quote s for /bin/sh: abc'd -> 'abc'\''d'.  Newly allocated. */
+char *placeholder_shell_quote(const char *s);
+
+#endif
