@@ -42,7 +42,7 @@ UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst %.c,$(BUILD)/%,$(UNIT_SRC))
 FAULTS_O := $(BUILD)/tests/unit/helpers/faults.o
 
-.PHONY: all test unit integration check valgrind lint install clean bench
+.PHONY: all tools test unit integration check valgrind lint install clean bench
 all: $(BINDIR)/rover-agent $(BINDIR)/rover
 
 $(BUILD)/%.o: %.c
@@ -71,13 +71,24 @@ $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(SUPLIB_A) $(AGENT_A) $(COMMON_A
 	$(CC) $(LDFLAGS) $(WRAP_$*) -o $@ $< $(if $(WRAP_$*),$(FAULTS_O)) \
 		$(SUPLIB_A) $(AGENT_A) $(COMMON_A) -lcmocka $(ROVER_LIBS)
 
+# Small driver programs used by integration tests (tests/tools/<name>.c).
+TOOL_BINS := $(patsubst %.c,$(BUILD)/%,$(sort $(wildcard tests/tools/*.c)))
+$(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(SUPLIB_A) $(AGENT_A) $(COMMON_A)
+	$(CC) $(LDFLAGS) -o $@ $^ $(ROVER_LIBS)
+tools: $(TOOL_BINS)
+
+# Benchmarks (bench/<name>.c), run by the scripts in bench/.
+BENCH_BINS := $(patsubst %.c,$(BUILD)/%,$(sort $(wildcard bench/*.c)))
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(SUPLIB_A) $(AGENT_A) $(COMMON_A)
+	$(CC) $(LDFLAGS) -o $@ $^ $(ROVER_LIBS)
+
 unit: $(UNIT_BINS)
 	@ROVER_BUILD=$(BUILD) tests/run.sh --unit-only $(UNIT_BINS)
 
-test: all $(UNIT_BINS)
+test: all $(UNIT_BINS) $(TOOL_BINS)
 	@ROVER_BIN_DIR=$(BINDIR) tests/run.sh $(UNIT_BINS)
 
-integration: all
+integration: all $(TOOL_BINS)
 	@ROVER_BIN_DIR=$(BINDIR) tests/run.sh --integration-only
 
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer

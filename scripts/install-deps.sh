@@ -9,7 +9,7 @@ packages=(
 	build-essential pkg-config
 	libcurl4-openssl-dev libjson-c-dev libyaml-dev libinotifytools0-dev
 	# tests and tools
-	libcmocka-dev bats jq strace valgrind git procps util-linux
+	libcmocka-dev bats jq strace valgrind git procps util-linux python3-jsonschema
 	# engines and the demo image (see shared/ENGINES.md)
 	podman runc docker.io busybox-static
 )

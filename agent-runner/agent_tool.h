@@ -1,0 +1,52 @@
+/*
+ * agent_tool.h - how an agent step talks to an AI coding agent's CLI.
+ *
+ * Each supported tool (claude, codex, gemini, qwen, opencode, cursor) runs
+ * headless, once per step, found on PATH:
+ *     claude  -p PROMPT --dangerously-skip-permissions [--model M]
+ *     codex   exec [--model M] PROMPT
+ *     gemini  -p PROMPT --yolo [--model M]
+ *     qwen    -p PROMPT --yolo [--model M]
+ *     opencode run [--model M] PROMPT
+ *     cursor  -> cursor-agent -p PROMPT --force [--model M]
+ *
+ * When the step declares outputs, the prompt is extended with an instruction
+ * to end the answer with one JSON object holding them (and to write file
+ * outputs under the output directory).  agent_tool_extract_outputs() takes the
+ * last top-level JSON object in the tool's stdout and copies the declared keys.
+ */
+#ifndef ROVER_AGENT_TOOL_H
+#define ROVER_AGENT_TOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+#include "agent-runner/workflow.h"
+#include "common/error.h"
+
+/* True when name is a tool we know how to run. */
+bool agent_tool_is_known(const char *name);
+
+/* NULL-terminated argv for the tool (newly allocated; free with
+ * agent_tool_argv_free). */
+char **agent_tool_argv(const char *tool, const char *model, const char *prompt);
+void agent_tool_argv_free(char **argv);
+
+/* The prompt with the outputs instruction appended (newly allocated). */
+char *agent_tool_prompt(const char *prompt, const struct workflow_step *step,
+			const char *output_dir);
+
+/* The last top-level JSON object in text, or NULL (caller puts). */
+struct json_object *agent_tool_last_json_object(const char *text);
+
+/* Fill `outputs` (an object) with the step's declared outputs found in the
+ * last JSON object of stdout_text, and file outputs read from output_dir.
+ * Missing required outputs are listed in *ret_missing (newly allocated,
+ * comma-separated) or NULL. */
+void agent_tool_extract_outputs(const struct workflow_step *step, const char *stdout_text,
+				const char *output_dir, struct json_object *outputs,
+				char **ret_missing);
+
+#endif

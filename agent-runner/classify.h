@@ -1,0 +1,65 @@
+/*
+ * classify.h - which step failures are transient (retry in-process), retryable
+ * (pause the workflow, resume later) or fatal (fail).  Reference B.5, with the
+ * fixes of CONTRACT section 3:
+ *   - HTTP 5xx (500-599 as a whole word), 529 and "overloaded" are transient;
+ *   - a plain step timeout is never retryable (no pause/resume loop);
+ *   - "insufficient credit balance" and the credit/billing/quota/balance
+ *     conjunctions are retryable from plain text too, not only from JSON;
+ *   - command steps exiting 75 (EX_TEMPFAIL) are retryable (the runner checks
+ *     the exit code; classify_command_exit()).
+ * All matching is case-insensitive; "sep" in the reference (underscore,
+ * whitespace or hyphen) is honoured.  Pure functions, no I/O.
+ */
+#ifndef ROVER_CLASSIFY_H
+#define ROVER_CLASSIFY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum classify_code {
+	CLASSIFY_GENERIC,
+	CLASSIFY_AUTH,
+	CLASSIFY_RATE_LIMIT,
+	CLASSIFY_TIMEOUT,
+	CLASSIFY_NETWORK,
+	CLASSIFY_SERVER, /* 5xx, 529, overloaded */
+	CLASSIFY_TOOL,
+	CLASSIFY_INVALID_MODEL,
+	CLASSIFY_PERMISSION,
+};
+
+struct classify_result {
+	enum classify_code code;
+	bool retryable; /* pause rather than fail, once in-process retries are spent */
+};
+
+/* Transient: worth an in-process retry (B.4) before anything else. */
+bool classify_is_transient(const char *text);
+
+/* Retryable: the workflow should pause.  error_retryable is the step's
+ * `error_retryable` output ("true" counts) or NULL. */
+bool classify_is_retryable(const char *text, const char *error_retryable);
+
+/* The standard Runner classification of an agent CLI's failure (B.5 list,
+ * steps 1-5: auth prompts, timeout, JSON error objects in the last 8 KB of
+ * stderr then stdout, text patterns).  timed_out: the step hit its timeout;
+ * the result is CLASSIFY_TIMEOUT and, unlike the reference, NOT retryable. */
+void classify_agent_failure(const char *stdout_text, const char *stderr_text, bool timed_out,
+			    struct classify_result *ret);
+
+/* EX_TEMPFAIL (75) from a command step pauses the workflow. */
+bool classify_command_exit(int exit_code);
+
+/* "RATE_LIMIT_ERROR" etc., for the error_code output and logs. */
+const char *classify_code_name(enum classify_code code);
+
+/* A provider's reset time named in an error text, as epoch milliseconds:
+ *   "retry after 120 seconds", "retry-after: 30", "try again in 5 minutes",
+ *   "resets 2pm", "resets at 14:30", "resets 2:30pm (UTC)",
+ *   "reset at 2026-11-22T15:00:00Z".
+ * Clock times mean the next such time after now_ms, in UTC unless the text
+ * names an offset.  Returns false when the text names none. */
+bool classify_reset_time(const char *text, int64_t now_ms, int64_t *ret_reset_ms);
+
+#endif

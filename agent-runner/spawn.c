@@ -1,0 +1,220 @@
+#define _GNU_SOURCE
+#include "spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fileio.h"
+#include "common/proc.h"
+#include "common/timeutil.h"
+
+/* The tail of a stream: at most cap bytes are kept, older bytes are dropped. */
+struct tail {
+	char *buf;
+	size_t len, cap, dropped;
+};
+
+static void tail_add(struct tail *t, const char *p, size_t n)
+{
+	if (t->cap == 0) {
+		t->dropped += n;
+		return;
+	}
+	if (n >= t->cap) {
+		t->dropped += t->len + (n - t->cap);
+		memcpy(t->buf, p + (n - t->cap), t->cap);
+		t->len = t->cap;
+		return;
+	}
+	if (t->len + n > t->cap) {
+		size_t drop = t->len + n - t->cap;
+		memmove(t->buf, t->buf + drop, t->len - drop);
+		t->len -= drop;
+		t->dropped += drop;
+	}
+	memcpy(t->buf + t->len, p, n);
+	t->len += n;
+}
+
+int spawn_signal_event(int signo)
+{
+	switch (signo) {
+	case SIGTERM:
+	case SIGHUP:
+	case SIGQUIT:
+		return PAUSE_EV_SIGTERM;
+	case SIGINT:
+		return PAUSE_EV_SIGINT;
+	default:
+		return -1;
+	}
+}
+
+static void child_exec(const struct spawn_opts *o, const struct signals *sig, int out_w,
+		       int err_w)
+{
+	setpgid(0, 0);
+	signals_child_reset(sig);
+	int devnull = open("/dev/null", O_RDONLY);
+	if (devnull >= 0) {
+		dup2(devnull, 0);
+		if (devnull > 2)
+			close(devnull);
+	}
+	dup2(out_w, 1);
+	dup2(err_w, 2);
+	if (o->cwd && chdir(o->cwd) < 0) {
+		dprintf(2, "rover-agent: cannot enter '%s': %s\n", o->cwd, strerror(errno));
+		_exit(126);
+	}
+	execvp(o->argv[0], o->argv);
+	int e = errno;
+	dprintf(2, "rover-agent: cannot run '%s': %s\n", o->argv[0], strerror(e));
+	_exit(e == ENOENT ? 127 : 126);
+}
+
+int spawn_run(const struct spawn_opts *o, struct signals *sig, struct pause_machine *pm,
+	      struct spawn_result *ret, struct rv_error **err)
+{
+	int out_p[2], err_p[2];
+	if (pipe2(out_p, O_CLOEXEC) < 0)
+		return rv_error_errno(err, errno, "cannot create a pipe for '%s'", o->argv[0]);
+	if (pipe2(err_p, O_CLOEXEC) < 0) {
+		close(out_p[0]);
+		close(out_p[1]);
+		return rv_error_errno(err, errno, "cannot create a pipe for '%s'", o->argv[0]);
+	}
+	int64_t start = timeutil_mono_ms();
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(out_p[0]), close(out_p[1]), close(err_p[0]), close(err_p[1]);
+		return rv_error_errno(err, e, "cannot start '%s'", o->argv[0]);
+	}
+	if (pid == 0)
+		child_exec(o, sig, out_p[1], err_p[1]);
+	/* Both sides set the group, so a signal sent right after fork finds it. */
+	setpgid(pid, pid);
+	close(out_p[1]);
+	close(err_p[1]);
+
+	struct tail tails[2] = {{.buf = xmalloc(o->capture_cap + 1), .cap = o->capture_cap},
+				{.buf = xmalloc(o->capture_cap + 1), .cap = o->capture_cap}};
+	int fds[2] = {out_p[0], err_p[0]};
+	int status = 0;
+	bool exited = false, timed_out = false, exit_now = false, group_killed = false;
+	int64_t timeout_at = o->timeout_s > 0 ? start + (int64_t)o->timeout_s * 1000 : 0;
+	int64_t kill_at = 0;  /* SIGKILL the group at this time (grace) */
+	int64_t drain_until = 0; /* stop reading pipes after the child's exit */
+	int grace_ms = (o->grace_s > 0 ? o->grace_s : 10) * 1000;
+
+	while (fds[0] >= 0 || fds[1] >= 0 || !exited) {
+		int64_t now = timeutil_mono_ms();
+		if (!exited && timeout_at && now >= timeout_at && !timed_out) {
+			timed_out = true;
+			kill(-pid, SIGTERM);
+			kill_at = now + grace_ms;
+		}
+		if (!exited && kill_at && now >= kill_at) {
+			kill(-pid, SIGKILL);
+			kill_at = 0;
+		}
+		if (exited && drain_until && now >= drain_until)
+			break;
+
+		int64_t next = -1;
+		if (!exited && timeout_at && !timed_out)
+			next = timeout_at;
+		if (!exited && kill_at && (next < 0 || kill_at < next))
+			next = kill_at;
+		if (exited && drain_until && (next < 0 || drain_until < next))
+			next = drain_until;
+		int wait_ms = next < 0 ? -1 : (int)(next - now > 0 ? next - now : 0);
+
+		struct pollfd pfd[3] = {{.fd = fds[0], .events = POLLIN},
+					{.fd = fds[1], .events = POLLIN},
+					{.fd = signals_fd(sig), .events = POLLIN}};
+		int n = poll(pfd, 3, wait_ms);
+		if (n < 0 && errno != EINTR)
+			break;
+
+		for (int i = 0; i < 2; i++) {
+			if (fds[i] < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			char buf[16384];
+			ssize_t r = read(fds[i], buf, sizeof(buf));
+			if (r > 0) {
+				tail_add(&tails[i], buf, (size_t)r);
+				if (o->tee)
+					(void)fileio_write_all(i == 0 ? 1 : 2, buf, (size_t)r);
+			} else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
+				close(fds[i]);
+				fds[i] = -1;
+			}
+		}
+
+		int s;
+		while ((s = signals_next(sig)) != 0) {
+			if (s == SIGCHLD) {
+				if (signals_reap(pid, &status) && !exited) {
+					exited = true;
+					/* Leftovers of the step (background jobs) die with it;
+					 * they would otherwise hold the pipes open. */
+					kill(-pid, SIGKILL);
+					group_killed = true;
+					drain_until = timeutil_mono_ms() + 2000;
+				}
+				continue;
+			}
+			/* Fed to the machine even after the exit: a pause asked for
+			 * now must not be lost. */
+			int ev = spawn_signal_event(s);
+			if (ev < 0)
+				continue;
+			unsigned act = pause_machine_handle(pm, (enum pause_event)ev);
+			if (act & PAUSE_ACT_FORWARD_SIGNAL)
+				kill(-pid, s == SIGINT ? SIGINT : SIGTERM);
+			if (act & PAUSE_ACT_ARM_GRACE)
+				kill_at = timeutil_mono_ms() + grace_ms;
+			if (act & PAUSE_ACT_KILL_GROUP)
+				kill(-pid, SIGKILL);
+			if (act & PAUSE_ACT_EXIT_NOW)
+				exit_now = true;
+		}
+	}
+	for (int i = 0; i < 2; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	if (!group_killed)
+		kill(-pid, SIGKILL);
+	if (!exited) {
+		/* poll failed: do not leave the child behind */
+		waitpid(pid, &status, 0);
+	}
+
+	for (int i = 0; i < 2; i++)
+		tails[i].buf[tails[i].len] = '\0';
+	ret->exit_code = proc_exit_code(status);
+	ret->timed_out = timed_out;
+	ret->exit_now = exit_now;
+	ret->out = tails[0].buf;
+	ret->err = tails[1].buf;
+	ret->out_dropped = tails[0].dropped;
+	ret->err_dropped = tails[1].dropped;
+	ret->duration_ms = timeutil_mono_ms() - start;
+	return 0;
+}
+
+void spawn_result_release(struct spawn_result *r)
+{
+	free(r->out);
+	free(r->err);
+	r->out = r->err = NULL;
+}

@@ -1,0 +1,57 @@
+/*
+ * status.h - the iteration's status.json (reference A.6), written atomically
+ * through fileio_write_atomic() on every change.
+ *
+ * Fields: taskId, status (initializing|running|completed|failed|paused),
+ * currentStep, progress (0-100), startedAt, updatedAt, completedAt?, error?,
+ * provider?, plus ours: pauseReason? and resetAt? (ISO) when paused, and
+ * exitCode? once the runner knows how it will exit.
+ * Operations follow A.6: update() clears provider; complete() sets 100 and
+ * completedAt and clears error/provider; fail() sets 100, error and
+ * completedAt; pause() keeps progress, sets error, provider, pauseReason.
+ * A save failure is returned (the runner logs it and carries on, except for
+ * the very first write, which aborts the run with exit 1); the change stays
+ * in memory and goes out with the next successful save.
+ *
+ * Details: every operation sets updatedAt; a NULL step keeps currentStep;
+ * progress is clamped to 0-100; an empty or NULL error clears it; error and
+ * step texts are made valid UTF-8 and capped at STATUS_MAX_TEXT bytes (tail
+ * kept).  complete() writes exitCode 0 and fail() exitCode 1; pause() and
+ * update() remove exitCode, and status_file_set_exit_code() writes it (a
+ * pause exits 2 only if its checkpoint was saved).  update() and the others
+ * also remove pauseReason and resetAt, which describe a pause only.
+ * status_file_create() replaces the file but keeps keys it does not know
+ * (CONTRACT 2); a file that does not parse is replaced whole.
+ */
+#ifndef ROVER_STATUS_H
+#define ROVER_STATUS_H
+
+#include <stdint.h>
+
+#include "common/error.h"
+
+#define STATUS_MAX_TEXT (16u * 1024u)
+
+struct status_file;
+
+/* Create and write the initial status ("initializing", step). */
+int status_file_create(const char *path, const char *task_id, const char *step,
+		       struct status_file **ret, struct rv_error **err);
+struct status_file *status_file_free(struct status_file *sf);
+
+int status_file_update(struct status_file *sf, const char *status, const char *step,
+		       int progress, const char *error, struct rv_error **err);
+int status_file_complete(struct status_file *sf, const char *step, struct rv_error **err);
+int status_file_fail(struct status_file *sf, const char *step, const char *error,
+		     struct rv_error **err);
+int status_file_pause(struct status_file *sf, const char *step, const char *error,
+		      const char *provider, const char *pause_reason, int64_t reset_at_ms,
+		      struct rv_error **err);
+
+/* Record how the runner will exit (0, 1, 2) and save. */
+int status_file_set_exit_code(struct status_file *sf, int exit_code, struct rv_error **err);
+
+/* The step last written (borrowed). */
+const char *status_file_current_step(const struct status_file *sf);
+
+#endif
