@@ -911,6 +911,7 @@ static int finish_paused(struct run *r)
 				      r->pm.reason == PAUSE_REASON_RETRYABLE ? r->pause_provider : NULL,
 				      reason, r->reset_at_ms, &e),
 		    &e);
+	warn_status(status_file_set_exit_code(r->status, RUNNER_EXIT_PAUSED, &e), &e);
 	log_event(r, "warn", "workflow_pause", NULL, extra, "%s", msg);
 	if (r->reset_at_ms) {
 		char iso[TIMEUTIL_ISO_LEN];
