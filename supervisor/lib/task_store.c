@@ -1,0 +1,625 @@
+#define _GNU_SOURCE
+#include "task_store.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fileio.h"
+#include "common/timeutil.h"
+
+/* Listing: stores this big are split over this many threads at most. */
+#define TASK_STORE_PARALLEL_MIN 512
+#define TASK_STORE_MAX_WORKERS 4
+
+static const char *const iter_file_names[TASK__FILE_MAX] = {
+	[TASK_FILE_STATUS] = "status.json",
+	[TASK_FILE_CHECKPOINT] = "checkpoint.json",
+	[TASK_FILE_RESUME_LOCK] = ".resume.lock",
+	[TASK_FILE_INPUTS] = "inputs.json",
+	[TASK_FILE_CONTAINER_LOG] = "container.log",
+	[TASK_FILE_EVENT_LOG] = "rover.jsonl",
+	[TASK_FILE_PAUSE_REQUEST] = ".pause-requested",
+};
+
+int task_store_open(const char *store_dir, struct task_store **ret, struct rv_error **err)
+{
+	if (!store_dir || !*store_dir)
+		return rv_error_set(err, EINVAL, "the store directory is not set");
+	struct task_store *s = xcalloc(1, sizeof(*s));
+	s->dir = xstrdup(store_dir);
+	s->tasks_dir = fileio_join(store_dir, TASK_STORE_TASKS_DIR);
+	*ret = s;
+	return 0;
+}
+
+void task_store_free(struct task_store *s)
+{
+	if (!s)
+		return;
+	free(s->dir);
+	free(s->tasks_dir);
+	free(s);
+}
+
+/* Digits only, no sign, no leading zero: the canonical directory name. */
+static bool parse_dir_name(const char *name, int64_t *ret)
+{
+	if (name[0] < '1' || name[0] > '9')
+		return false;
+	int64_t v = 0;
+	for (const char *p = name; *p; p++) {
+		if (*p < '0' || *p > '9' || p - name >= 12)
+			return false;
+		v = v * 10 + (*p - '0');
+	}
+	*ret = v;
+	return true;
+}
+
+int task_store_parse_id(const char *s, int64_t *ret_id, struct rv_error **err)
+{
+	const char *p = s ? s : "";
+	while (*p == '0' && p[1])
+		p++;
+	int64_t v = 0;
+	if (!parse_dir_name(p, &v) || v > TASK_STORE_MAX_ID)
+		return rv_error_set(err, EINVAL, "invalid task id '%.40s': must be a positive integer",
+				    s ? s : "");
+	/* parse_dir_name stops at 12 digits, so "00...0" + a long number and
+	 * anything with a '/' or '.' is already refused. */
+	*ret_id = v;
+	return 0;
+}
+
+char *task_store_task_dir(const struct task_store *s, int64_t id)
+{
+	return xasprintf("%s/%lld", s->tasks_dir, (long long)id);
+}
+
+char *task_store_description_path(const struct task_store *s, int64_t id)
+{
+	return xasprintf("%s/%lld/%s", s->tasks_dir, (long long)id, TASK_DESCRIPTION_FILE);
+}
+
+char *task_store_workflow_path(const struct task_store *s, int64_t id)
+{
+	return xasprintf("%s/%lld/%s", s->tasks_dir, (long long)id, TASK_STORE_WORKFLOW_FILE);
+}
+
+char *task_store_iteration_dir(const struct task_store *s, int64_t id, int64_t n)
+{
+	return xasprintf("%s/%lld/%s/%lld", s->tasks_dir, (long long)id, TASK_STORE_ITERATIONS_DIR,
+			 (long long)n);
+}
+
+const char *task_store_iter_file_name(enum task_iter_file f)
+{
+	if ((unsigned)f >= TASK__FILE_MAX)
+		return NULL;
+	return iter_file_names[f];
+}
+
+char *task_store_iteration_file(const struct task_store *s, int64_t id, int64_t n,
+				enum task_iter_file f)
+{
+	const char *name = task_store_iter_file_name(f);
+	return xasprintf("%s/%lld/%s/%lld/%s", s->tasks_dir, (long long)id,
+			 TASK_STORE_ITERATIONS_DIR, (long long)n, name ? name : "");
+}
+
+static int not_found(int64_t id, struct rv_error **err)
+{
+	return rv_error_set(err, ENOENT, "task %lld not found", (long long)id);
+}
+
+int task_store_make_iteration(const struct task_store *s, int64_t id, int64_t n,
+			      struct rv_error **err)
+{
+	if (n < 1)
+		return rv_error_set(err, EINVAL, "task %lld: iteration %lld is not valid",
+				    (long long)id, (long long)n);
+	_cleanup_free_ char *tdir = task_store_task_dir(s, id);
+	/* mkdir -p would resurrect a deleted task's directory. */
+	if (!fileio_is_dir(tdir))
+		return not_found(id, err);
+	_cleanup_free_ char *idir = task_store_iteration_dir(s, id, n);
+	return fileio_mkdir_p(idir, 0755, err);
+}
+
+/* ---- locks ------------------------------------------------------------------ */
+
+static int lock_file(const char *path, int *ret_fd, struct rv_error **err)
+{
+	_cleanup_close_ int fd =
+		open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0644);
+	if (fd < 0)
+		return rv_error_errno(err, errno, "cannot open '%s'", path);
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR)
+			return rv_error_errno(err, errno, "cannot lock '%s'", path);
+	}
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+int task_store_lock(const struct task_store *s, int64_t id, int *ret_fd, struct rv_error **err)
+{
+	_cleanup_free_ char *path =
+		xasprintf("%s/%lld/%s", s->tasks_dir, (long long)id, TASK_STORE_TASK_LOCK);
+	int r = lock_file(path, ret_fd, err);
+	if (r == -ENOENT || r == -ENOTDIR)
+		return not_found(id, err);
+	return r;
+}
+
+void task_store_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd); /* closing the only descriptor releases the flock */
+}
+
+/* ---- create ----------------------------------------------------------------- */
+
+static int64_t scan_max_id(const char *tasks_dir)
+{
+	DIR *d = opendir(tasks_dir);
+	if (!d)
+		return 0;
+	int64_t max = 0, v;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (parse_dir_name(de->d_name, &v) && v > max)
+			max = v;
+	closedir(d);
+	return max;
+}
+
+static int64_t read_last_id(const char *path)
+{
+	_cleanup_free_ char *buf = NULL;
+	if (fileio_read_bounded(path, 64, &buf, NULL, NULL) < 0)
+		return 0;
+	buf[strcspn(buf, "\n")] = '\0';
+	int64_t v = 0;
+	return parse_dir_name(buf, &v) ? v : 0;
+}
+
+/* Claim the next free id: mkdir is the claim, the flock keeps .last-id exact. */
+static int allocate_id(const struct task_store *s, int64_t *ret_id, struct rv_error **err)
+{
+	int r = fileio_mkdir_p(s->tasks_dir, 0755, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *lock_path = fileio_join(s->tasks_dir, TASK_STORE_ID_LOCK);
+	_cleanup_free_ char *last_path = fileio_join(s->tasks_dir, TASK_STORE_LAST_ID);
+	int fd = -1;
+	r = lock_file(lock_path, &fd, err);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int lock_fd = fd;
+
+	int64_t id = scan_max_id(s->tasks_dir);
+	int64_t last = read_last_id(last_path);
+	if (last > id)
+		id = last;
+	for (int tries = 0;; tries++) {
+		id++;
+		if (id > TASK_STORE_MAX_ID || tries > 100000)
+			return rv_error_set(err, ENOSPC, "no free task id in '%s'", s->tasks_dir);
+		_cleanup_free_ char *dir = task_store_task_dir(s, id);
+		if (mkdir(dir, 0755) == 0)
+			break;
+		if (errno != EEXIST)
+			return rv_error_errno(err, errno, "cannot create task directory '%s'", dir);
+		/* Someone without the flock (another host over NFS) got it. */
+	}
+	char text[32];
+	int n = snprintf(text, sizeof(text), "%lld\n", (long long)id);
+	r = fileio_write_atomic(last_path, text, (size_t)n, 0644, err);
+	if (r < 0) {
+		_cleanup_free_ char *dir = task_store_task_dir(s, id);
+		rmdir(dir);
+		return r;
+	}
+	*ret_id = id;
+	return 0;
+}
+
+int task_store_create(const struct task_store *s, const char *title, const char *description,
+		      int64_t now_ms, task_update_fn init, void *userdata, struct task **ret,
+		      struct rv_error **err)
+{
+	if (!title || !*title)
+		return rv_error_set(err, EINVAL, "a task needs a title");
+	int64_t id = 0;
+	int r = allocate_id(s, &id, err);
+	if (r < 0)
+		return r;
+	struct task *t = NULL;
+	r = task_new(id, title, description, now_ms, &t, err);
+	if (r >= 0 && init)
+		r = init(t, userdata, err);
+	if (r >= 0) {
+		_cleanup_free_ char *path = task_store_description_path(s, id);
+		r = task_save(t, path, err);
+	}
+	if (r < 0) {
+		_cleanup_free_ char *dir = task_store_task_dir(s, id);
+		fileio_remove_tree(dir, NULL);
+		task_free(t);
+		return rv_error_wrap(err, "cannot create task %lld", (long long)id);
+	}
+	if (ret)
+		*ret = t;
+	else
+		task_free(t);
+	return 0;
+}
+
+/* ---- load, save, update ------------------------------------------------------ */
+
+int task_store_save(const struct task_store *s, const struct task *t, struct rv_error **err)
+{
+	_cleanup_free_ char *path = task_store_description_path(s, t->id);
+	return task_save(t, path, err);
+}
+
+static int load_locked(const struct task_store *s, int64_t id, struct task **ret,
+		       struct rv_error **err)
+{
+	_cleanup_free_ char *path = task_store_description_path(s, id);
+	_cleanup_error_ struct rv_error *e = NULL;
+	int r = task_load(path, id, true, ret, &e);
+	if (r == -ENOENT)
+		return not_found(id, err);
+	if (r < 0 && err) {
+		rv_error_free(*err);
+		*err = TAKE_PTR(e);
+	}
+	return r;
+}
+
+int task_store_update(const struct task_store *s, int64_t id, task_update_fn fn, void *userdata,
+		      struct task **ret_task, struct rv_error **err)
+{
+	int fd = -1;
+	int r = task_store_lock(s, id, &fd, err);
+	if (r < 0)
+		return r;
+	struct task *t = NULL;
+	r = load_locked(s, id, &t, err);
+	if (r >= 0 && fn) {
+		r = fn(t, userdata, err);
+		if (r == 0)
+			r = task_store_save(s, t, err);
+		else if (r == TASK_UPDATE_SKIP)
+			r = 0;
+	}
+	task_store_unlock(fd);
+	if (r < 0) {
+		task_free(t);
+		return r;
+	}
+	if (ret_task)
+		*ret_task = t;
+	else
+		task_free(t);
+	return 0;
+}
+
+int task_store_load_id(const struct task_store *s, int64_t id, struct task **ret,
+		       struct rv_error **err)
+{
+	_cleanup_free_ char *path = task_store_description_path(s, id);
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	_cleanup_error_ struct rv_error *e = NULL;
+	int r = fileio_read_bounded(path, TASK_MAX_FILE_BYTES, &buf, &len, &e);
+	if (r == -ENOENT || r == -ENOTDIR)
+		return not_found(id, err);
+	struct task *t = NULL;
+	bool migrated = false;
+	if (r >= 0)
+		r = task_parse(buf, len, id, path, &t, &migrated, &e);
+	if (r < 0) {
+		if (err) {
+			rv_error_free(*err);
+			*err = TAKE_PTR(e);
+		}
+		return r;
+	}
+	if (!migrated) {
+		*ret = t;
+		return 0;
+	}
+	/* Persist the migration under the lock, re-reading first: another
+	 * process may have migrated or changed it meanwhile. */
+	task_free(t);
+	return task_store_update(s, id, NULL, NULL, ret, err);
+}
+
+int task_store_load(const struct task_store *s, const char *id_str, struct task **ret,
+		    struct rv_error **err)
+{
+	int64_t id = 0;
+	int r = task_store_parse_id(id_str, &id, err);
+	if (r < 0)
+		return r;
+	return task_store_load_id(s, id, ret, err);
+}
+
+/* ---- delete ------------------------------------------------------------------ */
+
+int task_store_delete(const struct task_store *s, int64_t id, struct rv_error **err)
+{
+	int fd = -1;
+	int r = task_store_lock(s, id, &fd, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *dir = task_store_task_dir(s, id);
+	_cleanup_free_ char *gone = xasprintf("%s/.deleted-%lld-%d-%lld", s->tasks_dir,
+					      (long long)id, (int)getpid(),
+					      (long long)timeutil_mono_ms());
+	if (rename(dir, gone) < 0) {
+		int e = errno;
+		task_store_unlock(fd);
+		if (e == ENOENT)
+			return not_found(id, err);
+		return rv_error_errno(err, e, "cannot remove task %lld ('%s')", (long long)id, dir);
+	}
+	task_store_unlock(fd);
+	r = fileio_remove_tree(gone, err);
+	if (r < 0)
+		return rv_error_wrap(err, "task %lld was removed from the store, but not all of "
+					  "its files",
+				     (long long)id);
+	return 0;
+}
+
+/* ---- list -------------------------------------------------------------------- */
+
+static int cmp_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Per-thread state of a listing, reused from task to task: the read buffer,
+ * the path buffer and the JSON tokener (allocating a tokener per file costs as
+ * much as parsing the file). */
+struct reader {
+	char *buf;
+	size_t cap;
+	char *path;
+	size_t path_cap;
+	struct json_tokener *tok;
+};
+
+/* open, read, close: the three syscalls a listing needs per task.  A read that
+ * returns less than asked is the end of a regular file on Linux; rover never
+ * appends to description.json (it is replaced by rename), so no fstat or
+ * extra read(0) is spent confirming it. */
+static int read_one(int dfd, const char *rel, struct reader *rd, size_t *ret_len)
+{
+	_cleanup_close_ int fd = openat(dfd, rel, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	size_t len = 0;
+	for (;;) {
+		if (len == rd->cap) {
+			if (rd->cap > TASK_MAX_FILE_BYTES)
+				return -EFBIG;
+			rd->cap *= 2;
+			rd->buf = xrealloc(rd->buf, rd->cap + 1);
+		}
+		size_t want = rd->cap - len;
+		ssize_t n = read(fd, rd->buf + len, want);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		len += (size_t)n;
+		if ((size_t)n < want)
+			break;
+	}
+	rd->buf[len] = '\0';
+	*ret_len = len;
+	return 0;
+}
+
+/* Read and parse one task into *ent.  false: nothing to list (the task
+ * vanished, or is being created right now). */
+static bool list_one(int dfd, int64_t id, const char *tasks_dir, struct reader *rd,
+		     int64_t now_ms, struct task_list_entry *ent)
+{
+	char rel[64];
+	snprintf(rel, sizeof(rel), "%lld/%s", (long long)id, TASK_DESCRIPTION_FILE);
+	*ent = (struct task_list_entry){.id = id};
+	size_t len = 0;
+	int r = read_one(dfd, rel, rd, &len);
+	if (r == -ENOENT) {
+		struct stat st;
+		char name[32];
+		snprintf(name, sizeof(name), "%lld", (long long)id);
+		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return false; /* deleted meanwhile */
+		int64_t age = now_ms - ((int64_t)st.st_mtim.tv_sec * 1000 +
+					st.st_mtim.tv_nsec / 1000000);
+		if (age >= 0 && age < TASK_STORE_CREATE_GRACE_MS)
+			return false; /* being created */
+		rv_error_set(&ent->err, ENOENT, "task %lld is broken: '%s/%s' does not exist",
+			     (long long)id, tasks_dir, rel);
+		return true;
+	}
+	snprintf(rd->path, rd->path_cap, "%s/%s", tasks_dir, rel);
+	const char *path = rd->path;
+	if (r == -EFBIG) {
+		rv_error_set(&ent->err, EFBIG, "'%s' is larger than %u bytes", path,
+			     TASK_MAX_FILE_BYTES);
+		return true;
+	}
+	if (r < 0) {
+		rv_error_errno(&ent->err, -r, "cannot read '%s'", path);
+		return true;
+	}
+	json_tokener_reset(rd->tok);
+	struct json_object *obj = json_tokener_parse_ex(rd->tok, rd->buf, (int)len);
+	bool ok = obj && json_tokener_get_error(rd->tok) == json_tokener_success;
+	for (size_t i = ok ? json_tokener_get_parse_end(rd->tok) : len; i < len; i++)
+		if (!isspace((unsigned char)rd->buf[i]))
+			ok = false;
+	if (ok) {
+		r = task_from_json(obj, id, path, &ent->task, NULL, &ent->err);
+	} else {
+		/* The slow path only words the error as every other reader does. */
+		json_object_put(obj);
+		r = task_parse(rd->buf, len, id, path, &ent->task, NULL, &ent->err);
+	}
+	if (r < 0)
+		ent->task = NULL;
+	return true;
+}
+
+/* One slice of the ids, listed into out[0..]; *ret_n entries are filled. */
+struct list_job {
+	int dfd;
+	const char *tasks_dir;
+	const int64_t *ids;
+	size_t n;
+	int64_t now_ms;
+	struct task_list_entry *out;
+	size_t out_n;
+	pthread_t thread;
+	bool started;
+};
+
+static void *list_slice(void *arg)
+{
+	struct list_job *job = arg;
+	struct reader rd = {.cap = 16384, .path_cap = strlen(job->tasks_dir) + 64};
+	rd.buf = xmalloc(rd.cap + 1);
+	rd.path = xmalloc(rd.path_cap);
+	rd.tok = json_tokener_new();
+	if (!rd.tok)
+		abort(); /* out of memory, as xmalloc would */
+	job->out_n = 0;
+	for (size_t i = 0; i < job->n; i++)
+		if (list_one(job->dfd, job->ids[i], job->tasks_dir, &rd, job->now_ms,
+			     &job->out[job->out_n]))
+			job->out_n++;
+	json_tokener_free(rd.tok);
+	free(rd.path);
+	free(rd.buf);
+	return NULL;
+}
+
+/* Parsing JSON is most of a listing's time (json-c builds a hash table per
+ * object; about 4-6 us per 1 KiB task here, more than the open/read/close),
+ * and it is independent per task: big stores are split over a few threads,
+ * each with its own slice of the output.  Measured on this 2-CPU VM, 10,000
+ * tasks of 1 KiB: 118 ms with one thread, 72 ms with two (median of 21). */
+static size_t list_workers(size_t n)
+{
+	if (n < TASK_STORE_PARALLEL_MIN)
+		return 1;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (cpus < 1)
+		cpus = 1;
+	if (cpus > TASK_STORE_MAX_WORKERS)
+		cpus = TASK_STORE_MAX_WORKERS;
+	return (size_t)cpus;
+}
+
+int task_store_list(const struct task_store *s, struct task_list *ret, struct rv_error **err)
+{
+	int dfd = open(s->tasks_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		if (errno == ENOENT) {
+			*ret = (struct task_list){0};
+			return 0;
+		}
+		return rv_error_errno(err, errno, "cannot open '%s'", s->tasks_dir);
+	}
+	DIR *d = fdopendir(dfd);
+	if (!d) {
+		int e = errno;
+		close(dfd);
+		return rv_error_errno(err, e, "cannot read '%s'", s->tasks_dir);
+	}
+	size_t n = 0, cap = 256;
+	_cleanup_free_ int64_t *ids = xmalloc(cap * sizeof(*ids));
+	struct dirent *de;
+	errno = 0;
+	while ((de = readdir(d))) {
+		int64_t id;
+		if (!parse_dir_name(de->d_name, &id))
+			continue;
+		if (n == cap) {
+			cap *= 2;
+			ids = xrealloc(ids, cap * sizeof(*ids));
+		}
+		ids[n++] = id;
+	}
+	if (errno) {
+		int e = errno;
+		closedir(d);
+		return rv_error_errno(err, e, "cannot read '%s'", s->tasks_dir);
+	}
+	qsort(ids, n, sizeof(*ids), cmp_id);
+
+	struct task_list l = {.entries = xcalloc(n ? n : 1, sizeof(*l.entries))};
+	size_t nw = list_workers(n);
+	struct list_job jobs[TASK_STORE_MAX_WORKERS];
+	int64_t now = timeutil_now_ms();
+	size_t w = 0, off = 0;
+	do {
+		size_t k = n / nw + (w < n % nw);
+		jobs[w] = (struct list_job){.dfd = dirfd(d), .tasks_dir = s->tasks_dir,
+					    .ids = ids + off, .n = k, .now_ms = now,
+					    .out = l.entries + off};
+		off += k;
+	} while (++w < nw);
+	/* Worker 0 is this thread; a thread that cannot start runs inline. */
+	for (w = 1; w < nw; w++)
+		jobs[w].started = pthread_create(&jobs[w].thread, NULL, list_slice, &jobs[w]) == 0;
+	list_slice(&jobs[0]);
+	for (w = 1; w < nw; w++) {
+		if (jobs[w].started)
+			pthread_join(jobs[w].thread, NULL);
+		else
+			list_slice(&jobs[w]);
+	}
+	/* Close the gaps left by skipped tasks, keeping the order. */
+	for (w = 0; w < nw; w++) {
+		if (jobs[w].out != l.entries + l.n)
+			memmove(l.entries + l.n, jobs[w].out, jobs[w].out_n * sizeof(*l.entries));
+		l.n += jobs[w].out_n;
+	}
+	closedir(d);
+	*ret = l;
+	return 0;
+}
+
+void task_list_release(struct task_list *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++) {
+		task_free(l->entries[i].task);
+		rv_error_free(l->entries[i].err);
+	}
+	free(l->entries);
+	l->entries = NULL;
+	l->n = 0;
+}

@@ -1,0 +1,315 @@
+/* Unit tests for supervisor/lib/project: root discovery (.git dir or file,
+ * else the start dir), the store location, rover.json settings with defaults,
+ * environment overrides and validation errors that name the file. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fileio.h"
+#include "supervisor/lib/project.h"
+
+static char dir[] = "/tmp/rover-test-project-XXXXXX";
+static char *real_dir;
+
+static void clear_env(void)
+{
+	unsetenv("ROVER_STORE");
+	unsetenv("ROVER_RETRY_MAX");
+	unsetenv("ROVER_RETRY_BASE_SECONDS");
+	unsetenv("ROVER_RETRY_CAP_SECONDS");
+	unsetenv("ROVER_AGENT_IMAGE");
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	clear_env();
+	strcpy(dir, "/tmp/rover-test-project-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	real_dir = realpath(dir, NULL);
+	return real_dir ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	clear_env();
+	free(real_dir);
+	real_dir = NULL;
+	return fileio_remove_tree(dir, NULL);
+}
+
+static char *path_in(const char *rel)
+{
+	return fileio_join(real_dir, rel);
+}
+
+static void write_file(const char *rel, const char *content)
+{
+	_cleanup_free_ char *p = path_in(rel);
+	assert_int_equal(fileio_write_atomic(p, content, strlen(content), 0644, NULL), 0);
+}
+
+static void make_dir(const char *rel)
+{
+	_cleanup_free_ char *p = path_in(rel);
+	assert_int_equal(fileio_mkdir_p(p, 0755, NULL), 0);
+}
+
+static void test_project_root_is_git_top_level(void **state)
+{
+	(void)state;
+	make_dir("repo/.git");
+	make_dir("repo/src/deep/er");
+	_cleanup_free_ char *start = path_in("repo/src/deep/er");
+	_cleanup_free_ char *want = path_in("repo");
+	_cleanup_free_ char *root = NULL;
+	bool is_git = false;
+	assert_int_equal(project_find_root(start, &root, &is_git, NULL), 0);
+	assert_string_equal(root, want);
+	assert_true(is_git);
+
+	/* from the top level itself */
+	free(root);
+	root = NULL;
+	assert_int_equal(project_find_root(want, &root, NULL, NULL), 0);
+	assert_string_equal(root, want);
+}
+
+static void test_project_root_git_file_marks_worktree(void **state)
+{
+	(void)state;
+	make_dir("repo/.git");
+	make_dir("repo/wt/sub");
+	write_file("repo/wt/.git", "gitdir: /somewhere/.git/worktrees/wt\n");
+	_cleanup_free_ char *start = path_in("repo/wt/sub");
+	_cleanup_free_ char *want = path_in("repo/wt");
+	_cleanup_free_ char *root = NULL;
+	assert_int_equal(project_find_root(start, &root, NULL, NULL), 0);
+	assert_string_equal(root, want);
+}
+
+static void test_project_root_without_git_is_start(void **state)
+{
+	(void)state;
+	if (fileio_exists("/.git") || fileio_exists("/tmp/.git"))
+		skip();
+	make_dir("plain/sub");
+	_cleanup_free_ char *start = path_in("plain/sub");
+	_cleanup_free_ char *root = NULL;
+	bool is_git = true;
+	assert_int_equal(project_find_root(start, &root, &is_git, NULL), 0);
+	assert_string_equal(root, start);
+	assert_false(is_git);
+}
+
+static void test_project_root_missing_start_fails(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *start = path_in("nope");
+	_cleanup_free_ char *root = NULL;
+	_cleanup_error_ struct rv_error *e = NULL;
+	assert_int_equal(project_find_root(start, &root, NULL, &e), -ENOENT);
+	assert_null(root);
+	assert_non_null(strstr(e->msg, "nope"));
+}
+
+static void test_project_store_dir(void **state)
+{
+	(void)state;
+	make_dir("repo/.git");
+	_cleanup_free_ char *start = path_in("repo");
+	struct project *p = NULL;
+	assert_int_equal(project_open(start, &p, NULL), 0);
+	_cleanup_free_ char *want = path_in("repo/.rover");
+	assert_string_equal(p->store_dir, want);
+	assert_true(p->is_git);
+	project_free(p);
+
+	setenv("ROVER_STORE", "/var/tmp/elsewhere", 1);
+	assert_int_equal(project_open(start, &p, NULL), 0);
+	assert_string_equal(p->store_dir, "/var/tmp/elsewhere");
+	project_free(p);
+
+	/* relative: against the cwd */
+	setenv("ROVER_STORE", "rel/store", 1);
+	assert_int_equal(project_open(start, &p, NULL), 0);
+	_cleanup_free_ char *cwd = getcwd(NULL, 0);
+	_cleanup_free_ char *want_rel = fileio_join(cwd, "rel/store");
+	assert_string_equal(p->store_dir, want_rel);
+	project_free(p);
+
+	/* empty: as unset */
+	setenv("ROVER_STORE", "", 1);
+	assert_int_equal(project_open(start, &p, NULL), 0);
+	assert_string_equal(p->store_dir, want);
+	project_free(p);
+	project_free(NULL);
+}
+
+static void test_project_settings_defaults(void **state)
+{
+	(void)state;
+	struct project_settings s = {0};
+	assert_int_equal(project_load_settings(real_dir, &s, NULL), 0);
+	assert_null(s.agent_image);
+	assert_int_equal(s.retry.max, 5);
+	assert_int_equal(s.retry.base_seconds, 60);
+	assert_int_equal(s.retry.cap_seconds, 3600);
+	project_settings_release(&s);
+}
+
+static void test_project_settings_from_file_and_env(void **state)
+{
+	(void)state;
+	write_file("rover.json", "{\"version\": \"1.3\", \"languages\": [\"c\"],\n"
+				 " \"agentImage\": \"ghcr.io/x/agent:1\",\n"
+				 " \"retry\": {\"max\": 3, \"baseSeconds\": 10, \"capSeconds\": 100}}");
+	struct project_settings s = {0};
+	assert_int_equal(project_load_settings(real_dir, &s, NULL), 0);
+	assert_string_equal(s.agent_image, "ghcr.io/x/agent:1");
+	assert_int_equal(s.retry.max, 3);
+	assert_int_equal(s.retry.base_seconds, 10);
+	assert_int_equal(s.retry.cap_seconds, 100);
+	project_settings_release(&s);
+
+	setenv("ROVER_RETRY_MAX", "0", 1); /* 0 turns auto-retry off */
+	setenv("ROVER_RETRY_BASE_SECONDS", "20", 1);
+	setenv("ROVER_RETRY_CAP_SECONDS", "40", 1);
+	assert_int_equal(project_load_settings(real_dir, &s, NULL), 0);
+	assert_int_equal(s.retry.max, 0);
+	assert_int_equal(s.retry.base_seconds, 20);
+	assert_int_equal(s.retry.cap_seconds, 40);
+	project_settings_release(&s);
+
+	/* partial retry object keeps the other defaults */
+	clear_env();
+	write_file("rover.json", "{\"retry\": {\"capSeconds\": 7200}}");
+	assert_int_equal(project_load_settings(real_dir, &s, NULL), 0);
+	assert_int_equal(s.retry.max, 5);
+	assert_int_equal(s.retry.base_seconds, 60);
+	assert_int_equal(s.retry.cap_seconds, 7200);
+	project_settings_release(&s);
+}
+
+static void test_project_agent_image_precedence(void **state)
+{
+	(void)state;
+	write_file("rover.json", "{\"agentImage\": \"from-file\"}");
+	struct project *p = NULL;
+	assert_int_equal(project_open(real_dir, &p, NULL), 0);
+	assert_string_equal(project_agent_image(p), "from-file");
+	setenv("ROVER_AGENT_IMAGE", "from-env", 1);
+	assert_string_equal(project_agent_image(p), "from-env");
+	project_free(p);
+	assert_string_equal(project_agent_image(NULL), "from-env");
+	unsetenv("ROVER_AGENT_IMAGE");
+	assert_null(project_agent_image(NULL));
+}
+
+static void expect_file_error(const char *content, int code, const char *needle)
+{
+	write_file("rover.json", content);
+	struct project_settings s = {.agent_image = NULL};
+	_cleanup_error_ struct rv_error *e = NULL;
+	assert_int_equal(project_load_settings(real_dir, &s, &e), -code);
+	assert_non_null(e);
+	assert_non_null(strstr(e->msg, "rover.json"));
+	if (needle && !strstr(e->msg, needle))
+		fail_msg("message '%s' lacks '%s'", e->msg, needle);
+	assert_null(s.agent_image); /* not written on failure */
+	/* project_open fails the same way */
+	struct project *p = NULL;
+	_cleanup_error_ struct rv_error *e2 = NULL;
+	assert_int_equal(project_open(real_dir, &p, &e2), -code);
+	assert_null(p);
+}
+
+static void test_project_settings_file_errors(void **state)
+{
+	(void)state;
+	expect_file_error("{\"retry\": {\"max\": 3", EBADMSG, "truncated");
+	expect_file_error("", EBADMSG, "empty");
+	expect_file_error("[1, 2]", EINVAL, "not a JSON object");
+	expect_file_error("{\"agentImage\": 7}", EINVAL, "agentImage");
+	expect_file_error("{\"retry\": 5}", EINVAL, "retry must be an object");
+	expect_file_error("{\"retry\": {\"max\": \"3\"}}", EINVAL, "retry.max");
+	expect_file_error("{\"retry\": {\"baseSeconds\": 1.5}}", EINVAL, "baseSeconds");
+	expect_file_error("{\"retry\": {\"baseSeconds\": 0}}", EINVAL, "baseSeconds");
+	expect_file_error("{\"retry\": {\"max\": -1}}", EINVAL, "retry.max");
+	expect_file_error("{\"retry\": {\"capSeconds\": 99999999999}}", EINVAL, "capSeconds");
+	expect_file_error("{\"retry\": {\"baseSeconds\": 500, \"capSeconds\": 100}}", EINVAL,
+			  "larger than capSeconds");
+}
+
+static void expect_env_error(const char *name, const char *value, const char *needle)
+{
+	setenv(name, value, 1);
+	struct project_settings s = {0};
+	_cleanup_error_ struct rv_error *e = NULL;
+	assert_int_equal(project_load_settings(real_dir, &s, &e), -EINVAL);
+	assert_non_null(e);
+	if (!strstr(e->msg, needle))
+		fail_msg("message '%s' lacks '%s'", e->msg, needle);
+	unsetenv(name);
+}
+
+static void test_project_settings_env_errors(void **state)
+{
+	(void)state;
+	expect_env_error("ROVER_RETRY_MAX", "five", "ROVER_RETRY_MAX");
+	expect_env_error("ROVER_RETRY_MAX", "5x", "ROVER_RETRY_MAX");
+	expect_env_error("ROVER_RETRY_MAX", " 5", "ROVER_RETRY_MAX");
+	expect_env_error("ROVER_RETRY_MAX", "-2", "ROVER_RETRY_MAX");
+	expect_env_error("ROVER_RETRY_BASE_SECONDS", "0", "ROVER_RETRY_BASE_SECONDS");
+	expect_env_error("ROVER_RETRY_CAP_SECONDS", "99999999999999999999", "ROVER_RETRY_CAP");
+	expect_env_error("ROVER_RETRY_BASE_SECONDS", "7200", "larger than capSeconds");
+	/* the environment wins over a valid file, and a file error still counts */
+	write_file("rover.json", "{\"retry\": {\"baseSeconds\": 10, \"capSeconds\": 20}}");
+	expect_env_error("ROVER_RETRY_CAP_SECONDS", "5", "larger than capSeconds");
+}
+
+static void test_project_settings_unreadable(void **state)
+{
+	(void)state;
+	/* rover.json that is a directory: a clear error, not defaults */
+	make_dir("rover.json");
+	struct project_settings s = {0};
+	_cleanup_error_ struct rv_error *e = NULL;
+	assert_int_equal(project_load_settings(real_dir, &s, &e), -EISDIR);
+	assert_non_null(strstr(e->msg, "rover.json"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_project_root_is_git_top_level, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_project_root_git_file_marks_worktree, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_project_root_without_git_is_start, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_project_root_missing_start_fails, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_project_store_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_project_settings_defaults, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_project_settings_from_file_and_env, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_project_agent_image_precedence, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_project_settings_file_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_project_settings_env_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_project_settings_unreadable, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
