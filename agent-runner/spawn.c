@@ -70,6 +70,8 @@ static void child_exec(const struct spawn_opts *o, const struct signals *sig, in
 	}
 	dup2(out_w, 1);
 	dup2(err_w, 2);
+	for (char *const *e = o->env; e && *e; e++)
+		putenv(*e);
 	if (o->cwd && chdir(o->cwd) < 0) {
 		dprintf(2, "rover-agent: cannot enter '%s': %s\n", o->cwd, strerror(errno));
 		_exit(126);

@@ -34,6 +34,7 @@ struct spawn_opts {
 	int grace_s;        /* between a forwarded signal and SIGKILL */
 	size_t capture_cap; /* bytes kept of each stream (the tail) */
 	bool tee;           /* copy output to our stdout/stderr */
+	char *const *env;   /* "NAME=value" added to the child's environment, or NULL */
 };
 
 struct spawn_result {

@@ -390,3 +390,30 @@ YML
 	# no temp files pile up
 	[ "$(ls -A "$W/out" | grep -c '\.tmp-')" -le 2 ]
 }
+
+@test "command placeholders carry any value safely, quoted or not (no shell injection)" {
+	wf=$(write_wf wf.yml <<'YML'
+version: '1.0'
+name: inj
+inputs:
+  - name: x
+    description: hostile
+    type: string
+    required: true
+steps:
+  - id: a
+    type: command
+    command: echo "quoted={{inputs.x}}" >> inj.log; echo unquoted={{ inputs.x }} >> inj.log
+  - id: b
+    type: command
+    command: printf '%s\n' "{{inputs.missing}}"
+YML
+)
+	value='a"b $(touch PWNED) `touch PWNED2` '"'c'"
+	run_agent "$wf" -i "x=$value"
+	[ "$status" -eq 1 ]   # step b: an unresolved placeholder is an error
+	[[ "$(jqf .error "$W/out/status.json")" == *"{{inputs.missing}}"* ]]
+	[ "$(sed -n 1p "$W/ws/inj.log")" = "quoted=$value" ]
+	[ "$(sed -n 2p "$W/ws/inj.log")" = "unquoted=$value" ]
+	[ ! -e "$W/ws/PWNED" ] && [ ! -e "$W/ws/PWNED2" ]
+}
