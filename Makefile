@@ -36,7 +36,7 @@ AGENT_LIBS := -lyaml -ljson-c -lm
 ROVER_LIBS := -lcurl -linotifytools -lyaml -ljson-c -lm
 # The runner must run in any image, scratch included: link it statically.
 # Sanitizer builds cannot be static; they are only run on this host.
-AGENT_STATIC := $(if $(SAN),,-static)
+AGENT_STATIC ?= $(if $(SAN),,-static)
 
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst %.c,$(BUILD)/%,$(UNIT_SRC))
@@ -101,9 +101,10 @@ check:
 		tests/run.sh $(patsubst $(BUILD)/%,build-san/%,$(UNIT_BINS))
 
 valgrind:
-	$(MAKE) BUILD=build-vg BINDIR=build-vg/bin OPT='-O0 -g' \
-		$(patsubst $(BUILD)/%,build-vg/%,$(UNIT_BINS))
+	$(MAKE) BUILD=build-vg BINDIR=build-vg/bin OPT='-O0 -g' AGENT_STATIC= \
+		build-vg/bin/rover-agent $(patsubst $(BUILD)/%,build-vg/%,$(UNIT_BINS))
 	ROVER_VALGRIND=1 tests/run.sh --unit-only $(patsubst $(BUILD)/%,build-vg/%,$(UNIT_BINS))
+	tests/valgrind-agent.sh build-vg/bin/rover-agent
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \

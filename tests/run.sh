@@ -70,6 +70,10 @@ if [ "$mode" != unit ]; then
 		"$root/scripts/build-image.sh" >"$log_dir/image.log" 2>&1 ||
 			{ echo "run.sh: could not build the test image; see $log_dir/image.log" >&2; tail -n 20 "$log_dir/image.log" >&2; }
 	fi
+	# Sanitizer builds are not static: only the host-local runner tests apply.
+	if [ "${ROVER_TEST_LOCAL_ONLY:-0}" = 1 ] && [ -z "${ROVER_TEST_FILTER:-}" ]; then
+		ROVER_TEST_FILTER=agent_local
+	fi
 	for f in "$here"/integration/*.bats; do
 		[ -e "$f" ] || continue
 		name=integration/$(basename "$f" .bats)
