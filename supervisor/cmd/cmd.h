@@ -1,0 +1,69 @@
+/*
+ * cmd.h - the `rover` commands.  Each cmd_<verb>() parses its own argv
+ * (argv[0] is the verb), calls library code, prints the result, and returns
+ * the exit code: 0 success, 1 the operation failed, 2 a usage error (an
+ * unknown flag, a task id that is not a positive integer).  Errors are printed
+ * here, once: "rover: <message>" on stderr, and with --json also
+ * {"success": false, "errors": ["<message>"]} on stdout.
+ */
+#ifndef ROVER_CMD_H
+#define ROVER_CMD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "common/error.h"
+#include "supervisor/lib/project.h"
+#include "supervisor/lib/task_store.h"
+
+#define CMD_OK 0
+#define CMD_FAILED 1
+#define CMD_USAGE 2
+
+int cmd_task(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_logs(int argc, char **argv);
+int cmd_pause(int argc, char **argv);
+int cmd_stop(int argc, char **argv);
+int cmd_resume(int argc, char **argv);
+int cmd_restart(int argc, char **argv);
+int cmd_delete(int argc, char **argv);
+int cmd_supervise(int argc, char **argv);
+
+/* The project and its store, opened from the current directory. */
+struct cmd_env {
+	struct project *project;
+	struct task_store *store;
+};
+int cmd_env_open(struct cmd_env *env, struct rv_error **err);
+void cmd_env_release(struct cmd_env *env);
+
+/* Print err (or the message) as the command's failure; returns code. */
+int cmd_fail(bool json, int code, struct rv_error *err);
+int cmd_failf(bool json, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* A usage error: "rover: <verb>: <message>" and a hint; returns CMD_USAGE. */
+int cmd_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Parse a task id argument; on failure prints the usage error. */
+bool cmd_parse_id(const char *verb, const char *s, int64_t *ret);
+
+/* Print one JSON document on stdout (pretty, newline-terminated). */
+void cmd_print_json(struct json_object *obj);
+
+/* Parse a non-negative integer option value; false (after a usage error
+ * message) when it is not one or is above max. */
+bool cmd_parse_uint(const char *verb, const char *opt, const char *s, long max, long *ret);
+
+/* `rover list --watch`: the live table over the supervisor loop (interval
+ * 0: the default).  Returns the exit code. */
+int cmd_list_watch(struct cmd_env *env, int interval_s, bool json, bool no_engine);
+
+/* Refresh one task from its iteration's status.json and persist a change
+ * (under the task lock); *t is replaced with the fresh record. */
+int cmd_refresh_task(const struct cmd_env *env, struct task **t, struct rv_error **err);
+
+#endif

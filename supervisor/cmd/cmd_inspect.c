@@ -1,0 +1,261 @@
+/* rover inspect ID [--json] */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent-runner/checkpoint.h"
+#include "common/cleanup.h"
+#include "common/jsonutil.h"
+#include "common/timeutil.h"
+#include "supervisor/cmd/cmd.h"
+#include "supervisor/cmd/list_view.h"
+#include "supervisor/lib/engine.h"
+#include "supervisor/lib/launch.h"
+#include "supervisor/lib/lock.h"
+#include "supervisor/lib/observe.h"
+
+static const char usage_text[] =
+	"Usage: rover inspect ID [--json]\n"
+	"\n"
+	"Show one task: its status and why, the current iteration, the checkpoint\n"
+	"(completed steps, pause reason, provider reset time), the container and the\n"
+	"auto-retry state.  An active task is first reconciled with its container.\n"
+	"\n"
+	"Options:\n"
+	"      --json     print one JSON object\n"
+	"  -h, --help     this help\n";
+
+static void report_stderr(void *userdata, const char *level, int64_t id, const char *msg)
+{
+	(void)userdata;
+	(void)id;
+	fprintf(stderr, "%s %s\n", !strcmp(level, "warn") ? "⚠" : "ℹ", msg);
+}
+
+/* Everything inspect shows, as JSON (the human view prints from it too). */
+static struct json_object *inspect_json(const struct cmd_env *env, const struct task *t)
+{
+	struct json_object *o = list_view_task_json(env->store, t, &env->project->settings.retry);
+	int64_t n = task_iterations(t);
+	_cleanup_free_ char *iter_dir = task_store_iteration_dir(env->store, t->id, n);
+	jsonutil_set_str(o, "iterationPath", iter_dir);
+
+	_cleanup_free_ char *status_path = task_store_iteration_file(env->store, t->id, n,
+								     TASK_FILE_STATUS);
+	struct json_object *st = NULL;
+	_cleanup_error_ struct rv_error *e = NULL;
+	if (jsonutil_read_object(status_path, &st, &e) == 0)
+		json_object_object_add(o, "iteration", st);
+	else if (e->code != ENOENT)
+		jsonutil_set_str(o, "iterationError", rv_error_msg(e));
+	e = rv_error_free(e);
+
+	_cleanup_free_ char *cp_path = task_store_iteration_file(env->store, t->id, n,
+								 TASK_FILE_CHECKPOINT);
+	struct checkpoint *cp = NULL;
+	struct json_object *cpj = json_object_new_object();
+	if (checkpoint_load(cp_path, &cp, NULL, &e) == 0) {
+		jsonutil_set_bool(cpj, "exists", true);
+		jsonutil_set_int64(cpj, "seq", cp->seq);
+		struct json_object *ids = json_object_new_array();
+		for (size_t i = 0; i < json_object_array_length(cp->completed_steps); i++) {
+			const char *id = jsonutil_get_str(
+				json_object_array_get_idx(cp->completed_steps, i), "id");
+			json_object_array_add(ids, json_object_new_string(id ? id : "?"));
+		}
+		json_object_object_add(cpj, "completedSteps", ids);
+		if (cp->pause_reason)
+			jsonutil_set_str(cpj, "pauseReason", cp->pause_reason);
+		if (cp->failed_step_id)
+			jsonutil_set_str(cpj, "failedStepId", cp->failed_step_id);
+		if (cp->reset_at_ms) {
+			char iso[TIMEUTIL_ISO_LEN];
+			jsonutil_set_str(cpj, "resetAt", timeutil_format_iso(cp->reset_at_ms, iso));
+		}
+		checkpoint_free(cp);
+	} else {
+		jsonutil_set_bool(cpj, "exists", false);
+		if (e->code != ENOENT)
+			jsonutil_set_str(cpj, "error", rv_error_msg(e));
+	}
+	json_object_object_add(o, "checkpoint", cpj);
+	e = rv_error_free(e);
+
+	struct lock_info li;
+	if (lock_inspect(iter_dir, &li, NULL) == 0 && li.held) {
+		struct json_object *lj = json_object_new_object();
+		jsonutil_set_int64(lj, "pid", li.pid);
+		jsonutil_set_int64(lj, "ageMs", li.age_ms);
+		json_object_object_add(o, "resumeLock", lj);
+	}
+
+	const char *cid = task_container_id(t);
+	if (cid && *cid) {
+		struct json_object *cj = json_object_new_object();
+		struct engine *eng = NULL;
+		if (launch_engine_for_task(t, &eng, &e) == 0) {
+			engine_set_timeouts(eng, 3000, 10000);
+			struct engine_container_info info = {0};
+			if (engine_container_inspect(eng, cid, &info, &e) == 0) {
+				jsonutil_set_str(cj, "id", info.id);
+				jsonutil_set_str(cj, "name", info.name);
+				jsonutil_set_str(cj, "state", info.status);
+				jsonutil_set_int64(cj, "exitCode", info.exit_code);
+				jsonutil_set_bool(cj, "oomKilled", info.oom_killed);
+				engine_container_info_release(&info);
+			} else {
+				jsonutil_set_str(cj, "id", cid);
+				jsonutil_set_str(cj, "state", e->code == ENOENT ? "missing" : "unknown");
+				if (e->code != ENOENT)
+					jsonutil_set_str(cj, "error", rv_error_msg(e));
+			}
+			engine_free(eng);
+		} else {
+			jsonutil_set_str(cj, "id", cid);
+			jsonutil_set_str(cj, "state", "unknown");
+			jsonutil_set_str(cj, "error", rv_error_msg(e));
+		}
+		json_object_object_add(o, "container", cj);
+	}
+	return o;
+}
+
+static void line(const char *label, const char *value)
+{
+	if (value && *value)
+		printf("%-16s %s\n", label, value);
+}
+
+static void print_human(const struct cmd_env *env, const struct task *t, struct json_object *o)
+{
+	char buf[256], b2[256];
+	struct list_view_iter it = {.progress = -1};
+	list_view_iter_read(env->store, t, &it);
+	printf("Task %lld: %s\n", (long long)t->id, task_title(t));
+	line("Status", list_view_status_label(t, &it, buf, sizeof(buf)));
+	if (list_view_needs_person(t, &env->project->settings.retry))
+		printf("%-16s auto-retry gave up: run rover resume %lld\n", "Action needed",
+		       (long long)t->id);
+	line("Pause reason", task_get_str(t, "pauseReason"));
+	line("Error", task_error(t));
+	struct task_auto_retry ar;
+	task_get_auto_retry(t, &ar);
+	if (ar.count || ar.next_retry_at_ms) {
+		char iso[TIMEUTIL_ISO_LEN];
+		snprintf(b2, sizeof(b2), "%lld of %lld attempts%s%s", (long long)ar.count,
+			 (long long)(ar.max ? ar.max : env->project->settings.retry.max),
+			 ar.next_retry_at_ms ? ", next at " : "",
+			 ar.next_retry_at_ms ? timeutil_format_iso(ar.next_retry_at_ms, iso) : "");
+		line("Auto-retry", b2);
+	}
+	line("Current step", it.current_step);
+	if (it.progress >= 0) {
+		snprintf(b2, sizeof(b2), "%d%%", it.progress);
+		line("Progress", b2);
+	}
+	snprintf(b2, sizeof(b2), "%lld", (long long)task_iterations(t));
+	line("Iteration", b2);
+	line("Workflow", task_get_str(t, "workflowName"));
+	line("Agent", task_get_str(t, "agent"));
+	line("Image", task_get_str(t, "agentImage"));
+	line("Workspace", task_get_str(t, "worktreePath"));
+	line("Branch", task_get_str(t, "branchName"));
+	const char *kind = NULL, *endpoint = NULL;
+	if (task_get_engine(t, &kind, &endpoint)) {
+		snprintf(b2, sizeof(b2), "%s at %s", kind ? kind : "?", endpoint ? endpoint : "?");
+		line("Engine", b2);
+	}
+	struct json_object *c = jsonutil_get_obj(o, "container");
+	if (c) {
+		int64_t code = 0;
+		bool has_code = jsonutil_get_int64(c, "exitCode", &code);
+		const char *state = jsonutil_get_str(c, "state");
+		snprintf(b2, sizeof(b2), "%.12s %s%s", jsonutil_get_str(c, "id"), state ? state : "",
+			 has_code && state && strcmp(state, "running") ? "" : "");
+		if (has_code && state && !strcmp(state, "exited"))
+			snprintf(b2 + strlen(b2), sizeof(b2) - strlen(b2), " (exit %lld)",
+				 (long long)code);
+		line("Container", b2);
+	}
+	struct json_object *cp = jsonutil_get_obj(o, "checkpoint");
+	bool exists = false;
+	jsonutil_get_bool(cp, "exists", &exists);
+	if (exists) {
+		struct json_object *ids = jsonutil_get_array(cp, "completedSteps");
+		size_t nids = ids ? json_object_array_length(ids) : 0;
+		size_t off = (size_t)snprintf(b2, sizeof(b2), "%zu completed step(s)", nids);
+		for (size_t i = 0; i < nids && off < sizeof(b2) - 1; i++)
+			off += (size_t)snprintf(b2 + off, sizeof(b2) - off, "%s%s", i ? ", " : ": ",
+						json_object_get_string(json_object_array_get_idx(ids, i)));
+		line("Checkpoint", b2);
+		line("Provider reset", jsonutil_get_str(cp, "resetAt"));
+	} else {
+		line("Checkpoint", jsonutil_get_str(cp, "error") ? jsonutil_get_str(cp, "error")
+								   : "none");
+	}
+	struct json_object *lk = jsonutil_get_obj(o, "resumeLock");
+	if (lk) {
+		int64_t pid = 0;
+		jsonutil_get_int64(lk, "pid", &pid);
+		snprintf(b2, sizeof(b2), "held by process %lld", (long long)pid);
+		line("Resume lock", b2);
+	}
+	line("Created", task_get_str(t, "createdAt"));
+	line("Iteration dir", jsonutil_get_str(o, "iterationPath"));
+	list_view_iter_release(&it);
+}
+
+int cmd_inspect(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	bool json = false;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return CMD_OK;
+		default:
+			return cmd_usage_error("inspect", "invalid option");
+		}
+	}
+	int64_t id;
+	if (optind + 1 != argc)
+		return optind >= argc ? cmd_usage_error("inspect", "missing task id")
+				      : cmd_usage_error("inspect", "unexpected argument '%s'",
+							argv[optind + 1]);
+	if (!cmd_parse_id("inspect", argv[optind], &id))
+		return CMD_USAGE;
+	_cleanup_error_ struct rv_error *err = NULL;
+	struct cmd_env env;
+	if (cmd_env_open(&env, &err) < 0)
+		return cmd_fail(json, CMD_FAILED, err);
+	struct task *t = NULL;
+	_cleanup_json_ struct json_object *o = NULL;
+	int rc = CMD_OK;
+	if (task_store_load_id(env.store, id, &t, &err) < 0) {
+		rc = cmd_fail(json, CMD_FAILED, err);
+		goto out;
+	}
+	observe_task(env.store, &t, 0, json ? NULL : report_stderr, NULL);
+	o = inspect_json(&env, t);
+	if (json)
+		cmd_print_json(o);
+	else
+		print_human(&env, t, o);
+	task_free(t);
+out:
+	cmd_env_release(&env);
+	return rc;
+}

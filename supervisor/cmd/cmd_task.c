@@ -1,0 +1,317 @@
+/*
+ * rover task: create a task and start its container.
+ *
+ * Order matters for "nothing lost on bad input": everything that can be
+ * checked without side effects (options, the workflow, the engine, the
+ * image) is checked before the task exists.  Once it exists, a failure to
+ * start leaves it NEW with the reason, never half-made and silent.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent-runner/workflow.h"
+#include "common/cleanup.h"
+#include "common/fileio.h"
+#include "common/jsonutil.h"
+#include "common/timeutil.h"
+#include "supervisor/cmd/cmd.h"
+#include "supervisor/lib/builtin_workflows.h"
+#include "supervisor/lib/engine.h"
+#include "supervisor/lib/launch.h"
+#include "supervisor/lib/worktree.h"
+
+static const char usage_text[] =
+	"Usage: rover task [options] DESCRIPTION\n"
+	"\n"
+	"Create a task and start its agent in a container.  In a git project the task\n"
+	"works in its own worktree on branch rover/task-<id>.\n"
+	"\n"
+	"Options:\n"
+	"  -w, --workflow FILE|NAME  the workflow (a YAML file, or a built-in: default, swe)\n"
+	"  -a, --agent TOOL          agent tool: claude, codex, gemini, qwen, opencode, cursor\n"
+	"  -m, --model MODEL         model for the agent tool\n"
+	"      --image IMAGE         container image (default: $ROVER_AGENT_IMAGE, else\n"
+	"                            agentImage in rover.json)\n"
+	"      --engine ENGINE       docker, podman, unix:///path or tcp://host:port\n"
+	"  -i, --input KEY=VALUE     a workflow input; repeatable\n"
+	"      --json                print {\"taskId\": N, \"status\": ...} on stdout\n"
+	"  -h, --help                this help\n";
+
+struct task_init {
+	const char *workflow_name;
+	const char *agent;
+	const char *model;
+	const char *image;
+	struct json_object *inputs;
+};
+
+static int init_fn(struct task *t, void *userdata, struct rv_error **err)
+{
+	(void)err;
+	const struct task_init *in = userdata;
+	task_set_str(t, "workflowName", in->workflow_name);
+	if (in->agent)
+		task_set_str(t, "agent", in->agent);
+	if (in->model)
+		task_set_str(t, "agentModel", in->model);
+	task_set_str(t, "agentImage", in->image);
+	json_object_object_add(task_json(t), "inputs", json_object_get(in->inputs));
+	return 0;
+}
+
+struct start_state {
+	struct engine *engine;
+	const struct task_store *store;
+	const char *image;
+	const char *workspace;
+	struct worktree *wt;
+	char *container_id;
+	struct rv_error *launch_err;
+};
+
+/* Under the task lock: mark IN_PROGRESS, start the container, record it.  A
+ * start failure is recorded as NEW with the reason (reference C.7). */
+static int start_fn(struct task *t, void *userdata, struct rv_error **err)
+{
+	struct start_state *s = userdata;
+	int64_t now = timeutil_now_ms();
+	if (s->wt && s->wt->path) {
+		task_set_str(t, "worktreePath", s->wt->path);
+		task_set_str(t, "branchName", s->wt->branch);
+		task_set_str(t, "baseCommit", s->wt->base_commit);
+	}
+	int r = task_set_status(t, TASK_IN_PROGRESS, NULL, TASK_PAUSE_NONE, now, err);
+	if (r < 0)
+		return r;
+	struct launch_opts lo = {.image = s->image, .workspace = s->workspace, .resume = false};
+	r = launch_container(s->engine, s->store, t, &lo, &s->container_id, &s->launch_err);
+	if (r < 0) {
+		_cleanup_free_ char *msg = xasprintf("container could not start: %s",
+						     rv_error_msg(s->launch_err));
+		task_set_status(t, TASK_NEW, NULL, TASK_PAUSE_NONE, now, NULL);
+		task_set_str(t, "error", msg);
+	}
+	return 0;
+}
+
+static char *make_title(const char *description)
+{
+	size_t n = strcspn(description, "\n");
+	if (n > 72) {
+		char *t = xstrndup(description, 69);
+		char *r = xasprintf("%s...", t);
+		free(t);
+		return r;
+	}
+	return xstrndup(description, n);
+}
+
+int cmd_task(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"workflow", required_argument, NULL, 'w'}, {"agent", required_argument, NULL, 'a'},
+		{"model", required_argument, NULL, 'm'},    {"image", required_argument, NULL, 'I'},
+		{"engine", required_argument, NULL, 'E'},   {"input", required_argument, NULL, 'i'},
+		{"json", no_argument, NULL, 'j'},           {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *workflow_arg = NULL, *agent = NULL, *model = NULL, *image = NULL,
+		   *engine_arg = NULL;
+	bool json = false;
+	_cleanup_json_ struct json_object *inputs = json_object_new_object();
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "w:a:m:i:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'w':
+			workflow_arg = optarg;
+			break;
+		case 'a':
+			agent = optarg;
+			break;
+		case 'm':
+			model = optarg;
+			break;
+		case 'I':
+			image = optarg;
+			break;
+		case 'E':
+			engine_arg = optarg;
+			break;
+		case 'i': {
+			char *eq = strchr(optarg, '=');
+			if (!eq || eq == optarg)
+				return cmd_usage_error("task", "-i takes KEY=VALUE, got '%s'", optarg);
+			_cleanup_free_ char *k = xstrndup(optarg, (size_t)(eq - optarg));
+			jsonutil_set_str(inputs, k, eq + 1);
+			break;
+		}
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return CMD_OK;
+		default:
+			return cmd_usage_error("task", "invalid option");
+		}
+	}
+	if (optind >= argc)
+		return cmd_usage_error("task", "missing DESCRIPTION");
+	/* The rest of the words are the description, so quoting is optional. */
+	_cleanup_free_ char *description = xstrdup(argv[optind]);
+	for (int i = optind + 1; i < argc; i++) {
+		char *d = xasprintf("%s %s", description, argv[i]);
+		free(description);
+		description = d;
+	}
+	if (!*description)
+		return cmd_usage_error("task", "DESCRIPTION is empty");
+	if (agent && strcmp(agent, "claude") && strcmp(agent, "codex") &&
+	    strcmp(agent, "gemini") && strcmp(agent, "qwen") && strcmp(agent, "opencode") &&
+	    strcmp(agent, "cursor"))
+		return cmd_usage_error("task",
+				       "unknown agent '%s' (claude, codex, gemini, qwen, opencode, "
+				       "cursor)",
+				       agent);
+	if (!jsonutil_get_str(inputs, "description"))
+		jsonutil_set_str(inputs, "description", description);
+
+	_cleanup_error_ struct rv_error *err = NULL;
+	_cleanup_free_ char *wf_name_copy = NULL, *title = NULL, *wf_copy = NULL,
+			    *inputs_path = NULL;
+	struct cmd_env env;
+	if (cmd_env_open(&env, &err) < 0)
+		return cmd_fail(json, CMD_FAILED, err);
+
+	/* The workflow: a file, else a built-in name.  Parsed now, so a bad one
+	 * never becomes a task. */
+	_cleanup_free_ char *wf_text = NULL;
+	size_t wf_len = 0;
+	const char *wf_name = "default";
+	int rc = CMD_FAILED;
+	if (workflow_arg && fileio_exists(workflow_arg)) {
+		if (fileio_read_bounded(workflow_arg, WORKFLOW_MAX_BYTES, &wf_text, &wf_len, &err) < 0)
+			goto out_fail;
+	} else {
+		const char *b = builtin_workflow(workflow_arg);
+		if (!b) {
+			rc = cmd_failf(json, CMD_FAILED,
+				       "workflow '%s' is neither a file nor a built-in workflow (%s)",
+				       workflow_arg, builtin_workflow_names());
+			goto out;
+		}
+		wf_text = xstrdup(b);
+		wf_len = strlen(b);
+		if (workflow_arg)
+			wf_name = workflow_arg;
+	}
+	struct workflow *wf = NULL;
+	if (workflow_parse(wf_text, wf_len, workflow_arg ? workflow_arg : "default", &wf, &err) < 0)
+		goto out_fail;
+	if (workflow_arg && fileio_exists(workflow_arg))
+		wf_name = wf->name ? wf->name : "custom";
+	wf_name_copy = xstrdup(wf_name);
+	workflow_free(wf);
+
+	if (!image)
+		image = project_agent_image(env.project);
+	if (!image || !*image) {
+		rc = cmd_failf(json, CMD_FAILED,
+			       "no container image: pass --image, set ROVER_AGENT_IMAGE, or set "
+			       "agentImage in rover.json");
+		goto out;
+	}
+	struct engine *engine = NULL;
+	if (engine_discover(engine_arg, &engine, &err) < 0)
+		goto out_fail;
+
+	struct task_init in = {.workflow_name = wf_name_copy,
+			       .agent = agent,
+			       .model = model,
+			       .image = image,
+			       .inputs = inputs};
+	title = make_title(description);
+	struct task *t = NULL;
+	if (task_store_create(env.store, title, description, timeutil_now_ms(), init_fn, &in, &t,
+			      &err) < 0) {
+		engine_free(engine);
+		goto out_fail;
+	}
+	int64_t id = t->id;
+	task_free(t);
+
+	/* Files of the task: its own copy of the workflow (resume uses this
+	 * copy, never the original) and the first iteration's inputs. */
+	wf_copy = task_store_workflow_path(env.store, id);
+	inputs_path = task_store_iteration_file(env.store, id, 1, TASK_FILE_INPUTS);
+	struct worktree wt = {0};
+	struct start_state ss = {.engine = engine, .store = env.store, .image = image};
+	int r = fileio_write_atomic(wf_copy, wf_text, wf_len, 0644, &err);
+	if (r == 0)
+		r = task_store_make_iteration(env.store, id, 1, &err);
+	if (r == 0)
+		r = jsonutil_write_file(inputs_path, inputs, &err);
+	if (r == 0 && env.project->is_git)
+		r = worktree_create(env.project->root, env.store->dir, id, &wt, &err);
+	if (r < 0) {
+		rv_error_wrap(&err, "task %lld was created but could not be prepared", (long long)id);
+		engine_free(engine);
+		worktree_release(&wt);
+		goto out_fail;
+	}
+	ss.workspace = wt.path ? wt.path : env.project->root;
+	ss.wt = &wt;
+	struct task *final = NULL;
+	r = task_store_update(env.store, id, start_fn, &ss, &final, &err);
+	engine_free(engine);
+	worktree_release(&wt);
+	if (r < 0) {
+		free(ss.container_id);
+		rv_error_free(ss.launch_err);
+		goto out_fail;
+	}
+	if (ss.launch_err) {
+		rc = cmd_failf(json, CMD_FAILED,
+			       "task %lld was created, but reset to 'New' due to an error running "
+			       "the container: %s",
+			       (long long)id, rv_error_msg(ss.launch_err));
+		rv_error_free(ss.launch_err);
+		task_free(final);
+		goto out;
+	}
+	if (json) {
+		_cleanup_json_ struct json_object *o = json_object_new_object();
+		jsonutil_set_int64(o, "taskId", id);
+		jsonutil_set_str(o, "status", task_status_name(task_status(final)));
+		jsonutil_set_str(o, "title", task_title(final));
+		jsonutil_set_str(o, "containerId", ss.container_id);
+		const char *kind = NULL, *endpoint = NULL;
+		task_get_engine(final, &kind, &endpoint);
+		struct json_object *eng = json_object_new_object();
+		jsonutil_set_str(eng, "kind", kind);
+		jsonutil_set_str(eng, "endpoint", endpoint);
+		json_object_object_add(o, "engine", eng);
+		jsonutil_set_str(o, "workspace", task_get_str(final, "worktreePath"));
+		jsonutil_set_str(o, "branch", task_get_str(final, "branchName"));
+		cmd_print_json(o);
+	} else {
+		printf("%lld\n", (long long)id);
+		fprintf(stderr, "✓ Task %lld started in container %.12s (%s)\n", (long long)id,
+			ss.container_id, image);
+	}
+	free(ss.container_id);
+	task_free(final);
+	rc = CMD_OK;
+	goto out;
+
+out_fail:
+	rc = cmd_fail(json, CMD_FAILED, err);
+out:
+	cmd_env_release(&env);
+	return rc;
+}

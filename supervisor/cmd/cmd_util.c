@@ -1,0 +1,138 @@
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "common/jsonutil.h"
+#include "common/timeutil.h"
+#include "supervisor/cmd/cmd.h"
+#include "supervisor/lib/reconcile.h"
+
+int cmd_env_open(struct cmd_env *env, struct rv_error **err)
+{
+	env->project = NULL;
+	env->store = NULL;
+	int r = project_open(NULL, &env->project, err);
+	if (r < 0)
+		return r;
+	r = task_store_open(env->project->store_dir, &env->store, err);
+	if (r < 0) {
+		project_free(env->project);
+		env->project = NULL;
+	}
+	return r;
+}
+
+void cmd_env_release(struct cmd_env *env)
+{
+	task_store_free(env->store);
+	project_free(env->project);
+	env->store = NULL;
+	env->project = NULL;
+}
+
+void cmd_print_json(struct json_object *obj)
+{
+	_cleanup_free_ char *s = jsonutil_to_pretty(obj);
+	fputs(s, stdout);
+	fflush(stdout);
+}
+
+static int fail_msg(bool json, int code, const char *msg)
+{
+	fprintf(stderr, "rover: %s\n", msg);
+	if (json) {
+		_cleanup_json_ struct json_object *o = json_object_new_object();
+		struct json_object *errs = json_object_new_array();
+		json_object_array_add(errs, json_object_new_string(msg));
+		jsonutil_set_bool(o, "success", false);
+		json_object_object_add(o, "errors", errs);
+		cmd_print_json(o);
+	}
+	return code;
+}
+
+int cmd_fail(bool json, int code, struct rv_error *err)
+{
+	return fail_msg(json, code, rv_error_msg(err));
+}
+
+int cmd_failf(bool json, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	_cleanup_free_ char *msg = NULL;
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	return fail_msg(json, code, msg ? msg : "error");
+}
+
+int cmd_usage_error(const char *verb, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "rover: %s: ", verb);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'rover %s --help'.\n", verb);
+	return CMD_USAGE;
+}
+
+bool cmd_parse_id(const char *verb, const char *s, int64_t *ret)
+{
+	_cleanup_error_ struct rv_error *e = NULL;
+	if (!s) {
+		cmd_usage_error(verb, "missing task id");
+		return false;
+	}
+	if (task_store_parse_id(s, ret, &e) < 0) {
+		cmd_usage_error(verb, "%s", rv_error_msg(e));
+		return false;
+	}
+	return true;
+}
+
+bool cmd_parse_uint(const char *verb, const char *opt, const char *s, long max, long *ret)
+{
+	char *end = NULL;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || !*s || *end || v < 0 || v > max) {
+		cmd_usage_error(verb, "%s takes a whole number from 0 to %ld, got '%s'", opt, max, s);
+		return false;
+	}
+	*ret = v;
+	return true;
+}
+
+static int refresh_fn(struct task *t, void *userdata, struct rv_error **err)
+{
+	const struct cmd_env *env = userdata;
+	_cleanup_free_ char *status = task_store_iteration_file(env->store, t->id, task_iterations(t),
+								TASK_FILE_STATUS);
+	bool changed = false;
+	int r = reconcile_from_status(t, status, timeutil_now_ms(), &changed, err);
+	if (r < 0)
+		return r;
+	return changed ? 0 : TASK_UPDATE_SKIP;
+}
+
+int cmd_refresh_task(const struct cmd_env *env, struct task **t, struct rv_error **err)
+{
+	enum task_status s = task_status(*t);
+	if (s != TASK_IN_PROGRESS && s != TASK_ITERATING)
+		return 0;
+	struct task *fresh = NULL;
+	int r = task_store_update(env->store, (*t)->id, refresh_fn, (void *)env, &fresh, err);
+	if (r < 0)
+		return r;
+	if (fresh) {
+		task_free(*t);
+		*t = fresh;
+	}
+	return 0;
+}

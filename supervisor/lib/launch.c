@@ -1,0 +1,259 @@
+#define _GNU_SOURCE
+#include "launch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fileio.h"
+#include "common/timeutil.h"
+#include "supervisor/lib/engine_logs.h"
+
+/* Environment passed to the runner when set on the host: its own knobs and
+ * the agent tools' credentials (reference D.2 passes these through too). */
+static const char *const passthrough_env[] = {
+	"ROVER_AGENT_GRACE", "ROVER_AGENT_RETRY_DELAY_MS", "ANTHROPIC_API_KEY",
+	"ANTHROPIC_BASE_URL", "ANTHROPIC_MODEL", "CLAUDE_CODE_OAUTH_TOKEN", "OPENAI_API_KEY",
+	"OPENAI_BASE_URL", "GEMINI_API_KEY", "GOOGLE_API_KEY", "DASHSCOPE_API_KEY",
+	"CURSOR_API_KEY", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
+};
+
+char *launch_container_name(int64_t id, int64_t iteration)
+{
+	return xasprintf("rover-task-%lld-%lld", (long long)id, (long long)iteration);
+}
+
+int launch_agent_binary(char **ret, struct rv_error **err)
+{
+	const char *env = getenv("ROVER_AGENT_BIN");
+	if (env && *env) {
+		if (access(env, X_OK) < 0)
+			return rv_error_errno(err, errno, "ROVER_AGENT_BIN '%s' is not executable", env);
+		*ret = realpath(env, NULL);
+		if (!*ret)
+			return rv_error_errno(err, errno, "cannot resolve '%s'", env);
+		return 0;
+	}
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n < 0)
+		return rv_error_errno(err, errno, "cannot find the rover binary");
+	self[n] = '\0';
+	_cleanup_free_ char *dir = fileio_dirname(self);
+	_cleanup_free_ char *path = fileio_join(dir, "rover-agent");
+	if (access(path, X_OK) < 0)
+		return rv_error_set(err, ENOENT,
+				    "the runner '%s' was not found; set ROVER_AGENT_BIN to the static "
+				    "rover-agent",
+				    path);
+	*ret = TAKE_PTR(path);
+	return 0;
+}
+
+int launch_engine_for_task(const struct task *t, struct engine **ret, struct rv_error **err)
+{
+	const char *endpoint = NULL;
+	if (task_get_engine(t, NULL, &endpoint) && endpoint && *endpoint)
+		return engine_open(endpoint, ret, err);
+	return engine_discover(NULL, ret, err);
+}
+
+struct log_sink {
+	int fd;
+};
+
+static int sink_write(void *userdata, enum engine_stream stream, const char *data, size_t len,
+		      struct rv_error **err)
+{
+	(void)stream;
+	struct log_sink *s = userdata;
+	int r = fileio_write_all(s->fd, data, len);
+	if (r < 0)
+		return rv_error_errno(err, -r, "cannot write container.log");
+	return 0;
+}
+
+int launch_save_logs(struct engine *e, const struct task_store *st, int64_t id,
+		     int64_t iteration, const char *ref, struct rv_error **err)
+{
+	_cleanup_free_ char *path = task_store_iteration_file(st, id, iteration,
+							      TASK_FILE_CONTAINER_LOG);
+	_cleanup_free_ char *dir = fileio_dirname(path);
+	if (!fileio_is_dir(dir))
+		return 0;
+	/* Appended, not replaced: every run of this iteration keeps its output. */
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return rv_error_errno(err, errno, "cannot open '%s'", path);
+	char iso[TIMEUTIL_ISO_LEN];
+	_cleanup_free_ char *hdr = xasprintf("==== container %s, saved %s ====\n", ref,
+					     timeutil_format_iso(timeutil_now_ms(), iso));
+	(void)fileio_write_all(fd, hdr, strlen(hdr));
+	struct log_sink sink = {.fd = fd};
+	_cleanup_error_ struct rv_error *e2 = NULL;
+	int r = engine_container_logs(e, ref, 0, sink_write, &sink, &e2);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0) {
+		*err = TAKE_PTR(e2);
+		return rv_error_wrap(err, "cannot save the output of container '%s'", ref);
+	}
+	if (fsync(fd) < 0)
+		return rv_error_errno(err, errno, "cannot fsync '%s'", path);
+	return 0;
+}
+
+int launch_remove_container(struct engine *e, const struct task_store *st, int64_t id,
+			    int64_t iteration, const char *ref, struct rv_error **err)
+{
+	int r = launch_save_logs(e, st, id, iteration, ref, err);
+	if (r < 0)
+		return r; /* never remove a container whose output we could not keep */
+	_cleanup_error_ struct rv_error *e2 = NULL;
+	r = engine_container_remove(e, ref, true, &e2);
+	if (r < 0 && r != -ENOENT) {
+		*err = TAKE_PTR(e2);
+		return r;
+	}
+	return 0;
+}
+
+static const char *with_ro(const char *const parts[3], char *buf, size_t n)
+{
+	snprintf(buf, n, "%s:%s%s", parts[0], parts[1], parts[2]);
+	return buf;
+}
+
+/* The main repository's git dir when workspace is a linked worktree (its .git
+ * is a file "gitdir: <main>/.git/worktrees/<name>"), else NULL. */
+static char *main_git_dir(const char *workspace)
+{
+	_cleanup_free_ char *dotgit = fileio_join(workspace, ".git");
+	if (fileio_is_dir(dotgit))
+		return NULL;
+	_cleanup_free_ char *text = NULL;
+	if (fileio_read_bounded(dotgit, 4096, &text, NULL, NULL) < 0)
+		return NULL;
+	if (strncmp(text, "gitdir: ", 8) != 0)
+		return NULL;
+	char *p = text + 8;
+	p[strcspn(p, "\n")] = '\0';
+	char *w = strstr(p, "/worktrees/");
+	if (!w)
+		return NULL;
+	*w = '\0';
+	return xstrdup(p);
+}
+
+int launch_container(struct engine *e, const struct task_store *st, struct task *t,
+		     const struct launch_opts *o, char **ret_id, struct rv_error **err)
+{
+	int64_t n = task_iterations(t);
+	char idbuf[32], iterbuf[32];
+	snprintf(idbuf, sizeof(idbuf), "%lld", (long long)t->id);
+	snprintf(iterbuf, sizeof(iterbuf), "%lld", (long long)n);
+	_cleanup_free_ char *name = launch_container_name(t->id, n);
+	_cleanup_free_ char *agent = NULL;
+	int r = launch_agent_binary(&agent, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *iter_dir = task_store_iteration_dir(st, t->id, n);
+	_cleanup_free_ char *workflow = task_store_workflow_path(st, t->id);
+	_cleanup_free_ char *checkpoint = task_store_iteration_file(st, t->id, n,
+								    TASK_FILE_CHECKPOINT);
+	_cleanup_free_ char *gitdir = main_git_dir(o->workspace);
+
+	/* A previous container of this iteration (a run that paused or failed):
+	 * keep its output, then make room for the name. */
+	r = launch_remove_container(e, st, t->id, n, name, err);
+	if (r < 0)
+		return rv_error_wrap(err, "cannot replace the previous container '%s'", name);
+
+	char b0[PATH_MAX + 32], b1[PATH_MAX + 32], b2[PATH_MAX + 32], b3[PATH_MAX + 32],
+		b4[2 * PATH_MAX + 32];
+	const char *binds[6] = {0};
+	size_t nb = 0;
+	binds[nb++] = with_ro((const char *const[]){agent, "/rover-agent", ":ro"}, b0, sizeof(b0));
+	binds[nb++] = with_ro((const char *const[]){o->workspace, "/workspace", ""}, b1, sizeof(b1));
+	binds[nb++] = with_ro((const char *const[]){iter_dir, "/output", ""}, b2, sizeof(b2));
+	binds[nb++] = with_ro((const char *const[]){workflow, "/workflow.yml", ":ro"}, b3,
+			      sizeof(b3));
+	if (gitdir)
+		binds[nb++] = with_ro((const char *const[]){gitdir, gitdir, ""}, b4, sizeof(b4));
+	binds[nb] = NULL;
+
+	const char *tool = task_get_str(t, "agent");
+	const char *model = task_get_str(t, "agentModel");
+	const char *cmd[24] = {"run", "/workflow.yml", "--output", "/output", "--task-id", idbuf,
+			       "--status-file", "/output/status.json", "--inputs-json",
+			       "/output/inputs.json", "--workdir", "/workspace"};
+	size_t nc = 12;
+	if (tool && *tool) {
+		cmd[nc++] = "--agent-tool";
+		cmd[nc++] = tool;
+	}
+	if (model && *model) {
+		cmd[nc++] = "--agent-model";
+		cmd[nc++] = model;
+	}
+	if (o->resume && fileio_exists(checkpoint)) {
+		cmd[nc++] = "--checkpoint";
+		cmd[nc++] = "/output/checkpoint.json";
+	}
+	cmd[nc] = NULL;
+	const char *entrypoint[] = {"/rover-agent", NULL};
+
+	_cleanup_free_ char *l_task = xasprintf("rover.task=%s", idbuf);
+	_cleanup_free_ char *l_iter = xasprintf("rover.iteration=%s", iterbuf);
+	_cleanup_free_ char *l_store = xasprintf("rover.store=%s", st->dir);
+	const char *labels[] = {l_task, l_iter, l_store, NULL};
+
+	char *env[ARRAY_SIZE(passthrough_env) + 2] = {0};
+	size_t ne = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(passthrough_env); i++) {
+		const char *v = getenv(passthrough_env[i]);
+		if (v)
+			env[ne++] = xasprintf("%s=%s", passthrough_env[i], v);
+	}
+	env[ne] = NULL;
+
+	char user[64];
+	snprintf(user, sizeof(user), "%u:%u", (unsigned)getuid(), (unsigned)getgid());
+	const char *network = getenv("ROVER_NETWORK");
+	struct engine_create_spec spec = {
+		.name = name,
+		.image = o->image,
+		.cmd = cmd,
+		.entrypoint = entrypoint,
+		.labels = labels,
+		.binds = binds,
+		.env = (const char *const *)env,
+		.user = user,
+		.working_dir = "/workspace",
+		.network_mode = network && *network ? network : NULL,
+		.stop_signal = "SIGTERM",
+		.stop_timeout = LAUNCH_STOP_TIMEOUT_S,
+	};
+	_cleanup_free_ char *id = NULL;
+	r = engine_container_create(e, &spec, &id, err);
+	for (size_t i = 0; i < ne; i++)
+		free(env[i]);
+	if (r < 0)
+		return rv_error_wrap(err, "cannot create container '%s'", name);
+	r = engine_container_start(e, id, err);
+	if (r < 0)
+		return rv_error_wrap(err, "cannot start container '%s'", name);
+
+	task_set_str(t, "containerId", id);
+	task_set_engine(t, engine_kind_name(engine_get_kind(e)), engine_get_uri(e));
+	task_set_str(t, "executionStatus", "running");
+	task_set_time(t, "runningAt", timeutil_now_ms());
+	task_set_str(t, "agentImage", o->image);
+	*ret_id = TAKE_PTR(id);
+	return 0;
+}

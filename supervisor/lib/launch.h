@@ -1,0 +1,71 @@
+/*
+ * launch.h - start the container of a task's current iteration.
+ *
+ * The container (CONTRACT section 4):
+ *   name    rover-task-<id>-<iteration>
+ *   labels  rover.task=<id>, rover.iteration=<n>, rover.store=<store dir>
+ *   mounts  the static rover-agent, read-only, at /rover-agent (the
+ *           entrypoint, so it is PID 1 and receives the engine's signals);
+ *           the workspace at /workspace; the iteration dir at /output; the
+ *           task's workflow.yml, read-only, at /workflow.yml; for a git
+ *           worktree, the main repository's .git at its own path
+ *   command /rover-agent run /workflow.yml --output /output --task-id <id>
+ *           --status-file /output/status.json --inputs-json
+ *           /output/inputs.json --workdir /workspace --agent-tool <tool>
+ *           [--agent-model M] [--checkpoint /output/checkpoint.json]
+ *   user    the caller's uid:gid; stop signal SIGTERM with a timeout longer
+ *           than the runner's grace, so a stop gives it time to save.
+ * An earlier container of the same name (a previous run of this iteration) is
+ * removed first - after its output has been appended to container.log.
+ *
+ * The runner binary is $ROVER_AGENT_BIN, else `rover-agent` beside the
+ * running `rover`.  The network mode is $ROVER_NETWORK (e.g. "none"), else
+ * the engine's default.
+ */
+#ifndef ROVER_LAUNCH_H
+#define ROVER_LAUNCH_H
+
+#include <stdbool.h>
+
+#include "common/error.h"
+#include "supervisor/lib/engine.h"
+#include "supervisor/lib/task.h"
+#include "supervisor/lib/task_store.h"
+
+/* Grace given to the runner by `rover stop` and the container's StopTimeout. */
+#define LAUNCH_STOP_TIMEOUT_S 30
+
+struct launch_opts {
+	const char *image;     /* required */
+	const char *workspace; /* host path mounted at /workspace */
+	bool resume;           /* pass --checkpoint when checkpoint.json exists */
+};
+
+/* Create and start the container; on success *ret_id is its id (caller frees)
+ * and t records containerId, engine {kind, endpoint}, executionStatus
+ * "running" and runningAt (the caller saves t). */
+int launch_container(struct engine *e, const struct task_store *st, struct task *t,
+		     const struct launch_opts *o, char **ret_id, struct rv_error **err);
+
+/* The container name of an iteration: "rover-task-7-1" (newly allocated). */
+char *launch_container_name(int64_t id, int64_t iteration);
+
+/* Append the output of container `ref` (id or name) to the iteration's
+ * container.log, with a header line naming the container.  A missing
+ * container is not an error (nothing to save). */
+int launch_save_logs(struct engine *e, const struct task_store *st, int64_t id,
+		     int64_t iteration, const char *ref, struct rv_error **err);
+
+/* Save the logs, then remove the container (force).  Missing: success. */
+int launch_remove_container(struct engine *e, const struct task_store *st, int64_t id,
+			    int64_t iteration, const char *ref, struct rv_error **err);
+
+/* Path of the runner binary to mount (newly allocated), or an error when it
+ * cannot be found. */
+int launch_agent_binary(char **ret, struct rv_error **err);
+
+/* The engine a task runs on: its stored endpoint (so later commands use the
+ * endpoint it was started on), else discovery. */
+int launch_engine_for_task(const struct task *t, struct engine **ret, struct rv_error **err);
+
+#endif

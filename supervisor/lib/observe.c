@@ -1,0 +1,303 @@
+#define _GNU_SOURCE
+#include "observe.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "common/timeutil.h"
+#include "supervisor/lib/engine.h"
+#include "supervisor/lib/launch.h"
+#include "supervisor/lib/lock.h"
+#include "supervisor/lib/reconcile.h"
+
+static bool is_active(const struct task *t)
+{
+	enum task_status s = task_status(t);
+	return s == TASK_IN_PROGRESS || s == TASK_ITERATING;
+}
+
+static void reportf(observe_report_fn fn, void *ud, const char *level, int64_t id,
+		    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void reportf(observe_report_fn fn, void *ud, const char *level, int64_t id,
+		    const char *fmt, ...)
+{
+	if (!fn)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	_cleanup_free_ char *msg = NULL;
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	fn(ud, level, id, msg ? msg : "");
+}
+
+struct refresh_ctx {
+	const struct task_store *st;
+	/* orphan step: what was observed, decided again on the fresh record */
+	bool orphan;
+	const char *container_id;
+	struct orphan_observation obs;
+	enum task_status before;
+	enum task_status after;
+};
+
+static int status_path_of(const struct task_store *st, const struct task *t, char **ret)
+{
+	*ret = task_store_iteration_file(st, t->id, task_iterations(t), TASK_FILE_STATUS);
+	return 0;
+}
+
+static int update_fn(struct task *t, void *userdata, struct rv_error **err)
+{
+	struct refresh_ctx *c = userdata;
+	c->before = c->after = task_status(t);
+	_cleanup_free_ char *status = NULL;
+	status_path_of(c->st, t, &status);
+	bool changed = false;
+	int r = reconcile_from_status(t, status, timeutil_now_ms(), &changed, err);
+	if (r < 0)
+		return r;
+	if (c->orphan && is_active(t)) {
+		/* Decide on the record as it is now: if a resume replaced the
+		 * container meanwhile, the observation is stale. */
+		const char *cid = task_container_id(t);
+		if ((cid == NULL) != (c->container_id == NULL) ||
+		    (cid && c->container_id && strcmp(cid, c->container_id)))
+			goto done;
+		c->obs.status = task_status(t);
+		struct orphan_verdict v;
+		orphan_decide(&c->obs, &v);
+		bool ch2 = false;
+		r = orphan_apply(t, &v,
+				 c->obs.container == ORPHAN_CONTAINER_EXITED ? c->obs.exit_code : -1,
+				 timeutil_now_ms(), &ch2, err);
+		orphan_verdict_release(&v);
+		if (r < 0)
+			return r;
+		changed = changed || ch2;
+	}
+done:
+	c->after = task_status(t);
+	return changed ? 0 : TASK_UPDATE_SKIP;
+}
+
+static void replace(struct task **slot, struct task *fresh)
+{
+	if (fresh) {
+		task_free(*slot);
+		*slot = fresh;
+	}
+}
+
+static void report_change(observe_report_fn report, void *ud, const struct task *t,
+			  enum task_status before)
+{
+	enum task_status s = task_status(t);
+	if (s == before)
+		return;
+	if (s == TASK_FAILED)
+		reportf(report, ud, "warn", t->id,
+			"Task %lld marked as FAILED: %s. Use \"rover resume %lld\" to continue.",
+			(long long)t->id, task_error(t) ? task_error(t) : "failed", (long long)t->id);
+	else if (s == TASK_PAUSED)
+		reportf(report, ud, "info", t->id, "Task %lld is PAUSED: %s", (long long)t->id,
+			task_error(t) ? task_error(t) : "paused");
+	else
+		reportf(report, ud, "info", t->id, "Task %lld is now %s", (long long)t->id,
+			task_status_name(s));
+}
+
+/* Step 1 for one task. */
+static int refresh_status(const struct task_store *st, struct task **t, observe_report_fn report,
+			  void *ud)
+{
+	if (!is_active(*t))
+		return 0;
+	struct refresh_ctx c = {.st = st};
+	struct task *fresh = NULL;
+	_cleanup_error_ struct rv_error *err = NULL;
+	if (task_store_update(st, (*t)->id, update_fn, &c, &fresh, &err) < 0) {
+		reportf(report, ud, "warn", (*t)->id, "Failed to update the status of task %lld: %s",
+			(long long)(*t)->id, rv_error_msg(err));
+		return 0;
+	}
+	replace(t, fresh);
+	if (c.after != c.before) {
+		report_change(report, ud, *t, c.before);
+		return 1;
+	}
+	return 0;
+}
+
+static int64_t started_ms(const struct task *t)
+{
+	int64_t best = 0, v;
+	static const char *const keys[] = {"lastStatusCheck", "lastRestartAt", "runningAt",
+					   "startedAt"};
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (task_get_time(t, keys[i], &v) && v > best)
+			best = v;
+	return best;
+}
+
+/* One endpoint's listing, shared by the tasks started on it. */
+struct endpoint {
+	char *uri; /* NULL: tasks that recorded no engine */
+	struct engine *engine;
+	struct rv_error *err;
+	struct engine_container_summary *list;
+	size_t n;
+	bool listed;
+};
+
+static struct endpoint *endpoint_for(struct endpoint **eps, size_t *n, const char *uri)
+{
+	for (size_t i = 0; i < *n; i++)
+		if ((!uri && !(*eps)[i].uri) || (uri && (*eps)[i].uri && !strcmp(uri, (*eps)[i].uri)))
+			return &(*eps)[i];
+	*eps = xrealloc(*eps, (*n + 1) * sizeof(**eps));
+	struct endpoint *e = &(*eps)[(*n)++];
+	memset(e, 0, sizeof(*e));
+	e->uri = uri ? xstrdup(uri) : NULL;
+	return e;
+}
+
+static void endpoint_list(struct endpoint *ep, const char *store_dir)
+{
+	if (ep->listed)
+		return;
+	ep->listed = true;
+	int r = ep->uri ? engine_open(ep->uri, &ep->engine, &ep->err)
+			: engine_discover(NULL, &ep->engine, &ep->err);
+	if (r < 0)
+		return;
+	engine_set_timeouts(ep->engine, 3000, 10000);
+	_cleanup_free_ char *filter = xasprintf("rover.store=%s", store_dir);
+	const char *filters[] = {filter, NULL};
+	engine_container_list(ep->engine, filters, &ep->list, &ep->n, &ep->err);
+}
+
+static const struct engine_container_summary *find_container(const struct endpoint *ep,
+							     const char *cid, const char *name)
+{
+	for (size_t i = 0; i < ep->n; i++) {
+		const struct engine_container_summary *s = &ep->list[i];
+		if (cid && s->id && !strcmp(s->id, cid))
+			return s;
+	}
+	for (size_t i = 0; i < ep->n; i++) {
+		const struct engine_container_summary *s = &ep->list[i];
+		if (!cid && name && s->name && !strcmp(s->name, name))
+			return s;
+	}
+	return NULL;
+}
+
+static int orphan_check(const struct task_store *st, struct task **t, struct endpoint *ep,
+			observe_report_fn report, void *ud)
+{
+	struct refresh_ctx c = {.st = st, .orphan = true};
+	const char *cid = task_container_id(*t);
+	c.container_id = cid && *cid ? cid : NULL;
+	c.obs.has_container_id = c.container_id != NULL;
+	c.obs.now_ms = timeutil_now_ms();
+	c.obs.started_ms = started_ms(*t);
+	_cleanup_free_ char *iter_dir = task_store_iteration_dir(st, (*t)->id, task_iterations(*t));
+	struct lock_info li;
+	if (lock_inspect(iter_dir, &li, NULL) == 0 && li.held)
+		return 0; /* a resume is bringing it up right now */
+	if (c.container_id) {
+		endpoint_list(ep, st->dir);
+		if (ep->err) {
+			reportf(report, ud, "warn", (*t)->id,
+				"Could not check the container of task %lld, skipping orphan "
+				"check: %s",
+				(long long)(*t)->id, rv_error_msg(ep->err));
+			return 0;
+		}
+		_cleanup_free_ char *name = launch_container_name((*t)->id, task_iterations(*t));
+		const struct engine_container_summary *s = find_container(ep, c.container_id, name);
+		if (!s) {
+			c.obs.container = ORPHAN_CONTAINER_MISSING;
+		} else {
+			c.obs.container = orphan_container_from_state(s->state);
+			if (c.obs.container == ORPHAN_CONTAINER_EXITED) {
+				struct engine_container_info info = {0};
+				_cleanup_error_ struct rv_error *e = NULL;
+				int r = engine_container_inspect(ep->engine, s->id, &info, &e);
+				if (r == -ENOENT) {
+					c.obs.container = ORPHAN_CONTAINER_MISSING;
+				} else if (r < 0) {
+					reportf(report, ud, "warn", (*t)->id,
+						"Could not inspect the container of task %lld, "
+						"skipping orphan check: %s",
+						(long long)(*t)->id, rv_error_msg(e));
+					return 0;
+				} else {
+					c.obs.exit_code = info.exit_code;
+					c.obs.oom_killed = info.oom_killed;
+					engine_container_info_release(&info);
+				}
+			}
+		}
+	}
+	struct task *fresh = NULL;
+	_cleanup_error_ struct rv_error *err = NULL;
+	if (task_store_update(st, (*t)->id, update_fn, &c, &fresh, &err) < 0) {
+		reportf(report, ud, "warn", (*t)->id, "Failed to update task %lld: %s",
+			(long long)(*t)->id, rv_error_msg(err));
+		return 0;
+	}
+	replace(t, fresh);
+	if (c.after != c.before) {
+		report_change(report, ud, *t, c.before);
+		return 1;
+	}
+	return 0;
+}
+
+int observe_tasks(const struct task_store *st, struct task_list *list, unsigned flags,
+		  observe_report_fn report, void *userdata)
+{
+	int changed = 0;
+	for (size_t i = 0; i < list->n; i++)
+		if (list->entries[i].task)
+			changed += refresh_status(st, &list->entries[i].task, report, userdata);
+	if (flags & OBSERVE_STATUS_ONLY)
+		return changed;
+
+	struct endpoint *eps = NULL;
+	size_t n_eps = 0;
+	for (size_t i = 0; i < list->n; i++) {
+		struct task **t = &list->entries[i].task;
+		if (!*t || !is_active(*t))
+			continue;
+		const char *uri = NULL;
+		task_get_engine(*t, NULL, &uri);
+		struct endpoint *ep = endpoint_for(&eps, &n_eps, uri && *uri ? uri : NULL);
+		changed += orphan_check(st, t, ep, report, userdata);
+	}
+	for (size_t i = 0; i < n_eps; i++) {
+		free(eps[i].uri);
+		engine_free(eps[i].engine);
+		rv_error_free(eps[i].err);
+		engine_container_list_free(eps[i].list, eps[i].n);
+	}
+	free(eps);
+	return changed;
+}
+
+int observe_task(const struct task_store *st, struct task **t, unsigned flags,
+		 observe_report_fn report, void *userdata)
+{
+	struct task_list_entry e = {.id = (*t)->id, .task = *t};
+	struct task_list l = {.entries = &e, .n = 1};
+	int r = observe_tasks(st, &l, flags, report, userdata);
+	*t = e.task;
+	return r;
+}

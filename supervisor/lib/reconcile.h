@@ -1,0 +1,71 @@
+/*
+ * reconcile.h - bring a task record in line with what really happened: the
+ * runner's status.json and the container's state.
+ *
+ * reconcile_from_status() maps the iteration's status.json onto the task
+ * (reference A.4 "refresh from iteration") - but only for an active task
+ * (IN_PROGRESS, ITERATING).  A task that is already PAUSED, FAILED or done is
+ * never moved by a status file, so a stale `running` cannot flip an orphaned
+ * task back (reference F.1 item 6).
+ *
+ * orphan_decide() is the orphan detector's decision table (reference C.5 plus
+ * CONTRACT's fixes), a pure function of what was observed; orphan_apply()
+ * writes its verdict into the task.  Observation (engine calls, lock checks)
+ * is the caller's business, so every row is unit-tested without an engine.
+ */
+#ifndef ROVER_RECONCILE_H
+#define ROVER_RECONCILE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "supervisor/lib/task.h"
+
+/* A task without a container id this long after its (re)start is failed. */
+#define RECONCILE_STARTUP_TIMEOUT_MS (5 * 60 * 1000)
+
+/* Apply status.json at status_path to t.  A missing status file changes
+ * nothing; one that does not parse is an error naming it (t unchanged).
+ * *ret_changed tells whether t was modified. */
+int reconcile_from_status(struct task *t, const char *status_path, int64_t now_ms,
+			  bool *ret_changed, struct rv_error **err);
+
+enum orphan_container {
+	ORPHAN_CONTAINER_UNKNOWN, /* the engine could not be asked */
+	ORPHAN_CONTAINER_MISSING, /* the engine says there is no such container */
+	ORPHAN_CONTAINER_ALIVE,   /* created, running, restarting, paused */
+	ORPHAN_CONTAINER_EXITED,  /* exited, dead, stopped, removing */
+};
+
+struct orphan_observation {
+	enum task_status status;  /* after reconcile_from_status() */
+	bool has_container_id;
+	bool resume_lock_held;    /* a resume is starting it right now */
+	int64_t started_ms;       /* lastRestartAt / startedAt / runningAt, whichever is latest */
+	int64_t now_ms;
+	enum orphan_container container;
+	int exit_code;
+	bool oom_killed;
+};
+
+enum orphan_action { ORPHAN_KEEP, ORPHAN_MARK_COMPLETED, ORPHAN_MARK_PAUSED, ORPHAN_MARK_FAILED };
+
+struct orphan_verdict {
+	enum orphan_action action;
+	char *message; /* for PAUSED/FAILED: the task's error; newly allocated or NULL */
+};
+
+/* The decision table; see docs/design/lifecycle.md. */
+void orphan_decide(const struct orphan_observation *obs, struct orphan_verdict *ret);
+void orphan_verdict_release(struct orphan_verdict *v);
+
+/* Write the verdict into t (status, error, pauseReason orphan, exitCode).
+ * *ret_changed tells whether anything changed. */
+int orphan_apply(struct task *t, const struct orphan_verdict *v, int exit_code, int64_t now_ms,
+		 bool *ret_changed, struct rv_error **err);
+
+/* "running", "created", "restarting" and Docker's "paused" are alive. */
+enum orphan_container orphan_container_from_state(const char *state);
+
+#endif
