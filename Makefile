@@ -108,7 +108,8 @@ valgrind:
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
-		--suppress=redundantInitialization --inline-suppr -I. \
+		--suppress=redundantInitialization --suppress=missingIncludeSystem --inline-suppr \
+		--library=scripts/lint/json-c.cfg -I. \
 		common agent-runner supervisor
 	$(MAKE) BUILD=build-lint BINDIR=build-lint/bin OPT='-O1 -fanalyzer' all
 

@@ -9,9 +9,10 @@ packages=(
 	build-essential pkg-config
 	libcurl4-openssl-dev libjson-c-dev libyaml-dev libinotifytools0-dev
 	# tests and tools
-	libcmocka-dev bats jq strace valgrind git procps util-linux python3-jsonschema
+	libcmocka-dev bats jq strace valgrind git procps util-linux python3-jsonschema python3-yaml
 	# engines and the demo image (see shared/ENGINES.md)
 	podman runc docker.io busybox-static
+	curl # engines.sh and build-image.sh ping the engine sockets with it
 )
 
 missing=()
