@@ -13,6 +13,7 @@ packages=(
 	# engines and the demo image (see shared/ENGINES.md)
 	podman runc docker.io busybox-static
 	curl # engines.sh and build-image.sh ping the engine sockets with it
+	hyperfine time # bench/: timings and peak memory (/usr/bin/time -v)
 )
 
 missing=()
