@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# What rover adds to a container run: `rover task` of a one-step workflow until
+# the task is COMPLETED, against a bare Engine API create+start+wait+remove of
+# the same image and command (build/bench/bare_lifecycle, rover's engine client
+# alone).  RUNS runs of each on each engine; medians and the ratio (goal < 1.2).
+#
+#   bench/task_overhead.sh [RUNS]            (default 10)
+#   ROVER_BENCH_ENGINES="docker podman"      which engines (default both)
+#
+# rover's run = `rover task` (store, worktree, container start) + `rover logs -f`
+# (returns when the container ends) + `rover inspect` (records COMPLETED).  The
+# `rover delete` afterwards (container, worktree, branch, task dir) is shown
+# apart (del_ms), as are the parts of rover's figure: task_ms (the `rover task`
+# command), wait_ms (`rover logs -f` until the container ends), insp_ms.  The engines and the
+# image come from scripts/engines.sh and scripts/build-image.sh.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+runs=${1:-10}
+engines=${ROVER_BENCH_ENGINES:-docker podman}
+image=${ROVER_TEST_IMAGE:-rover-agent-test:latest}
+cmd='echo hello'
+
+make -s -C "$root" all build/bench/bare_lifecycle >/dev/null
+eval "$("$root/scripts/engines.sh" env)"
+rover=$root/bin/rover
+bare=$root/build/bench/bare_lifecycle
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2))}'; }
+
+proj=$(mktemp -d /tmp/rover-bench.XXXXXX)
+trap 'cd /; rm -rf "$proj"' EXIT
+git -C "$proj" init -q
+git -C "$proj" -c user.email=b@example.invalid -c user.name=bench commit -q --allow-empty -m init
+cat >"$proj/wf.yml" <<YML
+version: '1.0'
+name: trivial
+steps:
+  - id: hello
+    type: command
+    command: $cmd
+YML
+cd "$proj"
+mkdir -p .rover/tasks
+# ids far from any test run's: container names are per engine
+echo $(((RANDOM << 15 | RANDOM) * 100 + 5000000000)) >.rover/tasks/.last-id
+export ROVER_AGENT_IMAGE=$image ROVER_NETWORK=none
+unset DOCKER_HOST CONTAINER_HOST ROVER_STORE
+
+printf '%-7s %5s %8s %9s %7s | %8s %8s %8s %8s\n' engine runs bare_ms rover_ms ratio task_ms wait_ms insp_ms del_ms
+for engine in $engines; do
+	case $engine in
+	docker) sock=$ROVER_TEST_DOCKER_SOCK ;;
+	podman) sock=$ROVER_TEST_PODMAN_SOCK ;;
+	*) echo "unknown engine $engine" >&2; exit 2 ;;
+	esac
+	if [ ! -S "$sock" ]; then
+		echo "$engine: no socket at $sock (scripts/engines.sh start); skipped" >&2
+		continue
+	fi
+	export ROVER_ENGINE=unix://$sock
+	# one warm-up of each (image layers, page cache)
+	"$bare" "$ROVER_ENGINE" "$image" 1 /bin/sh -c "$cmd" >/dev/null 2>&1
+	b=$("$bare" "$ROVER_ENGINE" "$image" "$runs" /bin/sh -c "$cmd" 2>/dev/null | awk '/^median_ms/{print $2}')
+	r_all=() k_all=() w_all=() i_all=() d_all=()
+	for i in $(seq 0 "$runs"); do
+		t0=$(now_ms)
+		id=$("$rover" task -w wf.yml "bench $i" 2>/dev/null)
+		ta=$(now_ms)
+		"$rover" logs -f "$id" >/dev/null 2>&1
+		tb=$(now_ms)
+		s=$("$rover" inspect --json "$id" 2>/dev/null | jq -r .status)
+		t1=$(now_ms)
+		"$rover" delete "$id" >/dev/null 2>&1
+		t2=$(now_ms)
+		if [ "$s" != COMPLETED ]; then
+			echo "$engine: task $id ended $s" >&2
+			exit 1
+		fi
+		[ "$i" -eq 0 ] && continue # warm-up
+		r_all+=($((t1 - t0)))
+		k_all+=($((ta - t0)))
+		w_all+=($((tb - ta)))
+		i_all+=($((t1 - tb)))
+		d_all+=($((t2 - t1)))
+	done
+	med() { printf '%s\n' "$@" | median; }
+	r=$(med "${r_all[@]}")
+	printf '%-7s %5d %8d %9d %7s | %8d %8d %8d %8d\n' "$engine" "$runs" "$b" "$r" \
+		"$(awk -v r="$r" -v b="$b" 'BEGIN {printf "%.2f", r / b}')" \
+		"$(med "${k_all[@]}")" "$(med "${w_all[@]}")" "$(med "${i_all[@]}")" "$(med "${d_all[@]}")"
+done

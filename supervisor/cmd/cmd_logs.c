@@ -1,0 +1,108 @@
+/* rover logs ID [-f|--follow] [--iteration N] */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fileio.h"
+#include "supervisor/cmd/cmd.h"
+#include "supervisor/lib/taskops.h"
+
+static const char usage_text[] =
+	"Usage: rover logs ID [-f|--follow] [--iteration N]\n"
+	"\n"
+	"Show a task's container output: what was saved from earlier containers of the\n"
+	"iteration (container.log), then the current container's stdout and stderr,\n"
+	"read from the engine the task runs on (Docker or Podman).\n"
+	"\n"
+	"Options:\n"
+	"  -f, --follow        keep printing until the container stops\n"
+	"  -n, --iteration N   an earlier iteration (default: the current one)\n"
+	"  -h, --help          this help\n";
+
+static int to_fd(void *userdata, enum engine_stream stream, const char *data, size_t len,
+		 struct rv_error **err)
+{
+	(void)userdata;
+	int fd = stream == ENGINE_STREAM_STDOUT ? STDOUT_FILENO : STDERR_FILENO;
+	int r = fileio_write_all(fd, data, len);
+	if (r < 0)
+		return rv_error_errno(err, -r, "cannot write the output");
+	return 0;
+}
+
+int cmd_logs(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"follow", no_argument, NULL, 'f'},
+		{"iteration", required_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	bool follow = false;
+	long iteration = 0;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "fn:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			follow = true;
+			break;
+		case 'n':
+			if (!cmd_parse_uint("logs", "--iteration", optarg, 1000000, &iteration))
+				return CMD_USAGE;
+			if (iteration < 1)
+				return cmd_usage_error("logs", "--iteration starts at 1");
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return CMD_OK;
+		default:
+			return cmd_usage_error("logs", "invalid option");
+		}
+	}
+	if (optind + 1 != argc)
+		return optind >= argc ? cmd_usage_error("logs", "missing task id")
+				      : cmd_usage_error("logs", "unexpected argument '%s'",
+							argv[optind + 1]);
+	int64_t id;
+	if (!cmd_parse_id("logs", argv[optind], &id))
+		return CMD_USAGE;
+
+	_cleanup_error_ struct rv_error *err = NULL;
+	struct cmd_env env;
+	if (cmd_env_open(&env, &err) < 0)
+		return cmd_fail(false, CMD_FAILED, err);
+	struct task *t = NULL;
+	int rc = CMD_OK;
+	if (task_store_load_id(env.store, id, &t, &err) < 0) {
+		rc = cmd_fail(false, CMD_FAILED, err);
+		goto out;
+	}
+	fflush(stdout);
+	struct taskops_logs_result res = {0};
+	int r = taskops_logs(env.store, t, iteration, follow, to_fd, NULL, &res, &err);
+	if (r < 0) {
+		/* A reader that went away (rover logs 3 | head) is not a failure. */
+		rc = r == -EPIPE ? CMD_OK : cmd_fail(false, CMD_FAILED, err);
+	} else if (res.container == TASKOPS_LOGS_GONE) {
+		fprintf(stderr,
+			res.had_saved ? "ℹ The container of task %lld is gone; above is the output "
+					"saved from it\n"
+				      : "ℹ The container of task %lld is gone and none of its "
+					"output was saved\n",
+			(long long)id);
+	} else if (res.container == TASKOPS_LOGS_NONE) {
+		fprintf(stderr, "ℹ Task %lld has no container (status %s)%s\n", (long long)id,
+			task_status_name(task_status(t)),
+			res.had_saved ? "; above is the saved output" : "");
+	}
+	taskops_logs_result_release(&res);
+	task_free(t);
+out:
+	cmd_env_release(&env);
+	return rc;
+}

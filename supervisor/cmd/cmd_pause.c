@@ -1,0 +1,179 @@
+/* rover pause ID [--now] [--timeout SECONDS] [--reason TEXT] [--json] */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/jsonutil.h"
+#include "supervisor/cmd/cmd.h"
+#include "supervisor/lib/observe.h"
+#include "supervisor/lib/taskops.h"
+
+static const char usage_text[] =
+	"Usage: rover pause ID [--now] [--timeout SECONDS] [--reason TEXT] [--json]\n"
+	"\n"
+	"Pause a running task after its current step: the runner finishes the step,\n"
+	"saves its checkpoint and stops, and 'rover resume ID' continues from there.\n"
+	"If the step is not done within the timeout, the container gets SIGTERM (the\n"
+	"step is interrupted and runs again on resume), then SIGKILL after 30 s.\n"
+	"A task paused by a person is never retried automatically.\n"
+	"\n"
+	"Options:\n"
+	"      --now              interrupt the current step at once (SIGTERM)\n"
+	"  -t, --timeout SECONDS  how long the current step may take (default 600)\n"
+	"  -r, --reason TEXT      why; shown by 'rover inspect'\n"
+	"      --json             print {taskId, title, status, pausedAt, reason,\n"
+	"                         hasCheckpoint}\n"
+	"  -h, --help             this help\n";
+
+static void report_stderr(void *userdata, const char *level, int64_t id, const char *msg)
+{
+	(void)userdata;
+	(void)id;
+	fprintf(stderr, "%s %s\n", !strcmp(level, "warn") ? "⚠" : "ℹ", msg);
+}
+
+struct progress {
+	bool tty;
+	bool shown;
+	int last_phase;
+	int64_t last_s;
+};
+
+/* On a terminal one line that counts up; in a log a line every 10 s. */
+static void on_progress(void *userdata, int64_t id, enum taskops_pause_phase phase,
+			int64_t elapsed_ms)
+{
+	struct progress *p = userdata;
+	int64_t s = elapsed_ms / 1000;
+	if (!p->tty && p->shown && (int)phase == p->last_phase && s - p->last_s < 10)
+		return;
+	const char *what = phase == TASKOPS_PAUSE_DRAINING ? "to finish its current step"
+			   : phase == TASKOPS_PAUSE_TERMINATING
+				   ? "to save its checkpoint after SIGTERM"
+				   : "to stop after SIGKILL";
+	if (p->tty && p->shown && (int)phase != p->last_phase)
+		fputc('\n', stderr);
+	fprintf(stderr, "%s⏳ waiting for task %lld %s (%llds)...%s", p->tty ? "\r" : "",
+		(long long)id, what, (long long)s, p->tty ? "" : "\n");
+	fflush(stderr);
+	p->shown = true;
+	p->last_phase = (int)phase;
+	p->last_s = s;
+}
+
+int cmd_pause(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"now", no_argument, NULL, 'n'},
+		{"timeout", required_argument, NULL, 't'},
+		{"reason", required_argument, NULL, 'r'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct taskops_pause_opts o = {.timeout_s = -1};
+	bool json = false;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "t:r:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			o.now = true;
+			break;
+		case 't':
+			if (!cmd_parse_uint("pause", "--timeout", optarg, 7 * 24 * 3600, &o.timeout_s))
+				return CMD_USAGE;
+			break;
+		case 'r':
+			o.reason = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return CMD_OK;
+		default:
+			return cmd_usage_error("pause", "invalid option");
+		}
+	}
+	if (optind + 1 != argc)
+		return optind >= argc ? cmd_usage_error("pause", "missing task id")
+				      : cmd_usage_error("pause", "unexpected argument '%s'",
+							argv[optind + 1]);
+	int64_t id;
+	if (!cmd_parse_id("pause", argv[optind], &id))
+		return CMD_USAGE;
+
+	_cleanup_error_ struct rv_error *err = NULL;
+	struct cmd_env env;
+	if (cmd_env_open(&env, &err) < 0)
+		return cmd_fail(json, CMD_FAILED, err);
+	struct task *t = NULL;
+	int rc;
+	if (task_store_load_id(env.store, id, &t, &err) < 0) {
+		rc = cmd_fail(json, CMD_FAILED, err);
+		goto out;
+	}
+	observe_task(env.store, &t, 0, json ? NULL : report_stderr, NULL);
+	struct progress prog = {.tty = isatty(STDERR_FILENO), .last_phase = -1};
+	o.progress = on_progress;
+	o.userdata = &prog;
+	struct taskops_pause_result res = {0};
+	int r = taskops_pause(env.store, t, &o, &res, &err);
+	if (prog.shown && prog.tty)
+		fputc('\n', stderr);
+	task_free(t);
+	if (r < 0) {
+		rc = cmd_fail(json, CMD_FAILED, err);
+		goto out;
+	}
+	const struct task *f = res.task;
+	enum task_status s = task_status(f);
+	rc = s == TASK_FAILED ? CMD_FAILED : CMD_OK;
+	if (json) {
+		_cleanup_json_ struct json_object *j = json_object_new_object();
+		jsonutil_set_int64(j, "taskId", f->id);
+		jsonutil_set_str(j, "title", task_title(f));
+		jsonutil_set_str(j, "status", task_status_name(s));
+		const char *at = task_get_str(f, "pausedAt");
+		json_object_object_add(j, "pausedAt", at ? json_object_new_string(at) : NULL);
+		jsonutil_set_str(j, "reason",
+				 o.reason && *o.reason ? o.reason : TASKOPS_PAUSE_DEFAULT_REASON);
+		jsonutil_set_bool(j, "hasCheckpoint", res.has_checkpoint);
+		jsonutil_set_bool(j, "paused", res.paused);
+		if (res.exit_code >= 0)
+			jsonutil_set_int64(j, "exitCode", res.exit_code);
+		if (!res.paused && task_error(f))
+			jsonutil_set_str(j, "error", task_error(f));
+		cmd_print_json(j);
+	}
+	if (res.paused) {
+		if (!json) {
+			const char *how = res.reached == TASKOPS_PAUSE_DRAINING
+						  ? "after its current step"
+					  : res.reached == TASKOPS_PAUSE_TERMINATING
+						  ? "(its current step was interrupted)"
+						  : "(its container had to be killed)";
+			fprintf(stderr,
+				"⏸ Task %lld paused %s; %s. Continue it with: rover resume %lld\n",
+				(long long)id, how,
+				res.has_checkpoint ? "its checkpoint is saved"
+						   : "it had no checkpoint yet",
+				(long long)id);
+		}
+	} else if (s == TASK_FAILED) {
+		fprintf(stderr, "rover: task %lld failed before it could be paused: %s\n",
+			(long long)id, task_error(f) ? task_error(f) : "failed");
+	} else {
+		fprintf(stderr, "ℹ Task %lld ended on its own before it could be paused: it is %s\n",
+			(long long)id, task_status_name(s));
+	}
+	taskops_pause_result_release(&res);
+out:
+	cmd_env_release(&env);
+	return rc;
+}

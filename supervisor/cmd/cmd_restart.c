@@ -1,0 +1,109 @@
+/* rover restart ID [--json] */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "common/jsonutil.h"
+#include "supervisor/cmd/cmd.h"
+#include "supervisor/lib/observe.h"
+#include "supervisor/lib/taskops.h"
+
+static const char usage_text[] =
+	"Usage: rover restart ID [--json]\n"
+	"\n"
+	"Run a task's current iteration again from its first step, in a new container.\n"
+	"For NEW and FAILED tasks, and for running ones whose container is gone.  The\n"
+	"old checkpoint is not reused: it is kept beside as\n"
+	"checkpoint.json.restart-<time>.  A PAUSED task is continued with\n"
+	"'rover resume ID' instead.\n"
+	"\n"
+	"Options:\n"
+	"      --json     print {taskId, title, status, containerId, ...}\n"
+	"  -h, --help     this help\n";
+
+static void report_stderr(void *userdata, const char *level, int64_t id, const char *msg)
+{
+	(void)userdata;
+	(void)id;
+	fprintf(stderr, "%s %s\n", !strcmp(level, "warn") ? "⚠" : "ℹ", msg);
+}
+
+int cmd_restart(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	bool json = false;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return CMD_OK;
+		default:
+			return cmd_usage_error("restart", "invalid option");
+		}
+	}
+	if (optind + 1 != argc)
+		return optind >= argc ? cmd_usage_error("restart", "missing task id")
+				      : cmd_usage_error("restart", "unexpected argument '%s'",
+							argv[optind + 1]);
+	int64_t id;
+	if (!cmd_parse_id("restart", argv[optind], &id))
+		return CMD_USAGE;
+
+	_cleanup_error_ struct rv_error *err = NULL;
+	struct cmd_env env;
+	if (cmd_env_open(&env, &err) < 0)
+		return cmd_fail(json, CMD_FAILED, err);
+	struct task *t = NULL;
+	int rc = CMD_OK;
+	if (task_store_load_id(env.store, id, &t, &err) < 0) {
+		rc = cmd_fail(json, CMD_FAILED, err);
+		goto out;
+	}
+	observe_task(env.store, &t, 0, json ? NULL : report_stderr, NULL);
+	struct taskops_restart_result res = {0};
+	int r = taskops_restart(env.project, env.store, t, &res, &err);
+	task_free(t);
+	if (r < 0) {
+		rc = cmd_fail(json, CMD_FAILED, err);
+		goto out;
+	}
+	const struct task *f = res.task;
+	int64_t count = 0;
+	task_get_int(f, "restartCount", &count);
+	if (json) {
+		_cleanup_json_ struct json_object *j = json_object_new_object();
+		jsonutil_set_int64(j, "taskId", f->id);
+		jsonutil_set_str(j, "title", task_title(f));
+		jsonutil_set_str(j, "status", task_status_name(task_status(f)));
+		jsonutil_set_int64(j, "restartCount", count);
+		jsonutil_set_str(j, "containerId", res.container_id);
+		jsonutil_set_str(j, "checkpointMovedTo", res.checkpoint_aside);
+		jsonutil_set_bool(j, "worktreeRecreated", res.worktree_recreated);
+		cmd_print_json(j);
+	} else {
+		printf("%lld\n", (long long)id);
+		fprintf(stderr, "✓ Task %lld restarted from its first step in container %.12s "
+				"(restart #%lld)\n",
+			(long long)id, res.container_id, (long long)count);
+		if (res.checkpoint_aside)
+			fprintf(stderr, "ℹ The old checkpoint is kept, unused, at %s\n",
+				res.checkpoint_aside);
+		if (res.worktree_recreated)
+			fprintf(stderr, "ℹ The workspace was missing and has been re-created\n");
+	}
+	taskops_restart_result_release(&res);
+out:
+	cmd_env_release(&env);
+	return rc;
+}

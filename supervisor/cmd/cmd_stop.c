@@ -1,0 +1,117 @@
+/* rover stop ID [--json] */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "common/jsonutil.h"
+#include "supervisor/cmd/cmd.h"
+#include "supervisor/lib/observe.h"
+#include "supervisor/lib/taskops.h"
+
+static const char usage_text[] =
+	"Usage: rover stop ID [--json]\n"
+	"\n"
+	"Stop a task: its container gets SIGTERM (the runner saves what it has), then\n"
+	"SIGKILL after 30 s; its output is saved to container.log and the container is\n"
+	"removed.  The task ends FAILED with \"stopped by user\".  Its checkpoint is\n"
+	"kept: 'rover resume ID' continues it, 'rover restart ID' starts it over.\n"
+	"It is never retried automatically.\n"
+	"\n"
+	"Options:\n"
+	"      --json     print {taskId, title, status, error, hasCheckpoint, ...}\n"
+	"  -h, --help     this help\n";
+
+static void report_stderr(void *userdata, const char *level, int64_t id, const char *msg)
+{
+	(void)userdata;
+	(void)id;
+	fprintf(stderr, "%s %s\n", !strcmp(level, "warn") ? "⚠" : "ℹ", msg);
+}
+
+int cmd_stop(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	bool json = false;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return CMD_OK;
+		default:
+			return cmd_usage_error("stop", "invalid option");
+		}
+	}
+	if (optind + 1 != argc)
+		return optind >= argc ? cmd_usage_error("stop", "missing task id")
+				      : cmd_usage_error("stop", "unexpected argument '%s'",
+							argv[optind + 1]);
+	int64_t id;
+	if (!cmd_parse_id("stop", argv[optind], &id))
+		return CMD_USAGE;
+
+	_cleanup_error_ struct rv_error *err = NULL;
+	struct cmd_env env;
+	if (cmd_env_open(&env, &err) < 0)
+		return cmd_fail(json, CMD_FAILED, err);
+	struct task *t = NULL;
+	int rc = CMD_OK;
+	if (task_store_load_id(env.store, id, &t, &err) < 0) {
+		rc = cmd_fail(json, CMD_FAILED, err);
+		goto out;
+	}
+	observe_task(env.store, &t, 0, json ? NULL : report_stderr, NULL);
+	struct taskops_stop_result res = {0};
+	int r = taskops_stop(env.store, t, &res, &err);
+	task_free(t);
+	if (r < 0) {
+		rc = cmd_fail(json, CMD_FAILED, err);
+		goto out;
+	}
+	const struct task *f = res.task;
+	if (json) {
+		_cleanup_json_ struct json_object *j = json_object_new_object();
+		jsonutil_set_int64(j, "taskId", f->id);
+		jsonutil_set_str(j, "title", task_title(f));
+		jsonutil_set_str(j, "status", task_status_name(task_status(f)));
+		jsonutil_set_str(j, "error", task_error(f));
+		jsonutil_set_bool(j, "hasCheckpoint", res.has_checkpoint);
+		jsonutil_set_bool(j, "alreadyStopped", res.already);
+		jsonutil_set_bool(j, "containerRemoved", res.container_removed);
+		if (res.exit_code >= 0)
+			jsonutil_set_int64(j, "exitCode", res.exit_code);
+		jsonutil_set_str(j, "leftBehind", res.left_behind);
+		cmd_print_json(j);
+	}
+	if (res.left_behind)
+		fprintf(stderr, "⚠ Left behind: %s\n", res.left_behind);
+	if (!json) {
+		if (res.already)
+			fprintf(stderr, "ℹ Task %lld is already FAILED (%s); nothing to stop\n",
+				(long long)id, task_error(f) ? task_error(f) : "no error recorded");
+		else if (res.completed)
+			fprintf(stderr, "ℹ Task %lld completed before it could be stopped\n",
+				(long long)id);
+		else
+			fprintf(stderr,
+				"■ Task %lld stopped%s. %s\n", (long long)id,
+				res.stopped_running ? " (its container was running)" : "",
+				res.has_checkpoint
+					? "Its checkpoint is kept: 'rover resume' continues it."
+					: "It had no checkpoint: 'rover restart' runs it again.");
+	}
+	taskops_stop_result_release(&res);
+out:
+	cmd_env_release(&env);
+	return rc;
+}
