@@ -175,7 +175,14 @@ void list_view_print_table(FILE *f, const struct task_store *st, const struct ta
 			   const struct project_retry *policy, int64_t now_ms)
 {
 	char c1[64], c2[128], c3[64], c4[64], c5[64], c6[128], c7[64], b1[128], b2[256], b3[64];
-	fprintf(f, "%s %s %s %s %s %s %s %s\n", (cell(c1, sizeof(c1), "ID", 4), c1),
+	int idw = 4;
+	for (size_t i = 0; i < l->n; i++) {
+		char tmp[32];
+		int w = snprintf(tmp, sizeof(tmp), "%lld", (long long)l->entries[i].id);
+		if (w > idw)
+			idw = w;
+	}
+	fprintf(f, "%s %s %s %s %s %s %s %s\n", (cell(c1, sizeof(c1), "ID", idw), c1),
 		(cell(c2, sizeof(c2), "Title", 30), c2), (cell(c3, sizeof(c3), "Agent", 14), c3),
 		(cell(c4, sizeof(c4), "Workflow", 10), c4), (cell(c5, sizeof(c5), "Status", 20), c5),
 		"Progress  ", (cell(c6, sizeof(c6), "Current Step", 25), c6), "Duration");
@@ -184,7 +191,7 @@ void list_view_print_table(FILE *f, const struct task_store *st, const struct ta
 		char id[32];
 		snprintf(id, sizeof(id), "%lld", (long long)e->id);
 		if (!e->task) {
-			fprintf(f, "%s ⚠ %s\n", (cell(c1, sizeof(c1), id, 4), c1), rv_error_msg(e->err));
+			fprintf(f, "%s ⚠ %s\n", (cell(c1, sizeof(c1), id, idw), c1), rv_error_msg(e->err));
 			continue;
 		}
 		const struct task *t = e->task;
@@ -215,7 +222,7 @@ void list_view_print_table(FILE *f, const struct task_store *st, const struct ta
 			strcpy(bar, "-         ");
 		}
 		const char *wf = task_get_str(t, "workflowName");
-		fprintf(f, "%s %s %s %s %s %s %s %s\n", (cell(c1, sizeof(c1), id, 4), c1),
+		fprintf(f, "%s %s %s %s %s %s %s %s\n", (cell(c1, sizeof(c1), id, idw), c1),
 			(cell(c2, sizeof(c2), task_title(t), 30), c2), (cell(c3, sizeof(c3), b1, 14), c3),
 			(cell(c4, sizeof(c4), wf ? wf : "-", 10), c4),
 			(cell(c5, sizeof(c5), list_view_status_label(t, &it, b3, sizeof(b3)), 20), c5),
@@ -239,6 +246,8 @@ struct json_object *list_view_task_json(const struct task_store *st, const struc
 	 * listing of 10 000 tasks must not read 10 000 more files. */
 	if (s == TASK_IN_PROGRESS || s == TASK_ITERATING || s == TASK_PAUSED || s == TASK_FAILED)
 		list_view_iter_read(st, t, &it);
+	if (s == TASK_COMPLETED || s == TASK_MERGED || s == TASK_PUSHED)
+		it.progress = 100;
 	if (it.progress >= 0)
 		jsonutil_set_int64(o, "progress", it.progress);
 	if (it.current_step)

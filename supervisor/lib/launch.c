@@ -11,6 +11,7 @@
 
 #include "common/cleanup.h"
 #include "common/fileio.h"
+#include "common/sha256.h"
 #include "common/timeutil.h"
 #include "supervisor/lib/engine_logs.h"
 
@@ -63,8 +64,12 @@ int launch_engine_for_task(const struct task *t, struct engine **ret, struct rv_
 	return engine_discover(NULL, ret, err);
 }
 
+/* Output is appended to container.log lazily: the header goes in with the
+ * first byte, so a container with nothing to say leaves no empty header. */
 struct log_sink {
 	int fd;
+	const char *header;
+	bool header_done;
 };
 
 static int sink_write(void *userdata, enum engine_stream stream, const char *data, size_t len,
@@ -72,10 +77,27 @@ static int sink_write(void *userdata, enum engine_stream stream, const char *dat
 {
 	(void)stream;
 	struct log_sink *s = userdata;
-	int r = fileio_write_all(s->fd, data, len);
+	int r = 0;
+	if (!s->header_done) {
+		r = fileio_write_all(s->fd, s->header, strlen(s->header));
+		s->header_done = true;
+	}
+	if (r == 0)
+		r = fileio_write_all(s->fd, data, len);
 	if (r < 0)
 		return rv_error_errno(err, -r, "cannot write container.log");
 	return 0;
+}
+
+/* container.log names each container it holds output of: saving the same
+ * container twice (observed terminal, then replaced) must not repeat it. */
+static bool already_saved(const char *path, const char *full_id)
+{
+	_cleanup_free_ char *text = NULL;
+	if (fileio_read_bounded(path, 256u << 20, &text, NULL, NULL) < 0)
+		return false;
+	_cleanup_free_ char *needle = xasprintf("==== container %s,", full_id);
+	return strstr(text, needle) != NULL;
 }
 
 int launch_save_logs(struct engine *e, const struct task_store *st, int64_t id,
@@ -86,17 +108,28 @@ int launch_save_logs(struct engine *e, const struct task_store *st, int64_t id,
 	_cleanup_free_ char *dir = fileio_dirname(path);
 	if (!fileio_is_dir(dir))
 		return 0;
+	struct engine_container_info info = {0};
+	_cleanup_error_ struct rv_error *e2 = NULL;
+	int r = engine_container_inspect(e, ref, &info, &e2);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0) {
+		*err = TAKE_PTR(e2);
+		return rv_error_wrap(err, "cannot save the output of container '%s'", ref);
+	}
+	_cleanup_free_ char *full_id = xstrdup(info.id);
+	engine_container_info_release(&info);
+	if (already_saved(path, full_id))
+		return 0;
 	/* Appended, not replaced: every run of this iteration keeps its output. */
 	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return rv_error_errno(err, errno, "cannot open '%s'", path);
 	char iso[TIMEUTIL_ISO_LEN];
-	_cleanup_free_ char *hdr = xasprintf("==== container %s, saved %s ====\n", ref,
+	_cleanup_free_ char *hdr = xasprintf("==== container %s, saved %s ====\n", full_id,
 					     timeutil_format_iso(timeutil_now_ms(), iso));
-	(void)fileio_write_all(fd, hdr, strlen(hdr));
-	struct log_sink sink = {.fd = fd};
-	_cleanup_error_ struct rv_error *e2 = NULL;
-	int r = engine_container_logs(e, ref, 0, sink_write, &sink, &e2);
+	struct log_sink sink = {.fd = fd, .header = hdr};
+	r = engine_container_logs(e, full_id, 0, sink_write, &sink, &e2);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0) {
@@ -121,6 +154,27 @@ int launch_remove_container(struct engine *e, const struct task_store *st, int64
 		return r;
 	}
 	return 0;
+}
+
+/* Remove the earlier containers of this iteration of THIS store, found by
+ * label: the name alone is shared with every other project's task of the
+ * same id on this engine, and their containers are not ours to touch. */
+static int remove_previous(struct engine *e, const struct task_store *st, int64_t id,
+			   int64_t n, struct rv_error **err)
+{
+	_cleanup_free_ char *l_store = xasprintf("rover.store=%s", st->dir);
+	_cleanup_free_ char *l_task = xasprintf("rover.task=%lld", (long long)id);
+	_cleanup_free_ char *l_iter = xasprintf("rover.iteration=%lld", (long long)n);
+	const char *filters[] = {l_store, l_task, l_iter, NULL};
+	struct engine_container_summary *list = NULL;
+	size_t count = 0;
+	int r = engine_container_list(e, filters, &list, &count, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < count && r == 0; i++)
+		r = launch_remove_container(e, st, id, n, list[i].id, err);
+	engine_container_list_free(list, count);
+	return r;
 }
 
 static const char *with_ro(const char *const parts[3], char *buf, size_t n)
@@ -169,10 +223,11 @@ int launch_container(struct engine *e, const struct task_store *st, struct task 
 	_cleanup_free_ char *gitdir = main_git_dir(o->workspace);
 
 	/* A previous container of this iteration (a run that paused or failed):
-	 * keep its output, then make room for the name. */
-	r = launch_remove_container(e, st, t->id, n, name, err);
+	 * keep its output, then make room. */
+	r = remove_previous(e, st, t->id, n, err);
 	if (r < 0)
-		return rv_error_wrap(err, "cannot replace the previous container '%s'", name);
+		return rv_error_wrap(err, "cannot replace the previous container of task %lld",
+				     (long long)t->id);
 
 	char b0[PATH_MAX + 32], b1[PATH_MAX + 32], b2[PATH_MAX + 32], b3[PATH_MAX + 32],
 		b4[2 * PATH_MAX + 32];
@@ -240,7 +295,20 @@ int launch_container(struct engine *e, const struct task_store *st, struct task 
 		.stop_timeout = LAUNCH_STOP_TIMEOUT_S,
 	};
 	_cleanup_free_ char *id = NULL;
-	r = engine_container_create(e, &spec, &id, err);
+	_cleanup_error_ struct rv_error *name_err = NULL;
+	r = engine_container_create(e, &spec, &id, &name_err);
+	if (r == -EEXIST) {
+		/* The contract's name is taken by another store's task of the same
+		 * id on this engine: ours gets the store's hash appended (lookups go
+		 * by label and stored id, never by name alone). */
+		char hash[SHA256_HEX_LEN];
+		sha256_hex(st->dir, strlen(st->dir), hash);
+		_cleanup_free_ char *alt = xasprintf("%s-%.8s", name, hash);
+		spec.name = alt;
+		r = engine_container_create(e, &spec, &id, err);
+	} else if (r < 0) {
+		*err = TAKE_PTR(name_err);
+	}
 	for (size_t i = 0; i < ne; i++)
 		free(env[i]);
 	if (r < 0)

@@ -15,8 +15,11 @@
  *           [--agent-model M] [--checkpoint /output/checkpoint.json]
  *   user    the caller's uid:gid; stop signal SIGTERM with a timeout longer
  *           than the runner's grace, so a stop gives it time to save.
- * An earlier container of the same name (a previous run of this iteration) is
- * removed first - after its output has been appended to container.log.
+ * Earlier containers of this iteration of this store (found by label, never
+ * by name: another project's task of the same id has the same name) are
+ * removed first - after their output has been appended to container.log.
+ * When the name is taken by another store's container, ours is named
+ * rover-task-<id>-<n>-<first 8 hex of SHA-256(store dir)>.
  *
  * The runner binary is $ROVER_AGENT_BIN, else `rover-agent` beside the
  * running `rover`.  The network mode is $ROVER_NETWORK (e.g. "none"), else
@@ -51,8 +54,9 @@ int launch_container(struct engine *e, const struct task_store *st, struct task 
 char *launch_container_name(int64_t id, int64_t iteration);
 
 /* Append the output of container `ref` (id or name) to the iteration's
- * container.log, with a header line naming the container.  A missing
- * container is not an error (nothing to save). */
+ * container.log, under a header line "==== container <full id>, saved <time>
+ * ====" written with the first byte of output.  A container whose output is
+ * already there is not saved again; a missing container is not an error. */
 int launch_save_logs(struct engine *e, const struct task_store *st, int64_t id,
 		     int64_t iteration, const char *ref, struct rv_error **err);
 

@@ -167,16 +167,27 @@ static struct endpoint *endpoint_for(struct endpoint **eps, size_t *n, const cha
 	return e;
 }
 
+static bool endpoint_connect(struct endpoint *ep)
+{
+	if (ep->engine)
+		return true;
+	if (ep->err)
+		return false;
+	int r = ep->uri ? engine_open(ep->uri, &ep->engine, &ep->err)
+			: engine_discover(NULL, &ep->engine, &ep->err);
+	if (r < 0)
+		return false;
+	engine_set_timeouts(ep->engine, 3000, 10000);
+	return true;
+}
+
 static void endpoint_list(struct endpoint *ep, const char *store_dir)
 {
 	if (ep->listed)
 		return;
 	ep->listed = true;
-	int r = ep->uri ? engine_open(ep->uri, &ep->engine, &ep->err)
-			: engine_discover(NULL, &ep->engine, &ep->err);
-	if (r < 0)
+	if (!endpoint_connect(ep))
 		return;
-	engine_set_timeouts(ep->engine, 3000, 10000);
 	_cleanup_free_ char *filter = xasprintf("rover.store=%s", store_dir);
 	const char *filters[] = {filter, NULL};
 	engine_container_list(ep->engine, filters, &ep->list, &ep->n, &ep->err);
@@ -261,27 +272,53 @@ static int orphan_check(const struct task_store *st, struct task **t, struct end
 	return 0;
 }
 
+/* A task that just finished has its container's output saved to
+ * container.log now, not only when the container is replaced or removed. */
+static void save_finished_logs(const struct task_store *st, const struct task *t,
+			       struct endpoint *ep, observe_report_fn report, void *ud)
+{
+	const char *cid = task_container_id(t);
+	if (!cid || !*cid || !endpoint_connect(ep))
+		return;
+	_cleanup_error_ struct rv_error *err = NULL;
+	if (launch_save_logs(ep->engine, st, t->id, task_iterations(t), cid, &err) < 0)
+		reportf(report, ud, "warn", t->id, "Could not save the output of task %lld: %s",
+			(long long)t->id, rv_error_msg(err));
+}
+
 int observe_tasks(const struct task_store *st, struct task_list *list, unsigned flags,
 		  observe_report_fn report, void *userdata)
 {
 	int changed = 0;
-	for (size_t i = 0; i < list->n; i++)
-		if (list->entries[i].task)
-			changed += refresh_status(st, &list->entries[i].task, report, userdata);
-	if (flags & OBSERVE_STATUS_ONLY)
+	bool *was_active = xcalloc(list->n ? list->n : 1, sizeof(bool));
+	for (size_t i = 0; i < list->n; i++) {
+		if (!list->entries[i].task)
+			continue;
+		was_active[i] = is_active(list->entries[i].task);
+		changed += refresh_status(st, &list->entries[i].task, report, userdata);
+	}
+	if (flags & OBSERVE_STATUS_ONLY) {
+		free(was_active);
 		return changed;
+	}
 
 	struct endpoint *eps = NULL;
 	size_t n_eps = 0;
 	for (size_t i = 0; i < list->n; i++) {
 		struct task **t = &list->entries[i].task;
-		if (!*t || !is_active(*t))
+		if (!*t)
 			continue;
 		const char *uri = NULL;
 		task_get_engine(*t, NULL, &uri);
+		if (!was_active[i])
+			continue;
 		struct endpoint *ep = endpoint_for(&eps, &n_eps, uri && *uri ? uri : NULL);
-		changed += orphan_check(st, t, ep, report, userdata);
+		if (is_active(*t))
+			changed += orphan_check(st, t, ep, report, userdata);
+		if (!is_active(*t))
+			save_finished_logs(st, *t, ep, report, userdata);
 	}
+	free(was_active);
 	for (size_t i = 0; i < n_eps; i++) {
 		free(eps[i].uri);
 		engine_free(eps[i].engine);
