@@ -36,7 +36,7 @@ static void report_stderr(void *userdata, const char *level, int64_t id, const c
 }
 
 /* Everything inspect shows, as JSON (the human view prints from it too). */
-static struct json_object *inspect_json(const struct cmd_env *env, const struct task *t)
+static struct json_object *inspect_json(const struct cmd_env *env, struct task *t)
 {
 	struct json_object *o = list_view_task_json(env->store, t, &env->project->settings.retry);
 	int64_t n = task_iterations(t);

@@ -88,7 +88,10 @@ int cmd_list(int argc, char **argv)
 		cmd_env_release(&env);
 		return rc;
 	}
-	struct task_list l = {0};
+	/* Static: the listing stays reachable until exit and is not freed.
+	 * Freeing 10 000 parsed records costs ~60 ms, as much as reading them,
+	 * for memory the kernel takes back a moment later anyway. */
+	static struct task_list l;
 	if (task_store_list(env.store, &l, &err) < 0) {
 		rc = cmd_fail(json, CMD_FAILED, err);
 		cmd_env_release(&env);
@@ -97,16 +100,13 @@ int cmd_list(int argc, char **argv)
 	observe_tasks(env.store, &l, no_engine ? OBSERVE_STATUS_ONLY : 0, json ? NULL : report_stderr,
 		      NULL);
 	if (json) {
-		_cleanup_json_ struct json_object *arr =
-			list_view_json(env.store, &l, &env.project->settings.retry);
-		cmd_print_json(arr);
+		list_view_print_json(stdout, env.store, &l, &env.project->settings.retry);
 	} else if (l.n == 0) {
 		printf("No tasks yet. Create one with: rover task \"what to do\"\n");
 	} else {
 		list_view_print_table(stdout, env.store, &l, &env.project->settings.retry,
 				      timeutil_now_ms());
 	}
-	task_list_release(&l);
 	cmd_env_release(&env);
 	return CMD_OK;
 }

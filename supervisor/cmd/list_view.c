@@ -30,6 +30,29 @@ void list_view_iter_read(const struct task_store *st, const struct task *t,
 		ret->provider = xstrdup(s);
 }
 
+/* Live tasks: their status file.  Others: what reconcile copied into the
+ * record when they stopped (a listing of 10 000 finished tasks opens 10 000
+ * files, not 20 000). */
+static void iter_for(const struct task_store *st, const struct task *t, struct list_view_iter *it)
+{
+	enum task_status s = task_status(t);
+	it->progress = -1;
+	it->current_step = NULL;
+	it->provider = NULL;
+	if (s == TASK_IN_PROGRESS || s == TASK_ITERATING) {
+		list_view_iter_read(st, t, it);
+		return;
+	}
+	int64_t p;
+	if (task_get_int(t, "progress", &p))
+		it->progress = (int)p;
+	if (s == TASK_COMPLETED || s == TASK_MERGED || s == TASK_PUSHED)
+		it->progress = 100;
+	const char *step = task_get_str(t, "currentStep");
+	if (step)
+		it->current_step = xstrdup(step);
+}
+
 void list_view_iter_release(struct list_view_iter *it)
 {
 	free(it->current_step);
@@ -195,12 +218,8 @@ void list_view_print_table(FILE *f, const struct task_store *st, const struct ta
 			continue;
 		}
 		const struct task *t = e->task;
-		struct list_view_iter it = {.progress = -1};
-		enum task_status s = task_status(t);
-		if (s == TASK_IN_PROGRESS || s == TASK_ITERATING || s == TASK_PAUSED)
-			list_view_iter_read(st, t, &it);
-		if (s == TASK_COMPLETED || s == TASK_MERGED || s == TASK_PUSHED)
-			it.progress = 100;
+		struct list_view_iter it;
+		iter_for(st, t, &it);
 		const char *agent = task_get_str(t, "agent");
 		const char *model = task_get_str(t, "agentModel");
 		if (model)
@@ -234,20 +253,12 @@ void list_view_print_table(FILE *f, const struct task_store *st, const struct ta
 	}
 }
 
-struct json_object *list_view_task_json(const struct task_store *st, const struct task *t,
+struct json_object *list_view_task_json(const struct task_store *st, struct task *t,
 					const struct project_retry *policy)
 {
-	struct json_object *o = NULL;
-	/* A deep copy: the view adds fields the record must not get. */
-	json_object_deep_copy(task_json(t), &o, NULL);
-	struct list_view_iter it = {.progress = -1};
-	enum task_status s = task_status(t);
-	/* status.json only where it says something the record does not: a
-	 * listing of 10 000 tasks must not read 10 000 more files. */
-	if (s == TASK_IN_PROGRESS || s == TASK_ITERATING || s == TASK_PAUSED || s == TASK_FAILED)
-		list_view_iter_read(st, t, &it);
-	if (s == TASK_COMPLETED || s == TASK_MERGED || s == TASK_PUSHED)
-		it.progress = 100;
+	struct json_object *o = json_object_get(task_json(t));
+	struct list_view_iter it;
+	iter_for(st, t, &it);
 	if (it.progress >= 0)
 		jsonutil_set_int64(o, "progress", it.progress);
 	if (it.current_step)
@@ -257,21 +268,49 @@ struct json_object *list_view_task_json(const struct task_store *st, const struc
 	return o;
 }
 
+static struct json_object *entry_json(const struct task_store *st, struct task_list_entry *e,
+				      const struct project_retry *policy)
+{
+	if (e->task)
+		return list_view_task_json(st, e->task, policy);
+	struct json_object *o = json_object_new_object();
+	jsonutil_set_int64(o, "id", e->id);
+	json_object_object_add(o, "status", NULL);
+	jsonutil_set_str(o, "loadError", rv_error_msg(e->err));
+	return o;
+}
+
 struct json_object *list_view_json(const struct task_store *st, const struct task_list *l,
 				   const struct project_retry *policy)
 {
 	struct json_object *arr = json_object_new_array_ext((int)l->n);
 	for (size_t i = 0; i < l->n; i++) {
-		const struct task_list_entry *e = &l->entries[i];
-		if (e->task) {
-			json_object_array_add(arr, list_view_task_json(st, e->task, policy));
-		} else {
-			struct json_object *o = json_object_new_object();
-			jsonutil_set_int64(o, "id", e->id);
-			json_object_object_add(o, "status", NULL);
-			jsonutil_set_str(o, "loadError", rv_error_msg(e->err));
-			json_object_array_add(arr, o);
+		/* The caller keeps its records unchanged: view copies of them. */
+		struct task_list_entry copy = l->entries[i];
+		struct task tmp = {0};
+		if (copy.task) {
+			tmp.id = copy.task->id;
+			json_object_deep_copy(copy.task->obj, &tmp.obj, NULL);
+			copy.task = &tmp;
 		}
+		json_object_array_add(arr, entry_json(st, &copy, policy));
+		json_object_put(tmp.obj);
 	}
 	return arr;
+}
+
+void list_view_print_json(FILE *f, const struct task_store *st, struct task_list *l,
+			  const struct project_retry *policy)
+{
+	fputs("[", f);
+	for (size_t i = 0; i < l->n; i++) {
+		struct json_object *o = entry_json(st, &l->entries[i], policy);
+		fputs(i ? ",\n" : "\n", f);
+		fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_SPACED |
+							   JSON_C_TO_STRING_NOSLASHESCAPE),
+		      f);
+		json_object_put(o);
+	}
+	fputs(l->n ? "\n]\n" : "]\n", f);
+	fflush(f);
 }

@@ -42,14 +42,21 @@ const char *list_view_step_label(const struct task *t, const struct list_view_it
 void list_view_print_table(FILE *f, const struct task_store *st, const struct task_list *l,
 			   const struct project_retry *policy, int64_t now_ms);
 
-/* A task as JSON: its record plus progress, currentStep, needsManualResume
- * and retryAt.  New reference. */
-struct json_object *list_view_task_json(const struct task_store *st, const struct task *t,
+/* A task as JSON: its record plus progress, currentStep and
+ * needsManualResume.  The fields are added to the task's own object (no copy:
+ * a listing of 10 000 tasks must not duplicate them), so the task must not be
+ * saved afterwards.  Returns a new reference. */
+struct json_object *list_view_task_json(const struct task_store *st, struct task *t,
 					const struct project_retry *policy);
 
-/* The --json array of a listing. */
+/* The --json array of a listing as one object (for callers that embed it;
+ * list_view_print_json is cheaper for printing).  New reference. */
 struct json_object *list_view_json(const struct task_store *st, const struct task_list *l,
 				   const struct project_retry *policy);
+
+/* Print the --json array of a listing to f, one element at a time. */
+void list_view_print_json(FILE *f, const struct task_store *st, struct task_list *l,
+			  const struct project_retry *policy);
 
 /* "1h 5m", "3m 2s", "42s" into buf; "-" for negative. */
 const char *list_view_duration(int64_t ms, char *buf, size_t n);

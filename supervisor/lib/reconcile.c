@@ -68,6 +68,12 @@ int reconcile_from_status(struct task *t, const char *status_path, int64_t now_m
 		}
 	}
 	task_set_str(t, "executionStatus", s);
+	/* The last progress and step go into the record, so showing a task that
+	 * is no longer running never needs its status file again. */
+	int64_t progress;
+	if (jsonutil_get_int64(st, "progress", &progress))
+		task_set_int(t, "progress", progress);
+	task_set_str(t, "currentStep", jsonutil_get_str(st, "currentStep"));
 	*ret_changed = true;
 	return 0;
 }
