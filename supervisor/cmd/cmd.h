@@ -62,6 +62,22 @@ bool cmd_parse_uint(const char *verb, const char *opt, const char *s, long max, 
  * 0: the default).  Returns the exit code. */
 int cmd_list_watch(struct cmd_env *env, int interval_s, bool json, bool no_engine);
 
+/* Prints observe/resume reports on stderr: "⚠ msg" or "ℹ msg". */
+void cmd_report_stderr(void *userdata, const char *level, int64_t id, const char *msg);
+
+/* Options of a command whose only options are --json and --help.  Returns
+ * -1 to go on (optind at the operands), else the exit code to return now. */
+int cmd_parse_json_only(const char *verb, const char *usage, int argc, char **argv,
+			bool *ret_json);
+
+/* What every "rover VERB [options] ID" does after its options: exactly one
+ * operand, a valid task id, the project opened, the task loaded and, with
+ * observe, reconciled with its status file and container.  Returns -1 to go
+ * on (the caller then owns *env and *ret_task), else the exit code to return
+ * (errors already printed, nothing left to release). */
+int cmd_open_task(const char *verb, int argc, char **argv, bool json, bool observe,
+		  struct cmd_env *env, struct task **ret_task);
+
 /* Refresh one task from its iteration's status.json and persist a change
  * (under the task lock); *t is replaced with the fresh record. */
 int cmd_refresh_task(const struct cmd_env *env, struct task **t, struct rv_error **err);

@@ -26,13 +26,6 @@ static const char usage_text[] =
 	"                 leftBehind}\n"
 	"  -h, --help     this help\n";
 
-static void report_stderr(void *userdata, const char *level, int64_t id, const char *msg)
-{
-	(void)userdata;
-	(void)id;
-	fprintf(stderr, "%s %s\n", !strcmp(level, "warn") ? "⚠" : "ℹ", msg);
-}
-
 int cmd_delete(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -85,7 +78,7 @@ int cmd_delete(int argc, char **argv)
 		fprintf(stderr, "⚠ %s\n", rv_error_msg(err));
 		err = rv_error_free(err);
 	} else {
-		observe_task(env.store, &t, 0, json ? NULL : report_stderr, NULL);
+		observe_task(env.store, &t, 0, json ? NULL : cmd_report_stderr, NULL);
 	}
 	struct taskops_delete_result res = {0};
 	r = taskops_delete(env.project, env.store, id, t, force, &res, &err);

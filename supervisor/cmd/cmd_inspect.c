@@ -28,13 +28,6 @@ static const char usage_text[] =
 	"      --json     print one JSON object\n"
 	"  -h, --help     this help\n";
 
-static void report_stderr(void *userdata, const char *level, int64_t id, const char *msg)
-{
-	(void)userdata;
-	(void)id;
-	fprintf(stderr, "%s %s\n", !strcmp(level, "warn") ? "⚠" : "ℹ", msg);
-}
-
 /* Everything inspect shows, as JSON (the human view prints from it too). */
 static struct json_object *inspect_json(const struct cmd_env *env, struct task *t)
 {
@@ -210,52 +203,21 @@ static void print_human(const struct cmd_env *env, const struct task *t, struct 
 
 int cmd_inspect(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	bool json = false;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return CMD_OK;
-		default:
-			return cmd_usage_error("inspect", "invalid option");
-		}
-	}
-	int64_t id;
-	if (optind + 1 != argc)
-		return optind >= argc ? cmd_usage_error("inspect", "missing task id")
-				      : cmd_usage_error("inspect", "unexpected argument '%s'",
-							argv[optind + 1]);
-	if (!cmd_parse_id("inspect", argv[optind], &id))
-		return CMD_USAGE;
-	_cleanup_error_ struct rv_error *err = NULL;
+	int rc = cmd_parse_json_only("inspect", usage_text, argc, argv, &json);
+	if (rc >= 0)
+		return rc;
 	struct cmd_env env;
-	if (cmd_env_open(&env, &err) < 0)
-		return cmd_fail(json, CMD_FAILED, err);
 	struct task *t = NULL;
-	_cleanup_json_ struct json_object *o = NULL;
-	int rc = CMD_OK;
-	if (task_store_load_id(env.store, id, &t, &err) < 0) {
-		rc = cmd_fail(json, CMD_FAILED, err);
-		goto out;
-	}
-	observe_task(env.store, &t, 0, json ? NULL : report_stderr, NULL);
-	o = inspect_json(&env, t);
+	rc = cmd_open_task("inspect", argc, argv, json, true, &env, &t);
+	if (rc >= 0)
+		return rc;
+	_cleanup_json_ struct json_object *o = inspect_json(&env, t);
 	if (json)
 		cmd_print_json(o);
 	else
 		print_human(&env, t, o);
 	task_free(t);
-out:
 	cmd_env_release(&env);
-	return rc;
+	return CMD_OK;
 }

@@ -26,13 +26,6 @@ static const char usage_text[] =
 	"      --no-engine        do not ask the engine (status files only)\n"
 	"  -h, --help             this help\n";
 
-static void report_stderr(void *userdata, const char *level, int64_t id, const char *msg)
-{
-	(void)userdata;
-	(void)id;
-	fprintf(stderr, "%s %s\n", !strcmp(level, "warn") ? "⚠" : "ℹ", msg);
-}
-
 int cmd_list(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -97,7 +90,7 @@ int cmd_list(int argc, char **argv)
 		cmd_env_release(&env);
 		return rc;
 	}
-	observe_tasks(env.store, &l, no_engine ? OBSERVE_STATUS_ONLY : 0, json ? NULL : report_stderr,
+	observe_tasks(env.store, &l, no_engine ? OBSERVE_STATUS_ONLY : 0, json ? NULL : cmd_report_stderr,
 		      NULL);
 	if (json) {
 		list_view_print_json(stdout, env.store, &l, &env.project->settings.retry);

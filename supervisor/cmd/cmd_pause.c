@@ -28,13 +28,6 @@ static const char usage_text[] =
 	"                         hasCheckpoint}\n"
 	"  -h, --help             this help\n";
 
-static void report_stderr(void *userdata, const char *level, int64_t id, const char *msg)
-{
-	(void)userdata;
-	(void)id;
-	fprintf(stderr, "%s %s\n", !strcmp(level, "warn") ? "⚠" : "ℹ", msg);
-}
-
 struct progress {
 	bool tty;
 	bool shown;
@@ -100,25 +93,15 @@ int cmd_pause(int argc, char **argv)
 			return cmd_usage_error("pause", "invalid option");
 		}
 	}
-	if (optind + 1 != argc)
-		return optind >= argc ? cmd_usage_error("pause", "missing task id")
-				      : cmd_usage_error("pause", "unexpected argument '%s'",
-							argv[optind + 1]);
-	int64_t id;
-	if (!cmd_parse_id("pause", argv[optind], &id))
-		return CMD_USAGE;
-
-	_cleanup_error_ struct rv_error *err = NULL;
-	struct cmd_env env;
-	if (cmd_env_open(&env, &err) < 0)
-		return cmd_fail(json, CMD_FAILED, err);
-	struct task *t = NULL;
 	int rc;
-	if (task_store_load_id(env.store, id, &t, &err) < 0) {
-		rc = cmd_fail(json, CMD_FAILED, err);
-		goto out;
-	}
-	observe_task(env.store, &t, 0, json ? NULL : report_stderr, NULL);
+	struct cmd_env env;
+	struct task *t = NULL;
+	rc = cmd_open_task("pause", argc, argv, json, true, &env, &t);
+	if (rc >= 0)
+		return rc;
+	rc = CMD_OK;
+	int64_t id = t->id;
+	_cleanup_error_ struct rv_error *err = NULL;
 	struct progress prog = {.tty = isatty(STDERR_FILENO), .last_phase = -1};
 	o.progress = on_progress;
 	o.userdata = &prog;

@@ -23,54 +23,20 @@ static const char usage_text[] =
 	"      --json     print {taskId, title, status, containerId, ...}\n"
 	"  -h, --help     this help\n";
 
-static void report_stderr(void *userdata, const char *level, int64_t id, const char *msg)
-{
-	(void)userdata;
-	(void)id;
-	fprintf(stderr, "%s %s\n", !strcmp(level, "warn") ? "⚠" : "ℹ", msg);
-}
-
 int cmd_restart(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	bool json = false;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return CMD_OK;
-		default:
-			return cmd_usage_error("restart", "invalid option");
-		}
-	}
-	if (optind + 1 != argc)
-		return optind >= argc ? cmd_usage_error("restart", "missing task id")
-				      : cmd_usage_error("restart", "unexpected argument '%s'",
-							argv[optind + 1]);
-	int64_t id;
-	if (!cmd_parse_id("restart", argv[optind], &id))
-		return CMD_USAGE;
-
-	_cleanup_error_ struct rv_error *err = NULL;
+	int rc = cmd_parse_json_only("restart", usage_text, argc, argv, &json);
+	if (rc >= 0)
+		return rc;
 	struct cmd_env env;
-	if (cmd_env_open(&env, &err) < 0)
-		return cmd_fail(json, CMD_FAILED, err);
 	struct task *t = NULL;
-	int rc = CMD_OK;
-	if (task_store_load_id(env.store, id, &t, &err) < 0) {
-		rc = cmd_fail(json, CMD_FAILED, err);
-		goto out;
-	}
-	observe_task(env.store, &t, 0, json ? NULL : report_stderr, NULL);
+	rc = cmd_open_task("restart", argc, argv, json, true, &env, &t);
+	if (rc >= 0)
+		return rc;
+	rc = CMD_OK;
+	int64_t id = t->id;
+	_cleanup_error_ struct rv_error *err = NULL;
 	struct taskops_restart_result res = {0};
 	int r = taskops_restart(env.project, env.store, t, &res, &err);
 	task_free(t);

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include "common/jsonutil.h"
 #include "common/timeutil.h"
 #include "supervisor/cmd/cmd.h"
+#include "supervisor/lib/observe.h"
 #include "supervisor/lib/reconcile.h"
 
 int cmd_env_open(struct cmd_env *env, struct rv_error **err)
@@ -135,4 +137,61 @@ int cmd_refresh_task(const struct cmd_env *env, struct task **t, struct rv_error
 		*t = fresh;
 	}
 	return 0;
+}
+
+void cmd_report_stderr(void *userdata, const char *level, int64_t id, const char *msg)
+{
+	(void)userdata;
+	(void)id;
+	fprintf(stderr, "%s %s\n", !strcmp(level, "warn") ? "⚠" : "ℹ", msg);
+}
+
+int cmd_parse_json_only(const char *verb, const char *usage, int argc, char **argv,
+			bool *ret_json)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	*ret_json = false;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			*ret_json = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return CMD_OK;
+		default:
+			return cmd_usage_error(verb, "invalid option");
+		}
+	}
+	return -1;
+}
+
+int cmd_open_task(const char *verb, int argc, char **argv, bool json, bool observe,
+		  struct cmd_env *env, struct task **ret_task)
+{
+	if (optind + 1 != argc)
+		return optind >= argc ? cmd_usage_error(verb, "missing task id")
+				      : cmd_usage_error(verb, "unexpected argument '%s'",
+							argv[optind + 1]);
+	int64_t id;
+	if (!cmd_parse_id(verb, argv[optind], &id))
+		return CMD_USAGE;
+	_cleanup_error_ struct rv_error *err = NULL;
+	if (cmd_env_open(env, &err) < 0)
+		return cmd_fail(json, CMD_FAILED, err);
+	struct task *t = NULL;
+	if (task_store_load_id(env->store, id, &t, &err) < 0) {
+		cmd_env_release(env);
+		return cmd_fail(json, CMD_FAILED, err);
+	}
+	if (observe)
+		observe_task(env->store, &t, 0, json ? NULL : cmd_report_stderr, NULL);
+	*ret_task = t;
+	return -1;
 }
