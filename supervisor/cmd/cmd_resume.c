@@ -1,0 +1,150 @@
+/* rover resume ID [--json]: reference C.1 over the resume helper (resume.h). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "common/fileio.h"
+#include "common/jsonutil.h"
+#include "common/timeutil.h"
+#include "supervisor/cmd/cmd.h"
+#include "supervisor/lib/resume.h"
+
+static const char usage_text[] =
+	"Usage: rover resume ID [--json]\n"
+	"\n"
+	"Resume a paused or failed task from its checkpoint: completed steps are\n"
+	"skipped, the workflow continues where it stopped.  A task whose container\n"
+	"died is classified first, so it can be resumed at once.  A manual resume\n"
+	"resets the task's auto-retry budget.\n"
+	"\n"
+	"Options:\n"
+	"      --json   print {\"success\": true, \"taskId\": N, ...} on stdout\n"
+	"  -h, --help   this help\n"
+	"\n"
+	"Environment: ROVER_AGENT_IMAGE overrides the task's image.\n"
+	"Exit status: 0 resumed, 1 not resumed (not found, not PAUSED or FAILED,\n"
+	"already being resumed, the container could not start), 2 usage error.\n";
+
+static void print_tree(const struct cmd_env *env, const struct task *t, const char *image)
+{
+	_cleanup_free_ char *cp = task_store_iteration_file(env->store, t->id, task_iterations(t),
+							    TASK_FILE_CHECKPOINT);
+	bool has_cp = fileio_exists(cp);
+	if (!has_cp)
+		printf("⚠ No checkpoint found - will run full workflow from start\n");
+	const char *wt = task_get_str(t, "worktreePath");
+	const char *branch = task_get_str(t, "branchName");
+	printf("Resuming Task\n");
+	printf("├── ID: %lld\n", (long long)t->id);
+	printf("├── Title: %s\n", task_title(t));
+	printf("├── Status: %s\n", task_status_name(task_status(t)));
+	if (wt && *wt)
+		printf("├── Workspace: %s\n", fileio_is_dir(wt) ? wt : "will be created");
+	else
+		printf("├── Workspace: %s\n", env->project->root);
+	printf("├── Branch: %s\n", branch && *branch ? branch : "will be created");
+	printf("├── Checkpoint: %s\n", has_cp ? "found" : "not found");
+	if (image)
+		printf("├── Agent Image: %s\n", image);
+	printf("└── Resuming to: IN_PROGRESS\n");
+	fflush(stdout);
+}
+
+int cmd_resume(int argc, char **argv)
+{
+	bool json = false;
+	int rc = cmd_parse_json_only("resume", usage_text, argc, argv, &json);
+	if (rc >= 0)
+		return rc;
+	struct cmd_env env;
+	struct task *t = NULL;
+	/* Observed first: a task whose container died is classified before the
+	 * status check (reference F.12). */
+	rc = cmd_open_task("resume", argc, argv, json, true, &env, &t);
+	if (rc >= 0)
+		return rc;
+	rc = CMD_FAILED;
+	int64_t id = t->id;
+	_cleanup_error_ struct rv_error *err = NULL;
+	const char *image = getenv("ROVER_AGENT_IMAGE");
+	if (image && !*image)
+		image = NULL;
+	struct resume_outcome out = {0};
+	if (!resume_is_resumable(t)) {
+		rc = cmd_failf(json, CMD_FAILED,
+			       "Task %lld is not in PAUSED or FAILED status (current: %s)",
+			       (long long)id, task_status_name(task_status(t)));
+		if (!json)
+			fprintf(stderr,
+				"  Only PAUSED and FAILED tasks can be resumed\n"
+				"  Use rover inspect %lld to find out the current task status\n",
+				(long long)id);
+		goto out;
+	}
+	if (!json)
+		print_tree(&env, t, image);
+	char resumed_at[TIMEUTIL_ISO_LEN];
+	timeutil_format_iso(timeutil_now_ms(), resumed_at);
+	struct resume_opts ro = {.mode = RESUME_MANUAL,
+				 .image = image,
+				 .observed = true,
+				 .report = json ? NULL : cmd_report_stderr};
+	int r = resume_task(env.project, env.store, id, &ro, &out, &err);
+	if (r < 0) {
+		rc = r == -ENOENT ? cmd_failf(json, CMD_FAILED, "Task %lld was removed during resume",
+					      (long long)id)
+				  : cmd_fail(json, CMD_FAILED, err);
+		goto out;
+	}
+	switch (out.result) {
+	case RESUME_ALREADY_RESUMING:
+		rc = cmd_failf(json, CMD_FAILED, "Task %lld is already being resumed by another process",
+			       (long long)id);
+		goto out;
+	case RESUME_NOT_RESUMABLE:
+		rc = cmd_failf(json, CMD_FAILED, "Task %lld is not in a resumable state: %s",
+			       (long long)id, rv_error_msg(err));
+		goto out;
+	case RESUME_FAILED:
+		rc = cmd_failf(json, CMD_FAILED, "Failed to resume task %lld: %s", (long long)id,
+			       rv_error_msg(err));
+		goto out;
+	case RESUME_OK:
+		break;
+	}
+	if (!out.task) {
+		rc = cmd_failf(json, CMD_FAILED, "Task %lld was removed during resume", (long long)id);
+		goto out;
+	}
+	if (json) {
+		_cleanup_json_ struct json_object *o = json_object_new_object();
+		jsonutil_set_bool(o, "success", true);
+		jsonutil_set_int64(o, "taskId", id);
+		jsonutil_set_str(o, "title", task_title(out.task));
+		jsonutil_set_str(o, "description", task_get_str(out.task, "description"));
+		jsonutil_set_str(o, "status", task_status_name(task_status(out.task)));
+		jsonutil_set_str(o, "resumedAt", resumed_at);
+		jsonutil_set_str(o, "containerId", out.container_id);
+		jsonutil_set_bool(o, "checkpoint", out.had_checkpoint);
+		cmd_print_json(o);
+	} else {
+		if (out.worktree_recreated)
+			printf("ℹ The worktree was re-created from branch %s\n",
+			       task_get_str(out.task, "branchName"));
+		printf("✓ Task resumed successfully!\n"
+		       "  Use rover list --watch (or rover supervise) to monitor tasks and auto-retry "
+		       "paused tasks on credit reset\n"
+		       "  Use rover logs -f %lld to watch the task logs\n"
+		       "  Use rover inspect %lld to check the task status\n",
+		       (long long)id, (long long)id);
+	}
+	rc = CMD_OK;
+out:
+	resume_outcome_release(&out);
+	task_free(t);
+	cmd_env_release(&env);
+	return rc;
+}

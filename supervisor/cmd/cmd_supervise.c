@@ -1,0 +1,103 @@
+/* rover supervise [--json]: the headless supervisor loop (supervise.h). */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "common/jsonutil.h"
+#include "common/timeutil.h"
+#include "supervisor/cmd/cmd.h"
+#include "supervisor/lib/supervise.h"
+
+static const char usage_text[] =
+	"Usage: rover supervise [--json]\n"
+	"\n"
+	"Supervise this project's tasks until SIGTERM or SIGINT: container exits are\n"
+	"seen from the engine's event stream and the task files as they change,\n"
+	"tasks whose container died are classified, and tasks paused by a provider's\n"
+	"limit are resumed automatically (at the reset time plus 2-9 minutes when\n"
+	"known, else with exponential backoff; at most retry.max attempts).  One\n"
+	"process per project schedules retries; others only watch.  One line per\n"
+	"event on stdout.  See docs/rover-supervise.service for systemd.\n"
+	"\n"
+	"Options:\n"
+	"      --json   one JSON object per event and line\n"
+	"  -h, --help   this help\n"
+	"\n"
+	"Environment: ROVER_RETRY_MAX, ROVER_RETRY_BASE_SECONDS, ROVER_RETRY_CAP_SECONDS\n"
+	"(override rover.json \"retry\"), ROVER_RETRY_RESET_WINDOW=MIN-MAX (seconds\n"
+	"after a provider's reset time, default 120-540), ROVER_AGENT_IMAGE.\n";
+
+static const char *kind_name(enum supervise_event_kind k)
+{
+	static const char *const names[] = {
+		"started",    "scheduler",       "status",     "warning",
+		"retry_scheduled", "retry_fired", "retry_failed", "retry_gave_up",
+		"recovered",  "engine",          "stopping",
+	};
+	return (unsigned)k < ARRAY_SIZE(names) ? names[k] : "event";
+}
+
+static void on_event(void *userdata, const struct supervise_event *ev)
+{
+	bool json = *(bool *)userdata;
+	char iso[TIMEUTIL_ISO_LEN];
+	timeutil_format_iso(ev->time_ms, iso);
+	if (!json) {
+		printf("%s %s%s\n", iso, ev->kind == SUPERVISE_WARNING ? "⚠ " : "", ev->message);
+		fflush(stdout);
+		return;
+	}
+	_cleanup_json_ struct json_object *o = json_object_new_object();
+	jsonutil_set_str(o, "time", iso);
+	jsonutil_set_str(o, "event", kind_name(ev->kind));
+	if (ev->task_id > 0)
+		jsonutil_set_int64(o, "taskId", ev->task_id);
+	if (ev->kind == SUPERVISE_STATUS) {
+		jsonutil_set_str(o, "from", ev->from && *ev->from ? ev->from : NULL);
+		jsonutil_set_str(o, "to", ev->to && *ev->to ? ev->to : NULL);
+	}
+	if (ev->at_ms > 0) {
+		char at[TIMEUTIL_ISO_LEN];
+		jsonutil_set_str(o, "at", timeutil_format_iso(ev->at_ms, at));
+	}
+	if (ev->kind >= SUPERVISE_RETRY_SCHEDULED && ev->kind <= SUPERVISE_RETRY_GAVE_UP) {
+		jsonutil_set_int64(o, "attempt", ev->attempt);
+		jsonutil_set_int64(o, "max", ev->max);
+	}
+	jsonutil_set_str(o, "message", ev->message);
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+						       JSON_C_TO_STRING_NOSLASHESCAPE));
+	fflush(stdout);
+}
+
+int cmd_supervise(int argc, char **argv)
+{
+	bool json = false;
+	int rc = cmd_parse_json_only("supervise", usage_text, argc, argv, &json);
+	if (rc >= 0)
+		return rc;
+	if (optind < argc)
+		return cmd_usage_error("supervise", "unexpected argument '%s'", argv[optind]);
+	_cleanup_error_ struct rv_error *err = NULL;
+	struct cmd_env env;
+	if (cmd_env_open(&env, &err) < 0)
+		return cmd_fail(json, CMD_FAILED, err);
+	const char *image = getenv("ROVER_AGENT_IMAGE");
+	struct supervise_opts so = {
+		.project = env.project,
+		.store = env.store,
+		.role = "supervise",
+		.image = image && *image ? image : NULL,
+		.on_event = on_event,
+		.userdata = &json,
+	};
+	retry_policy_init(&so.policy, &env.project->settings.retry);
+	rc = CMD_OK;
+	if (retry_policy_set_reset_window(&so.policy, getenv("ROVER_RETRY_RESET_WINDOW"), &err) < 0 ||
+	    supervise_run(&so, &err) < 0)
+		rc = cmd_fail(json, CMD_FAILED, err);
+	cmd_env_release(&env);
+	return rc;
+}

@@ -1,0 +1,435 @@
+/* Unit tests for supervisor/lib/reconcile: the status-file refresh (never
+ * flipping PAUSED/FAILED back) and every row of the orphan decision table. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "common/fileio.h"
+#include "supervisor/lib/reconcile.h"
+
+#define T0 1795000000000LL
+
+static char dir[] = "/tmp/rover-test-reconcile-XXXXXX";
+static char *status_path;
+
+static int setup(void **state)
+{
+	(void)state;
+	strcpy(dir, "/tmp/rover-test-reconcile-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	status_path = fileio_join(dir, "status.json");
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	free(status_path);
+	status_path = NULL;
+	return fileio_remove_tree(dir, NULL);
+}
+
+static void write_status(const char *json)
+{
+	assert_int_equal(fileio_write_atomic(status_path, json, strlen(json), 0644, NULL), 0);
+}
+
+static struct task *task_in(enum task_status s)
+{
+	struct task *t = NULL;
+	assert_int_equal(task_new(3, "t", "d", T0 - 10000, &t, NULL), 0);
+	if (s == TASK_NEW)
+		return t;
+	assert_int_equal(task_set_status(t, TASK_IN_PROGRESS, NULL, TASK_PAUSE_NONE, T0 - 9000,
+					 NULL),
+			 0);
+	switch (s) {
+	case TASK_IN_PROGRESS:
+		break;
+	case TASK_PAUSED:
+		assert_int_equal(task_set_status(t, s, "limit", TASK_PAUSE_RETRYABLE_ERROR,
+						 T0 - 8000, NULL),
+				 0);
+		break;
+	case TASK_MERGED:
+		assert_int_equal(task_set_status(t, TASK_COMPLETED, NULL, TASK_PAUSE_NONE,
+						 T0 - 8000, NULL),
+				 0);
+		assert_int_equal(task_set_status(t, s, NULL, TASK_PAUSE_NONE, T0 - 7000, NULL), 0);
+		break;
+	default:
+		assert_int_equal(task_set_status(t, s, "old error", TASK_PAUSE_NONE, T0 - 8000, NULL),
+				 0);
+	}
+	return t;
+}
+
+/* ---- reconcile_from_status ---------------------------------------------------- */
+
+static void test_missing_status_file_changes_nothing(void **state)
+{
+	(void)state;
+	struct task *t = task_in(TASK_IN_PROGRESS);
+	bool changed = true;
+	assert_int_equal(reconcile_from_status(t, status_path, T0, &changed, NULL), 0);
+	assert_false(changed);
+	assert_int_equal(task_status(t), TASK_IN_PROGRESS);
+	task_free(t);
+}
+
+static void test_bad_status_file_is_an_error_naming_it(void **state)
+{
+	(void)state;
+	struct task *t = task_in(TASK_IN_PROGRESS);
+	static const char *const bad[] = {"", "{\"status\": ", "[1]", "{\"progress\": 3}"};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		write_status(bad[i]);
+		bool changed = true;
+		_cleanup_error_ struct rv_error *err = NULL;
+		assert_true(reconcile_from_status(t, status_path, T0, &changed, &err) < 0);
+		assert_non_null(strstr(err->msg, "status.json"));
+		assert_false(changed);
+		assert_int_equal(task_status(t), TASK_IN_PROGRESS);
+	}
+	task_free(t);
+}
+
+static void test_active_task_follows_the_runner(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *json;
+		enum task_status want;
+		enum task_pause_reason reason;
+		const char *error;
+	} rows[] = {
+		{"{\"status\":\"initializing\"}", TASK_IN_PROGRESS, TASK_PAUSE_NONE, NULL},
+		{"{\"status\":\"running\"}", TASK_ITERATING, TASK_PAUSE_NONE, NULL},
+		{"{\"status\":\"completed\",\"exitCode\":0}", TASK_COMPLETED, TASK_PAUSE_NONE, NULL},
+		{"{\"status\":\"failed\",\"error\":\"boom\",\"exitCode\":1}", TASK_FAILED,
+		 TASK_PAUSE_NONE, "boom"},
+		{"{\"status\":\"paused\",\"error\":\"limit\",\"pauseReason\":\"user\"}", TASK_PAUSED,
+		 TASK_PAUSE_USER, "limit"},
+		{"{\"status\":\"paused\",\"error\":\"limit\",\"pauseReason\":\"signal\"}",
+		 TASK_PAUSED, TASK_PAUSE_SIGNAL, "limit"},
+		/* a runner that names no reason paused for a retryable error (reference) */
+		{"{\"status\":\"paused\",\"error\":\"limit\"}", TASK_PAUSED,
+		 TASK_PAUSE_RETRYABLE_ERROR, "limit"},
+		{"{\"status\":\"paused\",\"pauseReason\":\"bogus\"}", TASK_PAUSED,
+		 TASK_PAUSE_RETRYABLE_ERROR, NULL},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		struct task *t = task_in(TASK_IN_PROGRESS);
+		write_status(rows[i].json);
+		bool changed = false;
+		assert_int_equal(reconcile_from_status(t, status_path, T0, &changed, NULL), 0);
+		assert_int_equal(task_status(t), rows[i].want);
+		assert_int_equal(changed, rows[i].want != TASK_IN_PROGRESS);
+		if (rows[i].want == TASK_PAUSED)
+			assert_int_equal(task_pause_reason(t), rows[i].reason);
+		if (rows[i].error)
+			assert_string_equal(task_error(t), rows[i].error);
+		task_free(t);
+	}
+}
+
+static void test_pause_records_the_provider(void **state)
+{
+	(void)state;
+	struct task *t = task_in(TASK_ITERATING);
+	struct task_auto_retry ar = {.count = 2, .max = 5};
+	task_set_auto_retry(t, &ar);
+	write_status("{\"status\":\"paused\",\"error\":\"limit\",\"provider\":\"anthropic\","
+		     "\"pauseReason\":\"retryable_error\",\"exitCode\":2}");
+	bool changed = false;
+	assert_int_equal(reconcile_from_status(t, status_path, T0, &changed, NULL), 0);
+	assert_true(changed);
+	task_get_auto_retry(t, &ar);
+	assert_string_equal(ar.provider, "anthropic");
+	assert_int_equal(ar.count, 2); /* a re-pause keeps the budget used */
+	int64_t code = 0;
+	assert_true(task_get_int(t, "exitCode", &code));
+	assert_int_equal(code, 2);
+	assert_string_equal(task_get_str(t, "executionStatus"), "paused");
+	task_free(t);
+}
+
+/* A stale "running" never moves a settled task (reference F.1 item 6). */
+static void test_settled_tasks_are_never_flipped_back(void **state)
+{
+	(void)state;
+	static const enum task_status settled[] = {TASK_NEW, TASK_PAUSED, TASK_FAILED,
+						   TASK_COMPLETED, TASK_MERGED};
+	static const char *const files[] = {"{\"status\":\"running\"}",
+					    "{\"status\":\"initializing\"}",
+					    "{\"status\":\"completed\"}", "{\"status\":\"failed\"}",
+					    "{\"status\":\"paused\"}"};
+	for (size_t i = 0; i < ARRAY_SIZE(settled); i++) {
+		for (size_t k = 0; k < ARRAY_SIZE(files); k++) {
+			struct task *t = task_in(settled[i]);
+			const char *err_before = task_error(t) ? task_error(t) : "";
+			_cleanup_free_ char *keep = xstrdup(err_before);
+			write_status(files[k]);
+			bool changed = true;
+			assert_int_equal(reconcile_from_status(t, status_path, T0, &changed, NULL), 0);
+			assert_false(changed);
+			assert_int_equal(task_status(t), settled[i]);
+			assert_string_equal(task_error(t) ? task_error(t) : "", keep);
+			task_free(t);
+		}
+	}
+}
+
+static void test_same_status_is_no_change(void **state)
+{
+	(void)state;
+	struct task *t = task_in(TASK_ITERATING);
+	_cleanup_free_ char *before = xstrdup(task_get_str(t, "lastStatusCheck"));
+	write_status("{\"status\":\"running\"}");
+	bool changed = true;
+	assert_int_equal(reconcile_from_status(t, status_path, T0, &changed, NULL), 0);
+	assert_false(changed); /* already ITERATING: no rewrite, no new lastStatusCheck */
+	assert_string_equal(task_get_str(t, "lastStatusCheck"), before);
+	/* a runner starting again (a resume) says initializing */
+	write_status("{\"status\":\"initializing\"}");
+	assert_int_equal(reconcile_from_status(t, status_path, T0, &changed, NULL), 0);
+	assert_true(changed);
+	assert_int_equal(task_status(t), TASK_IN_PROGRESS);
+	task_free(t);
+}
+
+/* ---- orphan_container_from_state ----------------------------------------------- */
+
+static void test_container_states(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *state;
+		enum orphan_container want;
+	} rows[] = {
+		{"running", ORPHAN_CONTAINER_ALIVE},    {"created", ORPHAN_CONTAINER_ALIVE},
+		{"restarting", ORPHAN_CONTAINER_ALIVE}, {"paused", ORPHAN_CONTAINER_ALIVE},
+		{"Running", ORPHAN_CONTAINER_ALIVE},    {"configured", ORPHAN_CONTAINER_ALIVE},
+		{"exited", ORPHAN_CONTAINER_EXITED},    {"dead", ORPHAN_CONTAINER_EXITED},
+		{"removing", ORPHAN_CONTAINER_EXITED},  {"stopped", ORPHAN_CONTAINER_EXITED},
+		{NULL, ORPHAN_CONTAINER_UNKNOWN},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++)
+		assert_int_equal(orphan_container_from_state(rows[i].state), rows[i].want);
+}
+
+/* ---- orphan_decide -------------------------------------------------------------- */
+
+static struct orphan_observation obs_base(void)
+{
+	return (struct orphan_observation){.status = TASK_ITERATING,
+					   .has_container_id = true,
+					   .started_ms = T0 - 60000,
+					   .now_ms = T0,
+					   .container = ORPHAN_CONTAINER_EXITED};
+}
+
+static void decide(const struct orphan_observation *o, enum orphan_action want,
+		   const char *msg_part)
+{
+	struct orphan_verdict v;
+	orphan_decide(o, &v);
+	assert_int_equal(v.action, want);
+	if (msg_part) {
+		assert_non_null(v.message);
+		assert_non_null(strstr(v.message, msg_part));
+	} else if (want == ORPHAN_KEEP || want == ORPHAN_MARK_COMPLETED) {
+		assert_null(v.message);
+	}
+	orphan_verdict_release(&v);
+	assert_null(v.message);
+}
+
+static void test_orphan_inactive_tasks_are_never_touched(void **state)
+{
+	(void)state;
+	static const enum task_status s[] = {TASK_NEW,    TASK_PAUSED, TASK_FAILED,
+					     TASK_COMPLETED, TASK_MERGED, TASK_PUSHED};
+	for (size_t i = 0; i < ARRAY_SIZE(s); i++) {
+		struct orphan_observation o = obs_base();
+		o.status = s[i];
+		o.container = ORPHAN_CONTAINER_MISSING;
+		decide(&o, ORPHAN_KEEP, NULL);
+		o.container = ORPHAN_CONTAINER_EXITED;
+		o.exit_code = 137;
+		decide(&o, ORPHAN_KEEP, NULL);
+	}
+}
+
+static void test_orphan_both_active_states_are_checked(void **state)
+{
+	(void)state;
+	struct orphan_observation o = obs_base();
+	o.container = ORPHAN_CONTAINER_MISSING;
+	o.status = TASK_IN_PROGRESS;
+	decide(&o, ORPHAN_MARK_FAILED, "gone");
+	o.status = TASK_ITERATING;
+	decide(&o, ORPHAN_MARK_FAILED, "gone");
+}
+
+static void test_orphan_resume_lock_held_keeps(void **state)
+{
+	(void)state;
+	struct orphan_observation o = obs_base();
+	o.resume_lock_held = true;
+	o.container = ORPHAN_CONTAINER_MISSING;
+	decide(&o, ORPHAN_KEEP, NULL);
+	o.has_container_id = false;
+	o.started_ms = T0 - RECONCILE_STARTUP_TIMEOUT_MS * 2;
+	decide(&o, ORPHAN_KEEP, NULL);
+}
+
+static void test_orphan_alive_and_unknown_keep(void **state)
+{
+	(void)state;
+	struct orphan_observation o = obs_base();
+	o.container = ORPHAN_CONTAINER_ALIVE; /* running, created, restarting, Docker paused */
+	decide(&o, ORPHAN_KEEP, NULL);
+	o.container = orphan_container_from_state("paused");
+	o.exit_code = 0; /* Docker reports 0 for a paused container */
+	decide(&o, ORPHAN_KEEP, NULL);
+	o.container = ORPHAN_CONTAINER_UNKNOWN; /* the engine could not be asked */
+	decide(&o, ORPHAN_KEEP, NULL);
+}
+
+static void test_orphan_missing_fails(void **state)
+{
+	(void)state;
+	struct orphan_observation o = obs_base();
+	o.container = ORPHAN_CONTAINER_MISSING;
+	decide(&o, ORPHAN_MARK_FAILED, "Container is gone");
+}
+
+static void test_orphan_exit_codes(void **state)
+{
+	(void)state;
+	static const struct {
+		int code;
+		bool oom;
+		enum orphan_action want;
+		const char *msg;
+	} rows[] = {
+		{0, false, ORPHAN_MARK_COMPLETED, NULL},
+		{2, false, ORPHAN_MARK_PAUSED, "exited 2"},
+		{137, false, ORPHAN_MARK_FAILED, "SIGKILL"},
+		{137, true, ORPHAN_MARK_FAILED, "out of memory"},
+		{143, false, ORPHAN_MARK_FAILED, "SIGTERM"},
+		{1, false, ORPHAN_MARK_FAILED, "code 1"},
+		{125, false, ORPHAN_MARK_FAILED, "code 125"},
+		{-1, false, ORPHAN_MARK_FAILED, "code -1"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		struct orphan_observation o = obs_base();
+		o.exit_code = rows[i].code;
+		o.oom_killed = rows[i].oom;
+		decide(&o, rows[i].want, rows[i].msg);
+	}
+}
+
+static void test_orphan_no_container_id_startup_timeout(void **state)
+{
+	(void)state;
+	struct orphan_observation o = obs_base();
+	o.has_container_id = false;
+	o.container = ORPHAN_CONTAINER_UNKNOWN;
+	o.started_ms = T0 - RECONCILE_STARTUP_TIMEOUT_MS + 1; /* still starting */
+	decide(&o, ORPHAN_KEEP, NULL);
+	o.started_ms = T0 - RECONCILE_STARTUP_TIMEOUT_MS; /* 5 minutes: give up */
+	decide(&o, ORPHAN_MARK_FAILED, "startup did not complete");
+	o.started_ms = 0; /* no time recorded at all: nothing to judge by */
+	decide(&o, ORPHAN_KEEP, NULL);
+	o.started_ms = T0 - RECONCILE_STARTUP_TIMEOUT_MS * 10;
+	o.status = TASK_IN_PROGRESS;
+	decide(&o, ORPHAN_MARK_FAILED, "startup did not complete");
+}
+
+static void test_orphan_apply(void **state)
+{
+	(void)state;
+	struct {
+		enum orphan_action action;
+		const char *message;
+		int exit_code;
+		enum task_status want;
+		const char *exec;
+	} rows[] = {
+		{ORPHAN_MARK_COMPLETED, NULL, 0, TASK_COMPLETED, "completed"},
+		{ORPHAN_MARK_PAUSED, "exited 2", 2, TASK_PAUSED, "paused"},
+		{ORPHAN_MARK_FAILED, "killed", 137, TASK_FAILED, "failed"},
+		{ORPHAN_MARK_FAILED, "gone", -1, TASK_FAILED, "failed"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		struct task *t = task_in(TASK_ITERATING);
+		struct orphan_verdict v = {.action = rows[i].action,
+					   .message = rows[i].message ? xstrdup(rows[i].message)
+								      : NULL};
+		bool changed = false;
+		assert_int_equal(orphan_apply(t, &v, rows[i].exit_code, T0, &changed, NULL), 0);
+		assert_true(changed);
+		assert_int_equal(task_status(t), rows[i].want);
+		assert_string_equal(task_get_str(t, "executionStatus"), rows[i].exec);
+		int64_t code = -99;
+		bool has = task_get_int(t, "exitCode", &code);
+		if (rows[i].exit_code >= 0) {
+			assert_true(has);
+			assert_int_equal(code, rows[i].exit_code);
+		} else {
+			assert_false(has);
+		}
+		if (rows[i].want == TASK_PAUSED) {
+			/* an orphan pause is never auto-retried */
+			assert_int_equal(task_pause_reason(t), TASK_PAUSE_ORPHAN);
+		}
+		if (rows[i].message)
+			assert_string_equal(task_error(t), rows[i].message);
+		orphan_verdict_release(&v);
+		task_free(t);
+	}
+	/* KEEP changes nothing */
+	struct task *t = task_in(TASK_ITERATING);
+	struct orphan_verdict keep = {.action = ORPHAN_KEEP};
+	bool changed = true;
+	assert_int_equal(orphan_apply(t, &keep, 0, T0, &changed, NULL), 0);
+	assert_false(changed);
+	assert_int_equal(task_status(t), TASK_ITERATING);
+	task_free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_missing_status_file_changes_nothing, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_bad_status_file_is_an_error_naming_it, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_active_task_follows_the_runner, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pause_records_the_provider, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_settled_tasks_are_never_flipped_back, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_same_status_is_no_change, setup,
+						teardown),
+		cmocka_unit_test(test_container_states),
+		cmocka_unit_test(test_orphan_inactive_tasks_are_never_touched),
+		cmocka_unit_test(test_orphan_both_active_states_are_checked),
+		cmocka_unit_test(test_orphan_resume_lock_held_keeps),
+		cmocka_unit_test(test_orphan_alive_and_unknown_keep),
+		cmocka_unit_test(test_orphan_missing_fails),
+		cmocka_unit_test(test_orphan_exit_codes),
+		cmocka_unit_test(test_orphan_no_container_id_startup_timeout),
+		cmocka_unit_test_setup_teardown(test_orphan_apply, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
