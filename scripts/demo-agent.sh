@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The demo itself (scripts/demo.sh installs and builds first).
+# The runner-only demo: bin/rover-agent on this host, no engine needed.
 # Runs bin/rover-agent locally on demo/rate-limit.yml with the fake agent tool.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
