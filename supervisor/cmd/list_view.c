@@ -205,10 +205,12 @@ void list_view_print_table(FILE *f, const struct task_store *st, const struct ta
 		if (w > idw)
 			idw = w;
 	}
+	/* Wide enough for "run rover resume <id>" of the largest id. */
+	int stepw = 17 + idw > 25 ? 17 + idw : 25;
 	fprintf(f, "%s %s %s %s %s %s %s %s\n", (cell(c1, sizeof(c1), "ID", idw), c1),
 		(cell(c2, sizeof(c2), "Title", 30), c2), (cell(c3, sizeof(c3), "Agent", 14), c3),
 		(cell(c4, sizeof(c4), "Workflow", 10), c4), (cell(c5, sizeof(c5), "Status", 20), c5),
-		"Progress  ", (cell(c6, sizeof(c6), "Current Step", 25), c6), "Duration");
+		"Progress  ", (cell(c6, sizeof(c6), "Current Step", stepw), c6), "Duration");
 	for (size_t i = 0; i < l->n; i++) {
 		const struct task_list_entry *e = &l->entries[i];
 		char id[32];
@@ -246,7 +248,7 @@ void list_view_print_table(FILE *f, const struct task_store *st, const struct ta
 			(cell(c4, sizeof(c4), wf ? wf : "-", 10), c4),
 			(cell(c5, sizeof(c5), list_view_status_label(t, &it, b3, sizeof(b3)), 20), c5),
 			bar,
-			(cell(c6, sizeof(c6), list_view_step_label(t, &it, policy, b2, sizeof(b2)), 25),
+			(cell(c6, sizeof(c6), list_view_step_label(t, &it, policy, b2, sizeof(b2)), stepw),
 			 c6),
 			(list_view_duration(duration_of(t, now_ms), c7, sizeof(c7))));
 		list_view_iter_release(&it);

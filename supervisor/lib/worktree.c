@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,11 @@ int worktree_git(const char *cwd, const char *const *argv, char **ret_out,
 		return rv_error_errno(err, e, "cannot run git");
 	}
 	if (pid == 0) {
+		/* The supervisor blocks SIGINT/SIGTERM for its signalfd; git must
+		 * start with the default mask, or it could not be interrupted. */
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		dup2(out[1], 1);
 		dup2(errp[1], 2);
 		int devnull = open("/dev/null", O_RDONLY);
