@@ -744,7 +744,8 @@ int taskops_restart(const struct project *p, const struct task_store *st, const 
 	struct lock *lk = NULL;
 	struct task *begun = NULL;
 	struct worktree wt = {0};
-	_cleanup_free_ char *ws = NULL;
+	/* Freed at out: (not _cleanup_free_: gcc 12's -fanalyzer misreads it here) */
+	char *ws = NULL;
 	char *new_cid = NULL;
 	bool recreated = false;
 	r = task_store_make_iteration(st, t->id, n, err);
@@ -791,6 +792,7 @@ out:
 		lock_release(lk, NULL);
 	if (r < 0)
 		rv_error_wrap(err, "cannot restart task %lld", lid(t));
+	free(ws);
 	task_free(begun);
 	worktree_release(&wt);
 	engine_free(e);
