@@ -1,14 +1,22 @@
 /* rover list [--json] [--watch [SECONDS]] */
 #define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/cleanup.h"
+#include "common/fileio.h"
+#include "common/jsonutil.h"
 #include "common/timeutil.h"
 #include "supervisor/cmd/cmd.h"
 #include "supervisor/cmd/list_view.h"
+#include "supervisor/lib/list_cache.h"
 #include "supervisor/lib/observe.h"
 
 static const char usage_text[] =
@@ -25,6 +33,144 @@ static const char usage_text[] =
 	"                         unless another supervisor does\n"
 	"      --no-engine        do not ask the engine (status files only)\n"
 	"  -h, --help             this help\n";
+
+/* One element of the --json array, in id order. */
+struct item {
+	int64_t id;
+	const char *text; /* cached, or `owned` */
+	size_t len;
+	char *owned;
+	struct task *task; /* running: rendered after reconciling */
+	struct rv_error *err;
+};
+
+static int cmp_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The task ids in tasks/, sorted. */
+static int64_t *read_ids(const char *tasks_dir, size_t *ret_n)
+{
+	size_t n = 0, cap = 1024;
+	int64_t *ids = xmalloc(cap * sizeof(*ids));
+	DIR *d = opendir(tasks_dir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		int64_t id;
+		if (de->d_name[0] == '.' || task_store_parse_id(de->d_name, &id, NULL) < 0)
+			continue;
+		if (n == cap)
+			ids = xrealloc(ids, (cap *= 2) * sizeof(*ids));
+		ids[n++] = id;
+	}
+	if (d)
+		closedir(d);
+	qsort(ids, n, sizeof(*ids), cmp_id);
+	*ret_n = n;
+	return ids;
+}
+
+static bool is_running(const struct task *t)
+{
+	enum task_status s = task_status(t);
+	return s == TASK_IN_PROGRESS || s == TASK_ITERATING;
+}
+
+/* list --json: finished tasks come from the list cache when their record did
+ * not change (list_cache.h); running ones are read and reconciled live. */
+static void print_json_listing(const struct cmd_env *env, bool no_engine)
+{
+	const struct project_retry *policy = &env->project->settings.retry;
+	/* One document, read by a program: fully buffered (main line-buffers
+	 * stdout for people, which cost one write(2) per task here). */
+	static char outbuf[1 << 16];
+	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
+	_cleanup_free_ char *cache_path = fileio_join(env->store->dir, LIST_CACHE_FILE);
+	char key[64];
+	snprintf(key, sizeof(key), "retry-max=%d", policy->max);
+	struct list_cache *cache = list_cache_open(cache_path, key);
+	size_t n = 0;
+	_cleanup_free_ int64_t *ids = read_ids(env->store->tasks_dir, &n);
+	struct item *items = xcalloc(n ? n : 1, sizeof(*items));
+	_cleanup_close_ int dfd = open(env->store->tasks_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	size_t n_items = 0, n_running = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct item *it = &items[n_items];
+		it->id = ids[i];
+		char rel[64];
+		snprintf(rel, sizeof(rel), "%lld/%s", (long long)ids[i], TASK_DESCRIPTION_FILE);
+		struct stat st;
+		if (fstatat(dfd, rel, &st, 0) < 0) {
+			/* A task directory with no record yet is being created. */
+			struct stat dst;
+			snprintf(rel, sizeof(rel), "%lld", (long long)ids[i]);
+			if (errno == ENOENT && fstatat(dfd, rel, &dst, 0) == 0 &&
+			    timeutil_now_ms() - (int64_t)dst.st_mtim.tv_sec * 1000 <
+				    TASK_STORE_CREATE_GRACE_MS)
+				continue;
+		} else if ((it->text = list_cache_get(cache, ids[i], &st, &it->len))) {
+			n_items++;
+			continue;
+		}
+		struct task *t = NULL;
+		if (task_store_load_id(env->store, ids[i], &t, &it->err) < 0) {
+			n_items++;
+			continue;
+		}
+		if (is_running(t)) {
+			it->task = t;
+			n_running++;
+		} else {
+			it->owned = list_view_task_text(env->store, t, policy, &it->len);
+			it->text = it->owned;
+			list_cache_put(cache, ids[i], &st, it->owned, it->len);
+			task_free(t);
+		}
+		n_items++;
+	}
+	if (n_running) {
+		struct task_list l = {.entries = xcalloc(n_running, sizeof(*l.entries)), .n = 0};
+		for (size_t i = 0; i < n_items; i++)
+			if (items[i].task)
+				l.entries[l.n++] = (struct task_list_entry){.id = items[i].id,
+									    .task = items[i].task};
+		observe_tasks(env->store, &l, no_engine ? OBSERVE_STATUS_ONLY : 0, NULL, NULL);
+		for (size_t i = 0, k = 0; i < n_items; i++)
+			if (items[i].task) {
+				items[i].task = l.entries[k++].task;
+				items[i].owned = list_view_task_text(env->store, items[i].task, policy,
+								     &items[i].len);
+				items[i].text = items[i].owned;
+			}
+		free(l.entries);
+	}
+	fputs("[", stdout);
+	for (size_t i = 0; i < n_items; i++) {
+		fputs(i ? ",\n" : "\n", stdout);
+		if (items[i].text) {
+			fwrite(items[i].text, 1, items[i].len, stdout);
+		} else {
+			_cleanup_json_ struct json_object *o = json_object_new_object();
+			jsonutil_set_int64(o, "id", items[i].id);
+			json_object_object_add(o, "status", NULL);
+			jsonutil_set_str(o, "loadError", rv_error_msg(items[i].err));
+			fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_SPACED), stdout);
+		}
+	}
+	fputs(n_items ? "\n]\n" : "]\n", stdout);
+	fflush(stdout);
+	/* A read-only store just goes without the cache. */
+	(void)list_cache_save(cache, NULL);
+	for (size_t i = 0; i < n_items; i++) {
+		free(items[i].owned);
+		task_free(items[i].task);
+		rv_error_free(items[i].err);
+	}
+	free(items);
+	list_cache_free(cache);
+}
 
 int cmd_list(int argc, char **argv)
 {
@@ -76,6 +222,11 @@ int cmd_list(int argc, char **argv)
 	if (cmd_env_open(&env, &err) < 0)
 		return cmd_fail(json, CMD_FAILED, err);
 	int rc;
+	if (json && !watch) {
+		print_json_listing(&env, no_engine);
+		cmd_env_release(&env);
+		return CMD_OK;
+	}
 	if (watch) {
 		rc = cmd_list_watch(&env, (int)interval, json, no_engine);
 		cmd_env_release(&env);

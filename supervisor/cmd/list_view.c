@@ -270,6 +270,20 @@ struct json_object *list_view_task_json(const struct task_store *st, struct task
 	return o;
 }
 
+#define LIST_JSON_FLAGS (JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+char *list_view_task_text(const struct task_store *st, struct task *t,
+			  const struct project_retry *policy, size_t *ret_len)
+{
+	struct json_object *o = list_view_task_json(st, t, policy);
+	size_t len = 0;
+	const char *s = json_object_to_json_string_length(o, LIST_JSON_FLAGS, &len);
+	char *copy = xstrndup(s, len);
+	json_object_put(o);
+	*ret_len = len;
+	return copy;
+}
+
 static struct json_object *entry_json(const struct task_store *st, struct task_list_entry *e,
 				      const struct project_retry *policy)
 {
@@ -308,9 +322,7 @@ void list_view_print_json(FILE *f, const struct task_store *st, struct task_list
 	for (size_t i = 0; i < l->n; i++) {
 		struct json_object *o = entry_json(st, &l->entries[i], policy);
 		fputs(i ? ",\n" : "\n", f);
-		fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_SPACED |
-							   JSON_C_TO_STRING_NOSLASHESCAPE),
-		      f);
+		fputs(json_object_to_json_string_ext(o, LIST_JSON_FLAGS), f);
 		json_object_put(o);
 	}
 	fputs(l->n ? "\n]\n" : "]\n", f);

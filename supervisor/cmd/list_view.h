@@ -54,6 +54,11 @@ struct json_object *list_view_task_json(const struct task_store *st, struct task
 struct json_object *list_view_json(const struct task_store *st, const struct task_list *l,
 				   const struct project_retry *policy);
 
+/* list_view_task_json as compact text (newly allocated, length in *ret_len):
+ * exactly what `list --json` prints for the task. */
+char *list_view_task_text(const struct task_store *st, struct task *t,
+			  const struct project_retry *policy, size_t *ret_len);
+
 /* Print the --json array of a listing to f, one element at a time. */
 void list_view_print_json(FILE *f, const struct task_store *st, struct task_list *l,
 			  const struct project_retry *policy);
