@@ -580,6 +580,23 @@ static enum step_outcome run_command(struct run *r, const struct workflow_step *
 	return STEP_FAILED;
 }
 
+/* ---- conditions ----------------------------------------------------------- */
+
+/* True when the step has an `if` that is false now: it is skipped, with the
+ * evaluator's warning (if any) and the reference's message. */
+static bool skipped_by_condition(struct run *r, const struct workflow_step *s)
+{
+	if (!s->if_cond)
+		return false;
+	_cleanup_free_ char *warning = NULL;
+	if (condition_eval(s->if_cond, r->steps, &warning))
+		return false;
+	if (warning)
+		say("⚠ %s", warning);
+	say("⏭ Skipping step \"%s\" (condition not met)", s->name);
+	return true;
+}
+
 /* ---- loops ---------------------------------------------------------------- */
 
 static enum step_outcome run_step(struct run *r, const struct workflow_step *s,
@@ -681,20 +698,13 @@ static enum step_outcome run_loop(struct run *r, const struct workflow_step *loo
 			}
 			const struct workflow_step *sub = &loop->steps[k];
 			_cleanup_json_ struct json_object *so = json_object_new_object();
-			if (sub->if_cond) {
-				_cleanup_free_ char *warning = NULL;
-				if (!condition_eval(sub->if_cond, r->steps, &warning)) {
-					if (warning)
-						say("⚠ %s", warning);
-					say("⏭ Skipping step \"%s\" (condition not met)", sub->name);
-					store_outputs(r, sub->id, so);
-					json_object_object_add(sub_outputs, sub->id, json_object_get(so));
-					if (!array_has(skipped, sub->id))
-						json_object_array_add(skipped,
-								      json_object_new_string(sub->id));
-					persist_loop(r, loop, iter, (int)k + 1, sub_outputs, skipped);
-					continue;
-				}
+			if (skipped_by_condition(r, sub)) {
+				store_outputs(r, sub->id, so);
+				json_object_object_add(sub_outputs, sub->id, json_object_get(so));
+				if (!array_has(skipped, sub->id))
+					json_object_array_add(skipped, json_object_new_string(sub->id));
+				persist_loop(r, loop, iter, (int)k + 1, sub_outputs, skipped);
+				continue;
 			}
 			enum step_outcome oc = run_step(r, sub, so);
 			if (oc == STEP_STOP) {
@@ -829,15 +839,9 @@ static enum step_outcome run_top(struct run *r)
 			continue;
 		}
 		_cleanup_json_ struct json_object *outputs = json_object_new_object();
-		if (s->if_cond) {
-			_cleanup_free_ char *warning = NULL;
-			if (!condition_eval(s->if_cond, r->steps, &warning)) {
-				if (warning)
-					say("⚠ %s", warning);
-				say("⏭ Skipping step \"%s\" (condition not met)", s->name);
-				store_outputs(r, s->id, outputs);
-				continue;
-			}
+		if (skipped_by_condition(r, s)) {
+			store_outputs(r, s->id, outputs);
+			continue;
 		}
 		status_running(r, s->name, progress_of(i, r->total));
 		enum step_outcome oc = run_step(r, s, outputs);

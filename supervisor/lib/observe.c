@@ -112,6 +112,25 @@ static void report_change(observe_report_fn report, void *ud, const struct task 
 			task_status_name(s));
 }
 
+/* Apply c to the task under its lock (update_fn), take the record as
+ * written, and report a status change.  Returns 1 when the status changed. */
+static int apply(const struct task_store *st, struct task **t, struct refresh_ctx *c,
+		 observe_report_fn report, void *ud)
+{
+	struct task *fresh = NULL;
+	_cleanup_error_ struct rv_error *err = NULL;
+	if (task_store_update(st, (*t)->id, update_fn, c, &fresh, &err) < 0) {
+		reportf(report, ud, "warn", (*t)->id, "Failed to update the status of task %lld: %s",
+			(long long)(*t)->id, rv_error_msg(err));
+		return 0;
+	}
+	replace(t, fresh);
+	if (c->after == c->before)
+		return 0;
+	report_change(report, ud, *t, c->before);
+	return 1;
+}
+
 /* Step 1 for one task. */
 static int refresh_status(const struct task_store *st, struct task **t, observe_report_fn report,
 			  void *ud)
@@ -119,19 +138,7 @@ static int refresh_status(const struct task_store *st, struct task **t, observe_
 	if (!is_active(*t))
 		return 0;
 	struct refresh_ctx c = {.st = st};
-	struct task *fresh = NULL;
-	_cleanup_error_ struct rv_error *err = NULL;
-	if (task_store_update(st, (*t)->id, update_fn, &c, &fresh, &err) < 0) {
-		reportf(report, ud, "warn", (*t)->id, "Failed to update the status of task %lld: %s",
-			(long long)(*t)->id, rv_error_msg(err));
-		return 0;
-	}
-	replace(t, fresh);
-	if (c.after != c.before) {
-		report_change(report, ud, *t, c.before);
-		return 1;
-	}
-	return 0;
+	return apply(st, t, &c, report, ud);
 }
 
 static int64_t started_ms(const struct task *t)
@@ -257,19 +264,7 @@ static int orphan_check(const struct task_store *st, struct task **t, struct end
 			}
 		}
 	}
-	struct task *fresh = NULL;
-	_cleanup_error_ struct rv_error *err = NULL;
-	if (task_store_update(st, (*t)->id, update_fn, &c, &fresh, &err) < 0) {
-		reportf(report, ud, "warn", (*t)->id, "Failed to update task %lld: %s",
-			(long long)(*t)->id, rv_error_msg(err));
-		return 0;
-	}
-	replace(t, fresh);
-	if (c.after != c.before) {
-		report_change(report, ud, *t, c.before);
-		return 1;
-	}
-	return 0;
+	return apply(st, t, &c, report, ud);
 }
 
 /* A task that just finished has its container's output saved to

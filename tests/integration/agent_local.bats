@@ -417,3 +417,52 @@ YML
 	[ "$(sed -n 2p "$W/ws/inj.log")" = "unquoted=$value" ]
 	[ ! -e "$W/ws/PWNED" ] && [ ! -e "$W/ws/PWNED2" ]
 }
+
+@test "if conditions skip steps at the top level and inside loops, on outputs of earlier steps" {
+	wf=$(write_wf wf.yml <<'YML'
+version: '1.0'
+name: conditions
+steps:
+  - id: decide
+    type: command
+    command: echo '{"go":"yes","deploy":"no"}'
+    outputs:
+      - name: go
+        description: whether to go
+        type: string
+      - name: deploy
+        description: whether to deploy
+        type: string
+  - id: deploy
+    type: command
+    if: steps.decide.outputs.deploy == true
+    command: echo deploy >> runs.log
+  - id: loop
+    type: loop
+    maxIterations: 2
+    until: steps.count.outputs.n == 2
+    steps:
+      - id: skipped
+        type: command
+        if: steps.decide.outputs.go == no
+        command: echo skipped >> runs.log
+      - id: count
+        type: command
+        command: n=$(($(cat n 2>/dev/null || echo 0)+1)); echo $n > n; echo "{\"n\":\"$n\"}"
+        outputs:
+          - name: n
+            description: iteration
+            type: string
+  - id: after
+    type: command
+    if: steps.decide.outputs.go == true || steps.decide.outputs.deploy == true
+    command: echo after >> runs.log
+YML
+)
+	run_agent "$wf"
+	[ "$status" -eq 0 ]
+	[ "$(cat "$W/ws/runs.log")" = after ]
+	[ "$(cat "$W/ws/n")" = 2 ]
+	[[ "$output" == *'Skipping step "deploy" (condition not met)'* ]]
+	[[ "$output" == *'Skipping step "skipped" (condition not met)'* ]]
+}
