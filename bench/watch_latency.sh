@@ -32,7 +32,7 @@ stats() {
 }
 
 P=$(mktemp -d /tmp/rover-bench-watch.XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$P"' EXIT
+trap 'pids=$(jobs -p); [ -z "$pids" ] || kill $pids 2>/dev/null; rm -rf "$P"' EXIT
 iter=$P/.rover/tasks/1/iterations/1
 mkdir -p "$iter"
 now=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
