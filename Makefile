@@ -41,6 +41,7 @@ AGENT_STATIC ?= $(if $(SAN),,-static)
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst %.c,$(BUILD)/%,$(UNIT_SRC))
 FAULTS_O := $(BUILD)/tests/unit/helpers/faults.o
+TESTUTIL_O := $(BUILD)/tests/unit/helpers/testutil.o
 
 .PHONY: all tools test unit integration check valgrind lint install clean bench
 all: $(BINDIR)/rover-agent $(BINDIR)/rover
@@ -67,8 +68,8 @@ $(BINDIR)/rover: $(call obj,supervisor/main.c $(SUPCMD_SRC)) $(SUPLIB_A) $(AGENT
 # Per-test link flags, e.g. WRAP_test_fileio := -Wl,--wrap=fsync
 -include tests/unit/wraps.mk
 # faults.o defines __wrap_* and calls __real_*, so only wrapped tests link it.
-$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(SUPLIB_A) $(AGENT_A) $(COMMON_A) | $(FAULTS_O)
-	$(CC) $(LDFLAGS) $(WRAP_$*) -o $@ $< $(if $(WRAP_$*),$(FAULTS_O)) \
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(TESTUTIL_O) $(SUPLIB_A) $(AGENT_A) $(COMMON_A) | $(FAULTS_O)
+	$(CC) $(LDFLAGS) $(WRAP_$*) -o $@ $< $(TESTUTIL_O) $(if $(WRAP_$*),$(FAULTS_O)) \
 		$(SUPLIB_A) $(AGENT_A) $(COMMON_A) -lcmocka $(ROVER_LIBS)
 
 # Small driver programs used by integration tests (tests/tools/<name>.c).

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tests/unit/helpers/testutil.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -49,18 +51,6 @@ static int teardown(void **state)
 	free(cp_path);
 	cp_path = NULL;
 	return fileio_remove_tree(dir, NULL);
-}
-
-static int count_entries(void)
-{
-	DIR *d = opendir(dir);
-	int n = 0;
-	struct dirent *de;
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			n++;
-	closedir(d);
-	return n;
 }
 
 static char *read_raw(const char *path)
@@ -463,7 +453,7 @@ static void check_failed_save(enum fault_call call, int nth, int err, size_t sho
 {
 	struct checkpoint_store *st = checkpoint_store_new(cp_path, HASH, NULL);
 	add(st, "a", "v", "1");
-	assert_int_equal(count_entries(), 1);
+	assert_int_equal(testutil_count_entries(dir), 1);
 
 	faults_reset();
 	faults_arm(call, nth, err, short_len);
@@ -485,7 +475,7 @@ static void check_failed_save(enum fault_call call, int nth, int err, size_t sho
 	assert_null(checkpoint_completed_outputs(cp, "b"));
 	checkpoint_free(cp);
 	/* no temp file is left */
-	assert_int_equal(count_entries(), 1);
+	assert_int_equal(testutil_count_entries(dir), 1);
 	/* the memory state is kept, and goes out with the next save */
 	assert_non_null(checkpoint_completed_outputs(checkpoint_store_get(st), "b"));
 	assert_int_equal(checkpoint_store_save(st, NULL), 0);
@@ -535,7 +525,7 @@ static void test_checkpoint_short_write_completes(void **state)
 	assert_int_equal(cp->seq, 2);
 	assert_string_equal(output_of(cp, "b", "v"), "2");
 	checkpoint_free(cp);
-	assert_int_equal(count_entries(), 1);
+	assert_int_equal(testutil_count_entries(dir), 1);
 	checkpoint_store_free(st);
 }
 
@@ -562,7 +552,7 @@ static void test_checkpoint_dir_fsync_failure_never_reuses_seq(void **state)
 	assert_int_equal(cp->seq, 3);
 	assert_int_equal(json_object_array_length(cp->completed_steps), 3);
 	checkpoint_free(cp);
-	assert_int_equal(count_entries(), 1);
+	assert_int_equal(testutil_count_entries(dir), 1);
 	checkpoint_store_free(st);
 }
 

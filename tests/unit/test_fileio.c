@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tests/unit/helpers/testutil.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -35,18 +37,6 @@ static int teardown(void **state)
 	return fileio_remove_tree(dir, NULL);
 }
 
-static int count_entries(void)
-{
-	DIR *d = opendir(dir);
-	int n = 0;
-	struct dirent *de;
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			n++;
-	closedir(d);
-	return n;
-}
-
 static void write_old(const char *path)
 {
 	assert_int_equal(fileio_write_atomic(path, "old", 3, 0644, NULL), 0);
@@ -71,7 +61,7 @@ static void test_fileio_write_atomic_replaces(void **state)
 	struct stat st;
 	assert_int_equal(stat(p, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
-	assert_int_equal(count_entries(), 1);
+	assert_int_equal(testutil_count_entries(dir), 1);
 	/* temp fsync, dir fsync */
 	assert_true(faults_count(FAULT_FSYNC) >= 2);
 }
@@ -96,7 +86,7 @@ static void check_failure_keeps_old(enum fault_call call, int nth, int err, size
 		assert_non_null(strstr(e->msg, "f.json"));
 		assert_content(p, "old");
 	}
-	assert_int_equal(count_entries(), 1); /* no temp file left behind */
+	assert_int_equal(testutil_count_entries(dir), 1); /* no temp file left behind */
 	rv_error_free(e);
 }
 

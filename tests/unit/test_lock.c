@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tests/unit/helpers/testutil.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -32,17 +34,6 @@
 static char dir[] = "/tmp/rover-test-lock-XXXXXX";
 static char *lock_path;
 
-/* A forked child leaves through exec: under valgrind, a child that simply
- * exits reports the parent's allocations (still owned by the test function it
- * was forked from) as leaks, and fails with valgrind's error exit code. */
-static _Noreturn void child_exit(int code)
-{
-	char arg[16];
-	snprintf(arg, sizeof(arg), "%d", code);
-	execl("/bin/sh", "sh", "-c", "exit \"$1\"", "sh", arg, (char *)NULL);
-	_exit(code);
-}
-
 static int setup(void **state)
 {
 	(void)state;
@@ -59,18 +50,6 @@ static int teardown(void **state)
 	free(lock_path);
 	lock_path = NULL;
 	return fileio_remove_tree(dir, NULL);
-}
-
-static int count_entries(void)
-{
-	DIR *d = opendir(dir);
-	int n = 0;
-	struct dirent *de;
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			n++;
-	closedir(d);
-	return n;
 }
 
 static char *read_lock_file(void)
@@ -118,7 +97,7 @@ static pid_t dead_pid(void)
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
-		child_exit(0);
+		testutil_child_exit(0);
 	assert_int_equal(waitpid(pid, NULL, 0), pid);
 	return pid;
 }
@@ -145,7 +124,7 @@ static void expect_reclaimed(enum lock_state want_before)
 	assert_int_equal(inspect_state(), LOCK_HELD);
 	assert_int_equal(lock_release(l, NULL), 0);
 	assert_false(fileio_exists(lock_path));
-	assert_int_equal(count_entries(), 0);
+	assert_int_equal(testutil_count_entries(dir), 0);
 }
 
 static void expect_busy(enum lock_state want)
@@ -159,7 +138,7 @@ static void expect_busy(enum lock_state want)
 	assert_non_null(strstr(e->msg, "already being resumed"));
 	_cleanup_free_ char *after = read_lock_file();
 	assert_string_equal(before, after);
-	assert_int_equal(count_entries(), 1); /* no temp file left */
+	assert_int_equal(testutil_count_entries(dir), 1); /* no temp file left */
 }
 
 static void test_lock_acquire_release(void **state)
@@ -184,7 +163,7 @@ static void test_lock_acquire_release(void **state)
 		_cleanup_free_ char *bl = xasprintf("\nboot=%s\n", boot);
 		assert_non_null(strstr(c, bl));
 	}
-	assert_int_equal(count_entries(), 1);
+	assert_int_equal(testutil_count_entries(dir), 1);
 
 	struct lock_info info;
 	assert_int_equal(lock_inspect(dir, &info, NULL), 0);
@@ -197,7 +176,7 @@ static void test_lock_acquire_release(void **state)
 
 	assert_int_equal(lock_release(l, NULL), 0);
 	assert_false(fileio_exists(lock_path));
-	assert_int_equal(count_entries(), 0);
+	assert_int_equal(testutil_count_entries(dir), 0);
 	assert_int_equal(lock_release(NULL, NULL), 0);
 }
 
@@ -227,7 +206,7 @@ static void test_lock_second_acquire_is_busy(void **state)
 	if (pid == 0) {
 		struct lock *cl = NULL;
 		int r = lock_acquire(dir, &cl, NULL);
-		child_exit(r == -EBUSY ? 0 : 1);
+		testutil_child_exit(r == -EBUSY ? 0 : 1);
 	}
 	int st = 0;
 	assert_int_equal(waitpid(pid, &st, 0), pid);
@@ -235,7 +214,7 @@ static void test_lock_second_acquire_is_busy(void **state)
 
 	_cleanup_free_ char *after = read_lock_file();
 	assert_string_equal(c, after);
-	assert_int_equal(count_entries(), 1);
+	assert_int_equal(testutil_count_entries(dir), 1);
 	assert_int_equal(lock_release(l, NULL), 0);
 	/* free again afterwards */
 	assert_int_equal(lock_acquire(dir, &l, NULL), 0);
@@ -376,9 +355,9 @@ static void test_lock_never_visible_empty(void **state)
 		for (int i = 0; i < CYCLES; i++) {
 			struct lock *l = NULL;
 			if (lock_acquire(dir, &l, NULL) < 0 || lock_release(l, NULL) < 0)
-				child_exit(1);
+				testutil_child_exit(1);
 		}
-		child_exit(0);
+		testutil_child_exit(0);
 	}
 	close(done[1]);
 	int flags = fcntl(done[0], F_GETFL);
@@ -408,7 +387,7 @@ static void test_lock_never_visible_empty(void **state)
 	print_message("lock file seen %ld times, %ld incomplete\n", seen, bad);
 	assert_int_equal(bad, 0);
 	assert_true(seen > 0);
-	assert_int_equal(count_entries(), 0);
+	assert_int_equal(testutil_count_entries(dir), 0);
 }
 
 static void test_lock_racers_on_stale_lock_one_winner(void **state)
@@ -432,18 +411,18 @@ static void test_lock_racers_on_stale_lock_one_winner(void **state)
 				close(hold[1]);
 				char ch;
 				if (read(go[0], &ch, 1) != 0)
-					child_exit(3);
+					testutil_child_exit(3);
 				struct lock *l = NULL;
 				int r = lock_acquire(dir, &l, NULL);
 				char out = r == 0 ? 'W' : r == -EBUSY ? 'B' : 'E';
 				if (write(res[1], &out, 1) != 1)
-					child_exit(2);
+					testutil_child_exit(2);
 				/* winners stay alive (holding) until every racer tried */
 				if (read(hold[0], &ch, 1) != 0)
-					child_exit(3);
+					testutil_child_exit(3);
 				if (l && lock_release(l, NULL) < 0)
-					child_exit(4);
-				child_exit(0);
+					testutil_child_exit(4);
+				testutil_child_exit(0);
 			}
 		}
 		close(go[0]);
@@ -477,7 +456,7 @@ static void test_lock_racers_on_stale_lock_one_winner(void **state)
 			assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 		}
 		assert_false(fileio_exists(lock_path));
-		assert_int_equal(count_entries(), 0);
+		assert_int_equal(testutil_count_entries(dir), 0);
 	}
 }
 

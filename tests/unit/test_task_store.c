@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tests/unit/helpers/testutil.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -29,17 +31,6 @@
 
 static char dir[] = "/tmp/rover-test-store-XXXXXX";
 static struct task_store *store;
-
-/* A forked child leaves through exec: under valgrind, a child that simply
- * exits reports the parent's allocations (still owned by the test function it
- * was forked from) as leaks, and fails with valgrind's error exit code. */
-static _Noreturn void child_exit(int code)
-{
-	char arg[16];
-	snprintf(arg, sizeof(arg), "%d", code);
-	execl("/bin/sh", "sh", "-c", "exit \"$1\"", "sh", arg, (char *)NULL);
-	_exit(code);
-}
 
 static int setup(void **state)
 {
@@ -114,18 +105,18 @@ static void test_store_create_races_give_unique_ids(void **state)
 			close(out[0]);
 			char c;
 			if (read(go[0], &c, 1) != 0) /* wait for the start */
-				child_exit(3);
+				testutil_child_exit(3);
 			for (int k = 0; k < PER; k++) {
 				struct task *t = NULL;
 				if (task_store_create(store, "race", NULL, timeutil_now_ms(), NULL,
 						      NULL, &t, NULL) < 0)
-					child_exit(1);
+					testutil_child_exit(1);
 				int64_t id = t->id;
 				task_free(t);
 				if (write(out[1], &id, sizeof(id)) != sizeof(id))
-					child_exit(2);
+					testutil_child_exit(2);
 			}
-			child_exit(0);
+			testutil_child_exit(0);
 		}
 	}
 	close(go[0]);
@@ -350,11 +341,11 @@ static void test_store_update_lock_loses_nothing(void **state)
 			close(go[1]);
 			char c;
 			if (read(go[0], &c, 1) != 0)
-				child_exit(3);
+				testutil_child_exit(3);
 			for (int k = 0; k < PER; k++)
 				if (task_store_update(store, id, bump, (void *)1, NULL, NULL) < 0)
-					child_exit(1);
-			child_exit(0);
+					testutil_child_exit(1);
+			testutil_child_exit(0);
 		}
 	}
 	close(go[0]);
@@ -553,8 +544,8 @@ static void test_store_list_during_updates(void **state)
 	if (pid == 0) {
 		for (int k = 0; k < 300; k++)
 			if (task_store_update(store, id, bump, NULL, NULL, NULL) < 0)
-				child_exit(1);
-		child_exit(0);
+				testutil_child_exit(1);
+		testutil_child_exit(0);
 	}
 	int st = 0, rounds = 0;
 	while (waitpid(pid, &st, WNOHANG) == 0 || rounds < 3) {
