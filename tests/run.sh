@@ -72,7 +72,7 @@ if [ "$mode" != unit ]; then
 	fi
 	# Sanitizer builds are not static: only the host-local runner tests apply.
 	if [ "${ROVER_TEST_LOCAL_ONLY:-0}" = 1 ] && [ -z "${ROVER_TEST_FILTER:-}" ]; then
-		ROVER_TEST_FILTER=agent_local
+		ROVER_TEST_FILTER='agent_local|list_cache'
 	fi
 	for f in "$here"/integration/*.bats; do
 		[ -e "$f" ] || continue

@@ -87,7 +87,8 @@ struct list_cache *list_cache_open(const char *path, const char *view_key)
 	size_t len = 0;
 	if (fileio_read_bounded(path, MAX_CACHE_BYTES, &c->buf, &len, NULL) == 0) {
 		parse(c, len);
-		qsort(c->e, c->n, sizeof(*c->e), cmp_entry);
+		if (c->n > 1)
+			qsort(c->e, c->n, sizeof(*c->e), cmp_entry);
 	}
 	return c;
 }
