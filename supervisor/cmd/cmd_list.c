@@ -72,12 +72,6 @@ static int64_t *read_ids(const char *tasks_dir, size_t *ret_n)
 	return ids;
 }
 
-static bool is_running(const struct task *t)
-{
-	enum task_status s = task_status(t);
-	return s == TASK_IN_PROGRESS || s == TASK_ITERATING;
-}
-
 /* list --json: finished tasks come from the list cache when their record did
  * not change (list_cache.h); running ones are read and reconciled live. */
 static void print_json_listing(const struct cmd_env *env, bool no_engine)
@@ -119,7 +113,7 @@ static void print_json_listing(const struct cmd_env *env, bool no_engine)
 			n_items++;
 			continue;
 		}
-		if (is_running(t)) {
+		if (task_status_is_running(task_status(t))) {
 			it->task = t;
 			n_running++;
 		} else {

@@ -39,7 +39,7 @@ static void iter_for(const struct task_store *st, const struct task *t, struct l
 	it->progress = -1;
 	it->current_step = NULL;
 	it->provider = NULL;
-	if (s == TASK_IN_PROGRESS || s == TASK_ITERATING) {
+	if (task_status_is_running(s)) {
 		list_view_iter_read(st, t, it);
 		return;
 	}

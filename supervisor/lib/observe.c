@@ -14,12 +14,6 @@
 #include "supervisor/lib/lock.h"
 #include "supervisor/lib/reconcile.h"
 
-static bool is_active(const struct task *t)
-{
-	enum task_status s = task_status(t);
-	return s == TASK_IN_PROGRESS || s == TASK_ITERATING;
-}
-
 static void reportf(observe_report_fn fn, void *ud, const char *level, int64_t id,
 		    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 static void reportf(observe_report_fn fn, void *ud, const char *level, int64_t id,
@@ -62,7 +56,7 @@ static int update_fn(struct task *t, void *userdata, struct rv_error **err)
 	int r = reconcile_from_status(t, status, timeutil_now_ms(), &changed, err);
 	if (r < 0)
 		return r;
-	if (c->orphan && is_active(t)) {
+	if (c->orphan && task_status_is_running(task_status(t))) {
 		/* Decide on the record as it is now: if a resume replaced the
 		 * container meanwhile, the observation is stale. */
 		const char *cid = task_container_id(t);
@@ -135,7 +129,7 @@ static int apply(const struct task_store *st, struct task **t, struct refresh_ct
 static int refresh_status(const struct task_store *st, struct task **t, observe_report_fn report,
 			  void *ud)
 {
-	if (!is_active(*t))
+	if (!task_status_is_running(task_status(*t)))
 		return 0;
 	struct refresh_ctx c = {.st = st};
 	return apply(st, t, &c, report, ud);
@@ -289,7 +283,7 @@ int observe_tasks(const struct task_store *st, struct task_list *list, unsigned 
 	for (size_t i = 0; i < list->n; i++) {
 		if (!list->entries[i].task)
 			continue;
-		was_active[i] = is_active(list->entries[i].task);
+		was_active[i] = task_status_is_running(task_status(list->entries[i].task));
 		changed += refresh_status(st, &list->entries[i].task, report, userdata);
 	}
 	if (flags & OBSERVE_STATUS_ONLY) {
@@ -308,9 +302,9 @@ int observe_tasks(const struct task_store *st, struct task_list *list, unsigned 
 		if (!was_active[i])
 			continue;
 		struct endpoint *ep = endpoint_for(&eps, &n_eps, uri && *uri ? uri : NULL);
-		if (is_active(*t))
+		if (task_status_is_running(task_status(*t)))
 			changed += orphan_check(st, t, ep, report, userdata);
-		if (!is_active(*t))
+		if (!task_status_is_running(task_status(*t)))
 			save_finished_logs(st, *t, ep, report, userdata);
 	}
 	free(was_active);

@@ -8,17 +8,12 @@
 #include "common/cleanup.h"
 #include "common/jsonutil.h"
 
-static bool is_active(enum task_status s)
-{
-	return s == TASK_IN_PROGRESS || s == TASK_ITERATING;
-}
-
 int reconcile_from_status(struct task *t, const char *status_path, int64_t now_ms,
 			  bool *ret_changed, struct rv_error **err)
 {
 	*ret_changed = false;
 	enum task_status cur = task_status(t);
-	if (!is_active(cur))
+	if (!task_status_is_running(cur))
 		return 0;
 	_cleanup_json_ struct json_object *st = NULL;
 	_cleanup_error_ struct rv_error *e = NULL;
@@ -94,7 +89,7 @@ void orphan_decide(const struct orphan_observation *o, struct orphan_verdict *re
 {
 	ret->action = ORPHAN_KEEP;
 	ret->message = NULL;
-	if (!is_active(o->status) || o->resume_lock_held)
+	if (!task_status_is_running(o->status) || o->resume_lock_held)
 		return;
 	if (!o->has_container_id) {
 		/* The CLI died between marking the task IN_PROGRESS and recording

@@ -32,11 +32,6 @@ const char *resume_result_name(enum resume_result r)
 	return (unsigned)r < ARRAY_SIZE(names) ? names[r] : "?";
 }
 
-static bool is_active(enum task_status s)
-{
-	return s == TASK_IN_PROGRESS || s == TASK_ITERATING;
-}
-
 static bool has_container(const struct task *t)
 {
 	const char *cid = task_container_id(t);
@@ -174,7 +169,7 @@ bool resume_is_resumable(const struct task *t)
 	enum task_status s = task_status(t);
 	if (s == TASK_PAUSED || s == TASK_FAILED)
 		return true;
-	return is_active(s) && !has_container(t) && resume_in_flight(t, NULL);
+	return task_status_is_running(s) && !has_container(t) && resume_in_flight(t, NULL);
 }
 
 int resume_prepare(const struct task_store *st, int64_t id, observe_report_fn report,
@@ -186,7 +181,7 @@ int resume_prepare(const struct task_store *st, int64_t id, observe_report_fn re
 		return r;
 	/* A PAUSED or FAILED task is never moved by a status file (reconcile.h);
 	 * only an active one can be out of date (reference C.1 step 4, F.12). */
-	if (is_active(task_status(t)))
+	if (task_status_is_running(task_status(t)))
 		observe_task(st, &t, 0, report, userdata);
 	*ret = t;
 	return 0;
@@ -211,7 +206,7 @@ static int recover_fn(struct task *t, void *userdata, struct rv_error **err)
 	 * finished meanwhile, is left alone. */
 	if (!resume_in_flight(t, &since) || since != c->since_ms)
 		return TASK_UPDATE_SKIP;
-	bool dead = is_active(task_status(t)) && !has_container(t);
+	bool dead = task_status_is_running(task_status(t)) && !has_container(t);
 	if (c->action != RECOVER_CLEAR && !dead)
 		return TASK_UPDATE_SKIP;
 	c->applied = true;
@@ -287,7 +282,7 @@ static int recover_locked(const struct task_store *st, struct task **t, int64_t 
 	struct engine *e = NULL;
 	_cleanup_free_ char *cid = NULL;
 	_cleanup_error_ struct rv_error *eerr = NULL;
-	if (is_active(obs.status) && !obs.has_container_id) {
+	if (task_status_is_running(obs.status) && !obs.has_container_id) {
 		if (launch_engine_for_task(*t, &e, &eerr) == 0 &&
 		    find_iteration_container(e, st, *t, &obs, &cid, &eerr) == 0)
 			obs.engine_known = true;
@@ -439,7 +434,7 @@ static int record_fn(struct task *t, void *userdata, struct rv_error **err)
 	task_get_engine(c->launched, &kind, &endpoint);
 	task_set_engine(t, kind, endpoint);
 	/* A fast container may already have finished and been reconciled. */
-	if (is_active(task_status(t)))
+	if (task_status_is_running(task_status(t)))
 		task_set_str(t, "executionStatus", "running");
 	if (resume_in_flight(t, &since) && since == c->since_ms)
 		marker_clear(t);
@@ -457,7 +452,7 @@ static int restore_fn(struct task *t, void *userdata, struct rv_error **err)
 	const struct restore_ctx *c = userdata;
 	int64_t since = 0;
 	if (!resume_in_flight(t, &since) || since != c->prev->since_ms ||
-	    !is_active(task_status(t)))
+	    !task_status_is_running(task_status(t)))
 		return TASK_UPDATE_SKIP;
 	return restore_prev(t, c->prev, c->fallback, c->now_ms, err);
 }

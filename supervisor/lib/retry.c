@@ -180,7 +180,7 @@ enum retry_recover_action retry_recover_decide(const struct retry_recover_obs *o
 		return RECOVER_NONE;
 	if (o->lock_held)
 		return RECOVER_WAIT;
-	bool active = o->status == TASK_IN_PROGRESS || o->status == TASK_ITERATING;
+	bool active = task_status_is_running(o->status);
 	if (!active || o->has_container_id)
 		return RECOVER_CLEAR;
 	if (!o->engine_known)

@@ -336,19 +336,14 @@ static void diff_and_carry(struct sv *s)
 	s->first_pass = false;
 }
 
-static bool is_active(const struct task *t)
-{
-	enum task_status st = task_status(t);
-	return st == TASK_IN_PROGRESS || st == TASK_ITERATING;
-}
-
 /* Settle resumes that died half-way (scheduler only: one process does it). */
 static bool recover_pass(struct sv *s)
 {
 	bool changed = false;
 	for (size_t i = 0; i < s->list.n; i++) {
 		const struct task *t = s->list.entries[i].task;
-		if (!t || !is_active(t) || (task_container_id(t) && *task_container_id(t)) ||
+		if (!t || !task_status_is_running(task_status(t)) ||
+		    (task_container_id(t) && *task_container_id(t)) ||
 		    !resume_in_flight(t, NULL))
 			continue;
 		enum retry_recover_action a = RECOVER_NONE;
@@ -598,7 +593,8 @@ static void exits_check(struct sv *s)
 		for (size_t j = 0; j < s->list.n && !pending; j++) {
 			const struct task *t = s->list.entries[j].task;
 			const char *cid = t ? task_container_id(t) : NULL;
-			pending = cid && is_active(t) && !strcmp(cid, s->exits[i].container_id);
+			pending = cid && task_status_is_running(task_status(t)) &&
+				  !strcmp(cid, s->exits[i].container_id);
 		}
 		if (pending && mono - s->exits[i].since_mono < SUPERVISE_RECHECK_FOR_MS)
 			s->exits[k++] = s->exits[i];
@@ -665,7 +661,8 @@ static void streams_sync(struct sv *s)
 	for (size_t i = 0; i < s->list.n; i++) {
 		const struct task *t = s->list.entries[i].task;
 		const char *uri = NULL;
-		if (!t || !(is_active(t) || retry_eligible(t)) || !task_get_engine(t, NULL, &uri) ||
+		if (!t || !(task_status_is_running(task_status(t)) || retry_eligible(t)) ||
+		    !task_get_engine(t, NULL, &uri) ||
 		    !uri || !*uri)
 			continue;
 		struct stream *st = NULL;

@@ -68,7 +68,12 @@ bool task_status_parse(const char *s, enum task_status *ret)
 
 bool task_status_is_active(enum task_status s)
 {
-	return s == TASK_NEW || s == TASK_IN_PROGRESS || s == TASK_ITERATING;
+	return s == TASK_NEW || task_status_is_running(s);
+}
+
+bool task_status_is_running(enum task_status s)
+{
+	return s == TASK_IN_PROGRESS || s == TASK_ITERATING;
 }
 
 const char *task_pause_reason_name(enum task_pause_reason r)

@@ -125,6 +125,9 @@ const char *task_status_name(enum task_status s);
 bool task_status_parse(const char *s, enum task_status *ret);
 /* NEW, IN_PROGRESS, ITERATING: a container is, or is about to be, running. */
 bool task_status_is_active(enum task_status s);
+/* IN_PROGRESS, ITERATING: the task's container should be running now, so its
+ * status file and container are live (refresh and orphan detection apply). */
+bool task_status_is_running(enum task_status s);
 /* "retryable_error"; NULL for TASK_PAUSE_NONE. */
 const char *task_pause_reason_name(enum task_pause_reason r);
 bool task_pause_reason_parse(const char *s, enum task_pause_reason *ret);

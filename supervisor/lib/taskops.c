@@ -31,11 +31,6 @@
 /* status.json is small; an old one kept for a rollback is capped. */
 #define STATUS_MAX_BYTES (1024u * 1024u)
 
-static bool is_active(enum task_status s)
-{
-	return s == TASK_IN_PROGRESS || s == TASK_ITERATING;
-}
-
 static long long lid(const struct task *t)
 {
 	return (long long)t->id;
@@ -79,7 +74,7 @@ static void refresh_from_status(const struct task_store *st, struct task *t, int
  * with exit_code (-1: the container is gone). */
 static int classify_exit(struct task *t, int exit_code, int64_t now_ms, struct rv_error **err)
 {
-	if (!is_active(task_status(t)))
+	if (!task_status_is_running(task_status(t)))
 		return 0;
 	struct orphan_observation obs = {
 		.status = task_status(t),
@@ -202,7 +197,7 @@ static int pause_finish_fn(struct task *t, void *userdata, struct rv_error **err
 	enum task_status s = task_status(t);
 	bool ours = pf->asked && (pf->exit_code == 2 ||
 		    (pf->signalled && (pf->exit_code == 137 || pf->exit_code == 143)));
-	if (ours && (is_active(s) || s == TASK_PAUSED)) {
+	if (ours && (task_status_is_running(s) || s == TASK_PAUSED)) {
 		_cleanup_free_ char *msg =
 			pf->exit_code == 2
 				? xasprintf("Paused by user: %s", pf->reason)
@@ -225,7 +220,7 @@ int taskops_pause(const struct task_store *st, const struct task *t,
 		  struct rv_error **err)
 {
 	enum task_status s = task_status(t);
-	if (!is_active(s))
+	if (!task_status_is_running(s))
 		return rv_error_set(err, EPERM,
 				    "task %lld is %s: only a running task (IN_PROGRESS or ITERATING) "
 				    "can be paused",
@@ -469,7 +464,7 @@ int taskops_stop(const struct task_store *st, const struct task *t,
 		if (r < 0) {
 			/* A running container we could not stop must not be
 			 * recorded as stopped. */
-			if (is_active(s)) {
+			if (task_status_is_running(s)) {
 				free(res.left_behind);
 				*err = TAKE_PTR(e2);
 				return rv_error_wrap(err, "cannot stop task %lld", lid(t));
@@ -700,7 +695,7 @@ int taskops_restart(const struct project *p, const struct task_store *st, const 
 				    "'rover resume %lld' to resume a paused task from its last "
 				    "checkpoint",
 				    lid(t), lid(t));
-	if (s != TASK_NEW && s != TASK_FAILED && !is_active(s))
+	if (s != TASK_NEW && s != TASK_FAILED && !task_status_is_running(s))
 		return rv_error_set(err, EPERM,
 				    "task %lld is not in NEW or FAILED status (current: %s)", lid(t),
 				    task_status_name(s));
@@ -715,7 +710,7 @@ int taskops_restart(const struct project *p, const struct task_store *st, const 
 	const char *cid = task_container_id(t);
 	struct engine *e = NULL;
 	int r;
-	if (is_active(s) && cid && *cid) {
+	if (task_status_is_running(s) && cid && *cid) {
 		r = open_engine(t, "restart", &e, err);
 		if (r < 0)
 			return r;
@@ -893,7 +888,7 @@ int taskops_delete(const struct project *p, const struct task_store *st, int64_t
 		return rv_error_set(err, EINVAL,
 				    "task %lld cannot be read; use --force to delete it anyway",
 				    (long long)id);
-	if (t && is_active(task_status(t)) && !force)
+	if (t && task_status_is_running(task_status(t)) && !force)
 		return rv_error_set(err, EBUSY,
 				    "task %lld is %s (its container may be running); stop it first "
 				    "with 'rover stop %lld', or use --force",

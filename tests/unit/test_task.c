@@ -625,6 +625,10 @@ static void test_task_auto_retry_accessors(void **state)
 	assert_string_equal(task_pause_reason_name(TASK_PAUSE_ORPHAN), "orphan");
 	assert_true(task_status_is_active(TASK_NEW));
 	assert_false(task_status_is_active(TASK_PAUSED));
+	/* running: a container should be up now; NEW has none yet */
+	for (int st = 0; st < TASK__STATUS_MAX; st++)
+		assert_int_equal(task_status_is_running((enum task_status)st),
+				 st == TASK_IN_PROGRESS || st == TASK_ITERATING);
 }
 
 int main(void)
