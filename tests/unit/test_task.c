@@ -626,9 +626,9 @@ static void test_task_auto_retry_accessors(void **state)
 	assert_true(task_status_is_active(TASK_NEW));
 	assert_false(task_status_is_active(TASK_PAUSED));
 	/* running: a container should be up now; NEW has none yet */
-	for (int st = 0; st < TASK__STATUS_MAX; st++)
-		assert_int_equal(task_status_is_running((enum task_status)st),
-				 st == TASK_IN_PROGRESS || st == TASK_ITERATING);
+	for (int k = 0; k < TASK__STATUS_MAX; k++)
+		assert_int_equal(task_status_is_running((enum task_status)k),
+				 k == TASK_IN_PROGRESS || k == TASK_ITERATING);
 }
 
 int main(void)
