@@ -78,8 +78,4 @@ int cmd_parse_json_only(const char *verb, const char *usage, int argc, char **ar
 int cmd_open_task(const char *verb, int argc, char **argv, bool json, bool observe,
 		  struct cmd_env *env, struct task **ret_task);
 
-/* Refresh one task from its iteration's status.json and persist a change
- * (under the task lock); *t is replaced with the fresh record. */
-int cmd_refresh_task(const struct cmd_env *env, struct task **t, struct rv_error **err);
-
 #endif

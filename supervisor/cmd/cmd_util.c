@@ -8,10 +8,8 @@
 
 #include "common/cleanup.h"
 #include "common/jsonutil.h"
-#include "common/timeutil.h"
 #include "supervisor/cmd/cmd.h"
 #include "supervisor/lib/observe.h"
-#include "supervisor/lib/reconcile.h"
 
 int cmd_env_open(struct cmd_env *env, struct rv_error **err)
 {
@@ -111,33 +109,6 @@ bool cmd_parse_uint(const char *verb, const char *opt, const char *s, long max, 
 	return true;
 }
 
-static int refresh_fn(struct task *t, void *userdata, struct rv_error **err)
-{
-	const struct cmd_env *env = userdata;
-	_cleanup_free_ char *status = task_store_iteration_file(env->store, t->id, task_iterations(t),
-								TASK_FILE_STATUS);
-	bool changed = false;
-	int r = reconcile_from_status(t, status, timeutil_now_ms(), &changed, err);
-	if (r < 0)
-		return r;
-	return changed ? 0 : TASK_UPDATE_SKIP;
-}
-
-int cmd_refresh_task(const struct cmd_env *env, struct task **t, struct rv_error **err)
-{
-	enum task_status s = task_status(*t);
-	if (s != TASK_IN_PROGRESS && s != TASK_ITERATING)
-		return 0;
-	struct task *fresh = NULL;
-	int r = task_store_update(env->store, (*t)->id, refresh_fn, (void *)env, &fresh, err);
-	if (r < 0)
-		return r;
-	if (fresh) {
-		task_free(*t);
-		*t = fresh;
-	}
-	return 0;
-}
 
 void cmd_report_stderr(void *userdata, const char *level, int64_t id, const char *msg)
 {
