@@ -90,14 +90,21 @@ static int sink_write(void *userdata, enum engine_stream stream, const char *dat
 }
 
 /* container.log names each container it holds output of: saving the same
- * container twice (observed terminal, then replaced) must not repeat it. */
+ * container twice (observed terminal, then replaced) must not repeat it.
+ * Read line by line: the log can be far larger than we want in memory. */
 static bool already_saved(const char *path, const char *full_id)
 {
-	_cleanup_free_ char *text = NULL;
-	if (fileio_read_bounded(path, 256u << 20, &text, NULL, NULL) < 0)
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	if (!f)
 		return false;
 	_cleanup_free_ char *needle = xasprintf("==== container %s,", full_id);
-	return strstr(text, needle) != NULL;
+	size_t nl = strlen(needle);
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	while (getline(&line, &cap, f) >= 0)
+		if (!strncmp(line, needle, nl))
+			return true;
+	return false;
 }
 
 int launch_save_logs(struct engine *e, const struct task_store *st, int64_t id,
