@@ -165,8 +165,22 @@ char *placeholder_shell_quote(const char *s)
 	return b.p;
 }
 
-int placeholder_resolve(const char *text, struct json_object *inputs, struct json_object *steps,
-			unsigned flags, char **ret, char **ret_unresolved, struct rv_error **err)
+/* Values passed through the environment (placeholder_resolve_env). */
+struct env_list {
+	char **vars;
+	size_t n;
+};
+
+void placeholder_env_free(char **env)
+{
+	for (char **p = env; p && *p; p++)
+		free(*p);
+	free(env);
+}
+
+static int resolve(const char *text, struct json_object *inputs, struct json_object *steps,
+		   unsigned flags, struct env_list *env, char **ret, char **ret_unresolved,
+		   struct rv_error **err)
 {
 	if (!text)
 		return rv_error_set(err, EINVAL, "no text to resolve placeholders in");
@@ -196,6 +210,13 @@ int placeholder_resolve(const char *text, struct json_object *inputs, struct jso
 		if (!val) {
 			note_unresolved(&unresolved, seen, &r);
 			buf_add(&out, open, (size_t)(after - open));
+		} else if (env) {
+			env->vars = xrealloc(env->vars, (env->n + 2) * sizeof(char *));
+			env->vars[env->n] = xasprintf("ROVER_PH_%zu=%s", env->n, val);
+			char name[48];
+			snprintf(name, sizeof(name), "\"${ROVER_PH_%zu}\"", env->n);
+			env->vars[++env->n] = NULL;
+			buf_adds(&out, name);
 		} else if (flags & PLACEHOLDER_SHELL_QUOTE) {
 			_cleanup_free_ char *q = placeholder_shell_quote(val);
 			buf_adds(&out, q);
@@ -222,5 +243,25 @@ int placeholder_resolve(const char *text, struct json_object *inputs, struct jso
 		*ret_unresolved = unresolved.p;
 	else
 		free(unresolved.p);
+	return 0;
+}
+
+int placeholder_resolve(const char *text, struct json_object *inputs, struct json_object *steps,
+			unsigned flags, char **ret, char **ret_unresolved, struct rv_error **err)
+{
+	return resolve(text, inputs, steps, flags, NULL, ret, ret_unresolved, err);
+}
+
+int placeholder_resolve_env(const char *text, struct json_object *inputs,
+			    struct json_object *steps, char **ret, char ***ret_env,
+			    struct rv_error **err)
+{
+	struct env_list env = {.vars = xcalloc(1, sizeof(char *))};
+	int r = resolve(text, inputs, steps, PLACEHOLDER_STRICT, &env, ret, NULL, err);
+	if (r < 0) {
+		placeholder_env_free(env.vars);
+		return r;
+	}
+	*ret_env = env.vars;
 	return 0;
 }

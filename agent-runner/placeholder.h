@@ -44,6 +44,17 @@ enum placeholder_flags {
 int placeholder_resolve(const char *text, struct json_object *inputs, struct json_object *steps,
 			unsigned flags, char **ret, char **ret_unresolved, struct rv_error **err);
 
+/* For a /bin/sh command: resolve strictly, but put no value into the text.
+ * Each placeholder becomes "${ROVER_PH_<n>}" (double quotes included) and its
+ * value is returned as "ROVER_PH_<n>=value" in *ret_env, a NULL-terminated
+ * array for the command's environment (free with placeholder_env_free).  A
+ * value can then hold quotes, $() or newlines without ever being parsed as
+ * shell, and the reference works unquoted and inside double quotes alike. */
+int placeholder_resolve_env(const char *text, struct json_object *inputs,
+			    struct json_object *steps, char **ret, char ***ret_env,
+			    struct rv_error **err);
+void placeholder_env_free(char **env);
+
 /* Single-quote s for /bin/sh: abc'd -> 'abc'\''d'.  Newly allocated. */
 char *placeholder_shell_quote(const char *s);
 

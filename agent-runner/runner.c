@@ -64,7 +64,6 @@ struct run {
 	char *fail_error;      /* the first failure of the run */
 	char *fail_step_id;
 	char *current_step;    /* name of the step running now */
-	char *warned_prompts;  /* unresolved-placeholder warnings already given */
 };
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -380,123 +379,19 @@ static enum step_outcome run_agent(struct run *r, const struct workflow_step *s,
 
 /* ---- command steps -------------------------------------------------------- */
 
-/* Placeholders in a command are not pasted into the shell text: each becomes
- * "${ROVER_PH_<n>}" and its value travels in the step's environment.  The
- * value can then hold quotes, $() or newlines without ever being parsed as
- * shell, and the reference works unquoted and inside double quotes alike. */
-struct command_env {
-	char **vars; /* "ROVER_PH_<n>=value", NULL-terminated */
-	size_t n;
-};
-
-static void command_env_release(struct command_env *ce)
-{
-	for (size_t i = 0; i < ce->n; i++)
-		free(ce->vars[i]);
-	free(ce->vars);
-	ce->vars = NULL;
-	ce->n = 0;
-}
-
-static bool is_ident(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '_' || c == '-';
-}
-
-/* Length of a well-formed placeholder reference at p ("inputs.x" or
- * "steps.a.outputs.b"), 0 when it is not one. */
-static size_t ref_len(const char *p)
-{
-	const char *q = p;
-	if (!strncmp(q, "inputs.", 7)) {
-		q += 7;
-	} else if (!strncmp(q, "steps.", 6)) {
-		q += 6;
-		if (!is_ident(*q))
-			return 0;
-		while (is_ident(*q))
-			q++;
-		if (strncmp(q, ".outputs.", 9))
-			return 0;
-		q += 9;
-	} else {
-		return 0;
-	}
-	if (!is_ident(*q))
-		return 0;
-	while (is_ident(*q))
-		q++;
-	return (size_t)(q - p);
-}
-
-static int command_with_env(struct run *r, const char *text, char **ret, struct command_env *ce,
-			    struct rv_error **err)
-{
-	/* Resolve the whole text first: it lists every unresolved placeholder. */
-	_cleanup_free_ char *check = NULL;
-	int rc = placeholder_resolve(text, r->inputs, r->steps, PLACEHOLDER_STRICT, &check, NULL, err);
-	if (rc < 0)
-		return rc;
-	size_t cap = strlen(text) + 64, len = 0;
-	char *out = xmalloc(cap);
-	for (const char *p = text; *p;) {
-		if (p[0] == '{' && p[1] == '{') {
-			const char *q = p + 2;
-			while (*q == ' ' || *q == '\t')
-				q++;
-			size_t n = ref_len(q);
-			const char *e = q + n;
-			while (n && (*e == ' ' || *e == '\t'))
-				e++;
-			if (n && e[0] == '}' && e[1] == '}') {
-				_cleanup_free_ char *token = xstrndup(p, (size_t)(e + 2 - p));
-				_cleanup_free_ char *value = NULL;
-				rc = placeholder_resolve(token, r->inputs, r->steps, PLACEHOLDER_STRICT,
-							 &value, NULL, err);
-				if (rc < 0) {
-					free(out);
-					return rc;
-				}
-				ce->vars = xrealloc(ce->vars, (ce->n + 2) * sizeof(char *));
-				ce->vars[ce->n] = xasprintf("ROVER_PH_%zu=%s", ce->n, value);
-				char ref[48];
-				int rl = snprintf(ref, sizeof(ref), "\"${ROVER_PH_%zu}\"", ce->n);
-				ce->n++;
-				ce->vars[ce->n] = NULL;
-				if (len + (size_t)rl + 1 > cap) {
-					cap = (len + (size_t)rl + 1) * 2;
-					out = xrealloc(out, cap);
-				}
-				memcpy(out + len, ref, (size_t)rl);
-				len += (size_t)rl;
-				p = e + 2;
-				continue;
-			}
-		}
-		if (len + 2 > cap) {
-			cap *= 2;
-			out = xrealloc(out, cap);
-		}
-		out[len++] = *p++;
-	}
-	out[len] = '\0';
-	*ret = out;
-	return 0;
-}
-
 static enum step_outcome run_command(struct run *r, const struct workflow_step *s,
 				     struct json_object *outputs)
 {
 	_cleanup_free_ char *cmd = NULL;
 	_cleanup_error_ struct rv_error *e = NULL;
-	struct command_env ce = {0};
-	if (command_with_env(r, s->command, &cmd, &ce, &e) < 0) {
+	/* Values travel in the environment, never in the shell text. */
+	char **env = NULL;
+	if (placeholder_resolve_env(s->command, r->inputs, r->steps, &cmd, &env, &e) < 0) {
 		_cleanup_free_ char *msg = xasprintf("step '%s': %s", s->id, rv_error_msg(e));
 		jsonutil_set_str(outputs, "error", msg);
 		jsonutil_set_str(outputs, "exit_code", "-1");
 		jsonutil_set_str(outputs, "success", "false");
-		command_env_release(&ce);
+		placeholder_env_free(env);
 		return STEP_FAILED;
 	}
 	for (size_t i = 0; i < s->n_args; i++) {
@@ -505,7 +400,7 @@ static enum step_outcome run_command(struct run *r, const struct workflow_step *
 					NULL, &e) < 0) {
 			_cleanup_free_ char *msg = xasprintf("step '%s': %s", s->id, rv_error_msg(e));
 			jsonutil_set_str(outputs, "error", msg);
-			command_env_release(&ce);
+			placeholder_env_free(env);
 			return STEP_FAILED;
 		}
 		_cleanup_free_ char *q = placeholder_shell_quote(arg);
@@ -521,10 +416,10 @@ static enum step_outcome run_command(struct run *r, const struct workflow_step *
 				.grace_s = r->o->grace_s,
 				.capture_cap = CAPTURE_CAP,
 				.tee = true,
-				.env = ce.vars};
+				.env = env};
 	struct spawn_result res = {0};
 	int spawned = spawn_run(&so, &r->sig, &r->pm, &res, &e);
-	command_env_release(&ce);
+	placeholder_env_free(env);
 	if (spawned < 0) {
 		jsonutil_set_str(outputs, "error", rv_error_msg(e));
 		jsonutil_set_str(outputs, "exit_code", "-1");
@@ -1085,7 +980,6 @@ static void run_release(struct run *r)
 	free(r->fail_error);
 	free(r->fail_step_id);
 	free(r->current_step);
-	free(r->warned_prompts);
 }
 
 int runner_run(const struct runner_opts *o, struct rv_error **err)

@@ -208,6 +208,33 @@ static void test_placeholder_output_cap(void **state)
 	free(out);
 }
 
+static void test_placeholder_env_mode_keeps_values_out_of_the_text(void **state)
+{
+	(void)state;
+	char *out = NULL, **env = NULL;
+	_cleanup_error_ struct rv_error *e = NULL;
+	const char *text = "echo \"x={{inputs.quote}}\" {{ steps.run-1.outputs.stdout }} "
+			   "{{.State.Running}}";
+	assert_int_equal(placeholder_resolve_env(text, inputs, steps, &out, &env, &e), 0);
+	assert_string_equal(out, "echo \"x=\"${ROVER_PH_0}\"\" \"${ROVER_PH_1}\" {{.State.Running}}");
+	assert_non_null(env);
+	assert_string_equal(env[0], "ROVER_PH_0=it's; rm -rf /");
+	assert_string_equal(env[1], "ROVER_PH_1=a'b\"c $(x) `y`");
+	assert_null(env[2]);
+	free(out);
+	placeholder_env_free(env);
+	/* strict: every unresolved placeholder is named, nothing is returned */
+	out = NULL;
+	env = NULL;
+	assert_int_equal(placeholder_resolve_env("{{inputs.missing}} {{steps.x.outputs.y}}", inputs,
+						 steps, &out, &env, &e),
+			 -EINVAL);
+	assert_null(out);
+	assert_null(env);
+	assert_non_null(strstr(e->msg, "{{inputs.missing}}"));
+	assert_non_null(strstr(e->msg, "{{steps.x.outputs.y}}"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -218,6 +245,7 @@ int main(void)
 		cmocka_unit_test(test_placeholder_shell_quote),
 		cmocka_unit_test(test_placeholder_shell_quoted_values),
 		cmocka_unit_test(test_placeholder_output_cap),
+		cmocka_unit_test(test_placeholder_env_mode_keeps_values_out_of_the_text),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
