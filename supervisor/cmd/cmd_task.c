@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent-runner/agent_tool.h"
 #include "agent-runner/workflow.h"
 #include "common/cleanup.h"
 #include "common/fileio.h"
@@ -171,9 +172,8 @@ int cmd_task(int argc, char **argv)
 	}
 	if (!*description)
 		return cmd_usage_error("task", "DESCRIPTION is empty");
-	if (agent && strcmp(agent, "claude") && strcmp(agent, "codex") &&
-	    strcmp(agent, "gemini") && strcmp(agent, "qwen") && strcmp(agent, "opencode") &&
-	    strcmp(agent, "cursor"))
+	/* The runner's own table decides which tools exist. */
+	if (agent && !agent_tool_is_known(agent))
 		return cmd_usage_error("task",
 				       "unknown agent '%s' (claude, codex, gemini, qwen, opencode, "
 				       "cursor)",
