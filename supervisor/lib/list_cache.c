@@ -93,7 +93,8 @@ struct list_cache *list_cache_open(const char *path, const char *view_key)
 	return c;
 }
 
-static struct entry *find(struct list_cache *c, int64_t id)
+/* Index of the first entry with an id >= id (entries are sorted by id). */
+static size_t lower_bound(const struct list_cache *c, int64_t id)
 {
 	size_t lo = 0, hi = c->n;
 	while (lo < hi) {
@@ -103,7 +104,13 @@ static struct entry *find(struct list_cache *c, int64_t id)
 		else
 			hi = mid;
 	}
-	return lo < c->n && c->e[lo].id == id ? &c->e[lo] : NULL;
+	return lo;
+}
+
+static struct entry *find(struct list_cache *c, int64_t id)
+{
+	size_t i = lower_bound(c, id);
+	return i < c->n && c->e[i].id == id ? &c->e[i] : NULL;
 }
 
 static bool same(const struct entry *e, const struct stat *st)
@@ -134,15 +141,19 @@ void list_cache_keep(struct list_cache *c, int64_t id)
 void list_cache_put(struct list_cache *c, int64_t id, const struct stat *st, const char *json,
 		    size_t len)
 {
-	struct entry *e = find(c, id);
-	if (!e) {
-		e = add(c);
+	size_t i = lower_bound(c, id);
+	struct entry *e;
+	if (i < c->n && c->e[i].id == id) {
+		e = &c->e[i];
+		if (e->owned)
+			free((char *)e->json);
+	} else {
+		/* Insert in place: the array stays sorted for find(). */
+		add(c);
+		memmove(&c->e[i + 1], &c->e[i], (c->n - 1 - i) * sizeof(*c->e));
+		e = &c->e[i];
+		memset(e, 0, sizeof(*e));
 		e->id = id;
-		/* Keep the array sorted for find(); puts are rare (misses only). */
-		qsort(c->e, c->n, sizeof(*c->e), cmp_entry);
-		e = find(c, id);
-	} else if (e->owned) {
-		free((char *)e->json);
 	}
 	e->dev = (uint64_t)st->st_dev, e->ino = (uint64_t)st->st_ino;
 	e->size = (uint64_t)st->st_size;
