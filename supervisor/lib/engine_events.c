@@ -92,11 +92,15 @@ int engine_event_parse(const char *json, size_t len, struct engine_event *ret,
 	if (strcmp(ev.action, "die") == 0 && attrs)
 		ev.has_exit_code = exit_code_of(attrs, "exitCode", &ev.exit_code) ||
 				   exit_code_of(attrs, "containerExitCode", &ev.exit_code);
+	/* The engine's clock, in seconds (time) or nanoseconds (timeNano).  An
+	 * engine that sends milliseconds, or garbage, must not overflow the
+	 * conversion: a time that does not fit is no time (0), as if absent. */
 	int64_t t = 0;
 	if (jsonutil_get_int64(o, "timeNano", &t) && t > 0)
 		ev.time_ns = t;
-	else if (jsonutil_get_int64(o, "time", &t) && t > 0)
-		ev.time_ns = t * 1000000000LL;
+	else if (jsonutil_get_int64(o, "time", &t) && t > 0 &&
+		 __builtin_mul_overflow(t, INT64_C(1000000000), &ev.time_ns))
+		ev.time_ns = 0;
 	if (attrs && json_object_is_type(attrs, json_type_object)) {
 		size_t cap = (size_t)json_object_object_length(attrs);
 		ev.attrs = xcalloc(cap ? cap : 1, sizeof(*ev.attrs));

@@ -63,6 +63,84 @@ static void test_timeutil_roundtrip(void **state)
 	assert_false(timeutil_parse_iso("2026-11-22T08:17:47", &back));
 }
 
+/* Issue 15: a zone offset with one-digit fields passed a "%2d:%2d" scan and
+ * the parser then stepped six bytes, past the end of the string.  The text
+ * sits in a buffer whose following bytes are NULs, so the old code accepted
+ * it (and read out of bounds); an exact-size heap copy makes ASan see the
+ * read too (make check). */
+static void parse_exact(const char *text, bool want_ok, int64_t want_ms)
+{
+	char padded[64] = {0};
+	assert_true(strlen(text) < sizeof(padded) - 8);
+	memcpy(padded, text, strlen(text));
+	int64_t ms = -42;
+	if (timeutil_parse_iso(padded, &ms) != want_ok)
+		fail_msg("timeutil_parse_iso(\"%s\") should %s", text, want_ok ? "pass" : "fail");
+	if (want_ok)
+		assert_int_equal(ms, want_ms);
+	else
+		assert_int_equal(ms, -42); /* not written */
+	char *exact = strdup(text);
+	ms = -42;
+	assert_int_equal(timeutil_parse_iso(exact, &ms), want_ok);
+	free(exact);
+}
+
+static void test_timeutil_parse_strict(void **state)
+{
+	(void)state;
+	/* the two inputs of issue 15 */
+	parse_exact("2026-11-26T14:00:00+1:0", false, 0);
+	parse_exact("1-1-1T0:0:0-0:0", false, 0);
+	/* what engines and our runner write */
+	parse_exact("2026-11-26T14:00:00Z", true, 1795701600000);
+	parse_exact("2026-11-26T14:00:00.5Z", true, 1795701600500);
+	parse_exact("2026-11-26T14:00:00.123456789Z", true, 1795701600123);
+	parse_exact("2026-11-26T15:30:00+01:30", true, 1795701600000);
+	parse_exact("2026-11-26T12:00:00-02:00", true, 1795701600000);
+	parse_exact("0001-01-01T00:00:00Z", true, -62135596800000); /* Docker's "never" */
+	parse_exact("2024-02-29T00:00:00Z", true, 1709164800000);
+	/* wrong digit counts, ranges, separators, trailers */
+	const char *bad[] = {
+		"",
+		"2026-11-26T14:00:00",
+		"2026-11-26T14:00:00+01",
+		"2026-11-26T14:00:00+0100",
+		"2026-11-26T14:00:00+01:0",
+		"2026-11-26T14:00:00+01:000",
+		"2026-11-26T14:00:00+24:00",
+		"2026-11-26T14:00:00+01:60",
+		"2026-11-26T14:00:00.Z",
+		"2026-11-26T14:00:00.1234567890Z",
+		"2026-11-26T14:00:00ZZ",
+		"2026-11-26T14:00:00z",
+		"2026-11-26 14:00:00Z",
+		"2026-1-26T14:00:00Z",
+		"2026-13-26T14:00:00Z",
+		"2026-00-26T14:00:00Z",
+		"2026-11-31T14:00:00Z",
+		"2025-02-29T00:00:00Z",
+		"2026-11-26T24:00:00Z",
+		"2026-11-26T14:60:00Z",
+		"2026-11-26T14:00:61Z",
+		"+2026-11-26T14:00:00Z",
+		" 2026-11-26T14:00:00Z",
+		"2026-11-26T14:00:00Z ",
+		"2026-11-26T14:00:00.1-00:00x",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		parse_exact(bad[i], false, 0);
+	/* a long text is refused without being read to its end */
+	char *longer = malloc(4096);
+	memset(longer, '9', 4095);
+	longer[4095] = '\0';
+	memcpy(longer, "2026-11-26T14:00:00.", 20);
+	int64_t ms;
+	assert_false(timeutil_parse_iso(longer, &ms));
+	free(longer);
+	assert_false(timeutil_parse_iso(NULL, &ms));
+}
+
 static void test_jsonutil_parse_errors_name_the_source(void **state)
 {
 	(void)state;
@@ -128,6 +206,7 @@ int main(void)
 		cmocka_unit_test(test_error_wrap_prefixes_and_keeps_code),
 		cmocka_unit_test(test_sha256_known_vectors),
 		cmocka_unit_test(test_timeutil_roundtrip),
+		cmocka_unit_test(test_timeutil_parse_strict),
 		cmocka_unit_test(test_jsonutil_parse_errors_name_the_source),
 		cmocka_unit_test(test_jsonutil_write_read_roundtrip),
 		cmocka_unit_test(test_proc_identity),

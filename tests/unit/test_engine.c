@@ -957,6 +957,37 @@ static void test_engine_event_parse_both_engines(void **state)
 	rv_error_free(err);
 }
 
+/* Issue 15: `time` * 1e9 overflowed int64 (UBSan) for an engine that sends
+ * milliseconds or garbage; such a time is now no time (0). */
+static void test_engine_event_time_overflow(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *time;
+		int64_t want_ns;
+	} cases[] = {
+		{"\"time\":1795335955", 1795335955000000000LL},
+		{"\"time\":9223372036", 9223372036000000000LL}, /* the largest that fits */
+		{"\"time\":9223372037", 0},
+		{"\"time\":1795335955000", 0}, /* milliseconds */
+		{"\"time\":9223372036854775807", 0},
+		{"\"time\":-5", 0},
+		{"\"timeNano\":9223372036854775807", 9223372036854775807LL},
+		{"\"timeNano\":-1,\"time\":2", 2000000000LL},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		_cleanup_free_ char *json = xasprintf(
+			"{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":\"x\"},%s}",
+			cases[i].time);
+		struct engine_event ev = {0};
+		assert_int_equal(engine_event_parse(json, strlen(json), &ev, NULL), 0);
+		if (ev.time_ns != cases[i].want_ns)
+			fail_msg("%s: time_ns %lld, want %lld", cases[i].time, (long long)ev.time_ns,
+				 (long long)cases[i].want_ns);
+		engine_event_release(&ev);
+	}
+}
+
 static void test_engine_events_query(void **state)
 {
 	(void)state;
@@ -1180,6 +1211,7 @@ int main(void)
 		cmocka_unit_test(test_engine_demux_errors_and_raw),
 		cmocka_unit_test_setup_teardown(test_engine_logs_through_http, setup_server, teardown),
 		cmocka_unit_test(test_engine_event_parse_both_engines),
+		cmocka_unit_test(test_engine_event_time_overflow),
 		cmocka_unit_test(test_engine_events_query),
 		cmocka_unit_test_setup_teardown(test_engine_events_stream_without_headers,
 						setup_server, teardown),
