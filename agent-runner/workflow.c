@@ -805,6 +805,55 @@ static int yaml_failure(struct ctx *c, const yaml_parser_t *p, const char *buf, 
 	return rv_error_set(c->err, EBADMSG, "%s:%d: %s", c->name, line, problem);
 }
 
+/* libyaml (0.2.5) has no nesting limit, and its scanner does work in
+ * proportion to the flow depth for every token: 1 MiB of "[[[[..." would
+ * take tens of minutes to load.  So a first pass through the event API
+ * counts the depth and stops at WORKFLOW_MAX_YAML_DEPTH, while libyaml
+ * scans: the work before that is linear in the text.  The document is only
+ * built once the text has passed. */
+static int check_nesting(struct ctx *c, const char *buf, size_t len)
+{
+	yaml_parser_t p;
+	if (!yaml_parser_initialize(&p))
+		return rv_error_set(c->err, ENOMEM, "%s: cannot initialize the YAML parser",
+				    c->name);
+	yaml_parser_set_input_string(&p, (const unsigned char *)(buf ? buf : ""), buf ? len : 0);
+	int depth = 0, r = 0;
+	size_t nodes = 0;
+	for (;;) {
+		yaml_event_t ev;
+		if (!yaml_parser_parse(&p, &ev)) {
+			r = yaml_failure(c, &p, buf, len);
+			break;
+		}
+		yaml_event_type_t type = ev.type;
+		int line = (int)ev.start_mark.line + 1;
+		yaml_event_delete(&ev);
+		if ((type == YAML_SCALAR_EVENT || type == YAML_ALIAS_EVENT ||
+		     type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) &&
+		    ++nodes > WORKFLOW_MAX_NODES) {
+			r = rv_error_set(c->err, EBADMSG,
+					 "%s:%d: workflow too large (more than %d YAML nodes)", c->name,
+					 line, WORKFLOW_MAX_NODES);
+			break;
+		}
+		if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
+			if (++depth > WORKFLOW_MAX_YAML_DEPTH) {
+				r = rv_error_set(c->err, EBADMSG,
+						 "%s:%d: lists and mappings nested more than %d deep",
+						 c->name, line, WORKFLOW_MAX_YAML_DEPTH);
+				break;
+			}
+		} else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) {
+			depth--;
+		} else if (type == YAML_STREAM_END_EVENT) {
+			break;
+		}
+	}
+	yaml_parser_delete(&p);
+	return r;
+}
+
 struct parser_guard {
 	yaml_parser_t parser;
 	yaml_document_t doc, extra;
@@ -830,6 +879,9 @@ int workflow_parse(const char *buf, size_t len, const char *name, struct workflo
 	if (len > WORKFLOW_MAX_BYTES)
 		return rv_error_set(err, EFBIG, "%s: workflow larger than %d bytes", c.name,
 				    WORKFLOW_MAX_BYTES);
+	int r = check_nesting(&c, buf, len);
+	if (r < 0)
+		return r;
 	if (!yaml_parser_initialize(&g.parser))
 		return rv_error_set(err, ENOMEM, "%s: cannot initialize the YAML parser", c.name);
 	g.parser_ok = true;
@@ -853,7 +905,7 @@ int workflow_parse(const char *buf, size_t len, const char *name, struct workflo
 				    line_of(extra_root));
 
 	struct workflow *wf = xcalloc(1, sizeof(*wf));
-	int r = parse_root(&c, root, wf);
+	r = parse_root(&c, root, wf);
 	free(c.ids);
 	if (r < 0) {
 		workflow_free(wf);

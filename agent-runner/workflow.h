@@ -20,7 +20,11 @@
  * match the id pattern and are unique in their list, an output of type file
  * names a relative `filename` without "..", agent tools are ones
  * agent_tool_is_known() accepts, and a document holds a single mapping.
- * Limits on external input: WORKFLOW_MAX_BYTES of text, WORKFLOW_MAX_DEPTH
+ * Limits on external input (a workflow may come from any repository), each
+ * checked before the work it bounds: WORKFLOW_MAX_BYTES of text (before
+ * libyaml sees it), WORKFLOW_MAX_YAML_DEPTH nested lists and mappings
+ * (counted on libyaml's events while it scans, before any document is built:
+ * libyaml has no limit of its own and is quadratic in the depth), WORKFLOW_MAX_DEPTH
  * nested loops, WORKFLOW_MAX_STEPS steps in the tree, WORKFLOW_MAX_NODES YAML
  * nodes visited (aliases count each time they are used), ids of at most
  * WORKFLOW_MAX_ID_LEN bytes.  The JSON form of a valid workflow is described
@@ -42,6 +46,7 @@
 
 #define WORKFLOW_MAX_BYTES (1024 * 1024) /* larger input: EFBIG */
 #define WORKFLOW_MAX_DEPTH 16            /* loops nested in loops */
+#define WORKFLOW_MAX_YAML_DEPTH 64       /* lists and mappings nested (16 loops need 37) */
 #define WORKFLOW_MAX_STEPS 1000          /* steps in the whole tree */
 #define WORKFLOW_MAX_NODES 100000        /* YAML nodes visited while converting */
 #define WORKFLOW_MAX_ID_LEN 128

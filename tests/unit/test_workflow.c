@@ -538,6 +538,78 @@ static void test_workflow_nesting_and_size_caps(void **state)
 	free(y);
 }
 
+/* `x: ` then n opening brackets (unclosed when close is false). */
+static char *brackets(const char *head, size_t n, bool close)
+{
+	size_t hl = strlen(head);
+	char *s = xmalloc(hl + 2 * n + 8);
+	memcpy(s, head, hl);
+	memset(s + hl, '[', n);
+	size_t len = hl + n;
+	if (close) {
+		memset(s + len, ']', n);
+		len += n;
+	}
+	memcpy(s + len, "\n", 2);
+	return s;
+}
+
+/* Issue 15: libyaml has no nesting limit and scans deep flow collections in
+ * quadratic time; the depth is now counted while libyaml scans.  Under an
+ * ignored top-level key the old parser accepted any depth (and took ~40
+ * minutes at 1 MiB). */
+static void test_workflow_yaml_depth_limit(void **state)
+{
+	(void)state;
+	/* the top-level mapping is depth 1: 63 lists below it are allowed */
+	_cleanup_free_ char *ok = brackets(HEAD CMD_STEP "x: ", WORKFLOW_MAX_YAML_DEPTH - 1, true);
+	workflow_free(parse_ok(ok));
+	_cleanup_free_ char *deep = brackets(HEAD CMD_STEP "x: ", WORKFLOW_MAX_YAML_DEPTH, true);
+	_cleanup_free_ char *want =
+		xasprintf("lists and mappings nested more than %d deep", WORKFLOW_MAX_YAML_DEPTH);
+	parse_fails(deep, 6, want);
+	_cleanup_free_ char *deeper = brackets(HEAD CMD_STEP "x: ", 100, true);
+	parse_fails(deeper, 6, want);
+
+	/* the issue's shape, at the size limit: refused, not scanned for minutes */
+	size_t n = WORKFLOW_MAX_BYTES - 8;
+	_cleanup_free_ char *huge = brackets("x: ", n, false);
+	struct workflow *wf = NULL;
+	struct rv_error *err = NULL;
+	assert_int_equal(workflow_parse(huge, strlen(huge), "wf.yml", &wf, &err), -EBADMSG);
+	assert_null(wf);
+	assert_non_null(strstr(rv_error_msg(err), "nested more than"));
+	err = rv_error_free(err);
+
+	/* block nesting counts too ("- - - - x") */
+	size_t depth = 200;
+	char *block = xmalloc(depth * 2 + 16);
+	memcpy(block, "x:\n", 3);
+	for (size_t i = 0; i < depth; i++)
+		memcpy(block + 3 + 2 * i, "- ", 2);
+	memcpy(block + 3 + 2 * depth, "a\n", 3);
+	assert_int_equal(workflow_parse(block, 3 + 2 * depth + 2, "wf.yml", &wf, &err), -EBADMSG);
+	assert_non_null(strstr(rv_error_msg(err), "nested more than"));
+	rv_error_free(err);
+	free(block);
+
+	/* more YAML nodes in the text than WORKFLOW_MAX_NODES, under an ignored key:
+	 * refused while scanning, before a document is built */
+	size_t items = WORKFLOW_MAX_NODES + 10, cap = items * 2 + 128, len = 0;
+	char *flat = xmalloc(cap);
+	len += (size_t)snprintf(flat, cap, HEAD CMD_STEP "x: [");
+	for (size_t i = 0; i < items; i++) {
+		flat[len++] = 'a';
+		flat[len++] = ',';
+	}
+	len += (size_t)snprintf(flat + len, cap - len, "a]\n");
+	err = NULL;
+	assert_int_equal(workflow_parse(flat, len, "wf.yml", &wf, &err), -EBADMSG);
+	assert_non_null(strstr(rv_error_msg(err), "workflow too large (more than 100000 YAML nodes)"));
+	rv_error_free(err);
+	free(flat);
+}
+
 static void test_workflow_helpers(void **state)
 {
 	(void)state;
@@ -590,6 +662,7 @@ int main(void)
 		cmocka_unit_test(test_workflow_loop_rules),
 		cmocka_unit_test(test_workflow_inputs_outputs_rules),
 		cmocka_unit_test(test_workflow_nesting_and_size_caps),
+		cmocka_unit_test(test_workflow_yaml_depth_limit),
 		cmocka_unit_test(test_workflow_helpers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
