@@ -661,9 +661,17 @@ int task_restart(struct task *t, int64_t now_ms, struct rv_error **err)
 	if (from == TASK_MERGED || from == TASK_PUSHED)
 		return rv_error_set(err, EPERM, "task %lld cannot be restarted: it is %s",
 				    (long long)t->id, status_names[from]);
-	int64_t n = 0;
+	/* restartCount comes from a file anyone with the store can edit: a count
+	 * that cannot grow is refused here rather than wrapping negative (which
+	 * the next save would refuse, with the task already half-restarted). */
+	int64_t n = 0, next;
 	task_get_int(t, "restartCount", &n);
-	task_set_int(t, "restartCount", n + 1);
+	if (n < 0 || __builtin_add_overflow(n, 1, &next))
+		return rv_error_set(err, ERANGE,
+				    "task %lld cannot be restarted: its restartCount %lld is out "
+				    "of range; fix or delete the task record",
+				    (long long)t->id, (long long)n);
+	task_set_int(t, "restartCount", next);
 	task_set_time(t, "lastRestartAt", now_ms);
 	apply_status(t, TASK_IN_PROGRESS, NULL, TASK_PAUSE_NONE, now_ms);
 	return 0;

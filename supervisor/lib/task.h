@@ -180,7 +180,8 @@ int task_set_status(struct task *t, enum task_status to, const char *error,
 		    enum task_pause_reason reason, int64_t now_ms, struct rv_error **err);
 
 /* `rover restart`: restartCount + 1, lastRestartAt = now, then IN_PROGRESS
- * with its side effects.  -EPERM from MERGED or PUSHED. */
+ * with its side effects.  -EPERM from MERGED or PUSHED; -ERANGE (t
+ * unchanged) when restartCount is negative or already INT64_MAX. */
 int task_restart(struct task *t, int64_t now_ms, struct rv_error **err);
 
 /* Fields.  Getters return NULL / false / 0 when the field is absent or null. */

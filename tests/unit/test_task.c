@@ -521,8 +521,27 @@ static void test_task_restart(void **state)
 	assert_int_equal(ms, T0 + 1);
 	task_free(t);
 
-	t = fresh(TASK_MERGED);
+	/* Issue 15: restartCount INT64_MAX (a hand-edited or hostile record)
+	 * wrapped negative and the next save refused the record; now the restart
+	 * is refused with a clear message and the task is left as it was. */
+	t = fresh(TASK_FAILED);
+	task_set_int(t, "restartCount", INT64_MAX);
 	_cleanup_error_ struct rv_error *e = NULL;
+	assert_int_equal(task_restart(t, T0, &e), -ERANGE);
+	assert_non_null(strstr(rv_error_msg(e), "restartCount"));
+	assert_int_equal(task_status(t), TASK_FAILED);
+	assert_true(task_get_int(t, "restartCount", &n));
+	assert_int_equal(n, INT64_MAX);
+	assert_false(task_get_time(t, "lastRestartAt", &ms));
+	assert_int_equal(task_validate(t, "task.json", NULL), 0);
+	task_set_int(t, "restartCount", INT64_MAX - 1);
+	assert_int_equal(task_restart(t, T0, NULL), 0);
+	assert_true(task_get_int(t, "restartCount", &n));
+	assert_int_equal(n, INT64_MAX);
+	task_free(t);
+	e = rv_error_free(e);
+
+	t = fresh(TASK_MERGED);
 	assert_int_equal(task_restart(t, T0, &e), -EPERM);
 	assert_int_equal(task_status(t), TASK_MERGED);
 	assert_false(task_get_int(t, "restartCount", &n));
