@@ -2,6 +2,7 @@
 #include "classify.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <regex.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -44,26 +45,37 @@
 	"hit" SEP "your" SEP "limit|usage" SEP "limit|plan" SEP "limit|(hour|daily|weekly|" \
 	"monthly|session)" SEP "limit"
 /* Money or quota ran out: retryable, and it wins over an auth-looking
- * wrapper (the reference's conjunctions, applied to plain text too). */
-#define RX_CREDIT                                                                         \
-	"insufficient" SEP "(quota|credits?|balance|funds)|exceed[a-z]*" SEP "your" SEP     \
-	"(current" SEP ")?quota|" WB "credit.*[^[:alnum:]](limit|exhaust|balance|insufficien)|" \
-	WB "billing.*[^[:alnum:]](limit|error|issue|problem)|" WB                           \
-	"quota.*[^[:alnum:]](exceed|exhaust|limit|reached)|" WB                               \
-	"balance.*[^[:alnum:]](insufficien|low|zero|negative|empty)"
+ * wrapper (the reference's conjunctions, applied to plain text too).  The
+ * conjunctions "credit ... balance" are matched as two patterns on one line
+ * (see struct rx_alt), never as "credit.*balance": glibc's matcher is
+ * quadratic in the length of a line for such a pattern. */
+#define RX_CREDIT_PLAIN                                                                 \
+	"insufficient" SEP "(quota|credits?|balance|funds)|exceed[a-z]*" SEP "your" SEP \
+	"(current" SEP ")?quota"
+#define CONJ_CREDIT                                                                          \
+	{ .a = RX_CREDIT_PLAIN },                                                       \
+	{ .a = WB "credit", .b = "[^[:alnum:]](limit|exhaust|balance|insufficien)" },   \
+	{ .a = WB "billing", .b = "[^[:alnum:]](limit|error|issue|problem)" },          \
+	{ .a = WB "quota", .b = "[^[:alnum:]](exceed|exhaust|limit|reached)" },         \
+	{ .a = WB "balance", .b = "[^[:alnum:]](insufficien|low|zero|negative|empty)" }
 #define RX_INVALID_KEY "invalid" SEP "(x-)?api" SEP "key"
-#define RX_AUTH                                                                         \
-	"authenticat|unauthori[sz]ed|" RX_INVALID_KEY "|api" SEP                             \
-	"key.*(invalid|missing|expired|revoked)|not" SEP "logged" SEP "in|log[[:space:]]?in" \
-	SEP "required|please" SEP "(run" SEP ")?/?log[[:space:]]?in|(oauth|access)" SEP      \
-	"token.*(expired|revoked|invalid)|" WB "401" WA
-#define RX_AUTH_PROMPT                                                              \
-	"please visit the following url to authorize|enter the authorization code:|" \
-	"accounts\\.google\\.com/o/oauth2|failed to authenticate.*retrying"
+#define RX_AUTH_PLAIN                                                                   \
+	"authenticat|unauthori[sz]ed|" RX_INVALID_KEY "|not" SEP "logged" SEP "in|log"     \
+	"[[:space:]]?in" SEP "required|please" SEP "(run" SEP ")?/?log[[:space:]]?in|" WB \
+	"401" WA
+#define CONJ_AUTH                                                           \
+	{ .a = RX_AUTH_PLAIN },                                                         \
+	{ .a = "api" SEP "key", .b = "invalid|missing|expired|revoked" },               \
+	{ .a = "(oauth|access)" SEP "token", .b = "expired|revoked|invalid" }
+#define CONJ_AUTH_PROMPT                                                               \
+	{ .a = "please visit the following url to authorize|enter the authorization "   \
+	       "code:|accounts\\.google\\.com/o/oauth2" },                              \
+	{ .a = "failed to authenticate", .b = "retrying" }
 #define RX_TOOL "fataltoolexecutionerror|invalid_tool_params|file path must be absolute"
-#define RX_MODEL                                                                         \
-	"model.*(not" SEP "found|invalid|unsupported|not" SEP "supported|does" SEP "not" SEP \
-	"exist)|(invalid|unsupported|unknown)" SEP "model"
+#define CONJ_MODEL                                                                     \
+	{ .a = "(invalid|unsupported|unknown)" SEP "model" },                           \
+	{ .a = "model", .b = "not" SEP "found|invalid|unsupported|not" SEP "supported|does" SEP "not" SEP \
+		   "exist" }
 #define RX_PERMISSION "permission" SEP "denied|access" SEP "denied|forbidden|" WB "403" WA
 
 /* Only the end of a long text is looked at: that is where a tool prints its
@@ -72,35 +84,155 @@
 /* The reference scans the last 8 KB of a stream for a JSON error object. */
 #define JSON_WINDOW (8u * 1024u)
 
-static const char *tail_of(const char *text, int *eflags)
-{
-	size_t len = strlen(text);
-	*eflags = 0;
-	if (len <= MAX_TEXT)
-		return text;
-	*eflags = REG_NOTBOL;
-	return text + len - MAX_TEXT;
-}
+/* The window of text a rule looks at: the last MAX_TEXT bytes. */
+struct window {
+	const char *start; /* the whole text (a match may look back one byte) */
+	size_t from, to;   /* [from, to) is examined */
+};
 
-static bool rx_search(const char *re, const char *text)
+static bool window_of(const char *text, struct window *w)
 {
 	if (!text || !*text)
 		return false;
-	regex_t rx;
-	/* The patterns are constants, each with a positive unit test, so a
-	 * failure here can only be ENOMEM: treat it as "no match". */
-	if (regcomp(&rx, re, REG_EXTENDED | REG_ICASE | REG_NOSUB | REG_NEWLINE) != 0)
+	size_t len = strlen(text);
+	*w = (struct window){text, len > MAX_TEXT ? len - MAX_TEXT : 0, len};
+	return true;
+}
+
+/* One alternative of a rule: pattern a alone, or the conjunction "a, then b
+ * later on the same line" (what "a.*b" meant, without its quadratic cost). */
+struct rx_alt {
+	const char *a, *b;
+	regex_t ra, rb;
+	bool ok; /* both compiled */
+};
+
+#define MAX_ALTS 6
+struct rx_rule {
+	struct rx_alt alt[MAX_ALTS];
+};
+
+enum {
+	RULE_TRANSIENT,
+	RULE_RETRYABLE,
+	RULE_INVALID_KEY,
+	RULE_CREDIT,
+	RULE_JSON_RATE,
+	RULE_AUTH_PROMPT,
+	RULE_USAGE,
+	RULE_AUTH,
+	RULE_RATE,
+	RULE_TOOL,
+	RULE_MODEL,
+	RULE_NETWORK,
+	RULE_SERVER,
+	RULE_PERMISSION,
+	RULE__MAX
+};
+
+static struct rx_rule rules[RULE__MAX] = {
+	[RULE_TRANSIENT] = {{{.a = RX_NET_TRANSIENT "|" RX_TOO_MANY "|" RX_SERVER}}},
+	[RULE_RETRYABLE] = {{{.a = RX_RATE "|" RX_USAGE "|" RX_CONN_TIMEOUT}, CONJ_CREDIT}},
+	[RULE_INVALID_KEY] = {{{.a = RX_INVALID_KEY}}},
+	[RULE_CREDIT] = {{CONJ_CREDIT}},
+	[RULE_JSON_RATE] = {{{.a = "rate" SEP "limit|ratelimit|quota|resource_exhausted|too" SEP
+				   "many"}}},
+	[RULE_AUTH_PROMPT] = {{CONJ_AUTH_PROMPT}},
+	[RULE_USAGE] = {{{.a = RX_USAGE}}},
+	[RULE_AUTH] = {{CONJ_AUTH}},
+	[RULE_RATE] = {{{.a = RX_RATE}}},
+	[RULE_TOOL] = {{{.a = RX_TOOL}}},
+	[RULE_MODEL] = {{CONJ_MODEL}},
+	[RULE_NETWORK] = {{{.a = RX_NET_TRANSIENT "|" RX_CONN_TIMEOUT}}},
+	[RULE_SERVER] = {{{.a = RX_SERVER}}},
+	[RULE_PERMISSION] = {{{.a = RX_PERMISSION}}},
+};
+
+#define WHEN_RULES 5
+static regex_t when_rx[WHEN_RULES];
+static bool when_ok[WHEN_RULES];
+static void compile_when_rules(void);
+
+/* Compiled once per process (the patterns are constants); regexec on a
+ * compiled pattern is thread-safe in glibc.  A pattern that does not compile
+ * (each has a positive unit test, so only ENOMEM) never matches. */
+static pthread_once_t compile_once = PTHREAD_ONCE_INIT;
+
+static void compile_all(void)
+{
+	const int flags = REG_EXTENDED | REG_ICASE | REG_NEWLINE;
+	for (size_t i = 0; i < RULE__MAX; i++) {
+		for (size_t j = 0; j < MAX_ALTS && rules[i].alt[j].a; j++) {
+			struct rx_alt *x = &rules[i].alt[j];
+			x->ok = regcomp(&x->ra, x->a, flags) == 0;
+			if (x->ok && x->b && regcomp(&x->rb, x->b, flags | REG_NOSUB) != 0) {
+				regfree(&x->ra);
+				x->ok = false;
+			}
+		}
+	}
+	compile_when_rules();
+}
+
+/* Search re in text[from, to) (glibc's REG_STARTEND: no copy, and the byte
+ * before `from` still counts for "^" and word starts). */
+static bool find(const regex_t *re, const char *text, size_t from, size_t to, regmatch_t *ret)
+{
+	regmatch_t m[1] = {{(regoff_t)from, (regoff_t)to}};
+	if (from >= to || regexec(re, text, 1, m, REG_STARTEND) != 0)
 		return false;
-	int eflags;
-	const char *t = tail_of(text, &eflags);
-	int r = regexec(&rx, t, 0, NULL, eflags);
-	regfree(&rx);
-	return r == 0;
+	if (ret)
+		*ret = m[0];
+	return true;
+}
+
+static size_t line_end(const struct window *w, size_t at)
+{
+	const char *nl = memchr(w->start + at, '\n', w->to - at);
+	return nl ? (size_t)(nl - w->start) : w->to;
+}
+
+/* Linear in the window: each byte is examined by one search for a and at
+ * most one search for b (b is only looked for from an a on a line not yet
+ * searched; a later a on that line could only find less). */
+static bool alt_matches(const struct rx_alt *x, const struct window *w)
+{
+	regmatch_t m;
+	if (!x->ok)
+		return false;
+	if (!x->b)
+		return find(&x->ra, w->start, w->from, w->to, NULL);
+	size_t pos = w->from, searched_to = 0;
+	bool searched = false;
+	while (find(&x->ra, w->start, pos, w->to, &m)) {
+		size_t a_end = (size_t)m.rm_eo;
+		if (!searched || a_end > searched_to) {
+			size_t eol = line_end(w, a_end);
+			if (find(&x->rb, w->start, a_end, eol, NULL))
+				return true;
+			searched = true;
+			searched_to = eol;
+		}
+		pos = a_end > (size_t)m.rm_so ? a_end : (size_t)m.rm_so + 1;
+	}
+	return false;
+}
+
+static bool rule_matches(int rule, const char *text)
+{
+	struct window w;
+	pthread_once(&compile_once, compile_all);
+	if (!window_of(text, &w))
+		return false;
+	for (size_t j = 0; j < MAX_ALTS && rules[rule].alt[j].a; j++)
+		if (alt_matches(&rules[rule].alt[j], &w))
+			return true;
+	return false;
 }
 
 bool classify_is_transient(const char *text)
 {
-	return rx_search(RX_NET_TRANSIENT "|" RX_TOO_MANY "|" RX_SERVER, text);
+	return rule_matches(RULE_TRANSIENT, text);
 }
 
 bool classify_is_retryable(const char *text, const char *error_retryable)
@@ -109,7 +241,7 @@ bool classify_is_retryable(const char *text, const char *error_retryable)
 		return true;
 	if (classify_is_transient(text))
 		return true;
-	return rx_search(RX_RATE "|" RX_USAGE "|" RX_CREDIT "|" RX_CONN_TIMEOUT, text);
+	return rule_matches(RULE_RETRYABLE, text);
 }
 
 bool classify_command_exit(int exit_code)
@@ -269,10 +401,9 @@ static enum classify_code classify_json(struct json_object *o)
 	if (!msg)
 		msg = jsonutil_get_str(o, "result");
 
-	if (contains_ci(tc, "auth") || http == 401 || rx_search(RX_INVALID_KEY, msg))
-		return rx_search(RX_CREDIT, msg) ? CLASSIFY_RATE_LIMIT : CLASSIFY_AUTH;
-	if (rx_search("rate" SEP "limit|ratelimit|quota|resource_exhausted|too" SEP "many", tc) ||
-	    http == 429)
+	if (contains_ci(tc, "auth") || http == 401 || rule_matches(RULE_INVALID_KEY, msg))
+		return rule_matches(RULE_CREDIT, msg) ? CLASSIFY_RATE_LIMIT : CLASSIFY_AUTH;
+	if (rule_matches(RULE_JSON_RATE, tc) || http == 429)
 		return CLASSIFY_RATE_LIMIT;
 	if (contains_ci(tc, "overload") || contains_ci(tc, "unavailable") ||
 	    (http >= 500 && http <= 599))
@@ -289,25 +420,25 @@ static enum classify_code classify_json(struct json_object *o)
 /* ---- text rules ----------------------------------------------------------- */
 
 static const struct {
-	const char *re;
+	int rule;
 	enum classify_code code;
 } text_rules[] = {
 	/* First match wins (reference B.5 step 4), money before auth. */
-	{ RX_USAGE, CLASSIFY_RATE_LIMIT },
-	{ RX_CREDIT, CLASSIFY_RATE_LIMIT },
-	{ RX_AUTH, CLASSIFY_AUTH },
-	{ RX_RATE, CLASSIFY_RATE_LIMIT },
-	{ RX_TOOL, CLASSIFY_TOOL },
-	{ RX_MODEL, CLASSIFY_INVALID_MODEL },
-	{ RX_NET_TRANSIENT "|" RX_CONN_TIMEOUT, CLASSIFY_NETWORK },
-	{ RX_SERVER, CLASSIFY_SERVER },
-	{ RX_PERMISSION, CLASSIFY_PERMISSION },
+	{ RULE_USAGE, CLASSIFY_RATE_LIMIT },
+	{ RULE_CREDIT, CLASSIFY_RATE_LIMIT },
+	{ RULE_AUTH, CLASSIFY_AUTH },
+	{ RULE_RATE, CLASSIFY_RATE_LIMIT },
+	{ RULE_TOOL, CLASSIFY_TOOL },
+	{ RULE_MODEL, CLASSIFY_INVALID_MODEL },
+	{ RULE_NETWORK, CLASSIFY_NETWORK },
+	{ RULE_SERVER, CLASSIFY_SERVER },
+	{ RULE_PERMISSION, CLASSIFY_PERMISSION },
 };
 
 static enum classify_code classify_text(const char *a, const char *b)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(text_rules); i++)
-		if (rx_search(text_rules[i].re, a) || rx_search(text_rules[i].re, b))
+		if (rule_matches(text_rules[i].rule, a) || rule_matches(text_rules[i].rule, b))
 			return text_rules[i].code;
 	return CLASSIFY_GENERIC;
 }
@@ -317,7 +448,7 @@ void classify_agent_failure(const char *stdout_text, const char *stderr_text, bo
 {
 	enum classify_code code = CLASSIFY_GENERIC;
 
-	if (rx_search(RX_AUTH_PROMPT, stderr_text)) {
+	if (rule_matches(RULE_AUTH_PROMPT, stderr_text)) {
 		code = CLASSIFY_AUTH;
 	} else if (timed_out) {
 		/* Never retryable: a step that times out would time out again after a
@@ -670,13 +801,20 @@ enum when_kind { WHEN_RELATIVE, WHEN_AFTER, WHEN_ABSOLUTE, WHEN_EPOCH };
 static const struct {
 	const char *re;
 	enum when_kind kind;
-} when_rules[] = {
+} when_rules[WHEN_RULES] = {
 	{ "retry" SEP "in|try" SEP "again" SEP "in|resets?" SEP "in", WHEN_RELATIVE },
 	{ "retry" SEP "after|try" SEP "again" SEP "after", WHEN_AFTER },
 	{ "resets?(" SEP "at)?" SEP, WHEN_ABSOLUTE },
 	{ "resets?" SEP "on" SEP, WHEN_ABSOLUTE },
 	{ "(limit|usage)" SEP "reached[[:space:]]*\\|", WHEN_EPOCH },
 };
+
+static void compile_when_rules(void)
+{
+	for (size_t i = 0; i < WHEN_RULES; i++)
+		when_ok[i] = regcomp(&when_rx[i], when_rules[i].re,
+				     REG_EXTENDED | REG_ICASE | REG_NEWLINE) == 0;
+}
 
 static bool parse_when(enum when_kind kind, const char *p, int64_t now_ms, int64_t *ret_ms)
 {
@@ -703,34 +841,32 @@ static bool parse_when(enum when_kind kind, const char *p, int64_t now_ms, int64
 
 bool classify_reset_time(const char *text, int64_t now_ms, int64_t *ret_reset_ms)
 {
-	if (!text || !*text)
+	struct window w;
+	pthread_once(&compile_once, compile_all);
+	if (!window_of(text, &w))
 		return false;
-	int base_flags;
-	const char *t = tail_of(text, &base_flags);
 	const char *best_at = NULL;
 	int64_t best = 0;
 
-	for (size_t i = 0; i < ARRAY_SIZE(when_rules); i++) {
-		regex_t rx;
-		if (regcomp(&rx, when_rules[i].re, REG_EXTENDED | REG_ICASE | REG_NEWLINE) != 0)
+	for (size_t i = 0; i < WHEN_RULES; i++) {
+		if (!when_ok[i])
 			continue;
-		const char *p = t;
-		int eflags = base_flags;
+		size_t pos = w.from;
 		regmatch_t m;
-		while (*p && regexec(&rx, p, 1, &m, eflags) == 0) {
-			const char *at = p + m.rm_so;
+		while (find(&when_rx[i], w.start, pos, w.to, &m)) {
+			const char *at = w.start + m.rm_so;
 			int64_t when;
-			/* The latest mention in the text is the freshest one. */
-			if (parse_when(when_rules[i].kind, p + m.rm_eo, now_ms, &when) &&
+			/* The latest mention in the text is the freshest one.  Each
+			 * parse stops at the first word that is not part of a time, so
+			 * the parses of successive matches read disjoint text. */
+			if (parse_when(when_rules[i].kind, w.start + m.rm_eo, now_ms, &when) &&
 			    when >= now_ms - CLOCK_GRACE_MS && when <= now_ms + MAX_AHEAD_MS &&
 			    (!best_at || at > best_at)) {
 				best_at = at;
 				best = when;
 			}
-			p += m.rm_eo > m.rm_so ? m.rm_eo : m.rm_so + 1;
-			eflags = REG_NOTBOL;
+			pos = m.rm_eo > m.rm_so ? (size_t)m.rm_eo : (size_t)m.rm_so + 1;
 		}
-		regfree(&rx);
 	}
 	if (!best_at)
 		return false;
