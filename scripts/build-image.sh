@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build rover's test/demo image FROM scratch on both test engines (the ones
 # scripts/engines.sh starts): static busybox with its applet links, /tmp,
-# /workspace, /output, a passwd/group with root and nobody, and the fake agent
+# /workspace, /output, a passwd/group with root and nobody, the host's git
+# (with the libraries it links), and the fake agent
 # (tests/fake-agent/fake-agent) installed as every agent tool rover knows.
 #
 #   scripts/build-image.sh [--force]
@@ -66,6 +67,14 @@ install -m 0755 "$fake_agent" "$rootfs/usr/local/bin/fake-agent"
 for t in "${agent_tools[@]}"; do
 	ln -s fake-agent "$rootfs/usr/local/bin/$t"
 done
+# The host's git and the libraries it links (an agent commits its work on
+# the task branch; the isolation tests need a real git in the container).
+git_bin=$(command -v git) || die "git missing (apt-get install git)"
+for f in "$git_bin" $(ldd "$git_bin" | grep -oE '/[^ ]+'); do
+	mkdir -p "$rootfs$(dirname "$f")"
+	cp -L "$f" "$rootfs$f"
+done
+chmod -R a+rX "$rootfs/usr" "$rootfs/lib" "$rootfs/lib64" 2>/dev/null || true
 cp "$root/scripts/image/Containerfile" "$ctx/Containerfile"
 
 # Hash of everything that ends up in the image: names, modes, link targets,

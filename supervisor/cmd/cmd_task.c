@@ -69,6 +69,7 @@ struct start_state {
 	const struct task_store *store;
 	const char *image;
 	const char *workspace;
+	const char *project_root; /* NULL outside git */
 	struct worktree *wt;
 	char *container_id;
 	struct rv_error *launch_err;
@@ -88,7 +89,10 @@ static int start_fn(struct task *t, void *userdata, struct rv_error **err)
 	int r = task_set_status(t, TASK_IN_PROGRESS, NULL, TASK_PAUSE_NONE, now, err);
 	if (r < 0)
 		return r;
-	struct launch_opts lo = {.image = s->image, .workspace = s->workspace, .resume = false};
+	struct launch_opts lo = {.image = s->image,
+				 .workspace = s->workspace,
+				 .project_root = s->project_root,
+				 .resume = false};
 	r = launch_container(s->engine, s->store, t, &lo, &s->container_id, &s->launch_err);
 	if (r < 0) {
 		_cleanup_free_ char *msg = xasprintf("container could not start: %s",
@@ -265,6 +269,7 @@ int cmd_task(int argc, char **argv)
 		goto out_fail;
 	}
 	ss.workspace = wt.path ? wt.path : env.project->root;
+	ss.project_root = wt.path ? env.project->root : NULL;
 	ss.wt = &wt;
 	struct task *final = NULL;
 	r = task_store_update(env.store, id, start_fn, &ss, &final, &err);

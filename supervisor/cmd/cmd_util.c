@@ -22,7 +22,10 @@ int cmd_env_open(struct cmd_env *env, struct rv_error **err)
 	if (r < 0) {
 		project_free(env->project);
 		env->project = NULL;
+		return r;
 	}
+	if (env->project->is_git)
+		env->store->project_root = env->project->root;
 	return r;
 }
 

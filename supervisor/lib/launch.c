@@ -14,6 +14,7 @@
 #include "common/sha256.h"
 #include "common/timeutil.h"
 #include "supervisor/lib/engine_logs.h"
+#include "supervisor/lib/worktree.h"
 
 /* Environment passed to the runner when set on the host: its own knobs and
  * the agent tools' credentials (reference D.2 passes these through too). */
@@ -190,27 +191,6 @@ static const char *with_ro(const char *const parts[3], char *buf, size_t n)
 	return buf;
 }
 
-/* The main repository's git dir when workspace is a linked worktree (its .git
- * is a file "gitdir: <main>/.git/worktrees/<name>"), else NULL. */
-static char *main_git_dir(const char *workspace)
-{
-	_cleanup_free_ char *dotgit = fileio_join(workspace, ".git");
-	if (fileio_is_dir(dotgit))
-		return NULL;
-	_cleanup_free_ char *text = NULL;
-	if (fileio_read_bounded(dotgit, 4096, &text, NULL, NULL) < 0)
-		return NULL;
-	if (strncmp(text, "gitdir: ", 8) != 0)
-		return NULL;
-	char *p = text + 8;
-	p[strcspn(p, "\n")] = '\0';
-	char *w = strstr(p, "/worktrees/");
-	if (!w)
-		return NULL;
-	*w = '\0';
-	return xstrdup(p);
-}
-
 int launch_container(struct engine *e, const struct task_store *st, struct task *t,
 		     const struct launch_opts *o, char **ret_id, struct rv_error **err)
 {
@@ -227,7 +207,12 @@ int launch_container(struct engine *e, const struct task_store *st, struct task 
 	_cleanup_free_ char *workflow = task_store_workflow_path(st, t->id);
 	_cleanup_free_ char *checkpoint = task_store_iteration_file(st, t->id, n,
 								    TASK_FILE_CHECKPOINT);
-	_cleanup_free_ char *gitdir = main_git_dir(o->workspace);
+	_cleanup_free_ char *objects = NULL;
+	if (o->project_root) {
+		r = worktree_shared_objects(o->project_root, &objects, err);
+		if (r < 0)
+			return r;
+	}
 
 	/* A previous container of this iteration (a run that paused or failed):
 	 * keep its output, then make room. */
@@ -245,8 +230,8 @@ int launch_container(struct engine *e, const struct task_store *st, struct task 
 	binds[nb++] = with_ro((const char *const[]){iter_dir, "/output", ""}, b2, sizeof(b2));
 	binds[nb++] = with_ro((const char *const[]){workflow, "/workflow.yml", ":ro"}, b3,
 			      sizeof(b3));
-	if (gitdir)
-		binds[nb++] = with_ro((const char *const[]){gitdir, gitdir, ""}, b4, sizeof(b4));
+	if (objects)
+		binds[nb++] = with_ro((const char *const[]){objects, objects, ":ro"}, b4, sizeof(b4));
 	binds[nb] = NULL;
 
 	const char *tool = task_get_str(t, "agent");

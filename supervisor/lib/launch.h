@@ -7,8 +7,10 @@
  *   mounts  the static rover-agent, read-only, at /rover-agent (the
  *           entrypoint, so it is PID 1 and receives the engine's signals);
  *           the workspace at /workspace; the iteration dir at /output; the
- *           task's workflow.yml, read-only, at /workflow.yml; for a git
- *           worktree, the main repository's .git at its own path
+ *           task's workflow.yml, read-only, at /workflow.yml; in a git
+ *           project, the project's object directory, read-only, at its
+ *           own path (the workspace repository borrows its objects; the
+ *           project's .git itself is never mounted: isolation.md)
  *   command /rover-agent run /workflow.yml --output /output --task-id <id>
  *           --status-file /output/status.json --inputs-json
  *           /output/inputs.json --workdir /workspace --agent-tool <tool>
@@ -41,6 +43,9 @@
 struct launch_opts {
 	const char *image;     /* required */
 	const char *workspace; /* host path mounted at /workspace */
+	/* The git project whose object directory the workspace borrows
+	 * (mounted read-only at its own path); NULL outside git. */
+	const char *project_root;
 	bool resume;           /* pass --checkpoint when checkpoint.json exists */
 };
 

@@ -576,16 +576,16 @@ static int resume_locked(const struct project *p, const struct task_store *st, i
 
 	_cleanup_free_ char *workspace = workspace_of(p, marked);
 	_cleanup_error_ struct rv_error *cause = NULL;
-	if (!fileio_is_dir(workspace)) {
-		const char *branch = task_get_str(marked, "branchName");
-		if (!p->is_git) {
-			rv_error_set(&cause, ENOENT, "the workspace '%s' is gone", workspace);
-			goto failed_worktree;
-		}
+	const char *branch = task_get_str(marked, "branchName");
+	if (p->is_git && branch && *branch) {
+		/* Also gives a workspace whose .git the container replaced (or an
+		 * older rover's linked worktree) a repository of its own again. */
 		if (worktree_restore(p->root, workspace, branch, task_get_str(marked, "baseCommit"),
-				     &cause) < 0)
+				     &ret->worktree_recreated, &cause) < 0)
 			goto failed_worktree;
-		ret->worktree_recreated = true;
+	} else if (!fileio_is_dir(workspace)) {
+		rv_error_set(&cause, ENOENT, "the workspace '%s' is gone", workspace);
+		goto failed_worktree;
 	}
 
 	const char *image = o->image && *o->image ? o->image : task_get_str(marked, "agentImage");
@@ -599,7 +599,10 @@ static int resume_locked(const struct project *p, const struct task_store *st, i
 	}
 	if (launch_engine_for_task(marked, &e, &cause) < 0)
 		goto failed_container;
-	struct launch_opts lo = {.image = image, .workspace = workspace, .resume = true};
+	struct launch_opts lo = {.image = image,
+				 .workspace = workspace,
+				 .project_root = p->is_git ? p->root : NULL,
+				 .resume = true};
 	r = launch_container(e, st, marked, &lo, &ret->container_id, &cause);
 	engine_free(e);
 	if (r < 0)

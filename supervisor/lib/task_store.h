@@ -55,6 +55,10 @@
 struct task_store {
 	char *dir;       /* <store> */
 	char *tasks_dir; /* <store>/tasks */
+	/* The git project the store's workspaces come from (borrowed; set by
+	 * whoever opened the project, NULL outside git or when unknown):
+	 * where the agents' commits are imported to (worktree_sync). */
+	const char *project_root;
 };
 
 /* Files of an iteration directory. */

@@ -642,14 +642,9 @@ static int restart_undo_fn(struct task *t, void *userdata, struct rv_error **err
 	return 0;
 }
 
-static int branch_exists(const char *root, const char *branch)
-{
-	_cleanup_free_ char *ref = xasprintf("refs/heads/%s", branch);
-	const char *argv[] = {"git", "rev-parse", "--verify", "--quiet", ref, NULL};
-	return worktree_git(root, argv, NULL, NULL) == 0;
-}
-
-/* The workspace to mount: the task's worktree, re-created when it is gone. */
+/* The workspace to mount: the task's own, re-created when it is gone or
+ * its repository was replaced (worktree_restore); a task that never had one
+ * gets a new one. */
 static int ensure_workspace(const struct project *p, const struct task_store *st,
 			    const struct task *t, char **ret_ws, struct worktree *ret_new,
 			    bool *ret_recreated, struct rv_error **err)
@@ -657,30 +652,23 @@ static int ensure_workspace(const struct project *p, const struct task_store *st
 	const char *path = task_get_str(t, "worktreePath");
 	const char *branch = task_get_str(t, "branchName");
 	*ret_recreated = false;
-	if (path && *path && fileio_is_dir(path)) {
-		*ret_ws = xstrdup(path);
-		return 0;
-	}
 	if (!p->is_git) {
-		*ret_ws = xstrdup(p->root);
+		*ret_ws = xstrdup(path && *path && fileio_is_dir(path) ? path : p->root);
 		return 0;
 	}
 	int r;
-	if (path && *path && branch && *branch && branch_exists(p->root, branch)) {
-		/* The work on the branch is kept: check it out again. */
-		const char *prune[] = {"git", "worktree", "prune", NULL};
-		(void)worktree_git(p->root, prune, NULL, NULL);
-		const char *add[] = {"git", "worktree", "add", path, branch, NULL};
-		r = worktree_git(p->root, add, NULL, err);
+	if (path && *path && branch && *branch) {
+		r = worktree_restore(p->root, path, branch, task_get_str(t, "baseCommit"),
+				     ret_recreated, err);
 		if (r < 0)
 			return rv_error_wrap(err, "Failed to set up workspace");
 		*ret_ws = xstrdup(path);
-	} else {
-		r = worktree_create(p->root, st->dir, t->id, ret_new, err);
-		if (r < 0)
-			return rv_error_wrap(err, "Failed to set up workspace");
-		*ret_ws = xstrdup(ret_new->path);
+		return 0;
 	}
+	r = worktree_create(p->root, st->dir, t->id, ret_new, err);
+	if (r < 0)
+		return rv_error_wrap(err, "Failed to set up workspace");
+	*ret_ws = xstrdup(ret_new->path);
 	*ret_recreated = true;
 	return 0;
 }
@@ -758,7 +746,10 @@ int taskops_restart(const struct project *p, const struct task_store *st, const 
 	if (r == 0 && !e)
 		r = open_engine(t, "restart", &e, err);
 	if (r == 0) {
-		struct launch_opts lo = {.image = image, .workspace = ws, .resume = false};
+		struct launch_opts lo = {.image = image,
+					 .workspace = ws,
+					 .project_root = p->is_git ? p->root : NULL,
+					 .resume = false};
 		r = launch_container(e, st, begun, &lo, &new_cid, err);
 		if (r < 0)
 			rv_error_wrap(err, "There was an error restarting the task");

@@ -1,18 +1,21 @@
 #define _GNU_SOURCE
 #include "worktree.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/fileio.h"
+
+extern char **environ;
 
 /* Read a whole pipe into a string (capped: git's answers here are short). */
 static char *slurp(int fd)
@@ -39,9 +42,61 @@ static char *slurp(int fd)
 	return buf;
 }
 
+/* Options in front of every git command rover runs: no hook and no
+ * fsmonitor command runs, whatever a repository's configuration says. */
+static const char *const hardening[] = {
+	"-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false",
+	"-c", "protocol.file.allow=always",
+};
+
+/* Variables that would make git act on another repository than the one
+ * rover named: dropped from git's environment. */
+static bool is_location_var(const char *kv)
+{
+	static const char *const names[] = {
+		"GIT_DIR=",         "GIT_WORK_TREE=",     "GIT_INDEX_FILE=",
+		"GIT_COMMON_DIR=",  "GIT_NAMESPACE=",     "GIT_OBJECT_DIRECTORY=",
+		"GIT_CONFIG=",      "GIT_CEILING_DIRECTORIES=", "GIT_DISCOVERY_ACROSS_FILESYSTEM=",
+		"GIT_ALTERNATE_OBJECT_DIRECTORIES=", "GIT_CONFIG_PARAMETERS=", "GIT_CONFIG_COUNT=",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (!strncmp(kv, names[i], strlen(names[i])))
+			return true;
+	return false;
+}
+
+/* Built before fork: the child of a threaded process must not allocate. */
+static char **git_environment(void)
+{
+	size_t n = 0;
+	while (environ[n])
+		n++;
+	char **env = xcalloc(n + 2, sizeof(*env));
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!is_location_var(environ[i]) && strncmp(environ[i], "GIT_TERMINAL_PROMPT=", 20))
+			env[k++] = environ[i];
+	env[k++] = (char *)"GIT_TERMINAL_PROMPT=0";
+	env[k] = NULL;
+	return env;
+}
+
 int worktree_git(const char *cwd, const char *const *argv, char **ret_out,
 		 struct rv_error **err)
 {
+	size_t argc = 0;
+	while (argv[argc])
+		argc++;
+	_cleanup_free_ const char **full = xcalloc(argc + ARRAY_SIZE(hardening) + 1, sizeof(*full));
+	size_t k = 0;
+	full[k++] = "git";
+	for (size_t i = 0; i < ARRAY_SIZE(hardening); i++)
+		full[k++] = hardening[i];
+	for (size_t i = 1; i < argc; i++)
+		full[k++] = argv[i];
+	full[k] = NULL;
+	_cleanup_free_ char **env = git_environment();
+
 	int out[2], errp[2];
 	if (pipe2(out, O_CLOEXEC) < 0)
 		return rv_error_errno(err, errno, "cannot run git");
@@ -68,7 +123,7 @@ int worktree_git(const char *cwd, const char *const *argv, char **ret_out,
 			dup2(devnull, 0);
 		if (cwd && chdir(cwd) < 0)
 			_exit(126);
-		execvp("git", (char *const *)argv);
+		execvpe("git", (char *const *)full, env);
 		_exit(127);
 	}
 	close(out[1]);
@@ -95,7 +150,7 @@ int worktree_git(const char *cwd, const char *const *argv, char **ret_out,
 	return 0;
 }
 
-/* Keep the store out of the project's `git status`. */
+/* Keep an in-project store out of the project's `git status`. */
 static void exclude_store(const char *root, const char *store_dir)
 {
 	size_t lr = strlen(root);
@@ -118,6 +173,60 @@ static void exclude_store(const char *root, const char *store_dir)
 	(void)fileio_write_atomic(exclude, next, strlen(next), 0644, NULL);
 }
 
+/* True when path/.git is a directory itself, not a symlink or a file. */
+static bool has_own_git_dir(const char *path)
+{
+	_cleanup_free_ char *dotgit = fileio_join(path, ".git");
+	struct stat s;
+	return lstat(dotgit, &s) == 0 && S_ISDIR(s.st_mode);
+}
+
+static int common_dir(const char *root, char **ret, struct rv_error **err)
+{
+	const char *argv[] = {"git", "rev-parse", "--path-format=absolute", "--git-common-dir",
+			      NULL};
+	return worktree_git(root, argv, ret, err);
+}
+
+int worktree_shared_objects(const char *root, char **ret, struct rv_error **err)
+{
+	_cleanup_free_ char *common = NULL;
+	int r = common_dir(root, &common, err);
+	if (r < 0)
+		return rv_error_wrap(err, "cannot find the object directory of '%s'", root);
+	*ret = fileio_join(common, "objects");
+	return 0;
+}
+
+static int branch_exists(const char *root, const char *branch)
+{
+	_cleanup_free_ char *ref = xasprintf("refs/heads/%s", branch);
+	const char *argv[] = {"git", "rev-parse", "--verify", "--quiet", ref, NULL};
+	return worktree_git(root, argv, NULL, NULL) == 0;
+}
+
+/* A new repository at dest borrowing root's objects, HEAD on `branch` at
+ * `start`, with nothing checked out yet. */
+static int clone_shared(const char *root, const char *dest, const char *branch,
+			const char *start, struct rv_error **err)
+{
+	const char *clone[] = {"git", "clone", "--quiet", "--shared", "--no-checkout",
+			       "--",  root,    dest,      NULL};
+	int r = worktree_git(NULL, clone, NULL, err);
+	if (r < 0)
+		return r;
+	/* The branch as the project has it now (the clone made a copy of it as
+	 * refs/remotes/origin/<branch>), so HEAD starts from the task's work. */
+	_cleanup_free_ char *ref = xasprintf("refs/heads/%s", branch);
+	const char *update[] = {"git", "update-ref", ref, start, NULL};
+	r = worktree_git(dest, update, NULL, err);
+	if (r == 0) {
+		const char *head[] = {"git", "symbolic-ref", "HEAD", ref, NULL};
+		r = worktree_git(dest, head, NULL, err);
+	}
+	return r;
+}
+
 int worktree_create(const char *root, const char *store_dir, int64_t id, struct worktree *ret,
 		    struct rv_error **err)
 {
@@ -129,17 +238,183 @@ int worktree_create(const char *root, const char *store_dir, int64_t id, struct 
 	_cleanup_free_ char *path = xasprintf("%s/%lld", dir, (long long)id);
 	_cleanup_free_ char *branch = xasprintf("rover/task-%lld", (long long)id);
 	_cleanup_free_ char *base = NULL;
-	const char *rev[] = {"git", "rev-parse", "--verify", "HEAD", NULL};
+	const char *rev[] = {"git", "rev-parse", "--verify", "HEAD^{commit}", NULL};
 	r = worktree_git(root, rev, &base, err);
 	if (r < 0)
-		return rv_error_wrap(err, "the project has no commit to start a worktree from");
-	const char *add[] = {"git", "worktree", "add", "-b", branch, path, base, NULL};
-	r = worktree_git(root, add, NULL, err);
+		return rv_error_wrap(err, "the project has no commit to start a workspace from");
+	/* Fails when the branch exists: it would hold someone's work. */
+	const char *mk[] = {"git", "branch", "--no-track", branch, base, NULL};
+	r = worktree_git(root, mk, NULL, err);
 	if (r < 0)
 		return r;
+	r = clone_shared(root, path, branch, base, err);
+	if (r == 0) {
+		const char *co[] = {"git", "checkout", "--quiet", "--force", branch, NULL};
+		r = worktree_git(path, co, NULL, err);
+	}
+	if (r < 0) {
+		/* Leave nothing half-made: no directory, no branch. */
+		(void)fileio_remove_tree(path, NULL);
+		const char *del[] = {"git", "branch", "-D", branch, NULL};
+		(void)worktree_git(root, del, NULL, NULL);
+		return rv_error_wrap(err, "cannot create the workspace '%s'", path);
+	}
 	ret->path = TAKE_PTR(path);
 	ret->branch = TAKE_PTR(branch);
 	ret->base_commit = TAKE_PTR(base);
+	return 0;
+}
+
+int worktree_sync(const char *root, const char *path, const char *branch,
+		  struct rv_error **err)
+{
+	if (!branch || !*branch || !path || !*path)
+		return 0;
+	if (!has_own_git_dir(path))
+		return rv_error_set(err, EPERM,
+				    "the workspace '%s' no longer has a .git directory of its own "
+				    "(replaced in the container?); its commits were not imported",
+				    path);
+	_cleanup_free_ char *src = fileio_join(path, ".git");
+	_cleanup_free_ char *ref = xasprintf("refs/heads/%s", branch);
+	/* Does the workspace still have the branch?  Asked through upload-pack
+	 * too, never by reading the workspace's files. */
+	const char *probe[] = {"git", "ls-remote", "--upload-pack=git -c safe.directory=* upload-pack",
+			       "--heads", src, ref, NULL};
+	_cleanup_free_ char *heads = NULL;
+	int r = worktree_git(root, probe, &heads, err);
+	if (r < 0)
+		return rv_error_wrap(err, "cannot read the branch '%s' of '%s'", branch, path);
+	if (!*heads)
+		return 0;
+	_cleanup_free_ char *spec = xasprintf("+%s:%s", ref, ref);
+	/* The workspace belongs to the container's user, so upload-pack is told
+	 * that this one directory is safe to serve: upload-pack is made to be
+	 * run in untrusted repositories (git(1), SECURITY). */
+	const char *fetch[] = {"git",
+			       "-c",
+			       "fetch.fsckObjects=true",
+			       "fetch",
+			       "--quiet",
+			       "--no-tags",
+			       "--no-write-fetch-head",
+			       "--no-recurse-submodules",
+			       "--upload-pack=git -c safe.directory=* upload-pack",
+			       src,
+			       spec,
+			       NULL};
+	r = worktree_git(root, fetch, NULL, err);
+	if (r < 0)
+		return rv_error_wrap(err, "cannot import the commits of '%s' into branch '%s'", path,
+				     branch);
+	return 0;
+}
+
+/* An older rover made workspaces linked worktrees of the project: forget
+ * the registration whose gitdir names path/.git, so the branch is no longer
+ * "checked out" there.  Only the project's own files are read. */
+static void forget_linked_worktree(const char *root, const char *path)
+{
+	_cleanup_free_ char *common = NULL;
+	if (common_dir(root, &common, NULL) < 0)
+		return;
+	_cleanup_free_ char *admin = fileio_join(common, "worktrees");
+	_cleanup_free_ char *want = fileio_join(path, ".git");
+	DIR *d = opendir(admin);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		_cleanup_free_ char *entry = fileio_join(admin, de->d_name);
+		_cleanup_free_ char *gitdir_file = fileio_join(entry, "gitdir");
+		_cleanup_free_ char *text = NULL;
+		if (fileio_read_bounded(gitdir_file, 4096, &text, NULL, NULL) < 0)
+			continue;
+		text[strcspn(text, "\n")] = '\0';
+		if (!strcmp(text, want))
+			(void)fileio_remove_tree(entry, NULL);
+	}
+	closedir(d);
+}
+
+/* Give the existing workspace at path a fresh repository of its own on
+ * branch (which must exist in the project), keeping its files. */
+static int replace_git_dir(const char *root, const char *path, const char *branch,
+			   struct rv_error **err)
+{
+	_cleanup_free_ char *tmp = xasprintf("%s.git-new-%d", path, (int)getpid());
+	_cleanup_free_ char *ref = xasprintf("refs/heads/%s", branch);
+	_cleanup_free_ char *tip = NULL;
+	const char *rev[] = {"git", "rev-parse", "--verify", ref, NULL};
+	(void)fileio_remove_tree(tmp, NULL);
+	int r = worktree_git(root, rev, &tip, err);
+	if (r == 0)
+		r = clone_shared(root, tmp, branch, tip, err);
+	_cleanup_free_ char *new_git = fileio_join(tmp, ".git");
+	_cleanup_free_ char *old_git = fileio_join(path, ".git");
+	if (r == 0) {
+		forget_linked_worktree(root, path);
+		/* Whatever is there (a gitdir file, a symlink) is the
+		 * container's: removed without being followed. */
+		if (unlink(old_git) < 0 && errno != ENOENT && errno != EISDIR)
+			r = rv_error_errno(err, errno, "cannot remove '%s'", old_git);
+	}
+	if (r == 0 && rename(new_git, old_git) < 0)
+		r = rv_error_errno(err, errno, "cannot move '%s' to '%s'", new_git, old_git);
+	if (r == 0) {
+		/* The index from HEAD; the files in the workspace stay as they are. */
+		const char *reset[] = {"git", "reset", "--quiet", NULL};
+		r = worktree_git(path, reset, NULL, err);
+		if (r < 0 && fileio_is_dir(old_git))
+			r = 0; /* e.g. an unreadable file: the repository itself is fine */
+	}
+	(void)fileio_remove_tree(tmp, NULL);
+	return r;
+}
+
+int worktree_restore(const char *root, const char *path, const char *branch, const char *base,
+		     bool *ret_recreated, struct rv_error **err)
+{
+	if (ret_recreated)
+		*ret_recreated = false;
+	if (!branch || !*branch)
+		return rv_error_set(err, EINVAL, "cannot re-create workspace '%s': no branch recorded",
+				    path);
+	if (fileio_is_dir(path) && has_own_git_dir(path))
+		return 0;
+	int r;
+	bool have = branch_exists(root, branch);
+	if (fileio_is_dir(path)) {
+		r = have ? replace_git_dir(root, path, branch, err)
+			 : rv_error_set(err, ENOENT, "the branch '%s' is gone", branch);
+	} else {
+		_cleanup_free_ char *parent = fileio_dirname(path);
+		r = fileio_mkdir_p(parent, 0755, err);
+		if (r == 0 && !have) {
+			const char *from = base && *base ? base : "HEAD";
+			const char *mk[] = {"git", "branch", "--no-track", branch, from, NULL};
+			r = worktree_git(root, mk, NULL, err);
+		}
+		_cleanup_free_ char *ref = xasprintf("refs/heads/%s", branch);
+		_cleanup_free_ char *tip = NULL;
+		const char *rev[] = {"git", "rev-parse", "--verify", ref, NULL};
+		if (r == 0)
+			r = worktree_git(root, rev, &tip, err);
+		if (r == 0)
+			r = clone_shared(root, path, branch, tip, err);
+		if (r == 0) {
+			const char *co[] = {"git", "checkout", "--quiet", "--force", branch, NULL};
+			r = worktree_git(path, co, NULL, err);
+		}
+		if (r < 0)
+			(void)fileio_remove_tree(path, NULL);
+	}
+	if (r < 0)
+		return rv_error_wrap(err, "cannot re-create workspace '%s'", path);
+	if (ret_recreated)
+		*ret_recreated = true;
 	return 0;
 }
 
@@ -147,15 +422,11 @@ int worktree_remove(const char *root, const char *path, const char *branch,
 		    struct rv_error **err)
 {
 	if (path && *path && fileio_exists(path)) {
-		const char *rm[] = {"git", "worktree", "remove", "--force", path, NULL};
-		if (worktree_git(root, rm, NULL, NULL) < 0) {
-			/* Not a worktree git knows (any more): remove the files. */
-			int r = fileio_remove_tree(path, err);
-			if (r < 0)
-				return r;
-			const char *prune[] = {"git", "worktree", "prune", NULL};
-			(void)worktree_git(root, prune, NULL, NULL);
-		}
+		if (!has_own_git_dir(path))
+			forget_linked_worktree(root, path); /* an older rover's worktree */
+		int r = fileio_remove_tree(path, err);
+		if (r < 0)
+			return r;
 	}
 	if (branch && *branch) {
 		const char *del[] = {"git", "branch", "-D", branch, NULL};
@@ -170,33 +441,4 @@ void worktree_release(struct worktree *w)
 	free(w->branch);
 	free(w->base_commit);
 	w->path = w->branch = w->base_commit = NULL;
-}
-
-int worktree_restore(const char *root, const char *path, const char *branch, const char *base,
-		     struct rv_error **err)
-{
-	if (!branch || !*branch)
-		return rv_error_set(err, EINVAL, "cannot re-create worktree '%s': no branch recorded",
-				    path);
-	if (fileio_is_dir(path))
-		return 0;
-	const char *prune[] = {"git", "worktree", "prune", NULL};
-	(void)worktree_git(root, prune, NULL, NULL);
-	_cleanup_free_ char *parent = fileio_dirname(path);
-	int r = fileio_mkdir_p(parent, 0755, err);
-	if (r < 0)
-		return r;
-	_cleanup_free_ char *ref = xasprintf("refs/heads/%s", branch);
-	const char *verify[] = {"git", "rev-parse", "--verify", "--quiet", ref, NULL};
-	if (worktree_git(root, verify, NULL, NULL) == 0) {
-		const char *add[] = {"git", "worktree", "add", path, branch, NULL};
-		r = worktree_git(root, add, NULL, err);
-	} else {
-		const char *from = base && *base ? base : "HEAD";
-		const char *add[] = {"git", "worktree", "add", "-b", branch, path, from, NULL};
-		r = worktree_git(root, add, NULL, err);
-	}
-	if (r < 0)
-		return rv_error_wrap(err, "cannot re-create worktree '%s'", path);
-	return 0;
 }

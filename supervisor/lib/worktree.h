@@ -1,18 +1,31 @@
 /*
- * worktree.h - a task's workspace: a git worktree on its own branch.
+ * worktree.h - a task's workspace: a git repository of its own, on its own
+ * branch, that the host never runs git in.
  *
- * In a git project each task works in `<store>/workspaces/<id>`, a linked
- * worktree of the project on branch `rover/task-<id>`, created from the
- * project's HEAD.  The store directory is added to the repository's
- * .git/info/exclude so the project's `git status` stays clean.  Outside git
- * the project directory itself is the workspace.
+ * The container writes everything in the workspace, its .git included, so
+ * nothing there may ever steer git on the host (docs/design/isolation.md).
+ * In a git project each task therefore works in `<store>/workspaces/<id>`, a
+ * separate repository cloned with --shared from the project (its objects
+ * are borrowed from the project's object directory, which the container
+ * sees read-only: worktree_shared_objects), checked out on branch
+ * `rover/task-<id>` at the project's HEAD.  The project gets a branch of
+ * the same name, created at the same commit; the agent's commits reach it
+ * only through worktree_sync(), which runs git in the PROJECT and lets
+ * `git upload-pack` read the workspace - the one git command made to be run
+ * in an untrusted repository.  Outside git the project directory itself is
+ * the workspace.
  *
- * git is run as a program (it is the tool that owns worktrees); its stderr
- * becomes the error message when it fails.
+ * Every git command rover runs (worktree_git) is the user's git with the
+ * repository-location variables of the environment removed, and with hooks
+ * and fsmonitor turned off, on paths rover resolved itself: never on a
+ * `gitdir:` file or any other path read from the workspace.
+ *
+ * git's stderr becomes the error message when it fails.
  */
 #ifndef ROVER_WORKTREE_H
 #define ROVER_WORKTREE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/error.h"
@@ -23,27 +36,44 @@ struct worktree {
 	char *base_commit; /* the commit it started from */
 };
 
-/* Create the worktree of task id under store_dir for the repository at root. */
+/* Create the workspace of task id under store_dir for the repository at
+ * root: the branch in the project, then the workspace repository.  On
+ * failure nothing it made is left behind (no branch, no directory). */
 int worktree_create(const char *root, const char *store_dir, int64_t id, struct worktree *ret,
 		    struct rv_error **err);
 
-/* Remove the worktree and its branch (missing ones are fine). */
+/* Import the agent's branch from the workspace at path into the project's
+ * branch of the same name (forced: it is the task's own branch).  The
+ * workspace's .git must be a directory (not a symlink, not a gitdir file);
+ * a workspace whose branch is gone imports nothing (0).  -EPERM when the
+ * .git was replaced, -EIO when git failed (e.g. the user has that branch
+ * checked out in the project). */
+int worktree_sync(const char *root, const char *path, const char *branch,
+		  struct rv_error **err);
+
+/* Remove the workspace and the project's branch (missing ones are fine). */
 int worktree_remove(const char *root, const char *path, const char *branch,
 		    struct rv_error **err);
 
 void worktree_release(struct worktree *w);
 
-/* Re-create the directory `path` of a task's worktree that has gone (rover
- * resume): stale registrations of vanished worktrees are pruned, then the
- * worktree is added on `branch` when that branch exists (its commits are the
- * task's work: never -b), else on a new `branch` started from base (NULL or
- * "": HEAD).  An existing directory is left alone (0).  Empty branch:
- * -EINVAL. */
+/* Make the workspace at `path` usable for another container (rover resume,
+ * restart): a missing directory is cloned again on `branch` (from the
+ * project's branch when it exists - its commits are the task's work - else
+ * from base, NULL or "": HEAD); a workspace whose .git is not a directory
+ * (a linked worktree made by an older rover, or a .git the container
+ * replaced) gets a fresh repository on the project's branch, its files kept.
+ * *ret_recreated (may be NULL) tells whether anything was made.  Empty
+ * branch: -EINVAL. */
 int worktree_restore(const char *root, const char *path, const char *branch, const char *base,
-		     struct rv_error **err);
+		     bool *ret_recreated, struct rv_error **err);
 
-/* Run git with argv (argv[0] is "git") in cwd; *ret_out (may be NULL) gets its
- * stdout with the trailing newline removed. */
+/* The project's object directory (absolute, newly allocated): the workspace
+ * repositories borrow objects from it, so containers mount it read-only. */
+int worktree_shared_objects(const char *root, char **ret, struct rv_error **err);
+
+/* Run git with argv (argv[0] is "git") in cwd, hardened as said above;
+ * *ret_out (may be NULL) gets its stdout with the trailing newline removed. */
 int worktree_git(const char *cwd, const char *const *argv, char **ret_out,
 		 struct rv_error **err);
 

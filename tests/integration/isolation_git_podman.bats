@@ -1,0 +1,10 @@
+#!/usr/bin/env bats
+# Host git never runs what a container wrote, on Podman.
+load isolation_git_cases
+
+setup() { iso_setup podman; }
+teardown() { iso_teardown; }
+
+@test "podman: hooks, fsmonitor and hooksPath planted in the workspace never run on the host" { case_planted_git_config_never_runs_on_host; }
+@test "podman: a .git rewritten to a gitdir: file naming a host dir is never mounted" { case_rewritten_gitdir_is_never_mounted; }
+@test "podman: the agent's commit and uncommitted files reach the host" { case_agent_work_reaches_the_host; }
