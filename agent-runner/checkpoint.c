@@ -381,7 +381,13 @@ int checkpoint_load(const char *path, struct checkpoint **ret, char **ret_warnin
 	int r = jsonutil_read_object(path, &root, err);
 	if (r < 0)
 		return r; /* -ENOENT, or -EBADMSG naming the file */
+	return checkpoint_from_json(root, path, ret, ret_warning, err);
+}
 
+int checkpoint_from_json(struct json_object *root, const char *path, struct checkpoint **ret,
+			 char **ret_warning, struct rv_error **err)
+{
+	int r;
 	struct loader l = { .path = path, .err = err };
 	_cleanup_(checkpoint_freep) struct checkpoint *cp = xcalloc(1, sizeof(*cp));
 	if ((r = load_header(&l, root, cp)) < 0 ||

@@ -76,6 +76,12 @@ struct checkpoint_loop_progress {
 int checkpoint_load(const char *path, struct checkpoint **ret, char **ret_warning,
 		    struct rv_error **err);
 
+/* The same for a document already read (the host reads the file through
+ * supervisor/lib/iterfile.h, which never follows a link or blocks); root
+ * stays the caller's, path only names it in messages. */
+int checkpoint_from_json(struct json_object *root, const char *path, struct checkpoint **ret,
+			 char **ret_warning, struct rv_error **err);
+
 struct checkpoint *checkpoint_free(struct checkpoint *cp);
 
 /* Outputs of a completed step, or NULL (borrowed). */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -122,7 +123,11 @@ void eventlog_emit(struct eventlog *log, const char *level, const char *event,
 		done += (size_t)n;
 	}
 	if (done < len) {
-		log->failures++;
+		/* Said once on stderr (it reaches container.log and `rover logs`
+		 * through the engine): the events are lost, the run goes on. */
+		if (log->failures++ == 0)
+			fprintf(stderr, "rover-agent: cannot write the event log rover.jsonl: %s\n",
+				n < 0 ? strerror(errno) : "short write");
 		log->torn = done > 0 || log->torn;
 	} else {
 		log->torn = false;

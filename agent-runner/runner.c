@@ -64,6 +64,7 @@ struct run {
 	char *fail_error;      /* the first failure of the run */
 	char *fail_step_id;
 	char *current_step;    /* name of the step running now */
+	char *save_error;      /* first checkpoint save that failed, or NULL */
 };
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -114,12 +115,42 @@ static void log_event(struct run *r, const char *level, const char *event,
 		eventlog_emit(r->log, level, event, msg ? msg : "", f);
 }
 
-static void warn_status(int rc, struct rv_error **e)
+/* On stderr, which the engine keeps with the container's output, so it
+ * reaches container.log and `rover logs` even when /output is full and
+ * nothing else can be written there (docs/design/checkpoint-format.md,
+ * "Save failures"). */
+static void say_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say_err(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("rover-agent: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fflush(stderr);
+}
+
+/* Status writes during the run only inform: a failed one is reported and
+ * the run goes on (the checkpoint is what a resume trusts).  Returns rc. */
+static int warn_status(int rc, struct rv_error **e)
 {
 	if (rc < 0) {
-		say("Warning: Failed to save status file: %s", rv_error_msg(*e));
+		say_err("cannot save status: %s", rv_error_msg(*e));
 		*e = rv_error_free(*e);
 	}
+	return rc;
+}
+
+/* A checkpoint save after completed work failed: the run must end failed
+ * (exit 1) at the next step boundary, never COMPLETED with work that a
+ * resume would not know about. */
+static void save_failed(struct run *r, const char *what, const struct rv_error *e)
+{
+	say_err("cannot save checkpoint: %s%s%s", rv_error_msg(e), what ? " " : "",
+		what ? what : "");
+	if (!r->save_error)
+		r->save_error = xasprintf("cannot save checkpoint: %s", rv_error_msg(e));
 }
 
 static void status_running(struct run *r, const char *step, int progress)
@@ -183,9 +214,7 @@ static void save_completed(struct run *r, const char *id, struct json_object *ou
 	_cleanup_error_ struct rv_error *e = NULL;
 	if (checkpoint_store_add_completed(r->cp, id, outputs, &e) < 0) {
 		r->last_save_ok = false;
-		say("Warning: Failed to persist completed steps. In-memory state may diverge from "
-		    "disk: %s",
-		    rv_error_msg(e));
+		save_failed(r, "(after a completed step)", e);
 	} else {
 		r->last_save_ok = true;
 	}
@@ -521,7 +550,7 @@ static void persist_loop(struct run *r, const struct workflow_step *loop, int it
 	if (checkpoint_store_set_loop_progress(r->cp, loop->id, iteration, next, sub_outputs,
 					       skipped, &e) < 0) {
 		r->last_save_ok = false;
-		say("Warning: Failed to persist loop progress for \"%s\": %s", loop->id,
+		say_err("cannot save loop progress for \"%s\": %s", loop->id,
 		    rv_error_msg(e));
 	} else {
 		r->last_save_ok = true;
@@ -533,7 +562,7 @@ static void clear_loop(struct run *r, const struct workflow_step *loop)
 	_cleanup_error_ struct rv_error *e = NULL;
 	if (checkpoint_store_clear_loop_progress(r->cp, loop->id, &e) < 0) {
 		r->last_save_ok = false;
-		say("Warning: Failed to persist loop progress removal for \"%s\": %s", loop->id,
+		say_err("cannot save loop progress removal for \"%s\": %s", loop->id,
 		    rv_error_msg(e));
 	}
 }
@@ -747,6 +776,13 @@ static enum step_outcome run_top(struct run *r)
 			save_completed(r, s->id, outputs);
 			if (s->type == WORKFLOW_STEP_LOOP)
 				save_nested(r, s);
+			if (r->save_error) {
+				/* continueOnError does not cover this: the run's own
+				 * record is broken, not a step. */
+				set_str(&r->fail_error, r->save_error);
+				set_str(&r->fail_step_id, s->id);
+				return STEP_FAILED;
+			}
 			status_running(r, s->name, progress_of(i + 1, r->total));
 		} else {
 			note_failure(r, s, jsonutil_get_str(outputs, "error"));
@@ -936,7 +972,7 @@ static int finish_failed(struct run *r)
 	_cleanup_error_ struct rv_error *e = NULL;
 	const char *msg = r->fail_error ? r->fail_error : "workflow failed";
 	if (checkpoint_store_set_failure(r->cp, r->fail_step_id, msg, false, NULL, &e) < 0) {
-		say("Warning: Failed to save checkpoint: %s", rv_error_msg(e));
+		say_err("cannot save checkpoint: %s", rv_error_msg(e));
 		e = rv_error_free(e);
 	}
 	warn_status(status_file_fail(r->status, "Workflow execution", msg, &e), &e);
@@ -953,7 +989,16 @@ static int finish_completed(struct run *r)
 	/* Status first: killed in between, the task reads "completed" with a
 	 * checkpoint left over, never "running" with no checkpoint (which a
 	 * resume would take as "start from scratch"). */
-	warn_status(status_file_complete(r->status, "Workflow completed successfully", &e), &e);
+	if (warn_status(status_file_complete(r->status, "Workflow completed successfully", &e),
+			&e) < 0) {
+		/* The host would read the stale "running" and a bare exit 0.  The
+		 * checkpoint is kept: `rover resume` then finishes without running
+		 * any step again. */
+		say_err("the workflow completed but its status could not be saved; exiting as "
+			"failed (rover resume finishes it from the checkpoint)");
+		say("✗ Workflow completed, but the status file could not be saved");
+		return RUNNER_EXIT_FAILED;
+	}
 	if (checkpoint_store_remove(r->cp, &e) < 0) {
 		say("Warning: Failed to clear checkpoint: %s", rv_error_msg(e));
 		e = rv_error_free(e);
@@ -980,6 +1025,7 @@ static void run_release(struct run *r)
 	free(r->fail_error);
 	free(r->fail_step_id);
 	free(r->current_step);
+	free(r->save_error);
 }
 
 int runner_run(const struct runner_opts *o, struct rv_error **err)

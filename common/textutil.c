@@ -94,3 +94,74 @@ char *textutil_tail(const char *s, size_t max)
 			dropped++;
 	return xasprintf(TEXTUTIL_TRUNCATED_FMT "%s", dropped, clean + cut);
 }
+
+char *textutil_escape_terminal(const char *s)
+{
+	if (!s)
+		return NULL;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s);
+	/* Worst case: every byte becomes "\xHH" (4) or a C1 pair "\u00HH" (6
+	 * for 2 bytes): 4 bytes per input byte is enough. */
+	char *out = xmalloc(n * 4 + 1);
+	size_t o = 0;
+	for (size_t i = 0; i < n;) {
+		unsigned char c = p[i];
+		if (c < 0x20 || c == 0x7F) {
+			o += (size_t)sprintf(out + o, "\\x%02x", c);
+			i++;
+			continue;
+		}
+		if (c < 0x80) {
+			out[o++] = (char)c;
+			i++;
+			continue;
+		}
+		size_t l = seq_len(p + i, n - i);
+		if (l == 0) {
+			/* Not UTF-8: a lone 0x9B is CSI on an 8-bit terminal. */
+			o += (size_t)sprintf(out + o, "\\x%02x", c);
+			i++;
+			continue;
+		}
+		if (l == 2 && c == 0xC2 && p[i + 1] <= 0x9F) {
+			o += (size_t)sprintf(out + o, "\\u%04x", p[i + 1]);
+			i += 2;
+			continue;
+		}
+		memcpy(out + o, p + i, l);
+		o += l;
+		i += l;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+bool textutil_needs_escape(const char *s)
+{
+	if (!s)
+		return false;
+	_cleanup_free_ char *e = textutil_escape_terminal(s);
+	return strcmp(e, s) != 0;
+}
+
+char *textutil_escape_log(const char *s, size_t len, size_t *ret_len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	char *out = xmalloc(len * 4 + 1);
+	size_t o = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = p[i];
+		if ((c < 0x20 && c != '\n' && c != '\t' && c != '\r') || c == 0x7F) {
+			o += (size_t)sprintf(out + o, "\\x%02x", c);
+		} else if (c == 0xC2 && i + 1 < len && p[i + 1] >= 0x80 && p[i + 1] <= 0x9F) {
+			o += (size_t)sprintf(out + o, "\\u%04x", p[i + 1]);
+			i++;
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o] = '\0';
+	*ret_len = o;
+	return out;
+}

@@ -32,4 +32,24 @@ bool textutil_utf8_valid(const char *s, size_t len);
  * error is. */
 char *textutil_tail(const char *s, size_t max);
 
+/* A copy of s safe to print on a terminal (NULL for NULL): every C0 control
+ * byte (all of 0x00-0x1F, newline and tab included, so a value stays on its
+ * line), DEL and any byte that is not part of well-formed UTF-8 becomes
+ * "\xHH"; the C1 controls U+0080-U+009F (CSI U+009B, OSC U+009D ...) become
+ * "\u00HH".  So text the container wrote can never send ESC, CSI or OSC
+ * sequences (set the title, clear the screen, move the cursor) to the user's
+ * terminal.  Everything else, including other UTF-8, is kept.  Only for
+ * human output: --json keeps the raw value (json-c escapes it). */
+char *textutil_escape_terminal(const char *s);
+
+/* For output printed as it is (`rover logs` on a terminal): the same, but
+ * newline, tab and carriage return are kept, and bytes that are not UTF-8
+ * are left alone (they are no control sequence on a UTF-8 terminal).  A
+ * chunk must not end between 0xC2 and its second byte (the caller carries
+ * a trailing 0xC2 over).  *ret_len is the result's length. */
+char *textutil_escape_log(const char *s, size_t len, size_t *ret_len);
+
+/* True when textutil_escape_terminal(s) would change s. */
+bool textutil_needs_escape(const char *s);
+
 #endif

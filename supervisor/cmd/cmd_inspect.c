@@ -9,10 +9,13 @@
 #include "agent-runner/checkpoint.h"
 #include "common/cleanup.h"
 #include "common/jsonutil.h"
+#include "common/textutil.h"
 #include "common/timeutil.h"
 #include "supervisor/cmd/cmd.h"
 #include "supervisor/cmd/list_view.h"
 #include "supervisor/lib/engine.h"
+#include "supervisor/lib/iterfile.h"
+#include "supervisor/lib/retry.h"
 #include "supervisor/lib/launch.h"
 #include "supervisor/lib/lock.h"
 #include "supervisor/lib/observe.h"
@@ -40,7 +43,7 @@ static struct json_object *inspect_json(const struct cmd_env *env, struct task *
 								     TASK_FILE_STATUS);
 	struct json_object *st = NULL;
 	_cleanup_error_ struct rv_error *e = NULL;
-	if (jsonutil_read_object(status_path, &st, &e) == 0)
+	if (iterfile_read_json(status_path, &st, &e) == 0)
 		json_object_object_add(o, "iteration", st);
 	else if (e->code != ENOENT)
 		jsonutil_set_str(o, "iterationError", rv_error_msg(e));
@@ -50,7 +53,11 @@ static struct json_object *inspect_json(const struct cmd_env *env, struct task *
 								 TASK_FILE_CHECKPOINT);
 	struct checkpoint *cp = NULL;
 	struct json_object *cpj = json_object_new_object();
-	if (checkpoint_load(cp_path, &cp, NULL, &e) == 0) {
+	_cleanup_json_ struct json_object *root = NULL;
+	int r = iterfile_read_json(cp_path, &root, &e);
+	if (r == 0)
+		r = checkpoint_from_json(root, cp_path, &cp, NULL, &e);
+	if (r == 0) {
 		jsonutil_set_bool(cpj, "exists", true);
 		jsonutil_set_int64(cpj, "seq", cp->seq);
 		struct json_object *ids = json_object_new_array();
@@ -64,9 +71,17 @@ static struct json_object *inspect_json(const struct cmd_env *env, struct task *
 			jsonutil_set_str(cpj, "pauseReason", cp->pause_reason);
 		if (cp->failed_step_id)
 			jsonutil_set_str(cpj, "failedStepId", cp->failed_step_id);
-		if (cp->reset_at_ms) {
+		/* The container wrote it: judged against the 7-day horizon. */
+		const char *raw = jsonutil_get_str(root, "resetAt");
+		int64_t ms = 0;
+		enum retry_reset_check rc = retry_reset_check(raw, timeutil_now_ms(), &ms);
+		if (rc == RETRY_RESET_OK) {
 			char iso[TIMEUTIL_ISO_LEN];
-			jsonutil_set_str(cpj, "resetAt", timeutil_format_iso(cp->reset_at_ms, iso));
+			jsonutil_set_str(cpj, "resetAt", timeutil_format_iso(ms, iso));
+		} else if (rc != RETRY_RESET_NONE) {
+			_cleanup_free_ char *note = retry_reset_note(rc, raw);
+			jsonutil_set_str(cpj, "resetAt", raw);
+			jsonutil_set_str(cpj, "resetAtIgnored", note);
 		}
 		checkpoint_free(cp);
 	} else {
@@ -116,10 +131,13 @@ static struct json_object *inspect_json(const struct cmd_env *env, struct task *
 	return o;
 }
 
+/* Values may come from the container (error, step, title): escaped. */
 static void line(const char *label, const char *value)
 {
-	if (value && *value)
-		printf("%-16s %s\n", label, value);
+	if (value && *value) {
+		_cleanup_free_ char *safe = textutil_escape_terminal(value);
+		printf("%-16s %s\n", label, safe);
+	}
 }
 
 static void print_human(const struct cmd_env *env, const struct task *t, struct json_object *o)
@@ -127,7 +145,8 @@ static void print_human(const struct cmd_env *env, const struct task *t, struct 
 	char buf[256], b2[256];
 	struct list_view_iter it = {.progress = -1};
 	list_view_iter_read(env->store, t, &it);
-	printf("Task %lld: %s\n", (long long)t->id, task_title(t));
+	_cleanup_free_ char *title = textutil_escape_terminal(task_title(t));
+	printf("Task %lld: %s\n", (long long)t->id, title ? title : "");
 	line("Status", list_view_status_label(t, &it, buf, sizeof(buf)));
 	if (list_view_needs_person(t, &env->project->settings.retry))
 		printf("%-16s auto-retry gave up: run rover resume %lld\n", "Action needed",
@@ -144,6 +163,8 @@ static void print_human(const struct cmd_env *env, const struct task *t, struct 
 			 ar.next_retry_at_ms ? timeutil_format_iso(ar.next_retry_at_ms, iso) : "");
 		line("Auto-retry", b2);
 	}
+	struct json_object *arj = jsonutil_get_obj(t->obj, "autoRetry");
+	line("Reset time", arj ? jsonutil_get_str(arj, "resetAtIgnored") : NULL);
 	line("Current step", it.current_step);
 	if (it.progress >= 0) {
 		snprintf(b2, sizeof(b2), "%d%%", it.progress);
@@ -184,7 +205,9 @@ static void print_human(const struct cmd_env *env, const struct task *t, struct 
 			off += (size_t)snprintf(b2 + off, sizeof(b2) - off, "%s%s", i ? ", " : ": ",
 						json_object_get_string(json_object_array_get_idx(ids, i)));
 		line("Checkpoint", b2);
-		line("Provider reset", jsonutil_get_str(cp, "resetAt"));
+		line("Provider reset", jsonutil_get_str(cp, "resetAtIgnored")
+					       ? jsonutil_get_str(cp, "resetAtIgnored")
+					       : jsonutil_get_str(cp, "resetAt"));
 	} else {
 		line("Checkpoint", jsonutil_get_str(cp, "error") ? jsonutil_get_str(cp, "error")
 								   : "none");

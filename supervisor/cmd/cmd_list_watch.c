@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/textutil.h"
 #include "common/cleanup.h"
 #include "common/timeutil.h"
 #include "supervisor/cmd/cmd.h"
@@ -29,8 +30,10 @@ static void on_event(void *userdata, const struct supervise_event *ev)
 	if (w->json || ev->kind == SUPERVISE_STARTED || ev->kind == SUPERVISE_STOPPING)
 		return;
 	char hhmm[8];
+	/* Messages quote task errors, which the container wrote. */
+	_cleanup_free_ char *msg = textutil_escape_terminal(ev->message ? ev->message : "");
 	char *line = xasprintf("%s %s%s", timeutil_format_hhmm(ev->time_ms, hhmm),
-			       ev->kind == SUPERVISE_WARNING ? "⚠ " : "", ev->message);
+			       ev->kind == SUPERVISE_WARNING ? "⚠ " : "", msg);
 	if (w->n_recent == WATCH_RECENT) {
 		free(w->recent[0]);
 		memmove(w->recent, w->recent + 1, (WATCH_RECENT - 1) * sizeof(w->recent[0]));

@@ -8,27 +8,56 @@
 
 #include "common/cleanup.h"
 #include "common/fileio.h"
+#include "common/textutil.h"
 #include "supervisor/cmd/cmd.h"
 #include "supervisor/lib/taskops.h"
 
 static const char usage_text[] =
-	"Usage: rover logs ID [-f|--follow] [--iteration N]\n"
+	"Usage: rover logs ID [-f|--follow] [--iteration N] [--raw]\n"
 	"\n"
 	"Show a task's container output: what was saved from earlier containers of the\n"
 	"iteration (container.log), then the current container's stdout and stderr,\n"
-	"read from the engine the task runs on (Docker or Podman).\n"
+	"read from the engine the task runs on (Docker or Podman).  On a terminal,\n"
+	"control characters other than newline, tab and carriage return (escape\n"
+	"sequences that set the title or clear the screen) are shown escaped, as\n"
+	"\\x1b; piped or redirected, the output is exactly what the container wrote.\n"
 	"\n"
 	"Options:\n"
 	"  -f, --follow        keep printing until the container stops\n"
 	"  -n, --iteration N   an earlier iteration (default: the current one)\n"
+	"      --raw           never escape, even on a terminal\n"
 	"  -h, --help          this help\n";
+
+/* Per output: whether it is escaped, and a 0xC2 held back from the last
+ * chunk (a C1 control split between two chunks is still caught). */
+struct out {
+	bool escape[2];
+	bool held[2];
+};
 
 static int to_fd(void *userdata, enum engine_stream stream, const char *data, size_t len,
 		 struct rv_error **err)
 {
-	(void)userdata;
-	int fd = stream == ENGINE_STREAM_STDOUT ? STDOUT_FILENO : STDERR_FILENO;
-	int r = fileio_write_all(fd, data, len);
+	struct out *o = userdata;
+	int k = stream == ENGINE_STREAM_STDOUT ? 0 : 1;
+	int fd = k == 0 ? STDOUT_FILENO : STDERR_FILENO;
+	int r = 0;
+	if (o->escape[k] && len > 0) {
+		_cleanup_free_ char *joined = xmalloc(len + 1);
+		size_t n = 0;
+		if (o->held[k])
+			joined[n++] = (char)0xC2;
+		memcpy(joined + n, data, len);
+		n += len;
+		o->held[k] = (unsigned char)joined[n - 1] == 0xC2;
+		if (o->held[k])
+			n--;
+		size_t elen = 0;
+		_cleanup_free_ char *esc = textutil_escape_log(joined, n, &elen);
+		r = fileio_write_all(fd, esc, elen);
+	} else {
+		r = fileio_write_all(fd, data, len);
+	}
 	if (r < 0)
 		return rv_error_errno(err, -r, "cannot write the output");
 	return 0;
@@ -39,10 +68,11 @@ int cmd_logs(int argc, char **argv)
 	static const struct option opts[] = {
 		{"follow", no_argument, NULL, 'f'},
 		{"iteration", required_argument, NULL, 'n'},
+		{"raw", no_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	bool follow = false;
+	bool follow = false, raw = false;
 	long iteration = 0;
 	int c;
 	optind = 1;
@@ -56,6 +86,9 @@ int cmd_logs(int argc, char **argv)
 				return CMD_USAGE;
 			if (iteration < 1)
 				return cmd_usage_error("logs", "--iteration starts at 1");
+			break;
+		case 'r':
+			raw = true;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -84,7 +117,13 @@ int cmd_logs(int argc, char **argv)
 	}
 	fflush(stdout);
 	struct taskops_logs_result res = {0};
-	int r = taskops_logs(env.store, t, iteration, follow, to_fd, NULL, &res, &err);
+	struct out o = {.escape = {!raw && isatty(STDOUT_FILENO), !raw && isatty(STDERR_FILENO)}};
+	int r = taskops_logs(env.store, t, iteration, follow, to_fd, &o, &res, &err);
+	for (int k = 0; k < 2; k++)
+		if (o.held[k])
+			(void)fileio_write_all(k ? STDERR_FILENO : STDOUT_FILENO, "\\xc2", 4);
+	if (r >= 0 && res.saved_refused)
+		fprintf(stderr, "⚠ Saved output not shown: %s\n", res.saved_refused);
 	if (r < 0) {
 		/* A reader that went away (rover logs 3 | head) is not a failure. */
 		rc = r == -EPIPE ? CMD_OK : cmd_fail(false, CMD_FAILED, err);

@@ -6,7 +6,9 @@
 
 #include "common/cleanup.h"
 #include "common/jsonutil.h"
+#include "common/textutil.h"
 #include "common/timeutil.h"
+#include "supervisor/lib/iterfile.h"
 
 void list_view_iter_read(const struct task_store *st, const struct task *t,
 			 struct list_view_iter *ret)
@@ -17,7 +19,8 @@ void list_view_iter_read(const struct task_store *st, const struct task *t,
 	_cleanup_free_ char *path = task_store_iteration_file(st, t->id, task_iterations(t),
 							      TASK_FILE_STATUS);
 	_cleanup_json_ struct json_object *o = NULL;
-	if (jsonutil_read_object(path, &o, NULL) < 0)
+	/* Container-written: read without following links or blocking. */
+	if (iterfile_read_json(path, &o, NULL) < 0)
 		return;
 	int64_t p;
 	if (jsonutil_get_int64(o, "progress", &p))
@@ -161,8 +164,11 @@ static int64_t duration_of(const struct task *t, int64_t now)
 }
 
 /* Copy at most `width` display columns of s (UTF-8 aware), with "…" when cut. */
-static void cell(char *out, size_t outn, const char *s, int width)
+static void cell(char *out, size_t outn, const char *raw, int width)
 {
+	/* Titles, errors and steps come from the container: no control
+	 * character reaches the terminal (textutil.h). */
+	_cleanup_free_ char *s = textutil_escape_terminal(raw);
 	int cols = 0;
 	size_t i = 0, o = 0;
 	size_t len = strlen(s);
@@ -216,7 +222,8 @@ void list_view_print_table(FILE *f, const struct task_store *st, const struct ta
 		char id[32];
 		snprintf(id, sizeof(id), "%lld", (long long)e->id);
 		if (!e->task) {
-			fprintf(f, "%s ⚠ %s\n", (cell(c1, sizeof(c1), id, idw), c1), rv_error_msg(e->err));
+			_cleanup_free_ char *msg = textutil_escape_terminal(rv_error_msg(e->err));
+			fprintf(f, "%s ⚠ %s\n", (cell(c1, sizeof(c1), id, idw), c1), msg);
 			continue;
 		}
 		const struct task *t = e->task;

@@ -16,6 +16,7 @@
 #include "common/fileio.h"
 #include "common/proc.h"
 #include "common/timeutil.h"
+#include "supervisor/lib/iterfile.h"
 
 struct lock {
 	char *path;
@@ -168,20 +169,23 @@ const char *lock_state_describe(enum lock_state s)
 		return "stale: its timestamp is in the future";
 	case LOCK_STALE_UNREADABLE:
 		return "stale: unreadable";
+	case LOCK_STALE_NOT_FILE:
+		return "stale: not a regular file (planted by the container?)";
 	}
 	return "unknown";
 }
 
-/* Read the lock file: 0, -ENOENT, or -errno.  *ret_buf is NUL-terminated. */
+/* Read the lock file: 0, -ENOENT, -ELOOP/-EINVAL (something planted that is
+ * not a regular file: iterfile.h), or -errno.  *ret_buf is NUL-terminated.
+ * Never blocks: a FIFO at the name is refused before it is opened. */
 static int read_lock(const char *path, char *buf, size_t cap, size_t *ret_len,
 		     int64_t *ret_mtime_ms)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
 	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return -errno;
+	int r = iterfile_open_read(path, &st, NULL);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int fd = r;
 	size_t len = 0;
 	while (len < cap - 1) {
 		ssize_t n = read(fd, buf + len, cap - 1 - len);
@@ -222,6 +226,15 @@ static int inspect_path(const char *path, const struct self *self, struct lock_i
 	int r = read_lock(path, buf, sizeof(buf), &len, &mtime);
 	if (r == -ENOENT)
 		return r;
+	if (iterfile_planted(r)) {
+		/* A symlink (dangling or not), FIFO, socket or directory: no rover
+		 * ever made it, so it cannot hold the lock; it is reclaimed. */
+		struct lock_content none;
+		memset(&none, 0, sizeof(none));
+		int64_t now = timeutil_now_ms();
+		fill_info(&none, LOCK_STALE_NOT_FILE, now, now, info);
+		return 0;
+	}
 	if (r < 0)
 		return rv_error_errno(err, -r, "cannot read the resume lock '%s'", path);
 	struct lock_content c;
@@ -269,9 +282,9 @@ static int busy(const struct lock_info *info, const char *path, struct rv_error 
  * flock when its holder dies, so it can never go stale itself. */
 static int lock_dir(const char *dir, struct rv_error **err)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = iterfile_open_dir(dir, err);
 	if (fd < 0)
-		return rv_error_errno(err, errno, "cannot open iteration directory '%s'", dir);
+		return fd;
 	while (flock(fd, LOCK_EX) < 0) {
 		if (errno != EINTR) {
 			int e = errno;
@@ -362,12 +375,14 @@ int lock_acquire(const char *iter_dir, struct lock **ret_lock, struct rv_error *
 			unlink(tmp);
 			return busy(&info, path, err);
 		}
-		/* Stale, and nobody else can act on it while we hold the flock. */
-		if (unlink(path) < 0 && errno != ENOENT) {
-			int e = errno;
+		/* Stale, and nobody else can act on it while we hold the flock.
+		 * unlinkat never follows: a planted symlink goes, not its target. */
+		_cleanup_error_ struct rv_error *rerr = NULL;
+		r = iterfile_remove(path, &rerr);
+		if (r < 0) {
 			unlink(tmp);
-			return rv_error_errno(err, e, "cannot remove the stale resume lock '%s'",
-					      path);
+			return rv_error_errno(err, -r, "cannot remove the stale resume lock '%s': %s",
+					      path, rv_error_msg(rerr));
 		}
 	}
 	unlink(tmp);

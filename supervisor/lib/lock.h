@@ -20,7 +20,11 @@
  * Otherwise it is STALE: holder dead, PID reused (start time differs), another
  * boot, 30 minutes old, too far in the future.  A file whose content cannot be
  * parsed is held for LOCK_GARBAGE_GRACE_MS after its mtime (a foreign writer
- * may still be writing it), then stale.  A lock held by this very process is
+ * may still be writing it), then stale.  Anything at the name that is not a
+ * regular file (a symlink, dangling or not, a FIFO, a socket, a directory:
+ * the container can plant them, the iteration directory is its /output) is
+ * stale at once: it is never opened or followed (iterfile.h), and removal
+ * uses unlinkat, which removes the link itself.  A lock held by this very process is
  * held: a second acquisition in the same process fails.
  *
  * Acquisition and release are serialised by flock(2) on the iteration
@@ -64,6 +68,7 @@ enum lock_state {
 	LOCK_STALE_AGE,         /* 30 minutes old or more */
 	LOCK_STALE_FUTURE,      /* timestamp too far in the future */
 	LOCK_STALE_UNREADABLE,  /* unparsable and older than the grace period */
+	LOCK_STALE_NOT_FILE,    /* a symlink, FIFO, socket or directory: planted */
 };
 
 struct lock_info {

@@ -8,12 +8,13 @@
 #include <string.h>
 
 #include "common/cleanup.h"
+#include "common/textutil.h"
 #include "common/timeutil.h"
+#include "supervisor/lib/engine_logs.h"
 #include "supervisor/lib/engine.h"
 #include "supervisor/lib/launch.h"
 #include "supervisor/lib/lock.h"
 #include "supervisor/lib/reconcile.h"
-#include "supervisor/lib/worktree.h"
 
 static void reportf(observe_report_fn fn, void *ud, const char *level, int64_t id,
 		    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -55,8 +56,13 @@ static int update_fn(struct task *t, void *userdata, struct rv_error **err)
 	status_path_of(c->st, t, &status);
 	bool changed = false;
 	int r = reconcile_from_status(t, status, timeutil_now_ms(), &changed, err);
-	if (r < 0)
+	if (r < 0 && !c->orphan)
 		return r;
+	if (r < 0) {
+		/* An unreadable status file (planted FIFO, garbage) must not stop
+		 * the exit code from deciding once the container is gone. */
+		*err = rv_error_free(*err);
+	}
 	if (c->orphan && task_status_is_running(task_status(t))) {
 		/* Decide on the record as it is now: if a resume replaced the
 		 * container meanwhile, the observation is stale. */
@@ -211,6 +217,64 @@ static const struct engine_container_summary *find_container(const struct endpoi
 	return NULL;
 }
 
+/* The tail of a container's output, for the runner's last words. */
+struct tail {
+	char buf[16384];
+	size_t len;
+};
+
+static int tail_write(void *userdata, enum engine_stream stream, const char *data, size_t len,
+		      struct rv_error **err)
+{
+	(void)stream;
+	(void)err;
+	struct tail *t = userdata;
+	if (len >= sizeof(t->buf)) {
+		data += len - sizeof(t->buf);
+		len = sizeof(t->buf);
+	}
+	if (t->len + len > sizeof(t->buf)) {
+		size_t drop = t->len + len - sizeof(t->buf);
+		memmove(t->buf, t->buf + drop, t->len - drop);
+		t->len -= drop;
+	}
+	memcpy(t->buf + t->len, data, len);
+	t->len += len;
+	return 0;
+}
+
+#define RUNNER_PREFIX "rover-agent: "
+#define RUNNER_SAID_MAX 300
+
+/* The last "rover-agent: " line of the container's output (prefix cut), or
+ * NULL.  Its text is the container's: callers show it escaped. */
+static char *runner_last_words(struct engine *e, const char *cid)
+{
+	struct tail *t = xcalloc(1, sizeof(*t));
+	_cleanup_error_ struct rv_error *err = NULL;
+	char *ret = NULL;
+	if (engine_container_logs(e, cid, 0, tail_write, t, &err) < 0)
+		goto out;
+	size_t plen = strlen(RUNNER_PREFIX);
+	for (size_t end = t->len; end > 0;) {
+		size_t start = end;
+		while (start > 0 && t->buf[start - 1] != '\n')
+			start--;
+		size_t n = end - start;
+		while (n > 0 && (t->buf[start + n - 1] == '\n' || t->buf[start + n - 1] == '\r'))
+			n--;
+		if (n > plen && !memcmp(t->buf + start, RUNNER_PREFIX, plen)) {
+			size_t k = n - plen > RUNNER_SAID_MAX ? RUNNER_SAID_MAX : n - plen;
+			ret = textutil_utf8_clean(t->buf + start + plen, k);
+			break;
+		}
+		end = start > 0 ? start - 1 : 0;
+	}
+out:
+	free(t);
+	return ret;
+}
+
 static int orphan_check(const struct task_store *st, struct task **t, struct endpoint *ep,
 			observe_report_fn report, void *ud)
 {
@@ -259,6 +323,12 @@ static int orphan_check(const struct task_store *st, struct task **t, struct end
 			}
 		}
 	}
+	_cleanup_free_ char *said = NULL;
+	if (c.obs.container == ORPHAN_CONTAINER_EXITED && c.obs.exit_code != 0 &&
+	    c.obs.exit_code != 2 && c.obs.exit_code != 137 && c.obs.exit_code != 143) {
+		said = runner_last_words(ep->engine, c.container_id);
+		c.obs.runner_said = said;
+	}
 	return apply(st, t, &c, report, ud);
 }
 
@@ -273,25 +343,6 @@ static void save_finished_logs(const struct task_store *st, const struct task *t
 	_cleanup_error_ struct rv_error *err = NULL;
 	if (launch_save_logs(ep->engine, st, t->id, task_iterations(t), cid, &err) < 0)
 		reportf(report, ud, "warn", t->id, "Could not save the output of task %lld: %s",
-			(long long)t->id, rv_error_msg(err));
-}
-
-/* A task that just finished has its agent's commits imported into the
- * project's branch rover/task-<id>, so the user's own git sees them.  Only
- * the workspace rover made for this task is read (worktree_sync). */
-static void import_finished_work(const struct task_store *st, const struct task *t,
-				 observe_report_fn report, void *ud)
-{
-	const char *path = task_get_str(t, "worktreePath");
-	const char *branch = task_get_str(t, "branchName");
-	if (!st->project_root || !path || !*path || !branch || !*branch)
-		return;
-	_cleanup_free_ char *own = xasprintf("%s/workspaces/%lld", st->dir, (long long)t->id);
-	if (strcmp(path, own) != 0)
-		return;
-	_cleanup_error_ struct rv_error *err = NULL;
-	if (worktree_sync(st->project_root, path, branch, &err) < 0)
-		reportf(report, ud, "warn", t->id, "Could not import the commits of task %lld: %s",
 			(long long)t->id, rv_error_msg(err));
 }
 
@@ -324,10 +375,8 @@ int observe_tasks(const struct task_store *st, struct task_list *list, unsigned 
 		struct endpoint *ep = endpoint_for(&eps, &n_eps, uri && *uri ? uri : NULL);
 		if (task_status_is_running(task_status(*t)))
 			changed += orphan_check(st, t, ep, report, userdata);
-		if (!task_status_is_running(task_status(*t))) {
+		if (!task_status_is_running(task_status(*t)))
 			save_finished_logs(st, *t, ep, report, userdata);
-			import_finished_work(st, *t, report, userdata);
-		}
 	}
 	free(was_active);
 	for (size_t i = 0; i < n_eps; i++) {

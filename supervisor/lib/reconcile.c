@@ -7,6 +7,7 @@
 
 #include "common/cleanup.h"
 #include "common/jsonutil.h"
+#include "supervisor/lib/iterfile.h"
 
 int reconcile_from_status(struct task *t, const char *status_path, int64_t now_ms,
 			  bool *ret_changed, struct rv_error **err)
@@ -17,7 +18,8 @@ int reconcile_from_status(struct task *t, const char *status_path, int64_t now_m
 		return 0;
 	_cleanup_json_ struct json_object *st = NULL;
 	_cleanup_error_ struct rv_error *e = NULL;
-	int r = jsonutil_read_object(status_path, &st, &e);
+	/* Written by the container: never followed, never blocked on. */
+	int r = iterfile_read_json(status_path, &st, &e);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0) {
@@ -137,9 +139,13 @@ void orphan_decide(const struct orphan_observation *o, struct orphan_verdict *re
 		return;
 	default:
 		ret->action = ORPHAN_MARK_FAILED;
-		ret->message = xasprintf("Container exited unexpectedly with code %d (possible "
-					 "crash or system restart)",
-					 o->exit_code);
+		if (o->runner_said && *o->runner_said)
+			ret->message = xasprintf("runner exited %d: %s", o->exit_code,
+						 o->runner_said);
+		else
+			ret->message = xasprintf("Container exited unexpectedly with code %d "
+						 "(possible crash or system restart)",
+						 o->exit_code);
 		return;
 	}
 }

@@ -47,6 +47,10 @@ struct orphan_observation {
 	enum orphan_container container;
 	int exit_code;
 	bool oom_killed;
+	/* The runner's last "rover-agent: ..." line on the container's output
+	 * (without the prefix), or NULL: with a status file it could not write
+	 * (full disk), this is the only account of why it exited. */
+	const char *runner_said;
 };
 
 enum orphan_action { ORPHAN_KEEP, ORPHAN_MARK_COMPLETED, ORPHAN_MARK_PAUSED, ORPHAN_MARK_FAILED };

@@ -5,6 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cleanup.h"
+#include "common/jsonutil.h"
+#include "common/textutil.h"
+#include "common/timeutil.h"
+#include "supervisor/lib/iterfile.h"
+
 void retry_policy_init(struct retry_policy *p, const struct project_retry *s)
 {
 	p->max = s ? s->max : PROJECT_RETRY_DEFAULT_MAX;
@@ -71,6 +77,10 @@ int64_t retry_due_at(const struct task *t, const struct retry_policy *p, int64_t
 		     int64_t reset_at_ms, uint32_t rnd)
 {
 	int64_t at;
+	/* Defence in depth: a reset time nobody judged (retry_reset_check)
+	 * can still not schedule a retry for year 10000. */
+	if (reset_at_ms > now_ms + RETRY_RESET_HORIZON_MS || reset_at_ms < RETRY_RESET_FLOOR_MS)
+		reset_at_ms = 0;
 	if (reset_at_ms > 0) {
 		at = reset_at_ms + p->reset_min_ms + scale(p->reset_max_ms - p->reset_min_ms, rnd);
 	} else {
@@ -204,4 +214,87 @@ const char *retry_recover_action_name(enum retry_recover_action a)
 	static const char *const names[] = {"none",  "wait",  "clear",
 					    "adopt", "start", "rollback"};
 	return (unsigned)a < sizeof(names) / sizeof(names[0]) ? names[a] : "?";
+}
+
+enum retry_reset_check retry_reset_check(const char *text, int64_t now_ms, int64_t *ret_ms)
+{
+	if (!text || !*text)
+		return RETRY_RESET_NONE;
+	int64_t ms = 0;
+	if (!timeutil_parse_iso(text, &ms))
+		return RETRY_RESET_UNPARSABLE;
+	if (ms < RETRY_RESET_FLOOR_MS)
+		return RETRY_RESET_TOO_OLD;
+	if (ms > now_ms + RETRY_RESET_HORIZON_MS)
+		return RETRY_RESET_TOO_FAR;
+	*ret_ms = ms;
+	return RETRY_RESET_OK;
+}
+
+char *retry_reset_note(enum retry_reset_check c, const char *text)
+{
+	const char *why = NULL;
+	switch (c) {
+	case RETRY_RESET_NONE:
+	case RETRY_RESET_OK:
+		return NULL;
+	case RETRY_RESET_TOO_FAR:
+		why = "more than 7 days ahead";
+		break;
+	case RETRY_RESET_TOO_OLD:
+		why = "before the year 2000";
+		break;
+	case RETRY_RESET_UNPARSABLE:
+		why = "not a valid time";
+		break;
+	}
+	/* The text is the container's: capped and escaped for any display. */
+	_cleanup_free_ char *cut = xstrndup(text ? text : "", 64);
+	_cleanup_free_ char *safe = textutil_escape_terminal(cut);
+	return xasprintf("reset time %s ignored: %s; the normal backoff is used", safe, why);
+}
+
+static const char *reset_text(const char *path, struct json_object **holder)
+{
+	if (!path || iterfile_read_json(path, holder, NULL) < 0)
+		return NULL;
+	struct json_object *v = NULL;
+	if (!json_object_object_get_ex(*holder, "resetAt", &v) || !v)
+		return NULL;
+	/* A non-string resetAt is as unparsable as a bad string. */
+	return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "?";
+}
+
+int64_t retry_read_reset_at(const char *checkpoint_path, const char *status_path, int64_t now_ms,
+			    char **ret_note)
+{
+	_cleanup_json_ struct json_object *cp = NULL, *st = NULL;
+	const char *text = reset_text(checkpoint_path, &cp);
+	if (!text)
+		text = reset_text(status_path, &st);
+	int64_t ms = 0;
+	enum retry_reset_check c = retry_reset_check(text, now_ms, &ms);
+	if (ret_note)
+		*ret_note = retry_reset_note(c, text);
+	return c == RETRY_RESET_OK ? ms : 0;
+}
+
+bool retry_set_reset_note(struct task *t, const char *note)
+{
+	struct json_object *ar = jsonutil_get_obj(t->obj, "autoRetry");
+	const char *cur = ar ? jsonutil_get_str(ar, "resetAtIgnored") : NULL;
+	if (!note) {
+		if (!cur)
+			return false;
+		json_object_object_del(ar, "resetAtIgnored");
+		return true;
+	}
+	if (cur && !strcmp(cur, note))
+		return false;
+	if (!ar) {
+		ar = json_object_new_object();
+		json_object_object_add(t->obj, "autoRetry", ar);
+	}
+	jsonutil_set_str(ar, "resetAtIgnored", note);
+	return true;
 }

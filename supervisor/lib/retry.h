@@ -1,7 +1,8 @@
 /*
  * retry.h - the auto-retry policy (CONTRACT "Auto-retry"), as pure functions
  * of a task record, the policy, the clock value and a random number.  Nothing
- * here reads a clock, a random source, the environment or a file; the
+ * here reads a clock, a random source or the environment, and only
+ * retry_read_reset_at() reads a file (through iterfile.h); the
  * supervisor loop (supervise.c) and the resume helper (resume.c) pass them in
  * and persist what these functions change through task_store_update().
  * docs/design/retry-policy.md has the reasons; the state lives in
@@ -58,6 +59,38 @@
 /* An auto-retry that found the task being resumed by someone else waits
  * this long before it is due again (the other resume decides meanwhile). */
 #define RETRY_BUSY_DEFER_MS 10000
+/* A provider reset time comes from a container-written file (checkpoint or
+ * status `resetAt`): it is believed only between RETRY_RESET_FLOOR_MS
+ * (2000-01-01) and now + RETRY_RESET_HORIZON_MS; outside, or unparsable, it
+ * is unknown (normal backoff) and the ignored value is reported. */
+#define RETRY_RESET_HORIZON_MS (7LL * 24 * 3600 * 1000)
+#define RETRY_RESET_FLOOR_MS 946684800000LL
+
+enum retry_reset_check {
+	RETRY_RESET_NONE,       /* no value */
+	RETRY_RESET_OK,         /* *ret_ms is the time */
+	RETRY_RESET_TOO_FAR,    /* more than 7 days ahead */
+	RETRY_RESET_TOO_OLD,    /* before 2000 */
+	RETRY_RESET_UNPARSABLE, /* not an RFC 3339 time */
+};
+
+/* Judge a `resetAt` text against now_ms.  *ret_ms is written only for OK. */
+enum retry_reset_check retry_reset_check(const char *text, int64_t now_ms, int64_t *ret_ms);
+
+/* "reset time <text> ignored: more than 7 days ahead" (newly allocated), or
+ * NULL for NONE and OK.  Control characters in text are escaped. */
+char *retry_reset_note(enum retry_reset_check c, const char *text);
+
+/* The provider reset time of an iteration: `resetAt` of its checkpoint
+ * (else of its status file), both read through iterfile.h (never followed,
+ * never blocked on) and judged by retry_reset_check().  0: unknown.
+ * *ret_note (may be NULL) gets retry_reset_note() of an ignored value. */
+int64_t retry_read_reset_at(const char *checkpoint_path, const char *status_path, int64_t now_ms,
+			    char **ret_note);
+
+/* Record (note != NULL) or clear the ignored reset time in the record:
+ * autoRetry.resetAtIgnored.  True when the record changed. */
+bool retry_set_reset_note(struct task *t, const char *note);
 
 struct retry_policy {
 	int max;                      /* attempts across re-pauses; 0: auto-retry off */

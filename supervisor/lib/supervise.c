@@ -369,6 +369,7 @@ static bool recover_pass(struct sv *s)
 struct sched_ctx {
 	const struct retry_policy *policy;
 	int64_t now_ms, reset_at_ms;
+	const char *reset_note; /* an ignored resetAt, recorded with the schedule */
 	uint32_t rnd;
 	bool give_up;
 };
@@ -380,19 +381,23 @@ static int sched_fn(struct task *t, void *userdata, struct rv_error **err)
 	bool changed = c->give_up ? retry_apply_give_up(t, c->policy, c->now_ms)
 				  : retry_apply_schedule(t, c->policy, c->now_ms, c->reset_at_ms,
 							 c->rnd);
+	/* Only with a new schedule: once scheduled, later passes WAIT and
+	 * never come here, so the record is not rewritten on every pass. */
+	if (changed && !c->give_up)
+		retry_set_reset_note(t, c->reset_note);
 	return changed ? 0 : TASK_UPDATE_SKIP;
 }
 
-static int64_t checkpoint_reset_at(const struct task_store *st, const struct task *t)
+/* The container wrote it: read through iterfile.h, judged against a 7-day
+ * horizon (retry.h); *ret_note says why a value was ignored. */
+static int64_t checkpoint_reset_at(const struct task_store *st, const struct task *t,
+				   int64_t now_ms, char **ret_note)
 {
-	_cleanup_free_ char *path = task_store_iteration_file(st, t->id, task_iterations(t),
-							      TASK_FILE_CHECKPOINT);
-	struct checkpoint *cp = NULL;
-	if (checkpoint_load(path, &cp, NULL, NULL) < 0)
-		return 0;
-	int64_t r = cp->reset_at_ms;
-	checkpoint_free(cp);
-	return r;
+	_cleanup_free_ char *cp = task_store_iteration_file(st, t->id, task_iterations(t),
+							    TASK_FILE_CHECKPOINT);
+	_cleanup_free_ char *sp = task_store_iteration_file(st, t->id, task_iterations(t),
+							    TASK_FILE_STATUS);
+	return retry_read_reset_at(cp, sp, now_ms, ret_note);
 }
 
 static void replace_task(struct task_list_entry *e, struct task *fresh)
@@ -495,10 +500,12 @@ static int64_t schedule_task(struct sv *s, struct task_list_entry *e, struct see
 		return 0;
 	}
 	case RETRY_SCHEDULE: {
+		_cleanup_free_ char *note = NULL;
 		struct sched_ctx c = {.policy = &o->policy,
 				      .now_ms = now,
-				      .reset_at_ms = checkpoint_reset_at(o->store, e->task),
+				      .reset_at_ms = checkpoint_reset_at(o->store, e->task, now, &note),
 				      .rnd = random_u32()};
+		c.reset_note = note;
 		struct task *fresh = NULL;
 		_cleanup_error_ struct rv_error *err = NULL;
 		if (task_store_update(o->store, e->id, sched_fn, &c, &fresh, &err) < 0) {
@@ -512,10 +519,11 @@ static int64_t schedule_task(struct sv *s, struct task_list_entry *e, struct see
 			return 0;
 		char iso[TIMEUTIL_ISO_LEN];
 		_cleanup_free_ char *m = xasprintf(
-			"task %lld: auto-retry %d/%d of paused %s task scheduled at %s%s",
+			"task %lld: auto-retry %d/%d of paused %s task scheduled at %s%s%s",
 			(long long)e->id, d.attempt, d.max, provider_of(e->task),
 			timeutil_format_iso(ar.next_retry_at_ms, iso),
-			c.reset_at_ms > 0 ? " (after the provider's reset time)" : "");
+			c.reset_at_ms > 0 ? " (after the provider's reset time)" : note ? "; " : "",
+			c.reset_at_ms <= 0 && note ? note : "");
 		struct supervise_event ev = {.kind = SUPERVISE_RETRY_SCHEDULED,
 					     .task_id = e->id,
 					     .at_ms = ar.next_retry_at_ms,

@@ -199,6 +199,9 @@ struct taskops_logs_result {
 	bool had_saved;                      /* container.log had something */
 	enum taskops_logs_container container;
 	char *container_ref;                 /* id or name looked at, or NULL */
+	char *saved_refused;                 /* container.log was not a regular
+						file (planted): why it was not
+						shown, or NULL */
 };
 
 /* iteration 0: the current one; > task_iterations(t): -EINVAL.  fn gets the

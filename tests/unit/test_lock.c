@@ -505,6 +505,57 @@ static void test_lock_missing_dir(void **state)
 			    "stale: the holder's PID now belongs to another process");
 }
 
+/* What a container can plant at .resume.lock (the iteration directory is
+ * its /output): a FIFO, a symlink to a host file, a dangling symlink, a
+ * directory.  None of them blocks, none is followed; each is a stale lock
+ * that acquire reclaims, leaving the link's target alone. */
+static void test_lock_planted_non_files_are_stale(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *target = xasprintf("%s-host-marker", dir);
+	assert_int_equal(fileio_write_atomic(target, "keep\n", 5, 0644, NULL), 0);
+	_cleanup_free_ char *nowhere = xasprintf("%s-nowhere", dir);
+	_cleanup_free_ char *sub = fileio_join(lock_path, "x");
+	for (int kind = 0; kind < 4; kind++) {
+		switch (kind) {
+		case 0:
+			assert_int_equal(mkfifo(lock_path, 0644), 0);
+			break;
+		case 1:
+			assert_int_equal(symlink(target, lock_path), 0);
+			break;
+		case 2:
+			assert_int_equal(symlink(nowhere, lock_path), 0);
+			break;
+		default:
+			assert_int_equal(mkdir(lock_path, 0755), 0);
+			assert_int_equal(mkdir(sub, 0755), 0);
+			break;
+		}
+		int64_t t0 = timeutil_mono_ms();
+		struct lock_info info;
+		assert_int_equal(lock_inspect(dir, &info, NULL), 0);
+		assert_int_equal(info.state, LOCK_STALE_NOT_FILE);
+		assert_false(info.held);
+		struct lock *l = NULL;
+		_cleanup_error_ struct rv_error *e = NULL;
+		assert_int_equal(lock_acquire(dir, &l, &e), 0);
+		assert_true(timeutil_mono_ms() - t0 < 2000);
+		struct stat st;
+		assert_int_equal(lstat(lock_path, &st), 0);
+		assert_true(S_ISREG(st.st_mode));
+		assert_int_equal(lock_release(l, NULL), 0);
+		assert_false(fileio_exists(nowhere));
+		_cleanup_free_ char *buf = NULL;
+		assert_int_equal(fileio_read_bounded(target, 64, &buf, NULL, NULL), 0);
+		assert_string_equal(buf, "keep\n");
+	}
+	unlink(target);
+	/* a directory moved aside stays in the iteration directory */
+	(void)fileio_remove_tree(dir, NULL);
+	assert_int_equal(mkdir(dir, 0700), 0);
+}
+
 int main(void)
 {
 	if (gethostname(host, sizeof(host) - 1) < 0)
@@ -523,6 +574,7 @@ int main(void)
 		T(test_lock_racers_on_stale_lock_one_winner),
 		T(test_lock_release_keeps_foreign_lock),
 		T(test_lock_missing_dir),
+		T(test_lock_planted_non_files_are_stale),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

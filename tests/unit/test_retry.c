@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/cleanup.h"
+#include "common/timeutil.h"
 #include "supervisor/lib/retry.h"
 
 #define T0 1795000000000LL /* a fixed "now" */
@@ -440,6 +441,69 @@ static void test_crash_points_neither_lose_nor_repeat(void **state)
 	}
 }
 
+#define DAY_MS (24 * 3600 * 1000LL)
+
+/* resetAt comes from a container-written file: judged on an injected clock. */
+static void test_reset_horizon(void **state)
+{
+	(void)state;
+	int64_t ms = -1;
+	char iso[TIMEUTIL_ISO_LEN];
+	assert_int_equal(retry_reset_check(NULL, T0, &ms), RETRY_RESET_NONE);
+	assert_int_equal(retry_reset_check("", T0, &ms), RETRY_RESET_NONE);
+	assert_int_equal(retry_reset_check("9999-12-31T23:59:59Z", T0, &ms), RETRY_RESET_TOO_FAR);
+	assert_int_equal(retry_reset_check("1999-12-31T23:59:59Z", T0, &ms), RETRY_RESET_TOO_OLD);
+	assert_int_equal(retry_reset_check("tomorrow", T0, &ms), RETRY_RESET_UNPARSABLE);
+	assert_int_equal(ms, -1); /* not written */
+	/* exactly 7 days ahead is believed, a second more is not */
+	timeutil_format_iso(T0 + 7 * DAY_MS, iso);
+	assert_int_equal(retry_reset_check(iso, T0, &ms), RETRY_RESET_OK);
+	assert_int_equal(ms, T0 + 7 * DAY_MS);
+	timeutil_format_iso(T0 + 7 * DAY_MS + 1000, iso);
+	assert_int_equal(retry_reset_check(iso, T0, &ms), RETRY_RESET_TOO_FAR);
+	/* a past reset time is fine (due at once) */
+	timeutil_format_iso(T0 - DAY_MS, iso);
+	assert_int_equal(retry_reset_check(iso, T0, &ms), RETRY_RESET_OK);
+
+	_cleanup_free_ char *note = retry_reset_note(RETRY_RESET_TOO_FAR, "9999-12-31T23:59:59Z");
+	assert_string_equal(note, "reset time 9999-12-31T23:59:59Z ignored: more than 7 days "
+				  "ahead; the normal backoff is used");
+	_cleanup_free_ char *esc = retry_reset_note(RETRY_RESET_UNPARSABLE, "\x1b[2J");
+	assert_null(strchr(esc, 0x1b));
+	assert_null(retry_reset_note(RETRY_RESET_OK, "x"));
+
+	/* retry_due_at never trusts an absurd value even if handed one */
+	struct retry_policy p = policy(5, 60, 3600);
+	struct task *t = paused_task(TASK_PAUSE_RETRYABLE_ERROR, T0);
+	int64_t year9999 = 253402300799000LL;
+	int64_t backoff = retry_due_at(t, &p, T0, 0, 0);
+	assert_int_equal(retry_due_at(t, &p, T0, year9999, 0), backoff);
+	assert_true(backoff < T0 + DAY_MS);
+
+	/* the note is recorded once: a second identical note changes nothing */
+	assert_true(retry_set_reset_note(t, note));
+	assert_false(retry_set_reset_note(t, note));
+	assert_true(retry_set_reset_note(t, NULL));
+	assert_false(retry_set_reset_note(t, NULL));
+	task_free(t);
+}
+
+/* Scheduling is idempotent: after one SCHEDULE the next passes WAIT, so the
+ * supervisor does not rewrite the record on every pass. */
+static void test_absurd_reset_scheduled_once(void **state)
+{
+	(void)state;
+	struct retry_policy p = policy(5, 60, 3600);
+	struct task *t = paused_task(TASK_PAUSE_RETRYABLE_ERROR, T0);
+	int64_t year9999 = 253402300799000LL;
+	assert_true(retry_apply_schedule(t, &p, T0, year9999, 0));
+	struct task_auto_retry ar = get_retry(t);
+	assert_true(ar.next_retry_at_ms > T0 && ar.next_retry_at_ms < T0 + DAY_MS);
+	for (int pass = 1; pass < 5; pass++)
+		assert_false(retry_apply_schedule(t, &p, T0 + pass * 1000, year9999, 0));
+	task_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -447,6 +511,8 @@ int main(void)
 		cmocka_unit_test(test_only_retryable_pauses_are_eligible),
 		cmocka_unit_test(test_due_from_reset_time),
 		cmocka_unit_test(test_due_from_backoff),
+		cmocka_unit_test(test_reset_horizon),
+		cmocka_unit_test(test_absurd_reset_scheduled_once),
 		cmocka_unit_test(test_decide_schedule_wait_fire),
 		cmocka_unit_test(test_budget_across_repauses),
 		cmocka_unit_test(test_give_up_records_the_budget),

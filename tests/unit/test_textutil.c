@@ -59,11 +59,50 @@ static void test_textutil_tail(void **state)
 	assert_string_equal(zero, "[...truncated 3 chars...]");
 }
 
+static void check_escape(const char *in, const char *want)
+{
+	_cleanup_free_ char *out = textutil_escape_terminal(in);
+	assert_string_equal(out, want);
+	assert_true(textutil_needs_escape(in) == (strcmp(in, want) != 0));
+}
+
+static void test_textutil_escape_terminal(void **state)
+{
+	(void)state;
+	check_escape("plain text, déjà vu ✓", "plain text, déjà vu ✓");
+	/* title change (OSC 0) and clear screen (CSI 2J) */
+	check_escape("\x1b]0;pwned\x07" "err", "\\x1b]0;pwned\\x07err");
+	check_escape("\x1b[2J\x1b[H", "\\x1b[2J\\x1b[H");
+	/* every C0, including newline and tab, and DEL */
+	check_escape("a\nb\tc\rd\x01\x7f", "a\\x0ab\\x09c\\x0dd\\x01\\x7f");
+	/* C1 as UTF-8 (U+009B CSI, U+009D OSC, U+0080) and as a raw 8-bit byte */
+	check_escape("x\xc2\x9b" "2Jy", "x\\u009b2Jy");
+	check_escape("\xc2\x9d" "0;t\xc2\x80", "\\u009d0;t\\u0080");
+	check_escape("\x9b" "2J", "\\x9b2J");
+	/* U+00A0 and beyond are text */
+	check_escape("\xc2\xa0\xc2\xa9", "\xc2\xa0\xc2\xa9");
+	assert_null(textutil_escape_terminal(NULL));
+	assert_false(textutil_needs_escape(NULL));
+}
+
+static void test_textutil_escape_log(void **state)
+{
+	(void)state;
+	const char in[] = "line 1\n\x1b]0;title\x07\tok\r\n\xc2\x9b\xff";
+	size_t len = 0;
+	_cleanup_free_ char *out = textutil_escape_log(in, sizeof(in) - 1, &len);
+	assert_string_equal(out, "line 1\n\\x1b]0;title\\x07\tok\r\n\\u009b\xff");
+	assert_int_equal(len, strlen(out));
+	assert_null(memchr(out, 0x1b, len));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_textutil_utf8),
 		cmocka_unit_test(test_textutil_tail),
+		cmocka_unit_test(test_textutil_escape_terminal),
+		cmocka_unit_test(test_textutil_escape_log),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
