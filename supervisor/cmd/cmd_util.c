@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/textutil.h"
 #include "common/cleanup.h"
 #include "common/jsonutil.h"
 #include "supervisor/cmd/cmd.h"
@@ -46,7 +47,10 @@ void cmd_print_json(struct json_object *obj)
 
 static int fail_msg(bool json, int code, const char *msg)
 {
-	fprintf(stderr, "rover: %s\n", msg);
+	/* A message may quote text the container wrote: no control
+	 * characters on the terminal; the JSON below keeps it raw. */
+	_cleanup_free_ char *safe = textutil_escape_terminal(msg);
+	fprintf(stderr, "rover: %s\n", safe);
 	if (json) {
 		_cleanup_json_ struct json_object *o = json_object_new_object();
 		struct json_object *errs = json_object_new_array();
@@ -117,7 +121,8 @@ void cmd_report_stderr(void *userdata, const char *level, int64_t id, const char
 {
 	(void)userdata;
 	(void)id;
-	fprintf(stderr, "%s %s\n", !strcmp(level, "warn") ? "⚠" : "ℹ", msg);
+	_cleanup_free_ char *safe = textutil_escape_terminal(msg);
+	fprintf(stderr, "%s %s\n", !strcmp(level, "warn") ? "⚠" : "ℹ", safe);
 }
 
 int cmd_parse_json_only(const char *verb, const char *usage, int argc, char **argv,

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -14,6 +15,7 @@
 #include "common/sha256.h"
 #include "common/timeutil.h"
 #include "supervisor/lib/engine_logs.h"
+#include "supervisor/lib/iterfile.h"
 #include "supervisor/lib/worktree.h"
 
 /* Environment passed to the runner when set on the host: its own knobs and
@@ -90,22 +92,79 @@ static int sink_write(void *userdata, enum engine_stream stream, const char *dat
 	return 0;
 }
 
-/* container.log names each container it holds output of: saving the same
- * container twice (observed terminal, then replaced) must not repeat it.
- * Read line by line: the log can be far larger than we want in memory. */
+/* A save is complete only once its trailer line is in: a save cut short
+ * (full disk, killed) is truncated away or, if we died, lacks it and is
+ * done again whole by the next attempt. */
+#define LOG_TRAILER_FMT "==== end of container %s ====\n"
+
+/* container.log names each container whose output it holds completely:
+ * saving the same container twice (observed terminal, then replaced) must
+ * not repeat it.  Read line by line through iterfile.h: the log can be far
+ * larger than we want in memory, and the container may have planted a
+ * symlink or FIFO there (then nothing counts as saved). */
 static bool already_saved(const char *path, const char *full_id)
 {
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
-	if (!f)
+	int fd = iterfile_open_read(path, NULL, NULL);
+	if (fd < 0)
 		return false;
-	_cleanup_free_ char *needle = xasprintf("==== container %s,", full_id);
+	_cleanup_fclose_ FILE *f = fdopen(fd, "re");
+	if (!f) {
+		close(fd);
+		return false;
+	}
+	_cleanup_free_ char *needle = xasprintf(LOG_TRAILER_FMT, full_id);
 	size_t nl = strlen(needle);
 	_cleanup_free_ char *line = NULL;
 	size_t cap = 0;
-	while (getline(&line, &cap, f) >= 0)
-		if (!strncmp(line, needle, nl))
+	ssize_t n;
+	while ((n = getline(&line, &cap, f)) >= 0)
+		if ((size_t)n == nl && !memcmp(line, needle, nl))
 			return true;
 	return false;
+}
+
+/* Append the container's output and its trailer to fd; on any failure cut
+ * the file back to where it was, so no partial save is left behind. */
+static int append_logs(struct engine *e, int fd, const char *path, const char *full_id,
+		       const char *ref, struct rv_error **err)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return rv_error_errno(err, errno, "cannot stat '%s'", path);
+	off_t start = st.st_size;
+	char iso[TIMEUTIL_ISO_LEN];
+	_cleanup_free_ char *hdr = xasprintf("==== container %s, saved %s ====\n", full_id,
+					     timeutil_format_iso(timeutil_now_ms(), iso));
+	struct log_sink sink = {.fd = fd, .header = hdr};
+	_cleanup_error_ struct rv_error *e2 = NULL;
+	int r = engine_container_logs(e, full_id, 0, sink_write, &sink, &e2);
+	if (r == -ENOENT) {
+		(void)ftruncate(fd, start);
+		return 0;
+	}
+	if (r < 0) {
+		*err = TAKE_PTR(e2);
+		r = rv_error_wrap(err, "cannot save the output of container '%s'", ref);
+		goto undo;
+	}
+	if (sink.header_done) {
+		_cleanup_free_ char *trailer = xasprintf(LOG_TRAILER_FMT, full_id);
+		r = fileio_write_all(fd, trailer, strlen(trailer));
+		if (r < 0) {
+			r = rv_error_errno(err, -r, "cannot write '%s'", path);
+			goto undo;
+		}
+	}
+	if (fsync(fd) < 0) {
+		r = rv_error_errno(err, errno, "cannot fsync '%s'", path);
+		goto undo;
+	}
+	return 0;
+undo:
+	/* Best effort: ftruncate needs no space.  If even that fails, the
+	 * missing trailer still makes the next attempt save it whole. */
+	(void)ftruncate(fd, start);
+	return r;
 }
 
 int launch_save_logs(struct engine *e, const struct task_store *st, int64_t id,
@@ -129,24 +188,14 @@ int launch_save_logs(struct engine *e, const struct task_store *st, int64_t id,
 	engine_container_info_release(&info);
 	if (already_saved(path, full_id))
 		return 0;
-	/* Appended, not replaced: every run of this iteration keeps its output. */
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return rv_error_errno(err, errno, "cannot open '%s'", path);
-	char iso[TIMEUTIL_ISO_LEN];
-	_cleanup_free_ char *hdr = xasprintf("==== container %s, saved %s ====\n", full_id,
-					     timeutil_format_iso(timeutil_now_ms(), iso));
-	struct log_sink sink = {.fd = fd, .header = hdr};
-	r = engine_container_logs(e, full_id, 0, sink_write, &sink, &e2);
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0) {
-		*err = TAKE_PTR(e2);
+	/* Appended, not replaced: every run of this iteration keeps its
+	 * output.  Never through a planted symlink or into a FIFO: anything
+	 * but a regular file at the name is removed first (iterfile.h). */
+	r = iterfile_open_append(path, err);
+	if (r < 0)
 		return rv_error_wrap(err, "cannot save the output of container '%s'", ref);
-	}
-	if (fsync(fd) < 0)
-		return rv_error_errno(err, errno, "cannot fsync '%s'", path);
-	return 0;
+	_cleanup_close_ int fd = r;
+	return append_logs(e, fd, path, full_id, ref, err);
 }
 
 int launch_remove_container(struct engine *e, const struct task_store *st, int64_t id,

@@ -15,6 +15,7 @@
 #include "supervisor/lib/launch.h"
 #include "supervisor/lib/lock.h"
 #include "supervisor/lib/reconcile.h"
+#include "supervisor/lib/worktree.h"
 
 static void reportf(observe_report_fn fn, void *ud, const char *level, int64_t id,
 		    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -63,6 +64,7 @@ static int update_fn(struct task *t, void *userdata, struct rv_error **err)
 		 * the exit code from deciding once the container is gone. */
 		*err = rv_error_free(*err);
 	}
+
 	if (c->orphan && task_status_is_running(task_status(t))) {
 		/* Decide on the record as it is now: if a resume replaced the
 		 * container meanwhile, the observation is stale. */
@@ -346,6 +348,25 @@ static void save_finished_logs(const struct task_store *st, const struct task *t
 			(long long)t->id, rv_error_msg(err));
 }
 
+/* A task that just finished has its agent's commits imported into the
+ * project's branch rover/task-<id>, so the user's own git sees them.  Only
+ * the workspace rover made for this task is read (worktree_sync). */
+static void import_finished_work(const struct task_store *st, const struct task *t,
+				 observe_report_fn report, void *ud)
+{
+	const char *path = task_get_str(t, "worktreePath");
+	const char *branch = task_get_str(t, "branchName");
+	if (!st->project_root || !path || !*path || !branch || !*branch)
+		return;
+	_cleanup_free_ char *own = xasprintf("%s/workspaces/%lld", st->dir, (long long)t->id);
+	if (strcmp(path, own) != 0)
+		return;
+	_cleanup_error_ struct rv_error *err = NULL;
+	if (worktree_sync(st->project_root, path, branch, &err) < 0)
+		reportf(report, ud, "warn", t->id, "Could not import the commits of task %lld: %s",
+			(long long)t->id, rv_error_msg(err));
+}
+
 int observe_tasks(const struct task_store *st, struct task_list *list, unsigned flags,
 		  observe_report_fn report, void *userdata)
 {
@@ -375,8 +396,10 @@ int observe_tasks(const struct task_store *st, struct task_list *list, unsigned 
 		struct endpoint *ep = endpoint_for(&eps, &n_eps, uri && *uri ? uri : NULL);
 		if (task_status_is_running(task_status(*t)))
 			changed += orphan_check(st, t, ep, report, userdata);
-		if (!task_status_is_running(task_status(*t)))
+		if (!task_status_is_running(task_status(*t))) {
 			save_finished_logs(st, *t, ep, report, userdata);
+			import_finished_work(st, *t, report, userdata);
+		}
 	}
 	free(was_active);
 	for (size_t i = 0; i < n_eps; i++) {

@@ -14,6 +14,7 @@
 #include "common/jsonutil.h"
 #include "common/timeutil.h"
 #include "supervisor/lib/engine.h"
+#include "supervisor/lib/iterfile.h"
 #include "supervisor/lib/launch.h"
 #include "supervisor/lib/lock.h"
 #include "supervisor/lib/worktree.h"
@@ -401,7 +402,12 @@ static int mark_fn(struct task *t, void *userdata, struct rv_error **err)
 	char idbuf[32];
 	snprintf(idbuf, sizeof(idbuf), "%lld", (long long)t->id);
 	c->sf = status_file_free(c->sf);
-	int r = status_file_create(status, idbuf, RESUME_STEP, &c->sf, err);
+	/* The container may have planted a directory at the name, which a
+	 * rename cannot replace (iterfile.h); links and FIFOs are replaced. */
+	int r = iterfile_clear_planted(status, err);
+	if (r >= 0)
+		r = status_file_create(status, idbuf, RESUME_STEP, &c->sf, err);
+
 	if (r < 0) {
 		c->init_failed = true;
 		return r;
@@ -569,10 +575,10 @@ static int resume_locked(const struct project *p, const struct task_store *st, i
 
 	_cleanup_free_ char *pause_req = task_store_iteration_file(st, id, task_iterations(marked),
 								   TASK_FILE_PAUSE_REQUEST);
-	(void)unlink(pause_req); /* a drain request of the run that paused */
+	(void)iterfile_remove(pause_req, NULL); /* a drain request of the run that paused */
 	_cleanup_free_ char *checkpoint = task_store_iteration_file(
 		st, id, task_iterations(marked), TASK_FILE_CHECKPOINT);
-	ret->had_checkpoint = fileio_exists(checkpoint);
+	ret->had_checkpoint = iterfile_exists(checkpoint);
 
 	_cleanup_free_ char *workspace = workspace_of(p, marked);
 	_cleanup_error_ struct rv_error *cause = NULL;

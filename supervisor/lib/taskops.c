@@ -16,6 +16,7 @@
 #include "common/timeutil.h"
 #include "supervisor/lib/engine.h"
 #include "supervisor/lib/engine_events.h"
+#include "supervisor/lib/iterfile.h"
 #include "supervisor/lib/launch.h"
 #include "supervisor/lib/lock.h"
 #include "supervisor/lib/reconcile.h"
@@ -56,7 +57,7 @@ static int open_engine(const struct task *t, const char *verb, struct engine **r
 static bool has_checkpoint(const struct task_store *st, int64_t id, int64_t n)
 {
 	_cleanup_free_ char *cp = task_store_iteration_file(st, id, n, TASK_FILE_CHECKPOINT);
-	return fileio_exists(cp);
+	return iterfile_exists(cp);
 }
 
 /* Apply the iteration's status.json (the runner's own word) to t; a status
@@ -156,7 +157,7 @@ static char *clean_reason(const char *reason)
 static int write_drain(const char *path, const char *reason, struct rv_error **err)
 {
 	_cleanup_free_ char *text = xasprintf("%s\n", reason);
-	int r = fileio_write_atomic(path, text, strlen(text), 0644, err);
+	int r = iterfile_write_atomic(path, text, strlen(text), 0644, err);
 	if (r < 0)
 		return rv_error_wrap(err, "cannot request the pause");
 	return 0;
@@ -323,7 +324,7 @@ int taskops_pause(const struct task_store *st, const struct task *t,
 			next_tick = now + PAUSE_TICK_MS;
 			/* A runner that was only starting removes a drain file it
 			 * takes for a leftover: ask again. */
-			if (phase == TASKOPS_PAUSE_DRAINING && !fileio_exists(drain)) {
+			if (phase == TASKOPS_PAUSE_DRAINING && !iterfile_exists(drain)) {
 				r = write_drain(drain, reason, err);
 				if (r < 0)
 					goto fail;
@@ -334,7 +335,7 @@ int taskops_pause(const struct task_store *st, const struct task *t,
 	}
 	ev = engine_events_free(ev);
 	e = engine_free(e);
-	unlink(drain);
+	(void)iterfile_remove(drain, NULL);
 
 	struct pause_finish pf = {.st = st,
 				  .cid = cid,
@@ -501,19 +502,25 @@ int taskops_checkpoint_aside(const char *iter_dir, int64_t now_ms, char **ret_pa
 	for (int i = 0; i < 1000; i++) {
 		_cleanup_free_ char *aside = xasprintf("%s" TASKOPS_RESTART_ASIDE_INFIX "%lld", cp,
 						       (long long)(now_ms + i));
-		if (renameat2(AT_FDCWD, cp, AT_FDCWD, aside, RENAME_NOREPLACE) == 0) {
-			int r = fileio_fsync_dir(iter_dir, err);
+		/* renameat within the checked directory moves whatever is there
+		 * (a planted symlink is moved as a link, never followed). */
+		_cleanup_error_ struct rv_error *re = NULL;
+		int r = iterfile_rename(cp, aside, true, &re);
+		if (r == 0) {
+			r = fileio_fsync_dir(iter_dir, err);
 			if (r < 0)
 				return r;
 			*ret_path = TAKE_PTR(aside);
 			return 0;
 		}
-		if (errno == ENOENT) {
+		if (r == -ENOENT) {
 			*ret_path = NULL;
 			return 0;
 		}
-		if (errno != EEXIST)
-			return rv_error_errno(err, errno, "cannot move '%s' aside", cp);
+		if (r != -EEXIST) {
+			*err = TAKE_PTR(re);
+			return rv_error_wrap(err, "cannot move '%s' aside", cp);
+		}
 	}
 	return rv_error_set(err, EEXIST, "cannot move '%s' aside: no free name", cp);
 }
@@ -542,17 +549,17 @@ static void restore_files(struct restart_ctx *c)
 {
 	if (c->aside) {
 		_cleanup_free_ char *cp = fileio_join(c->iter_dir, "checkpoint.json");
-		if (renameat2(AT_FDCWD, c->aside, AT_FDCWD, cp, RENAME_NOREPLACE) == 0) {
+		if (iterfile_rename(c->aside, cp, true, NULL) == 0) {
 			(void)fileio_fsync_dir(c->iter_dir, NULL);
 			free(c->aside);
 			c->aside = NULL;
 		}
 	}
 	if (c->old_status)
-		(void)fileio_write_atomic(c->status_path, c->old_status, c->old_status_len, 0644,
-					  NULL);
+		(void)iterfile_write_atomic(c->status_path, c->old_status, c->old_status_len,
+					    0644, NULL);
 	else
-		unlink(c->status_path);
+		(void)iterfile_remove(c->status_path, NULL);
 }
 
 static int restart_begin_fn(struct task *t, void *userdata, struct rv_error **err)
@@ -565,9 +572,11 @@ static int restart_begin_fn(struct task *t, void *userdata, struct rv_error **er
 	if (r < 0)
 		return rv_error_set(err, ENOMEM, "cannot copy the record of task %lld", lid(t));
 	_cleanup_error_ struct rv_error *re = NULL;
-	r = fileio_read_bounded(c->status_path, STATUS_MAX_BYTES, &c->old_status,
-				&c->old_status_len, &re);
-	if (r < 0 && r != -ENOENT) {
+	r = iterfile_read(c->status_path, STATUS_MAX_BYTES, &c->old_status, &c->old_status_len,
+			  &re);
+	/* Something planted there (or too big) is not worth keeping for a
+	 * rollback: the restart replaces it. */
+	if (r < 0 && r != -ENOENT && !iterfile_planted(r) && r != -EFBIG) {
 		*err = TAKE_PTR(re);
 		return r;
 	}
@@ -579,6 +588,10 @@ static int restart_begin_fn(struct task *t, void *userdata, struct rv_error **er
 	char idbuf[32];
 	snprintf(idbuf, sizeof(idbuf), "%lld", lid(t));
 	struct status_file *sf = NULL;
+	/* A planted directory there would make the rename below fail. */
+	r = iterfile_clear_planted(c->status_path, err);
+	if (r < 0)
+		goto undo;
 	r = status_file_create(c->status_path, idbuf, "Starting workflow", &sf, err);
 	status_file_free(sf);
 	if (r < 0)
@@ -941,14 +954,23 @@ void taskops_delete_result_release(struct taskops_delete_result *r)
 /* ---- logs ----------------------------------------------------------------- */
 
 static int copy_saved(const char *path, engine_log_fn fn, void *userdata, bool *ret_any,
-		      struct rv_error **err)
+		      char **ret_refused, struct rv_error **err)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return rv_error_errno(err, errno, "cannot open '%s'", path);
+	/* The container can plant a symlink to a host file here: never
+	 * followed, a FIFO never opened (iterfile.h). */
+	_cleanup_error_ struct rv_error *oe = NULL;
+	int r = iterfile_open_read(path, NULL, &oe);
+	if (r == -ENOENT)
+		return 0;
+	if (iterfile_planted(r)) {
+		*ret_refused = xstrdup(rv_error_msg(oe));
+		return 0;
 	}
+	if (r < 0) {
+		*err = TAKE_PTR(oe);
+		return r;
+	}
+	_cleanup_close_ int fd = r;
 	char buf[65536];
 	for (;;) {
 		ssize_t k = read(fd, buf, sizeof(buf));
@@ -959,7 +981,7 @@ static int copy_saved(const char *path, engine_log_fn fn, void *userdata, bool *
 		if (k == 0)
 			return 0;
 		*ret_any = true;
-		int r = fn(userdata, ENGINE_STREAM_STDOUT, buf, (size_t)k, err);
+		r = fn(userdata, ENGINE_STREAM_STDOUT, buf, (size_t)k, err);
 		if (r < 0)
 			return r;
 	}
@@ -977,13 +999,15 @@ int taskops_logs(const struct task_store *st, const struct task *t, int64_t iter
 	struct taskops_logs_result res = {.container = TASKOPS_LOGS_NONE};
 	_cleanup_free_ char *saved = task_store_iteration_file(st, t->id, n,
 							       TASK_FILE_CONTAINER_LOG);
-	int r = copy_saved(saved, fn, userdata, &res.had_saved, err);
+	_cleanup_free_ char *refused = NULL;
+	int r = copy_saved(saved, fn, userdata, &res.had_saved, &refused, err);
 	if (r < 0)
 		return r;
 	const char *cid = n == last ? task_container_id(t) : NULL;
 	const char *endpoint = NULL;
 	bool recorded = task_get_engine(t, NULL, &endpoint) && endpoint && *endpoint;
 	if (!(cid && *cid) && !recorded) {
+		res.saved_refused = TAKE_PTR(refused);
 		*ret = res;
 		return 0; /* never started */
 	}
@@ -1017,7 +1041,8 @@ int taskops_logs(const struct task_store *st, const struct task *t, int64_t iter
 		if (!ref) {
 			engine_free(e);
 			res.container = TASKOPS_LOGS_GONE;
-			*ret = res;
+			res.saved_refused = TAKE_PTR(refused);
+		*ret = res;
 			return 0;
 		}
 	}
@@ -1032,6 +1057,7 @@ int taskops_logs(const struct task_store *st, const struct task *t, int64_t iter
 		res.container = TASKOPS_LOGS_LIVE;
 	}
 	res.container_ref = TAKE_PTR(ref);
+	res.saved_refused = TAKE_PTR(refused);
 	*ret = res;
 	return 0;
 }
@@ -1040,4 +1066,6 @@ void taskops_logs_result_release(struct taskops_logs_result *r)
 {
 	free(r->container_ref);
 	r->container_ref = NULL;
+	free(r->saved_refused);
+	r->saved_refused = NULL;
 }
