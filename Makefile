@@ -6,6 +6,8 @@
 #   make check      unit + local integration tests under ASan+UBSan
 #   make valgrind   unit tests under valgrind
 #   make lint       cppcheck and gcc -fanalyzer
+#   make fuzz       libFuzzer harnesses (clang, ASan+UBSan) in build-fuzz/, each run
+#                   FUZZ_SECONDS (default 30); tests/fuzz/run.sh
 #   make install PREFIX=/usr/local
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -43,7 +45,7 @@ UNIT_BINS := $(patsubst %.c,$(BUILD)/%,$(UNIT_SRC))
 FAULTS_O := $(BUILD)/tests/unit/helpers/faults.o
 TESTUTIL_O := $(BUILD)/tests/unit/helpers/testutil.o
 
-.PHONY: all tools test unit integration check valgrind lint install clean bench
+.PHONY: all tools test unit integration check valgrind lint install clean bench fuzz fuzz-build
 all: $(BINDIR)/rover-agent $(BINDIR)/rover
 
 $(BUILD)/%.o: %.c
@@ -116,6 +118,24 @@ lint:
 
 bench: all
 	bench/run-all.sh
+
+# libFuzzer harnesses (tests/fuzz/<name>.c, one per parser of untrusted input).
+# The project's sources are compiled again with clang and the fuzzer's
+# coverage instrumentation into $(FUZZ_BUILD)/clang, apart from any gcc build;
+# warnings stay warnings there (gcc's -Werror build is the gate).
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 30
+FUZZ_SAN := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+	    -fno-omit-frame-pointer -Wno-error
+FUZZ_NAMES := $(patsubst tests/fuzz/%.c,%,$(sort $(wildcard tests/fuzz/*.c)))
+$(BUILD)/tests/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz_util.h $(SUPLIB_A) $(AGENT_A) $(COMMON_A)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(SUPLIB_A) $(AGENT_A) $(COMMON_A) $(ROVER_LIBS)
+fuzz-build:
+	$(MAKE) BUILD=$(FUZZ_BUILD)/clang BINDIR=$(FUZZ_BUILD)/clang/bin CC=clang OPT='-O1 -g' \
+		SAN='$(FUZZ_SAN)' $(patsubst %,$(FUZZ_BUILD)/clang/tests/fuzz/%,$(FUZZ_NAMES))
+fuzz: fuzz-build
+	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh --no-build
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
