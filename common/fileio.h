@@ -42,8 +42,36 @@ int fileio_mkdir_p(const char *path, mode_t mode, struct rv_error **err);
 /* fsync a directory so that entries created or renamed in it are durable. */
 int fileio_fsync_dir(const char *dir, struct rv_error **err);
 
-/* rm -rf path; a missing path is success.  Does not follow symlinks. */
+/* rm -rf: remove the entry `name` of the directory dirfd and, when it is a
+ * directory, everything under it; a missing entry is success.  The walk is
+ * openat/unlinkat from dirfd down, each directory opened with
+ * O_NOFOLLOW|O_DIRECTORY and checked to be the one lstat'ed (same device and
+ * inode): a symlink anywhere - name itself included - is unlinked, never
+ * followed, so nothing outside dirfd's directory is ever removed, whatever
+ * is renamed or replaced meanwhile.  name must be one path component (no
+ * '/', not "." or ".."): -EINVAL.  shown names the entry in messages. */
+int fileio_remove_tree_at(int dirfd, const char *name, const char *shown,
+			  struct rv_error **err);
+
+/* fileio_remove_tree_at() of path's last component, from its parent opened
+ * with the usual path walk: for a path the caller created and trusts (its
+ * parents are rover's own directories).  Inside the tree nothing is
+ * followed. */
 int fileio_remove_tree(const char *path, struct rv_error **err);
+
+/* Open the directory rel below dirfd one component at a time, each with
+ * O_NOFOLLOW|O_DIRECTORY, so that no symlink on the way is followed (rel:
+ * "a/b/c", no "." or ".." components: -EINVAL).  A symlink is -ELOOP, a
+ * non-directory -ENOTDIR, a missing component -ENOENT.  Returns the fd
+ * (O_CLOEXEC) or -errno; nothing is set in an error (callers word it). */
+int fileio_open_dir_beneath(int dirfd, const char *rel);
+
+/* Copy the tree at from to the new path to (which must not exist) without
+ * following symlinks: directories and regular files are copied with their
+ * permission bits, symlinks are re-created as symlinks with the same
+ * target, anything else (sockets, fifos, devices) is skipped.  On failure
+ * what was copied is removed again. */
+int fileio_copy_tree(const char *from, const char *to, struct rv_error **err);
 
 /* Copy a file's bytes to a new path atomically (fileio_write_atomic). */
 int fileio_copy(const char *from, const char *to, size_t max, mode_t mode,

@@ -32,6 +32,7 @@ static const struct command commands[] = {
 	{"restart", cmd_restart, "run a task again from the start"},
 	{"delete", cmd_delete, "remove a task, its container and workspace"},
 	{"supervise", cmd_supervise, "run the supervisor: auto-retry, orphan detection"},
+	{"info", cmd_info, "show the store, the project, the engine and the settings"},
 };
 
 static void usage(FILE *f)

@@ -9,6 +9,11 @@
 #   ROVER_TEST_LOCAL_ONLY  1: skip tests that need a container engine
 #   ROVER_TEST_FILTER      only integration files whose name matches this regex
 #   ROVER_VALGRIND         1: run unit binaries under valgrind
+#   ROVER_TEST_FUZZ        1: run the fuzz lane, 0: do not (default: on for a
+#                          whole run - no --unit-only/--integration-only, no
+#                          filter, engines used - as `make test` and CI do)
+#   FUZZ_SECONDS           seconds per fuzz harness (default 30)
+#   ROVER_FUZZ_BUILD       the fuzz lane's build directory (default build-fuzz)
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -41,6 +46,26 @@ tally() { # name rc tapfile
 	fi
 	printf '%-44s %3d passed, %d failed, %d skipped\n' "$name" "$p" "$f" "$s"
 }
+
+# The fuzz lane (tests/fuzz/run.sh): every libFuzzer harness for FUZZ_SECONDS,
+# one TAP line each.  It builds with clang and fuzzes in the background, at a
+# lower priority, while the unit and integration lanes run; its result is
+# tallied at the end.
+fuzz_lane=0
+if [ "$mode" = all ] && [ -z "${ROVER_TEST_FILTER:-}" ] && [ "${ROVER_TEST_LOCAL_ONLY:-0}" != 1 ] &&
+	[ "${ROVER_VALGRIND:-0}" != 1 ]; then
+	fuzz_lane=1
+fi
+fuzz_lane=${ROVER_TEST_FUZZ:-$fuzz_lane}
+fuzz_pid=
+if [ "$fuzz_lane" = 1 ]; then
+	fuzz_tap=$log_dir/fuzz.tap fuzz_log=$log_dir/fuzz.log fuzz_start=$(date +%s)
+	: >"$fuzz_tap"
+	FUZZ_BUILD=${ROVER_FUZZ_BUILD:-build-fuzz} nice -n 10 "$here/fuzz/run.sh" --tap "$fuzz_tap" \
+		>"$fuzz_log" 2>&1 &
+	fuzz_pid=$!
+	echo "fuzz lane: started in the background (pid $fuzz_pid, log $fuzz_log)"
+fi
 
 if [ "$mode" != integration ]; then
 	for t in "$@"; do
@@ -84,6 +109,19 @@ if [ "$mode" != unit ]; then
 		bats --tap "$f" >"$tap" 2>&1
 		tally "$name" $? "$tap"
 	done
+fi
+
+if [ -n "$fuzz_pid" ]; then
+	wait "$fuzz_pid"
+	rc=$?
+	sed 's/^/  /' "$fuzz_log"
+	# A lane that ran nothing failed, whatever its exit status.
+	if ! grep -qE '^(not )?ok [0-9]+' "$fuzz_tap"; then
+		echo "not ok 1 - fuzz lane ran no harness (see $fuzz_log)" >>"$fuzz_tap"
+		rc=1
+	fi
+	tally fuzz "$rc" "$fuzz_tap"
+	echo "fuzz lane: $(($(date +%s) - fuzz_start)) s"
 fi
 
 echo

@@ -19,7 +19,16 @@ int cmd_env_open(struct cmd_env *env, struct rv_error **err)
 	int r = project_open(NULL, &env->project, err);
 	if (r < 0)
 		return r;
-	r = task_store_open(env->project->store_dir, &env->store, err);
+	/* A store the previous rover kept inside the project moves to the
+	 * user's data directory; a .rover that came with the repository is
+	 * only reported, once. */
+	struct project_migration m = {0};
+	r = project_migrate_store(env->project, &m, err);
+	if (m.message)
+		fprintf(stderr, "%s %s\n", m.warning ? "⚠" : "ℹ", m.message);
+	project_migration_release(&m);
+	if (r >= 0)
+		r = task_store_open(env->project->store_dir, &env->store, err);
 	if (r < 0) {
 		project_free(env->project);
 		env->project = NULL;

@@ -10,6 +10,7 @@
 #include "common/jsonutil.h"
 #include "common/timeutil.h"
 #include "engine_http.h"
+#include "userconfig.h"
 
 /* Compact, and "/" left alone (paths are in labels and binds). */
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
@@ -338,6 +339,7 @@ int engine_discover_candidates(const struct engine_discover_env *env,
 		{env->rover_engine, "ROVER_ENGINE"},
 		{env->docker_host, "DOCKER_HOST"},
 		{env->container_host, "CONTAINER_HOST"},
+		{env->user_engine, "user config"},
 	};
 	struct engine_candidates c = {0};
 	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
@@ -347,6 +349,8 @@ int engine_discover_candidates(const struct engine_discover_env *env,
 		int r = expand_value(order[i].value, env, &c, err);
 		if (r < 0) {
 			engine_candidates_release(&c);
+			if (i == 4 && set(env->user_config))
+				return rv_error_wrap(err, "\"engine\" in '%s'", env->user_config);
 			return rv_error_wrap(err, "%s", order[i].source);
 		}
 		*ret = c;
@@ -395,16 +399,110 @@ int engine_discover_with(const struct engine_discover_env *env, struct engine **
 	return r;
 }
 
-int engine_discover(const char *explicit_value, struct engine **ret, struct rv_error **err)
+int engine_discover_env_load(const char *explicit_value, struct engine_discover_env *env,
+			     struct userconfig *uc, struct rv_error **err)
 {
-	struct engine_discover_env env = {
+	struct userconfig c = {0};
+	int r = userconfig_load(&c, err);
+	if (r < 0)
+		return r;
+	*uc = c;
+	*env = (struct engine_discover_env){
 		.explicit_value = explicit_value,
 		.rover_engine = getenv("ROVER_ENGINE"),
 		.docker_host = getenv("DOCKER_HOST"),
 		.container_host = getenv("CONTAINER_HOST"),
+		.user_engine = uc->engine,
+		.user_config = uc->path,
 		.xdg_runtime_dir = getenv("XDG_RUNTIME_DIR"),
 	};
-	return engine_discover_with(&env, ret, err);
+	return 0;
+}
+
+int engine_discover(const char *explicit_value, struct engine **ret, struct rv_error **err)
+{
+	struct engine_discover_env env;
+	struct userconfig uc = {0};
+	int r = engine_discover_env_load(explicit_value, &env, &uc, err);
+	if (r < 0)
+		return r;
+	r = engine_discover_with(&env, ret, err);
+	userconfig_release(&uc);
+	return r;
+}
+
+static bool has_uri(const struct engine_candidates *c, const char *uri)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (!strcmp(c->uris[i], uri))
+			return true;
+	return false;
+}
+
+void engine_configured_endpoints(const struct engine_discover_env *env,
+				 struct engine_candidates *ret)
+{
+	const char *const values[] = {env->explicit_value, env->rover_engine, env->docker_host,
+				      env->container_host, env->user_engine};
+	struct engine_candidates all = {.source = "configured"};
+	struct engine_candidates one = {0};
+	for (size_t i = 0; i <= ARRAY_SIZE(values); i++) {
+		if (i < ARRAY_SIZE(values)) {
+			if (!set(values[i]) || expand_value(values[i], env, &one, NULL) < 0) {
+				engine_candidates_release(&one);
+				continue;
+			}
+		} else {
+			push_uri(&one, xasprintf("unix://%s", docker_sock(env)));
+			push_podman(&one, env);
+		}
+		for (size_t k = 0; k < one.n; k++)
+			if (!has_uri(&all, one.uris[k]))
+				push_uri(&all, xstrdup(one.uris[k]));
+		engine_candidates_release(&one);
+	}
+	*ret = all;
+}
+
+int engine_check_recorded(const struct engine_discover_env *env, long long task_id,
+			  const char *value, struct rv_error **err)
+{
+	struct engine_candidates rec = {0};
+	_cleanup_error_ struct rv_error *perr = NULL;
+	if (!set(value) || expand_value(value, env, &rec, &perr) < 0)
+		return rv_error_set(err, EINVAL,
+				    "task %lld names engine endpoint '%.200s', which is not a valid "
+				    "endpoint (%s); refusing to use it",
+				    task_id, value ? value : "", rv_error_msg(perr));
+	struct engine_candidates ok = {0};
+	engine_configured_endpoints(env, &ok);
+	const char *bad = NULL;
+	for (size_t i = 0; i < rec.n && !bad; i++)
+		if (!has_uri(&ok, rec.uris[i]))
+			bad = rec.uris[i];
+	int r = 0;
+	if (bad)
+		r = rv_error_set(err, EPERM,
+				 "task %lld names engine endpoint %s, which is not configured here; "
+				 "set ROVER_ENGINE=%s to use it",
+				 task_id, bad, bad);
+	engine_candidates_release(&ok);
+	engine_candidates_release(&rec);
+	return r;
+}
+
+int engine_open_recorded(long long task_id, const char *value, struct engine **ret,
+			 struct rv_error **err)
+{
+	struct engine_discover_env env;
+	struct userconfig uc = {0};
+	int r = engine_discover_env_load(NULL, &env, &uc, err);
+	if (r >= 0)
+		r = engine_check_recorded(&env, task_id, value, err);
+	userconfig_release(&uc);
+	if (r < 0)
+		return r;
+	return engine_open(value, ret, err);
 }
 
 int engine_open(const char *value, struct engine **ret, struct rv_error **err)

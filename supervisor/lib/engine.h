@@ -14,11 +14,18 @@
  *     engine_free(e);
  * Logs: engine_logs.h; the event stream: engine_events.h.
  *
- * Discovery (engine_discover, CONTRACT "Engines"): the first set value of
- * --engine, ROVER_ENGINE, DOCKER_HOST, CONTAINER_HOST decides, and only the
+ * Discovery (engine_discover, docs/design/engine-selection.md): the first set
+ * value of --engine, ROVER_ENGINE, DOCKER_HOST, CONTAINER_HOST, the user's
+ * configuration ("engine" in userconfig.h's file) decides, and only the
  * endpoints it names are tried; with none set, the first that answers of
  * /var/run/docker.sock, $XDG_RUNTIME_DIR/podman/podman.sock,
- * /run/podman/podman.sock.  A value is "docker" (/var/run/docker.sock),
+ * /run/podman/podman.sock.  A repository's files never take part.
+ *
+ * Recorded endpoints (engine_open_recorded): a task record's engine.endpoint
+ * is opened only when it is one of the endpoints the user configured - any
+ * of the values above that is set, plus the default sockets - so a record
+ * that came from elsewhere can never make rover connect (and send
+ * credentials) to an endpoint of its choosing.  A value is "docker" (/var/run/docker.sock),
  * "podman" ($XDG_RUNTIME_DIR/podman/podman.sock, then
  * /run/podman/podman.sock), "unix:///path" or "tcp://host:port".  When
  * nothing answers, one error (-ECONNREFUSED) names every place tried and why.
@@ -85,6 +92,8 @@ struct engine_discover_env {
 	const char *rover_engine;    /* $ROVER_ENGINE */
 	const char *docker_host;     /* $DOCKER_HOST */
 	const char *container_host;  /* $CONTAINER_HOST */
+	const char *user_engine;     /* "engine" of the user's config.json */
+	const char *user_config;     /* that file's path, for messages */
 	const char *xdg_runtime_dir; /* $XDG_RUNTIME_DIR */
 	const char *docker_sock;
 	const char *podman_root_sock;
@@ -95,7 +104,7 @@ struct engine_candidates {
 	char **uris;        /* canonical endpoint URIs */
 	size_t n;
 	const char *source; /* static: "--engine", "ROVER_ENGINE", "DOCKER_HOST",
-			       "CONTAINER_HOST" or "default" */
+			       "CONTAINER_HOST", "user config" or "default" */
 };
 
 /* Pure: the candidates for env.  A bad value: -EINVAL/-ENOTSUP naming its
@@ -108,9 +117,35 @@ void engine_candidates_release(struct engine_candidates *c);
 int engine_discover_with(const struct engine_discover_env *env, struct engine **ret,
 			 struct rv_error **err);
 
-/* Discovery from the process environment, explicit_value being --engine
- * (or NULL). */
+/* Discovery from the process environment and the user's configuration,
+ * explicit_value being --engine (or NULL).  A broken configuration file
+ * fails (naming the file) rather than being skipped. */
 int engine_discover(const char *explicit_value, struct engine **ret, struct rv_error **err);
+
+/* What engine_discover reads: the process environment and the user's
+ * configuration file.  *uc holds the strings env points into; release it
+ * with userconfig_release() after env is no longer used. */
+struct userconfig;
+int engine_discover_env_load(const char *explicit_value, struct engine_discover_env *env,
+			     struct userconfig *uc, struct rv_error **err);
+
+/* Pure: every endpoint the user configured in env - each set value (not
+ * only the first), expanded, and the default sockets - without duplicates.
+ * A value that does not parse is left out (discovery reports it). */
+void engine_configured_endpoints(const struct engine_discover_env *env,
+				 struct engine_candidates *ret);
+
+/* Pure: 0 when value (a task record's engine.endpoint) names only
+ * configured endpoints; else -EPERM "task <id> names engine endpoint <value>,
+ * which is not configured here; set ROVER_ENGINE=<value> to use it" (-EINVAL
+ * for a value that is not an endpoint at all).  Nothing is contacted. */
+int engine_check_recorded(const struct engine_discover_env *env, long long task_id,
+			  const char *value, struct rv_error **err);
+
+/* engine_check_recorded against the process environment and the user's
+ * configuration, then engine_open(value).  Refused: no connection at all. */
+int engine_open_recorded(long long task_id, const char *value, struct engine **ret,
+			 struct rv_error **err);
 
 /* NULL-safe; returns NULL. */
 struct engine *engine_free(struct engine *e);

@@ -62,8 +62,10 @@ int launch_agent_binary(char **ret, struct rv_error **err)
 int launch_engine_for_task(const struct task *t, struct engine **ret, struct rv_error **err)
 {
 	const char *endpoint = NULL;
+	/* The record names the endpoint, but only one the user configured is
+	 * ever contacted (a record may have come from elsewhere). */
 	if (task_get_engine(t, NULL, &endpoint) && endpoint && *endpoint)
-		return engine_open(endpoint, ret, err);
+		return engine_open_recorded((long long)t->id, endpoint, ret, err);
 	return engine_discover(NULL, ret, err);
 }
 

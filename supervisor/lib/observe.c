@@ -158,6 +158,7 @@ static int64_t started_ms(const struct task *t)
 /* One endpoint's listing, shared by the tasks started on it. */
 struct endpoint {
 	char *uri; /* NULL: tasks that recorded no engine */
+	long long task_id; /* the first task naming uri, for messages */
 	struct engine *engine;
 	struct rv_error *err;
 	struct engine_container_summary *list;
@@ -183,7 +184,7 @@ static bool endpoint_connect(struct endpoint *ep)
 		return true;
 	if (ep->err)
 		return false;
-	int r = ep->uri ? engine_open(ep->uri, &ep->engine, &ep->err)
+	int r = ep->uri ? engine_open_recorded(ep->task_id, ep->uri, &ep->engine, &ep->err)
 			: engine_discover(NULL, &ep->engine, &ep->err);
 	if (r < 0)
 		return false;
@@ -394,6 +395,8 @@ int observe_tasks(const struct task_store *st, struct task_list *list, unsigned 
 		if (!was_active[i])
 			continue;
 		struct endpoint *ep = endpoint_for(&eps, &n_eps, uri && *uri ? uri : NULL);
+		if (!ep->task_id)
+			ep->task_id = (long long)(*t)->id;
 		if (task_status_is_running(task_status(*t)))
 			changed += orphan_check(st, t, ep, report, userdata);
 		if (!task_status_is_running(task_status(*t))) {

@@ -5,12 +5,18 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/fileio.h"
 #include "common/jsonutil.h"
+#include "common/sha256.h"
+#include "supervisor/lib/task_store.h"
+#include "supervisor/lib/worktree.h"
 
 static int absolute_dir(const char *start, char **ret, struct rv_error **err)
 {
@@ -211,21 +217,86 @@ void project_settings_release(struct project_settings *s)
 	s->agent_image = NULL;
 }
 
-static int store_dir_of(const char *root, char **ret, struct rv_error **err)
+/* realpath() of the part of path that exists, the rest appended as it is:
+ * the store is canonical before it is created. */
+static char *canonical_path(const char *path, int depth)
+{
+	char *real = realpath(path, NULL);
+	if (real)
+		return real;
+	if (errno != ENOENT || depth > 64 || !strcmp(path, "/"))
+		return xstrdup(path);
+	_cleanup_free_ char *dir = fileio_dirname(path);
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
+		return xstrdup(path);
+	_cleanup_free_ char *cdir = canonical_path(dir, depth + 1);
+	return fileio_join(cdir, base);
+}
+
+int project_default_store(const char *root, char **ret, const char **ret_source,
+			  struct rv_error **err)
+{
+	const char *xdg = getenv("XDG_DATA_HOME");
+	const char *home = getenv("HOME");
+	_cleanup_free_ char *data = NULL;
+	const char *source;
+	/* The XDG spec: a relative XDG_DATA_HOME is invalid and ignored. */
+	if (xdg && xdg[0] == '/') {
+		data = xstrdup(xdg);
+		source = "XDG_DATA_HOME";
+	} else if (home && home[0] == '/') {
+		data = xasprintf("%s/.local/share", home);
+		source = "HOME";
+	} else {
+		return rv_error_set(err, ENOENT,
+				    "cannot tell where rover's task store goes: neither "
+				    "XDG_DATA_HOME nor HOME is an absolute path; set one of them, "
+				    "or ROVER_STORE");
+	}
+	const char *base = strrchr(root, '/');
+	base = base && base[1] ? base + 1 : "root";
+	char name[65];
+	size_t n = 0;
+	for (; base[n] && n < sizeof(name) - 1; n++) {
+		char c = base[n];
+		/* ':' and ',' would break a bind "src:dst:opts"; keep it plain. */
+		bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			     (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+		name[n] = plain ? c : '_';
+	}
+	name[n] = '\0';
+	if (name[0] == '.')
+		name[0] = '_'; /* no hidden or "." / ".." names */
+	char hex[SHA256_HEX_LEN];
+	sha256_hex(root, strlen(root), hex);
+	*ret = xasprintf("%s/rover/projects/%s-%.16s", data, name, hex);
+	if (ret_source)
+		*ret_source = source;
+	return 0;
+}
+
+static int store_dir_of(const char *root, char **ret, const char **ret_source,
+			struct rv_error **err)
 {
 	const char *env = getenv("ROVER_STORE");
+	_cleanup_free_ char *dir = NULL;
 	if (!env || !*env) {
-		*ret = fileio_join(root, PROJECT_STORE_NAME);
-		return 0;
+		int r = project_default_store(root, &dir, ret_source, err);
+		if (r < 0)
+			return r;
+	} else if (env[0] == '/') {
+		dir = xstrdup(env);
+		*ret_source = "ROVER_STORE";
+	} else {
+		_cleanup_free_ char *cwd = getcwd(NULL, 0);
+		if (!cwd)
+			return rv_error_errno(err, errno, "cannot resolve ROVER_STORE '%s'", env);
+		dir = fileio_join(cwd, env);
+		*ret_source = "ROVER_STORE";
 	}
-	if (env[0] == '/') {
-		*ret = xstrdup(env);
-		return 0;
-	}
-	_cleanup_free_ char *cwd = getcwd(NULL, 0);
-	if (!cwd)
-		return rv_error_errno(err, errno, "cannot resolve ROVER_STORE '%s'", env);
-	*ret = fileio_join(cwd, env);
+	*ret = canonical_path(dir, 0);
 	return 0;
 }
 
@@ -234,7 +305,7 @@ int project_open(const char *start, struct project **ret, struct rv_error **err)
 	struct project *p = xcalloc(1, sizeof(*p));
 	int r = project_find_root(start, &p->root, &p->is_git, err);
 	if (r >= 0)
-		r = store_dir_of(p->root, &p->store_dir, err);
+		r = store_dir_of(p->root, &p->store_dir, &p->store_source, err);
 	if (r >= 0)
 		r = project_load_settings(p->root, &p->settings, err);
 	if (r < 0) {
@@ -261,4 +332,315 @@ const char *project_agent_image(const struct project *p)
 	if (env && *env)
 		return env;
 	return p ? p->settings.agent_image : NULL;
+}
+
+/* ---- the store the previous rover kept inside the project ------------------ */
+
+#define LEGACY_IGNORED_FILE ".in-repo-store-ignored"
+#define MIGRATE_LOCK_SUFFIX ".migrate.lock"
+
+static bool rover_store_set(void)
+{
+	const char *env = getenv("ROVER_STORE");
+	return env && *env;
+}
+
+/* The two lines the previous rover appended to .git/info/exclude. */
+static bool has_exclude_mark(const char *text)
+{
+	static const char mark[] = PROJECT_LEGACY_EXCLUDE_MARK "\n/" PROJECT_LEGACY_STORE_NAME "/";
+	for (const char *p = text; (p = strstr(p, mark)); p++) {
+		char after = p[sizeof(mark) - 1];
+		if ((p == text || p[-1] == '\n') && (after == '\0' || after == '\n'))
+			return true;
+	}
+	return false;
+}
+
+static enum project_legacy unproven(char **ret_detail, const char *why)
+{
+	if (ret_detail)
+		*ret_detail = xstrdup(why);
+	return PROJECT_LEGACY_UNPROVEN;
+}
+
+enum project_legacy project_legacy_store(const struct project *p, char **ret_detail)
+{
+	if (ret_detail)
+		*ret_detail = NULL;
+	if (rover_store_set())
+		return PROJECT_LEGACY_NONE;
+	_cleanup_free_ char *old = fileio_join(p->root, PROJECT_LEGACY_STORE_NAME);
+	struct stat st;
+	if (lstat(old, &st) < 0)
+		return PROJECT_LEGACY_NONE;
+	if (!p->is_git)
+		return unproven(ret_detail, "the project is not a git repository, so nothing shows "
+					    "that rover made it for you");
+	/* Tracked first: a shipped store is SHIPPED whatever else is true. */
+	const char *ls[] = {"git", "ls-files", "-z", "--", PROJECT_LEGACY_STORE_NAME, NULL};
+	_cleanup_free_ char *tracked = NULL;
+	if (worktree_git(p->root, ls, &tracked, NULL) < 0)
+		return unproven(ret_detail, "'git ls-files' could not tell whether it is tracked");
+	if (tracked && *tracked) {
+		if (ret_detail)
+			*ret_detail = xstrdup("it is tracked by git, so it came with the repository");
+		return PROJECT_LEGACY_SHIPPED;
+	}
+	if (S_ISLNK(st.st_mode) || !S_ISDIR(st.st_mode))
+		return unproven(ret_detail, "it is not a directory");
+	if (st.st_uid != geteuid())
+		return unproven(ret_detail, "it belongs to another user");
+	_cleanup_free_ char *dotgit = fileio_join(p->root, ".git");
+	struct stat gst;
+	if (lstat(dotgit, &gst) < 0 || !S_ISDIR(gst.st_mode))
+		return unproven(ret_detail, "the project's .git is not a directory");
+	_cleanup_free_ char *exclude = fileio_join(p->root, ".git/info/exclude");
+	_cleanup_free_ char *text = NULL;
+	if (fileio_read_bounded(exclude, 1 << 20, &text, NULL, NULL) < 0 || !has_exclude_mark(text))
+		return unproven(ret_detail, "rover's mark in .git/info/exclude is missing");
+	return PROJECT_LEGACY_OURS;
+}
+
+void project_migration_release(struct project_migration *m)
+{
+	if (!m)
+		return;
+	free(m->message);
+	*m = (struct project_migration){0};
+}
+
+static void say(struct project_migration *m, bool warning, char *msg)
+{
+	free(m->message);
+	m->message = msg;
+	m->warning = warning;
+}
+
+/* Remember that the in-project .rover was reported, so it is reported once. */
+static void mark_ignored(const struct project *p, const char *detail)
+{
+	if (fileio_mkdir_p(p->store_dir, 0700, NULL) < 0)
+		return;
+	_cleanup_free_ char *path = fileio_join(p->store_dir, LEGACY_IGNORED_FILE);
+	_cleanup_free_ char *text = xasprintf("%s/%s: %s\n", p->root, PROJECT_LEGACY_STORE_NAME,
+					      detail ? detail : "ignored");
+	(void)fileio_write_atomic(path, text, strlen(text), 0644, NULL);
+}
+
+struct rewrite_ctx {
+	const char *old_prefix; /* "<old store>/" */
+	const char *new_store;
+};
+
+static int rewrite_fn(struct task *t, void *userdata, struct rv_error **err)
+{
+	(void)err;
+	const struct rewrite_ctx *c = userdata;
+	const char *wt = task_get_str(t, "worktreePath");
+	size_t n = strlen(c->old_prefix);
+	if (!wt || strncmp(wt, c->old_prefix, n) != 0)
+		return TASK_UPDATE_SKIP;
+	_cleanup_free_ char *moved = xasprintf("%s/%s", c->new_store, wt + n);
+	task_set_str(t, "worktreePath", moved);
+	return 0;
+}
+
+/* Re-point the records and git's worktree registrations at the new place.
+ * Returns how many tasks the store holds. */
+static size_t repoint(const struct project *p, const char *old, struct project_migration *m)
+{
+	_cleanup_(task_store_freep) struct task_store *st = NULL;
+	if (task_store_open(p->store_dir, &st, NULL) < 0)
+		return 0;
+	struct task_list l = {0};
+	if (task_store_list(st, &l, NULL) < 0)
+		return 0;
+	_cleanup_free_ char *prefix = xasprintf("%s/", old);
+	struct rewrite_ctx c = {.old_prefix = prefix, .new_store = p->store_dir};
+	size_t n = l.n;
+	size_t nargs = 0;
+	_cleanup_free_ const char **argv = xcalloc(l.n + 4, sizeof(*argv));
+	_cleanup_free_ char **paths = xcalloc(l.n + 1, sizeof(*paths));
+	argv[nargs++] = "git";
+	argv[nargs++] = "worktree";
+	argv[nargs++] = "repair";
+	for (size_t i = 0; i < l.n; i++) {
+		struct task *t = NULL;
+		if (!l.entries[i].task ||
+		    task_store_update(st, l.entries[i].id, rewrite_fn, &c, &t, NULL) < 0)
+			continue;
+		const char *wt = task_get_str(t, "worktreePath");
+		_cleanup_free_ char *want = xasprintf("%s/workspaces/%lld", p->store_dir,
+						      (long long)l.entries[i].id);
+		/* Only linked worktrees (a .git file) have anything to repair. */
+		_cleanup_free_ char *dotgit = fileio_join(want, ".git");
+		struct stat sb;
+		if (wt && !strcmp(wt, want) && lstat(dotgit, &sb) == 0 && S_ISREG(sb.st_mode))
+			argv[nargs++] = paths[i] = TAKE_PTR(want);
+		task_free(t);
+	}
+	task_list_release(&l);
+	if (p->is_git && nargs > 3) {
+		_cleanup_error_ struct rv_error *e = NULL;
+		if (worktree_git(p->root, argv, NULL, &e) < 0)
+			say(m, true,
+			    xasprintf("rover moved its task store from %s to %s, but 'git worktree "
+				      "repair' failed (%s); run 'git worktree repair %s/workspaces/*' "
+				      "in %s",
+				      old, p->store_dir, rv_error_msg(e), p->store_dir, p->root));
+	}
+	for (size_t i = 0; i < n; i++)
+		free(paths[i]);
+	return n;
+}
+
+/* The first running task of the store at dir, or 0. */
+static int64_t running_task(const char *dir)
+{
+	_cleanup_(task_store_freep) struct task_store *st = NULL;
+	struct task_list l = {0};
+	if (task_store_open(dir, &st, NULL) < 0 || task_store_list(st, &l, NULL) < 0)
+		return 0;
+	int64_t id = 0;
+	for (size_t i = 0; i < l.n && !id; i++)
+		if (l.entries[i].task && task_status_is_running(task_status(l.entries[i].task)))
+			id = l.entries[i].id;
+	task_list_release(&l);
+	return id;
+}
+
+static bool holds_tasks(const char *store_dir)
+{
+	_cleanup_(task_store_freep) struct task_store *st = NULL;
+	struct task_list l = {0};
+	if (task_store_open(store_dir, &st, NULL) < 0 || task_store_list(st, &l, NULL) < 0)
+		return true; /* cannot tell: do not overwrite */
+	bool any = l.n > 0;
+	task_list_release(&l);
+	return any;
+}
+
+static int move_store(const char *old, const char *to, struct rv_error **err)
+{
+	if (rename(old, to) == 0)
+		return fileio_fsync_dir(to, NULL), 0;
+	if (errno != EXDEV)
+		return rv_error_errno(err, errno, "cannot move '%s' to '%s'", old, to);
+	/* Another filesystem: copy beside the target, rename it into place,
+	 * then remove the old tree; a crash leaves at most a stray copy. */
+	_cleanup_free_ char *tmp = xasprintf("%s.migrating-%d", to, (int)getpid());
+	fileio_remove_tree(tmp, NULL);
+	int r = fileio_copy_tree(old, tmp, err);
+	if (r < 0)
+		return rv_error_wrap(err, "cannot copy '%s' to '%s'", old, to);
+	if (rename(tmp, to) < 0) {
+		r = rv_error_errno(err, errno, "cannot move '%s' to '%s'", tmp, to);
+		fileio_remove_tree(tmp, NULL);
+		return r;
+	}
+	r = fileio_remove_tree(old, err);
+	if (r < 0)
+		return rv_error_wrap(err, "the store was copied to '%s', but the old one could not be "
+					  "removed; remove '%s' yourself",
+				     to, old);
+	return 0;
+}
+
+static int migrate_locked(const struct project *p, const char *old, struct project_migration *m,
+			  struct rv_error **err)
+{
+	struct stat st;
+	if (lstat(old, &st) < 0 || !S_ISDIR(st.st_mode))
+		return 0; /* another rover moved it meanwhile */
+	int64_t busy = running_task(old);
+	if (busy) {
+		say(m, true,
+		    xasprintf("not moving rover's old task store %s to %s yet: task %lld is still "
+			      "running; stop it with 'ROVER_STORE=%s rover stop %lld' (or let it "
+			      "finish), then run rover again",
+			      old, p->store_dir, (long long)busy, old, (long long)busy));
+		return 0;
+	}
+	if (lstat(p->store_dir, &st) == 0) {
+		if (holds_tasks(p->store_dir)) {
+			say(m, true,
+			    xasprintf("not moving rover's old task store %s: %s already holds "
+				      "tasks; move the tasks you need yourself, then remove %s",
+				      old, p->store_dir, old));
+			return 0;
+		}
+		/* Only rover's own bookkeeping is there (a lock, a cache). */
+		int r = fileio_remove_tree(p->store_dir, err);
+		if (r < 0)
+			return rv_error_wrap(err, "cannot move rover's old task store %s", old);
+	}
+	int r = move_store(old, p->store_dir, err);
+	if (r < 0)
+		return rv_error_wrap(err, "cannot move rover's old task store to %s", p->store_dir);
+	m->migrated = true;
+	size_t n = repoint(p, old, m);
+	if (!m->message)
+		say(m, false,
+		    xasprintf("Moved rover's task store (%zu task%s) from %s to %s; a .rover "
+			      "directory inside a project is no longer used",
+			      n, n == 1 ? "" : "s", old, p->store_dir));
+	return 0;
+}
+
+int project_migrate_store(const struct project *p, struct project_migration *ret,
+			  struct rv_error **err)
+{
+	struct project_migration m = {0};
+	*ret = m;
+	if (rover_store_set())
+		return 0;
+	_cleanup_free_ char *old = fileio_join(p->root, PROJECT_LEGACY_STORE_NAME);
+	struct stat st;
+	if (lstat(old, &st) < 0)
+		return 0; /* the common case: one lstat */
+	_cleanup_free_ char *ignored = fileio_join(p->store_dir, LEGACY_IGNORED_FILE);
+	if (fileio_exists(ignored))
+		return 0; /* reported once already */
+	_cleanup_free_ char *detail = NULL;
+	switch (project_legacy_store(p, &detail)) {
+	case PROJECT_LEGACY_NONE:
+		return 0;
+	case PROJECT_LEGACY_SHIPPED:
+		mark_ignored(p, detail);
+		say(ret, true,
+		    xasprintf("ignoring %s: %s; rover keeps this project's tasks in %s", old,
+			      detail, p->store_dir));
+		return 0;
+	case PROJECT_LEGACY_UNPROVEN:
+		mark_ignored(p, detail);
+		say(ret, true,
+		    xasprintf("ignoring %s (%s); rover keeps this project's tasks in %s - if it is "
+			      "your old store, move it there yourself (rover(1), FILES)",
+			      old, detail, p->store_dir));
+		return 0;
+	case PROJECT_LEGACY_OURS:
+		break;
+	}
+	_cleanup_free_ char *parent = fileio_dirname(p->store_dir);
+	int r = fileio_mkdir_p(parent, 0700, err);
+	if (r < 0)
+		return rv_error_wrap(err, "cannot move rover's old task store %s", old);
+	const char *base = strrchr(p->store_dir, '/');
+	_cleanup_free_ char *lock_path =
+		xasprintf("%s/.%s%s", parent, base ? base + 1 : "store", MIGRATE_LOCK_SUFFIX);
+	_cleanup_close_ int fd =
+		open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	if (fd < 0)
+		return rv_error_errno(err, errno, "cannot open '%s'", lock_path);
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			return rv_error_errno(err, errno, "cannot lock '%s'", lock_path);
+	r = migrate_locked(p, old, &m, err);
+	if (r < 0) {
+		project_migration_release(&m);
+		return r;
+	}
+	*ret = m;
+	return 0;
 }

@@ -5,9 +5,20 @@
  * nearest ancestor (the directory itself included) that holds a `.git`
  * directory or a `.git` file (a linked worktree or a submodule).  Without
  * one, the starting directory itself is the root and the project is not a
- * git repository.  The store is `ROVER_STORE` when that is set and not
+ * git repository.
+ *
+ * The store belongs to the user, never to the repository
+ * (docs/design/store-layout.md): it is `ROVER_STORE` when that is set and not
  * empty (a relative value is taken against the current working directory),
- * else `<root>/.rover`.
+ * else
+ *     ${XDG_DATA_HOME:-$HOME/.local/share}/rover/projects/<name>-<hash>
+ * where <name> is the root's last component (characters other than
+ * [A-Za-z0-9._-] replaced by '_', at most 64) and <hash> the first 16 hex
+ * digits of sha256(root) (root is already a realpath).  store_dir is
+ * canonical: the part of it that exists is resolved with realpath() once,
+ * here, so paths built from it compare exactly.  A `.rover/` inside the
+ * project is never read, written or removed - except by
+ * project_migrate_store(), for a store the previous rover made there.
  * Nothing is created here: the task store creates directories on first write.
  *
  * Settings come from `<root>/rover.json` (optional; other keys in it belong
@@ -37,7 +48,10 @@
 #include "common/error.h"
 
 #define PROJECT_SETTINGS_FILE "rover.json"
-#define PROJECT_STORE_NAME ".rover"
+/* Where rover up to 0.x kept the store, inside the project. */
+#define PROJECT_LEGACY_STORE_NAME ".rover"
+/* The line that rover wrote into .git/info/exclude above "/.rover/". */
+#define PROJECT_LEGACY_EXCLUDE_MARK "# rover's task store"
 /* rover.json is small; a bigger one is refused rather than read. */
 #define PROJECT_SETTINGS_MAX_BYTES (1024 * 1024)
 
@@ -60,9 +74,20 @@ struct project_settings {
 
 struct project {
 	char *root;      /* absolute, no trailing slash */
-	char *store_dir; /* absolute */
+	char *store_dir; /* absolute, canonical (see top) */
+	/* static: how store_dir was chosen: "ROVER_STORE", "XDG_DATA_HOME"
+	 * or "HOME" */
+	const char *store_source;
 	bool is_git;     /* root holds .git */
 	struct project_settings settings;
+};
+
+/* What is found at <root>/.rover (project_legacy_store). */
+enum project_legacy {
+	PROJECT_LEGACY_NONE = 0, /* nothing there, or ROVER_STORE is set */
+	PROJECT_LEGACY_OURS,     /* made by the previous rover for this user: migrate */
+	PROJECT_LEGACY_SHIPPED,  /* tracked by git: came with the repository */
+	PROJECT_LEGACY_UNPROVEN, /* there, but nothing proves it is the user's */
 };
 
 /* Find the project root from start (absolute or relative to the cwd; NULL:
@@ -83,6 +108,48 @@ int project_open(const char *start, struct project **ret, struct rv_error **err)
 
 /* NULL-safe. */
 void project_free(struct project *p);
+
+/* The default store of the project at root (see top) from XDG_DATA_HOME and
+ * HOME, not canonicalized; *ret_source (may be NULL) is "XDG_DATA_HOME" or
+ * "HOME".  Neither usable: -ENOENT naming both and ROVER_STORE. */
+int project_default_store(const char *root, char **ret, const char **ret_source,
+			  struct rv_error **err);
+
+/* Classify <root>/.rover (nothing is changed).  It is the user's own
+ * (PROJECT_LEGACY_OURS) only when all of these hold, none of which a clone
+ * or a downloaded tree can arrange:
+ *   - ROVER_STORE is not set (the user did not choose a store);
+ *   - the root holds a `.git` directory whose info/exclude has the line
+ *     PROJECT_LEGACY_EXCLUDE_MARK followed by "/.rover/" - the previous rover
+ *     wrote them when it created the store, and git never transfers
+ *     .git/info (a clone starts with its own template);
+ *   - <root>/.rover is a real directory (lstat: not a symlink) owned by the
+ *     current user;
+ *   - `git ls-files -- .rover` lists nothing: no file of it is tracked.
+ * A tracked file is PROJECT_LEGACY_SHIPPED, whatever the marker says.
+ * *ret_detail (may be NULL) gets a short reason for UNPROVEN/SHIPPED. */
+enum project_legacy project_legacy_store(const struct project *p, char **ret_detail);
+
+/* What project_migrate_store() did, for the command to print. */
+struct project_migration {
+	bool migrated;  /* the old store was moved to store_dir */
+	char *message;  /* one line, or NULL: nothing to say */
+	bool warning;   /* message is a warning (else information) */
+};
+
+/* Move a PROJECT_LEGACY_OURS store to store_dir: refused (a warning, the
+ * old store left as it is) while a task in it is running or when store_dir
+ * already holds tasks.  The directory is renamed, or copied and removed
+ * across filesystems (never following symlinks); every record's
+ * worktreePath under the old store is rewritten under the new one; linked
+ * git worktrees are re-pointed with `git worktree repair`.  Serialized with
+ * a lock beside store_dir.  A SHIPPED or UNPROVEN .rover gets one warning,
+ * the first time only (a marker file in store_dir remembers it), and is
+ * otherwise ignored.  Returns < 0 only when a migration started and
+ * failed half-way (the message says where things are). */
+int project_migrate_store(const struct project *p, struct project_migration *ret,
+			  struct rv_error **err);
+void project_migration_release(struct project_migration *m);
 
 /* The image for new containers: ROVER_AGENT_IMAGE when set and not empty,
  * else rover.json's agentImage, else NULL.  Borrowed. */

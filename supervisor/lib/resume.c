@@ -510,9 +510,21 @@ static void not_resumable(struct resume_outcome *ret, struct rv_error **err, con
 	rv_error_set(err, EPERM, "%s", msg ? msg : "not resumable");
 }
 
-static char *workspace_of(const struct project *p, const struct task *t)
+/* The directory to mount: only the task's own workspace in the store (a
+ * record may have come from elsewhere), or the project itself outside git.
+ * NULL with err set when the record names anything else. */
+static char *workspace_of(const struct project *p, const struct task_store *st,
+			  const struct task *t, struct rv_error **err)
 {
+	if (task_store_check_record(st, t, err) < 0)
+		return NULL;
 	const char *wt = task_get_str(t, "worktreePath");
+	if (!(wt && *wt) && p->is_git) {
+		rv_error_set(err, EPERM, "task %lld records no workspace; refusing to mount the "
+					 "project itself",
+			     (long long)t->id);
+		return NULL;
+	}
 	return xstrdup(wt && *wt ? wt : p->root);
 }
 
@@ -580,8 +592,10 @@ static int resume_locked(const struct project *p, const struct task_store *st, i
 		st, id, task_iterations(marked), TASK_FILE_CHECKPOINT);
 	ret->had_checkpoint = iterfile_exists(checkpoint);
 
-	_cleanup_free_ char *workspace = workspace_of(p, marked);
 	_cleanup_error_ struct rv_error *cause = NULL;
+	_cleanup_free_ char *workspace = workspace_of(p, st, marked, &cause);
+	if (!workspace)
+		goto failed_worktree;
 	const char *branch = task_get_str(marked, "branchName");
 	if (p->is_git && branch && *branch) {
 		/* Also gives a workspace whose .git the container replaced (or an

@@ -127,6 +127,7 @@ bool supervise_scheduler_info(const char *store_dir, pid_t *ret_pid, char **ret_
 
 struct stream {
 	char *uri;
+	long long task_id; /* the first task naming uri, for messages */
 	struct engine *engine;
 	struct engine_events *ev;
 	int failures;
@@ -631,7 +632,8 @@ static void stream_open(struct sv *s, struct stream *st)
 	const char *const actions[] = {"die", "destroy", "remove", NULL};
 	const char *const labels[] = {label, NULL};
 	struct engine_events_filter f = {.actions = actions, .labels = labels};
-	int r = engine_open(st->uri, &st->engine, &err);
+	/* Only an endpoint the user configured: uri comes from a record. */
+	int r = engine_open_recorded(st->task_id, st->uri, &st->engine, &err);
 	if (r == 0)
 		r = engine_events_open(st->engine, &f, on_engine_event, s, &st->ev, &err);
 	if (r < 0) {
@@ -680,7 +682,7 @@ static void streams_sync(struct sv *s)
 		if (!st) {
 			s->streams = xrealloc(s->streams, (s->n_streams + 1) * sizeof(*s->streams));
 			st = &s->streams[s->n_streams++];
-			*st = (struct stream){.uri = xstrdup(uri)};
+			*st = (struct stream){.uri = xstrdup(uri), .task_id = (long long)t->id};
 			stream_open(s, st);
 		}
 		st->wanted = true;

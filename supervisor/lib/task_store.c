@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,16 +70,109 @@ static bool parse_dir_name(const char *name, int64_t *ret)
 int task_store_parse_id(const char *s, int64_t *ret_id, struct rv_error **err)
 {
 	const char *p = s ? s : "";
-	while (*p == '0' && p[1])
-		p++;
 	int64_t v = 0;
-	if (!parse_dir_name(p, &v) || v > TASK_STORE_MAX_ID)
-		return rv_error_set(err, EINVAL, "invalid task id '%.40s': must be a positive integer",
-				    s ? s : "");
-	/* parse_dir_name stops at 12 digits, so "00...0" + a long number and
-	 * anything with a '/' or '.' is already refused. */
+	/* parse_dir_name() takes 1-12 digits without a leading zero: anything
+	 * with a '/', '.', sign, space or a 13th digit is refused here too. */
+	if (!parse_dir_name(p, &v) || v > TASK_STORE_MAX_ID) {
+		if (p[0] == '0' && p[1] >= '0' && p[1] <= '9')
+			return rv_error_set(err, EINVAL,
+					    "invalid task id '%.40s': write it without leading zeros",
+					    p);
+		return rv_error_set(err, EINVAL,
+				    "invalid task id '%.40s': must be a positive integer (1 to "
+				    "%lld, digits only)",
+				    p, (long long)TASK_STORE_MAX_ID);
+	}
 	*ret_id = v;
 	return 0;
+}
+
+char *task_store_workspace_path(const struct task_store *s, int64_t id)
+{
+	return xasprintf("%s/%s/%lld", s->dir, TASK_STORE_WORKSPACES_DIR, (long long)id);
+}
+
+int task_store_check_workspace(const struct task_store *s, int64_t id, const char *path,
+			       struct rv_error **err)
+{
+	_cleanup_free_ char *want = task_store_workspace_path(s, id);
+	if (!path || strcmp(path, want) != 0)
+		return rv_error_set(err, EPERM,
+				    "task %lld names workspace '%.300s', which is not its workspace "
+				    "in the store ('%s'); refusing to use it",
+				    (long long)id, path ? path : "", want);
+	_cleanup_close_ int sfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sfd < 0) {
+		if (errno == ENOENT)
+			return rv_error_set(err, ENOENT, "the workspace '%s' of task %lld does not "
+							 "exist",
+					    want, (long long)id);
+		return rv_error_errno(err, errno, "cannot open the store '%s'", s->dir);
+	}
+	char rel[64];
+	snprintf(rel, sizeof(rel), "%s/%lld", TASK_STORE_WORKSPACES_DIR, (long long)id);
+	int fd = fileio_open_dir_beneath(sfd, rel);
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	if (fd == -ENOENT)
+		return rv_error_set(err, ENOENT, "the workspace '%s' of task %lld does not exist",
+				    want, (long long)id);
+	if (fd == -ELOOP || fd == -ENOTDIR)
+		return rv_error_set(err, EPERM,
+				    "task %lld: its workspace '%s' (or '%s/%s') is not a real "
+				    "directory (a symlink?); refusing to use it",
+				    (long long)id, want, s->dir, TASK_STORE_WORKSPACES_DIR);
+	return rv_error_errno(err, -fd, "cannot open the workspace '%s' of task %lld", want,
+			      (long long)id);
+}
+
+int task_store_check_record(const struct task_store *s, const struct task *t,
+			    struct rv_error **err)
+{
+	const char *wt = task_get_str(t, "worktreePath");
+	if (wt && *wt) {
+		_cleanup_error_ struct rv_error *e = NULL;
+		int r = task_store_check_workspace(s, t->id, wt, &e);
+		if (r < 0 && r != -ENOENT) {
+			if (err) {
+				rv_error_free(*err);
+				*err = TAKE_PTR(e);
+			}
+			return r;
+		}
+	}
+	const char *branch = task_get_str(t, "branchName");
+	char want[64];
+	snprintf(want, sizeof(want), "rover/task-%lld", (long long)t->id);
+	if (branch && *branch && strcmp(branch, want) != 0)
+		return rv_error_set(err, EPERM,
+				    "task %lld names branch '%.200s', which is not its branch ('%s'); "
+				    "refusing to use it",
+				    (long long)t->id, branch, want);
+	return 0;
+}
+
+int task_store_remove_workspace(const struct task_store *s, int64_t id, struct rv_error **err)
+{
+	_cleanup_close_ int sfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sfd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return rv_error_errno(err, errno, "cannot open the store '%s'", s->dir);
+	}
+	int wfd = fileio_open_dir_beneath(sfd, TASK_STORE_WORKSPACES_DIR);
+	if (wfd == -ENOENT)
+		return 0;
+	_cleanup_free_ char *ws = fileio_join(s->dir, TASK_STORE_WORKSPACES_DIR);
+	if (wfd < 0)
+		return rv_error_errno(err, -wfd, "refusing to remove anything under '%s'", ws);
+	_cleanup_close_ int wfd_c = wfd;
+	char name[32];
+	snprintf(name, sizeof(name), "%lld", (long long)id);
+	_cleanup_free_ char *shown = fileio_join(ws, name);
+	return fileio_remove_tree_at(wfd, name, shown, err);
 }
 
 char *task_store_task_dir(const struct task_store *s, int64_t id)
@@ -360,30 +454,76 @@ int task_store_load(const struct task_store *s, const char *id_str, struct task 
 
 /* ---- delete ------------------------------------------------------------------ */
 
+/* tasks/ of the store, opened without following a symlink at tasks/. */
+static int open_tasks_dir(const struct task_store *s, int *ret_fd, struct rv_error **err)
+{
+	_cleanup_close_ int sfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sfd < 0)
+		return rv_error_errno(err, errno, "cannot open the store '%s'", s->dir);
+	int fd = fileio_open_dir_beneath(sfd, TASK_STORE_TASKS_DIR);
+	if (fd < 0)
+		return rv_error_errno(err, -fd, "cannot open '%s' (it must be a directory, not a "
+						"symlink)",
+				      s->tasks_dir);
+	*ret_fd = fd;
+	return 0;
+}
+
 int task_store_delete(const struct task_store *s, int64_t id, struct rv_error **err)
 {
-	int fd = -1;
-	int r = task_store_lock(s, id, &fd, err);
+	int tfd = -1;
+	int r = open_tasks_dir(s, &tfd, err);
+	if (r == -ENOENT)
+		return not_found(id, err);
 	if (r < 0)
 		return r;
-	_cleanup_free_ char *dir = task_store_task_dir(s, id);
-	_cleanup_free_ char *gone = xasprintf("%s/.deleted-%lld-%d-%lld", s->tasks_dir,
-					      (long long)id, (int)getpid(),
-					      (long long)timeutil_mono_ms());
-	if (rename(dir, gone) < 0) {
+	_cleanup_close_ int tasks_fd = tfd;
+	int fd = -1;
+	r = task_store_lock(s, id, &fd, err);
+	if (r < 0)
+		return r;
+	char name[32];
+	snprintf(name, sizeof(name), "%lld", (long long)id);
+	_cleanup_free_ char *gone = xasprintf(".deleted-%lld-%d-%lld", (long long)id,
+					      (int)getpid(), (long long)timeutil_mono_ms());
+	if (renameat(tasks_fd, name, tasks_fd, gone) < 0) {
 		int e = errno;
 		task_store_unlock(fd);
 		if (e == ENOENT)
 			return not_found(id, err);
-		return rv_error_errno(err, e, "cannot remove task %lld ('%s')", (long long)id, dir);
+		return rv_error_errno(err, e, "cannot remove task %lld ('%s/%s')", (long long)id,
+				      s->tasks_dir, name);
 	}
 	task_store_unlock(fd);
-	r = fileio_remove_tree(gone, err);
+	_cleanup_free_ char *shown = fileio_join(s->tasks_dir, gone);
+	r = fileio_remove_tree_at(tasks_fd, gone, shown, err);
 	if (r < 0)
 		return rv_error_wrap(err, "task %lld was removed from the store, but not all of "
 					  "its files",
 				     (long long)id);
 	return 0;
+}
+
+/* ".deleted-<id>-<pid>-<mono ms>" left by a delete that did not finish:
+ * true when its process is gone, or it is older than the stale limit. */
+static bool deleted_abandoned(const char *name, int64_t now_mono)
+{
+	long long id = 0, pid = 0, ms = 0;
+	if (sscanf(name, ".deleted-%lld-%lld-%lld", &id, &pid, &ms) != 3 || pid <= 0)
+		return true; /* not ours to wait for */
+	if (now_mono - ms > TASK_STORE_DELETED_STALE_MS || now_mono < ms)
+		return true;
+	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+static void sweep_deleted(int dfd, const char *tasks_dir, char **names, size_t n)
+{
+	int64_t now = timeutil_mono_ms();
+	for (size_t i = 0; i < n; i++)
+		if (deleted_abandoned(names[i], now)) {
+			_cleanup_free_ char *shown = fileio_join(tasks_dir, names[i]);
+			(void)fileio_remove_tree_at(dfd, names[i], shown, NULL);
+		}
 }
 
 /* ---- list -------------------------------------------------------------------- */
@@ -543,13 +683,19 @@ static size_t list_workers(size_t n)
 
 int task_store_list(const struct task_store *s, struct task_list *ret, struct rv_error **err)
 {
-	int dfd = open(s->tasks_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0) {
-		if (errno == ENOENT) {
-			*ret = (struct task_list){0};
-			return 0;
+	int dfd = -1;
+	_cleanup_error_ struct rv_error *oerr = NULL;
+	int r = open_tasks_dir(s, &dfd, &oerr);
+	if (r == -ENOENT) {
+		*ret = (struct task_list){0};
+		return 0;
+	}
+	if (r < 0) {
+		if (err) {
+			rv_error_free(*err);
+			*err = TAKE_PTR(oerr);
 		}
-		return rv_error_errno(err, errno, "cannot open '%s'", s->tasks_dir);
+		return r;
 	}
 	DIR *d = fdopendir(dfd);
 	if (!d) {
@@ -559,22 +705,34 @@ int task_store_list(const struct task_store *s, struct task_list *ret, struct rv
 	}
 	size_t n = 0, cap = 256;
 	_cleanup_free_ int64_t *ids = xmalloc(cap * sizeof(*ids));
+	char **gone = NULL;
+	size_t n_gone = 0;
 	struct dirent *de;
 	errno = 0;
 	while ((de = readdir(d))) {
 		int64_t id;
-		if (!parse_dir_name(de->d_name, &id))
+		if (!parse_dir_name(de->d_name, &id)) {
+			if (!strncmp(de->d_name, ".deleted-", 9)) {
+				gone = xrealloc(gone, (n_gone + 1) * sizeof(*gone));
+				gone[n_gone++] = xstrdup(de->d_name);
+			}
 			continue;
+		}
 		if (n == cap) {
 			cap *= 2;
 			ids = xrealloc(ids, cap * sizeof(*ids));
 		}
 		ids[n++] = id;
 	}
-	if (errno) {
-		int e = errno;
+	int read_errno = errno;
+	if (n_gone)
+		sweep_deleted(dirfd(d), s->tasks_dir, gone, n_gone);
+	for (size_t i = 0; i < n_gone; i++)
+		free(gone[i]);
+	free(gone);
+	if (read_errno) {
 		closedir(d);
-		return rv_error_errno(err, e, "cannot read '%s'", s->tasks_dir);
+		return rv_error_errno(err, read_errno, "cannot read '%s'", s->tasks_dir);
 	}
 	qsort(ids, n, sizeof(*ids), cmp_id);
 

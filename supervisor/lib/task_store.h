@@ -51,6 +51,10 @@
 /* A task directory without description.json this young is being created
  * right now; list skips it instead of reporting it broken. */
 #define TASK_STORE_CREATE_GRACE_MS 60000
+/* A .deleted-* directory whose deleting process still exists is left to it
+ * for this long (a pid may be reused). */
+#define TASK_STORE_DELETED_STALE_MS (10 * 60 * 1000)
+#define TASK_STORE_WORKSPACES_DIR "workspaces"
 
 struct task_store {
 	char *dir;       /* <store> */
@@ -96,9 +100,45 @@ struct task_list {
 int task_store_open(const char *store_dir, struct task_store **ret, struct rv_error **err);
 void task_store_free(struct task_store *s); /* NULL-safe */
 
-/* "7" -> 7.  Digits only (leading zeros allowed), value 1..TASK_STORE_MAX_ID;
- * anything else -EINVAL "invalid task id 'x': must be a positive integer". */
+static inline void task_store_freep(struct task_store **s)
+{
+	task_store_free(*s);
+}
+
+/* "7" -> 7.  Canonical decimal only, the form rover prints and names
+ * directories with: digits, no leading zero, no sign or space, value
+ * 1..TASK_STORE_MAX_ID; anything else ("01", "+1", " 1", "1e3", a
+ * 13-digit number) -EINVAL "invalid task id 'x': ...". */
 int task_store_parse_id(const char *s, int64_t *ret_id, struct rv_error **err);
+
+/* The one workspace a task may have: "<store>/workspaces/<id>" (newly
+ * allocated). */
+char *task_store_workspace_path(const struct task_store *s, int64_t id);
+
+/* Check a record's worktreePath before anything mounts, enters or removes
+ * it: it must be exactly task_store_workspace_path() (byte for byte: the
+ * store dir was made canonical once, by project_open), and "workspaces" and
+ * "<id>" below the store must be real directories, not symlinks (walked
+ * with openat O_NOFOLLOW).  0: fine; -ENOENT: the path is right but the
+ * directory does not exist (yet, or any more); -EPERM: refused, the message
+ * naming the task and the path ("task 3 names workspace '/etc', which is not
+ * its workspace in the store ('<store>/workspaces/3'); refusing to use it"). */
+int task_store_check_workspace(const struct task_store *s, int64_t id, const char *path,
+			       struct rv_error **err);
+
+/* Everything a record names that rover will mount or hand to git, checked
+ * before use: a non-empty worktreePath as task_store_check_workspace() (a
+ * missing directory is fine here: it is re-created), and a non-empty
+ * branchName must be "rover/task-<id>".  0 or -EPERM naming the task and
+ * the value. */
+int task_store_check_record(const struct task_store *s, const struct task *t,
+			    struct rv_error **err);
+
+/* Remove <store>/workspaces/<id> and everything in it, never leaving the
+ * store: the walk starts at the store directory and opens "workspaces" with
+ * O_NOFOLLOW, then fileio_remove_tree_at().  A symlinked workspaces/ is
+ * refused (-ELOOP), a missing one is 0. */
+int task_store_remove_workspace(const struct task_store *s, int64_t id, struct rv_error **err);
 
 /* Newly allocated paths. */
 char *task_store_task_dir(const struct task_store *s, int64_t id);
@@ -146,14 +186,20 @@ int task_store_lock(const struct task_store *s, int64_t id, int *ret_fd, struct 
 void task_store_unlock(int fd);
 
 /* Every task, sorted by id.  A task whose file is missing or broken becomes
- * an entry with err instead of failing the listing.  Read-only: takes no lock,
- * migrates only in memory.  A store without tasks/ lists empty. */
+ * an entry with err instead of failing the listing.  Takes no lock, migrates
+ * only in memory; the one thing it writes is the removal of abandoned
+ * tasks/.deleted-* directories (see task_store_delete), which no reader
+ * sees.  A store without tasks/ lists empty. */
 int task_store_list(const struct task_store *s, struct task_list *ret, struct rv_error **err);
 void task_list_release(struct task_list *l);
 
 /* Remove tasks/<id>/ and everything in it: under the task lock the directory
- * is renamed to tasks/.deleted-<id>-..., so it vanishes at once for every
- * reader, then removed.  Missing task: -ENOENT. */
+ * is renamed to tasks/.deleted-<id>-<pid>-<ms>, so it vanishes at once for
+ * every reader, then removed with fileio_remove_tree_at() from a descriptor
+ * of tasks/ opened without following symlinks (a symlinked tasks/ is
+ * refused).  Missing task: -ENOENT.  A delete killed half-way leaves the
+ * .deleted-* directory; task_store_list() finishes it off once its pid is
+ * gone (or after TASK_STORE_DELETED_STALE_MS). */
 int task_store_delete(const struct task_store *s, int64_t id, struct rv_error **err);
 
 #endif

@@ -665,6 +665,10 @@ static int ensure_workspace(const struct project *p, const struct task_store *st
 	const char *path = task_get_str(t, "worktreePath");
 	const char *branch = task_get_str(t, "branchName");
 	*ret_recreated = false;
+	/* Only the task's own workspace and branch (a record may have come
+	 * from elsewhere). */
+	if (task_store_check_record(st, t, err) < 0)
+		return -EPERM;
 	if (!p->is_git) {
 		*ret_ws = xstrdup(path && *path && fileio_is_dir(path) ? path : p->root);
 		return 0;
@@ -877,13 +881,6 @@ static int delete_containers(const struct task_store *st, int64_t id, const stru
 	return 0;
 }
 
-/* Only a worktree inside <store>/workspaces/ is ours to remove. */
-static bool inside(const char *dir, const char *path)
-{
-	size_t n = strlen(dir);
-	return !strncmp(path, dir, n) && path[n] == '/' && path[n + 1] && !strstr(path, "/../");
-}
-
 int taskops_delete(const struct project *p, const struct task_store *st, int64_t id,
 		   const struct task *t, bool force, struct taskops_delete_result *ret,
 		   struct rv_error **err)
@@ -909,19 +906,35 @@ int taskops_delete(const struct project *p, const struct task_store *st, int64_t
 		left(&res, xasprintf("its container(s): %s", rv_error_msg(ce)));
 	}
 
-	_cleanup_free_ char *ws_dir = fileio_join(st->dir, "workspaces");
-	_cleanup_free_ char *def_path = xasprintf("%s/%lld", ws_dir, (long long)id);
+	/* Only what rover made is removed: the workspace <store>/workspaces/<id>
+	 * (checked without following symlinks, removed by a walk that never
+	 * leaves the store) and the branch rover/task-<id>.  Whatever else a
+	 * record names is left alone and reported. */
+	_cleanup_free_ char *def_path = task_store_workspace_path(st, id);
 	_cleanup_free_ char *def_branch = xasprintf("rover/task-%lld", (long long)id);
 	const char *path = t ? task_get_str(t, "worktreePath") : def_path;
 	const char *branch = t ? task_get_str(t, "branchName") : def_branch;
-	if (path && *path && !inside(ws_dir, path)) {
-		left(&res, xasprintf("the workspace '%s' (outside the store, not removed)", path));
-		path = NULL;
+	bool ws_ok = true;
+	if (path && *path) {
+		_cleanup_error_ struct rv_error *ce2 = NULL;
+		r = task_store_check_workspace(st, id, path, &ce2);
+		if (r == -EPERM) {
+			left(&res, xasprintf("the workspace '%s' (outside the store's own "
+					     "workspace; not removed): %s",
+					     path, rv_error_msg(ce2)));
+			ws_ok = false;
+		}
 	}
-	if (p->is_git && ((path && *path) || (branch && *branch))) {
-		bool existed = path && *path && fileio_exists(path);
+	if (branch && *branch && strcmp(branch, def_branch) != 0) {
+		left(&res, xasprintf("the branch '%s' (not rover's branch for task %lld; not "
+				     "deleted)",
+				     branch, (long long)id));
+		branch = NULL;
+	}
+	bool existed = ws_ok && path && *path && fileio_exists(def_path);
+	if (ws_ok) {
 		_cleanup_error_ struct rv_error *we = NULL;
-		r = worktree_remove(p->root, path, branch, &we);
+		r = task_store_remove_workspace(st, id, &we);
 		if (r < 0) {
 			if (!force) {
 				*err = TAKE_PTR(we);
@@ -929,11 +942,28 @@ int taskops_delete(const struct project *p, const struct task_store *st, int64_t
 				return rv_error_wrap(err, "cannot remove the workspace of task %lld",
 						     (long long)id);
 			}
-			left(&res, xasprintf("the workspace '%s': %s", path, rv_error_msg(we)));
-		} else {
-			res.worktree_removed = existed;
+			left(&res, xasprintf("the workspace '%s': %s", def_path, rv_error_msg(we)));
+			existed = false;
 		}
 	}
+	if (p->is_git && ((ws_ok && path && *path) || (branch && *branch))) {
+		/* The directory is gone already: git only forgets the worktree
+		 * (prune) and deletes the branch; it never removes files here. */
+		_cleanup_error_ struct rv_error *we = NULL;
+		r = worktree_remove(p->root, NULL, branch, &we);
+		const char *prune[] = {"git", "worktree", "prune", NULL};
+		(void)worktree_git(p->root, prune, NULL, NULL);
+		if (r < 0) {
+			if (!force) {
+				*err = TAKE_PTR(we);
+				taskops_delete_result_release(&res);
+				return rv_error_wrap(err, "cannot remove the branch of task %lld",
+						     (long long)id);
+			}
+			left(&res, xasprintf("the branch '%s': %s", branch, rv_error_msg(we)));
+		}
+	}
+	res.worktree_removed = existed;
 	r = task_store_delete(st, id, err);
 	if (r < 0) {
 		taskops_delete_result_release(&res);

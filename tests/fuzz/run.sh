@@ -107,6 +107,7 @@ run_one() { # index name
 	fi
 }
 
+for n in "${names[@]}"; do rm -f "$build/logs/$n.tap" "$build/logs/$n.line"; done
 jobs=${FUZZ_JOBS:-1}
 i=0
 for n in "${names[@]}"; do
@@ -116,11 +117,13 @@ for n in "${names[@]}"; do
 done
 wait
 
-failed=0 ran=0
+failed=0 ran=0 i=0
 for n in "${names[@]}"; do
+	i=$((i + 1))
 	cat "$build/logs/$n.line" 2>/dev/null || echo "$n: no result"
 	t=$(cat "$build/logs/$n.tap" 2>/dev/null)
-	[ -n "$tap" ] && echo "${t:-not ok - fuzz $n: no result}" >>"$tap"
+	t=${t:-not ok $i - fuzz $n: no result}
+	[ -n "$tap" ] && echo "$t" >>"$tap"
 	case "$t" in ok*) ran=$((ran + 1)) ;; *) failed=$((failed + 1)) ;; esac
 done
 echo "fuzz: ${#names[@]} harnesses, $ran passed, $failed failed, ${secs}s each"

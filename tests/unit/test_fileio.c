@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +158,101 @@ static void test_fileio_mkdir_p_and_remove_tree(void **state)
 	assert_int_equal(fileio_remove_tree(a, NULL), 0);
 }
 
+/* rm -rf never follows a symlink: one inside the tree to a host directory
+ * is removed as a link, and the host directory survives. */
+static void test_fileio_remove_tree_does_not_follow(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *host = fileio_join(dir, "host");
+	_cleanup_free_ char *marker = fileio_join(host, "marker");
+	_cleanup_free_ char *tree = fileio_join(dir, "tree");
+	_cleanup_free_ char *sub = fileio_join(dir, "tree/a/b");
+	_cleanup_free_ char *link = fileio_join(dir, "tree/a/b/to-host");
+	_cleanup_free_ char *link2 = fileio_join(dir, "tree/top-link");
+	assert_int_equal(fileio_mkdir_p(host, 0755, NULL), 0);
+	assert_int_equal(fileio_write_atomic(marker, "m", 1, 0644, NULL), 0);
+	assert_int_equal(fileio_mkdir_p(sub, 0755, NULL), 0);
+	assert_int_equal(symlink(host, link), 0);
+	assert_int_equal(symlink(marker, link2), 0);
+	assert_int_equal(fileio_remove_tree(tree, NULL), 0);
+	assert_false(fileio_exists(tree));
+	assert_true(fileio_exists(marker));
+
+	/* the top itself a symlink: the link goes, not the target */
+	assert_int_equal(symlink(host, tree), 0);
+	assert_int_equal(fileio_remove_tree(tree, NULL), 0);
+	struct stat st;
+	assert_int_equal(lstat(tree, &st), -1);
+	assert_true(fileio_exists(marker));
+
+	/* remove_tree_at takes one name only */
+	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	const char *bad[] = {"..", ".", "", "host/marker", "/etc"};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		assert_int_equal(fileio_remove_tree_at(dfd, bad[i], bad[i], NULL), -EINVAL);
+	assert_true(fileio_exists(marker));
+	assert_int_equal(fileio_remove_tree(".", NULL), -EINVAL);
+}
+
+static void test_fileio_open_dir_beneath(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *real = fileio_join(dir, "a/b/c");
+	_cleanup_free_ char *link = fileio_join(dir, "a/l");
+	_cleanup_free_ char *file = fileio_join(dir, "a/f");
+	assert_int_equal(fileio_mkdir_p(real, 0755, NULL), 0);
+	_cleanup_free_ char *target = fileio_join(dir, "a/b");
+	assert_int_equal(symlink(target, link), 0);
+	assert_int_equal(fileio_write_atomic(file, "x", 1, 0644, NULL), 0);
+	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = fileio_open_dir_beneath(dfd, "a/b/c");
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(fileio_open_dir_beneath(dfd, "a/l"), -ELOOP);
+	assert_int_equal(fileio_open_dir_beneath(dfd, "a/l/c"), -ELOOP);
+	assert_int_equal(fileio_open_dir_beneath(dfd, "a/f"), -ENOTDIR);
+	assert_int_equal(fileio_open_dir_beneath(dfd, "a/nope"), -ENOENT);
+	assert_int_equal(fileio_open_dir_beneath(dfd, "a/../a"), -EINVAL);
+	assert_int_equal(fileio_open_dir_beneath(dfd, "/a"), -EINVAL);
+}
+
+/* The migration copy across filesystems: files and modes copied, symlinks
+ * re-created as links (never followed). */
+static void test_fileio_copy_tree(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *from = fileio_join(dir, "from");
+	_cleanup_free_ char *to = fileio_join(dir, "to");
+	_cleanup_free_ char *host = fileio_join(dir, "host");
+	_cleanup_free_ char *hfile = fileio_join(dir, "host/secret");
+	_cleanup_free_ char *sub = fileio_join(dir, "from/tasks/1");
+	_cleanup_free_ char *f = fileio_join(dir, "from/tasks/1/description.json");
+	_cleanup_free_ char *l = fileio_join(dir, "from/tasks/1/link");
+	assert_int_equal(fileio_mkdir_p(host, 0755, NULL), 0);
+	assert_int_equal(fileio_write_atomic(hfile, "s", 1, 0600, NULL), 0);
+	assert_int_equal(fileio_mkdir_p(sub, 0755, NULL), 0);
+	assert_int_equal(fileio_write_atomic(f, "{}", 2, 0640, NULL), 0);
+	assert_int_equal(symlink(host, l), 0);
+	assert_int_equal(fileio_copy_tree(from, to, NULL), 0);
+	_cleanup_free_ char *cf = fileio_join(to, "tasks/1/description.json");
+	_cleanup_free_ char *cl = fileio_join(to, "tasks/1/link");
+	_cleanup_free_ char *buf = NULL;
+	assert_int_equal(fileio_read_bounded(cf, 10, &buf, NULL, NULL), 0);
+	assert_string_equal(buf, "{}");
+	struct stat st;
+	assert_int_equal(stat(cf, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640);
+	assert_int_equal(lstat(cl, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	_cleanup_free_ char *through = fileio_join(to, "tasks/1/link/secret");
+	_cleanup_free_ char *copied_secret = fileio_join(to, "tasks/1/secret");
+	assert_false(fileio_exists(copied_secret));
+	/* a target that exists is refused */
+	assert_true(fileio_copy_tree(from, to, NULL) < 0);
+	(void)through;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -168,6 +264,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fileio_close_failure_keeps_old, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fileio_read_bounded_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fileio_mkdir_p_and_remove_tree, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fileio_remove_tree_does_not_follow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fileio_open_dir_beneath, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fileio_copy_tree, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

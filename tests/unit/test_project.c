@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 /* Unit tests for supervisor/lib/project: root discovery (.git dir or file,
  * else the start dir), the store location, rover.json settings with defaults,
  * environment overrides and validation errors that name the file. */
@@ -16,6 +17,7 @@
 
 #include "common/cleanup.h"
 #include "common/fileio.h"
+#include "common/sha256.h"
 #include "supervisor/lib/project.h"
 
 static char dir[] = "/tmp/rover-test-project-XXXXXX";
@@ -28,6 +30,7 @@ static void clear_env(void)
 	unsetenv("ROVER_RETRY_BASE_SECONDS");
 	unsetenv("ROVER_RETRY_CAP_SECONDS");
 	unsetenv("ROVER_AGENT_IMAGE");
+	unsetenv("XDG_DATA_HOME");
 }
 
 static int setup(void **state)
@@ -129,17 +132,63 @@ static void test_project_store_dir(void **state)
 {
 	(void)state;
 	make_dir("repo/.git");
+	const char *orig_home = getenv("HOME");
+	_cleanup_free_ char *saved_home = orig_home ? xstrdup(orig_home) : NULL;
 	_cleanup_free_ char *start = path_in("repo");
+	_cleanup_free_ char *data = path_in("data");
+	setenv("XDG_DATA_HOME", data, 1);
 	struct project *p = NULL;
 	assert_int_equal(project_open(start, &p, NULL), 0);
-	_cleanup_free_ char *want = path_in("repo/.rover");
+	/* <data>/rover/projects/<name>-<16 hex of sha256(root)>, outside the repo */
+	char hex[SHA256_HEX_LEN];
+	sha256_hex(start, strlen(start), hex);
+	_cleanup_free_ char *want = xasprintf("%s/rover/projects/repo-%.16s", data, hex);
 	assert_string_equal(p->store_dir, want);
+	assert_string_equal(p->store_source, "XDG_DATA_HOME");
 	assert_true(p->is_git);
+	assert_null(strstr(p->store_dir, "/repo/"));
 	project_free(p);
+
+	/* without XDG_DATA_HOME (or a relative one): $HOME/.local/share */
+	_cleanup_free_ char *home = path_in("home");
+	setenv("HOME", home, 1);
+	setenv("XDG_DATA_HOME", "relative/data", 1);
+	assert_int_equal(project_open(start, &p, NULL), 0);
+	_cleanup_free_ char *want_home =
+		xasprintf("%s/.local/share/rover/projects/repo-%.16s", home, hex);
+	assert_string_equal(p->store_dir, want_home);
+	assert_string_equal(p->store_source, "HOME");
+	project_free(p);
+
+	/* neither: a clear error pointing at ROVER_STORE */
+	unsetenv("XDG_DATA_HOME");
+	unsetenv("HOME");
+	_cleanup_error_ struct rv_error *e = NULL;
+	assert_int_equal(project_open(start, &p, &e), -ENOENT);
+	assert_non_null(strstr(e->msg, "ROVER_STORE"));
+	setenv("XDG_DATA_HOME", data, 1);
+	if (saved_home)
+		setenv("HOME", saved_home, 1);
+
+	/* two projects of one name get two stores */
+	make_dir("other/repo/.git");
+	_cleanup_free_ char *start2 = path_in("other/repo");
+	assert_int_equal(project_open(start2, &p, NULL), 0);
+	assert_string_not_equal(p->store_dir, want);
+	project_free(p);
+
+	/* the name is made plain: no ':' (a bind separator) or leading '.' */
+	make_dir(".odd:na me/.git");
+	_cleanup_free_ char *odd = path_in(".odd:na me");
+	_cleanup_free_ char *store = NULL;
+	assert_int_equal(project_default_store(odd, &store, NULL, NULL), 0);
+	assert_null(strchr(strrchr(store, '/'), ':'));
+	assert_non_null(strstr(store, "/_odd_na_me-"));
 
 	setenv("ROVER_STORE", "/var/tmp/elsewhere", 1);
 	assert_int_equal(project_open(start, &p, NULL), 0);
 	assert_string_equal(p->store_dir, "/var/tmp/elsewhere");
+	assert_string_equal(p->store_source, "ROVER_STORE");
 	project_free(p);
 
 	/* relative: against the cwd */
@@ -156,6 +205,144 @@ static void test_project_store_dir(void **state)
 	assert_string_equal(p->store_dir, want);
 	project_free(p);
 	project_free(NULL);
+}
+
+/* ---- the in-repository store of the previous rover --------------------------- */
+
+static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void sh(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	_cleanup_free_ char *cmd = NULL;
+	assert_true(vasprintf(&cmd, fmt, ap) >= 0);
+	va_end(ap);
+	if (system(cmd) != 0)
+		fail_msg("command failed: %s", cmd);
+}
+
+/* A git project with an old-style store holding task 1 (a workspace dir). */
+static struct project *old_style_project(bool mark)
+{
+	_cleanup_free_ char *repo = path_in("proj");
+	_cleanup_free_ char *data = path_in("data");
+	setenv("XDG_DATA_HOME", data, 1);
+	sh("git init -q '%s' && git -C '%s' -c user.email=t@x.invalid -c user.name=t "
+	   "commit -q --allow-empty -m init",
+	   repo, repo);
+	sh("mkdir -p '%s/.rover/tasks/1' && git -C '%s' worktree add -q -b rover/task-1 "
+	   ".rover/workspaces/1 && echo work > '%s/.rover/workspaces/1/file'",
+	   repo, repo, repo);
+	_cleanup_free_ char *desc = xasprintf(
+		"{\"id\": 1, \"title\": \"t\", \"description\": \"d\", \"status\": \"FAILED\", "
+		"\"version\": \"1.6\", \"createdAt\": \"2026-01-01T00:00:00.000Z\", "
+		"\"worktreePath\": \"%s/.rover/workspaces/1\", \"branchName\": \"rover/task-1\"}",
+		repo);
+	_cleanup_free_ char *dpath = xasprintf("%s/.rover/tasks/1/description.json", repo);
+	assert_int_equal(fileio_write_atomic(dpath, desc, strlen(desc), 0644, NULL), 0);
+	if (mark)
+		sh("printf '# rover'\"'\"'s task store\\n/.rover/\\n' >> '%s/.git/info/exclude'",
+		   repo);
+	struct project *p = NULL;
+	assert_int_equal(project_open(repo, &p, NULL), 0);
+	return p;
+}
+
+static void test_project_legacy_rule(void **state)
+{
+	(void)state;
+	struct project *p = old_style_project(false);
+	_cleanup_free_ char *why = NULL;
+	/* no mark: nothing shows it is the user's */
+	assert_int_equal(project_legacy_store(p, &why), PROJECT_LEGACY_UNPROVEN);
+	assert_non_null(strstr(why, "exclude"));
+	free(why);
+	why = NULL;
+	/* the mark rover wrote: ours */
+	sh("printf '# rover'\"'\"'s task store\\n/.rover/\\n' >> '%s/.git/info/exclude'", p->root);
+	assert_int_equal(project_legacy_store(p, NULL), PROJECT_LEGACY_OURS);
+	/* ROVER_STORE: the user chose a store; nothing is migrated */
+	setenv("ROVER_STORE", "/var/tmp/x", 1);
+	assert_int_equal(project_legacy_store(p, NULL), PROJECT_LEGACY_NONE);
+	unsetenv("ROVER_STORE");
+	/* one tracked file: shipped, mark or not */
+	sh("git -C '%s' add -f .rover/tasks/1/description.json", p->root);
+	assert_int_equal(project_legacy_store(p, &why), PROJECT_LEGACY_SHIPPED);
+	assert_non_null(strstr(why, "tracked"));
+	free(why);
+	why = NULL;
+	sh("git -C '%s' rm -q --cached .rover/tasks/1/description.json", p->root);
+	assert_int_equal(project_legacy_store(p, NULL), PROJECT_LEGACY_OURS);
+	/* a symlink is never ours */
+	sh("mv '%s/.rover' '%s/.rover-real' && ln -s .rover-real '%s/.rover'", p->root, p->root,
+	   p->root);
+	assert_int_equal(project_legacy_store(p, NULL), PROJECT_LEGACY_UNPROVEN);
+	sh("rm '%s/.rover' && mv '%s/.rover-real' '%s/.rover'", p->root, p->root, p->root);
+	/* no .rover at all */
+	sh("rm -rf '%s/.rover'", p->root);
+	assert_int_equal(project_legacy_store(p, NULL), PROJECT_LEGACY_NONE);
+	project_free(p);
+}
+
+static void test_project_migrates_own_store(void **state)
+{
+	(void)state;
+	struct project *p = old_style_project(true);
+	_cleanup_free_ char *old = fileio_join(p->root, ".rover");
+	struct project_migration m = {0};
+	_cleanup_error_ struct rv_error *e = NULL;
+	if (project_migrate_store(p, &m, &e) < 0)
+		fail_msg("migrate: %s", rv_error_msg(e));
+	assert_true(m.migrated);
+	if (m.warning)
+		fail_msg("warning: %s", m.message);
+	assert_non_null(strstr(m.message, old));
+	assert_non_null(strstr(m.message, p->store_dir));
+	project_migration_release(&m);
+	assert_false(fileio_exists(old));
+	_cleanup_free_ char *file = xasprintf("%s/workspaces/1/file", p->store_dir);
+	assert_true(fileio_exists(file));
+	_cleanup_free_ char *desc = xasprintf("%s/tasks/1/description.json", p->store_dir);
+	_cleanup_free_ char *buf = NULL;
+	assert_int_equal(fileio_read_bounded(desc, 1 << 20, &buf, NULL, NULL), 0);
+	_cleanup_free_ char *moved = xasprintf("\"%s/workspaces/1\"", p->store_dir);
+	assert_non_null(strstr(buf, moved));
+	/* git follows the worktree to its new place */
+	sh("git -C '%s/workspaces/1' status --short >/dev/null 2>&1", p->store_dir);
+	sh("git -C '%s' worktree list | grep -q '%s/workspaces/1'", p->root, p->store_dir);
+	/* once: nothing more to do */
+	assert_int_equal(project_migrate_store(p, &m, NULL), 0);
+	assert_false(m.migrated);
+	assert_null(m.message);
+	project_free(p);
+}
+
+static void test_project_shipped_store_is_left_alone(void **state)
+{
+	(void)state;
+	struct project *p = old_style_project(true);
+	sh("git -C '%s' add -f .rover && git -C '%s' -c user.email=t@x.invalid -c user.name=t "
+	   "commit -q -m shipped",
+	   p->root, p->root);
+	_cleanup_free_ char *desc = xasprintf("%s/.rover/tasks/1/description.json", p->root);
+	_cleanup_free_ char *before = NULL;
+	assert_int_equal(fileio_read_bounded(desc, 1 << 20, &before, NULL, NULL), 0);
+	struct project_migration m = {0};
+	assert_int_equal(project_migrate_store(p, &m, NULL), 0);
+	assert_false(m.migrated);
+	assert_true(m.warning);
+	assert_non_null(strstr(m.message, "tracked"));
+	project_migration_release(&m);
+	/* the warning is given once */
+	assert_int_equal(project_migrate_store(p, &m, NULL), 0);
+	assert_null(m.message);
+	/* untouched, and the user's store holds no task from it */
+	_cleanup_free_ char *after = NULL;
+	assert_int_equal(fileio_read_bounded(desc, 1 << 20, &after, NULL, NULL), 0);
+	assert_string_equal(before, after);
+	_cleanup_free_ char *tasks = fileio_join(p->store_dir, "tasks");
+	assert_false(fileio_exists(tasks));
+	project_free(p);
 }
 
 static void test_project_settings_defaults(void **state)
@@ -302,6 +489,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_project_root_missing_start_fails, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_project_store_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_project_legacy_rule, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_project_migrates_own_store, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_project_shipped_store_is_left_alone, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_project_settings_defaults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_project_settings_from_file_and_env, setup,
 						teardown),

@@ -159,7 +159,7 @@ static void test_store_bad_ids(void **state)
 	static const char *const bad[] = {"",     "0",    "00",   "-1",  "abc", "1/2",
 					  "../1", "1a",   " 1",   "1 ",  "+1",  "1.0",
 					  "7/",   "/7",   "0x10", "1e3", "9999999999999",
-					  "99999999999999999999999"};
+					  "99999999999999999999999", "01", "\t1", "1\n"};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		int64_t id = 42;
 		_cleanup_error_ struct rv_error *e = NULL;
@@ -173,7 +173,14 @@ static void test_store_bad_ids(void **state)
 	}
 	int64_t id = 0;
 	assert_int_equal(task_store_parse_id(NULL, &id, NULL), -EINVAL);
-	assert_int_equal(task_store_parse_id("007", &id, NULL), 0);
+	/* canonical only: a leading zero is refused, and says so */
+	static const char *const zeros[] = {"007", "01", "0001"};
+	for (size_t i = 0; i < ARRAY_SIZE(zeros); i++) {
+		_cleanup_error_ struct rv_error *e = NULL;
+		assert_int_equal(task_store_parse_id(zeros[i], &id, &e), -EINVAL);
+		assert_non_null(strstr(e->msg, "leading zeros"));
+	}
+	assert_int_equal(task_store_parse_id("7", &id, NULL), 0);
 	assert_int_equal(id, 7);
 	assert_int_equal(task_store_parse_id("999999999999", &id, NULL), 0);
 	assert_int_equal(id, 999999999999LL);
@@ -514,6 +521,120 @@ static void test_store_delete(void **state)
 	assert_false(fileio_exists(gone));
 }
 
+/* A record's worktreePath is used only when it is exactly the task's own
+ * workspace, reached through real directories. */
+static void test_store_check_workspace(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *want = task_store_workspace_path(store, 3);
+	_cleanup_free_ char *ws = fileio_join(dir, "workspaces");
+	_cleanup_error_ struct rv_error *e = NULL;
+	/* right path, not there yet */
+	assert_int_equal(task_store_check_workspace(store, 3, want, &e), -ENOENT);
+	assert_int_equal(fileio_mkdir_p(want, 0755, NULL), 0);
+	assert_int_equal(task_store_check_workspace(store, 3, want, NULL), 0);
+	/* anything else is refused, naming the task and the path */
+	_cleanup_free_ char *up = xasprintf("%s/workspaces/..", dir);
+	_cleanup_free_ char *dotdot = xasprintf("%s/workspaces/../workspaces/3", dir);
+	_cleanup_free_ char *slash = xasprintf("%s/workspaces/3/", dir);
+	_cleanup_free_ char *other = task_store_workspace_path(store, 4);
+	const char *bad[] = {"/etc", up, dotdot, slash, other, "", "workspaces/3"};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		e = rv_error_free(e);
+		assert_int_equal(task_store_check_workspace(store, 3, bad[i], &e), -EPERM);
+		assert_non_null(strstr(e->msg, "task 3"));
+		assert_non_null(strstr(e->msg, bad[i]));
+	}
+	/* workspaces/ replaced by a symlink to a host directory */
+	_cleanup_free_ char *host = xasprintf("%s-host", dir);
+	_cleanup_free_ char *host3 = fileio_join(host, "3");
+	assert_int_equal(fileio_mkdir_p(host3, 0755, NULL), 0);
+	assert_int_equal(fileio_remove_tree(ws, NULL), 0);
+	assert_int_equal(symlink(host, ws), 0);
+	e = rv_error_free(e);
+	assert_int_equal(task_store_check_workspace(store, 3, want, &e), -EPERM);
+	assert_non_null(strstr(e->msg, "not a real directory"));
+	/* and removal refuses to walk through it: the host dir survives */
+	e = rv_error_free(e);
+	assert_int_equal(task_store_remove_workspace(store, 3, &e), -ELOOP);
+	assert_true(fileio_is_dir(host3));
+	/* <id> itself a symlink */
+	unlink(ws);
+	assert_int_equal(mkdir(ws, 0755), 0);
+	assert_int_equal(symlink(host3, want), 0);
+	assert_int_equal(task_store_check_workspace(store, 3, want, NULL), -EPERM);
+	assert_int_equal(task_store_remove_workspace(store, 3, NULL), 0);
+	assert_true(fileio_is_dir(host3)); /* the link went, not its target */
+	assert_false(fileio_exists(want));
+	assert_int_equal(fileio_remove_tree(host, NULL), 0);
+
+	/* the branch must be rover's own */
+	struct task *t = NULL;
+	assert_int_equal(task_new(3, "t", "d", 1, &t, NULL), 0);
+	task_set_str(t, "worktreePath", want);
+	task_set_str(t, "branchName", "rover/task-3");
+	assert_int_equal(task_store_check_record(store, t, NULL), 0);
+	task_set_str(t, "branchName", "main");
+	e = rv_error_free(e);
+	assert_int_equal(task_store_check_record(store, t, &e), -EPERM);
+	assert_non_null(strstr(e->msg, "branch 'main'"));
+	task_set_str(t, "branchName", "rover/task-3");
+	task_set_str(t, "worktreePath", "/etc");
+	assert_int_equal(task_store_check_record(store, t, NULL), -EPERM);
+	task_free(t);
+}
+
+/* A delete killed half-way leaves tasks/.deleted-*; listing finishes it off
+ * once its process is gone, never while it may still be working. */
+static void test_store_list_sweeps_abandoned_deletes(void **state)
+{
+	(void)state;
+	create("t");
+	pid_t child = fork();
+	if (child == 0)
+		_exit(0);
+	waitpid(child, NULL, 0);
+	_cleanup_free_ char *dead = xasprintf("%s/.deleted-9-%d-%lld", store->tasks_dir,
+					      (int)child, (long long)timeutil_mono_ms());
+	_cleanup_free_ char *live = xasprintf("%s/.deleted-8-%d-%lld", store->tasks_dir,
+					      (int)getpid(), (long long)timeutil_mono_ms());
+	_cleanup_free_ char *dead_sub = fileio_join(dead, "iterations/1");
+	assert_int_equal(fileio_mkdir_p(dead_sub, 0755, NULL), 0);
+	assert_int_equal(mkdir(live, 0755), 0);
+	/* a symlink inside the abandoned tree points at a host dir */
+	_cleanup_free_ char *host = xasprintf("%s-host", dir);
+	_cleanup_free_ char *marker = fileio_join(host, "marker");
+	assert_int_equal(fileio_mkdir_p(host, 0755, NULL), 0);
+	assert_int_equal(fileio_write_atomic(marker, "x", 1, 0644, NULL), 0);
+	_cleanup_free_ char *link = fileio_join(dead, "ws");
+	assert_int_equal(symlink(host, link), 0);
+
+	struct task_list l = {0};
+	assert_int_equal(task_store_list(store, &l, NULL), 0);
+	assert_int_equal(l.n, 1);
+	task_list_release(&l);
+	assert_false(fileio_exists(dead));
+	assert_true(fileio_is_dir(live));
+	assert_true(fileio_exists(marker));
+	assert_int_equal(fileio_remove_tree(host, NULL), 0);
+}
+
+/* tasks/ replaced by a symlink: delete refuses instead of removing through it. */
+static void test_store_delete_refuses_symlinked_tasks_dir(void **state)
+{
+	(void)state;
+	int64_t id = create("t");
+	_cleanup_free_ char *host = xasprintf("%s-host", dir);
+	assert_int_equal(rename(store->tasks_dir, host), 0);
+	assert_int_equal(symlink(host, store->tasks_dir), 0);
+	_cleanup_error_ struct rv_error *e = NULL;
+	assert_true(task_store_delete(store, id, &e) < 0);
+	assert_non_null(strstr(e->msg, "symlink"));
+	_cleanup_free_ char *kept = xasprintf("%s/%lld/description.json", host, (long long)id);
+	assert_true(fileio_exists(kept));
+	assert_int_equal(fileio_remove_tree(host, NULL), 0);
+}
+
 static void test_store_paths(void **state)
 {
 	(void)state;
@@ -575,6 +696,9 @@ int main(void)
 		T(test_store_create_init_callback),
 		T(test_store_load_migrates_on_disk),
 		T(test_store_delete),
+		T(test_store_check_workspace),
+		T(test_store_list_sweeps_abandoned_deletes),
+		T(test_store_delete_refuses_symlinked_tasks_dir),
 		T(test_store_paths),
 		T(test_store_list_during_updates),
 	};

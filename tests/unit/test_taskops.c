@@ -42,6 +42,9 @@ static int setup(void **state)
 		return -1;
 	snprintf(store_dir, sizeof(store_dir), "%s/.rover", dir);
 	proj = (struct project){.root = dir, .store_dir = store_dir, .is_git = false};
+	/* Records name DEAD_ENGINE: the user configures it, or it is refused
+	 * before any connection. */
+	setenv("ROVER_ENGINE", DEAD_ENGINE, 1);
 	return task_store_open(store_dir, &store, NULL);
 }
 
