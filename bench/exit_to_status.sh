@@ -57,10 +57,11 @@ for engine in $engines; do
 	esac
 	uri=unix://$sock
 	P=$(mktemp -d /tmp/rover-bench-exit.XXXXXX)
+	export ROVER_STORE=$P.store STORE=$P.store
 	git -C "$P" init -q
 	git -C "$P" -c user.email=b@example.invalid -c user.name=bench commit -q --allow-empty -m init
-	mkdir -p "$P/.rover/tasks"
-	echo $(((RANDOM << 15 | RANDOM) * 100 + 3000000)) >"$P/.rover/tasks/.last-id"
+	mkdir -p "$STORE/tasks"
+	echo $(((RANDOM << 15 | RANDOM) * 100 + 3000000)) >"$STORE/tasks/.last-id"
 	cat >"$P/wf.yml" <<'YML'
 version: '1.0'
 name: waiting
@@ -73,18 +74,18 @@ YML
 		cd "$P"
 		export ROVER_ENGINE=$uri ROVER_AGENT_IMAGE=${ROVER_TEST_IMAGE:-rover-agent-test:latest} \
 			ROVER_NETWORK=none
-		unset ROVER_STORE DOCKER_HOST CONTAINER_HOST
+		unset DOCKER_HOST CONTAINER_HOST
 		"$rover" supervise >"$P/supervise.log" 2>&1 &
 		sup=$!
-		trap 'kill $sup 2>/dev/null; "$probe" "$uri" list "rover.store=$P/.rover" 2>/dev/null |
-			while read -r id _; do "$probe" "$uri" rm -f "$id" >/dev/null 2>&1; done; rm -rf "$P"' EXIT
+		trap 'kill $sup 2>/dev/null; "$probe" "$uri" list "rover.store=$STORE" 2>/dev/null |
+			while read -r id _; do "$probe" "$uri" rm -f "$id" >/dev/null 2>&1; done; rm -rf "$P" "$STORE"' EXIT
 		sleep 0.5
 		kill_lat=() done_lat=()
 		for i in $(seq 1 "$n"); do
 			for kind in kill done; do
 				id=$("$rover" task --json -w wf.yml "bench $kind $i" | jq -r .taskId)
-				desc=$P/.rover/tasks/$id/description.json
-				ws=$P/.rover/workspaces/$id
+				desc=$STORE/tasks/$id/description.json
+				ws=$STORE/workspaces/$id
 				while [ ! -e "$ws/waiting" ]; do sleep 0.02; done
 				wait_for "$desc" .status ITERATING 10
 				cid=$(jq -r .containerId "$desc")

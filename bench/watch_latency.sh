@@ -32,14 +32,15 @@ stats() {
 }
 
 P=$(mktemp -d /tmp/rover-bench-watch.XXXXXX)
-trap 'pids=$(jobs -p); [ -z "$pids" ] || kill $pids 2>/dev/null; rm -rf "$P"' EXIT
-iter=$P/.rover/tasks/1/iterations/1
+export ROVER_STORE=$P.store STORE=$P.store
+trap 'pids=$(jobs -p); [ -z "$pids" ] || kill $pids 2>/dev/null; rm -rf "$P" "$STORE"' EXIT
+iter=$STORE/tasks/1/iterations/1
 mkdir -p "$iter"
 now=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
 jq -n --arg now "$now" '{version: "1.6", id: 1, uuid: "00000000-0000-4000-8000-000000000001",
 	title: "bench", description: "bench", inputs: {}, status: "ITERATING", createdAt: $now,
 	startedAt: $now, lastStatusCheck: $now, iterations: 1, workflowName: "swe",
-	worktreePath: "", branchName: ""}' >"$P/.rover/tasks/1/description.json"
+	worktreePath: "", branchName: ""}' >"$STORE/tasks/1/description.json"
 
 prepare_status() { # step: the new status.json, not yet in place
 	jq -n --arg s "$1" '{taskId: "1", status: "running", currentStep: $s, progress: 50}' \

@@ -67,7 +67,7 @@ wait_for "$id" COMPLETED FAILED PAUSED
 bold "5. result"
 "$rover" list
 echo "each step ran once in the task's worktree:"
-cat "$project/.rover/workspaces/$id/steps.log"
+cat "$("$rover" info --json | jq -r .store)/workspaces/$id/steps.log"
 status=$("$rover" inspect --json "$id" | jq -r .status)
 echo
 echo "demo project: $project   (rover delete $id --force there to clean up)"

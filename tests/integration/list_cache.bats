@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# rover list --json serves finished tasks from .rover/.list-cache: never a
+# rover list --json serves finished tasks from the store's .list-cache: never a
 # stale one, and a broken cache changes nothing but speed.
 
 ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)

@@ -14,9 +14,9 @@ load rover_helpers
 
 dur_setup() { # docker|podman
 	rover_setup "$1"
-	mkdir -p "$P/.rover/tasks"
+	mkdir -p "$STORE/tasks"
 	# container names are per engine: start ids at a random number
-	echo $(((RANDOM << 15 | RANDOM) * 100 + 2000000)) >"$P/.rover/tasks/.last-id"
+	echo $(((RANDOM << 15 | RANDOM) * 100 + 2000000)) >"$STORE/tasks/.last-id"
 	export ROVER_RETRY_RESET_WINDOW=0-1 ROVER_RETRY_BASE_SECONDS=1 ROVER_RETRY_CAP_SECONDS=2
 	unset ROVER_RETRY_MAX ROVER_AGENT_BIN
 	SUP_PIDS=()
@@ -50,7 +50,7 @@ wait_log() {
 
 # The status on disk, as a supervisor wrote it (inspect would observe itself).
 desc_status() {
-	jq -r .status "$P/.rover/tasks/$1/description.json"
+	jq -r .status "$STORE/tasks/$1/description.json"
 }
 
 # wait_desc ID STATUS [SECONDS]: poll description.json (every 20 ms).
@@ -68,7 +68,7 @@ now_ms() { date +%s%3N; }
 
 # Count container starts of the store from the engine's own event stream.
 start_events() {
-	probe "$ENGINE" events --label "rover.store=$P/.rover" --action start --count 100000 \
+	probe "$ENGINE" events --label "rover.store=$STORE" --action start --count 100000 \
 		--timeout 600000 >"$P/starts.txt" 2>/dev/null 3>&- &
 	EV_PID=$!
 	sleep 0.3
@@ -91,13 +91,13 @@ new_task() { # ARGS... -> TID, WS, ITER
 	local out
 	out=$("$ROVER" task --json "$@") || { echo "rover task failed: $out" >&2; return 1; }
 	TID=$(echo "$out" | jq -r .taskId)
-	WS=$P/.rover/workspaces/$TID
-	ITER=$P/.rover/tasks/$TID/iterations/1
+	WS=$STORE/workspaces/$TID
+	ITER=$STORE/tasks/$TID/iterations/1
 	[[ $TID =~ ^[0-9]+$ ]]
 }
 
 calls_of() { # the fake agent's calls in the task's workspace
-	wc -l <"$P/.rover/workspaces/$1/.fake-agent/calls.log" | tr -d ' '
+	wc -l <"$STORE/workspaces/$1/.fake-agent/calls.log" | tr -d ' '
 }
 
 wf_limited() { # FILE DIRECTIVES
@@ -138,7 +138,7 @@ case_auto_retry_completes() {
 	expect_starts "$TID" 2
 	# the budget resets on success; the attempt is on record
 	run jq -r '[.autoRetry.count, (.autoRetry.lastAttemptAt != null), (.resumeInFlight == null)] | @tsv' \
-		"$P/.rover/tasks/$TID/description.json"
+		"$STORE/tasks/$TID/description.json"
 	[ "$output" = "$(printf '0\ttrue\ttrue')" ]
 	# SIGTERM ends it cleanly
 	kill -TERM "$SUP_PID"
@@ -146,7 +146,7 @@ case_auto_retry_completes() {
 	wait "$SUP_PID" || rc=$?
 	[ "$rc" -eq 0 ]
 	grep -q "stopping" "$P/sup.log"
-	[ ! -e "$P/.rover/.supervisor.json" ]
+	[ ! -e "$STORE/.supervisor.json" ]
 }
 
 case_auto_retry_backoff_without_reset_time() {
@@ -176,7 +176,7 @@ case_budget_exhausted() {
 	[ "$(grep -c "task $TID: gave up" "$P/sup.log")" = 1 ]
 	[ "$(calls_of "$TID")" = 3 ]
 	run jq -r '[.autoRetry.count, .autoRetry.max, (.autoRetry.nextRetryAt == null)] | @tsv' \
-		"$P/.rover/tasks/$TID/description.json"
+		"$STORE/tasks/$TID/description.json"
 	[ "$output" = "$(printf '2\t2\ttrue')" ]
 	# list and inspect tell a person to resume
 	run "$ROVER" list
@@ -191,7 +191,7 @@ case_budget_exhausted() {
 	run "$ROVER" resume "$TID"
 	[ "$status" -eq 0 ]
 	wait_status "$TID" PAUSED 60 # inspect observes: no supervisor runs now
-	[ "$(jq -r .autoRetry.count "$P/.rover/tasks/$TID/description.json")" = 0 ]
+	[ "$(jq -r .autoRetry.count "$STORE/tasks/$TID/description.json")" = 0 ]
 	run "$ROVER" list --json
 	[ "$(echo "$output" | jq -r ".[] | select(.id == $TID) | .needsManualResume")" = false ]
 }
@@ -270,39 +270,39 @@ case_orphans_seen_by_supervisor() {
 	ROVER_AGENT_BIN=$P/exit2-agent new_task -w wf.yml "exits 2"
 	local exit2=$TID
 	wait_file() { while [ ! -e "$1" ]; do sleep 0.05; done; }
-	wait_file "$P/.rover/workspaces/$killed/waiting"
-	wait_file "$P/.rover/workspaces/$removed/waiting"
+	wait_file "$STORE/workspaces/$killed/waiting"
+	wait_file "$STORE/workspaces/$removed/waiting"
 	wait_desc "$killed" ITERATING 10
 
 	local t0 elapsed
 	t0=$(now_ms)
-	probe "$ENGINE" kill "$(jq -r .containerId "$P/.rover/tasks/$killed/description.json")" 9
+	probe "$ENGINE" kill "$(jq -r .containerId "$STORE/tasks/$killed/description.json")" 9
 	wait_desc "$killed" FAILED 10
 	elapsed=$(($(now_ms) - t0))
 	echo "kill -> FAILED on disk: ${elapsed} ms" >&2
 	[ "$elapsed" -lt 2000 ]
-	[[ "$(jq -r .error "$P/.rover/tasks/$killed/description.json")" == *"SIGKILL"* ]]
-	[ "$(jq -r .exitCode "$P/.rover/tasks/$killed/description.json")" = 137 ]
+	[[ "$(jq -r .error "$STORE/tasks/$killed/description.json")" == *"SIGKILL"* ]]
+	[ "$(jq -r .exitCode "$STORE/tasks/$killed/description.json")" = 137 ]
 
 	t0=$(now_ms)
-	probe "$ENGINE" rm -f "$(jq -r .containerId "$P/.rover/tasks/$removed/description.json")"
+	probe "$ENGINE" rm -f "$(jq -r .containerId "$STORE/tasks/$removed/description.json")"
 	if [ "$ENGINE" = podman ]; then
 		# Podman's forced removal stops the container first (SIGTERM): the
 		# runner checkpoints and records a pause before the container goes.
 		wait_desc "$removed" PAUSED 10
-		[ "$(jq -r .pauseReason "$P/.rover/tasks/$removed/description.json")" = signal ]
+		[ "$(jq -r .pauseReason "$STORE/tasks/$removed/description.json")" = signal ]
 	else
 		# Docker's is a SIGKILL: seen as the kill or as the vanished container
 		wait_desc "$removed" FAILED 10
-		[[ "$(jq -r .error "$P/.rover/tasks/$removed/description.json")" == *gone* ||
-			"$(jq -r .exitCode "$P/.rover/tasks/$removed/description.json")" = 137 ]]
+		[[ "$(jq -r .error "$STORE/tasks/$removed/description.json")" == *gone* ||
+			"$(jq -r .exitCode "$STORE/tasks/$removed/description.json")" = 137 ]]
 	fi
 	elapsed=$(($(now_ms) - t0))
 	echo "rm -> settled on disk: ${elapsed} ms" >&2
 	[ "$elapsed" -lt 2000 ]
 
 	wait_desc "$exit2" PAUSED 15
-	run jq -r '.pauseReason + "|" + .error' "$P/.rover/tasks/$exit2/description.json"
+	run jq -r '.pauseReason + "|" + .error' "$STORE/tasks/$exit2/description.json"
 	[[ "$output" == "orphan|"*"exited 2"* ]]
 	# reported once each, and the orphan pause is not auto-retried
 	sleep 1
@@ -320,16 +320,16 @@ case_orphans_seen_by_list() {
 	local removed=$TID
 	ROVER_AGENT_BIN=$P/exit2-agent new_task -w wf.yml "exits 2"
 	local exit2=$TID
-	while [ ! -e "$P/.rover/workspaces/$killed/waiting" ] ||
-		[ ! -e "$P/.rover/workspaces/$removed/waiting" ]; do sleep 0.05; done
-	probe "$ENGINE" kill "$(jq -r .containerId "$P/.rover/tasks/$killed/description.json")" 9
+	while [ ! -e "$STORE/workspaces/$killed/waiting" ] ||
+		[ ! -e "$STORE/workspaces/$removed/waiting" ]; do sleep 0.05; done
+	probe "$ENGINE" kill "$(jq -r .containerId "$STORE/tasks/$killed/description.json")" 9
 	# removed: gone without a trace (killed, then removed, before anyone looked)
 	local rcid
-	rcid=$(jq -r .containerId "$P/.rover/tasks/$removed/description.json")
+	rcid=$(jq -r .containerId "$STORE/tasks/$removed/description.json")
 	probe "$ENGINE" kill "$rcid" 9
 	probe "$ENGINE" wait "$rcid" >/dev/null
 	probe "$ENGINE" rm -f "$rcid"
-	probe "$ENGINE" wait "$(jq -r .containerId "$P/.rover/tasks/$exit2/description.json")" >/dev/null
+	probe "$ENGINE" wait "$(jq -r .containerId "$STORE/tasks/$exit2/description.json")" >/dev/null
 	run "$ROVER" list --json
 	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | jq -r ".[] | select(.id == $killed) | .status")" = FAILED ]
@@ -349,8 +349,8 @@ case_resume_of_crashed_iterating_task() {
 	new_task -w wf.yml "crashes"
 	while [ ! -e "$WS/waiting" ]; do sleep 0.05; done
 	wait_status "$TID" ITERATING 10
-	probe "$ENGINE" kill "$(jq -r .containerId "$P/.rover/tasks/$TID/description.json")" 9
-	probe "$ENGINE" wait "$(jq -r .containerId "$P/.rover/tasks/$TID/description.json")" >/dev/null
+	probe "$ENGINE" kill "$(jq -r .containerId "$STORE/tasks/$TID/description.json")" 9
+	probe "$ENGINE" wait "$(jq -r .containerId "$STORE/tasks/$TID/description.json")" >/dev/null
 	[ "$(desc_status "$TID")" = ITERATING ] # nobody has looked yet
 	touch "$WS/GO"
 	run "$ROVER" resume "$TID"
@@ -389,7 +389,7 @@ case_supervisor_sigkill_neither_loses_nor_repeats() {
 	[ "$(desc_status "$TID")" = COMPLETED ]
 	[ "$(calls_of "$TID")" = 4 ]
 	expect_starts "$TID" 4
-	[ "$(jq -r '.resumeInFlight' "$P/.rover/tasks/$TID/description.json")" = null ]
+	[ "$(jq -r '.resumeInFlight' "$STORE/tasks/$TID/description.json")" = null ]
 }
 
 case_two_supervisors_one_scheduler() {
@@ -415,7 +415,7 @@ case_two_supervisors_one_scheduler() {
 	kill -TERM "$a"
 	wait "$a"
 	wait_log "$P/b.log" "this process schedules" 10
-	[ "$(jq -r .pid "$P/.rover/.supervisor.json")" = "$b" ]
+	[ "$(jq -r .pid "$STORE/.supervisor.json")" = "$b" ]
 }
 
 # `rover list --watch` runs the same loop: it redraws on a change (well

@@ -10,9 +10,9 @@ load rover_helpers
 
 setup() {
 	rover_setup docker
-	mkdir -p "$P/.rover/tasks"
+	mkdir -p "$STORE/tasks"
 	# Container names are per engine: ids far from other test runs'.
-	echo $(((RANDOM << 15 | RANDOM) * 100 + 1000000)) >"$P/.rover/tasks/.last-id"
+	echo $(((RANDOM << 15 | RANDOM) * 100 + 1000000)) >"$STORE/tasks/.last-id"
 	write_wf quick.yml <<'YML'
 version: '1.0'
 name: quick
@@ -27,7 +27,7 @@ teardown() {
 	[ -n "${FAKE_PID:-}" ] && kill "$FAKE_PID" 2>/dev/null
 	if [ -n "${FAULT_RUN_DIR:-}" ]; then
 		# our own Podman service: its containers, then the service itself
-		ROVER_TEST_PODMAN_SOCK=$FAULT_RUN_DIR/podman.sock cleanup_label podman "rover.store=$P/.rover"
+		ROVER_TEST_PODMAN_SOCK=$FAULT_RUN_DIR/podman.sock cleanup_label podman "rover.store=$STORE"
 		ROVER_TEST_ENGINES=podman ROVER_TEST_RUN_DIR=$FAULT_RUN_DIR "$ROOT/scripts/engines.sh" stop >/dev/null 2>&1
 		rm -rf "$FAULT_RUN_DIR"
 	fi
@@ -36,12 +36,12 @@ teardown() {
 
 # Task directories of the store (numeric names only).
 task_dirs() {
-	find "$P/.rover/tasks" -mindepth 1 -maxdepth 1 -type d -regex '.*/[0-9]+' 2>/dev/null | sort
+	find "$STORE/tasks" -mindepth 1 -maxdepth 1 -type d -regex '.*/[0-9]+' 2>/dev/null | sort
 }
 
 # A fingerprint of every file of the store but the lock files.
 store_sum() {
-	(cd "$P/.rover" && find . -type f ! -name '*.lock' -print0 | sort -z | xargs -0 sha256sum)
+	(cd "$STORE" && find . -type f ! -name '*.lock' -print0 | sort -z | xargs -0 sha256sum)
 }
 
 new_task() {
@@ -71,7 +71,7 @@ new_task() {
 	new_task -w quick.yml "a good one"
 	wait_status "$TID" COMPLETED 60
 	good=$TID
-	before=$(sha256sum <"$P/.rover/tasks/$good/description.json")
+	before=$(sha256sum <"$STORE/tasks/$good/description.json")
 	# The fault injector: answers /_ping like Docker, everything else 500.
 	cat >"$BATS_TEST_TMPDIR/fake.py" <<'PY'
 import http.server, socketserver, sys, os
@@ -115,11 +115,11 @@ PY
 	[[ "$stderr" == *"injected fault: the disk is on fire"* ]]
 	# The good task is as it was; the new one is NEW with the reason, and
 	# every record still parses.
-	[ "$(sha256sum <"$P/.rover/tasks/$good/description.json")" = "$before" ]
+	[ "$(sha256sum <"$STORE/tasks/$good/description.json")" = "$before" ]
 	for d in $(task_dirs); do jq -e .status "$d/description.json" >/dev/null; done
 	bad=$(task_dirs | grep -v "/$good\$" | xargs -n1 basename)
-	[ "$(jq -r .status "$P/.rover/tasks/$bad/description.json")" = NEW ]
-	[[ "$(jq -r .error "$P/.rover/tasks/$bad/description.json")" == *"HTTP 500"* ]]
+	[ "$(jq -r .status "$STORE/tasks/$bad/description.json")" = NEW ]
+	[[ "$(jq -r .error "$STORE/tasks/$bad/description.json")" == *"HTTP 500"* ]]
 	# The other commands meet the same engine with the same kind of error.
 	run --separate-stderr rover delete "$bad" --json
 	[ "$status" -eq 0 ] # a NEW task that never got a container needs no engine
@@ -136,7 +136,7 @@ PY
 	export ROVER_ENGINE=unix://$FAULT_RUN_DIR/podman.sock
 	wf_waiting
 	new_task -w wf.yml "outlives its engine"
-	ws=$P/.rover/workspaces/$TID
+	ws=$STORE/workspaces/$TID
 	for _ in $(seq 300); do [ -e "$ws/waiting" ] && break; sleep 0.1; done
 	[ -e "$ws/waiting" ]
 	wait_status "$TID" ITERATING 30
@@ -180,10 +180,10 @@ PY
 	c=$TID
 	wait_status "$c" COMPLETED 60
 	wait_status "$a" COMPLETED 60
-	f=$P/.rover/tasks/$b/description.json
+	f=$STORE/tasks/$b/description.json
 	for variant in truncated garbage; do
 		if [ $variant = truncated ]; then
-			head -c 57 "$P/.rover/tasks/$a/description.json" >"$f"
+			head -c 57 "$STORE/tasks/$a/description.json" >"$f"
 		else
 			printf '\x00\xff not json at all {{{' >"$f"
 		fi
@@ -204,17 +204,17 @@ PY
 			[[ "$stderr" == "rover: "*"$f"* ]]
 		done
 		[ "$(sha256sum <"$f")" = "$sum" ]
-		[ -z "$(ls "$P/.rover/tasks/$b" | grep -E 'backup|tmp')" ]
+		[ -z "$(ls "$STORE/tasks/$b" | grep -E 'backup|tmp')" ]
 	done
 	# --force deletes it all the same (worktree and branch by their names)
-	others=$(sha256sum "$P/.rover/tasks/$a/description.json" "$P/.rover/tasks/$c/description.json")
+	others=$(sha256sum "$STORE/tasks/$a/description.json" "$STORE/tasks/$c/description.json")
 	run --separate-stderr rover delete --force "$b"
 	[ "$status" -eq 0 ]
-	[ ! -e "$P/.rover/tasks/$b" ]
-	[ ! -e "$P/.rover/workspaces/$b" ]
+	[ ! -e "$STORE/tasks/$b" ]
+	[ ! -e "$STORE/workspaces/$b" ]
 	[ -z "$(git -C "$P" branch --list "rover/task-$b")" ]
-	[ -z "$(probe docker list "rover.task=$b" "rover.store=$P/.rover")" ]
-	[ "$(sha256sum "$P/.rover/tasks/$a/description.json" "$P/.rover/tasks/$c/description.json")" = "$others" ]
+	[ -z "$(probe docker list "rover.task=$b" "rover.store=$STORE")" ]
+	[ "$(sha256sum "$STORE/tasks/$a/description.json" "$STORE/tasks/$c/description.json")" = "$others" ]
 }
 
 @test "bad task ids are usage errors (exit 2)" {

@@ -3,13 +3,16 @@
 #   load helpers
 #   load rover_helpers
 #   rover_setup docker      a fresh git project in $P with its own store,
-#                           ROVER_ENGINE set to that engine's test socket
+#                           ROVER_ENGINE set to that engine's test socket;
+#                           XDG_DATA_HOME and XDG_CONFIG_HOME point into
+#                           $P.xdg (beside the project, never in it), so
+#                           the store is the user's default one: $STORE
 #   rover ARGS...           the rover under test (use with bats' `run`)
 #   wait_status ID STATUS [SECONDS]   poll `rover inspect --json` until it says STATUS
 #   task_json ID            `rover inspect --json ID`
 #   write_wf FILE <<EOF     a workflow file in the project
 #
-# Containers created by a test carry rover.store=$P/.rover; rover_teardown
+# Containers created by a test carry rover.store=$STORE; rover_teardown
 # removes them (after the test, whatever happened).
 
 ROVER=${ROVER_BIN_DIR:-$ROOT/bin}/rover
@@ -26,15 +29,20 @@ rover_setup() { # docker|podman
 	export ROVER_AGENT_RETRY_DELAY_MS=50
 	export ROVER_AGENT_GRACE=${ROVER_AGENT_GRACE:-5}
 	unset ROVER_STORE DOCKER_HOST CONTAINER_HOST
+	export XDG_DATA_HOME=$P.xdg/data XDG_CONFIG_HOME=$P.xdg/config
+	mkdir -p "$XDG_DATA_HOME" "$XDG_CONFIG_HOME"
 	cd "$P"
+	STORE=$("$ROVER" info --json | jq -r .store)
+	[ -n "$STORE" ] && [ "$STORE" != null ] || { echo "rover info gave no store" >&2; return 1; }
+	export STORE
 }
 
 rover_teardown() {
 	if [ -n "${P:-}" ] && [ -n "${ENGINE:-}" ]; then
-		cleanup_label "$ENGINE" "rover.store=$P/.rover"
+		cleanup_label "$ENGINE" "rover.store=$STORE"
 		cd /
 		# worktrees and files written by containers (as root) go with it
-		rm -rf "$P"
+		rm -rf "$P" "$P.xdg"
 	fi
 }
 

@@ -12,8 +12,8 @@ load rover_helpers
 
 ops_setup() { # docker|podman
 	rover_setup "$1"
-	mkdir -p "$P/.rover/tasks"
-	echo $(((RANDOM << 15 | RANDOM) * 100 + 1000000)) >"$P/.rover/tasks/.last-id"
+	mkdir -p "$STORE/tasks"
+	echo $(((RANDOM << 15 | RANDOM) * 100 + 1000000)) >"$STORE/tasks/.last-id"
 }
 
 ops_teardown() {
@@ -27,8 +27,8 @@ new_task() {
 	local out
 	out=$("$ROVER" task --json "$@") || { echo "rover task failed: $out" >&2; return 1; }
 	TID=$(echo "$out" | jq -r .taskId)
-	WS=$P/.rover/workspaces/$TID
-	ITER=$P/.rover/tasks/$TID/iterations/1
+	WS=$STORE/workspaces/$TID
+	ITER=$STORE/tasks/$TID/iterations/1
 	[[ $TID =~ ^[0-9]+$ ]]
 }
 
@@ -80,7 +80,7 @@ YML
 	[[ "$output" == *"name=rover-task-$TID-1"* ]]
 	[[ "$output" == *"label.rover.task=$TID"* ]]
 	[[ "$output" == *"label.rover.iteration=1"* ]]
-	[[ "$output" == *"label.rover.store=$P/.rover"* ]]
+	[[ "$output" == *"label.rover.store=$STORE"* ]]
 	# its output, from the engine
 	run rover logs "$TID"
 	[ "$status" -eq 0 ]
@@ -241,17 +241,17 @@ case_delete_cleans_up() {
 	run rover delete "$TID"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"--force"* ]]
-	[ -d "$P/.rover/tasks/$TID" ]
+	[ -d "$STORE/tasks/$TID" ]
 	run rover delete "$TID" --force --json
 	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | jq -r .containersRemoved)" = 1 ]
 	[ "$(echo "$output" | jq -r .worktreeRemoved)" = true ]
 	[ "$(echo "$output" | jq -r '.leftBehind | length')" = 0 ]
-	[ -z "$(probe "$ENGINE" list "rover.task=$TID" "rover.store=$P/.rover")" ]
+	[ -z "$(probe "$ENGINE" list "rover.task=$TID" "rover.store=$STORE")" ]
 	[ ! -e "$WS" ]
 	[ -z "$(git -C "$P" branch --list "rover/task-$TID")" ]
 	[ -z "$(git -C "$P" worktree list | grep "workspaces/$TID")" ]
-	[ ! -e "$P/.rover/tasks/$TID" ]
+	[ ! -e "$STORE/tasks/$TID" ]
 	run rover inspect "$TID"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"not found"* ]]
@@ -304,14 +304,17 @@ YML
 	wait_status "$TID" COMPLETED 60
 }
 
-# Docker only: a task started on an endpoint keeps using it.
+# Docker only: a task started on an endpoint keeps using it - as long as the
+# user still configures that endpoint somewhere (here: their config file).
 case_stored_endpoint_is_used() {
 	local tcp=$ROVER_TEST_DOCKER_TCP
 	wf_waiting
 	unset ROVER_ENGINE
+	mkdir -p "$XDG_CONFIG_HOME/rover"
+	printf '{"engine": "%s"}\n' "$tcp" >"$XDG_CONFIG_HOME/rover/config.json"
 	new_task --engine "$tcp" -w wf.yml "over tcp"
-	[ "$(jq -r .engine.endpoint "$P/.rover/tasks/$TID/description.json")" = "$tcp" ]
-	[ "$(jq -r .engine.kind "$P/.rover/tasks/$TID/description.json")" = docker ]
+	[ "$(jq -r .engine.endpoint "$STORE/tasks/$TID/description.json")" = "$tcp" ]
+	[ "$(jq -r .engine.kind "$STORE/tasks/$TID/description.json")" = docker ]
 	wait_file "$WS/waiting"
 	# ROVER_ENGINE now names another engine (or nothing): the task's own is used
 	export ROVER_ENGINE=$(engine_uri podman)
@@ -327,5 +330,5 @@ case_stored_endpoint_is_used() {
 	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | jq -r .status)" = FAILED ]
 	[ "$(echo "$output" | jq -r .containerRemoved)" = true ]
-	[ -z "$(probe docker list "rover.task=$TID" "rover.store=$P/.rover")" ]
+	[ -z "$(probe docker list "rover.task=$TID" "rover.store=$STORE")" ]
 }

@@ -7,7 +7,8 @@ load rover_helpers
 
 setup() { rover_setup docker; }
 teardown() {
-	[ -n "${P2:-}" ] && { cleanup_label docker "rover.store=$P2/.rover"; rm -rf "$P2"; }
+	[ -n "${STORE2:-}" ] && cleanup_label docker "rover.store=$STORE2"
+	[ -n "${P2:-}" ] && rm -rf "$P2"
 	rover_teardown
 }
 
@@ -31,6 +32,8 @@ YML
 	git -C "$P2" -c user.email=t@x.invalid -c user.name=t commit -q --allow-empty -m init
 	cp "$P/wf.yml" "$P2/wf.yml"
 	cd "$P2"
+	STORE2=$("$ROVER" info --json | jq -r .store)
+	[ "$STORE2" != "$STORE" ]
 	run "$ROVER" task -w wf.yml --json "second"
 	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | jq .taskId)" = 1 ]
@@ -59,7 +62,7 @@ YML
 	run rover task -w wf.yml "logs"
 	[ "$status" -eq 0 ]
 	wait_status 1 COMPLETED 60
-	log="$P/.rover/tasks/1/iterations/1/container.log"
+	log="$STORE/tasks/1/iterations/1/container.log"
 	grep -q "visible output" "$log"
 	[ "$(grep -c '^==== container' "$log")" -eq 1 ]
 	rover list >/dev/null   # observing again must not save it twice

@@ -53,9 +53,9 @@ YML
 	run rover task -w wf.yml --json "schema check"
 	[ "$status" -eq 0 ]
 	id=$(echo "$output" | jq -r .taskId)
-	validate_schema description "$P/.rover/tasks/$id/description.json"
+	validate_schema description "$STORE/tasks/$id/description.json"
 	wait_status "$id" PAUSED 60
-	validate_schema description "$P/.rover/tasks/$id/description.json"
-	validate_schema status "$P/.rover/tasks/$id/iterations/1/status.json"
-	validate_schema checkpoint "$P/.rover/tasks/$id/iterations/1/checkpoint.json"
+	validate_schema description "$STORE/tasks/$id/description.json"
+	validate_schema status "$STORE/tasks/$id/iterations/1/status.json"
+	validate_schema checkpoint "$STORE/tasks/$id/iterations/1/checkpoint.json"
 }

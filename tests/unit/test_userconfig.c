@@ -99,6 +99,11 @@ static void test_userconfig_load(void **state)
 		assert_string_equal(uc.path, path);
 		userconfig_release(&uc);
 	}
+	/* "container" belongs to hardening.c: accepted here */
+	free(write_config("{\"container\": {\"pidsLimit\": 10}, \"engine\": \"docker\"}"));
+	assert_int_equal(userconfig_load(&uc, NULL), 0);
+	assert_string_equal(uc.engine, "docker");
+	userconfig_release(&uc);
 	_cleanup_free_ char *path = write_config("{}");
 	assert_int_equal(userconfig_load(&uc, NULL), 0);
 	assert_null(uc.engine);
