@@ -178,6 +178,9 @@ bool condition_eval(const char *expr, struct json_object *steps, char **ret_warn
 
 	if (!n) {
 		warning = xstrdup("empty condition evaluates to false");
+	} else if (n > CONDITION_MAX_LEN) {
+		warning = xasprintf("condition longer than %d bytes evaluates to false",
+				    CONDITION_MAX_LEN);
 	} else if (has_and(s)) {
 		warning = xasprintf("\"&&\" is not supported in conditions (join clauses with "
 				    "\"||\" or use separate steps); \"%.*s\" evaluates to false",
@@ -214,6 +217,8 @@ bool condition_is_valid(const char *expr, char **ret_reason)
 
 	if (!n) {
 		reason = xstrdup("empty condition");
+	} else if (n > CONDITION_MAX_LEN) {
+		reason = xasprintf("condition longer than %d bytes", CONDITION_MAX_LEN);
 	} else if (has_and(s)) {
 		reason = xstrdup("\"&&\" is not supported (join clauses with \"||\")");
 	} else {

@@ -10,6 +10,12 @@
  *
  * `steps` is a JSON object {stepId: {outputName: "value", ...}, ...} (values
  * that are not strings are compared by their JSON text).  It is only read.
+ *
+ * Limits (the expression comes from a repository's workflow, the values from
+ * agents' outputs): an expression longer than CONDITION_MAX_LEN bytes (after
+ * trimming) is invalid and evaluates to false with a warning, before any
+ * clause is looked at; the work is then linear in the expression plus one
+ * lookup (and at most one serialization of a non-string value) per clause.
  */
 #ifndef ROVER_CONDITION_H
 #define ROVER_CONDITION_H
@@ -17,6 +23,8 @@
 #include <stdbool.h>
 
 #include <json-c/json.h>
+
+#define CONDITION_MAX_LEN 4096
 
 /* Evaluate expr.  When the expression is not usable (&&, empty) or one of its
  * clauses is malformed (that clause counts as false, the others still count),

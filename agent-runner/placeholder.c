@@ -168,7 +168,8 @@ char *placeholder_shell_quote(const char *s)
 /* Values passed through the environment (placeholder_resolve_env). */
 struct env_list {
 	char **vars;
-	size_t n;
+	size_t n, cap;
+	size_t bytes; /* of all the variables: counted against PLACEHOLDER_MAX_OUTPUT */
 };
 
 void placeholder_env_free(char **env)
@@ -191,6 +192,10 @@ static int resolve(const char *text, struct json_object *inputs, struct json_obj
 	const char *p = text;
 	buf_add(&out, "", 0);
 	for (;;) {
+		/* Past the limit nothing more is kept: stop before looking up (and
+		 * serializing) more values, whatever is left of the text. */
+		if (out.too_big || unresolved.too_big)
+			break;
 		const char *open = strstr(p, "{{");
 		if (!open) {
 			buf_add(&out, p, (size_t)(end - p));
@@ -211,7 +216,17 @@ static int resolve(const char *text, struct json_object *inputs, struct json_obj
 			note_unresolved(&unresolved, seen, &r);
 			buf_add(&out, open, (size_t)(after - open));
 		} else if (env) {
-			env->vars = xrealloc(env->vars, (env->n + 2) * sizeof(char *));
+			size_t vlen = strlen(val) + 32;
+			if (env->bytes + vlen > PLACEHOLDER_MAX_OUTPUT) {
+				out.too_big = true;
+				ref_release(&r);
+				break;
+			}
+			env->bytes += vlen;
+			if (env->n + 2 > env->cap) {
+				env->cap = env->cap ? 2 * env->cap : 8;
+				env->vars = xrealloc(env->vars, env->cap * sizeof(char *));
+			}
 			env->vars[env->n] = xasprintf("ROVER_PH_%zu=%s", env->n, val);
 			char name[48];
 			snprintf(name, sizeof(name), "\"${ROVER_PH_%zu}\"", env->n);
@@ -256,7 +271,7 @@ int placeholder_resolve_env(const char *text, struct json_object *inputs,
 			    struct json_object *steps, char **ret, char ***ret_env,
 			    struct rv_error **err)
 {
-	struct env_list env = {.vars = xcalloc(1, sizeof(char *))};
+	struct env_list env = {.vars = xcalloc(1, sizeof(char *)), .cap = 1};
 	int r = resolve(text, inputs, steps, PLACEHOLDER_STRICT, &env, ret, NULL, err);
 	if (r < 0) {
 		placeholder_env_free(env.vars);

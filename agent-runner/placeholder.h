@@ -23,6 +23,13 @@
  * list names each placeholder once, in order of first appearance, written
  * without the inner whitespace.  A result larger than PLACEHOLDER_MAX_OUTPUT
  * fails with E2BIG.  On failure *ret and *ret_unresolved are not written.
+ *
+ * Limits (text from a repository's workflow, values from agents' outputs):
+ * the work is linear in the text plus the values substituted; the result,
+ * the unresolved list and, for placeholder_resolve_env, the environment
+ * values together are each capped at PLACEHOLDER_MAX_OUTPUT bytes, and
+ * substitution stops at the first value that would pass the cap (E2BIG), so
+ * a short text naming a large value many times costs at most the cap.
  */
 #ifndef ROVER_PLACEHOLDER_H
 #define ROVER_PLACEHOLDER_H

@@ -177,6 +177,34 @@ static void test_condition_malformed_and_empty(void **state)
 	free(w);
 }
 
+/* Untrusted-input limit: an expression longer than CONDITION_MAX_LEN is
+ * refused by the validator and false (with a warning) for the evaluator. */
+static void test_condition_length_limit(void **state)
+{
+	(void)state;
+	_cleanup_json_ struct json_object *steps = NULL;
+	const char *json = "{\"a\":{\"x\":\"1\"}}";
+	assert_int_equal(jsonutil_parse(json, strlen(json), "steps", &steps, NULL), 0);
+	const char *clause = "steps.a.outputs.x == 1 || ";
+	size_t cl = strlen(clause), n = CONDITION_MAX_LEN / cl + 2;
+	char *long_expr = calloc(n * cl + 32, 1);
+	for (size_t i = 0; i < n; i++)
+		memcpy(long_expr + i * cl, clause, cl);
+	strcpy(long_expr + n * cl, "steps.a.outputs.x == 1");
+	char *reason = NULL, *warning = NULL;
+	assert_false(condition_is_valid(long_expr, &reason));
+	assert_non_null(strstr(reason, "longer than 4096 bytes"));
+	assert_false(condition_eval(long_expr, steps, &warning));
+	assert_non_null(strstr(warning, "longer than 4096 bytes"));
+	free(reason);
+	free(warning);
+	/* just under the limit: still evaluated */
+	long_expr[(CONDITION_MAX_LEN / cl) * cl - 4] = '\0';
+	assert_true(condition_eval(long_expr, steps, &warning));
+	assert_null(warning);
+	free(long_expr);
+}
+
 static void test_condition_is_valid(void **state)
 {
 	(void)state;
@@ -229,6 +257,7 @@ int main(void)
 		cmocka_unit_test(test_condition_and_is_false_with_warning),
 		cmocka_unit_test(test_condition_malformed_and_empty),
 		cmocka_unit_test(test_condition_is_valid),
+		cmocka_unit_test(test_condition_length_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

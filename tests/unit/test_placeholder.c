@@ -201,11 +201,26 @@ static void test_placeholder_output_cap(void **state)
 	assert_int_equal(placeholder_resolve(text, in, NULL, 0, &out, NULL, &err), -E2BIG);
 	assert_null(out);
 	rv_error_free(err);
+	/* the environment of placeholder_resolve_env counts against the cap too:
+	 * a short command naming a big output many times must not build
+	 * 17 MiB of variables */
+	char **env = NULL;
+	err = NULL;
+	assert_int_equal(placeholder_resolve_env(text, in, NULL, &out, &env, &err), -E2BIG);
+	assert_null(out);
+	assert_null(env);
+	rv_error_free(err);
 	/* 16 times fits */
 	text[16 * 14] = '\0';
 	assert_int_equal(placeholder_resolve(text, in, NULL, 0, &out, NULL, NULL), 0);
 	assert_int_equal(strlen(out), 16 * n);
 	free(out);
+	text[15 * 14] = '\0';
+	assert_int_equal(placeholder_resolve_env(text, in, NULL, &out, &env, NULL), 0);
+	assert_non_null(env[14]);
+	assert_null(env[15]);
+	free(out);
+	placeholder_env_free(env);
 }
 
 static void test_placeholder_env_mode_keeps_values_out_of_the_text(void **state)
