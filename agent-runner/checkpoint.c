@@ -334,9 +334,12 @@ static int load_header(struct loader *l, struct json_object *root, struct checkp
 		return bad(l, "\"workflowHash\" must be 64 lowercase hex digits");
 	cp->workflow_hash = xstrdup(hash);
 
+	/* seq is incremented on every save: one from the file must leave room
+	 * (2^53, JSON's exact integers; a checkpoint per step never gets near). */
 	v = member(root, "seq");
-	if (!v || !json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1)
-		return bad(l, "\"seq\" must be an integer >= 1");
+	if (!v || !json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1 ||
+	    json_object_get_int64(v) > (INT64_C(1) << 53))
+		return bad(l, "\"seq\" must be an integer from 1 to 2^53");
 	cp->seq = json_object_get_int64(v);
 
 	const char *saved = jsonutil_get_str(root, "savedAt");

@@ -262,7 +262,9 @@ static int find_iteration_container(struct engine *e, const struct task_store *s
 			best = &list[i];
 	if (best) {
 		obs->container_exists = true;
-		obs->container_created_ms = best->created * 1000;
+		/* created comes from the engine: garbage must not overflow (0: unknown) */
+		if (__builtin_mul_overflow(best->created, 1000, &obs->container_created_ms))
+			obs->container_created_ms = 0;
 		obs->container_never_started = best->state && !strcmp(best->state, "created");
 		*ret_id = xstrdup(best->id);
 	}

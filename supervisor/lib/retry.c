@@ -2,6 +2,7 @@
 #include "retry.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,7 +113,8 @@ void retry_decide(const struct task *t, const struct retry_policy *p, int64_t no
 	}
 	struct task_auto_retry ar;
 	task_get_auto_retry(t, &ar);
-	d.attempt = (int)(ar.count + 1);
+	/* count comes from the task record: INT64_MAX must not overflow */
+	d.attempt = ar.count < INT_MAX ? (int)ar.count + 1 : INT_MAX;
 	if (p->max <= 0 || ar.count >= p->max) {
 		d.action = RETRY_GIVE_UP;
 	} else if (ar.next_retry_at_ms <= 0) {

@@ -299,6 +299,9 @@ static void test_checkpoint_load_rejects_bad_files(void **state)
 	check_rejected("{\"version\":1,\"workflowHash\":\"abc\",\"seq\":1}", EBADMSG, "workflowHash");
 	check_rejected("{\"version\":1,\"workflowHash\":\"" HASH "\",\"seq\":\"3\"}", EBADMSG, "seq");
 	check_rejected("{\"version\":1,\"workflowHash\":\"" HASH "\",\"seq\":0}", EBADMSG, "seq");
+	/* the next save increments seq: no room left is refused at load */
+	check_rejected("{\"version\":1,\"workflowHash\":\"" HASH "\",\"seq\":9223372036854775807}",
+		       EBADMSG, "seq");
 	check_rejected("{\"version\":1,\"workflowHash\":\"" HASH "\",\"seq\":1,\"savedAt\":\"yesterday\"}",
 		       EBADMSG, "savedAt");
 	check_rejected(HDR "\"completedSteps\":{}}", EBADMSG, "completedSteps");

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -275,6 +276,13 @@ static void test_give_up_records_the_budget(void **state)
 	assert_int_equal(d.action, RETRY_GIVE_UP);
 	assert_false(retry_apply_schedule(t2, &off, T0, 0, 0));
 	task_free(t2);
+	task_free(t);
+	/* a hand-edited record's count INT64_MAX: give up, no overflow (UBSan) */
+	t = paused_task(TASK_PAUSE_RETRYABLE_ERROR, T0);
+	set_retry(t, INT64_MAX, 0, 0);
+	retry_decide(t, &p, T0, 0, 0, &d);
+	assert_int_equal(d.action, RETRY_GIVE_UP);
+	assert_int_equal(d.attempt, INT_MAX);
 	task_free(t);
 }
 
