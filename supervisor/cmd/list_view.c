@@ -237,7 +237,8 @@ void list_view_print_table(FILE *f, const struct task_store *st, const struct ta
 			snprintf(b1, sizeof(b1), "%s", agent ? agent : "claude");
 		char bar[64] = "";
 		if (it.progress >= 0) {
-			int full = it.progress * 8 / 100;
+			/* progress is the container's number: no overflow past 100% */
+			int full = it.progress >= 100 ? 8 : it.progress * 8 / 100;
 			size_t o = 0;
 			for (int k = 0; k < 8; k++) {
 				const char *g = k < full ? "█" : "░";
