@@ -22,6 +22,7 @@
 #include "supervisor/cmd/cmd.h"
 #include "supervisor/lib/builtin_workflows.h"
 #include "supervisor/lib/engine.h"
+#include "supervisor/lib/hardening.h"
 #include "supervisor/lib/launch.h"
 #include "supervisor/lib/worktree.h"
 
@@ -230,6 +231,12 @@ int cmd_task(int argc, char **argv)
 			       "agentImage in rover.json");
 		goto out;
 	}
+	/* The container's settings, so a rover.json that would loosen them is
+	 * refused before any task exists (hardening.h). */
+	struct hardening hd;
+	if (hardening_load(env.project->root, &hd, &err) < 0)
+		goto out_fail;
+	hardening_release(&hd);
 	struct engine *engine = NULL;
 	if (engine_discover(engine_arg, &engine, &err) < 0)
 		goto out_fail;

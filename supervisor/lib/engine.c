@@ -612,6 +612,33 @@ int engine_create_body(const struct engine_create_spec *spec, struct json_object
 	}
 	if (spec->network_mode)
 		jsonutil_set_str(host, "NetworkMode", spec->network_mode);
+	if (spec->cap_drop_all)
+		json_object_object_add(host, "CapDrop", str_array((const char *const[]){"ALL", NULL}));
+	if (spec->cap_add && spec->cap_add[0])
+		json_object_object_add(host, "CapAdd", str_array(spec->cap_add));
+	/* The bare word, the one spelling Docker 20.10 and Podman 4.3 both
+	 * document (both also take "no-new-privileges:true"). */
+	if (spec->no_new_privileges)
+		json_object_object_add(host, "SecurityOpt",
+				       str_array((const char *const[]){"no-new-privileges", NULL}));
+	if (spec->pids_limit)
+		jsonutil_set_int64(host, "PidsLimit", spec->pids_limit < 0 ? -1 : spec->pids_limit);
+	if (spec->memory > 0) {
+		jsonutil_set_int64(host, "Memory", spec->memory);
+		/* MemorySwap is memory + swap: equal means no swap to escape into. */
+		jsonutil_set_int64(host, "MemorySwap", spec->memory);
+	}
+	if (spec->nano_cpus > 0)
+		jsonutil_set_int64(host, "NanoCpus", spec->nano_cpus);
+	if (spec->read_only_rootfs) {
+		json_object_object_add(host, "ReadonlyRootfs", json_object_new_boolean(true));
+		/* Programs need a writable /tmp (and rover puts HOME there); exec
+		 * because test runners build and run binaries there (Docker's tmpfs
+		 * default is noexec). */
+		struct json_object *tmpfs = json_object_new_object();
+		jsonutil_set_str(tmpfs, "/tmp", "rw,nosuid,nodev,exec,mode=1777");
+		json_object_object_add(host, "Tmpfs", tmpfs);
+	}
 	json_object_object_add(o, "HostConfig", TAKE_PTR(host));
 	*ret = TAKE_PTR(o);
 	return 0;

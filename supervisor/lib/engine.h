@@ -204,10 +204,20 @@ struct engine_create_spec {
 	const char *network_mode;         /* "none", "host", ... */
 	const char *stop_signal;          /* "SIGTERM" */
 	int stop_timeout;                 /* seconds; < 0: engine default */
+	/* Confinement (hardening.h); zero values leave the engine's default. */
+	bool cap_drop_all;                /* CapDrop ["ALL"] */
+	const char *const *cap_add;       /* CapAdd: "CHOWN", ... (NULL: none) */
+	bool no_new_privileges;           /* SecurityOpt ["no-new-privileges"] */
+	int64_t pids_limit;               /* PidsLimit; 0: engine default, < 0: no limit */
+	int64_t memory;                   /* Memory bytes and MemorySwap the same (no swap) */
+	int64_t nano_cpus;                /* NanoCpus, 1e9 per CPU */
+	bool read_only_rootfs;            /* ReadonlyRootfs, with a tmpfs on /tmp */
 };
 
 /* Pure: the POST /containers/create body.  A label with an empty key, a bind
- * without ':' or a missing image: -EINVAL. */
+ * without ':' or a missing image: -EINVAL.  Both engines (Docker 20.10, Podman
+ * 4.3's compat API) take the confinement fields as spelled here; Podman
+ * reports CapAdd/CapDrop back as the drop list of its default set. */
 int engine_create_body(const struct engine_create_spec *spec, struct json_object **ret,
 		       struct rv_error **err);
 

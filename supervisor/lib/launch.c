@@ -15,6 +15,7 @@
 #include "common/sha256.h"
 #include "common/timeutil.h"
 #include "supervisor/lib/engine_logs.h"
+#include "supervisor/lib/hardening.h"
 #include "supervisor/lib/iterfile.h"
 #include "supervisor/lib/worktree.h"
 
@@ -320,8 +321,18 @@ int launch_container(struct engine *e, const struct task_store *st, struct task 
 	}
 	env[ne] = NULL;
 
-	char user[64];
-	snprintf(user, sizeof(user), "%u:%u", (unsigned)getuid(), (unsigned)getgid());
+	/* Confinement and the agent's user; the files it writes become its own. */
+	struct hardening_launch hl = {0};
+	r = hardening_prepare(o->project_root, st->dir, o->workspace, iter_dir, &hl, err);
+	if (r < 0) {
+		for (size_t i = 0; i < ne; i++)
+			free(env[i]);
+		return rv_error_wrap(err, "cannot prepare the container of task %lld",
+				     (long long)t->id);
+	}
+	if (hl.user.set_home)
+		env[ne++] = xstrdup("HOME=" HARDENING_HOME);
+	env[ne] = NULL;
 	const char *network = getenv("ROVER_NETWORK");
 	struct engine_create_spec spec = {
 		.name = name,
@@ -331,11 +342,18 @@ int launch_container(struct engine *e, const struct task_store *st, struct task 
 		.labels = labels,
 		.binds = binds,
 		.env = (const char *const *)env,
-		.user = user,
+		.user = hl.user.spec,
 		.working_dir = "/workspace",
 		.network_mode = network && *network ? network : NULL,
 		.stop_signal = "SIGTERM",
 		.stop_timeout = LAUNCH_STOP_TIMEOUT_S,
+		.cap_drop_all = true,
+		.cap_add = (const char *const *)hl.h.cap_add,
+		.no_new_privileges = hl.h.no_new_privileges,
+		.pids_limit = hl.h.pids_limit ? hl.h.pids_limit : -1,
+		.memory = hl.h.memory,
+		.nano_cpus = hl.h.nano_cpus,
+		.read_only_rootfs = hl.h.read_only_rootfs,
 	};
 	_cleanup_free_ char *id = NULL;
 	_cleanup_error_ struct rv_error *name_err = NULL;
@@ -354,6 +372,7 @@ int launch_container(struct engine *e, const struct task_store *st, struct task 
 	}
 	for (size_t i = 0; i < ne; i++)
 		free(env[i]);
+	hardening_launch_release(&hl);
 	if (r < 0)
 		return rv_error_wrap(err, "cannot create container '%s'", name);
 	r = engine_container_start(e, id, err);

@@ -15,8 +15,13 @@
  *           --status-file /output/status.json --inputs-json
  *           /output/inputs.json --workdir /workspace --agent-tool <tool>
  *           [--agent-model M] [--checkpoint /output/checkpoint.json]
- *   user    the caller's uid:gid; stop signal SIGTERM with a timeout longer
- *           than the runner's grace, so a stop gives it time to save.
+ *   user    hardening.h: the caller's uid:gid, or 1000:1000 when rover runs
+ *           as root (the workspace and iteration dir are given to it first);
+ *           HOME=/tmp for a numeric user
+ *   confinement  hardening.h: all capabilities dropped, no-new-privileges,
+ *           pids, memory (no swap) and CPU limits; stop signal SIGTERM with a
+ *           timeout longer than the runner's grace, so a stop gives it time
+ *           to save.
  * Earlier containers of this iteration of this store (found by label, never
  * by name: another project's task of the same id has the same name) are
  * removed first - after their output has been appended to container.log.
