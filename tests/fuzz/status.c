@@ -1,7 +1,10 @@
-/* Fuzz the host's reader of status.json (written by the agent's container):
- * reconcile_from_status() on an active task.  Whatever the file says, the
+/* Fuzz the host's readers of status.json (written by the agent's container):
+ * reconcile_from_status() on an active task, and the provider reset time
+ * (retry_read_reset_at, which reads `resetAt` of checkpoint.json and then of
+ * status.json; the same bytes serve as both).  Whatever the file says, the
  * task must stay a record that validates (it is saved next). */
 #include "supervisor/lib/reconcile.h"
+#include "supervisor/lib/retry.h"
 #include "supervisor/lib/task.h"
 #include "tests/fuzz/fuzz_util.h"
 
@@ -29,5 +32,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		task_free(t);
 	}
+	char *note = NULL;
+	int64_t reset = retry_read_reset_at(path, path, T0, &note);
+	if (reset < 0)
+		abort();
+	free(note);
 	return 0;
 }
