@@ -107,6 +107,10 @@ PY
 	python3 "$BATS_TEST_TMPDIR/fake.py" "$sock" &
 	FAKE_PID=$!
 	for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+	# The good task's engine stays one the user configures (their
+	# config.json): a record's endpoint nobody configures is refused.
+	mkdir -p "$XDG_CONFIG_HOME/rover"
+	printf '{"engine": "%s"}\n' "$ROVER_ENGINE" >"$XDG_CONFIG_HOME/rover/config.json"
 	export ROVER_ENGINE=unix://$sock
 	run --separate-stderr rover task -w quick.yml "meets a broken engine"
 	[ "$status" -eq 1 ]
