@@ -14,6 +14,7 @@ packages=(
 	podman runc docker.io busybox-static
 	curl # engines.sh and build-image.sh ping the engine sockets with it
 	hyperfine time # bench/: timings and peak memory (/usr/bin/time -v)
+	clang libclang-rt-14-dev # make fuzz and the fuzz lane: clang 14 and its libFuzzer runtime
 )
 
 missing=()
