@@ -11,7 +11,13 @@
  * All matching is case-insensitive; "sep" in the reference (underscore,
  * whitespace or hyphen, one or more) is honoured; conjunctions ("credit ...
  * balance") must fall within one line.  Only the last 64 KiB of a text is
- * examined (where a tool prints its error; it also bounds the work).
+ * examined (where a tool prints its error; it also bounds the work), JSON
+ * error objects only in its last 8 KiB.  Agent output is untrusted and may be
+ * megabytes: the patterns are compiled once per process, and matching is
+ * linear in the window (a conjunction is two patterns on one line, never a
+ * ".*" regular expression, which glibc matches in quadratic time), so one
+ * classification costs the same bounded time at 64 KiB or 16 MiB plus a
+ * strlen (bench/classify.sh).
  * Additions to the reference's lists, each with a unit test:
  *   - transient: ECONNRESET, "service unavailable", "bad gateway", "gateway
  *     timeout", "internal server error" (the 5xx reasons without a number);
