@@ -317,6 +317,43 @@ static void test_classify_long_text_is_bounded(void **state)
 	free(t);
 }
 
+/* The conjunctions are matched as two patterns on one line (linear time);
+ * they must mean what "a.*b" meant. */
+static void test_classify_conjunctions_on_one_line(void **state)
+{
+	(void)state;
+	check_agent(NULL, "credit balance too low", false, CLASSIFY_RATE_LIMIT, true);
+	check_agent(NULL, "credit ok\nbalance", false, CLASSIFY_GENERIC, false);
+	check_agent(NULL, "balance\ncredit", false, CLASSIFY_GENERIC, false);
+	/* a second "credit" on a later line still pairs with its own line */
+	check_agent(NULL, "credit\nnoise\nyour credit limit", false, CLASSIFY_RATE_LIMIT, true);
+	/* b must come after a on the line */
+	check_agent(NULL, "limit: credit", false, CLASSIFY_GENERIC, false);
+	/* SEP may span a newline inside a, as in the regular expression */
+	check_agent(NULL, "api\nkey is invalid", false, CLASSIFY_AUTH, false);
+	check_agent(NULL, "the model was not found", false, CLASSIFY_INVALID_MODEL, false);
+	check_agent(NULL, "model ok\nnot found", false, CLASSIFY_GENERIC, false);
+	check_agent(NULL, "failed to authenticate, retrying", false, CLASSIFY_AUTH, false);
+
+	/* In a long text the rules see the last 64 KiB: a conjunction right at
+	 * its start counts, with the word start checked as anywhere else. */
+	size_t pad = 200000, win = 64 * 1024;
+	const char *hit = "credit limit reached for this account";
+	char *t = malloc(pad + 1);
+	memset(t, 'a', pad);
+	t[pad] = '\0';
+	memcpy(t + pad - win + 1, hit, strlen(hit));
+	t[pad - win] = ' ';
+	check_agent(NULL, t, false, CLASSIFY_RATE_LIMIT, true);
+	t[pad - win] = 'x'; /* "xcredit" is no "credit" */
+	check_agent(NULL, t, false, CLASSIFY_GENERIC, false);
+	t[pad - win] = ' ';
+	memcpy(t + pad - win - 7, "credit ", 7); /* b in the window, a before it */
+	memcpy(t + pad - win + 1, "xxxxxx", 6);
+	check_agent(NULL, t, false, CLASSIFY_GENERIC, false);
+	free(t);
+}
+
 static void test_classify_code_names(void **state)
 {
 	(void)state;
@@ -455,6 +492,7 @@ int main(void)
 		cmocka_unit_test(test_classify_agent_json_objects),
 		cmocka_unit_test(test_classify_agent_json_only_last_8k),
 		cmocka_unit_test(test_classify_agent_text_rules),
+		cmocka_unit_test(test_classify_conjunctions_on_one_line),
 		cmocka_unit_test(test_classify_long_text_is_bounded),
 		cmocka_unit_test(test_classify_code_names),
 		cmocka_unit_test(test_classify_reset_relative),
