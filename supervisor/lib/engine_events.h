@@ -60,14 +60,17 @@ struct engine_event {
 	char *image;        /* Attributes.image, or NULL */
 	bool has_exit_code; /* die events only */
 	int exit_code;
-	int64_t time_ns;    /* timeNano, else time * 1e9 */
+	int64_t time_ns;    /* timeNano, else time * 1e9; 0 when absent, not
+			       positive, or too large for int64 nanoseconds */
 	/* Actor.Attributes: the container's labels, with name, image, exitCode... */
 	struct engine_label *attrs;
 	size_t n_attrs;
 };
 
-/* Pure: parse one event (one JSON line) of either engine.  Not an object, or
- * no Action/status: -EPROTO. */
+/* Pure: parse one event (one JSON line, at most ENGINE_EVENTS_MAX_LINE bytes,
+ * JSON nested at most 32 deep) of either engine.  Not an object, or no
+ * Action/status: -EPROTO.  Numbers from the engine are range-checked before
+ * any arithmetic (time, exit codes). */
 int engine_event_parse(const char *json, size_t len, struct engine_event *ret,
 		       struct rv_error **err);
 void engine_event_release(struct engine_event *ev);
