@@ -42,18 +42,28 @@ static inline char *fuzz_take(const uint8_t **data, size_t *size)
 	return s;
 }
 
-/* A path in a per-process temporary directory holding exactly the bytes. */
+static char fuzz_dir[256];
+static char fuzz_path[512];
+
+static inline void fuzz_cleanup(void)
+{
+	unlink(fuzz_path);
+	rmdir(fuzz_dir);
+}
+
+/* A path in a per-process temporary directory holding exactly the bytes
+ * (one name per harness; removed at exit). */
 static inline const char *fuzz_file(const char *name, const uint8_t *data, size_t size)
 {
-	static char dir[256];
-	static char path[512];
+	char *dir = fuzz_dir, *path = fuzz_path;
 	if (!dir[0]) {
 		const char *t = getenv("TMPDIR");
-		snprintf(dir, sizeof(dir), "%s/rover-fuzz-XXXXXX", t && *t ? t : "/tmp");
+		snprintf(dir, sizeof(fuzz_dir), "%s/rover-fuzz-XXXXXX", t && *t ? t : "/tmp");
 		if (!mkdtemp(dir))
 			abort();
+		atexit(fuzz_cleanup);
 	}
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(path, sizeof(fuzz_path), "%s/%s", dir, name);
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		abort();
