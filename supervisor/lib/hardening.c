@@ -810,6 +810,36 @@ static int chown_entries(int dfd, const char *top, dev_t dev, uid_t uid, gid_t g
 	return r;
 }
 
+/* Whether every entry directly in dfd belongs to uid:gid (those the walk
+ * would leave alone aside).  rover itself re-makes things at the top - a
+ * workspace's .git replaced on resume - which a look at dir alone would miss;
+ * one readdir of the top keeps the walk paid once otherwise. */
+static bool top_level_owned(int dfd, dev_t dev, uid_t uid, gid_t gid)
+{
+	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return false;
+	}
+	bool owned = true;
+	struct dirent *de;
+	while (owned && (de = readdir(d))) {
+		struct stat st;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (st.st_dev != dev || (S_ISREG(st.st_mode) && st.st_nlink > 1))
+			continue;
+		owned = st.st_uid == uid && st.st_gid == gid;
+	}
+	closedir(d);
+	return owned;
+}
+
 int hardening_chown_tree(const char *dir, uid_t uid, gid_t gid, struct rv_error **err)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
@@ -824,7 +854,7 @@ int hardening_chown_tree(const char *dir, uid_t uid, gid_t gid, struct rv_error 
 		close(fd);
 		return rv_error_errno(err, e, "cannot stat '%s'", dir);
 	}
-	if (st.st_uid == uid && st.st_gid == gid) {
+	if (st.st_uid == uid && st.st_gid == gid && top_level_owned(fd, st.st_dev, uid, gid)) {
 		close(fd);
 		return 0;
 	}

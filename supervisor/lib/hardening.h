@@ -173,9 +173,11 @@ void hardening_launch_release(struct hardening_launch *l);
 
 /* Give dir and everything beneath it to uid:gid, never following a symlink
  * (symlinks themselves are re-owned, never their targets; nothing beneath
- * another file system is entered).  When dir itself already belongs to
- * uid:gid nothing is done, so the walk is paid once per directory.  A
- * symlink or non-directory at dir: -ENOTDIR. */
+ * another file system is entered; a regular file with other hard links keeps
+ * its owner).  When dir and every entry directly in it already belong to
+ * uid:gid nothing else is looked at, so the walk is paid once per directory
+ * (again only when something at its top was re-made, like a workspace's
+ * .git on resume).  A symlink or non-directory at dir: -ENOTDIR. */
 int hardening_chown_tree(const char *dir, uid_t uid, gid_t gid, struct rv_error **err);
 
 #endif

@@ -499,6 +499,12 @@ static void test_hardening_chown_tree(void **state)
 	write_text("ws/a/later", "z");
 	assert_int_equal(hardening_chown_tree(ws, 4321, 4322, NULL), 0);
 	owner_is("ws/a/later", 0, 0);
+	/* Something re-made at the top (a .git replaced on resume) walks again. */
+	write_text("ws/.git/HEAD", "ref: refs/heads/x\n");
+	assert_int_equal(hardening_chown_tree(ws, 4321, 4322, NULL), 0);
+	owner_is("ws/.git", 4321, 4322);
+	owner_is("ws/.git/HEAD", 4321, 4322);
+	owner_is("ws/a/later", 4321, 4322);
 	/* A new owner walks again. */
 	assert_int_equal(hardening_chown_tree(ws, 4000, 4000, NULL), 0);
 	owner_is("ws/a/later", 4000, 4000);
