@@ -117,7 +117,8 @@ bool cmd_parse_uint(const char *verb, const char *opt, const char *s, long max, 
 	char *end = NULL;
 	errno = 0;
 	long v = strtol(s, &end, 10);
-	if (errno || !*s || *end || v < 0 || v > max) {
+	/* digits only: strtol alone would take " 5" and "+5" */
+	if (errno || *s < '0' || *s > '9' || *end || v < 0 || v > max) {
 		cmd_usage_error(verb, "%s takes a whole number from 0 to %ld, got '%s'", opt, max, s);
 		return false;
 	}
