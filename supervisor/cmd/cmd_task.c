@@ -21,6 +21,7 @@
 #include "common/timeutil.h"
 #include "supervisor/cmd/cmd.h"
 #include "supervisor/lib/builtin_workflows.h"
+#include "supervisor/lib/create.h"
 #include "supervisor/lib/engine.h"
 #include "supervisor/lib/hardening.h"
 #include "supervisor/lib/launch.h"
@@ -42,67 +43,6 @@ static const char usage_text[] =
 	"  -i, --input KEY=VALUE     a workflow input; repeatable\n"
 	"      --json                print {\"taskId\": N, \"status\": ...} on stdout\n"
 	"  -h, --help                this help\n";
-
-struct task_init {
-	const char *workflow_name;
-	const char *agent;
-	const char *model;
-	const char *image;
-	struct json_object *inputs;
-};
-
-static int init_fn(struct task *t, void *userdata, struct rv_error **err)
-{
-	(void)err;
-	const struct task_init *in = userdata;
-	task_set_str(t, "workflowName", in->workflow_name);
-	if (in->agent)
-		task_set_str(t, "agent", in->agent);
-	if (in->model)
-		task_set_str(t, "agentModel", in->model);
-	task_set_str(t, "agentImage", in->image);
-	json_object_object_add(task_json(t), "inputs", json_object_get(in->inputs));
-	return 0;
-}
-
-struct start_state {
-	struct engine *engine;
-	const struct task_store *store;
-	const char *image;
-	const char *workspace;
-	const char *project_root; /* NULL outside git */
-	struct worktree *wt;
-	char *container_id;
-	struct rv_error *launch_err;
-};
-
-/* Under the task lock: mark IN_PROGRESS, start the container, record it.  A
- * start failure is recorded as NEW with the reason (reference C.7). */
-static int start_fn(struct task *t, void *userdata, struct rv_error **err)
-{
-	struct start_state *s = userdata;
-	int64_t now = timeutil_now_ms();
-	if (s->wt && s->wt->path) {
-		task_set_str(t, "worktreePath", s->wt->path);
-		task_set_str(t, "branchName", s->wt->branch);
-		task_set_str(t, "baseCommit", s->wt->base_commit);
-	}
-	int r = task_set_status(t, TASK_IN_PROGRESS, NULL, TASK_PAUSE_NONE, now, err);
-	if (r < 0)
-		return r;
-	struct launch_opts lo = {.image = s->image,
-				 .workspace = s->workspace,
-				 .project_root = s->project_root,
-				 .resume = false};
-	r = launch_container(s->engine, s->store, t, &lo, &s->container_id, &s->launch_err);
-	if (r < 0) {
-		_cleanup_free_ char *msg = xasprintf("container could not start: %s",
-						     rv_error_msg(s->launch_err));
-		task_set_status(t, TASK_NEW, NULL, TASK_PAUSE_NONE, now, NULL);
-		task_set_str(t, "error", msg);
-	}
-	return 0;
-}
 
 static char *make_title(const char *description)
 {
@@ -187,8 +127,7 @@ int cmd_task(int argc, char **argv)
 		jsonutil_set_str(inputs, "description", description);
 
 	_cleanup_error_ struct rv_error *err = NULL;
-	_cleanup_free_ char *wf_name_copy = NULL, *title = NULL, *wf_copy = NULL,
-			    *inputs_path = NULL;
+	_cleanup_free_ char *wf_name_copy = NULL, *title = NULL;
 	struct cmd_env env;
 	if (cmd_env_open(&env, &err) < 0)
 		return cmd_fail(json, CMD_FAILED, err);
@@ -237,71 +176,42 @@ int cmd_task(int argc, char **argv)
 	if (hardening_load(env.project->root, &hd, &err) < 0)
 		goto out_fail;
 	hardening_release(&hd);
+	_cleanup_free_ char *base = NULL;
+	if (env.project->is_git && worktree_head(env.project->root, &base, &err) < 0)
+		goto out_fail;
 	struct engine *engine = NULL;
 	if (engine_discover(engine_arg, &engine, &err) < 0)
 		goto out_fail;
 
-	struct task_init in = {.workflow_name = wf_name_copy,
-			       .agent = agent,
-			       .model = model,
-			       .image = image,
-			       .inputs = inputs};
 	title = make_title(description);
-	struct task *t = NULL;
-	if (task_store_create(env.store, title, description, timeutil_now_ms(), init_fn, &in, &t,
-			      &err) < 0) {
-		engine_free(engine);
-		goto out_fail;
-	}
-	int64_t id = t->id;
-	task_free(t);
-
-	/* Files of the task: its own copy of the workflow (resume uses this
-	 * copy, never the original) and the first iteration's inputs. */
-	wf_copy = task_store_workflow_path(env.store, id);
-	inputs_path = task_store_iteration_file(env.store, id, 1, TASK_FILE_INPUTS);
-	struct worktree wt = {0};
-	struct start_state ss = {.engine = engine, .store = env.store, .image = image};
-	int r = fileio_write_atomic(wf_copy, wf_text, wf_len, 0644, &err);
-	if (r == 0)
-		r = task_store_make_iteration(env.store, id, 1, &err);
-	if (r == 0)
-		r = jsonutil_write_file(inputs_path, inputs, &err);
-	if (r == 0 && env.project->is_git)
-		r = worktree_create(env.project->root, env.store->dir, id, &wt, &err);
-	if (r < 0) {
-		rv_error_wrap(&err, "task %lld was created but could not be prepared", (long long)id);
-		engine_free(engine);
-		worktree_release(&wt);
-		goto out_fail;
-	}
-	ss.workspace = wt.path ? wt.path : env.project->root;
-	ss.project_root = wt.path ? env.project->root : NULL;
-	ss.wt = &wt;
-	struct task *final = NULL;
-	r = task_store_update(env.store, id, start_fn, &ss, &final, &err);
+	struct create_opts co = {.title = title,
+				 .description = description,
+				 .workflow_name = wf_name_copy,
+				 .workflow_text = wf_text,
+				 .workflow_len = wf_len,
+				 .agent = agent,
+				 .model = model,
+				 .image = image,
+				 .inputs = inputs,
+				 .engine = engine,
+				 .base_commit = base};
+	int64_t id = 0;
+	struct resume_outcome res;
+	int r = create_task(env.project, env.store, &co, &id, &res, &err);
 	engine_free(engine);
-	worktree_release(&wt);
-	if (r < 0) {
-		free(ss.container_id);
-		rv_error_free(ss.launch_err);
+	if (r < 0)
+		goto out_fail;
+	if (res.result != RESUME_OK) {
+		resume_outcome_release(&res);
 		goto out_fail;
 	}
-	if (ss.launch_err) {
-		rc = cmd_failf(json, CMD_FAILED,
-			       "task %lld was created, but reset to 'New' due to an error running "
-			       "the container: %s",
-			       (long long)id, rv_error_msg(ss.launch_err));
-		rv_error_free(ss.launch_err);
-		task_free(final);
-		goto out;
-	}
+	const struct task *final = res.task;
 	if (json) {
 		_cleanup_json_ struct json_object *o = json_object_new_object();
 		jsonutil_set_int64(o, "taskId", id);
 		jsonutil_set_str(o, "status", task_status_name(task_status(final)));
 		jsonutil_set_str(o, "title", task_title(final));
-		jsonutil_set_str(o, "containerId", ss.container_id);
+		jsonutil_set_str(o, "containerId", res.container_id);
 		const char *kind = NULL, *endpoint = NULL;
 		task_get_engine(final, &kind, &endpoint);
 		struct json_object *eng = json_object_new_object();
@@ -314,10 +224,9 @@ int cmd_task(int argc, char **argv)
 	} else {
 		printf("%lld\n", (long long)id);
 		fprintf(stderr, "✓ Task %lld started in container %.12s (%s)\n", (long long)id,
-			ss.container_id, image);
+			res.container_id, image);
 	}
-	free(ss.container_id);
-	task_free(final);
+	resume_outcome_release(&res);
 	rc = CMD_OK;
 	goto out;
 

@@ -15,6 +15,7 @@
 #include "supervisor/lib/launch.h"
 #include "supervisor/lib/lock.h"
 #include "supervisor/lib/reconcile.h"
+#include "supervisor/lib/resume.h"
 #include "supervisor/lib/worktree.h"
 
 static void reportf(observe_report_fn fn, void *ud, const char *level, int64_t id,
@@ -278,6 +279,30 @@ out:
 	return ret;
 }
 
+/* A `rover task` or resume that died between marking the task and recording
+ * its container: finish it (adopt the container found by label) or undo it
+ * (resume_recover).  Returns 1 when the task changed. */
+static int settle_interrupted_start(const struct task_store *st, struct task **t,
+				    observe_report_fn report, void *ud)
+{
+	enum task_status before = task_status(*t);
+	enum retry_recover_action a = RECOVER_NONE;
+	_cleanup_error_ struct rv_error *err = NULL;
+	if (resume_recover(st, (*t)->id, &a, &err) < 0) {
+		reportf(report, ud, "warn", (*t)->id,
+			"Could not settle the interrupted start of task %lld: %s", (long long)(*t)->id,
+			rv_error_msg(err));
+		return 0;
+	}
+	if (a == RECOVER_NONE || a == RECOVER_WAIT)
+		return 0;
+	struct task *fresh = NULL;
+	if (task_store_load_id(st, (*t)->id, &fresh, NULL) == 0)
+		replace(t, fresh);
+	report_change(report, ud, *t, before);
+	return task_status(*t) != before;
+}
+
 static int orphan_check(const struct task_store *st, struct task **t, struct endpoint *ep,
 			observe_report_fn report, void *ud)
 {
@@ -291,6 +316,8 @@ static int orphan_check(const struct task_store *st, struct task **t, struct end
 	struct lock_info li;
 	if (lock_inspect(iter_dir, &li, NULL) == 0 && li.held)
 		return 0; /* a resume is bringing it up right now */
+	if (!c.container_id && resume_in_flight(*t, NULL))
+		return settle_interrupted_start(st, t, report, ud);
 	if (c.container_id) {
 		endpoint_list(ep, st->dir);
 		if (ep->err) {

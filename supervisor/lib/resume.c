@@ -13,8 +13,8 @@
 #include "common/fileio.h"
 #include "common/jsonutil.h"
 #include "common/timeutil.h"
-#include "supervisor/lib/engine.h"
 #include "supervisor/lib/iterfile.h"
+#include "supervisor/lib/engine.h"
 #include "supervisor/lib/launch.h"
 #include "supervisor/lib/lock.h"
 #include "supervisor/lib/worktree.h"
@@ -73,13 +73,18 @@ static void prev_capture(const struct task *t, struct prev_state *p)
 		p->failed_at_ms = 0;
 }
 
+static const char *mode_name(enum resume_mode m)
+{
+	return m == RESUME_AUTO ? "auto" : m == RESUME_START ? "start" : "manual";
+}
+
 static void marker_set(struct task *t, const struct prev_state *p)
 {
 	char ts[TIMEUTIL_ISO_LEN];
 	struct json_object *m = json_object_new_object();
 	jsonutil_set_str(m, "since", timeutil_format_iso(p->since_ms, ts));
 	jsonutil_set_int64(m, "pid", (int64_t)getpid());
-	jsonutil_set_str(m, "mode", p->mode == RESUME_AUTO ? "auto" : "manual");
+	jsonutil_set_str(m, "mode", mode_name(p->mode));
 	jsonutil_set_str(m, "from", task_status_name(p->status));
 	jsonutil_set_str(m, "error", p->error);
 	jsonutil_set_str(m, "pauseReason", task_pause_reason_name(p->reason));
@@ -117,7 +122,7 @@ static bool marker_get(const struct task *t, struct prev_state *p)
 	if (!m || !json_object_is_type(m, json_type_object))
 		return false;
 	if (!task_status_parse(jsonutil_get_str(m, "from"), &p->status) ||
-	    (p->status != TASK_PAUSED && p->status != TASK_FAILED))
+	    (p->status != TASK_PAUSED && p->status != TASK_FAILED && p->status != TASK_NEW))
 		p->status = TASK_FAILED;
 	const char *s = jsonutil_get_str(m, "error");
 	p->error = s ? xstrdup(s) : NULL;
@@ -130,7 +135,9 @@ static bool marker_get(const struct task *t, struct prev_state *p)
 	if (!timeutil_parse_iso(jsonutil_get_str(m, "failedAt"), &p->failed_at_ms))
 		p->failed_at_ms = 0;
 	s = jsonutil_get_str(m, "mode");
-	p->mode = s && !strcmp(s, "auto") ? RESUME_AUTO : RESUME_MANUAL;
+	p->mode = s && !strcmp(s, "auto")    ? RESUME_AUTO
+		  : s && !strcmp(s, "start") ? RESUME_START
+					     : RESUME_MANUAL;
 	if (!timeutil_parse_iso(jsonutil_get_str(m, "since"), &p->since_ms))
 		p->since_ms = 0;
 	return true;
@@ -142,6 +149,20 @@ static bool marker_get(const struct task *t, struct prev_state *p)
 static int restore_prev(struct task *t, const struct prev_state *p, const char *fallback,
 			int64_t now_ms, struct rv_error **err)
 {
+	if (p->status == TASK_NEW) {
+		/* A first start that failed: NEW with the reason (reference C.7),
+		 * ready for `rover restart`. */
+		int r = task_set_status(t, TASK_NEW,
+					fallback ? fallback
+						 : "task creation was interrupted before its "
+						   "container started; run 'rover restart' to start it",
+					TASK_PAUSE_NONE, now_ms, err);
+		if (r < 0)
+			return r;
+		task_set_str(t, "executionStatus", NULL);
+		marker_clear(t);
+		return 0;
+	}
 	enum task_status to = p->status == TASK_PAUSED ? TASK_PAUSED : TASK_FAILED;
 	enum task_pause_reason reason =
 		p->reason != TASK_PAUSE_NONE ? p->reason : TASK_PAUSE_RETRYABLE_ERROR;
@@ -378,7 +399,7 @@ static int mark_fn(struct task *t, void *userdata, struct rv_error **err)
 {
 	struct mark_ctx *c = userdata;
 	enum task_status s = task_status(t);
-	if (s != TASK_PAUSED && s != TASK_FAILED) {
+	if (c->o->mode == RESUME_START ? s != TASK_NEW : s != TASK_PAUSED && s != TASK_FAILED) {
 		c->not_resumable = xasprintf("Task %lld is not in PAUSED or FAILED status "
 					     "(current: %s)",
 					     (long long)t->id, task_status_name(s));
@@ -394,7 +415,7 @@ static int mark_fn(struct task *t, void *userdata, struct rv_error **err)
 						     (long long)t->id);
 			return TASK_UPDATE_SKIP;
 		}
-	} else {
+	} else if (c->o->mode == RESUME_MANUAL) {
 		task_auto_retry_reset(t);
 	}
 	/* status.json first: if description.json were written first, an
@@ -409,7 +430,6 @@ static int mark_fn(struct task *t, void *userdata, struct rv_error **err)
 	int r = iterfile_clear_planted(status, err);
 	if (r >= 0)
 		r = status_file_create(status, idbuf, RESUME_STEP, &c->sf, err);
-
 	if (r < 0) {
 		c->init_failed = true;
 		return r;
@@ -470,19 +490,22 @@ static void fail_and_restore(const struct task_store *st, int64_t id, struct mar
 			     const char *fallback, struct rv_error *cause,
 			     struct resume_outcome *ret, struct rv_error **err)
 {
-	struct restore_ctx rc = {.prev = &mc->prev, .fallback = fallback, .now_ms = timeutil_now_ms()};
+	/* A NEW task keeps the whole reason: it has no earlier error to show. */
+	_cleanup_free_ char *full = xasprintf("%s: %s", fallback, rv_error_msg(cause));
+	struct restore_ctx rc = {.prev = &mc->prev,
+				 .fallback = mc->prev.status == TASK_NEW ? full : fallback,
+				 .now_ms = timeutil_now_ms()};
 	struct task *fresh = NULL;
 	_cleanup_error_ struct rv_error *uerr = NULL;
 	/* If this write fails too, resumeInFlight stays and resume_recover()
 	 * rolls back later. */
 	(void)task_store_update(st, id, restore_fn, &rc, &fresh, &uerr);
 	if (mc->sf) {
-		_cleanup_free_ char *msg = xasprintf("%s: %s", fallback, rv_error_msg(cause));
-		if (mc->prev.status == TASK_FAILED)
-			(void)status_file_fail(mc->sf, RESUME_STEP, msg, NULL);
+		if (mc->prev.status != TASK_PAUSED)
+			(void)status_file_fail(mc->sf, RESUME_STEP, full, NULL);
 		else
 			(void)status_file_pause(
-				mc->sf, RESUME_STEP, msg, mc->prev.provider,
+				mc->sf, RESUME_STEP, full, mc->prev.provider,
 				task_pause_reason_name(mc->prev.reason != TASK_PAUSE_NONE
 							       ? mc->prev.reason
 							       : TASK_PAUSE_RETRYABLE_ERROR),
@@ -624,7 +647,7 @@ static int resume_locked(const struct project *p, const struct task_store *st, i
 	struct launch_opts lo = {.image = image,
 				 .workspace = workspace,
 				 .project_root = p->is_git ? p->root : NULL,
-				 .resume = true};
+				 .resume = o->mode != RESUME_START};
 	r = launch_container(e, st, marked, &lo, &ret->container_id, &cause);
 	engine_free(e);
 	if (r < 0)
@@ -648,12 +671,16 @@ static int resume_locked(const struct project *p, const struct task_store *st, i
 	return 0;
 
 failed_worktree:
-	fail_and_restore(st, id, &mc, RESUME_FAIL_WORKTREE, cause, ret, err);
+	fail_and_restore(st, id, &mc,
+			 o->mode == RESUME_START ? START_FAIL_WORKTREE : RESUME_FAIL_WORKTREE, cause,
+			 ret, err);
 	prev_release(&mc.prev);
 	status_file_free(mc.sf);
 	return 0;
 failed_container:
-	fail_and_restore(st, id, &mc, RESUME_FAIL_CONTAINER, cause, ret, err);
+	fail_and_restore(st, id, &mc,
+			 o->mode == RESUME_START ? START_FAIL_CONTAINER : RESUME_FAIL_CONTAINER, cause,
+			 ret, err);
 	prev_release(&mc.prev);
 	status_file_free(mc.sf);
 	return 0;
@@ -673,7 +700,13 @@ int resume_task(const struct project *p, const struct task_store *st, int64_t id
 		return r;
 	ret->task = t;
 	ret->previous = task_status(t);
-	if (!resume_is_resumable(t)) {
+	if (o->mode == RESUME_START) {
+		if (task_status(t) != TASK_NEW) {
+			not_resumable(ret, err, "Task %lld is not NEW (current: %s)", (long long)id,
+				      task_status_name(task_status(t)));
+			return 0;
+		}
+	} else if (!resume_is_resumable(t)) {
 		not_resumable(ret, err, "Task %lld is not in PAUSED or FAILED status (current: %s)",
 			      (long long)id, task_status_name(task_status(t)));
 		return 0;

@@ -32,6 +32,11 @@
  *      that failed to start stays counted.
  * Nothing is printed; err carries the message for every result but OK.
  *
+ * The first start of a task (`rover task`, RESUME_START) takes the same
+ * path from NEW: lock, mark, workspace (created here: worktree_restore),
+ * launch, record; a failure puts it back to NEW with the reason, and a crash
+ * anywhere is settled by resume_recover() like a resume's.
+ *
  * `resumeInFlight` (description.json, ours): {"since", "pid", "mode",
  * "from", "error", "pauseReason", "provider", "pausedAt", "failedAt"}.  It
  * exists only between steps 5 and 8; a crash in between leaves it, and
@@ -55,6 +60,8 @@
 #define RESUME_FAIL_WORKTREE "Resume failed: worktree could not be prepared"
 #define RESUME_FAIL_INIT "Resume failed: iteration initialization error"
 #define RESUME_FAIL_CONTAINER "Resume failed: container could not start"
+#define START_FAIL_WORKTREE "workspace could not be prepared"
+#define START_FAIL_CONTAINER "container could not start"
 
 enum resume_result {
 	RESUME_OK,
@@ -66,6 +73,9 @@ enum resume_result {
 enum resume_mode {
 	RESUME_MANUAL, /* `rover resume`: resets the auto-retry budget */
 	RESUME_AUTO,   /* the scheduler: counts an attempt; only a due retry */
+	RESUME_START,  /* `rover task`: the first start of a NEW task, made
+			  crash-safe by the same marker; a failure leaves it NEW
+			  with the reason */
 };
 
 struct resume_opts {

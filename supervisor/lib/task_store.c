@@ -288,70 +288,76 @@ static int64_t read_last_id(const char *path)
 	return parse_dir_name(buf, &v) ? v : 0;
 }
 
-/* Claim the next free id: mkdir is the claim, the flock keeps .last-id exact. */
-static int allocate_id(const struct task_store *s, int64_t *ret_id, struct rv_error **err)
-{
-	int r = fileio_mkdir_p(s->tasks_dir, 0755, err);
-	if (r < 0)
-		return r;
-	_cleanup_free_ char *lock_path = fileio_join(s->tasks_dir, TASK_STORE_ID_LOCK);
-	_cleanup_free_ char *last_path = fileio_join(s->tasks_dir, TASK_STORE_LAST_ID);
-	int fd = -1;
-	r = lock_file(lock_path, &fd, err);
-	if (r < 0)
-		return r;
-	_cleanup_close_ int lock_fd = fd;
-
-	int64_t id = scan_max_id(s->tasks_dir);
-	int64_t last = read_last_id(last_path);
-	if (last > id)
-		id = last;
-	for (int tries = 0;; tries++) {
-		id++;
-		if (id > TASK_STORE_MAX_ID || tries > 100000)
-			return rv_error_set(err, ENOSPC, "no free task id in '%s'", s->tasks_dir);
-		_cleanup_free_ char *dir = task_store_task_dir(s, id);
-		if (mkdir(dir, 0755) == 0)
-			break;
-		if (errno != EEXIST)
-			return rv_error_errno(err, errno, "cannot create task directory '%s'", dir);
-		/* Someone without the flock (another host over NFS) got it. */
-	}
-	char text[32];
-	int n = snprintf(text, sizeof(text), "%lld\n", (long long)id);
-	r = fileio_write_atomic(last_path, text, (size_t)n, 0644, err);
-	if (r < 0) {
-		_cleanup_free_ char *dir = task_store_task_dir(s, id);
-		rmdir(dir);
-		return r;
-	}
-	*ret_id = id;
-	return 0;
-}
-
+/* A task directory is assembled under ".new-0-<pid>-<mono ms>" (the name
+ * sweep_abandoned() knows) and renamed to its id: the rename is the claim,
+ * so a task directory never exists without its record, whatever moment the
+ * creator is killed at.  The flock keeps .last-id exact; a rename that finds
+ * the id taken (a creator on another host, which the flock does not reach)
+ * tries the next one. */
 int task_store_create(const struct task_store *s, const char *title, const char *description,
 		      int64_t now_ms, task_update_fn init, void *userdata, struct task **ret,
 		      struct rv_error **err)
 {
 	if (!title || !*title)
 		return rv_error_set(err, EINVAL, "a task needs a title");
-	int64_t id = 0;
-	int r = allocate_id(s, &id, err);
+	int r = fileio_mkdir_p(s->tasks_dir, 0755, err);
 	if (r < 0)
 		return r;
+	_cleanup_free_ char *tmp = xasprintf("%s/.new-0-%d-%lld", s->tasks_dir, (int)getpid(),
+					     (long long)timeutil_mono_ms());
+	if (mkdir(tmp, 0755) < 0)
+		return rv_error_errno(err, errno, "cannot create '%s'", tmp);
+	_cleanup_free_ char *tmp_record = fileio_join(tmp, TASK_DESCRIPTION_FILE);
+	_cleanup_free_ char *lock_path = fileio_join(s->tasks_dir, TASK_STORE_ID_LOCK);
+	_cleanup_free_ char *last_path = fileio_join(s->tasks_dir, TASK_STORE_LAST_ID);
+	int fd = -1;
+	r = lock_file(lock_path, &fd, err);
+	if (r < 0) {
+		(void)fileio_remove_tree(tmp, NULL);
+		return r;
+	}
+	_cleanup_close_ int lock_fd = fd;
+	int64_t id = scan_max_id(s->tasks_dir);
+	int64_t last = read_last_id(last_path);
+	if (last > id)
+		id = last;
 	struct task *t = NULL;
-	r = task_new(id, title, description, now_ms, &t, err);
-	if (r >= 0 && init)
-		r = init(t, userdata, err);
+	for (int tries = 0;; tries++) {
+		id++;
+		if (id > TASK_STORE_MAX_ID || tries > 100000) {
+			r = rv_error_set(err, ENOSPC, "no free task id in '%s'", s->tasks_dir);
+			break;
+		}
+		task_free(t);
+		t = NULL;
+		r = task_new(id, title, description, now_ms, &t, err);
+		if (r >= 0 && init)
+			r = init(t, userdata, err);
+		if (r >= 0)
+			r = task_save(t, tmp_record, err);
+		if (r < 0)
+			break;
+		_cleanup_free_ char *dir = task_store_task_dir(s, id);
+		if (rename(tmp, dir) == 0)
+			break;
+		if (errno != EEXIST && errno != ENOTEMPTY) {
+			r = rv_error_errno(err, errno, "cannot create task directory '%s'", dir);
+			break;
+		}
+	}
+	if (r >= 0)
+		r = fileio_fsync_dir(s->tasks_dir, err);
 	if (r >= 0) {
-		_cleanup_free_ char *path = task_store_description_path(s, id);
-		r = task_save(t, path, err);
+		char text[32];
+		int n = snprintf(text, sizeof(text), "%lld\n", (long long)id);
+		/* The task exists now; a .last-id that could not be written only
+		 * costs the scan of the highest directory next time. */
+		(void)fileio_write_atomic(last_path, text, (size_t)n, 0644, NULL);
 	}
 	if (r < 0) {
-		_cleanup_free_ char *dir = task_store_task_dir(s, id);
-		fileio_remove_tree(dir, NULL);
+		(void)fileio_remove_tree(tmp, NULL);
 		task_free(t);
-		return rv_error_wrap(err, "cannot create task %lld", (long long)id);
+		return rv_error_wrap(err, "cannot create a task");
 	}
 	if (ret)
 		*ret = t;
@@ -504,12 +510,14 @@ int task_store_delete(const struct task_store *s, int64_t id, struct rv_error **
 	return 0;
 }
 
-/* ".deleted-<id>-<pid>-<mono ms>" left by a delete that did not finish:
+/* ".deleted-<id>-<pid>-<mono ms>" left by a delete that did not finish, or
+ * ".new-0-<pid>-<mono ms>" by a creation that did not:
  * true when its process is gone, or it is older than the stale limit. */
 static bool deleted_abandoned(const char *name, int64_t now_mono)
 {
 	long long id = 0, pid = 0, ms = 0;
-	if (sscanf(name, ".deleted-%lld-%lld-%lld", &id, &pid, &ms) != 3 || pid <= 0)
+	const char *rest = strchr(name + 1, '-'); /* ".deleted-" or ".new-" */
+	if (!rest || sscanf(rest, "-%lld-%lld-%lld", &id, &pid, &ms) != 3 || pid <= 0)
 		return true; /* not ours to wait for */
 	if (now_mono - ms > TASK_STORE_DELETED_STALE_MS || now_mono < ms)
 		return true;
@@ -712,7 +720,7 @@ int task_store_list(const struct task_store *s, struct task_list *ret, struct rv
 	while ((de = readdir(d))) {
 		int64_t id;
 		if (!parse_dir_name(de->d_name, &id)) {
-			if (!strncmp(de->d_name, ".deleted-", 9)) {
+			if (!strncmp(de->d_name, ".deleted-", 9) || !strncmp(de->d_name, ".new-", 5)) {
 				gone = xrealloc(gone, (n_gone + 1) * sizeof(*gone));
 				gone[n_gone++] = xstrdup(de->d_name);
 			}

@@ -14,6 +14,7 @@
 
 #include "common/cleanup.h"
 #include "common/fileio.h"
+#include "supervisor/lib/hardening.h"
 
 extern char **environ;
 
@@ -227,6 +228,53 @@ static int clone_shared(const char *root, const char *dest, const char *branch,
 	return r;
 }
 
+/* Where a workspace is assembled before it appears at path: a crash leaves
+ * this, never a half-made workspace (removed by the next attempt). */
+static char *assembly_path(const char *path)
+{
+	_cleanup_free_ char *dir = fileio_dirname(path);
+	const char *base = strrchr(path, '/');
+	return xasprintf("%s/.%s.new", dir, base ? base + 1 : path);
+}
+
+/* The workspace at path (which must not exist), checked out on branch at
+ * start. */
+static int make_workspace(const char *root, const char *path, const char *branch,
+			  const char *start, struct rv_error **err)
+{
+	_cleanup_free_ char *tmp = assembly_path(path);
+	(void)fileio_remove_tree(tmp, NULL);
+	int r = clone_shared(root, tmp, branch, start, err);
+	if (r == 0) {
+		const char *co[] = {"git", "checkout", "--quiet", "--force", branch, NULL};
+		r = worktree_git(tmp, co, NULL, err);
+	}
+	if (r == 0 && rename(tmp, path) < 0)
+		r = rv_error_errno(err, errno, "cannot move '%s' to '%s'", tmp, path);
+	if (r < 0)
+		(void)fileio_remove_tree(tmp, NULL);
+	return r;
+}
+
+void worktree_discard_partial(const char *path)
+{
+	if (!path || !*path)
+		return;
+	_cleanup_free_ char *tmp = assembly_path(path);
+	(void)fileio_remove_tree(tmp, NULL);
+}
+
+int worktree_head(const char *root, char **ret, struct rv_error **err)
+{
+	const char *rev[] = {"git", "rev-parse", "--verify", "HEAD^{commit}", NULL};
+	int r = worktree_git(root, rev, ret, err);
+	if (r < 0)
+		return rv_error_wrap(err, "the project '%s' has no commit to start a task from "
+					  "(make one first)",
+				     root);
+	return 0;
+}
+
 int worktree_create(const char *root, const char *store_dir, int64_t id, struct worktree *ret,
 		    struct rv_error **err)
 {
@@ -238,23 +286,17 @@ int worktree_create(const char *root, const char *store_dir, int64_t id, struct 
 	_cleanup_free_ char *path = xasprintf("%s/%lld", dir, (long long)id);
 	_cleanup_free_ char *branch = xasprintf("rover/task-%lld", (long long)id);
 	_cleanup_free_ char *base = NULL;
-	const char *rev[] = {"git", "rev-parse", "--verify", "HEAD^{commit}", NULL};
-	r = worktree_git(root, rev, &base, err);
+	r = worktree_head(root, &base, err);
 	if (r < 0)
-		return rv_error_wrap(err, "the project has no commit to start a workspace from");
+		return r;
 	/* Fails when the branch exists: it would hold someone's work. */
 	const char *mk[] = {"git", "branch", "--no-track", branch, base, NULL};
 	r = worktree_git(root, mk, NULL, err);
 	if (r < 0)
 		return r;
-	r = clone_shared(root, path, branch, base, err);
-	if (r == 0) {
-		const char *co[] = {"git", "checkout", "--quiet", "--force", branch, NULL};
-		r = worktree_git(path, co, NULL, err);
-	}
+	r = make_workspace(root, path, branch, base, err);
 	if (r < 0) {
 		/* Leave nothing half-made: no directory, no branch. */
-		(void)fileio_remove_tree(path, NULL);
 		const char *del[] = {"git", "branch", "-D", branch, NULL};
 		(void)worktree_git(root, del, NULL, NULL);
 		return rv_error_wrap(err, "cannot create the workspace '%s'", path);
@@ -364,12 +406,19 @@ static int replace_git_dir(const char *root, const char *path, const char *branc
 	if (r == 0 && rename(new_git, old_git) < 0)
 		r = rv_error_errno(err, errno, "cannot move '%s' to '%s'", new_git, old_git);
 	if (r == 0) {
-		/* The index from HEAD; the files in the workspace stay as they are. */
-		const char *reset[] = {"git", "reset", "--quiet", NULL};
+		/* The index from HEAD; the files in the workspace stay as they are.
+		 * The repository is the one just made here, so git may run in it
+		 * although the workspace belongs to the container's user. */
+		_cleanup_free_ char *safe = xasprintf("safe.directory=%s", path);
+		const char *reset[] = {"git", "-c", safe, "reset", "--quiet", NULL};
 		r = worktree_git(path, reset, NULL, err);
 		if (r < 0 && fileio_is_dir(old_git))
 			r = 0; /* e.g. an unreadable file: the repository itself is fine */
 	}
+	struct stat ws;
+	if (r == 0 && stat(path, &ws) == 0 && ws.st_uid != geteuid())
+		/* The workspace was given to the agent's user: so is its new .git. */
+		r = hardening_chown_tree(old_git, ws.st_uid, ws.st_gid, err);
 	(void)fileio_remove_tree(tmp, NULL);
 	return r;
 }
@@ -403,13 +452,7 @@ int worktree_restore(const char *root, const char *path, const char *branch, con
 		if (r == 0)
 			r = worktree_git(root, rev, &tip, err);
 		if (r == 0)
-			r = clone_shared(root, path, branch, tip, err);
-		if (r == 0) {
-			const char *co[] = {"git", "checkout", "--quiet", "--force", branch, NULL};
-			r = worktree_git(path, co, NULL, err);
-		}
-		if (r < 0)
-			(void)fileio_remove_tree(path, NULL);
+			r = make_workspace(root, path, branch, tip, err);
 	}
 	if (r < 0)
 		return rv_error_wrap(err, "cannot re-create workspace '%s'", path);
@@ -421,6 +464,7 @@ int worktree_restore(const char *root, const char *path, const char *branch, con
 int worktree_remove(const char *root, const char *path, const char *branch,
 		    struct rv_error **err)
 {
+	worktree_discard_partial(path); /* a creation that was killed */
 	if (path && *path && fileio_exists(path)) {
 		if (!has_own_git_dir(path))
 			forget_linked_worktree(root, path); /* an older rover's worktree */

@@ -38,9 +38,20 @@ struct worktree {
 
 /* Create the workspace of task id under store_dir for the repository at
  * root: the branch in the project, then the workspace repository.  On
- * failure nothing it made is left behind (no branch, no directory). */
+ * failure nothing it made is left behind (no branch, no directory).  A
+ * workspace is assembled under `.<id>.new` beside its final name and renamed
+ * into place, so a crash never leaves a half-made one (worktree_remove and
+ * the next attempt remove the leftover). */
 int worktree_create(const char *root, const char *store_dir, int64_t id, struct worktree *ret,
 		    struct rv_error **err);
+
+/* Remove what a killed creation of the workspace at path left half-made
+ * (nothing when there is none). */
+void worktree_discard_partial(const char *path);
+
+/* The project's HEAD commit (newly allocated hex), or an error telling the
+ * user to make a first commit. */
+int worktree_head(const char *root, char **ret, struct rv_error **err);
 
 /* Import the agent's branch from the workspace at path into the project's
  * branch of the same name (forced: it is the task's own branch).  The
