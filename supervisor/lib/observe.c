@@ -296,6 +296,13 @@ static int settle_interrupted_start(const struct task_store *st, struct task **t
 	}
 	if (a == RECOVER_NONE || a == RECOVER_WAIT)
 		return 0;
+	if (a == RECOVER_ROLLBACK) {
+		/* A start killed while it made the workspace leaves a half-made one
+		 * beside it; only the task's own workspace path is looked at. */
+		_cleanup_free_ char *own = xasprintf("%s/workspaces/%lld", st->dir,
+						     (long long)(*t)->id);
+		worktree_discard_partial(own);
+	}
 	struct task *fresh = NULL;
 	if (task_store_load_id(st, (*t)->id, &fresh, NULL) == 0)
 		replace(t, fresh);
