@@ -2,10 +2,12 @@
 # What rover adds to a container run: `rover task` of a one-step workflow until
 # the task is COMPLETED, against a bare Engine API create+start+wait+remove of
 # the same image and command (build/bench/bare_lifecycle, rover's engine client
-# alone).  RUNS runs of each on each engine; medians and the ratio (goal < 1.2).
+# alone).  RUNS runs of each on each engine, alternating; medians and the
+# ratio rover_ms / bare_ms (goal: at most 1.2).
 #
 #   bench/task_overhead.sh [RUNS]            (default 10)
 #   ROVER_BENCH_ENGINES="docker podman"      which engines (default both)
+#   BUILD=build-x BINDIR=build-x/bin         build dir and binaries (default build, bin)
 #
 # rover's run = `rover task` (store, worktree, container start) + `rover logs -f`
 # (returns when the container ends) + `rover inspect` (records COMPLETED).  The
@@ -20,10 +22,12 @@ engines=${ROVER_BENCH_ENGINES:-docker podman}
 image=${ROVER_TEST_IMAGE:-rover-agent-test:latest}
 cmd='echo hello'
 
-make -s -C "$root" all build/bench/bare_lifecycle >/dev/null
+build=${BUILD:-build}
+bindir=${BINDIR:-bin}
+make -s -C "$root" BUILD="$build" BINDIR="$bindir" all "$build/bench/bare_lifecycle" >/dev/null
 eval "$("$root/scripts/engines.sh" env)"
-rover=$root/bin/rover
-bare=$root/build/bench/bare_lifecycle
+rover=$root/$bindir/rover
+bare=$root/$build/bench/bare_lifecycle
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2))}'; }
@@ -61,9 +65,11 @@ for engine in $engines; do
 	export ROVER_ENGINE=unix://$sock
 	# one warm-up of each (image layers, page cache)
 	"$bare" "$ROVER_ENGINE" "$image" 1 /bin/sh -c "$cmd" >/dev/null 2>&1
-	b=$("$bare" "$ROVER_ENGINE" "$image" "$runs" /bin/sh -c "$cmd" 2>/dev/null | awk '/^median_ms/{print $2}')
-	r_all=() k_all=() w_all=() i_all=() d_all=()
+	# Bare and rover runs alternate, so a machine whose load changes during
+	# the benchmark (other jobs on a shared host) weighs on both alike.
+	b_all=() r_all=() k_all=() w_all=() i_all=() d_all=()
 	for i in $(seq 0 "$runs"); do
+		bi=$("$bare" "$ROVER_ENGINE" "$image" 1 /bin/sh -c "$cmd" 2>/dev/null | awk '/^median_ms/{print $2}')
 		t0=$(now_ms)
 		id=$("$rover" task -w wf.yml "bench $i" 2>/dev/null)
 		ta=$(now_ms)
@@ -78,6 +84,7 @@ for engine in $engines; do
 			exit 1
 		fi
 		[ "$i" -eq 0 ] && continue # warm-up
+		b_all+=("$bi")
 		r_all+=($((t1 - t0)))
 		k_all+=($((ta - t0)))
 		w_all+=($((tb - ta)))
@@ -85,6 +92,7 @@ for engine in $engines; do
 		d_all+=($((t2 - t1)))
 	done
 	med() { printf '%s\n' "$@" | median; }
+	b=$(med "${b_all[@]}")
 	r=$(med "${r_all[@]}")
 	printf '%-7s %5d %8d %9d %7s | %8d %8d %8d %8d\n' "$engine" "$runs" "$b" "$r" \
 		"$(awk -v r="$r" -v b="$b" 'BEGIN {printf "%.2f", r / b}')" \
