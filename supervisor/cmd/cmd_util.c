@@ -34,8 +34,8 @@ int cmd_env_open(struct cmd_env *env, struct rv_error **err)
 		env->project = NULL;
 		return r;
 	}
-	if (env->project->is_git)
-		env->store->project_root = env->project->root;
+	env->store->project_root = env->project->root;
+	env->store->project_is_git = env->project->is_git;
 	return r;
 }
 

@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/cleanup.h"
+#include "common/fileio.h"
 #include "common/textutil.h"
 #include "common/timeutil.h"
 #include "supervisor/lib/engine_logs.h"
@@ -383,6 +385,35 @@ static void save_finished_logs(const struct task_store *st, const struct task *t
 			(long long)t->id, rv_error_msg(err));
 }
 
+/* Outside git the project directory itself is the workspace, so the
+ * container could make it a repository whose hooks and fsmonitor the user's
+ * next git (or shell prompt) would run.  A .git that appeared there since
+ * the task's container started is moved aside, never followed or used. */
+static void quarantine_planted_git(const char *root, const struct task *t,
+				   observe_report_fn report, void *ud)
+{
+	_cleanup_free_ char *dotgit = fileio_join(root, ".git");
+	struct stat s;
+	int64_t since = 0;
+	if (lstat(dotgit, &s) < 0 || !task_get_time(t, "runningAt", &since))
+		return;
+	int64_t changed_ms = (int64_t)s.st_ctim.tv_sec * 1000 + s.st_ctim.tv_nsec / 1000000;
+	if (changed_ms + 1000 < since)
+		return; /* there before the task ran: the user's own */
+	_cleanup_free_ char *aside = xasprintf("%s.rover-quarantine-%lld-%lld", dotgit,
+					       (long long)t->id, (long long)(timeutil_now_ms() / 1000));
+	if (rename(dotgit, aside) < 0)
+		reportf(report, ud, "warn", t->id,
+			"Task %lld's container created '%s', which the host's git would obey; "
+			"it could not be moved aside (%s): remove it before running git there",
+			(long long)t->id, dotgit, strerror(errno));
+	else
+		reportf(report, ud, "warn", t->id,
+			"Task %lld's container created '%s' (a repository the host's git would "
+			"obey); moved it to '%s'",
+			(long long)t->id, dotgit, aside);
+}
+
 /* A task that just finished has its agent's commits imported into the
  * project's branch rover/task-<id>, so the user's own git sees them.  Only
  * the workspace rover made for this task is read (worktree_sync). */
@@ -391,7 +422,16 @@ static void import_finished_work(const struct task_store *st, const struct task 
 {
 	const char *path = task_get_str(t, "worktreePath");
 	const char *branch = task_get_str(t, "branchName");
-	if (!st->project_root || !path || !*path || !branch || !*branch)
+	if (!st->project_root)
+		return;
+	if (!branch || !*branch) {
+		/* A task without a branch worked in the project directory itself
+		 * (decided when it was created: a .git planted since then must not
+		 * make it a git task now). */
+		quarantine_planted_git(st->project_root, t, report, ud);
+		return;
+	}
+	if (!st->project_is_git || !path || !*path)
 		return;
 	_cleanup_free_ char *own = xasprintf("%s/workspaces/%lld", st->dir, (long long)t->id);
 	if (strcmp(path, own) != 0)

@@ -59,10 +59,12 @@
 struct task_store {
 	char *dir;       /* <store> */
 	char *tasks_dir; /* <store>/tasks */
-	/* The git project the store's workspaces come from (borrowed; set by
-	 * whoever opened the project, NULL outside git or when unknown):
-	 * where the agents' commits are imported to (worktree_sync). */
+	/* The project the store's tasks work on (borrowed; set by whoever
+	 * opened the project, NULL when unknown).  In a git project
+	 * (project_is_git) the agents' commits are imported there
+	 * (worktree_sync); outside git it is the workspace itself. */
 	const char *project_root;
+	bool project_is_git;
 };
 
 /* Files of an iteration directory. */

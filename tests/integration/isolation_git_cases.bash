@@ -148,3 +148,36 @@ YML
 	[ ! -e "$P/feature.txt" ]
 	[ -z "$(git -C "$P" status --porcelain --untracked-files=no)" ]
 }
+
+case_non_git_project_planted_git_is_moved_aside() {
+	# Outside git the project directory is the workspace: the container may
+	# make it a repository.  It is moved aside once the task stops.
+	local Q
+	Q=$(mktemp -d "${BATS_TMPDIR:-/tmp}/rover-nogit.XXXXXX")
+	chown 1000:1000 "$Q"
+	cd "$Q"
+	cat >wf.yml <<YML
+version: '1.0'
+name: make-repo
+steps:
+  - id: plant
+    type: command
+    command: |
+      mkdir -p .git/hooks .git/objects .git/refs
+      echo 'ref: refs/heads/main' > .git/HEAD
+      printf '[core]\n\trepositoryformatversion = 0\n\tfsmonitor = touch $MARK/fsmonitor\n' > .git/config
+      printf '#!/bin/sh\ntouch $MARK/hook\n' > .git/hooks/post-checkout
+YML
+	local out tid
+	out=$("$ROVER" task --json -w wf.yml "plant a repository") || { echo "$out" >&2; return 1; }
+	tid=$(echo "$out" | jq -r .taskId)
+	wait_status "$tid" COMPLETED 60
+	timeout 20 "$ROVER" list >/dev/null 2>&1
+	[ ! -e "$Q/.git" ]
+	ls -d "$Q"/.git.rover-quarantine-"$tid"-* >/dev/null
+	(cd "$Q" && ! git status >/dev/null 2>&1)
+	no_marker
+	cleanup_label "$ENGINE" "rover.task=$tid"
+	cd /
+	rm -rf "$Q"
+}
