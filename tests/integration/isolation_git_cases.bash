@@ -41,6 +41,16 @@ iso_task() { # ARGS... -> TID, WS
 	[[ $TID =~ ^[0-9]+$ ]]
 }
 
+# wait_running ID SECONDS: the task's "after" step is running (it touched
+# "waiting" in the workspace).
+wait_running() {
+	local deadline=$((SECONDS + $2))
+	until [ -e "$WS/waiting" ]; do
+		[ $SECONDS -lt $deadline ] || { "$ROVER" inspect "$1" >&2; return 1; }
+		sleep 0.2
+	done
+}
+
 # No file appeared in $MARK (each planted command would create one there).
 no_marker() {
 	local found
@@ -180,4 +190,44 @@ YML
 	cleanup_label "$ENGINE" "rover.task=$tid"
 	cd /
 	rm -rf "$Q"
+}
+
+case_supervise_retry_never_mounts_a_rewritten_gitdir() {
+	# The same attack, resumed by `rover supervise`'s auto-retry with no
+	# user action, then a stop and a restart of the task.
+	write_wf wf.yml <<YML
+version: '1.0'
+name: gitdir-swap-auto
+steps:
+  - id: swap
+    type: command
+    command: |
+      if [ -e /output/swapped ]; then exit 0; fi
+      rm -rf .git; echo "gitdir: $HOSTDIR" > .git; touch /output/swapped
+      exit 75
+  - id: after
+    type: command
+    command: |
+      echo planted > $HOSTDIR/planted.txt 2>/dev/null || true
+      touch waiting; while [ ! -e GO ]; do sleep 0.1; done
+YML
+	iso_task -w wf.yml "swap gitdir, auto"
+	wait_status "$TID" PAUSED 60
+	ROVER_RETRY_BASE_SECONDS=1 ROVER_RETRY_CAP_SECONDS=2 timeout 60 "$ROVER" supervise >"$BATS_TEST_TMPDIR/sv.log" 2>&1 &
+	local sv=$!
+	wait_running "$TID" 45
+	kill -TERM "$sv"
+	wait "$sv" || true
+	run_every_command
+	timeout 30 "$ROVER" stop "$TID" >/dev/null
+	wait_status "$TID" FAILED 30
+	rm -f "$WS/waiting"
+	timeout 60 "$ROVER" restart "$TID" >/dev/null
+	wait_running "$TID" 30
+	touch "$WS/GO"
+	wait_status "$TID" COMPLETED 60
+	run_every_command
+	[ ! -e "$HOSTDIR/planted.txt" ]
+	[ "$(ls -A "$HOSTDIR")" = keep.txt ]
+	[ -d "$WS/.git" ] && [ ! -L "$WS/.git" ]
 }

@@ -9,3 +9,4 @@ teardown() { iso_teardown; }
 @test "docker: a .git rewritten to a gitdir: file naming a host dir is never mounted" { case_rewritten_gitdir_is_never_mounted; }
 @test "docker: the agent's commit and uncommitted files reach the host" { case_agent_work_reaches_the_host; }
 @test "docker: outside git, a .git the container made in the project is moved aside" { case_non_git_project_planted_git_is_moved_aside; }
+@test "docker: supervise's auto-retry, stop and restart never mount a rewritten gitdir" { case_supervise_retry_never_mounts_a_rewritten_gitdir; }
