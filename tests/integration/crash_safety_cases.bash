@@ -129,14 +129,15 @@ case_kill_task_resume_delete_at_random() {
 	echo "# after $KILLS killed 'rover task': $(ls "$STORE/tasks" | wc -l) task dirs" >&3
 	timeout 120 "$ROVER" list >/dev/null 2>&1 || true
 	sleep 2
-	local ids paused
+	local paused tid
 	for ((i = 0; i < KILLS; i++)); do
 		paused=$("$ROVER" list --json | jq -r '[.[] | select(.status == "PAUSED" or .status == "FAILED" or .status == "NEW") | .id] | .[]' | shuf -n 1)
 		[ -n "$paused" ] || break
 		kill_at_random 900 "$ROVER" resume "$paused"
 	done
-	ids=$("$ROVER" list --json | jq -r '.[].id')
-	for tid in $ids; do
+	for ((i = 0; i < KILLS; i++)); do
+		tid=$("$ROVER" list --json | jq -r '.[].id' | shuf -n 1)
+		[ -n "$tid" ] || break
 		kill_at_random 400 "$ROVER" delete --force "$tid"
 	done
 	assert_actionable
