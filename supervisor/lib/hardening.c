@@ -627,12 +627,12 @@ int hardening_apply_repo(struct hardening *h, const struct hardening_host *host,
 		 * resolved by the image, which may map it to uid 0. */
 		uid_t u = 0;
 		gid_t g = 0;
-		if (user_parse(l.user, &u, &g) != 1 || u == 0 || g == 0) {
-			_cleanup_free_ char *a = xasprintf("\"%s\"", l.user);
-			r = refuse(h, K_USER, what, a,
-				   "non-root uid:gid a repository may choose; a name or root is",
-				   err);
-		}
+		if (user_parse(l.user, &u, &g) != 1 || u == 0 || g == 0)
+			r = rv_error_set(err, EPERM,
+					 "%s: container.user \"%s\" is refused: a repository may only "
+					 "tighten the container, to a non-root uid:gid (a name may be "
+					 "root in the image) - to run as it, set %s or %s",
+					 what, l.user, HARDENING_ENV_USER, USER_CONFIG_HINT);
 	}
 	if (r == 0)
 		apply_layer(h, &l, what);

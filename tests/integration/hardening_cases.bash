@@ -138,6 +138,29 @@ YML
 	[ "$(echo "$output" | jq -r .container.running)" != true ]
 }
 
+case_memory_limit_stops_a_hog() {
+	export ROVER_CONTAINER_MEMORY=32m
+	write_wf wf.yml <<'YML'
+version: '1.0'
+name: hog
+steps:
+  - id: hog
+    type: command
+    command: |
+      # dd fills a buffer of bs bytes: 128 MiB, four times the limit
+      dd if=/dev/zero of=/dev/null bs=128M count=2
+      echo "dd:$?" > /output/hog.txt
+YML
+	hard_task -w wf.yml "allocate past the limit"
+	# The hog is killed (SIGKILL: 137), the runner and the task carry on.
+	wait_status "$TID" COMPLETED 60
+	cat "$ITER/hog.txt"
+	[ "$(cat "$ITER/hog.txt")" = dd:137 ]
+	hc=$(host_config "$TID")
+	[ "$(echo "$hc" | jq -r .Memory)" = $((32 << 20)) ]
+	[ "$(echo "$hc" | jq -r .MemorySwap)" = $((32 << 20)) ]
+}
+
 case_env_overrides_reach_the_engine() {
 	export ROVER_CONTAINER_CAP_ADD=CHOWN ROVER_CONTAINER_MEMORY=512m ROVER_CONTAINER_CPUS=0.5
 	export ROVER_CONTAINER_PIDS_LIMIT=300
