@@ -252,8 +252,11 @@ static int tail_write(void *userdata, enum engine_stream stream, const char *dat
 #define RUNNER_PREFIX "rover-agent: "
 #define RUNNER_SAID_MAX 300
 
-/* The last "rover-agent: " line of the container's output (prefix cut), or
- * NULL.  Its text is the container's: callers show it escaped. */
+/* What the runner said last on the container's output ("rover-agent: "
+ * lines, prefix cut), or NULL.  A save failure is the cause of what follows
+ * it (the status and event log then fail too), so the first "cannot save
+ * checkpoint" line wins, then the first "cannot save" one, else the last
+ * line.  Its text is the container's: callers show it escaped. */
 static char *runner_last_words(struct engine *e, const char *cid)
 {
 	struct tail *t = xcalloc(1, sizeof(*t));
@@ -261,20 +264,40 @@ static char *runner_last_words(struct engine *e, const char *cid)
 	char *ret = NULL;
 	if (engine_container_logs(e, cid, 0, tail_write, t, &err) < 0)
 		goto out;
+	static const char *const prefer[] = {RUNNER_PREFIX "cannot save checkpoint",
+					     RUNNER_PREFIX "cannot save"};
 	size_t plen = strlen(RUNNER_PREFIX);
-	for (size_t end = t->len; end > 0;) {
-		size_t start = end;
-		while (start > 0 && t->buf[start - 1] != '\n')
-			start--;
-		size_t n = end - start;
-		while (n > 0 && (t->buf[start + n - 1] == '\n' || t->buf[start + n - 1] == '\r'))
+	const char *best = NULL, *last = NULL;
+	size_t best_n = 0, last_n = 0;
+	int best_rank = 2;
+	for (size_t start = 0; start < t->len;) {
+		const char *line = t->buf + start;
+		const char *nl = memchr(line, '\n', t->len - start);
+		size_t n = nl ? (size_t)(nl - line) : t->len - start;
+		start += n + 1;
+		while (n > 0 && line[n - 1] == '\r')
 			n--;
-		if (n > plen && !memcmp(t->buf + start, RUNNER_PREFIX, plen)) {
-			size_t k = n - plen > RUNNER_SAID_MAX ? RUNNER_SAID_MAX : n - plen;
-			ret = textutil_utf8_clean(t->buf + start + plen, k);
-			break;
+		if (n <= plen || memcmp(line, RUNNER_PREFIX, plen))
+			continue;
+		last = line;
+		last_n = n;
+		for (int k = 0; k < best_rank; k++) {
+			size_t pl = strlen(prefer[k]);
+			if (n >= pl && !memcmp(line, prefer[k], pl)) {
+				best = line;
+				best_n = n;
+				best_rank = k;
+				break;
+			}
 		}
-		end = start > 0 ? start - 1 : 0;
+	}
+	if (!best) {
+		best = last;
+		best_n = last_n;
+	}
+	if (best) {
+		size_t k = best_n - plen > RUNNER_SAID_MAX ? RUNNER_SAID_MAX : best_n - plen;
+		ret = textutil_utf8_clean(best + plen, k);
 	}
 out:
 	free(t);
