@@ -28,6 +28,7 @@ hard_setup() { # docker|podman
 }
 
 hard_teardown() {
+	[ -n "${NP:-}" ] && rm -rf "$NP"
 	if [ -n "${HSTORE:-}" ] && [ -n "${ENGINE:-}" ]; then
 		cleanup_label "$ENGINE" "rover.store=$HSTORE"
 		rm -rf "$(dirname "$HSTORE")"
@@ -232,4 +233,30 @@ case_repository_cannot_loosen() {
 	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | jq 'length')" = 0 ]
 	[ -z "$(probe "$ENGINE" list "rover.store=$HSTORE")" ]
+}
+
+case_plain_directory_is_never_re_owned() {
+	[ "$(id -u)" -eq 0 ] || skip "rover runs as root only in this case"
+	# A project that is not a git repository: the agent works in the
+	# directory itself, which belongs to the user and is never re-owned.
+	wf_probe
+	NP=$(mktemp -d "${BATS_TMPDIR:-/tmp}/rover-plain.XXXXXX")
+	cp "$P/wf.yml" "$NP/wf.yml"
+	echo mine >"$NP/users-file"
+	cd "$NP"
+	# root's own directory: the agent will not run as root unasked
+	run "$ROVER" task -w wf.yml "plain, root-owned"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"belongs to root"* ]]
+	[[ "$output" == *ROVER_CONTAINER_USER* ]]
+	# a user's directory: the agent runs as that user
+	chown 4242:4343 "$NP"
+	hard_task -w wf.yml "plain, user-owned"
+	wait_status "$TID" COMPLETED 60
+	[ "$(probe_value uid)" = 4242 ]
+	[ "$(probe_value gid)" = 4343 ]
+	[ "$(probe_value wswritable)" = yes ]
+	[ "$(stat -c %u:%g "$NP/users-file")" = 0:0 ]
+	[ "$(stat -c %u:%g "$NP/wf.yml")" = 0:0 ]
 }

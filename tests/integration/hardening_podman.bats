@@ -13,3 +13,4 @@ teardown() { hard_teardown; }
 @test "podman: the agent runs as root only when ROVER_CONTAINER_USER=0:0" { case_root_agent_only_when_asked; }
 @test "podman: a repository's rover.json may tighten the container" { case_repository_may_tighten; }
 @test "podman: a repository's rover.json that loosens is refused, no task made" { case_repository_cannot_loosen; }
+@test "podman: a plain directory project is never re-owned; the agent runs as its owner" { case_plain_directory_is_never_re_owned; }
