@@ -30,46 +30,6 @@ bool agent_tool_is_known(const char *name)
 	return find_tool(name) != NULL;
 }
 
-char **agent_tool_argv(const char *tool, const char *model, const char *prompt)
-{
-	const struct tool *t = find_tool(tool);
-	char **argv = xcalloc(10, sizeof(char *));
-	size_t n = 0;
-	argv[n++] = xstrdup(t ? t->binary : tool);
-	if (t && !strcmp(t->name, "codex")) {
-		argv[n++] = xstrdup("exec");
-	} else if (t && !strcmp(t->name, "opencode")) {
-		argv[n++] = xstrdup("run");
-	}
-	if (model && *model) {
-		argv[n++] = xstrdup("--model");
-		argv[n++] = xstrdup(model);
-	}
-	if (t && (!strcmp(t->name, "codex") || !strcmp(t->name, "opencode"))) {
-		argv[n++] = xstrdup(prompt);
-	} else {
-		argv[n++] = xstrdup("-p");
-		argv[n++] = xstrdup(prompt);
-		if (t && !strcmp(t->name, "claude"))
-			argv[n++] = xstrdup("--dangerously-skip-permissions");
-		else if (t && (!strcmp(t->name, "gemini") || !strcmp(t->name, "qwen")))
-			argv[n++] = xstrdup("--yolo");
-		else if (t && !strcmp(t->name, "cursor"))
-			argv[n++] = xstrdup("--force");
-	}
-	argv[n] = NULL;
-	return argv;
-}
-
-void agent_tool_argv_free(char **argv)
-{
-	if (!argv)
-		return;
-	for (char **p = argv; *p; p++)
-		free(*p);
-	free(argv);
-}
-
 char *agent_tool_prompt(const char *prompt, const struct workflow_step *step,
 			const char *output_dir)
 {

@@ -2,13 +2,8 @@
  * agent_tool.h - how an agent step talks to an AI coding agent's CLI.
  *
  * Each supported tool (claude, codex, gemini, qwen, opencode, cursor) runs
- * headless, once per step, found on PATH:
- *     claude  -p PROMPT --dangerously-skip-permissions [--model M]
- *     codex   exec [--model M] PROMPT
- *     gemini  -p PROMPT --yolo [--model M]
- *     qwen    -p PROMPT --yolo [--model M]
- *     opencode run [--model M] PROMPT
- *     cursor  -> cursor-agent -p PROMPT --force [--model M]
+ * headless, once per step, found on PATH; its argv, environment and the
+ * reading of its structured output are its adapter's (adapters.h).
  *
  * When the step declares outputs, the prompt is extended with an instruction
  * to end the answer with one JSON object holding them (and to write file
@@ -28,11 +23,6 @@
 
 /* True when name is a tool we know how to run. */
 bool agent_tool_is_known(const char *name);
-
-/* NULL-terminated argv for the tool (newly allocated; free with
- * agent_tool_argv_free). */
-char **agent_tool_argv(const char *tool, const char *model, const char *prompt);
-void agent_tool_argv_free(char **argv);
 
 /* The prompt with the outputs instruction appended (newly allocated). */
 char *agent_tool_prompt(const char *prompt, const struct workflow_step *step,

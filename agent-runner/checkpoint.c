@@ -721,3 +721,22 @@ int checkpoint_store_remove(struct checkpoint_store *st, struct rv_error **err)
 	_cleanup_free_ char *dir = fileio_dirname(st->path);
 	return fileio_fsync_dir(dir, err);
 }
+
+/* Cost and usage ride in the document's top-level "usage" object, kept
+ * like any key a newer writer added: copied from the prior checkpoint on
+ * resume, so the totals add up across pauses. */
+struct json_object *checkpoint_store_usage(const struct checkpoint_store *st)
+{
+	struct json_object *u = NULL;
+	if (!st->cp.extra || !json_object_object_get_ex(st->cp.extra, "usage", &u) ||
+	    !json_object_is_type(u, json_type_object))
+		return NULL;
+	return u;
+}
+
+void checkpoint_store_set_usage(struct checkpoint_store *st, struct json_object *usage)
+{
+	if (!st->cp.extra)
+		st->cp.extra = json_object_new_object();
+	json_object_object_add(st->cp.extra, "usage", json_object_get(usage));
+}

@@ -137,6 +137,14 @@ int checkpoint_store_set_failure(struct checkpoint_store *st, const char *failed
 int checkpoint_store_set_pause(struct checkpoint_store *st, const char *pause_reason,
 			       int64_t reset_at_ms, struct rv_error **err);
 
+/* The run's cost and usage so far (adapters.h's usage document), carried
+ * from the prior checkpoint on resume; NULL when none (borrowed). */
+struct json_object *checkpoint_store_usage(const struct checkpoint_store *st);
+
+/* Replace it (a reference is taken).  Not saved by itself: it goes out with
+ * the next save (a completed step, a failure or a pause). */
+void checkpoint_store_set_usage(struct checkpoint_store *st, struct json_object *usage);
+
 /* Save the in-memory checkpoint now (seq + 1, savedAt now), read it back, verify.
  * Errors: the fileio_write_atomic() errno (-ENOSPC, -EIO, ...), -EIO when the
  * file does not read back with this seq and hash, -EFBIG when the document

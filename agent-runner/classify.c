@@ -38,7 +38,7 @@
 /* Our fix (CONTRACT 3): the provider is down or busy, not the request wrong. */
 #define RX_SERVER                                                                     \
 	WB "5[0-9][0-9]" WA "|overloaded|service" SEP "unavailable|bad" SEP "gateway|gateway" SEP \
-	TIMEOUT_WORD "|internal" SEP "server" SEP "error"
+	TIMEOUT_WORD "|internal" SEP "server" SEP "error|high" SEP "demand"
 #define RX_RATE "rate" SEP "limit|ratelimit|" RX_TOO_MANY
 /* A usage window of a subscription: "5-hour limit reached", "weekly limit". */
 #define RX_USAGE                                                                         \

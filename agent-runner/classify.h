@@ -20,7 +20,8 @@
  * strlen (bench/classify.sh).
  * Additions to the reference's lists, each with a unit test:
  *   - transient: ECONNRESET, "service unavailable", "bad gateway", "gateway
- *     timeout", "internal server error" (the 5xx reasons without a number);
+ *     timeout", "internal server error" (the 5xx reasons without a number),
+ *     "high demand" (Codex's words for a provider's 5xx);
  *   - retryable: "ratelimit" as one word, usage windows ("5-hour limit",
  *     "weekly limit", "session limit"), "insufficient quota/credits/funds",
  *     "exceeded your current quota", "connection timed out";

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agent-runner/adapters.h"
 #include "agent-runner/agent_tool.h"
 #include "agent-runner/checkpoint.h"
 #include "agent-runner/classify.h"
@@ -296,6 +297,11 @@ static bool wait_retry(struct run *r, int64_t delay_ms)
 	}
 }
 
+static const char *runner_getenv(const char *name)
+{
+	return getenv(name);
+}
+
 static enum step_outcome run_agent(struct run *r, const struct workflow_step *s,
 				   struct json_object *outputs)
 {
@@ -315,7 +321,23 @@ static enum step_outcome run_agent(struct run *r, const struct workflow_step *s,
 		log_event(r, "warn", "agent_error", s, NULL, "unresolved placeholders: %s", unresolved);
 	}
 	_cleanup_free_ char *full_prompt = agent_tool_prompt(prompt, s, r->o->output_dir);
-	char **argv = agent_tool_argv(tool, model, full_prompt);
+	/* The CLI's own settings home (codex, gemini), private to this step. */
+	char scratch[] = "/tmp/rover-agent-XXXXXX";
+	bool have_scratch = mkdtemp(scratch) != NULL;
+	struct adapter_ctx ac = {.tool = tool,
+				 .model = model,
+				 .as_root = geteuid() == 0,
+				 .scratch_dir = have_scratch ? scratch : NULL,
+				 .getenv_fn = runner_getenv};
+	char **argv = NULL, **env = NULL;
+	if (adapter_prepare(&ac, full_prompt, &argv, &env, &e) < 0) {
+		_cleanup_free_ char *msg = xasprintf("step '%s': cannot prepare agent tool '%s': %s",
+						     s->id, tool, rv_error_msg(e));
+		jsonutil_set_str(outputs, "error", msg);
+		if (have_scratch)
+			(void)fileio_remove_tree(scratch, NULL);
+		return STEP_FAILED;
+	}
 	int timeout_s = workflow_step_timeout(r->wf, s);
 	enum step_outcome outcome = STEP_FAILED;
 
@@ -325,7 +347,8 @@ static enum step_outcome run_agent(struct run *r, const struct workflow_step *s,
 					.timeout_s = timeout_s,
 					.grace_s = r->o->grace_s,
 					.capture_cap = CAPTURE_CAP,
-					.tee = true};
+					.tee = true,
+					.env = env};
 		struct spawn_result res = {0};
 		if (spawn_run(&so, &r->sig, &r->pm, &res, &e) < 0) {
 			jsonutil_set_str(outputs, "error", rv_error_msg(e));
@@ -338,10 +361,21 @@ static enum step_outcome run_agent(struct run *r, const struct workflow_step *s,
 			outcome = STEP_STOP;
 			break;
 		}
-		if (res.exit_code == 0 && !res.timed_out) {
+		/* What the CLI said in its structured output: answer, error, reset
+		 * time, cost.  Spending counts whether the run worked or not. */
+		_cleanup_(adapter_report_release) struct adapter_report rep = {0};
+		adapter_parse(tool, res.out, res.err, timeutil_now_ms(), &rep);
+		if (rep.usage.has_usage || rep.usage.has_cost) {
+			_cleanup_json_ struct json_object *u =
+				adapter_usage_record(checkpoint_store_usage(r->cp), s->id, &rep.usage);
+			checkpoint_store_set_usage(r->cp, u);
+			status_file_set_usage(r->status, u);
+		}
+		if (res.exit_code == 0 && !res.timed_out && !(rep.structured && rep.error && !rep.answer)) {
 			_cleanup_free_ char *missing = NULL;
-			agent_tool_extract_outputs(s, res.out, r->o->output_dir, outputs, &missing);
-			jsonutil_set_str(outputs, "raw_output", res.out);
+			const char *answer = rep.structured && rep.answer ? rep.answer : res.out;
+			agent_tool_extract_outputs(s, answer, r->o->output_dir, outputs, &missing);
+			jsonutil_set_str(outputs, "raw_output", answer);
 			jsonutil_set_str(outputs, "input_prompt", prompt);
 			spawn_result_release(&res);
 			if (missing) {
@@ -361,14 +395,15 @@ static enum step_outcome run_agent(struct run *r, const struct workflow_step *s,
 			outcome = STEP_STOP;
 			break;
 		}
-		_cleanup_free_ char *error = agent_error_text(s, &res, timeout_s, tool);
-		_cleanup_free_ char *full = xasprintf("%s\n%s\n%s", error, res.err, res.out);
-		struct classify_result cls;
-		classify_agent_failure(res.out, res.err, res.timed_out, &cls);
+		_cleanup_free_ char *error = rep.error && !res.timed_out
+						     ? xstrdup(rep.error)
+						     : agent_error_text(s, &res, timeout_s, tool);
+		struct adapter_verdict v;
+		adapter_judge(&rep, res.out, res.err, error, res.exit_code, res.timed_out, &v);
+		struct classify_result cls = v.cls;
+		bool transient = v.transient;
+		_cleanup_free_ char *full = v.full_text;
 		spawn_result_release(&res);
-
-		bool transient = !res.timed_out && res.exit_code != 127 &&
-				 (classify_is_transient(error) || cls.code == CLASSIFY_SERVER);
 		if (transient && attempt < MAX_TRANSIENT_RETRIES) {
 			int64_t delay = r->o->retry_delay_ms << attempt;
 			say("⚠ Transient error detected. Retrying in %llds (attempt %d/%d)...",
@@ -381,9 +416,7 @@ static enum step_outcome run_agent(struct run *r, const struct workflow_step *s,
 			}
 			continue;
 		}
-		bool retryable = !res.timed_out && res.exit_code != 127 &&
-				 (cls.retryable || transient || classify_is_retryable(error, NULL) ||
-				  classify_is_retryable(full, NULL));
+		bool retryable = v.retryable;
 		jsonutil_set_str(outputs, "error", error);
 		jsonutil_set_str(outputs, "error_code", classify_code_name(cls.code));
 		jsonutil_set_str(outputs, "error_retryable", retryable ? "true" : "false");
@@ -397,12 +430,17 @@ static enum step_outcome run_agent(struct run *r, const struct workflow_step *s,
 			  s, extra, "%s", error);
 		if (retryable) {
 			outcome = pause_for_retryable(r, s, error, provider_of(r, s), full);
+			if (rep.reset_at_ms > 0)
+				r->reset_at_ms = rep.reset_at_ms;
 		} else {
 			outcome = STEP_FAILED;
 		}
 		break;
 	}
-	agent_tool_argv_free(argv);
+	adapter_strv_free(argv);
+	adapter_strv_free(env);
+	if (have_scratch)
+		(void)fileio_remove_tree(scratch, NULL);
 	return outcome;
 }
 

@@ -21,7 +21,7 @@ struct status_file {
 
 static const char *const known_keys[] = {
 	"taskId",   "status", "currentStep", "progress", "startedAt", "updatedAt", "completedAt",
-	"error",    "provider", "pauseReason", "resetAt", "exitCode", NULL,
+	"error",    "provider", "pauseReason", "resetAt", "exitCode", "usage", NULL,
 };
 
 static const char *const statuses[] = { "initializing", "running", "completed", "failed",
@@ -198,4 +198,12 @@ int status_file_set_exit_code(struct status_file *sf, int exit_code, struct rv_e
 const char *status_file_current_step(const struct status_file *sf)
 {
 	return sf ? sf->current_step : NULL;
+}
+
+void status_file_set_usage(struct status_file *sf, struct json_object *usage)
+{
+	if (usage)
+		json_object_object_add(sf->doc, "usage", json_object_get(usage));
+	else
+		json_object_object_del(sf->doc, "usage");
 }

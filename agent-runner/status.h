@@ -5,7 +5,8 @@
  * Fields: taskId, status (initializing|running|completed|failed|paused),
  * currentStep, progress (0-100), startedAt, updatedAt, completedAt?, error?,
  * provider?, plus ours: pauseReason? and resetAt? (ISO) when paused, and
- * exitCode? once the runner knows how it will exit.
+ * exitCode? once the runner knows how it will exit, and usage? (tokens and
+ * dollars the agent CLIs reported, per step and in total).
  * Operations follow A.6: update() clears provider; complete() sets 100 and
  * completedAt and clears error/provider; fail() sets 100, error and
  * completedAt; pause() keeps progress, sets error, provider, pauseReason.
@@ -50,6 +51,13 @@ int status_file_pause(struct status_file *sf, const char *step, const char *erro
 
 /* Record how the runner will exit (0, 1, 2) and save. */
 int status_file_set_exit_code(struct status_file *sf, int exit_code, struct rv_error **err);
+
+/* Set the run's cost and usage ({"inputTokens", ..., "costUsd", "steps":
+ * {stepId: {...}}}, adapters.h; a reference is taken; NULL removes it).  Not
+ * saved by itself: it goes out with the next operation, and every operation
+ * keeps it (a pause, a failure and a completion all report what was spent). */
+struct json_object;
+void status_file_set_usage(struct status_file *sf, struct json_object *usage);
 
 /* The step last written (borrowed). */
 const char *status_file_current_step(const struct status_file *sf);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "agent-runner/adapters.h"
 #include "common/cleanup.h"
 #include "common/jsonutil.h"
 #include "supervisor/lib/iterfile.h"
@@ -71,6 +72,11 @@ int reconcile_from_status(struct task *t, const char *status_path, int64_t now_m
 	if (jsonutil_get_int64(st, "progress", &progress))
 		task_set_int(t, "progress", progress);
 	task_set_str(t, "currentStep", jsonutil_get_str(st, "currentStep"));
+	/* Tokens and dollars so far (the runner sums them across resumes):
+	 * the container wrote them, so only known figures are kept. */
+	struct json_object *usage = adapter_usage_sanitize(jsonutil_get_obj(st, "usage"));
+	if (usage)
+		json_object_object_add(t->obj, "usage", usage);
 	*ret_changed = true;
 	return 0;
 }

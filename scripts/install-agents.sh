@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Install the real agent CLIs (Claude Code, Codex, Gemini CLI) from npm into
+# build/agents-npm, with npm's cache in build/npm-cache, using the machine's
+# node.  Idempotent: when every package is already there it only prints the
+# versions (no network).  Prints "name version" per CLI.
+#
+#   scripts/install-agents.sh [--force]
+#
+# Environment: ROVER_AGENTS_DIR (default build/agents-npm), ROVER_NPM_CACHE
+# (default build/npm-cache), ROVER_AGENT_PACKAGES (default: the three below,
+# optionally with @version).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+prefix=${ROVER_AGENTS_DIR:-$root/build/agents-npm}
+cache=${ROVER_NPM_CACHE:-$root/build/npm-cache}
+packages=${ROVER_AGENT_PACKAGES:-@anthropic-ai/claude-code @openai/codex @google/gemini-cli}
+force=0
+[ "${1:-}" = --force ] && force=1
+
+die() { echo "install-agents: $*" >&2; exit 1; }
+command -v node >/dev/null || die "node missing (apt-get install nodejs npm)"
+command -v npm >/dev/null || die "npm missing (apt-get install npm)"
+
+installed() { # package-without-version -> version or nothing
+	local pj=$prefix/node_modules/$1/package.json
+	[ -f "$pj" ] && node -e 'process.stdout.write(require(process.argv[1]).version)' "$pj"
+}
+
+missing=0
+for p in $packages; do
+	name=${p%@*}
+	[ -z "$name" ] && name=$p # "@scope/pkg" without a version
+	[[ $p == @*/*@* ]] || name=$p
+	[ -n "$(installed "$name")" ] || missing=1
+done
+
+if [ $missing = 1 ] || [ $force = 1 ]; then
+	mkdir -p "$prefix" "$cache"
+	[ -f "$prefix/package.json" ] || echo '{"name":"rover-agents","private":true}' >"$prefix/package.json"
+	# shellcheck disable=SC2086
+	npm_config_cache=$cache npm install --prefix "$prefix" --no-audit --no-fund \
+		--loglevel=error $packages >&2 || die "npm install failed for: $packages"
+fi
+
+for p in $packages; do
+	name=$p
+	[[ $p == @*/*@* ]] && name=${p%@*}
+	v=$(installed "$name") || true
+	[ -n "$v" ] || die "$name did not install into $prefix"
+	echo "$name $v"
+done
