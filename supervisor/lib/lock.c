@@ -423,7 +423,9 @@ int lock_release(struct lock *l, struct rv_error **err)
 	size_t len = 0;
 	int64_t mtime = 0;
 	r = read_lock(l->path, buf, sizeof(buf), &len, &mtime);
-	if (r == -ENOENT) {
+	if (r == -ENOENT || iterfile_planted(r)) {
+		/* Ours is gone; what the container put there instead is a stale
+		 * lock for the next acquire to reclaim (never followed). */
 		r = 0;
 	} else if (r < 0) {
 		r = rv_error_errno(err, -r, "cannot read the resume lock '%s'", l->path);

@@ -177,6 +177,10 @@ YML
 	t logs "$TID"
 	[[ "$out" != *original* ]] # the symlinked container.log is not followed
 	host_untouched
+	# list --watch on a terminal: its own screen clearing, never the container's
+	out=$(timeout -k 2 4 script -qec "$ROVER list --watch=1" /dev/null) || true
+	[[ "$out" == *'\x1b]0;PWNED'* ]] || { echo "watch: $(printf '%q' "$out")" >&2; false; }
+	[[ "$out" != *"$ESC]0;PWNED"* ]]
 
 	# FIFOs at status.json and checkpoint.json (and .resume.lock)
 	touch "$WS/GO1"
@@ -201,6 +205,14 @@ YML
 	# the saved output is shown; on this (non-terminal) stdout, raw
 	t logs "$TID"
 	[[ "$out" == *'screen gone'* ]]
+	[[ "$out" == *"$ESC]0;PWNED"* ]]
+	# on a terminal, escaped; --raw keeps it
+	out=$(timeout -k 2 "$T" script -qec "$ROVER logs $TID" /dev/null)
+	[[ "$out" == *'screen gone'* ]]
+	no_raw_esc
+	[[ "$out" == *'\x1b]0;PWNED'* ]]
+	out=$(timeout -k 2 "$T" script -qec "$ROVER logs --raw $TID" /dev/null)
+	[[ "$out" == *"$ESC]0;PWNED"* ]]
 
 	# every other command, each bounded; the next run waits at GO1 again
 	rm -f "$WS/GO1" "$WS/GO2" "$WS/planted1" "$WS/planted2"

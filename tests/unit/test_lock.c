@@ -550,6 +550,12 @@ static void test_lock_planted_non_files_are_stale(void **state)
 		assert_int_equal(fileio_read_bounded(target, 64, &buf, NULL, NULL), 0);
 		assert_string_equal(buf, "keep\n");
 	}
+	/* a lock replaced by a FIFO while held: release neither blocks nor fails */
+	struct lock *l2 = NULL;
+	assert_int_equal(lock_acquire(dir, &l2, NULL), 0);
+	assert_int_equal(unlink(lock_path), 0);
+	assert_int_equal(mkfifo(lock_path, 0644), 0);
+	assert_int_equal(lock_release(l2, NULL), 0);
 	unlink(target);
 	/* a directory moved aside stays in the iteration directory */
 	(void)fileio_remove_tree(dir, NULL);

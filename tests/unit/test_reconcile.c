@@ -408,6 +408,24 @@ static void test_orphan_apply(void **state)
 	task_free(t);
 }
 
+/* A runner that could not write status.json (full disk) said why on its
+ * output: that reason is the task's error, not "exited unexpectedly". */
+static void test_orphan_runner_said_why(void **state)
+{
+	(void)state;
+	struct orphan_observation o = obs_base();
+	o.exit_code = 1;
+	decide(&o, ORPHAN_MARK_FAILED, "exited unexpectedly with code 1");
+	o.runner_said = "cannot save checkpoint: No space left on device";
+	decide(&o, ORPHAN_MARK_FAILED,
+	       "runner exited 1: cannot save checkpoint: No space left on device");
+	/* codes with their own meaning keep it */
+	o.exit_code = 137;
+	decide(&o, ORPHAN_MARK_FAILED, "SIGKILL");
+	o.exit_code = 0;
+	decide(&o, ORPHAN_MARK_COMPLETED, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -428,6 +446,7 @@ int main(void)
 		cmocka_unit_test(test_orphan_alive_and_unknown_keep),
 		cmocka_unit_test(test_orphan_missing_fails),
 		cmocka_unit_test(test_orphan_exit_codes),
+		cmocka_unit_test(test_orphan_runner_said_why),
 		cmocka_unit_test(test_orphan_no_container_id_startup_timeout),
 		cmocka_unit_test_setup_teardown(test_orphan_apply, setup, teardown),
 	};
