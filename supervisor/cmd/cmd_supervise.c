@@ -6,6 +6,7 @@
 
 #include "common/cleanup.h"
 #include "common/jsonutil.h"
+#include "common/textutil.h"
 #include "common/timeutil.h"
 #include "supervisor/cmd/cmd.h"
 #include "supervisor/lib/supervise.h"
@@ -45,7 +46,9 @@ static void on_event(void *userdata, const struct supervise_event *ev)
 	char iso[TIMEUTIL_ISO_LEN];
 	timeutil_format_iso(ev->time_ms, iso);
 	if (!json) {
-		printf("%s %s%s\n", iso, ev->kind == SUPERVISE_WARNING ? "⚠ " : "", ev->message);
+		/* Messages quote task errors the container wrote (textutil.h). */
+		_cleanup_free_ char *msg = textutil_escape_terminal(ev->message ? ev->message : "");
+		printf("%s %s%s\n", iso, ev->kind == SUPERVISE_WARNING ? "⚠ " : "", msg);
 		fflush(stdout);
 		return;
 	}

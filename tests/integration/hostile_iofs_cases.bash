@@ -75,7 +75,7 @@ no_raw_esc() {
 
 new_iofs_task() { # ARGS... -> TID, ITER, WS
 	local o
-	o=$("$ROVER" task --json "$@") || { echo "rover task failed: $o" >&2; return 1; }
+	o=$(timeout -k 2 "$T" "$ROVER" task --json "$@") || { echo "rover task failed: $o" >&2; return 1; }
 	TID=$(echo "$o" | jq -r .taskId)
 	WS=$(echo "$o" | jq -r '.workspace // empty')
 	[ -n "$WS" ] || WS=$STORE/workspaces/$TID
@@ -189,6 +189,7 @@ YML
 	t resume "$TID" # running: refused, quickly
 	[ "$rc" -ne 0 ]
 	supervise_briefly 3
+	[[ "$sup_out" != *"$ESC"* ]]
 	host_untouched
 
 	# the step fails with escape sequences in its error
