@@ -19,7 +19,7 @@
  * 10 tries, Codex 5 honouring retry-after, Gemini 10).  The runner's own
  * transient retries (runner.c) absorb longer overloads; a rate limit or
  * exhausted credit reaches the runner within seconds and pauses. */
-#define CLAUDE_MAX_RETRIES "2"
+#define CLAUDE_MAX_RETRIES "1"
 #define CODEX_MAX_RETRIES "0" /* Codex sleeps for the whole retry-after */
 #define GEMINI_MAX_ATTEMPTS 1
 

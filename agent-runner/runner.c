@@ -365,7 +365,7 @@ static enum step_outcome run_agent(struct run *r, const struct workflow_step *s,
 		 * time, cost.  Spending counts whether the run worked or not. */
 		_cleanup_(adapter_report_release) struct adapter_report rep = {0};
 		adapter_parse(tool, res.out, res.err, timeutil_now_ms(), &rep);
-		if (rep.usage.has_usage || rep.usage.has_cost) {
+		if (rep.structured) {
 			_cleanup_json_ struct json_object *u =
 				adapter_usage_record(checkpoint_store_usage(r->cp), s->id, &rep.usage);
 			checkpoint_store_set_usage(r->cp, u);

@@ -106,8 +106,13 @@ if [ "$mode" != unit ]; then
 			continue
 		fi
 		tap=$log_dir/$(basename "$f" .bats).tap
+		t0=$SECONDS
 		bats --tap "$f" >"$tap" 2>&1
 		tally "$name" $? "$tap"
+		# The real agent CLIs lane is the slow one: show what it costs.
+		if [[ $name == *real_agents* ]]; then
+			echo "real-agent lane: $name took $((SECONDS - t0)) s"
+		fi
 	done
 fi
 

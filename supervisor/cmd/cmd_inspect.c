@@ -153,6 +153,19 @@ static void print_human(const struct cmd_env *env, const struct task *t, struct 
 		       (long long)t->id);
 	line("Pause reason", task_get_str(t, "pauseReason"));
 	line("Error", task_error(t));
+	/* What the agent CLIs reported, summed over runs and resumes. */
+	struct json_object *u = jsonutil_get_obj(t->obj, "usage"), *cost = NULL;
+	int64_t in = 0, out = 0;
+	if (u && jsonutil_get_int64(u, "inputTokens", &in) &&
+	    jsonutil_get_int64(u, "outputTokens", &out)) {
+		snprintf(b2, sizeof(b2), "%lld input, %lld output tokens", (long long)in,
+			 (long long)out);
+		line("Usage", b2);
+		if (json_object_object_get_ex(u, "costUsd", &cost) && cost) {
+			snprintf(b2, sizeof(b2), "$%.4f", json_object_get_double(cost));
+			line("Cost", b2);
+		}
+	}
 	struct task_auto_retry ar;
 	task_get_auto_retry(t, &ar);
 	if (ar.count || ar.next_retry_at_ms) {

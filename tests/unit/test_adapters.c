@@ -56,8 +56,8 @@ static const struct fcase cases[] = {
 	{"claude", "success", WANT_OK, R_NONE, true, NULL},
 	{"claude", "rate_limit", WANT_PAUSE, R_NONE, false, "RATE_LIMIT_ERROR"},
 	{"claude", "rate_limit_noreset", WANT_PAUSE, R_NONE, false, "RATE_LIMIT_ERROR"},
-	/* Two 529s: Claude's own bounded retries (2) absorb them. */
-	{"claude", "blip", WANT_OK, R_NONE, true, NULL},
+	/* Two 529s: Claude's one retry is spent; the runner retries in-process. */
+	{"claude", "blip", WANT_RETRY, R_NONE, false, "SERVER_ERROR"},
 	{"claude", "server_error", WANT_RETRY, R_NONE, false, "SERVER_ERROR"},
 	{"claude", "credit", WANT_PAUSE, R_NONE, false, "RATE_LIMIT_ERROR"},
 	{"claude", "bad_key", WANT_FAIL, R_NONE, false, "AUTHENTICATION_ERROR"},
@@ -226,7 +226,7 @@ static void test_adapters_prepare(void **state)
 	assert_string_equal(argv[0], "claude");
 	assert_true(has(argv, "stream-json") && has(argv, "--verbose"));
 	assert_true(has(env, "IS_SANDBOX=1") && has(env, "TZ=UTC"));
-	assert_true(has(env, "CLAUDE_CODE_MAX_RETRIES=2"));
+	assert_true(has(env, "CLAUDE_CODE_MAX_RETRIES=1"));
 	adapter_strv_free(argv);
 	adapter_strv_free(env);
 
@@ -235,7 +235,7 @@ static void test_adapters_prepare(void **state)
 	c.getenv_fn = env_keys;
 	assert_int_equal(adapter_prepare(&c, "P", &argv, &env, &err), 0);
 	assert_false(has(env, "IS_SANDBOX=1"));
-	assert_false(has(env, "CLAUDE_CODE_MAX_RETRIES=2"));
+	assert_false(has(env, "CLAUDE_CODE_MAX_RETRIES=1"));
 	adapter_strv_free(argv);
 	adapter_strv_free(env);
 
