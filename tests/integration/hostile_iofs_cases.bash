@@ -305,7 +305,33 @@ YML
 		mkfifo /output/status.json /output/checkpoint.json
 		ln -s $HOSTM/nowhere /output/inputs.json"
 	check_views
-	supervise_briefly 2
+	# supervise keeps serving the other tasks meanwhile: a second task,
+	# limited once, is retried and completes beside the hostile one
+	local hostile=$TID hostile_iter=$ITER
+	write_wf wf2.yml <<'YML'
+version: '1.0'
+name: limited-once
+steps:
+  - id: once
+    type: command
+    command: if [ -e once ]; then echo ok; else touch once; echo "usage limit reached" >&2; exit 75; fi
+YML
+	new_iofs_task -w wf2.yml "limited once"
+	local other=$TID
+	wait_status "$other" PAUSED 60
+	export ROVER_RETRY_BASE_SECONDS=1 ROVER_RETRY_CAP_SECONDS=2
+	"$ROVER" supervise >"$BATS_TEST_TMPDIR/sup2.out" 2>&1 &
+	SUP_PID=$!
+	wait_status "$other" COMPLETED 60
+	kill -TERM "$SUP_PID"
+	local deadline=$((SECONDS + T))
+	while kill -0 "$SUP_PID" 2>/dev/null; do
+		[ $SECONDS -lt $deadline ] || { echo "supervise ignored SIGTERM" >&2; false; }
+		sleep 0.1
+	done
+	SUP_PID=
+	TID=$hostile ITER=$hostile_iter
+	host_untouched
 	t restart "$TID"
 	t delete --force "$TID"
 	[ "$rc" -eq 0 ] || { echo "delete: $out" >&2; false; }
