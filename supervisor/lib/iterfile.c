@@ -340,7 +340,7 @@ int iterfile_open_append(const char *path, struct rv_error **err)
 		if (r < 0)
 			return r;
 		int fd = openat(dfd, name,
-				O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+				O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
 					O_CLOEXEC,
 				0644);
 		if (fd < 0) {

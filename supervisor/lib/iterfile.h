@@ -72,7 +72,8 @@ int iterfile_read_json(const char *path, struct json_object **ret, struct rv_err
 /* A regular file is at path (lstat, so a symlink or FIFO is "no"). */
 bool iterfile_exists(const char *path);
 
-/* Open path for appending (O_WRONLY|O_APPEND|O_CREAT, mode 0644), after
+/* Open path for appending (O_RDWR|O_APPEND|O_CREAT, mode 0644: readable so
+ * the caller can look at what is there with pread), after
  * removing anything but a regular file at that name.  Returns the fd. */
 int iterfile_open_append(const char *path, struct rv_error **err);
 

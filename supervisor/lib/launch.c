@@ -136,8 +136,13 @@ static int append_logs(struct engine *e, int fd, const char *path, const char *f
 	if (fstat(fd, &st) < 0)
 		return rv_error_errno(err, errno, "cannot stat '%s'", path);
 	off_t start = st.st_size;
+	/* A save a crash cut mid-line: ours still starts on a line of its own. */
+	char last = '\n';
+	if (start > 0 && pread(fd, &last, 1, start - 1) != 1)
+		last = '\n';
 	char iso[TIMEUTIL_ISO_LEN];
-	_cleanup_free_ char *hdr = xasprintf("==== container %s, saved %s ====\n", full_id,
+	_cleanup_free_ char *hdr = xasprintf("%s==== container %s, saved %s ====\n",
+					     last == '\n' ? "" : "\n", full_id,
 					     timeutil_format_iso(timeutil_now_ms(), iso));
 	struct log_sink sink = {.fd = fd, .header = hdr};
 	_cleanup_error_ struct rv_error *e2 = NULL;

@@ -176,6 +176,8 @@ static void test_header_without_trailer_is_saved_again(void **state)
 	_cleanup_free_ char *a = read_log();
 	assert_int_equal(count(a, "==== end of container " CID " ====\n"), 1);
 	assert_non_null(strstr(a, OUTPUT));
+	/* the new save starts on a line of its own */
+	assert_non_null(strstr(a, "step out\n==== container " CID ", saved "));
 }
 
 int main(void)
