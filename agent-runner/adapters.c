@@ -6,6 +6,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -14,12 +16,13 @@
 #include "common/fileio.h"
 #include "common/jsonutil.h"
 
-/* In-CLI retries when the user set none: enough for a one-request blip of a
- * fast-retrying CLI, short of the minutes each CLI spends by default (Claude
- * 10 tries, Codex 5 honouring retry-after, Gemini 10).  The runner's own
- * transient retries (runner.c) absorb longer overloads; a rate limit or
- * exhausted credit reaches the runner within seconds and pauses. */
-#define CLAUDE_MAX_RETRIES "1"
+/* In-CLI retries when the user set none.  The runner's own transient
+ * retries (runner.c) absorb an overload; a rate limit or exhausted credit
+ * must reach the runner within seconds and pause.  Claude and Codex sleep
+ * out the provider's retry-after before a retry (one Claude retry at a
+ * 50 s retry-after took 53 s), so they get none; Gemini one attempt (its
+ * default: 10, 5-7 minutes). */
+#define CLAUDE_MAX_RETRIES "0"
 #define CODEX_MAX_RETRIES "0" /* Codex sleeps for the whole retry-after */
 #define GEMINI_MAX_ATTEMPTS 1
 
@@ -436,6 +439,60 @@ static bool retry_in(const char *text, int64_t now_ms, int64_t *ret)
 	return found;
 }
 
+
+/* The tz database the named-zone rewrite reads; the agent image carries it. */
+#define ZONEINFO_DIR "/usr/share/zoneinfo"
+
+/* "resets 7:56pm (Europe/Berlin)": the CLI printed the reset in its local
+ * zone.  classify_reset_time() reads fixed offsets only (no tz database in
+ * a static runner), so the named zone is replaced by its UTC offset at now,
+ * read from ZONEINFO_DIR with TZ set for one localtime_r (the runner is
+ * single-threaded; TZ is restored).  A name that is not a file of the
+ * database is left alone: glibc would silently take it as UTC. */
+static bool zone_reset(const char *text, int64_t now_ms, int64_t *ret)
+{
+	if (!text)
+		return false;
+	const char *open = NULL;
+	for (const char *p = text; (p = strchr(p, '(')); p++) {
+		const char *close = strchr(p, ')');
+		const char *slash = memchr(p, '/', close ? (size_t)(close - p) : 0);
+		if (close && slash && close - p > 3 && close - p < 64)
+			open = p;
+	}
+	if (!open)
+		return false;
+	const char *close = strchr(open, ')');
+	_cleanup_free_ char *zone = xstrndup(open + 1, (size_t)(close - open - 1));
+	for (const char *z = zone; *z; z++)
+		if (!isalnum((unsigned char)*z) && !strchr("/_+-", *z))
+			return false;
+	if (strstr(zone, "..") || zone[0] == '/')
+		return false;
+	_cleanup_free_ char *file = xasprintf("%s/%s", ZONEINFO_DIR, zone);
+	if (access(file, R_OK) != 0)
+		return false;
+	const char *old = getenv("TZ");
+	_cleanup_free_ char *saved = old ? xstrdup(old) : NULL;
+	setenv("TZ", zone, 1);
+	tzset();
+	time_t t = (time_t)(now_ms / 1000);
+	struct tm tm;
+	bool ok = localtime_r(&t, &tm) != NULL;
+	if (saved)
+		setenv("TZ", saved, 1);
+	else
+		unsetenv("TZ");
+	tzset();
+	if (!ok)
+		return false;
+	long off = tm.tm_gmtoff / 60;
+	_cleanup_free_ char *fixed =
+		xasprintf("%.*s(UTC%c%02ld:%02ld)%s", (int)(open - text), text, off < 0 ? '-' : '+',
+			  labs(off) / 60, labs(off) % 60, close + 1);
+	return classify_reset_time(fixed, now_ms, ret);
+}
+
 void adapter_parse(const char *tool, const char *out, const char *err, int64_t now_ms,
 		   struct adapter_report *ret)
 {
@@ -455,7 +512,7 @@ void adapter_parse(const char *tool, const char *out, const char *err, int64_t n
 	 * then whatever it printed. */
 	if (!r.reset_at_ms) {
 		int64_t at = 0;
-		if (retry_in(r.error, now_ms, &at) ||
+		if (retry_in(r.error, now_ms, &at) || zone_reset(r.error, now_ms, &at) ||
 		    classify_reset_time(r.error, now_ms, &at) || retry_in(err, now_ms, &at) ||
 		    classify_reset_time(err, now_ms, &at) ||
 		    (!r.structured && classify_reset_time(out, now_ms, &at)))

@@ -24,7 +24,8 @@
  *     login file found under $HOME is copied (never the home itself);
  *   - the reading of stdout/stderr: answer text, the CLI's error message,
  *     the provider's reset time (Claude's rate_limit_event resetsAt, "retry
- *     in 20.5s", any text classify_reset_time() reads), whether a quota is
+ *     in 20.5s", a clock time in a named IANA zone, any text
+ *     classify_reset_time() reads), whether a quota is
  *     terminal (a daily quota: never retried in-process), cost and usage.
  * Classification stays in classify.c; the runner feeds it what is read here.
  */
@@ -80,9 +81,13 @@ int adapter_prepare(const struct adapter_ctx *c, const char *prompt, char ***ret
 
 void adapter_strv_free(char **v);
 
-/* Read one run's output.  now_ms resolves relative reset times.  Pure;
- * unknown tools and unstructured output give structured = false and the
- * reset time / terminal flag of the plain text. */
+/* Read one run's output.  now_ms resolves relative reset times.  Pure but
+ * for one thing: a reset time printed in a named zone ("resets 7:56pm
+ * (Europe/Berlin)") is resolved with the tz database under
+ * /usr/share/zoneinfo when it has that zone (TZ is set for the lookup and
+ * restored: single-threaded callers only).  Unknown tools and unstructured
+ * output give structured = false and the reset time / terminal flag of the
+ * plain text. */
 void adapter_parse(const char *tool, const char *out, const char *err, int64_t now_ms,
 		   struct adapter_report *ret);
 

@@ -7,6 +7,7 @@
 # Contents: static busybox (/bin/sh and its applets, /usr/bin/env for the
 # CLIs' "#!/usr/bin/env node"), the host's node and git with the shared
 # libraries they (and Claude Code's native binary) link, the CA certificates,
+# the host's tz database (/usr/share/zoneinfo),
 # /etc/passwd and /etc/group with root, an unprivileged "agent" (1000:1000,
 # the uid rover gives the agent when it runs as root) and nobody, and the
 # three agent CLIs installed by scripts/install-agents.sh under
@@ -72,6 +73,12 @@ printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' \
 	'nobody:x:65534:65534:nobody:/nonexistent:/bin/false' >"$rootfs/etc/passwd"
 printf '%s\n' 'root:x:0:' 'agent:x:1000:' 'nobody:x:65534:' >"$rootfs/etc/group"
 cp -L /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/ca-certificates.crt"
+# The tz database: rover-agent resolves a reset time printed in a named zone
+# ("resets 7:56pm (Europe/Berlin)") with it.
+if [ -d /usr/share/zoneinfo ]; then
+	mkdir -p "$rootfs/usr/share"
+	cp -a /usr/share/zoneinfo "$rootfs/usr/share/zoneinfo"
+fi
 
 # node, git, Claude Code's native binary: each with the libraries it links.
 for f in "$node_bin" "$git_bin" $(ldd "$node_bin" "$git_bin" "$claude_bin" 2>/dev/null | grep -oE '/[^ :]+\.so[^ ]*'); do

@@ -61,7 +61,7 @@ cli_env() { # cli case -> -e options
 	echo "-e TZ=$tz -e HOME=/tmp"
 	case $1 in
 	claude)
-		echo "-e ANTHROPIC_BASE_URL=$base -e CLAUDE_CODE_MAX_RETRIES=1 -e CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 -e DISABLE_AUTOUPDATER=1"
+		echo "-e ANTHROPIC_BASE_URL=$base -e CLAUDE_CODE_MAX_RETRIES=0 -e CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 -e DISABLE_AUTOUPDATER=1"
 		case $2 in
 		session_limit*) echo "-e CLAUDE_CODE_OAUTH_TOKEN=sk-ant-oat01-stub" ;;
 		*) echo "-e ANTHROPIC_API_KEY=sk-ant-stub" ;;

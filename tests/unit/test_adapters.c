@@ -176,6 +176,28 @@ static void test_adapters_claude_text_reset_utc(void **state)
 	assert_int_equal(rep.reset_at_ms, INT64_C(1795636800000) + (97 * 60) * 1000);
 }
 
+/* Run in another zone, Claude names it: resolved with the tz database. */
+static void test_adapters_claude_text_reset_named_zone(void **state)
+{
+	(void)state;
+	if (access("/usr/share/zoneinfo/Europe/Berlin", R_OK) != 0)
+		skip();
+	const char *out = "{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":true,"
+			  "\"api_error_status\":429,\"result\":\"You've hit your session limit "
+			  "\\u00b7 resets 10:37pm (Europe/Berlin)\"}\n";
+	_cleanup_(adapter_report_release) struct adapter_report rep = {0};
+	/* 2026-11-25T20:00:00Z; Berlin is UTC+1 in November: 21:37Z. */
+	adapter_parse("claude", out, "", INT64_C(1795636800000), &rep);
+	assert_int_equal(rep.reset_at_ms, INT64_C(1795636800000) + (97 * 60) * 1000);
+	assert_null(getenv("TZ") && !strcmp(getenv("TZ"), "Europe/Berlin") ? "TZ leaked" : NULL);
+	/* A zone the database does not have is not guessed at. */
+	const char *bad = "{\"type\":\"result\",\"is_error\":true,\"result\":\"You've hit your "
+			  "session limit \\u00b7 resets 10:37pm (Mars/Olympus_Mons)\"}\n";
+	_cleanup_(adapter_report_release) struct adapter_report rep2 = {0};
+	adapter_parse("claude", bad, "", INT64_C(1795636800000), &rep2);
+	assert_int_equal(rep2.reset_at_ms, 0);
+}
+
 static void test_adapters_unstructured_falls_back(void **state)
 {
 	(void)state;
@@ -226,7 +248,7 @@ static void test_adapters_prepare(void **state)
 	assert_string_equal(argv[0], "claude");
 	assert_true(has(argv, "stream-json") && has(argv, "--verbose"));
 	assert_true(has(env, "IS_SANDBOX=1") && has(env, "TZ=UTC"));
-	assert_true(has(env, "CLAUDE_CODE_MAX_RETRIES=1"));
+	assert_true(has(env, "CLAUDE_CODE_MAX_RETRIES=0"));
 	adapter_strv_free(argv);
 	adapter_strv_free(env);
 
@@ -235,7 +257,7 @@ static void test_adapters_prepare(void **state)
 	c.getenv_fn = env_keys;
 	assert_int_equal(adapter_prepare(&c, "P", &argv, &env, &err), 0);
 	assert_false(has(env, "IS_SANDBOX=1"));
-	assert_false(has(env, "CLAUDE_CODE_MAX_RETRIES=1"));
+	assert_false(has(env, "CLAUDE_CODE_MAX_RETRIES=0"));
 	adapter_strv_free(argv);
 	adapter_strv_free(env);
 
@@ -305,6 +327,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_adapters_fixtures),
 		cmocka_unit_test(test_adapters_claude_text_reset_utc),
+		cmocka_unit_test(test_adapters_claude_text_reset_named_zone),
 		cmocka_unit_test(test_adapters_unstructured_falls_back),
 		cmocka_unit_test(test_adapters_prepare),
 		cmocka_unit_test(test_adapters_usage_summed),
