@@ -82,12 +82,16 @@ static void test_classify_server_errors_are_transient(void **state)
 		"Service Unavailable",
 		"502 bad gateway",
 		"Gateway Timeout",
+		/* Codex's words for a provider 5xx (tests/fixtures/agents/codex/server_error). */
+		"We\u2019re currently experiencing high demand, which may cause temporary errors.",
+		"high-demand",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
 		check_transient(yes[i], true);
 		check_retryable(yes[i], true);
 	}
-	const char *no[] = { "5000 tokens", "took 50 ms", "error 600", "5290", "1500x", "v5.00" };
+	const char *no[] = { "5000 tokens", "took 50 ms", "error 600", "5290", "1500x", "v5.00",
+			     "highdemand" };
 	for (size_t i = 0; i < ARRAY_SIZE(no); i++)
 		check_transient(no[i], false);
 }
