@@ -69,9 +69,11 @@ for engine in $engines; do
 	# the benchmark (other jobs on a shared host) weighs on both alike.
 	b_all=() r_all=() k_all=() w_all=() i_all=() d_all=()
 	for i in $(seq 0 "$runs"); do
-		bi=$("$bare" "$ROVER_ENGINE" "$image" 1 /bin/sh -c "$cmd" 2>/dev/null | awk '/^median_ms/{print $2}')
+		bi=$("$bare" "$ROVER_ENGINE" "$image" 1 /bin/sh -c "$cmd" 2>"$proj/bare.err" | awk '/^median_ms/{print $2}') ||
+			{ echo "$engine: bare run failed: $(cat "$proj/bare.err")" >&2; exit 1; }
 		t0=$(now_ms)
-		id=$("$rover" task -w wf.yml "bench $i" 2>/dev/null)
+		id=$("$rover" task -w wf.yml "bench $i" 2>"$proj/task.err") ||
+			{ echo "$engine: rover task failed: $(cat "$proj/task.err")" >&2; exit 1; }
 		ta=$(now_ms)
 		"$rover" logs -f "$id" >/dev/null 2>&1
 		tb=$(now_ms)
