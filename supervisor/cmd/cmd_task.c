@@ -127,7 +127,9 @@ int cmd_task(int argc, char **argv)
 		jsonutil_set_str(inputs, "description", description);
 
 	_cleanup_error_ struct rv_error *err = NULL;
-	_cleanup_free_ char *wf_name_copy = NULL, *title = NULL;
+	/* Every cleanup variable is set before the first goto: a jump past its
+	 * initialization would free garbage at out. */
+	_cleanup_free_ char *wf_name_copy = NULL, *title = NULL, *base = NULL;
 	struct cmd_env env;
 	if (cmd_env_open(&env, &err) < 0)
 		return cmd_fail(json, CMD_FAILED, err);
@@ -176,7 +178,6 @@ int cmd_task(int argc, char **argv)
 	if (hardening_load(env.project->root, &hd, &err) < 0)
 		goto out_fail;
 	hardening_release(&hd);
-	_cleanup_free_ char *base = NULL;
 	if (env.project->is_git && worktree_head(env.project->root, &base, &err) < 0)
 		goto out_fail;
 	struct engine *engine = NULL;
