@@ -51,7 +51,10 @@ struct fail_ctx {
 static int fail_fn(struct task *t, void *userdata, struct rv_error **err)
 {
 	const struct fail_ctx *c = userdata;
-	return task_set_status(t, TASK_NEW, c->msg, TASK_PAUSE_NONE, timeutil_now_ms(), err);
+	int r = task_set_status(t, TASK_NEW, NULL, TASK_PAUSE_NONE, timeutil_now_ms(), err);
+	if (r == 0)
+		task_set_str(t, "error", c->msg);
+	return r;
 }
 
 int create_task(const struct project *p, const struct task_store *st,

@@ -382,8 +382,12 @@ int launch_container(struct engine *e, const struct task_store *st, struct task 
 	if (r < 0)
 		return rv_error_wrap(err, "cannot create container '%s'", name);
 	r = engine_container_start(e, id, err);
-	if (r < 0)
+	if (r < 0) {
+		/* A container that never ran is not left behind for the task to
+		 * be judged by (a NEW task has none: create.h). */
+		(void)engine_container_remove(e, id, true, NULL);
 		return rv_error_wrap(err, "cannot start container '%s'", name);
+	}
 
 	task_set_str(t, "containerId", id);
 	task_set_engine(t, engine_kind_name(engine_get_kind(e)), engine_get_uri(e));

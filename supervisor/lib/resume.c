@@ -152,13 +152,14 @@ static int restore_prev(struct task *t, const struct prev_state *p, const char *
 	if (p->status == TASK_NEW) {
 		/* A first start that failed: NEW with the reason (reference C.7),
 		 * ready for `rover restart`. */
-		int r = task_set_status(t, TASK_NEW,
-					fallback ? fallback
-						 : "task creation was interrupted before its "
-						   "container started; run 'rover restart' to start it",
-					TASK_PAUSE_NONE, now_ms, err);
+		int r = task_set_status(t, TASK_NEW, NULL, TASK_PAUSE_NONE, now_ms, err);
 		if (r < 0)
 			return r;
+		/* NEW takes no error through task_set_status: set it after. */
+		task_set_str(t, "error",
+			     fallback ? fallback
+				      : "task creation was interrupted before its container started; "
+					"run 'rover restart' to start it");
 		task_set_str(t, "executionStatus", NULL);
 		marker_clear(t);
 		return 0;

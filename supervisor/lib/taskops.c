@@ -20,6 +20,7 @@
 #include "supervisor/lib/launch.h"
 #include "supervisor/lib/lock.h"
 #include "supervisor/lib/reconcile.h"
+#include "supervisor/lib/resume.h"
 #include "supervisor/lib/worktree.h"
 
 /* Engine calls of these commands: a dead engine is reported quickly, a slow
@@ -832,8 +833,12 @@ static int delete_containers(const struct task_store *st, int64_t id, const stru
 	const char *cid = t ? task_container_id(t) : NULL;
 	const char *endpoint = NULL;
 	bool recorded = t && task_get_engine(t, NULL, &endpoint) && endpoint && *endpoint;
-	/* A task that never had an engine has no container anywhere. */
-	if (t && !recorded && !(cid && *cid))
+	/* A task that never had an engine has no container anywhere; nor has
+	 * a NEW one with no container id and no start in flight (a failed
+	 * start removes what it created, an interrupted one is settled first:
+	 * create.h). */
+	if (t && !(cid && *cid) &&
+	    (!recorded || (task_status(t) == TASK_NEW && !resume_in_flight(t, NULL))))
 		return 0;
 	struct engine *e = NULL;
 	int r = t ? launch_engine_for_task(t, &e, err) : engine_discover(NULL, &e, err);
