@@ -54,9 +54,12 @@ docker_() { DOCKER_BUILDKIT=0 "$docker_cli" -H "unix://$docker_sock" "$@"; }
 
 # The context lives beside the installed CLIs (same filesystem): the CLIs are
 # hard-linked in, not copied, so assembling it is quick.
-ctx=$root/build/agent-image-ctx
-rm -rf "$ctx"
-mkdir -p "$ctx"
+# One build at a time (tests call this from each test's setup), each in a
+# context of its own.
+mkdir -p "$root/build"
+exec 9>"$root/build/agent-image.lock"
+flock 9
+ctx=$(mktemp -d "$root/build/agent-image-ctx.XXXXXX")
 trap 'rm -rf "$ctx"' EXIT
 rootfs=$ctx/rootfs
 mkdir -p "$rootfs"/{bin,etc/ssl/certs,tmp,workspace,output,root,home/agent,usr/bin,usr/local/bin,opt/rover-agents}

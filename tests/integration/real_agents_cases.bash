@@ -12,11 +12,16 @@
 load helpers
 load rover_helpers
 
-ra_setup() { # engine cli
-	RA_CLI=$2
+# Once per file: the CLIs from npm (cached in build/) and the image (quick
+# when up to date).
+ra_setup_file() { # engine
 	"$ROOT/scripts/install-agents.sh" >/dev/null 2>&1 || skip "agent CLIs could not be installed from npm"
 	ROVER_TEST_ENGINES=$1 "$ROOT/scripts/build-agent-image.sh" >/dev/null 2>&1 ||
 		skip "the agent image could not be built"
+}
+
+ra_setup() { # engine cli
+	RA_CLI=$2
 	rover_setup "$1"
 	mkdir -p "$STORE/tasks"
 	echo $(((RANDOM << 15 | RANDOM) * 100 + 3000000)) >"$STORE/tasks/.last-id"

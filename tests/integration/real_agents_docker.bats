@@ -3,6 +3,8 @@
 # real_agents_cases.bash): pause within 60 s, reset times, resume, cost.
 load real_agents_cases
 
+setup_file() { ra_setup_file docker; }
+
 setup() {
 	local d=${BATS_TEST_DESCRIPTION#docker }
 	ra_setup docker "${d%%:*}"
