@@ -65,16 +65,22 @@ static void env_default(struct strv *env, const struct adapter_ctx *c, const cha
 		strv_add(env, xasprintf("%s=%s", name, value));
 }
 
-/* Copy $HOME/<rel> to <dir>/<name> when it exists: a subscription login
- * mounted read-only into the container; the CLI may refresh its copy. */
+/* Copy a subscription login to <dir>/<name> when there is one: the copy
+ * rover mounted read-only (ADAPTER_LOGINS_DIR/<cli>/<name>), else
+ * $HOME/<rel>.  The CLI may refresh its copy. */
 static int copy_login(const struct adapter_ctx *c, const char *rel, const char *dir,
 		      const char *name, struct rv_error **err)
 {
+	const char *cli = c->tool ? c->tool : "";
+	const char *mount_dir = c->logins_dir ? c->logins_dir : ADAPTER_LOGINS_DIR;
+	_cleanup_free_ char *mounted = xasprintf("%s/%s/%s", mount_dir, cli, name);
+	_cleanup_free_ char *from = NULL;
 	const char *home = env_of(c, "HOME");
-	if (!home)
-		return 0;
-	_cleanup_free_ char *from = fileio_join(home, rel);
-	if (!fileio_exists(from))
+	if (fileio_exists(mounted))
+		from = TAKE_PTR(mounted);
+	else if (home)
+		from = fileio_join(home, rel);
+	if (!from || !fileio_exists(from))
 		return 0;
 	_cleanup_free_ char *to = fileio_join(dir, name);
 	return fileio_copy(from, to, 1u << 20, 0600, err);

@@ -21,7 +21,8 @@
  *     (GEMINI_CLI_TRUST_WORKSPACE) and Gemini's auth method chosen from the
  *     credentials present; Codex and Gemini get a private home for their
  *     settings (CODEX_HOME, GEMINI_CLI_HOME) into which a subscription
- *     login file found under $HOME is copied (never the home itself);
+ *     login file is copied: the one rover mounted under ADAPTER_LOGINS_DIR
+ *     (ROVER_AGENT_LOGINS), else one found under $HOME (never the home);
  *   - the reading of stdout/stderr: answer text, the CLI's error message,
  *     the provider's reset time (Claude's rate_limit_event resetsAt, "retry
  *     in 20.5s", a clock time in a named IANA zone, any text
@@ -68,7 +69,12 @@ struct adapter_ctx {
 	bool as_root;      /* the runner (and so the CLI) runs as uid 0 */
 	const char *scratch_dir; /* private, writable directory for CLI homes (codex, gemini) */
 	adapter_getenv_fn getenv_fn; /* getenv, or a stub in tests */
+	const char *logins_dir; /* NULL: ADAPTER_LOGINS_DIR (tests set another) */
 };
+
+/* Where rover mounts the login copies the user chose to share
+ * (supervisor/lib/agent_logins.h): <dir>/<cli>/<file>, read-only. */
+#define ADAPTER_LOGINS_DIR "/rover-logins"
 
 /* The argv (NULL-terminated, argv[0] looked up on PATH) and the environment
  * additions ("NAME=value", NULL-terminated) for one run of prompt.  Writes

@@ -14,6 +14,7 @@
 #include "common/fileio.h"
 #include "common/sha256.h"
 #include "common/timeutil.h"
+#include "supervisor/lib/agent_logins.h"
 #include "supervisor/lib/engine_logs.h"
 #include "supervisor/lib/hardening.h"
 #include "supervisor/lib/iterfile.h"
@@ -281,7 +282,7 @@ int launch_container(struct engine *e, const struct task_store *st, struct task 
 
 	char b0[PATH_MAX + 32], b1[PATH_MAX + 32], b2[PATH_MAX + 32], b3[PATH_MAX + 32],
 		b4[2 * PATH_MAX + 32];
-	const char *binds[6] = {0};
+	const char *binds[6 + 3] = {0}; /* + the login copies (agent_logins.h) */
 	size_t nb = 0;
 	binds[nb++] = with_ro((const char *const[]){agent, "/rover-agent", ":ro"}, b0, sizeof(b0));
 	binds[nb++] = with_ro((const char *const[]){o->workspace, "/workspace", ""}, b1, sizeof(b1));
@@ -339,6 +340,22 @@ int launch_container(struct engine *e, const struct task_store *st, struct task 
 	if (hl.user.set_home)
 		env[ne++] = xstrdup("HOME=" HARDENING_HOME);
 	env[ne] = NULL;
+	/* Subscription logins the user chose to share: read-only copies. */
+	_cleanup_free_ char *task_dir = task_store_task_dir(st, t->id);
+	char **login_binds = NULL;
+	r = agent_logins_prepare(getenv(AGENT_LOGINS_ENV), getenv("HOME"), task_dir,
+				 geteuid() == 0 && hl.user.numeric, hl.user.uid, hl.user.gid,
+				 &login_binds, err);
+	if (r < 0) {
+		for (size_t i = 0; i < ne; i++)
+			free(env[i]);
+		hardening_launch_release(&hl);
+		return rv_error_wrap(err, "cannot share the agent's login with task %lld",
+				     (long long)t->id);
+	}
+	for (size_t i = 0; login_binds[i] && nb + 1 < ARRAY_SIZE(binds); i++)
+		binds[nb++] = login_binds[i];
+	binds[nb] = NULL;
 	const char *network = getenv("ROVER_NETWORK");
 	struct engine_create_spec spec = {
 		.name = name,
@@ -379,6 +396,7 @@ int launch_container(struct engine *e, const struct task_store *st, struct task 
 	for (size_t i = 0; i < ne; i++)
 		free(env[i]);
 	hardening_launch_release(&hl);
+	agent_logins_free(login_binds);
 	if (r < 0)
 		return rv_error_wrap(err, "cannot create container '%s'", name);
 	r = engine_container_start(e, id, err);

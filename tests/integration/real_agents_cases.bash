@@ -180,3 +180,50 @@ case_blip_absorbed() {
 	wait_status "$TID" COMPLETED 180
 	[ "$(cat "$WS/runs.log")" = "$(printf 'first\nlast')" ]
 }
+
+# A shared subscription login: only when asked, only the one file, read-only,
+# readable by the unprivileged agent; the user's own file is untouched.  The
+# "agent" here is a hostile command step.
+case_login_copy_read_only() {
+	local home=$P.home
+	mkdir -p "$home/.codex" "$home/.ssh"
+	echo '{"tokens":"login-secret"}' >"$home/.codex/auth.json"
+	chmod 600 "$home/.codex/auth.json"
+	echo other-secret >"$home/.ssh/id_ed25519"
+	write_wf login.yml <<'YML'
+version: '1.0'
+name: login
+steps:
+  - id: look
+    type: command
+    command: |
+      cat /rover-logins/codex/auth.json > seen.txt 2>&1 || echo unreadable > seen.txt
+      if echo tampered > /rover-logins/codex/auth.json 2>/dev/null; then echo WROTE > wrote.txt; fi
+      ls -a /rover-logins /rover-logins/codex > listing.txt 2>&1
+      find / \( -path /proc -o -path /sys \) -prune -o -name id_ed25519 -print > found.txt 2>/dev/null || true
+YML
+	# Not asked: no mount at all.
+	local out
+	out=$(HOME=$home "$ROVER" task --json -w login.yml "no login") || { echo "$out" >&2; return 1; }
+	TID=$(echo "$out" | jq -r .taskId)
+	WS=$STORE/workspaces/$TID
+	wait_status "$TID" COMPLETED 60
+	grep -q unreadable "$WS/seen.txt"
+	# Asked: the copy, read-only.
+	out=$(HOME=$home ROVER_AGENT_LOGINS=codex "$ROVER" task --json -w login.yml "login") ||
+		{ echo "$out" >&2; return 1; }
+	TID=$(echo "$out" | jq -r .taskId)
+	WS=$STORE/workspaces/$TID
+	wait_status "$TID" COMPLETED 60
+	grep -q login-secret "$WS/seen.txt"
+	[ ! -e "$WS/wrote.txt" ]
+	[ ! -s "$WS/found.txt" ]
+	! grep -q id_ed25519 "$WS/listing.txt"
+	[ "$(cat "$home/.codex/auth.json")" = '{"tokens":"login-secret"}' ]
+	[ "$(stat -c %a "$home/.codex/auth.json")" = 600 ]
+	# An unknown name is refused with one line naming it.
+	run env HOME="$home" ROVER_AGENT_LOGINS=claude "$ROVER" task -w login.yml "bad"
+	[ "$status" -ne 0 ]
+	[[ $output == *"ROVER_AGENT_LOGINS: 'claude'"* ]]
+	rm -rf "$home"
+}

@@ -26,3 +26,4 @@ teardown() { ra_teardown; }
 @test "podman gemini: RESOURCE_EXHAUSTED with RetryInfo pauses within 60 s with a reset time; resume skips" { case_rate_limit_pauses_then_resume_skips; }
 @test "podman gemini: the daily quota pauses within 60 s, never retried in-process" { case_credit_pauses; }
 @test "podman gemini: two 503s are absorbed by the runner's retries" { case_blip_absorbed; }
+@test "podman login: a shared login is one read-only copy, only when asked; the rest of the home stays out" { case_login_copy_read_only; }
