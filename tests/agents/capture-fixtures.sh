@@ -47,6 +47,8 @@ print(min(r) if r else "")'
 }
 
 # The adapters' argv and environment, per CLI (keep in step with adapters.c).
+# The commands expand in the container's shell, not here.
+# shellcheck disable=SC2016
 cli_cmd() { # cli -> the shell command run in the container
 	case $1 in
 	claude) echo 'exec claude -p "Say hello." --output-format stream-json --verbose --dangerously-skip-permissions' ;;
@@ -100,8 +102,8 @@ for cli in "${clis[@]}"; do
 		control "{\"scenario\":\"$scenario\",\"fail_count\":2,\"reset_s\":$reset}"
 		d=$out/$cli/$c
 		mkdir -p "$d"
-		# shellcheck disable=SC2046
 		set +e
+		# shellcheck disable=SC2046 # the -e options split on purpose
 		timeout 300 "${eng[@]}" run --rm --network host --user 1000:1000 --cap-drop ALL \
 			--security-opt no-new-privileges $(cli_env "$cli" "$c") -w /workspace \
 			"$image" sh -c "$(cli_cmd "$cli")" >"$d/stdout" 2>"$d/stderr" </dev/null

@@ -31,8 +31,8 @@ ra_setup() { # engine cli
 	export ROVER_AGENT_RETRY_DELAY_MS=2000
 	python3 "$ROOT/tests/agents/provider_stub.py" --port-file "$P.port" >"$P.stub.log" 2>&1 3>&- &
 	STUB_PID=$!
-	local i
-	for i in $(seq 100); do [ -s "$P.port" ] && break; sleep 0.05; done
+	local _
+	for _ in $(seq 100); do [ -s "$P.port" ] && break; sleep 0.05; done
 	STUB=http://127.0.0.1:$(cat "$P.port")
 	unset ANTHROPIC_API_KEY CLAUDE_CODE_OAUTH_TOKEN OPENAI_API_KEY GEMINI_API_KEY
 	case $RA_CLI in
