@@ -99,6 +99,14 @@ wait_paused_timed() {
 
 desc() { jq -r "$1" "$STORE/tasks/$TID/description.json"; }
 
+schema_ok() { # schema-name file: the file holds to schemas/<name>.schema.json
+	python3 - "$ROOT/schemas/$1.schema.json" "$2" <<'PY'
+import json, sys
+import jsonschema
+jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load(open(sys.argv[2])))
+PY
+}
+
 case_success_records_usage() {
 	scenario success
 	start_task
@@ -113,6 +121,8 @@ case_success_records_usage() {
 	[ "$(jq -r .usage.inputTokens "$ITER/status.json")" -ge 1234 ]
 	[ "$(jq -r .usage.steps.plan.outputTokens "$ITER/status.json")" -ge 56 ]
 	[ "$(desc .usage.agentRuns)" = 1 ]
+	schema_ok status "$ITER/status.json"
+	schema_ok description "$STORE/tasks/$TID/description.json"
 	if [ "$RA_CLI" = claude ]; then
 		python3 -c "import sys; sys.exit(0 if float('$(desc .usage.costUsd)') > 0 else 1)"
 	fi
@@ -126,6 +136,8 @@ case_rate_limit_pauses_then_resume_skips() {
 	wait_paused_timed rate_limit
 	[ "$(jq -r .pauseReason "$ITER/checkpoint.json")" = retryable_error ]
 	[ "$(jq -r '[.completedSteps[].id] | join(",")' "$ITER/checkpoint.json")" = first ]
+	schema_ok checkpoint "$ITER/checkpoint.json"
+	schema_ok status "$ITER/status.json"
 	if [ "$RA_CLI" = gemini ]; then
 		# "Please retry in 20.5s": a reset time about 20 s after the refusal
 		[ "$(jq -r .resetAt "$ITER/checkpoint.json")" != null ]
