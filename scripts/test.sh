@@ -7,4 +7,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 make -j"$(nproc)"
-make -j"$(nproc)" test
+# Every lane must run here: a test file whose tests were all skipped (an
+# engine that did not start, say) fails the run instead of passing quietly.
+ROVER_TEST_STRICT=1 make -j"$(nproc)" test

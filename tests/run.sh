@@ -14,6 +14,9 @@
 #                          filter, engines used - as `make test` and CI do)
 #   FUZZ_SECONDS           seconds per fuzz harness (default 30)
 #   ROVER_FUZZ_BUILD       the fuzz lane's build directory (default build-fuzz)
+#   ROVER_TEST_STRICT      1: a test file whose every test was skipped counts as
+#                          a failure (scripts/test.sh, and so CI, set it: a lane
+#                          that could not run must not pass quietly)
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -38,6 +41,10 @@ tally() { # name rc tapfile
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		f=1
 		echo "not ok - $name exited $rc without reporting a failing test" >>"$tap"
+	fi
+	if [ "${ROVER_TEST_STRICT:-0}" = 1 ] && [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+		f=1
+		echo "not ok - $name ran no test ($s skipped): a lane that cannot run fails" >>"$tap"
 	fi
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 	if [ "$f" -gt 0 ]; then
@@ -67,6 +74,7 @@ if [ "$fuzz_lane" = 1 ]; then
 	echo "fuzz lane: started in the background (pid $fuzz_pid, log $fuzz_log)"
 fi
 
+lane_start=$SECONDS
 if [ "$mode" != integration ]; then
 	for t in "$@"; do
 		name=unit/$(basename "$t")
@@ -81,9 +89,11 @@ if [ "$mode" != integration ]; then
 		[ $rc -ne 0 ] && tail -n 20 "$tap.err"
 		tally "$name" $rc "$tap"
 	done
+	echo "unit lane: $((SECONDS - lane_start)) s"
 fi
 
 if [ "$mode" != unit ]; then
+	lane_start=$SECONDS
 	export ROVER_BIN_DIR=${ROVER_BIN_DIR:-$root/bin}
 	case "$ROVER_BIN_DIR" in /*) ;; *) ROVER_BIN_DIR=$root/$ROVER_BIN_DIR ;; esac
 	if [ "${ROVER_TEST_LOCAL_ONLY:-0}" != 1 ]; then
@@ -114,6 +124,7 @@ if [ "$mode" != unit ]; then
 			echo "real-agent lane: $name took $((SECONDS - t0)) s"
 		fi
 	done
+	echo "integration lane: $((SECONDS - lane_start)) s"
 fi
 
 if [ -n "$fuzz_pid" ]; then
