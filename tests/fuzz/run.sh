@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run every libFuzzer harness of tests/fuzz/ (or the ones named) for
 # FUZZ_SECONDS each, one after the other, and print per harness: execs,
-# coverage (libFuzzer's final "cov:"), corpus size and time.  Exit 1 when any
+# coverage (libFuzzer's final "cov:" and "ft:"), corpus size, the slowest
+# input's time, peak memory and wall time.  Exit 1 when any
 # harness crashed, leaked, timed out or did not run at all; each failing
 # input is kept under $FUZZ_BUILD/crashes/<name>/ and its path printed.
 #
@@ -82,15 +83,18 @@ run_one() { # index name
 		"$work" $([ -d "$seeds" ] && echo "$seeds") >"$log" 2>&1
 	rc=$?
 	end=$(date +%s)
-	local execs cov ft corpus found
+	local execs cov ft corpus found slowest rss
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+	slowest=$(sed -n 's/^stat::slowest_unit_time_sec: *//p' "$log" | tail -n 1)
+	rss=$(sed -n 's/^stat::peak_rss_mb: *//p' "$log" | tail -n 1)
 	cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -n 1 | cut -d' ' -f2)
 	ft=$(grep -oE 'ft: [0-9]+' "$log" | tail -n 1 | cut -d' ' -f2)
 	corpus=$(grep -oE 'corp: [0-9]+' "$log" | tail -n 1 | cut -d' ' -f2)
 	found=$(grep -oE "$crashes/[^ ]+" "$log" | sort -u | tr '\n' ' ')
 	local line
-	line=$(printf '%-16s execs %-10s cov %-6s ft %-6s corpus %-6s %4ss' "$n" "${execs:-?}" \
-		"${cov:-?}" "${ft:-?}" "${corpus:-?}" "$((end - start))")
+	line=$(printf '%-16s execs %-10s cov %-5s ft %-5s corpus %-5s slowest %ss rss %sMB %4ss' \
+		"$n" "${execs:-?}" "${cov:-?}" "${ft:-?}" "${corpus:-?}" "${slowest:-?}" "${rss:-?}" \
+		"$((end - start))")
 	if [ $rc -eq 0 ] && [ -n "$execs" ] && [ "$execs" -gt 0 ]; then
 		echo "ok $i - fuzz $n: $execs execs, cov $cov, $((end - start)) s" >"$build/logs/$n.tap"
 		echo "$line" >"$build/logs/$n.line"
