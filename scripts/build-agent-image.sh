@@ -25,32 +25,21 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-run_dir=${ROVER_TEST_RUN_DIR:-/run/rover-test}
-docker_sock=$run_dir/docker.sock
-podman_sock=$run_dir/podman.sock
-export CONTAINERS_CONF=$run_dir/containers.conf
 image=${ROVER_AGENT_IMAGE_NAME:-rover-agent-real:latest}
-engines=${ROVER_TEST_ENGINES:-docker podman}
 agents=${ROVER_AGENTS_DIR:-$root/build/agents-npm}
 force=0
 [ "${1:-}" = --force ] && force=1
-busybox=/bin/busybox
 
 say() { echo "build-agent-image: $*"; }
 die() { echo "build-agent-image: $*" >&2; exit 1; }
+. "$root/scripts/lib/image.sh"
 
-[ -x "$busybox" ] || die "$busybox missing (apt-get install busybox-static)"
-! { command -v readelf >/dev/null && readelf -l "$busybox" | grep -q INTERP; } || die "$busybox is not static (apt-get install busybox-static)"
 node_bin=$(command -v node) || die "node missing (apt-get install nodejs)"
 git_bin=$(command -v git) || die "git missing (apt-get install git)"
 "$root/scripts/install-agents.sh" >/dev/null || die "scripts/install-agents.sh failed"
 nm=$agents/node_modules
 claude_bin=$(readlink -f "$nm/.bin/claude")
 [ -x "$claude_bin" ] || die "claude not installed under $nm"
-
-docker_cli=docker
-[ -x /usr/bin/docker ] && docker_cli=/usr/bin/docker
-docker_() { DOCKER_BUILDKIT=0 "$docker_cli" -H "unix://$docker_sock" "$@"; }
 
 # The context lives beside the installed CLIs (same filesystem): the CLIs are
 # hard-linked in, not copied, so assembling it is quick.
@@ -66,10 +55,7 @@ mkdir -p "$rootfs"/{bin,etc/ssl/certs,tmp,workspace,output,root,home/agent,usr/b
 chmod 1777 "$rootfs/tmp"
 chmod 0700 "$rootfs/root"
 chown 1000:1000 "$rootfs/home/agent"
-cp "$busybox" "$rootfs/bin/busybox"
-for applet in $("$busybox" --list); do
-	[ "$applet" = busybox ] || ln -s busybox "$rootfs/bin/$applet"
-done
+image_busybox_rootfs "$rootfs" || exit 1
 ln -s /bin/busybox "$rootfs/usr/bin/env"
 printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' \
 	'agent:x:1000:1000:agent:/home/agent:/bin/sh' \
@@ -84,11 +70,10 @@ if [ -d /usr/share/zoneinfo ]; then
 fi
 
 # node, git, Claude Code's native binary: each with the libraries it links.
-for f in "$node_bin" "$git_bin" $(ldd "$node_bin" "$git_bin" "$claude_bin" 2>/dev/null | grep -oE '/[^ :]+\.so[^ ]*'); do
-	[ -e "$f" ] || continue
-	mkdir -p "$rootfs$(dirname "$f")"
-	cp -L "$f" "$rootfs$f"
-done
+image_copy_with_libs "$rootfs" "$node_bin" "$git_bin"
+# Claude Code's native binary is in node_modules (linked in below): its
+# libraries only.
+image_copy_libs_of "$rootfs" "$claude_bin"
 [ "$(dirname "$node_bin")" = /usr/bin ] || ln -s "$node_bin" "$rootfs/usr/bin/node"
 
 cp -al "$nm" "$rootfs/opt/rover-agents/node_modules"
@@ -117,41 +102,5 @@ hash=$(
 	} | sha256sum | cut -c1-64
 )
 
-image_hash() {
-	"$@" image inspect --format '{{ index .Config.Labels "rover.agent.context-hash" }}' "$image" 2>/dev/null || true
-}
-
-build_docker() {
-	if ! curl -fsS --max-time 2 --unix-socket "$docker_sock" http://d/_ping >/dev/null 2>&1; then
-		say "docker: no engine answers on $docker_sock (run scripts/engines.sh start)"
-		return 1
-	fi
-	if [ $force = 0 ] && [ "$(image_hash docker_)" = "$hash" ]; then
-		say "docker: $image is up to date (${hash:0:12})"
-		return 0
-	fi
-	say "docker: building $image"
-	docker_ build -q --label "rover.agent.context-hash=$hash" -t "$image" -f "$ctx/Containerfile" "$ctx" >/dev/null
-	say "docker: built $image (${hash:0:12})"
-}
-
-build_podman() {
-	if ! curl -fsS --max-time 2 --unix-socket "$podman_sock" http://d/_ping >/dev/null 2>&1; then
-		say "podman: no engine answers on $podman_sock (run scripts/engines.sh start)"
-		return 1
-	fi
-	if [ $force = 0 ] && [ "$(image_hash podman)" = "$hash" ]; then
-		say "podman: localhost/$image is up to date (${hash:0:12})"
-		return 0
-	fi
-	say "podman: building localhost/$image"
-	podman build -q --label "rover.agent.context-hash=$hash" -t "localhost/$image" \
-		-f "$ctx/Containerfile" "$ctx" >/dev/null
-	say "podman: built localhost/$image (${hash:0:12})"
-}
-
 say "CLIs: $versions"
-rc=0
-[[ " $engines " == *" docker "* ]] && { build_docker || rc=1; }
-[[ " $engines " == *" podman "* ]] && { build_podman || rc=1; }
-exit $rc
+image_build_all "$ctx" "$image" rover.agent.context-hash "$hash" "$force"
