@@ -25,6 +25,7 @@
 #define CLAUDE_MAX_RETRIES "0"
 #define CODEX_MAX_RETRIES "0" /* Codex sleeps for the whole retry-after */
 #define GEMINI_MAX_ATTEMPTS 1
+#define GEMINI_DEFAULT_MODEL "gemini-2.5-pro" /* the CLI's own default model */
 
 /* A string vector under construction. */
 struct strv {
@@ -224,6 +225,12 @@ int adapter_prepare(const struct adapter_ctx *c, const char *prompt, char ***ret
 	if (model) {
 		strv_add(&argv, xstrdup("--model"));
 		strv_add(&argv, xstrdup(c->model));
+	} else if (!strcmp(t, "gemini")) {
+		/* Without a model Gemini's "auto" router sends a request of its own
+		 * that its own retry loop repeats up to 10 times whatever
+		 * maxAttempts says: a limit would pause minutes late. */
+		strv_add(&argv, xstrdup("--model"));
+		strv_add(&argv, xstrdup(GEMINI_DEFAULT_MODEL));
 	}
 	/* The prompt is the last argument where there is no -p. */
 	if (!strcmp(t, "codex") || !strcmp(t, "opencode"))

@@ -75,10 +75,9 @@ print(min(r) if r else "")'
 
 start_task() {
 	local out
-	local model=()
-	# Gemini's "auto" model router makes its own retried requests: name a model.
-	[ "$RA_CLI" = gemini ] && model=(-m gemini-2.5-pro)
-	out=$("$ROVER" task --json -w wf.yml "${model[@]}" "real agent") || { echo "rover task failed: $out" >&2; return 1; }
+	# No model named: for Gemini rover must pick one itself, or its "auto"
+	# router's own retries would make every pause minutes late.
+	out=$("$ROVER" task --json -w wf.yml "real agent") || { echo "rover task failed: $out" >&2; return 1; }
 	TID=$(echo "$out" | jq -r .taskId)
 	WS=$STORE/workspaces/$TID
 	ITER=$STORE/tasks/$TID/iterations/1

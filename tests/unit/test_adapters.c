@@ -281,6 +281,8 @@ static void test_adapters_prepare(void **state)
 	c.model = NULL;
 	assert_int_equal(adapter_prepare(&c, "P", &argv, &env, &err), 0);
 	assert_true(has(argv, "stream-json") && has(env, "GEMINI_CLI_TRUST_WORKSPACE=true"));
+	/* No model named: the CLI's default, explicitly (no "auto" router). */
+	assert_true(has(argv, "--model") && has(argv, "gemini-2.5-pro"));
 	_cleanup_free_ char *settings = xasprintf("%s/gemini/.gemini/settings.json", tmpl);
 	_cleanup_json_ struct json_object *s = NULL;
 	assert_int_equal(jsonutil_read_object(settings, &s, &err), 0);
