@@ -99,8 +99,10 @@ start_podman() {
 	fi
 	rm -f "$podman_sock"
 	write_conf
-	CONTAINERS_CONF=$conf setsid podman system service --time=0 "unix://$podman_sock" \
-		</dev/null >>"$run_dir/podman.log" 2>&1 &
+	# The daemons run in the run directory: what they (or conmon, runc)
+	# write relative to their working directory must not land in a checkout.
+	(cd "$run_dir" && CONTAINERS_CONF=$conf exec setsid podman system service --time=0 \
+		"unix://$podman_sock" </dev/null >>"$run_dir/podman.log" 2>&1) &
 	pid=$!
 	echo "$pid" >"$run_dir/podman.started"
 	wait_ping podman "$podman_sock" "$pid" "$run_dir/podman.log"
@@ -124,11 +126,11 @@ start_docker() {
 	fi
 	rm -f "$docker_sock"
 	mkdir -p "$docker_data" "$docker_exec"
-	setsid dockerd --host "unix://$docker_sock" --host "$docker_tcp" \
+	(cd "$run_dir" && exec setsid dockerd --host "unix://$docker_sock" --host "$docker_tcp" \
 		--iptables=false --bridge=none \
 		--data-root "$docker_data" --exec-root "$docker_exec" \
 		--pidfile "$run_dir/docker.pid" \
-		</dev/null >>"$run_dir/docker.log" 2>&1 &
+		</dev/null >>"$run_dir/docker.log" 2>&1) &
 	pid=$!
 	echo "$pid" >"$run_dir/docker.started"
 	wait_ping dockerd "$docker_sock" "$pid" "$run_dir/docker.log"
