@@ -129,7 +129,10 @@ int cmd_task(int argc, char **argv)
 	_cleanup_error_ struct rv_error *err = NULL;
 	/* Every cleanup variable is set before the first goto: a jump past its
 	 * initialization would free garbage at out. */
-	_cleanup_free_ char *wf_name_copy = NULL, *title = NULL, *base = NULL;
+	_cleanup_free_ char *wf_name_copy = NULL, *title = NULL;
+	/* Freed at out: (not _cleanup_free_: gcc 12's -fanalyzer misreads it
+	 * past the early return below) */
+	char *base = NULL;
 	struct cmd_env env;
 	if (cmd_env_open(&env, &err) < 0)
 		return cmd_fail(json, CMD_FAILED, err);
@@ -234,6 +237,7 @@ int cmd_task(int argc, char **argv)
 out_fail:
 	rc = cmd_fail(json, CMD_FAILED, err);
 out:
+	free(base);
 	cmd_env_release(&env);
 	return rc;
 }

@@ -123,14 +123,13 @@ int iterfile_open_dir(const char *dir, struct rv_error **err)
 static int open_parent(const char *path, const char **ret_name, struct rv_error **err)
 {
 	const char *slash = strrchr(path, '/');
+	/* Set on every path, so no caller can see it unset. */
+	*ret_name = slash ? slash + 1 : path;
 	if (!slash || !slash[1])
 		return rv_error_set(err, EINVAL, "'%s' is not a file in an iteration directory",
 				    path);
 	_cleanup_free_ char *dir = slash == path ? xstrdup("/") : xstrndup(path, (size_t)(slash - path));
 	int fd = iterfile_open_dir(dir, err);
-	if (fd < 0)
-		return fd;
-	*ret_name = slash + 1;
 	return fd;
 }
 

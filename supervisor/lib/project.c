@@ -250,16 +250,16 @@ int project_default_store(const char *root, char **ret, const char **ret_source,
 		data = xasprintf("%s/.local/share", home);
 		source = "HOME";
 	} else {
-		return rv_error_set(err, ENOENT,
-				    "cannot tell where rover's task store goes: neither "
-				    "XDG_DATA_HOME nor HOME is an absolute path; set one of them, "
-				    "or ROVER_STORE");
+		rv_error_set(err, ENOENT,
+			     "cannot tell where rover's task store goes: neither XDG_DATA_HOME nor "
+			     "HOME is an absolute path; set one of them, or ROVER_STORE");
+		return -ENOENT;
 	}
 	const char *base = strrchr(root, '/');
 	base = base && base[1] ? base + 1 : "root";
 	char name[65];
 	size_t n = 0;
-	for (; base[n] && n < sizeof(name) - 1; n++) {
+	for (; n < sizeof(name) - 1 && base[n]; n++) {
 		char c = base[n];
 		/* ':' and ',' would break a bind "src:dst:opts"; keep it plain. */
 		bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -281,7 +281,9 @@ static int store_dir_of(const char *root, char **ret, const char **ret_source,
 			struct rv_error **err)
 {
 	const char *env = getenv("ROVER_STORE");
-	_cleanup_free_ char *dir = NULL;
+	/* Freed at the end (not _cleanup_free_: gcc 12's -fanalyzer misreads it
+	 * past an early return) */
+	char *dir = NULL;
 	if (!env || !*env) {
 		int r = project_default_store(root, &dir, ret_source, err);
 		if (r < 0)
@@ -290,13 +292,18 @@ static int store_dir_of(const char *root, char **ret, const char **ret_source,
 		dir = xstrdup(env);
 		*ret_source = "ROVER_STORE";
 	} else {
-		_cleanup_free_ char *cwd = getcwd(NULL, 0);
-		if (!cwd)
-			return rv_error_errno(err, errno, "cannot resolve ROVER_STORE '%s'", env);
+		char *cwd = getcwd(NULL, 0);
+		if (!cwd) {
+			int e = errno;
+			rv_error_errno(err, e, "cannot resolve ROVER_STORE '%s'", env);
+			return -e;
+		}
 		dir = fileio_join(cwd, env);
+		free(cwd);
 		*ret_source = "ROVER_STORE";
 	}
 	*ret = canonical_path(dir, 0);
+	free(dir);
 	return 0;
 }
 
