@@ -125,7 +125,13 @@ int fileio_read_bounded(const char *path, size_t max, char **ret_buf, size_t *re
 	if (S_ISDIR(st.st_mode))
 		return rv_error_set(err, EISDIR, "'%s' is a directory", path);
 
-	size_t cap = 4096, len = 0;
+	return fileio_read_fd(fd, path, max, 4096, ret_buf, ret_len, err);
+}
+
+int fileio_read_fd(int fd, const char *path, size_t max, size_t first_cap, char **ret_buf,
+		   size_t *ret_len, struct rv_error **err)
+{
+	size_t cap = first_cap ? first_cap : 4096, len = 0;
 	_cleanup_free_ char *buf = xmalloc(cap + 1);
 	for (;;) {
 		if (len == cap) {

@@ -36,6 +36,13 @@ int fileio_write_atomic(const char *path, const void *buf, size_t len, mode_t mo
 int fileio_read_bounded(const char *path, size_t max, char **ret_buf, size_t *ret_len,
 			struct rv_error **err);
 
+/* Read the open fd to its end (at most max bytes; more: -EFBIG) into
+ * *ret_buf (NUL-terminated), starting with a buffer of first_cap bytes (0:
+ * 4096; a file's size avoids regrowing).  path only names it in errors.
+ * The one bounded read loop of fileio_read_bounded() and iterfile.h. */
+int fileio_read_fd(int fd, const char *path, size_t max, size_t first_cap, char **ret_buf,
+		   size_t *ret_len, struct rv_error **err);
+
 /* mkdir -p with mode; existing directories are fine. */
 int fileio_mkdir_p(const char *path, mode_t mode, struct rv_error **err);
 

@@ -201,36 +201,7 @@ int iterfile_read(const char *path, size_t max, char **ret_buf, size_t *ret_len,
 	if ((uint64_t)st.st_size > max)
 		return rv_error_set(err, EFBIG, "'%s' is larger than %zu bytes; ignored", path,
 				    max);
-	size_t cap = (size_t)st.st_size + 1, len = 0;
-	_cleanup_free_ char *buf = xmalloc(cap + 1);
-	for (;;) {
-		if (len == cap) {
-			/* It grew while we read it. */
-			if (cap > max)
-				return rv_error_set(err, EFBIG,
-						    "'%s' is larger than %zu bytes; ignored", path,
-						    max);
-			cap *= 2;
-			buf = xrealloc(buf, cap + 1);
-		}
-		ssize_t n = read(fd, buf + len, cap - len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return rv_error_errno(err, errno, "cannot read '%s'", path);
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > max)
-			return rv_error_set(err, EFBIG, "'%s' is larger than %zu bytes; ignored",
-					    path, max);
-	}
-	buf[len] = '\0';
-	if (ret_len)
-		*ret_len = len;
-	*ret_buf = TAKE_PTR(buf);
-	return 0;
+	return fileio_read_fd(fd, path, max, (size_t)st.st_size + 1, ret_buf, ret_len, err);
 }
 
 int iterfile_read_json(const char *path, struct json_object **ret, struct rv_error **err)
