@@ -184,6 +184,16 @@ static bool has_own_git_dir(const char *path)
 
 static int common_dir(const char *root, char **ret, struct rv_error **err)
 {
+	/* The common case needs no git: a project whose .git is a directory of
+	 * its own (not a linked worktree's, which has a `commondir` file). */
+	_cleanup_free_ char *dotgit = fileio_join(root, ".git");
+	_cleanup_free_ char *commondir = fileio_join(dotgit, "commondir");
+	struct stat s;
+	if (root[0] == '/' && lstat(dotgit, &s) == 0 && S_ISDIR(s.st_mode) &&
+	    lstat(commondir, &s) < 0 && errno == ENOENT) {
+		*ret = TAKE_PTR(dotgit);
+		return 0;
+	}
 	const char *argv[] = {"git", "rev-parse", "--path-format=absolute", "--git-common-dir",
 			      NULL};
 	return worktree_git(root, argv, ret, err);
@@ -206,26 +216,58 @@ static int branch_exists(const char *root, const char *branch)
 	return worktree_git(root, argv, NULL, NULL) == 0;
 }
 
-/* A new repository at dest borrowing root's objects, HEAD on `branch` at
- * `start`, with nothing checked out yet. */
+/* A file that must not exist yet, in a repository being assembled (no
+ * fsync: a crash leaves the whole assembly directory, which is discarded). */
+static int write_new(const char *dir, const char *name, const char *text, struct rv_error **err)
+{
+	_cleanup_free_ char *path = fileio_join(dir, name);
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0 || fileio_write_all(fd, text, strlen(text)) < 0)
+		return rv_error_errno(err, errno, "cannot write '%s'", path);
+	return 0;
+}
+
+/* A new repository at dest borrowing root's objects (what `git clone
+ * --shared` makes), HEAD on `branch` at `start`, nothing checked out yet.
+ * Written here rather than by `git clone`: a clone costs three processes
+ * and a pack negotiation through upload-pack, most of a task's start-up
+ * beside the engine's own (bench/task_overhead.sh).  The layout is git's
+ * documented repository format 0 (gitrepository-layout(5)): HEAD, config,
+ * objects/ with info/alternates naming the project's object directory,
+ * refs/.  Only the task's branch exists in it. */
 static int clone_shared(const char *root, const char *dest, const char *branch,
 			const char *start, struct rv_error **err)
 {
-	const char *clone[] = {"git", "clone", "--quiet", "--shared", "--no-checkout",
-			       "--",  root,    dest,      NULL};
-	int r = worktree_git(NULL, clone, NULL, err);
+	_cleanup_free_ char *objects = NULL;
+	int r = worktree_shared_objects(root, &objects, err);
 	if (r < 0)
 		return r;
-	/* The branch as the project has it now (the clone made a copy of it as
-	 * refs/remotes/origin/<branch>), so HEAD starts from the task's work. */
+	_cleanup_free_ char *git = fileio_join(dest, ".git");
 	_cleanup_free_ char *ref = xasprintf("refs/heads/%s", branch);
-	const char *update[] = {"git", "update-ref", ref, start, NULL};
-	r = worktree_git(dest, update, NULL, err);
-	if (r == 0) {
-		const char *head[] = {"git", "symbolic-ref", "HEAD", ref, NULL};
-		r = worktree_git(dest, head, NULL, err);
+	_cleanup_free_ char *ref_path = fileio_join(git, ref);
+	_cleanup_free_ char *ref_dir = fileio_dirname(ref_path);
+	_cleanup_free_ char *info = fileio_join(git, "objects/info");
+	_cleanup_free_ char *pack = fileio_join(git, "objects/pack");
+	_cleanup_free_ char *tags = fileio_join(git, "refs/tags");
+	const char *dirs[] = {info, pack, tags, ref_dir};
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		r = fileio_mkdir_p(dirs[i], 0755, err);
+		if (r < 0)
+			return r;
 	}
-	return r;
+	_cleanup_free_ char *head = xasprintf("ref: %s\n", ref);
+	_cleanup_free_ char *alternates = xasprintf("%s\n", objects);
+	_cleanup_free_ char *tip = xasprintf("%s\n", start);
+	static const char config[] = "[core]\n"
+				     "\trepositoryformatversion = 0\n"
+				     "\tfilemode = true\n"
+				     "\tbare = false\n"
+				     "\tlogallrefupdates = true\n";
+	if ((r = write_new(git, "config", config, err)) < 0 ||
+	    (r = write_new(info, "alternates", alternates, err)) < 0 ||
+	    (r = write_new(git, ref, tip, err)) < 0 || (r = write_new(git, "HEAD", head, err)) < 0)
+		return r;
+	return 0;
 }
 
 /* Where a workspace is assembled before it appears at path: a crash leaves
@@ -319,16 +361,6 @@ int worktree_sync(const char *root, const char *path, const char *branch,
 				    path);
 	_cleanup_free_ char *src = fileio_join(path, ".git");
 	_cleanup_free_ char *ref = xasprintf("refs/heads/%s", branch);
-	/* Does the workspace still have the branch?  Asked through upload-pack
-	 * too, never by reading the workspace's files. */
-	const char *probe[] = {"git", "ls-remote", "--upload-pack=git -c safe.directory=* upload-pack",
-			       "--heads", src, ref, NULL};
-	_cleanup_free_ char *heads = NULL;
-	int r = worktree_git(root, probe, &heads, err);
-	if (r < 0)
-		return rv_error_wrap(err, "cannot read the branch '%s' of '%s'", branch, path);
-	if (!*heads)
-		return 0;
 	_cleanup_free_ char *spec = xasprintf("+%s:%s", ref, ref);
 	/* The workspace belongs to the container's user, so upload-pack is told
 	 * that this one directory is safe to serve: upload-pack is made to be
@@ -341,15 +373,30 @@ int worktree_sync(const char *root, const char *path, const char *branch,
 			       "--no-tags",
 			       "--no-write-fetch-head",
 			       "--no-recurse-submodules",
+			       /* the user's own git keeps the project tidy; a task's
+				  stop should not pay for `git maintenance` */
+			       "--no-auto-maintenance",
 			       "--upload-pack=git -c safe.directory=* upload-pack",
 			       src,
 			       spec,
 			       NULL};
-	r = worktree_git(root, fetch, NULL, err);
-	if (r < 0)
-		return rv_error_wrap(err, "cannot import the commits of '%s' into branch '%s'", path,
-				     branch);
-	return 0;
+	_cleanup_error_ struct rv_error *fetch_err = NULL;
+	if (worktree_git(root, fetch, NULL, &fetch_err) == 0)
+		return 0;
+	/* A workspace whose branch is gone (the agent deleted or renamed it)
+	 * has nothing to import: asked through upload-pack too, never by
+	 * reading the workspace's files.  Only after a failed fetch, so the
+	 * usual import costs one git process. */
+	const char *probe[] = {"git", "ls-remote", "--upload-pack=git -c safe.directory=* upload-pack",
+			       "--heads", src, ref, NULL};
+	_cleanup_free_ char *heads = NULL;
+	if (worktree_git(root, probe, &heads, NULL) == 0 && !*heads)
+		return 0;
+	int code = fetch_err ? fetch_err->code : EIO;
+	if (err)
+		*err = TAKE_PTR(fetch_err);
+	rv_error_wrap(err, "cannot import the commits of '%s' into branch '%s'", path, branch);
+	return -code;
 }
 
 /* An older rover made workspaces linked worktrees of the project: forget
@@ -379,6 +426,40 @@ static void forget_linked_worktree(const char *root, const char *path)
 			(void)fileio_remove_tree(entry, NULL);
 	}
 	closedir(d);
+}
+
+static bool is_full_hex_id(const char *s)
+{
+	size_t n = s ? strspn(s, "0123456789abcdef") : 0;
+	return (n == 40 || n == 64) && s[n] == '\0';
+}
+
+/* The tip of the project's branch, made at base (NULL or "": HEAD) when it
+ * does not exist.  Creation is tried first: it is the case of every new
+ * task, and `git branch` refuses an existing branch without touching it. */
+static int branch_tip_or_create(const char *root, const char *branch, const char *base,
+				char **ret, struct rv_error **err)
+{
+	const char *from = base && *base ? base : "HEAD";
+	const char *mk[] = {"git", "branch", "--no-track", branch, from, NULL};
+	_cleanup_error_ struct rv_error *create_err = NULL;
+	int made = worktree_git(root, mk, NULL, &create_err);
+	if (made == 0 && is_full_hex_id(from)) {
+		*ret = xstrdup(from);
+		return 0;
+	}
+	_cleanup_free_ char *ref = xasprintf("refs/heads/%s", branch);
+	const char *rev[] = {"git", "rev-parse", "--verify", "--quiet", ref, NULL};
+	if (worktree_git(root, rev, ret, NULL) == 0)
+		return 0;
+	if (made < 0) {
+		/* Neither there nor made: git's own reason (e.g. an unknown base). */
+		int code = create_err ? create_err->code : EIO;
+		if (err)
+			*err = TAKE_PTR(create_err);
+		return -code;
+	}
+	return rv_error_set(err, EIO, "the branch '%s' was made but cannot be read", branch);
 }
 
 /* Give the existing workspace at path a fresh repository of its own on
@@ -434,23 +515,15 @@ int worktree_restore(const char *root, const char *path, const char *branch, con
 	if (fileio_is_dir(path) && has_own_git_dir(path))
 		return 0;
 	int r;
-	bool have = branch_exists(root, branch);
 	if (fileio_is_dir(path)) {
-		r = have ? replace_git_dir(root, path, branch, err)
-			 : rv_error_set(err, ENOENT, "the branch '%s' is gone", branch);
+		r = branch_exists(root, branch) ? replace_git_dir(root, path, branch, err)
+						: rv_error_set(err, ENOENT, "the branch '%s' is gone", branch);
 	} else {
 		_cleanup_free_ char *parent = fileio_dirname(path);
-		r = fileio_mkdir_p(parent, 0755, err);
-		if (r == 0 && !have) {
-			const char *from = base && *base ? base : "HEAD";
-			const char *mk[] = {"git", "branch", "--no-track", branch, from, NULL};
-			r = worktree_git(root, mk, NULL, err);
-		}
-		_cleanup_free_ char *ref = xasprintf("refs/heads/%s", branch);
 		_cleanup_free_ char *tip = NULL;
-		const char *rev[] = {"git", "rev-parse", "--verify", ref, NULL};
+		r = fileio_mkdir_p(parent, 0755, err);
 		if (r == 0)
-			r = worktree_git(root, rev, &tip, err);
+			r = branch_tip_or_create(root, branch, base, &tip, err);
 		if (r == 0)
 			r = make_workspace(root, path, branch, tip, err);
 	}

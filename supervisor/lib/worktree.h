@@ -5,9 +5,10 @@
  * The container writes everything in the workspace, its .git included, so
  * nothing there may ever steer git on the host (docs/design/isolation.md).
  * In a git project each task therefore works in `<store>/workspaces/<id>`, a
- * separate repository cloned with --shared from the project (its objects
+ * separate repository as `git clone --shared` would make it (its objects
  * are borrowed from the project's object directory, which the container
- * sees read-only: worktree_shared_objects), checked out on branch
+ * sees read-only: worktree_shared_objects; only the task's branch exists
+ * in it), checked out on branch
  * `rover/task-<id>` at the project's HEAD.  The project gets a branch of
  * the same name, created at the same commit; the agent's commits reach it
  * only through worktree_sync(), which runs git in the PROJECT and lets
