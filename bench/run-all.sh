@@ -4,7 +4,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 for b in checkpoint.sh task_overhead.sh list.sh memory.sh exit_to_status.sh watch_latency.sh \
-	classify.sh workflow_parse.sh agent_pause_latency.sh; do
+	classify.sh workflow_parse.sh agent_pause_latency.sh startup.sh; do
 	[ -x "bench/$b" ] || continue
 	printf '\n### bench/%s\n' "$b"
 	"bench/$b" || echo "bench/$b failed (exit $?)"

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <curl/curl.h>
 
 #include "supervisor/cmd/cmd.h"
 
@@ -68,12 +67,9 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (!strcmp(argv[1], commands[i].name)) {
-			/* No TLS is spoken (unix sockets, plain tcp to a local
-			 * engine): do not initialise OpenSSL on every command. */
-			curl_global_init(CURL_GLOBAL_NOTHING);
-			int rc = commands[i].run(argc - 1, argv + 1);
-			curl_global_cleanup();
-			return rc;
+			/* libcurl is loaded and initialised by the first engine
+			 * call, not here (curl_lazy.h). */
+			return commands[i].run(argc - 1, argv + 1);
 		}
 	}
 	fprintf(stderr, "rover: unknown command '%s'\nTry 'rover --help'.\n", argv[1]);

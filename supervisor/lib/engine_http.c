@@ -152,7 +152,9 @@ static CURLcode curl_init_rc = CURLE_OK;
 
 static void curl_init_once(void)
 {
-	curl_init_rc = curl_global_init(CURL_GLOBAL_ALL);
+	/* No TLS is spoken (unix sockets, plain tcp to a local engine): do not
+	 * initialise OpenSSL. */
+	curl_init_rc = curl_global_init(CURL_GLOBAL_NOTHING);
 }
 
 /* A header line "Name: value\r\n" into *slot when Name matches. */

@@ -1,0 +1,55 @@
+#!/usr/bin/env bats
+# libcurl is loaded only when rover talks to an engine (curl_lazy.h): commands
+# that need no engine neither load it nor need it, and a missing libcurl is a
+# clear error, with nothing created, for the commands that do.
+
+ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+ROVER=${ROVER_BIN_DIR:-$ROOT/bin}/rover
+
+setup() {
+	S=$(mktemp -d "${BATS_TMPDIR:-/tmp}/rover-curl.XXXXXX")
+	python3 "$ROOT/bench/gen_store.py" "$S/store" 5 >/dev/null
+	export ROVER_STORE=$S/store ROVER_ENGINE=unix://$S/no-engine.sock
+	cd "$S"
+}
+teardown() { rm -rf "$S"; }
+
+# Run rover in a mount namespace where libcurl.so.4 is an empty file.
+without_libcurl() {
+	local lib
+	lib=$(readlink -f "$(ldconfig -p | awk '/libcurl\.so\.4 .*x86-64/ {print $NF; exit}')")
+	[ -f "$lib" ] || skip "no libcurl.so.4 found by ldconfig"
+	unshare -m sh -c 'mount --bind /dev/null "$1" && shift && exec "$@"' sh "$lib" "$@"
+}
+
+@test "--version, list and inspect of finished tasks do not load libcurl" {
+	for cmd in "--version" "list" "list --json" "inspect 3" "inspect --json 3"; do
+		# shellcheck disable=SC2086
+		run env LD_DEBUG=files "$ROVER" $cmd
+		[ "$status" -eq 0 ]
+		! grep -q 'libcurl' <<<"$output"
+	done
+}
+
+@test "an engine command loads libcurl when it needs it" {
+	run env LD_DEBUG=files "$ROVER" info
+	grep -q 'file=libcurl.so.4' <<<"$output"
+}
+
+@test "without libcurl: engine-free commands work, engine commands fail clearly" {
+	[ "$(id -u)" = 0 ] || skip "needs root for a mount namespace"
+	run without_libcurl "$ROVER" list --json
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq length)" -eq 5 ]
+	run without_libcurl "$ROVER" inspect 2
+	[ "$status" -eq 0 ]
+	git init -q proj && git -C proj -c user.email=t@t -c user.name=t commit -q --allow-empty -m i
+	cd proj
+	before=$(ls "$S/store/tasks" | sort)
+	run without_libcurl "$ROVER" task --image some:image "do something"
+	[ "$status" -ne 0 ]
+	[ "$(grep -c . <<<"$output")" -eq 1 ]
+	grep -q 'cannot load libcurl.so.4.*apt-get install libcurl4' <<<"$output"
+	[ "$(ls "$S/store/tasks" | sort)" = "$before" ]
+	[ -z "$(git branch --list 'rover/*')" ]
+}
