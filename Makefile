@@ -50,7 +50,8 @@ UNIT_BINS := $(patsubst %.c,$(BUILD)/%,$(UNIT_SRC))
 FAULTS_O := $(BUILD)/tests/unit/helpers/faults.o
 TESTUTIL_O := $(BUILD)/tests/unit/helpers/testutil.o
 
-.PHONY: all tools test unit integration check valgrind lint install clean bench fuzz fuzz-build
+.PHONY: all tools test unit integration check valgrind lint install clean bench fuzz fuzz-build \
+	mutate
 all: $(BINDIR)/rover-agent $(BINDIR)/rover
 
 $(BUILD)/%.o: %.c
@@ -123,6 +124,11 @@ lint:
 
 bench: all
 	bench/run-all.sh
+
+# One-line breakages of the durability, lock and pause code; each must be
+# caught by a test (scripts/mutate.sh).
+mutate:
+	scripts/mutate.sh
 
 # libFuzzer harnesses (tests/fuzz/<name>.c, one per parser of untrusted input).
 # The project's sources are compiled again with clang and the fuzzer's

@@ -13,6 +13,7 @@
 #                          whole run - no --unit-only/--integration-only, no
 #                          filter, engines used - as `make test` and CI do)
 #   FUZZ_SECONDS           seconds per fuzz harness (default 30)
+#   ROVER_TEST_MUTATE      0: no mutation lane (it runs beside the fuzz lane)
 #   ROVER_FUZZ_BUILD       the fuzz lane's build directory (default build-fuzz)
 #   ROVER_TEST_STRICT      1: a test file whose every test was skipped counts as
 #                          a failure (scripts/test.sh, and so CI, set it: a lane
@@ -72,6 +73,17 @@ if [ "$fuzz_lane" = 1 ]; then
 		>"$fuzz_log" 2>&1 &
 	fuzz_pid=$!
 	echo "fuzz lane: started in the background (pid $fuzz_pid, log $fuzz_log)"
+fi
+
+# The mutation lane (scripts/mutate.sh, make mutate): one-line breakages of
+# the durability, lock and pause code, each of which a test must catch.  It
+# works on a copy of the checkout, in the background like the fuzz lane.
+mutate_pid=
+if [ "$fuzz_lane" = 1 ] && [ "${ROVER_TEST_MUTATE:-1}" = 1 ]; then
+	mutate_tap=$log_dir/mutate.tap mutate_log=$log_dir/mutate.log mutate_start=$(date +%s)
+	nice -n 10 "$root/scripts/mutate.sh" --tap "$mutate_tap" >"$mutate_log" 2>&1 &
+	mutate_pid=$!
+	echo "mutation lane: started in the background (pid $mutate_pid, log $mutate_log)"
 fi
 
 lane_start=$SECONDS
@@ -138,6 +150,18 @@ if [ -n "$fuzz_pid" ]; then
 	fi
 	tally fuzz "$rc" "$fuzz_tap"
 	echo "fuzz lane: $(($(date +%s) - fuzz_start)) s"
+fi
+
+if [ -n "$mutate_pid" ]; then
+	wait "$mutate_pid"
+	rc=$?
+	sed 's/^/  /' "$mutate_log"
+	if ! grep -qE '^(not )?ok [0-9]+' "$mutate_tap" 2>/dev/null; then
+		echo "not ok 1 - mutation lane ran no mutant (see $mutate_log)" >>"$mutate_tap"
+		rc=1
+	fi
+	tally mutate "$rc" "$mutate_tap"
+	echo "mutation lane: $(($(date +%s) - mutate_start)) s"
 fi
 
 echo

@@ -562,13 +562,38 @@ static void test_checkpoint_dir_fsync_failure_never_reuses_seq(void **state)
 static void test_checkpoint_save_syscall_order(void **state)
 {
 	(void)state;
-	/* temp fsync + directory fsync, one rename, per save */
+	/* temp fsync + directory fsync, one rename, per save, in that order */
 	struct checkpoint_store *st = checkpoint_store_new(cp_path, HASH, NULL);
 	faults_reset();
 	assert_int_equal(checkpoint_store_save(st, NULL), 0);
-	assert_int_equal(faults_count(FAULT_RENAME), 1);
-	assert_int_equal(faults_count(FAULT_FSYNC), 2);
+	/* ... and the file's read-back after (its close is the last word) */
+	assert_string_equal(faults_trace(), "write fsync:file close rename fsync:dir close close");
 	faults_reset();
+	checkpoint_store_free(st);
+}
+
+static void test_checkpoint_lost_write_fails_the_save(void **state)
+{
+	(void)state;
+	/* The disk said yes but kept only part of the file: the read-back is
+	 * what turns that into an error instead of a checkpoint a resume cannot
+	 * load. */
+	struct checkpoint_store *st = checkpoint_store_new(cp_path, HASH, NULL);
+	add(st, "a", "v", "1");
+	faults_reset();
+	faults_arm_lost_write(1, 10);
+	_cleanup_json_ struct json_object *o = outputs2("v", "2", NULL, NULL);
+	struct rv_error *e = NULL;
+	assert_int_equal(checkpoint_store_add_completed(st, "b", o, &e), -EIO);
+	faults_reset();
+	if (!strstr(e->msg, "read back"))
+		fail_msg("not a read-back error: %s", e->msg);
+	rv_error_free(e);
+	/* the next save writes the whole state again */
+	assert_int_equal(checkpoint_store_save(st, NULL), 0);
+	struct checkpoint *cp = load_ok();
+	assert_non_null(checkpoint_completed_outputs(cp, "b"));
+	checkpoint_free(cp);
 	checkpoint_store_free(st);
 }
 
@@ -683,6 +708,7 @@ int main(void)
 		T(test_checkpoint_save_syscall_order),
 		T(test_checkpoint_missing_dir_fails),
 		T(test_checkpoint_verify_file),
+		T(test_checkpoint_lost_write_fails_the_save),
 		T(test_checkpoint_drop_unknown),
 		T(test_checkpoint_pause_and_remove),
 	};

@@ -2,7 +2,10 @@
 #include "faults.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -19,6 +22,7 @@ static struct {
 	int calls, nth, err;
 	size_t short_len;
 } f[FAULT__MAX];
+static bool lost_write; /* the armed FAULT_WRITE is a lost one */
 
 void faults_arm(enum fault_call call, int nth, int err, size_t short_len)
 {
@@ -27,10 +31,32 @@ void faults_arm(enum fault_call call, int nth, int err, size_t short_len)
 	f[call].short_len = short_len;
 }
 
+static char trace[1024];
+
+static void note(const char *word)
+{
+	size_t used = strlen(trace);
+	if (used + strlen(word) + 2 < sizeof(trace))
+		snprintf(trace + used, sizeof(trace) - used, "%s%s", used ? " " : "", word);
+}
+
+const char *faults_trace(void)
+{
+	return trace;
+}
+
+void faults_arm_lost_write(int nth, size_t kept)
+{
+	faults_arm(FAULT_WRITE, nth, 0, kept);
+	lost_write = true;
+}
+
 void faults_reset(void)
 {
+	lost_write = false;
 	for (int i = 0; i < FAULT__MAX; i++)
 		f[i].calls = f[i].nth = f[i].err = 0, f[i].short_len = 0;
+	trace[0] = '\0';
 }
 
 int faults_count(enum fault_call call)
@@ -52,18 +78,23 @@ ssize_t __wrap_write(int fd, const void *buf, size_t len)
 	/* stdout/stderr belong to cmocka: never fault them. */
 	if (fd <= 2)
 		return __real_write(fd, buf, len);
+	note("write");
 	int e = hit(FAULT_WRITE);
 	if (e > 0) {
 		errno = e;
 		return -1;
 	}
-	if (e < 0 && len > f[FAULT_WRITE].short_len)
-		return __real_write(fd, buf, f[FAULT_WRITE].short_len);
+	if (e < 0 && len > f[FAULT_WRITE].short_len) {
+		ssize_t n = __real_write(fd, buf, f[FAULT_WRITE].short_len);
+		return lost_write && n >= 0 ? (ssize_t)len : n;
+	}
 	return __real_write(fd, buf, len);
 }
 
 int __wrap_fsync(int fd)
 {
+	struct stat st;
+	note(fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) ? "fsync:dir" : "fsync:file");
 	int e = hit(FAULT_FSYNC);
 	if (e > 0) {
 		errno = e;
@@ -74,6 +105,7 @@ int __wrap_fsync(int fd)
 
 int __wrap_rename(const char *a, const char *b)
 {
+	note("rename");
 	int e = hit(FAULT_RENAME);
 	if (e > 0) {
 		errno = e;
@@ -86,6 +118,7 @@ int __wrap_close(int fd)
 {
 	if (fd <= 2)
 		return __real_close(fd);
+	note("close");
 	int e = hit(FAULT_CLOSE);
 	if (e > 0) {
 		__real_close(fd);
