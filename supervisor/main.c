@@ -32,6 +32,7 @@ static const struct command commands[] = {
 	{"delete", cmd_delete, "remove a task, its container and workspace"},
 	{"supervise", cmd_supervise, "run the supervisor: auto-retry, orphan detection"},
 	{"info", cmd_info, "show the store, the project, the engine and the settings"},
+	{"events", cmd_events, "a task's journal of transitions (--follow, --json)"},
 };
 
 static void usage(FILE *f)

@@ -17,6 +17,7 @@
 #include "common/cleanup.h"
 #include "common/fileio.h"
 #include "common/timeutil.h"
+#include "supervisor/lib/journal.h"
 
 /* Listing: stores this big are split over this many threads at most. */
 #define TASK_STORE_PARALLEL_MIN 512
@@ -353,6 +354,7 @@ int task_store_create(const struct task_store *s, const char *title, const char 
 		/* The task exists now; a .last-id that could not be written only
 		 * costs the scan of the highest directory next time. */
 		(void)fileio_write_atomic(last_path, text, (size_t)n, 0644, NULL);
+		journal_record_change(s, NULL, t);
 	}
 	if (r < 0) {
 		(void)fileio_remove_tree(tmp, NULL);
@@ -399,11 +401,17 @@ int task_store_update(const struct task_store *s, int64_t id, task_update_fn fn,
 	struct task *t = NULL;
 	r = load_locked(s, id, &t, err);
 	if (r >= 0 && fn) {
+		struct journal_facts before;
+		journal_facts_of(t, &before);
 		r = fn(t, userdata, err);
-		if (r == 0)
+		if (r == 0) {
 			r = task_store_save(s, t, err);
-		else if (r == TASK_UPDATE_SKIP)
+			/* Under the lock still: the journal's order is the records'. */
+			if (r == 0)
+				journal_record_change(s, &before, t);
+		} else if (r == TASK_UPDATE_SKIP) {
 			r = 0;
+		}
 	}
 	task_store_unlock(fd);
 	if (r < 0) {

@@ -1,0 +1,9 @@
+#!/usr/bin/env bats
+# rover events on Podman: the journal of transitions, with the runner's steps.
+load events_cases
+
+setup() { ev_setup podman; }
+teardown() { ev_teardown; }
+
+@test "podman: events lists each transition of a paused, retried, completed task once, in order" { case_events_of_a_retried_task; }
+@test "podman: events --follow prints each new event once" { case_events_follow_prints_new_events; }
