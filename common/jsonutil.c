@@ -78,6 +78,35 @@ int jsonutil_read_object(const char *path, struct json_object **ret, struct rv_e
 	return 0;
 }
 
+int jsonutil_read_member(const char *path, size_t max, const char *what, const char *key,
+			 struct json_object **ret, struct rv_error **err)
+{
+	*ret = NULL;
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	_cleanup_error_ struct rv_error *rerr = NULL;
+	int r = fileio_read_bounded(path, max, &buf, &len, &rerr);
+	if (r == -ENOENT || r == -ENOTDIR)
+		return 0;
+	if (r < 0) {
+		if (err) {
+			rv_error_free(*err);
+			*err = TAKE_PTR(rerr);
+		}
+		return r;
+	}
+	_cleanup_json_ struct json_object *obj = NULL;
+	r = jsonutil_parse(buf, len, what, &obj, err);
+	if (r < 0)
+		return r;
+	if (!json_object_is_type(obj, json_type_object))
+		return rv_error_set(err, EINVAL, "%s is not a JSON object", what);
+	struct json_object *member = NULL;
+	if (json_object_object_get_ex(obj, key, &member) && member)
+		*ret = json_object_get(member);
+	return 0;
+}
+
 char *jsonutil_to_pretty(struct json_object *obj)
 {
 	const char *s = json_object_to_json_string_ext(

@@ -33,6 +33,13 @@ int jsonutil_read_file(const char *path, struct json_object **ret, struct rv_err
 /* As jsonutil_read_file, and the value must be an object. */
 int jsonutil_read_object(const char *path, struct json_object **ret, struct rv_error **err);
 
+/* The member `key` of the JSON object in the file at path (read up to max
+ * bytes; what names it in errors): *ret is a new reference, or NULL when the
+ * file or the member is missing (0).  A file that is not one JSON object is
+ * an error naming it. */
+int jsonutil_read_member(const char *path, size_t max, const char *what, const char *key,
+			 struct json_object **ret, struct rv_error **err);
+
 /* Pretty (2-space) JSON with a trailing newline, written atomically and durably. */
 int jsonutil_write_file(const char *path, struct json_object *obj, struct rv_error **err);
 

@@ -60,6 +60,13 @@ void cmd_print_json(struct json_object *obj);
  * message) when it is not one or is above max. */
 bool cmd_parse_uint(const char *verb, const char *opt, const char *s, long max, long *ret);
 
+/* The user's hooks for a supervising command (supervise, list --watch),
+ * and the warning that a project's rover.json "hooks" are ignored.  Returns
+ * -1 to go on (release *ret with hooks_release), else the exit code (the
+ * error printed). */
+struct hooks;
+int cmd_load_hooks(const struct cmd_env *env, bool json, struct hooks *ret);
+
 /* `rover list --watch`: the live table over the supervisor loop (interval
  * 0: the default).  Returns the exit code. */
 int cmd_list_watch(struct cmd_env *env, int interval_s, bool json, bool no_engine);

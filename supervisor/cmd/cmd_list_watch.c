@@ -7,6 +7,7 @@
 #include "common/textutil.h"
 #include "common/cleanup.h"
 #include "common/timeutil.h"
+#include "supervisor/lib/hooks.h"
 #include "supervisor/cmd/cmd.h"
 #include "supervisor/cmd/list_view.h"
 #include "supervisor/lib/supervise.h"
@@ -86,10 +87,15 @@ int cmd_list_watch(struct cmd_env *env, int interval_s, bool json, bool no_engin
 	if (interval_s <= 0)
 		interval_s = WATCH_DEFAULT_INTERVAL_S;
 	_cleanup_error_ struct rv_error *err = NULL;
+	struct hooks hooks;
+	int loaded = cmd_load_hooks(env, json, &hooks);
+	if (loaded >= 0)
+		return loaded;
 	const char *image = getenv("ROVER_AGENT_IMAGE");
 	struct supervise_opts so = {
 		.project = env->project,
 		.store = env->store,
+		.hooks = &hooks,
 		.role = "list --watch",
 		.image = image && *image ? image : NULL,
 		.no_engine = no_engine,
@@ -106,5 +112,6 @@ int cmd_list_watch(struct cmd_env *env, int interval_s, bool json, bool no_engin
 		rc = cmd_fail(json, CMD_FAILED, err);
 	for (size_t i = 0; i < w.n_recent; i++)
 		free(w.recent[i]);
+	hooks_release(&hooks);
 	return rc;
 }

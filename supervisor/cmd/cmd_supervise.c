@@ -8,6 +8,7 @@
 #include "common/jsonutil.h"
 #include "common/textutil.h"
 #include "common/timeutil.h"
+#include "supervisor/lib/hooks.h"
 #include "supervisor/cmd/cmd.h"
 #include "supervisor/lib/supervise.h"
 
@@ -35,7 +36,7 @@ static const char *kind_name(enum supervise_event_kind k)
 	static const char *const names[] = {
 		"started",    "scheduler",       "status",     "warning",
 		"retry_scheduled", "retry_fired", "retry_failed", "retry_gave_up",
-		"recovered",  "engine",          "stopping",
+		"recovered",  "engine",          "stopping",   "hook",
 	};
 	return (unsigned)k < ARRAY_SIZE(names) ? names[k] : "event";
 }
@@ -87,10 +88,17 @@ int cmd_supervise(int argc, char **argv)
 	struct cmd_env env;
 	if (cmd_env_open(&env, &err) < 0)
 		return cmd_fail(json, CMD_FAILED, err);
+	struct hooks hooks;
+	rc = cmd_load_hooks(&env, json, &hooks);
+	if (rc >= 0) {
+		cmd_env_release(&env);
+		return rc;
+	}
 	const char *image = getenv("ROVER_AGENT_IMAGE");
 	struct supervise_opts so = {
 		.project = env.project,
 		.store = env.store,
+		.hooks = &hooks,
 		.role = "supervise",
 		.image = image && *image ? image : NULL,
 		.on_event = on_event,
@@ -101,6 +109,7 @@ int cmd_supervise(int argc, char **argv)
 	if (retry_policy_set_reset_window(&so.policy, getenv("ROVER_RETRY_RESET_WINDOW"), &err) < 0 ||
 	    supervise_run(&so, &err) < 0)
 		rc = cmd_fail(json, CMD_FAILED, err);
+	hooks_release(&hooks);
 	cmd_env_release(&env);
 	return rc;
 }

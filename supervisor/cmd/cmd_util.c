@@ -9,6 +9,7 @@
 #include "common/textutil.h"
 #include "common/cleanup.h"
 #include "common/jsonutil.h"
+#include "supervisor/lib/hooks.h"
 #include "supervisor/cmd/cmd.h"
 #include "supervisor/lib/observe.h"
 
@@ -182,5 +183,18 @@ int cmd_open_task(const char *verb, int argc, char **argv, bool json, bool obser
 	if (observe)
 		observe_task(env->store, &t, 0, json ? NULL : cmd_report_stderr, NULL);
 	*ret_task = t;
+	return -1;
+}
+
+int cmd_load_hooks(const struct cmd_env *env, bool json, struct hooks *ret)
+{
+	_cleanup_error_ struct rv_error *err = NULL;
+	if (hooks_load(ret, &err) < 0)
+		return cmd_fail(json, CMD_FAILED, err);
+	if (env->project->settings.repo_hooks_ignored)
+		fprintf(stderr, "rover: warning: %s/rover.json sets \"hooks\", which are ignored: a "
+				"repository never chooses commands to run on your machine; set them in "
+				"your own ~/.config/rover/config.json\n",
+			env->project->root);
 	return -1;
 }

@@ -644,35 +644,6 @@ int hardening_apply_repo(struct hardening *h, const struct hardening_host *host,
 
 /* The "container" object of a JSON file (NULL when the file or the key is
  * missing) into *ret, owned. */
-static int file_container(const char *path, size_t max, const char *what,
-			  struct json_object **ret, struct rv_error **err)
-{
-	*ret = NULL;
-	_cleanup_free_ char *buf = NULL;
-	size_t len = 0;
-	_cleanup_error_ struct rv_error *rerr = NULL;
-	int r = fileio_read_bounded(path, max, &buf, &len, &rerr);
-	if (r == -ENOENT || r == -ENOTDIR)
-		return 0;
-	if (r < 0) {
-		if (err) {
-			rv_error_free(*err);
-			*err = TAKE_PTR(rerr);
-		}
-		return r;
-	}
-	_cleanup_json_ struct json_object *obj = NULL;
-	r = jsonutil_parse(buf, len, what, &obj, err);
-	if (r < 0)
-		return r;
-	if (!json_object_is_type(obj, json_type_object))
-		return rv_error_set(err, EINVAL, "%s is not a JSON object", what);
-	struct json_object *c = NULL;
-	if (json_object_object_get_ex(obj, "container", &c) && c)
-		*ret = json_object_get(c);
-	return 0;
-}
-
 static const char *real_getenv(const char *name)
 {
 	return getenv(name);
@@ -688,7 +659,7 @@ int hardening_load(const char *project_root, struct hardening *ret, struct rv_er
 	if (ucpath) {
 		_cleanup_free_ char *what = xasprintf("'%s'", ucpath);
 		_cleanup_json_ struct json_object *c = NULL;
-		r = file_container(ucpath, USERCONFIG_MAX_BYTES, what, &c, err);
+		r = jsonutil_read_member(ucpath, USERCONFIG_MAX_BYTES, what, "container", &c, err);
 		if (r == 0)
 			r = hardening_apply_trusted(&h, &host, c, what, err);
 	}
@@ -698,7 +669,7 @@ int hardening_load(const char *project_root, struct hardening *ret, struct rv_er
 		_cleanup_free_ char *path = fileio_join(project_root, PROJECT_SETTINGS_FILE);
 		_cleanup_free_ char *what = xasprintf("'%s'", path);
 		_cleanup_json_ struct json_object *c = NULL;
-		r = file_container(path, PROJECT_SETTINGS_MAX_BYTES, what, &c, err);
+		r = jsonutil_read_member(path, PROJECT_SETTINGS_MAX_BYTES, what, "container", &c, err);
 		if (r == 0)
 			r = hardening_apply_repo(&h, &host, c, what, err);
 	}

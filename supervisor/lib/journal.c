@@ -162,12 +162,16 @@ int journal_append(const struct task_store *st, int64_t id, struct json_object *
 	/* The task directory is rover's own, but a link there is still never
 	 * followed: the journal is only ever a regular file. */
 	_cleanup_close_ int fd =
-		open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
+		open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
 	if (fd < 0)
 		return rv_error_errno(err, errno, "cannot open the journal '%s'", path);
 	struct stat s;
 	if (fstat(fd, &s) < 0 || !S_ISREG(s.st_mode))
 		return rv_error_set(err, EINVAL, "the journal '%s' is not a regular file", path);
+	/* A line torn by a crash would swallow this one: start on a new line. */
+	char last = '\n';
+	if (s.st_size > 0 && pread(fd, &last, 1, s.st_size - 1) == 1 && last != '\n')
+		(void)fileio_write_all(fd, "\n", 1);
 	/* One write(2) of the whole line: O_APPEND puts it at the end whole. */
 	int r = fileio_write_all(fd, text, strlen(text));
 	if (r < 0)
@@ -197,6 +201,24 @@ void journal_record_change(const struct task_store *st, const struct journal_fac
 	size_t n = json_object_array_length(events);
 	for (size_t i = 0; i < n; i++)
 		(void)journal_append(st, t->id, json_object_array_get_idx(events, i), NULL);
+}
+
+void journal_needs_attention(const struct task_store *st, int64_t id, const char *why)
+{
+	_cleanup_json_ struct json_object *events = NULL;
+	if (journal_read(st, id, false, &events, NULL) < 0)
+		return;
+	for (size_t i = json_object_array_length(events); i-- > 0;) {
+		const char *type = jsonutil_get_str(json_object_array_get_idx(events, i), "type");
+		if (type && !strcmp(type, "needs_attention"))
+			return; /* said since the last pause */
+		if (type && !strcmp(type, "paused"))
+			break;
+	}
+	_cleanup_json_ struct json_object *e = json_object_new_object();
+	jsonutil_set_str(e, "type", "needs_attention");
+	jsonutil_set_str(e, "reason", why);
+	(void)journal_append(st, id, e, NULL);
 }
 
 /* Parse the lines of text into events appended to out; a line that does not
@@ -343,6 +365,12 @@ int journal_read(const struct task_store *st, int64_t id, bool with_steps,
 		}
 		for (int64_t n = 1; n <= iterations; n++)
 			read_runner_steps(st, id, n, all);
+	}
+	if (!with_steps) {
+		/* The journal alone, in the order it was written (hooks.c counts
+		 * events by their place in the file). */
+		*ret = TAKE_PTR(all);
+		return 0;
 	}
 	size_t n = json_object_array_length(all);
 	struct keyed *k = xcalloc(n ? n : 1, sizeof(*k));

@@ -71,12 +71,18 @@ struct json_object *journal_changes(const struct journal_facts *before, const st
 int journal_append(const struct task_store *st, int64_t id, struct json_object *event,
 		   struct rv_error **err);
 
+/* A "needs_attention" event (why: the reason) for task id, unless one was
+ * journaled since its last "paused" (the supervisor learns it gave up on
+ * every start; the journal says it once per pause). */
+void journal_needs_attention(const struct task_store *st, int64_t id, const char *why);
+
 /* The change before -> after of t, journaled (task_store's hook). */
 void journal_record_change(const struct task_store *st, const struct journal_facts *before,
 			   const struct task *t);
 
-/* Task id's events in order of time: the journal and, when with_steps, the
- * runner's step events of each of its iterations.  A JSON array. */
+/* Task id's events: without with_steps, the journal in the order it was
+ * written; with it, merged with the runner's step events of each of its
+ * iterations, in order of time (stable).  A JSON array. */
 int journal_read(const struct task_store *st, int64_t id, bool with_steps,
 		 struct json_object **ret, struct rv_error **err);
 

@@ -141,6 +141,7 @@ static int read_settings_file(const char *root, struct project_settings *s, int6
 		return rv_error_set(err, EINVAL, "%s is not a JSON object", what);
 
 	struct json_object *v = NULL;
+	s->repo_hooks_ignored = json_object_object_get_ex(obj, "hooks", NULL);
 	if (json_object_object_get_ex(obj, "agentImage", &v) && v) {
 		if (!json_object_is_type(v, json_type_string))
 			return rv_error_set(err, EINVAL, "%s: agentImage must be a string", what);

@@ -70,6 +70,9 @@ struct project_retry {
 struct project_settings {
 	char *agent_image; /* rover.json "agentImage", or NULL */
 	struct project_retry retry;
+	/* rover.json has "hooks": never used (commands a repository names must
+	 * not run on the user's machine; hooks.h), but reported. */
+	bool repo_hooks_ignored;
 };
 
 struct project {

@@ -21,6 +21,8 @@
 #include "common/jsonutil.h"
 #include "common/proc.h"
 #include "common/timeutil.h"
+#include "supervisor/lib/hooks.h"
+#include "supervisor/lib/journal.h"
 #include "supervisor/lib/engine.h"
 #include "supervisor/lib/engine_events.h"
 #include "supervisor/lib/observe.h"
@@ -484,6 +486,9 @@ static int64_t schedule_task(struct sv *s, struct task_list_entry *e, struct see
 		replace_task(e, fresh);
 		if (!sn->gave_up_reported) {
 			sn->gave_up_reported = true;
+			journal_needs_attention(o->store, e->id,
+						d.max <= 0 ? "auto-retry is off"
+							   : "the auto-retry budget is spent");
 			struct supervise_event ev = {.kind = SUPERVISE_RETRY_GAVE_UP,
 						     .task_id = e->id,
 						     .attempt = d.attempt - 1,
@@ -762,6 +767,13 @@ static void try_lock(struct sv *s)
 	}
 }
 
+static void on_hook(void *userdata, int64_t task_id, const char *msg)
+{
+	struct sv *s = userdata;
+	struct supervise_event ev = {.kind = SUPERVISE_HOOK, .task_id = task_id, .message = msg};
+	emit_ev(s, &ev);
+}
+
 static void pass(struct sv *s, bool full)
 {
 	const struct supervise_opts *o = s->o;
@@ -793,6 +805,9 @@ static void pass(struct sv *s, bool full)
 		exits_check(s);
 	if (s->lock_fd >= 0 && !o->no_engine)
 		schedule_pass(s);
+	/* The scheduler alone runs hooks: one process, so each fires once. */
+	if (s->lock_fd >= 0 && o->hooks)
+		hooks_dispatch(o->store, o->hooks, on_hook, s);
 	if (!o->no_engine)
 		streams_sync(s);
 	view(s);

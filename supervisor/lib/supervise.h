@@ -76,6 +76,7 @@ enum supervise_event_kind {
 	SUPERVISE_RECOVERED,       /* a resume that died half-way was settled */
 	SUPERVISE_ENGINE,          /* an event stream was lost or is back */
 	SUPERVISE_STOPPING,
+	SUPERVISE_HOOK,            /* a user hook was started, or could not be */
 };
 
 struct supervise_event {
@@ -110,6 +111,7 @@ struct supervise_opts {
 	const char *image;          /* image override for resumes (NULL: the task's) */
 	bool no_engine;             /* status files only: no engine calls, no retries */
 	int view_interval_ms;       /* > 0: on_view at least this often */
+	const struct hooks *hooks;  /* the user's hooks (hooks.h), or NULL */
 	supervise_event_fn on_event;
 	supervise_view_fn on_view;
 	void *userdata;

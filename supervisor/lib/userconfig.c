@@ -52,12 +52,13 @@ int userconfig_parse(const char *buf, size_t len, const char *path, struct userc
 	_cleanup_free_ char *engine = NULL;
 	json_object_object_foreach(obj, key, val)
 	{
-		if (!strcmp(key, "container"))
-			continue; /* hardening.c reads and checks it */
+		if (!strcmp(key, "container") || !strcmp(key, "hooks"))
+			continue; /* hardening.c and hooks.c read and check them */
 		if (strcmp(key, "engine") != 0)
 			return rv_error_set(err, EINVAL,
-					    "%s: unknown setting '%.64s' (known: \"engine\", \"container\")", what,
-					    key);
+					    "%s: unknown setting '%.64s' (known: \"engine\", \"container\", "
+					    "\"hooks\")",
+					    what, key);
 		if (!json_object_is_type(val, json_type_string) ||
 		    json_object_get_string_len(val) == 0)
 			return rv_error_set(err, EINVAL, "%s: \"engine\" must be a non-empty string",

@@ -8,7 +8,8 @@
  * is a different file and can never choose an engine endpoint.
  *
  *     {"engine": "docker" | "podman" | "unix:///path" | "tcp://host:port",
- *      "container": {...}}   (read and checked by hardening.h, skipped here)
+ *      "container": {...},   (read and checked by hardening.h, skipped here)
+ *      "hooks": {...}}       (read and checked by hooks.h, skipped here)
  *
  * Strict: the file is read up to USERCONFIG_MAX_BYTES (a bigger one is
  * refused, never read on), must be one JSON object, and may hold only the

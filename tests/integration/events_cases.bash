@@ -81,3 +81,86 @@ YML
 	[ "$(jq -r "select(.taskId == $TID) | .type" "$P/follow.jsonl" | sort | uniq -d)" = "" ]
 	jq -r "select(.taskId == $TID) | .type" "$P/follow.jsonl" | grep -qx started
 }
+
+# The user's hooks (hooks.h): each fires exactly once per transition, with the
+# supervisor SIGKILLed and restarted at random moments; a repository's
+# rover.json hooks never run.
+write_hooks() { # the user's config with hooks counting into $P/hooks.count
+	mkdir -p "$P/xdg/rover"
+	export XDG_CONFIG_HOME=$P/xdg
+	cat >"$P/xdg/rover/config.json" <<JSON
+{"hooks": {
+  "onPause": "echo \"\$ROVER_TASK_ID \$ROVER_EVENT \$ROVER_EVENT_TYPE\" >> $P/hooks.count",
+  "onComplete": "cat > $P/stdin-\$ROVER_TASK_ID.json; echo \"\$ROVER_TASK_ID \$ROVER_EVENT \$ROVER_EVENT_TYPE\" >> $P/hooks.count",
+  "onNeedsAttention": "echo \"\$ROVER_TASK_ID \$ROVER_EVENT \$ROVER_EVENT_TYPE\" >> $P/hooks.count"
+}}
+JSON
+}
+
+case_hooks_fire_once_across_supervisor_kills() {
+	write_hooks
+	# a project file naming a hook: it must never run
+	echo "{\"hooks\": {\"onComplete\": \"touch $P/repo-hook-ran\"}}" >rover.json
+	wf_limited wf.yml "[[limit-reset-in:1]] [[rate-limit-once:plan]]"
+	# hooks fire for what happens from the first dispatch on: the
+	# supervisor starts first
+	start_supervise first
+	grep -q 'rover.json sets "hooks", which are ignored' "$P/first.log"
+	local ids=() i
+	for i in 1 2 3; do
+		new_task -w wf.yml "hooked $i"
+		ids+=("$TID")
+	done
+	local deadline=$((SECONDS + 150)) kills=0 pid done_all
+	while [ $SECONDS -lt $deadline ]; do
+		done_all=1
+		for i in "${ids[@]}"; do [ "$(desc_status "$i")" = COMPLETED ] || done_all=0; done
+		[ $done_all = 1 ] && break
+		if [ $((RANDOM % 2)) = 0 ]; then
+			kill -KILL "$SUP_PID" 2>/dev/null && kills=$((kills + 1))
+			wait "$SUP_PID" 2>/dev/null || true
+			"$ROVER" supervise >>"$P/sup.log" 2>&1 3>&- &
+			SUP_PID=$!
+			SUP_PIDS+=("$SUP_PID")
+		fi
+		sleep "0.$((RANDOM % 10))$((RANDOM % 10))"
+	done
+	[ "$done_all" = 1 ]
+	# a last pass by a live supervisor, then the detached hooks finish
+	sleep 2
+	deadline=$((SECONDS + 20))
+	until [ "$(grep -c 'onComplete' "$P/hooks.count" 2>/dev/null)" -ge 3 ] || [ $SECONDS -ge $deadline ]; do
+		sleep 0.2
+	done
+	sleep 1
+	echo "supervisor kills: $kills" >&2
+	cat "$P/hooks.count" >&2
+	for i in "${ids[@]}"; do
+		[ "$(grep -c "^$i onPause paused$" "$P/hooks.count")" = 1 ]
+		[ "$(grep -c "^$i onComplete completed$" "$P/hooks.count")" = 1 ]
+		# the task's JSON on stdin, with the event that fired
+		[ "$(jq -r '.id, .status, .event.type' "$P/stdin-$i.json" | tr '\n' ' ')" = "$i COMPLETED completed " ]
+	done
+	[ "$(wc -l <"$P/hooks.count")" -eq 6 ]
+	[ ! -e "$P/repo-hook-ran" ]
+}
+
+case_hooks_needs_attention_once() {
+	write_hooks
+	export ROVER_RETRY_MAX=0 # auto-retry off: a person must resume
+	wf_limited wf.yml "[[limit-reset-in:1]] [[rate-limit-once:plan]]"
+	start_supervise first
+	new_task -w wf.yml "needs a person"
+	wait_status "$TID" PAUSED 60
+	wait_log "$P/first.log" "auto-retry is off" 30
+	# a restarted supervisor learns it again, but the journal says it once
+	kill -TERM "$SUP_PID"
+	wait "$SUP_PID" || true
+	start_supervise second
+	wait_log "$P/second.log" "auto-retry is off" 30
+	sleep 2
+	[ "$(grep -c "^$TID onNeedsAttention needs_attention$" "$P/hooks.count")" = 1 ]
+	[ "$(grep -c "^$TID onPause paused$" "$P/hooks.count")" = 1 ]
+	run "$ROVER" events --json --type needs_attention "$TID"
+	[ "$(echo "$output" | jq -r '.[].reason')" = "auto-retry is off" ]
+}

@@ -7,3 +7,5 @@ teardown() { ev_teardown; }
 
 @test "podman: events lists each transition of a paused, retried, completed task once, in order" { case_events_of_a_retried_task; }
 @test "podman: events --follow prints each new event once" { case_events_follow_prints_new_events; }
+@test "podman: the user's hooks fire once per transition across supervisor SIGKILLs; rover.json hooks never run" { case_hooks_fire_once_across_supervisor_kills; }
+@test "podman: onNeedsAttention fires once when auto-retry cannot help" { case_hooks_needs_attention_once; }
