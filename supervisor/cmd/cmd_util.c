@@ -10,7 +10,9 @@
 #include "common/cleanup.h"
 #include "common/jsonutil.h"
 #include "supervisor/cmd/cmd.h"
+#include "supervisor/lib/launch.h"
 #include "supervisor/lib/observe.h"
+#include "supervisor/lib/preflight.h"
 
 int cmd_env_open(struct cmd_env *env, struct rv_error **err)
 {
@@ -183,4 +185,51 @@ int cmd_open_task(const char *verb, int argc, char **argv, bool json, bool obser
 		observe_task(env->store, &t, 0, json ? NULL : cmd_report_stderr, NULL);
 	*ret_task = t;
 	return -1;
+}
+
+int cmd_parse_json_image(const char *verb, const char *usage, int argc, char **argv,
+			 bool *ret_json, const char **ret_image)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"image", required_argument, NULL, 'I'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	*ret_json = false;
+	*ret_image = NULL;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			*ret_json = true;
+			break;
+		case 'I':
+			if (!*optarg)
+				return cmd_usage_error(verb, "--image needs an image name");
+			*ret_image = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return CMD_OK;
+		default:
+			return cmd_usage_error(verb, "invalid option");
+		}
+	}
+	return -1;
+}
+
+int cmd_preflight_task_image(const struct task *t, const char *image, struct rv_error **err)
+{
+	if (!image)
+		return 0;
+	struct engine *e = NULL;
+	int r = launch_engine_for_task(t, &e, err);
+	if (r == 0)
+		r = preflight_image(e, image, NULL, err);
+	engine_free(e);
+	if (r < 0)
+		return rv_error_wrap(err, "task %lld", (long long)t->id);
+	return 0;
 }
