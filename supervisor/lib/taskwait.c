@@ -30,7 +30,8 @@ const char *taskwait_state_name(enum taskwait_state s)
 	return "unknown";
 }
 
-enum taskwait_state taskwait_classify(const struct task *t, bool scheduler_alive, int retry_max)
+enum taskwait_state taskwait_classify(const struct task *t, bool scheduler_alive, int retry_max,
+				      int64_t now_ms)
 {
 	switch (task_status(t)) {
 	case TASK_IN_PROGRESS:
@@ -38,7 +39,12 @@ enum taskwait_state taskwait_classify(const struct task *t, bool scheduler_alive
 		return TASKWAIT_RUNNING;
 	case TASK_NEW: {
 		const char *e = task_get_str(t, "error");
-		return e && *e ? TASKWAIT_FAILED : TASKWAIT_RUNNING;
+		int64_t created = 0;
+		if (e && *e)
+			return TASKWAIT_FAILED;
+		if (task_get_time(t, "createdAt", &created) && now_ms - created >= TASKWAIT_CREATING_MS)
+			return TASKWAIT_FAILED;
+		return TASKWAIT_RUNNING;
 	}
 	case TASK_PAUSED: {
 		if (!scheduler_alive || !retry_eligible(t))
@@ -160,7 +166,9 @@ static void streams_sync(struct tw *w)
 static int pass(struct tw *w, bool full, struct rv_error **err)
 {
 	const struct taskwait_opts *o = w->o;
-	bool scheduler = supervise_scheduler_info(o->store->dir, NULL, NULL);
+	pid_t pid = 0;
+	_cleanup_free_ char *role = NULL;
+	bool scheduler = supervise_scheduler_info(o->store->dir, &pid, &role);
 	for (size_t i = 0; i < w->res->n; i++) {
 		if (w->res->states[i] != TASKWAIT_RUNNING && w->res->tasks[i])
 			continue; /* settled stays settled for this wait */
@@ -175,7 +183,7 @@ static int pass(struct tw *w, bool full, struct rv_error **err)
 				     o->userdata);
 		task_free(w->res->tasks[i]);
 		w->res->tasks[i] = t;
-		w->res->states[i] = taskwait_classify(t, scheduler, o->retry_max);
+		w->res->states[i] = taskwait_classify(t, scheduler, o->retry_max, timeutil_now_ms());
 	}
 	return 0;
 }

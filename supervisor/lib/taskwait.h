@@ -4,7 +4,10 @@
  *
  * Running (waited on), by the record (lifecycle.md):
  *   - IN_PROGRESS, ITERATING: a container runs or is starting;
- *   - NEW without an `error`: a `rover task` is creating it right now;
+ *   - NEW without an `error`, created less than TASKWAIT_CREATING_MS ago: a
+ *     `rover task` is creating it right now (an older one was left by a
+ *     creation that died before it could say so: it counts as FAILED, and
+ *     the next `rover list` settles it);
  *   - PAUSED for a retryable error while a scheduler runs for the store
  *     (`rover supervise` or `list --watch`: supervise_scheduler_info) and
  *     the task has retries left (autoRetry.count < the policy's max): an
@@ -48,6 +51,7 @@
 #include "supervisor/lib/task_store.h"
 
 #define TASKWAIT_FULL_INTERVAL_MS 30000
+#define TASKWAIT_CREATING_MS (5 * 60 * 1000)
 #define TASKWAIT_FALLBACK_MS 5000
 #define TASKWAIT_RECHECK_FIRST_MS 25
 #define TASKWAIT_RECHECK_FOR_MS 3000
@@ -68,9 +72,11 @@ enum taskwait_state {
 /* "running", "completed", "paused", "failed". */
 const char *taskwait_state_name(enum taskwait_state s);
 
-/* Pure: the state of t (see top); scheduler_alive tells whether a process
- * schedules retries for the store, retry_max is the policy's budget. */
-enum taskwait_state taskwait_classify(const struct task *t, bool scheduler_alive, int retry_max);
+/* Pure: the state of t at now_ms (epoch; see top); scheduler_alive tells
+ * whether a process schedules retries for the store, retry_max is the
+ * policy's budget. */
+enum taskwait_state taskwait_classify(const struct task *t, bool scheduler_alive, int retry_max,
+				      int64_t now_ms);
 
 /* Pure: the exit status for n states (see top); timed_out when the
  * deadline passed (then any RUNNING state gives 124). */

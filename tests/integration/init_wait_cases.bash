@@ -207,6 +207,40 @@ case_wait_notices_a_container_killed_from_outside() {
 	grep -q "SIGKILL" "$P/wait.out"
 }
 
+case_wait_follows_a_pause_that_a_supervisor_will_retry() {
+	write_wf once.yml <<'YML'
+version: '1.0'
+name: pause-once
+steps:
+  - id: only
+    type: command
+    command: if [ -e paused-once ]; then echo done > done.txt; else touch paused-once; exit 75; fi
+YML
+	export ROVER_RETRY_BASE_SECONDS=1 ROVER_RETRY_CAP_SECONDS=2 ROVER_RETRY_RESET_WINDOW=0-1
+	# no scheduler: the pause is where it ends (4)
+	new_task -w once.yml "pause once"
+	run rover wait --timeout 60 "$TID"
+	[ "$status" -eq 4 ]
+	# a scheduler: the pause will be retried, so wait goes on until COMPLETED
+	"$ROVER" supervise >"$P/supervise.out" 2>&1 &
+	BG_PID=$!
+	# (wait asks who schedules: only once the supervisor says it does)
+	local i
+	for i in $(seq 100); do
+		[ "$(jq -r .pid "$STORE/.supervisor.json" 2>/dev/null)" = "$BG_PID" ] && break
+		sleep 0.1
+	done
+	[ "$(jq -r .pid "$STORE/.supervisor.json")" = "$BG_PID" ]
+	run rover wait --timeout 90 "$TID"
+	echo "$output"
+	kill "$BG_PID"
+	wait "$BG_PID" 2>/dev/null || true
+	BG_PID=
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"task $TID: COMPLETED"* ]]
+	[ "$(cat "$STORE/workspaces/$TID/done.txt")" = done ]
+}
+
 case_wait_refuses_an_unknown_task() {
 	run rover wait 999999999
 	[ "$status" -eq 1 ]

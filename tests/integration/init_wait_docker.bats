@@ -14,5 +14,6 @@ teardown() { iw_teardown; }
 @test "docker: wait returns 3 on FAILED and 4 on PAUSED" { case_wait_returns_3_on_failed_and_4_on_paused; }
 @test "docker: wait --timeout returns 124; a wait returns when the task ends" { case_wait_times_out_with_124_then_returns_when_it_ends; }
 @test "docker: wait notices a container killed from outside" { case_wait_notices_a_container_killed_from_outside; }
+@test "docker: wait goes on through a pause that a running supervisor will retry" { case_wait_follows_a_pause_that_a_supervisor_will_retry; }
 @test "docker: wait refuses an unknown task (1) and a bad id (2)" { case_wait_refuses_an_unknown_task; }
 @test "docker: restart/resume --image: a missing image refused, a present one recorded" { case_restart_with_image_checks_and_records_it; }

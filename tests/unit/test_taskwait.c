@@ -61,15 +61,22 @@ static void test_taskwait_classify(void **state)
 			assert_int_equal(task_set_status(t, TASK_ITERATING, NULL, TASK_PAUSE_NONE, 3000,
 							 NULL),
 					 0);
-		assert_int_equal(taskwait_classify(t, cases[i].scheduler, 5), cases[i].want);
+		assert_int_equal(taskwait_classify(t, cases[i].scheduler, 5, 5000), cases[i].want);
 		task_free(t);
 	}
 	/* the retry budget spent: nothing more will come */
 	struct task *t = task_in(TASK_PAUSED, TASK_PAUSE_RETRYABLE_ERROR, "limit");
 	struct task_auto_retry ar = {.count = 5, .max = 5};
 	task_set_auto_retry(t, &ar);
-	assert_int_equal(taskwait_classify(t, true, 5), TASKWAIT_PAUSED);
-	assert_int_equal(taskwait_classify(t, true, 6), TASKWAIT_RUNNING);
+	assert_int_equal(taskwait_classify(t, true, 5, 5000), TASKWAIT_PAUSED);
+	assert_int_equal(taskwait_classify(t, true, 6, 5000), TASKWAIT_RUNNING);
+	task_free(t);
+	/* a NEW record whose creation died long ago is not waited for */
+	t = task_in(TASK_NEW, TASK_PAUSE_NONE, NULL);
+	assert_int_equal(taskwait_classify(t, false, 5, 1000 + TASKWAIT_CREATING_MS - 1),
+			 TASKWAIT_RUNNING);
+	assert_int_equal(taskwait_classify(t, false, 5, 1000 + TASKWAIT_CREATING_MS),
+			 TASKWAIT_FAILED);
 	task_free(t);
 }
 
