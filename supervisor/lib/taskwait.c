@@ -229,8 +229,17 @@ int taskwait_run(const struct taskwait_opts *o, struct taskwait_result *ret,
 		r = task_store_load_id(o->store, o->ids[i], &t, err);
 		task_free(t);
 	}
-	if (r >= 0)
-		r = watch_start(o->store->tasks_dir, &wt, err);
+	if (r >= 0) {
+		/* Without the watch (the inotify limit reached) status files are
+		 * still read at every full pass, as often as without a stream. */
+		_cleanup_error_ struct rv_error *werr = NULL;
+		if (watch_start(o->store->tasks_dir, &wt, &werr) < 0 && o->report) {
+			_cleanup_free_ char *msg = xasprintf(
+				"cannot watch the task files (%s); checking every %d s instead",
+				rv_error_msg(werr), TASKWAIT_FALLBACK_MS / 1000);
+			o->report(o->userdata, "warn", 0, msg);
+		}
+	}
 	if (r >= 0)
 		r = pass(&w, true, err);
 	int64_t next_full = 0, recheck_at = 0, recheck_until = 0, recheck_step = 0;
@@ -244,14 +253,15 @@ int taskwait_run(const struct taskwait_opts *o, struct taskwait_result *ret,
 		}
 		if (next_full == 0 || now >= next_full) {
 			streams_sync(&w);
-			bool fallback = w.stream_failed || w.n_streams == 0;
+			bool fallback = w.stream_failed || w.n_streams == 0 || !wt;
 			next_full = now + (fallback ? TASKWAIT_FALLBACK_MS : TASKWAIT_FULL_INTERVAL_MS);
 		}
 		int64_t wake = min_deadline(deadline, next_full);
 		wake = min_deadline(wake, recheck_at);
 		wake = min_deadline(wake, next_progress);
 		int timeout = wake > now ? (int)(wake - now) : 0;
-		struct pollfd fd = {.fd = watch_fd(wt), .events = POLLIN};
+		/* poll() ignores a negative descriptor: no watch, only timeouts */
+		struct pollfd fd = {.fd = wt ? watch_fd(wt) : -1, .events = POLLIN};
 		struct stream *block_on = NULL;
 		for (size_t i = 0; i < w.n_streams && !block_on; i++)
 			if (w.streams[i].ev)
@@ -283,7 +293,7 @@ int taskwait_run(const struct taskwait_opts *o, struct taskwait_result *ret,
 		}
 		now = timeutil_mono_ms();
 		bool files = false;
-		if (fd.revents & POLLIN) {
+		if (wt && (fd.revents & POLLIN)) {
 			unsigned flags = watch_drain(wt);
 			files = flags & (WATCH_CHANGED | WATCH_OVERFLOW);
 			if (flags & WATCH_FAILED) {

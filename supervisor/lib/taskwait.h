@@ -28,13 +28,14 @@
  *     files and containers: the orphan verdicts of observe.h), again after
  *     25 ms doubling for 3 s (the engine's listing may lag its own event);
  *   - a full observation every TASKWAIT_FULL_INTERVAL_MS anyway, and every
- *     TASKWAIT_FALLBACK_MS while an event stream cannot be opened.
+ *     TASKWAIT_FALLBACK_MS while an event stream cannot be opened or the
+ *     file watch could not start (a warning through report says so).
  * Nothing is scheduled, resumed or started here.
  *
  * Exit status (taskwait_exit_code; rover(1) EXIT STATUS):
  *     0    every task COMPLETED (or MERGED/PUSHED)
  *     1    the wait itself failed (a task missing or deleted, the store
- *          unreadable, the watch could not start)
+ *          unreadable)
  *     2    usage error
  *     3    at least one task FAILED (or could not start)
  *     4    at least one task PAUSED, none FAILED
@@ -113,7 +114,7 @@ struct taskwait_result {
 
 /* Wait as described at the top.  0 with *ret filled when every task
  * settled or the timeout passed; -errno when the wait itself failed (a
- * task missing: -ENOENT naming it; the watch).  *ret is released on
+ * task missing: -ENOENT naming it).  *ret is released on
  * failure. */
 int taskwait_run(const struct taskwait_opts *o, struct taskwait_result *ret,
 		 struct rv_error **err);

@@ -263,7 +263,7 @@ static void test_userconfig_set_engine(void **state)
 	/* a bad value or a broken file: refused, the file as it was */
 	assert_int_equal(userconfig_set_engine("ssh://x", NULL, &err), -EINVAL);
 	err = rv_error_free(err);
-	write_config("{\"engine\": ");
+	free(write_config("{\"engine\": "));
 	assert_int_equal(userconfig_set_engine("docker", NULL, &err), -EBADMSG);
 	err = rv_error_free(err);
 	free(buf);
