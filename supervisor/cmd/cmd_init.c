@@ -148,11 +148,11 @@ int cmd_init(int argc, char **argv)
 
 	struct init_found f = {0};
 	int rc = CMD_FAILED;
-	/* Set before the first goto: a jump past an initialization would free
-	 * garbage at out. */
-	_cleanup_json_ struct json_object *settings = NULL;
-	_cleanup_free_ char *previous = NULL;
-	_cleanup_free_ char *ucpath = userconfig_path();
+	/* Freed at out: (not cleanup attributes: gcc 12's -fanalyzer misreads
+	 * them past the early returns above) */
+	struct json_object *settings = NULL;
+	char *previous = NULL;
+	char *ucpath = userconfig_path();
 	bool saved = false;
 	if (find_engine(engine_arg, &f, &err) < 0) {
 		rv_error_wrap(&err, "cannot init %s: the engine does not answer", root);
@@ -224,6 +224,9 @@ int cmd_init(int argc, char **argv)
 fail:
 	rc = cmd_fail(json, CMD_FAILED, err);
 out:
+	json_object_put(settings);
+	free(previous);
+	free(ucpath);
 	engine_image_info_release(&f.image);
 	engine_free(f.engine);
 	return rc;
