@@ -46,6 +46,14 @@ assert_nothing_created() { # LAST_ID_BEFORE
 	[ -z "$(git -C "$P" branch --list 'rover/*')" ]
 }
 
+validate_json() { # schema file.json
+	/usr/bin/python3 - "$ROOT/schemas/$1.schema.json" "$2" <<'PY'
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+jsonschema.Draft202012Validator(schema).validate(json.load(open(sys.argv[2])))
+PY
+}
+
 # ---- rover init -------------------------------------------------------------
 
 case_init_writes_settings_and_prints_what_it_found() {
@@ -64,6 +72,9 @@ case_init_writes_settings_and_prints_what_it_found() {
 	! grep -q "$ROVER_ENGINE" "$P/rover.json"
 	# the engine went to the user's own configuration
 	[ "$(jq -r .engine "$UCONF")" = "$ROVER_ENGINE" ]
+	# both as their schemas say
+	validate_json rover-json "$P/rover.json"
+	validate_json user-config "$UCONF"
 	# and what init wrote is what rover uses
 	run rover info --json
 	[ "$(echo "$output" | jq -r .settings.agentImage)" = "$ROVER_TEST_IMAGE" ]
