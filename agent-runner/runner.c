@@ -869,19 +869,9 @@ static int load_inputs(struct run *r, struct rv_error **err)
 			jsonutil_set_str(r->inputs, in->name, in->default_value);
 			have = in->default_value;
 		}
-		if (!have && in->required)
-			return rv_error_set(err, EINVAL, "missing required input '%s'", in->name);
-		if (have && in->type && !strcmp(in->type, "number")) {
-			char *end = NULL;
-			strtod(have, &end);
-			if (end == have || *end)
-				return rv_error_set(err, EINVAL, "input '%s' must be a number, got '%s'",
-						    in->name, have);
-		}
-		if (have && in->type && !strcmp(in->type, "boolean") && strcasecmp(have, "true") &&
-		    strcasecmp(have, "false"))
-			return rv_error_set(err, EINVAL, "input '%s' must be true or false, got '%s'",
-					    in->name, have);
+		int k = workflow_check_input(in, have, err);
+		if (k < 0)
+			return k;
 	}
 	return 0;
 }

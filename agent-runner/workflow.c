@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <yaml.h>
 
@@ -1030,4 +1031,26 @@ static size_t count_in(const struct workflow_step *steps, size_t n)
 size_t workflow_count_steps(const struct workflow *wf)
 {
 	return wf ? count_in(wf->steps, wf->n_steps) : 0;
+}
+
+int workflow_check_input(const struct workflow_input *in, const char *value,
+			 struct rv_error **err)
+{
+	if (!value)
+		value = in->default_value;
+	if (!value)
+		return in->required ? rv_error_set(err, EINVAL, "missing required input '%s'", in->name)
+				    : 0;
+	if (in->type && !strcmp(in->type, "number")) {
+		char *end = NULL;
+		strtod(value, &end);
+		if (end == value || *end)
+			return rv_error_set(err, EINVAL, "input '%s' must be a number, got '%s'",
+					    in->name, value);
+	}
+	if (in->type && !strcmp(in->type, "boolean") && strcasecmp(value, "true") &&
+	    strcasecmp(value, "false"))
+		return rv_error_set(err, EINVAL, "input '%s' must be true or false, got '%s'",
+				    in->name, value);
+	return 0;
 }

@@ -130,6 +130,14 @@ int workflow_load(const char *path, struct workflow **ret, struct rv_error **err
 int workflow_parse(const char *buf, size_t len, const char *name, struct workflow **ret,
 		   struct rv_error **err);
 
+/* Check the value an input gets (given, else its default; NULL: none):
+ * a required input without one is -EINVAL "missing required input 'x'",
+ * a number or boolean input with a value of another kind -EINVAL.  The
+ * runner checks its inputs with it at start, `rover task` before a task
+ * exists, so both refuse the same things. */
+int workflow_check_input(const struct workflow_input *in, const char *value,
+			 struct rv_error **err);
+
 /* NULL-safe; returns NULL. */
 struct workflow *workflow_free(struct workflow *wf);
 

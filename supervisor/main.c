@@ -10,6 +10,7 @@
 
 
 #include "supervisor/cmd/cmd.h"
+#include "supervisor/lib/engine.h"
 
 #define ROVER_VERSION "0.1.0"
 
@@ -33,17 +34,22 @@ static const struct command commands[] = {
 	{"supervise", cmd_supervise, "run the supervisor: auto-retry, orphan detection"},
 	{"info", cmd_info, "show the store, the project, the engine and the settings"},
 	{"events", cmd_events, "a task's journal of transitions (--follow, --json)"},
+	{"init", cmd_init, "check the engine and image, write rover.json"},
+	{"wait", cmd_wait, "wait until tasks stop running; exit status tells how they ended"},
 };
 
 static void usage(FILE *f)
 {
-	fputs("Usage: rover COMMAND [options]\n\n"
+	fputs("Usage: rover [--engine ENGINE] COMMAND [options]\n\n"
 	      "Durable AI coding-agent tasks in Docker or Podman containers.\n\nCommands:\n",
 	      f);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (commands[i].summary)
 			fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fputs("\nRun 'rover COMMAND --help' for a command's options.\n"
+	fputs("\nGlobal option:\n"
+	      "  --engine ENGINE  docker, podman, unix:///path or tcp://host:port; before\n"
+	      "                   ROVER_ENGINE and the rest (a command's own --engine wins)\n"
+	      "\nRun 'rover COMMAND --help' for a command's options.\n"
 	      "Exit status: 0 success, 1 the operation failed, 2 usage error.\n",
 	      f);
 }
@@ -54,6 +60,21 @@ int main(int argc, char **argv)
 	 * engine connection must be an error, not a killed process. */
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* `rover --engine E COMMAND`: the engine for every command that
+	 * connects (engine.h, engine_set_global_option). */
+	if (argc >= 2 && (!strcmp(argv[1], "--engine") || !strncmp(argv[1], "--engine=", 9))) {
+		const char *v = argv[1][8] == '=' ? argv[1] + 9 : argc >= 3 ? argv[2] : NULL;
+		if (!v || !*v) {
+			fputs("rover: --engine needs a value: docker, podman, unix:///path or "
+			      "tcp://host:port\nTry 'rover --help'.\n",
+			      stderr);
+			return CMD_USAGE;
+		}
+		engine_set_global_option(v);
+		int shift = argv[1][8] == '=' ? 1 : 2;
+		argc -= shift;
+		argv += shift;
+	}
 	if (argc < 2) {
 		usage(stderr);
 		return CMD_USAGE;

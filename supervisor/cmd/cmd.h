@@ -34,6 +34,8 @@ int cmd_delete(int argc, char **argv);
 int cmd_supervise(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_events(int argc, char **argv);
+int cmd_init(int argc, char **argv);
+int cmd_wait(int argc, char **argv);
 
 /* The project and its store, opened from the current directory. */
 struct cmd_env {
@@ -78,6 +80,15 @@ void cmd_report_stderr(void *userdata, const char *level, int64_t id, const char
  * -1 to go on (optind at the operands), else the exit code to return now. */
 int cmd_parse_json_only(const char *verb, const char *usage, int argc, char **argv,
 			bool *ret_json);
+
+/* Options of restart and resume: --json, --image IMAGE, --help.  As
+ * cmd_parse_json_only; *ret_image is NULL when not given. */
+int cmd_parse_json_image(const char *verb, const char *usage, int argc, char **argv,
+			 bool *ret_json, const char **ret_image);
+
+/* --image on restart/resume: the image is on the engine task t runs on
+ * (preflight.h), checked before anything changes.  NULL image: 0. */
+int cmd_preflight_task_image(const struct task *t, const char *image, struct rv_error **err);
 
 /* What every "rover VERB [options] ID" does after its options: exactly one
  * operand, a valid task id, the project opened, the task loaded and, with

@@ -1,4 +1,4 @@
-/* rover restart ID [--json] */
+/* rover restart ID [--image IMAGE] [--json] */
 #define _GNU_SOURCE
 #include <getopt.h>
 #include <stdio.h>
@@ -11,7 +11,7 @@
 #include "supervisor/lib/taskops.h"
 
 static const char usage_text[] =
-	"Usage: rover restart ID [--json]\n"
+	"Usage: rover restart ID [--image IMAGE] [--json]\n"
 	"\n"
 	"Run a task's current iteration again from its first step, in a new container.\n"
 	"For NEW and FAILED tasks, and for running ones whose container is gone.  The\n"
@@ -20,13 +20,16 @@ static const char usage_text[] =
 	"'rover resume ID' instead.\n"
 	"\n"
 	"Options:\n"
+	"      --image IMAGE  run it in this image from now on (recorded in the task;\n"
+	"                 checked on the task's engine before anything changes)\n"
 	"      --json     print {taskId, title, status, containerId, ...}\n"
 	"  -h, --help     this help\n";
 
 int cmd_restart(int argc, char **argv)
 {
 	bool json = false;
-	int rc = cmd_parse_json_only("restart", usage_text, argc, argv, &json);
+	const char *image = NULL;
+	int rc = cmd_parse_json_image("restart", usage_text, argc, argv, &json, &image);
 	if (rc >= 0)
 		return rc;
 	struct cmd_env env;
@@ -38,7 +41,9 @@ int cmd_restart(int argc, char **argv)
 	int64_t id = t->id;
 	_cleanup_error_ struct rv_error *err = NULL;
 	struct taskops_restart_result res = {0};
-	int r = taskops_restart(env.project, env.store, t, &res, &err);
+	int r = cmd_preflight_task_image(t, image, &err);
+	if (r == 0)
+		r = taskops_restart(env.project, env.store, t, image, &res, &err);
 	task_free(t);
 	if (r < 0) {
 		rc = cmd_fail(json, CMD_FAILED, err);

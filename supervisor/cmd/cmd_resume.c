@@ -1,4 +1,4 @@
-/* rover resume ID [--json]: reference C.1 over the resume helper (resume.h). */
+/* rover resume ID [--image IMAGE] [--json]: reference C.1 over the resume helper (resume.h). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
@@ -13,7 +13,7 @@
 #include "supervisor/lib/resume.h"
 
 static const char usage_text[] =
-	"Usage: rover resume ID [--json]\n"
+	"Usage: rover resume ID [--image IMAGE] [--json]\n"
 	"\n"
 	"Resume a paused or failed task from its checkpoint: completed steps are\n"
 	"skipped, the workflow continues where it stopped.  A task whose container\n"
@@ -21,10 +21,12 @@ static const char usage_text[] =
 	"resets the task's auto-retry budget.\n"
 	"\n"
 	"Options:\n"
+	"      --image IMAGE  continue in this image (recorded in the task; checked on\n"
+	"               the task's engine before anything changes)\n"
 	"      --json   print {\"success\": true, \"taskId\": N, ...} on stdout\n"
 	"  -h, --help   this help\n"
 	"\n"
-	"Environment: ROVER_AGENT_IMAGE overrides the task's image.\n"
+	"Environment: ROVER_AGENT_IMAGE overrides the task's image (--image wins).\n"
 	"Exit status: 0 resumed, 1 not resumed (not found, not PAUSED or FAILED,\n"
 	"already being resumed, the container could not start), 2 usage error.\n";
 
@@ -56,7 +58,8 @@ static void print_tree(const struct cmd_env *env, const struct task *t, const ch
 int cmd_resume(int argc, char **argv)
 {
 	bool json = false;
-	int rc = cmd_parse_json_only("resume", usage_text, argc, argv, &json);
+	const char *opt_image = NULL;
+	int rc = cmd_parse_json_image("resume", usage_text, argc, argv, &json, &opt_image);
 	if (rc >= 0)
 		return rc;
 	struct cmd_env env;
@@ -69,7 +72,7 @@ int cmd_resume(int argc, char **argv)
 	rc = CMD_FAILED;
 	int64_t id = t->id;
 	_cleanup_error_ struct rv_error *err = NULL;
-	const char *image = getenv("ROVER_AGENT_IMAGE");
+	const char *image = opt_image ? opt_image : getenv("ROVER_AGENT_IMAGE");
 	if (image && !*image)
 		image = NULL;
 	struct resume_outcome out = {0};
@@ -82,6 +85,10 @@ int cmd_resume(int argc, char **argv)
 				"  Only PAUSED and FAILED tasks can be resumed\n"
 				"  Use rover inspect %lld to find out the current task status\n",
 				(long long)id);
+		goto out;
+	}
+	if (cmd_preflight_task_image(t, opt_image, &err) < 0) {
+		rc = cmd_fail(json, CMD_FAILED, err);
 		goto out;
 	}
 	if (!json)

@@ -2,8 +2,10 @@
  * rover task: create a task and start its container.
  *
  * Order matters for "nothing lost on bad input": everything that can be
- * checked without side effects (options, the workflow, the engine, the
- * image) is checked before the task exists.  Once it exists, a failure to
+ * checked without side effects (options, the workflow and its required
+ * inputs, the engine answering, the image being on it: preflight.h) is
+ * checked before the task exists, so a refusal leaves no record,
+ * workspace or branch.  Once it exists, a failure to
  * start leaves it NEW with the reason, never half-made and silent.
  */
 #define _GNU_SOURCE
@@ -25,6 +27,7 @@
 #include "supervisor/lib/engine.h"
 #include "supervisor/lib/hardening.h"
 #include "supervisor/lib/launch.h"
+#include "supervisor/lib/preflight.h"
 #include "supervisor/lib/worktree.h"
 
 static const char usage_text[] =
@@ -36,6 +39,7 @@ static const char usage_text[] =
 	"Options:\n"
 	"  -w, --workflow FILE|NAME  the workflow (a YAML file, or a built-in: default, swe)\n"
 	"  -a, --agent TOOL          agent tool: claude, codex, gemini, qwen, opencode, cursor\n"
+	"                            (default: agent in rover.json, else the workflow's)\n"
 	"  -m, --model MODEL         model for the agent tool\n"
 	"      --image IMAGE         container image (default: $ROVER_AGENT_IMAGE, else\n"
 	"                            agentImage in rover.json)\n"
@@ -136,13 +140,15 @@ int cmd_task(int argc, char **argv)
 	struct cmd_env env;
 	if (cmd_env_open(&env, &err) < 0)
 		return cmd_fail(json, CMD_FAILED, err);
+	if (!agent)
+		agent = env.project->settings.agent; /* rover.json "agent" (rover init) */
 
 	/* The workflow: a file, else a built-in name.  Parsed now, so a bad one
 	 * never becomes a task. */
 	_cleanup_free_ char *wf_text = NULL;
 	size_t wf_len = 0;
 	const char *wf_name = "default";
-	int rc = CMD_FAILED;
+	int rc = CMD_FAILED, r0;
 	if (workflow_arg && fileio_exists(workflow_arg)) {
 		if (fileio_read_bounded(workflow_arg, WORKFLOW_MAX_BYTES, &wf_text, &wf_len, &err) < 0)
 			goto out_fail;
@@ -165,7 +171,12 @@ int cmd_task(int argc, char **argv)
 	if (workflow_arg && fileio_exists(workflow_arg))
 		wf_name = wf->name ? wf->name : "custom";
 	wf_name_copy = xstrdup(wf_name);
+	/* Missing inputs are the user's to give now, not the runner's to
+	 * discover in a container later. */
+	r0 = preflight_inputs(wf, wf_name_copy, inputs, &err);
 	workflow_free(wf);
+	if (r0 < 0)
+		goto out_fail;
 
 	if (!image)
 		image = project_agent_image(env.project);
@@ -186,6 +197,12 @@ int cmd_task(int argc, char **argv)
 	struct engine *engine = NULL;
 	if (engine_discover(engine_arg, &engine, &err) < 0)
 		goto out_fail;
+	/* The engine never pulls for us (engine_container_create): an image
+	 * it does not have would only fail once the task exists. */
+	if (preflight_image(engine, image, NULL, &err) < 0) {
+		engine_free(engine);
+		goto out_fail;
+	}
 
 	title = make_title(description);
 	struct create_opts co = {.title = title,

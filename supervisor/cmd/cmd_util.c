@@ -11,7 +11,9 @@
 #include "common/jsonutil.h"
 #include "supervisor/lib/hooks.h"
 #include "supervisor/cmd/cmd.h"
+#include "supervisor/lib/launch.h"
 #include "supervisor/lib/observe.h"
+#include "supervisor/lib/preflight.h"
 
 int cmd_env_open(struct cmd_env *env, struct rv_error **err)
 {
@@ -197,4 +199,50 @@ int cmd_load_hooks(const struct cmd_env *env, bool json, struct hooks *ret)
 				"your own ~/.config/rover/config.json\n",
 			env->project->root);
 	return -1;
+}
+int cmd_parse_json_image(const char *verb, const char *usage, int argc, char **argv,
+			 bool *ret_json, const char **ret_image)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"image", required_argument, NULL, 'I'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	*ret_json = false;
+	*ret_image = NULL;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			*ret_json = true;
+			break;
+		case 'I':
+			if (!*optarg)
+				return cmd_usage_error(verb, "--image needs an image name");
+			*ret_image = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return CMD_OK;
+		default:
+			return cmd_usage_error(verb, "invalid option");
+		}
+	}
+	return -1;
+}
+
+int cmd_preflight_task_image(const struct task *t, const char *image, struct rv_error **err)
+{
+	if (!image)
+		return 0;
+	struct engine *e = NULL;
+	int r = launch_engine_for_task(t, &e, err);
+	if (r == 0)
+		r = preflight_image(e, image, NULL, err);
+	engine_free(e);
+	if (r < 0)
+		return rv_error_wrap(err, "task %lld", (long long)t->id);
+	return 0;
 }

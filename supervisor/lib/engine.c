@@ -363,28 +363,52 @@ int engine_discover_candidates(const struct engine_discover_env *env,
 	return 0;
 }
 
+bool engine_error_means_down(int code)
+{
+	return code == ECONNREFUSED || code == ETIMEDOUT || code == EHOSTUNREACH ||
+	       code == ECONNRESET;
+}
+
 static int try_candidates(const struct engine_candidates *c, struct engine **ret,
 			  struct rv_error **err)
 {
 	if (c->n == 1) {
-		int r = open_endpoint(c->uris[0], ret, err);
-		if (r < 0 && strcmp(c->source, "default") != 0 && strcmp(c->source, "--engine") != 0)
-			rv_error_wrap(err, "engine from %s", c->source);
+		_cleanup_error_ struct rv_error *e = NULL;
+		int r = open_endpoint(c->uris[0], ret, &e);
+		if (r >= 0)
+			return r;
+		if (strcmp(c->source, "default") != 0 && strcmp(c->source, "--engine") != 0)
+			rv_error_wrap(&e, "engine from %s", c->source);
+		/* The hint once, at the end, where a person reads what to do. */
+		if (engine_error_means_down(-r))
+			return rv_error_set(err, -r, "%s; %s", rv_error_msg(e), ENGINE_HTTP_HINT_DOWN);
+		if (err) {
+			rv_error_free(*err);
+			*err = TAKE_PTR(e);
+		}
 		return r;
 	}
 	_cleanup_free_ char *tried = xstrdup("");
+	bool down = false, denied = false;
 	for (size_t i = 0; i < c->n; i++) {
 		_cleanup_error_ struct rv_error *e = NULL;
-		if (open_endpoint(c->uris[i], ret, &e) == 0)
+		int r = open_endpoint(c->uris[i], ret, &e);
+		if (r == 0)
 			return 0;
+		down |= engine_error_means_down(-r);
+		denied |= r == -EACCES && e && e->http_status == 0;
 		char *more = xasprintf("%s%s%s", tried, *tried ? "; " : "", rv_error_msg(e));
 		free(tried);
 		tried = more;
 	}
-	return rv_error_set(err, ECONNREFUSED, "no container engine answers (%s%s): %s",
+	/* One socket we may not open among missing ones: the permission is
+	 * what to fix (its hint is in its own message), not the engine. */
+	return rv_error_set(err, denied ? EACCES : ECONNREFUSED,
+			    "no container engine answers (%s%s): %s%s%s",
 			    strcmp(c->source, "default") == 0 ? "tried the default places"
 							      : "from ",
-			    strcmp(c->source, "default") == 0 ? "" : c->source, tried);
+			    strcmp(c->source, "default") == 0 ? "" : c->source, tried,
+			    down && !denied ? "; " : "", down && !denied ? ENGINE_HTTP_HINT_DOWN : "");
 }
 
 int engine_discover_with(const struct engine_discover_env *env, struct engine **ret,
@@ -399,9 +423,24 @@ int engine_discover_with(const struct engine_discover_env *env, struct engine **
 	return r;
 }
 
+/* `rover --engine E COMMAND`: set once by main before any command runs. */
+static const char *global_engine;
+
+void engine_set_global_option(const char *value)
+{
+	global_engine = value && *value ? value : NULL;
+}
+
+const char *engine_global_option(void)
+{
+	return global_engine;
+}
+
 int engine_discover_env_load(const char *explicit_value, struct engine_discover_env *env,
 			     struct userconfig *uc, struct rv_error **err)
 {
+	if (!set(explicit_value))
+		explicit_value = global_engine;
 	struct userconfig c = {0};
 	int r = userconfig_load(&c, err);
 	if (r < 0)
@@ -514,6 +553,92 @@ int engine_open(const char *value, struct engine **ret, struct rv_error **err)
 		.xdg_runtime_dir = getenv("XDG_RUNTIME_DIR"),
 	};
 	return engine_discover_with(&env, ret, err);
+}
+
+/* ---- images ------------------------------------------------------------- */
+
+#define MAX_IMAGE_LEN 512
+
+int engine_image_path(const char *name, char **ret, struct rv_error **err)
+{
+	if (!name || !*name)
+		return rv_error_set(err, EINVAL, "empty image name");
+	size_t n = strlen(name);
+	if (n > MAX_IMAGE_LEN)
+		return rv_error_set(err, EINVAL, "image name longer than %d bytes", MAX_IMAGE_LEN);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)name[i] <= ' ' || name[i] == 0x7f)
+			return rv_error_set(err, EINVAL,
+					    "image name '%.64s' holds a space or control character",
+					    name);
+	_cleanup_free_ char *copy = xstrdup(name);
+	_cleanup_free_ char *out = xstrdup("");
+	char *save = NULL;
+	bool first = true;
+	if (name[0] == '/' || name[n - 1] == '/' || strstr(name, "//"))
+		return rv_error_set(err, EINVAL, "bad image name '%.64s'", name);
+	for (char *seg = strtok_r(copy, "/", &save); seg; seg = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(seg, ".") || !strcmp(seg, ".."))
+			return rv_error_set(err, EINVAL, "bad image name '%.64s'", name);
+		_cleanup_free_ char *esc = engine_http_escape(seg);
+		char *more = xasprintf("%s%s%s", out, first ? "" : "/", esc);
+		free(out);
+		out = more;
+		first = false;
+	}
+	*ret = TAKE_PTR(out);
+	return 0;
+}
+
+void engine_image_info_release(struct engine_image_info *info)
+{
+	if (!info)
+		return;
+	free(info->id);
+	free(info->created);
+	*info = (struct engine_image_info){0};
+}
+
+int engine_image_inspect(struct engine *e, const char *name, struct engine_image_info *ret,
+			 struct rv_error **err)
+{
+	_cleanup_free_ char *esc = NULL;
+	int r = engine_image_path(name, &esc, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *path = xasprintf("%s/images/%s/json", e->prefix, esc);
+	_cleanup_reply_ struct engine_http_reply rep = {0};
+	r = call(e, "GET", path, NULL, ENGINE_HTTP_TIMEOUT_DEFAULT, &rep, err);
+	if (r < 0)
+		return rv_error_wrap(err, "cannot inspect image '%s'", name);
+	if (rep.status == 404) {
+		rv_error_set(err, ENOENT, "image '%s' is not on the %s engine at %s", name,
+			     engine_kind_name(e->kind), e->http.ep.uri);
+		if (err && *err)
+			(*err)->http_status = 404;
+		return -ENOENT;
+	}
+	if (rep.status != 200) {
+		_cleanup_free_ char *what = xasprintf("cannot inspect image '%s'", name);
+		return engine_http_status_error(rep.status, rep.body, rep.len, what, err);
+	}
+	_cleanup_json_ struct json_object *o = NULL;
+	r = reply_json(&rep, &o, err);
+	if (r < 0)
+		return rv_error_wrap(err, "cannot inspect image '%s'", name);
+	const char *id = jsonutil_get_str(o, "Id");
+	if (!id)
+		return rv_error_set(err, EPROTO, "cannot inspect image '%s': the reply has no Id",
+				    name);
+	struct engine_image_info info = {.id = xstrdup(id)};
+	int64_t size = 0;
+	if (jsonutil_get_int64(o, "Size", &size) && size > 0)
+		info.size = size;
+	const char *created = jsonutil_get_str(o, "Created");
+	if (created)
+		info.created = xstrdup(created);
+	*ret = info;
+	return 0;
 }
 
 /* ---- labels ------------------------------------------------------------- */

@@ -122,6 +122,20 @@ int engine_discover_with(const struct engine_discover_env *env, struct engine **
  * fails (naming the file) rather than being skipped. */
 int engine_discover(const char *explicit_value, struct engine **ret, struct rv_error **err);
 
+/* `rover --engine VALUE COMMAND` (main, before the command runs): from
+ * then on discovery takes VALUE as --engine wherever a command gives none
+ * of its own, and it counts among the configured endpoints
+ * (engine_open_recorded).  NULL or "": none. */
+void engine_set_global_option(const char *value);
+/* The value set above, or NULL. */
+const char *engine_global_option(void);
+
+/* Pure: whether an error code from connecting means nobody answered
+ * (ECONNREFUSED, ETIMEDOUT, EHOSTUNREACH, ECONNRESET) - the case for the
+ * hint ENGINE_HTTP_HINT_DOWN, which discovery appends once to its error;
+ * a socket we may not open is -EACCES with ENGINE_HTTP_HINT_PERMISSION. */
+bool engine_error_means_down(int code);
+
 /* What engine_discover reads: the process environment and the user's
  * configuration file.  *uc holds the strings env points into; release it
  * with userconfig_release() after env is no longer used. */
@@ -176,6 +190,27 @@ enum engine_kind engine_kind_from_version(struct json_object *version);
  * -EPROTO; one below ENGINE_API_VERSION_MIN -ENOTSUP. */
 int engine_negotiate_api_version(const char *server_version, char ret[ENGINE_API_VERSION_LEN],
 				 struct rv_error **err);
+
+/* ---- images ------------------------------------------------------------- */
+
+struct engine_image_info {
+	char *id;       /* "sha256:..." */
+	int64_t size;   /* bytes, as the engine reports it (0 when absent) */
+	char *created;  /* RFC 3339 as the engine gave it, or NULL */
+};
+
+/* Pure: an image reference fit for a request path - not empty, at most
+ * 512 bytes, no whitespace or control characters, no "." or ".." segment
+ * - escaped segment by segment ("registry:5000/team/img:tag" keeps its
+ * slashes, which both engines' routes take).  -EINVAL naming it. */
+int engine_image_path(const char *name, char **ret, struct rv_error **err);
+
+/* GET /images/{name}/json: whether the engine has the image, never pulling
+ * it.  Missing: -ENOENT (http_status 404), "image 'x' is not on the engine
+ * at <uri>".  *ret (engine_image_info_release) only on success. */
+int engine_image_inspect(struct engine *e, const char *name, struct engine_image_info *ret,
+			 struct rv_error **err);
+void engine_image_info_release(struct engine_image_info *info);
 
 /* ---- labels ------------------------------------------------------------- */
 

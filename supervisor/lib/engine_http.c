@@ -402,6 +402,13 @@ int engine_http_curl_error(CURLcode rc, long os_errno, const char *uri, const ch
 	_cleanup_free_ char *pre = what && *what ? xasprintf("%s: ", what) : xstrdup("");
 	switch (rc) {
 	case CURLE_COULDNT_CONNECT:
+		/* A socket we may not open is not a dead engine: waiting or
+		 * starting the engine would not help, joining its group would. */
+		if ((os_errno == EACCES || os_errno == EPERM) && strncmp(uri, "unix://", 7) == 0)
+			return rv_error_set(err, EACCES,
+					    "%scannot connect to the engine at %s: permission denied "
+					    "on %s: %s",
+					    pre, uri, uri + 7, ENGINE_HTTP_HINT_PERMISSION);
 		/* Never ENOENT: see the header. */
 		return rv_error_set(err, ECONNREFUSED, "%scannot connect to the engine at %s: %s",
 				    pre, uri, os_errno > 0 ? strerror((int)os_errno) : why);

@@ -19,6 +19,9 @@
  * a vanished container.  rv_error.http_status is 0 for transport failures.
  *
  *     connect failed, socket missing    -ECONNREFUSED   (transient)
+ *     connect to a unix socket refused
+ *     with EACCES/EPERM (file mode)     -EACCES, http_status 0, the message
+ *                                       ending in ENGINE_HTTP_HINT_PERMISSION
  *     host name not resolved            -EHOSTUNREACH
  *     timeout (connect or whole call)   -ETIMEDOUT      (transient)
  *     connection lost mid-call          -ECONNRESET     (transient)
@@ -48,6 +51,13 @@
 #include <curl/curl.h>
 
 #include "common/error.h"
+
+/* What to do, said once at the end of an error (docs/design/errors.md):
+ * a socket we may not open, and an engine that does not answer at all
+ * (engine.h adds the latter once, after every endpoint was tried). */
+#define ENGINE_HTTP_HINT_PERMISSION \
+	"add yourself to the docker group (or run rootless podman)"
+#define ENGINE_HTTP_HINT_DOWN "is the engine running? set ROVER_ENGINE or --engine"
 
 /* Largest buffered reply (inspect, list, create...). */
 #define ENGINE_HTTP_MAX_BODY (16u * 1024u * 1024u)

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agent-runner/agent_tool.h"
 #include "common/cleanup.h"
 #include "common/fileio.h"
 #include "common/jsonutil.h"
@@ -115,6 +116,10 @@ static int json_retry_int(struct json_object *retry, const char *key, const char
 	return 0;
 }
 
+static int settings_from_text(const char *buf, size_t len, const char *what,
+			      struct project_settings *s, int64_t *max, int64_t *base,
+			      int64_t *cap, struct rv_error **err);
+
 static int read_settings_file(const char *root, struct project_settings *s, int64_t *max,
 			      int64_t *base, int64_t *cap, struct rv_error **err)
 {
@@ -133,8 +138,15 @@ static int read_settings_file(const char *root, struct project_settings *s, int6
 		return r;
 	}
 	_cleanup_free_ char *what = xasprintf("'%s'", path);
+	return settings_from_text(buf, len, what, s, max, base, cap, err);
+}
+
+static int settings_from_text(const char *buf, size_t len, const char *what,
+			      struct project_settings *s, int64_t *max, int64_t *base,
+			      int64_t *cap, struct rv_error **err)
+{
 	_cleanup_json_ struct json_object *obj = NULL;
-	r = jsonutil_parse(buf, len, what, &obj, err);
+	int r = jsonutil_parse(buf, len, what, &obj, err);
 	if (r < 0)
 		return r;
 	if (!json_object_is_type(obj, json_type_object))
@@ -147,6 +159,14 @@ static int read_settings_file(const char *root, struct project_settings *s, int6
 			return rv_error_set(err, EINVAL, "%s: agentImage must be a string", what);
 		if (json_object_get_string_len(v) > 0)
 			s->agent_image = xstrdup(json_object_get_string(v));
+	}
+	if (json_object_object_get_ex(obj, "agent", &v) && v) {
+		if (!json_object_is_type(v, json_type_string) || !agent_tool_is_known(json_object_get_string(v)))
+			return rv_error_set(err, EINVAL,
+					    "%s: agent must be one of claude, codex, gemini, qwen, "
+					    "opencode, cursor",
+					    what);
+		s->agent = xstrdup(json_object_get_string(v));
 	}
 	if (json_object_object_get_ex(obj, "retry", &v) && v) {
 		if (!json_object_is_type(v, json_type_object))
@@ -215,7 +235,9 @@ void project_settings_release(struct project_settings *s)
 	if (!s)
 		return;
 	free(s->agent_image);
+	free(s->agent);
 	s->agent_image = NULL;
+	s->agent = NULL;
 }
 
 /* realpath() of the part of path that exists, the rest appended as it is:
@@ -651,4 +673,73 @@ int project_migrate_store(const struct project *p, struct project_migration *ret
 	}
 	*ret = m;
 	return 0;
+}
+
+int project_settings_read_json(const char *root, struct json_object **ret,
+			       struct rv_error **err)
+{
+	_cleanup_free_ char *path = fileio_join(root, PROJECT_SETTINGS_FILE);
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	int r = fileio_read_bounded(path, PROJECT_SETTINGS_MAX_BYTES, &buf, &len, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *what = xasprintf("'%s'", path);
+	_cleanup_json_ struct json_object *obj = NULL;
+	r = jsonutil_parse(buf, len, what, &obj, err);
+	if (r < 0)
+		return r;
+	if (!json_object_is_type(obj, json_type_object))
+		return rv_error_set(err, EINVAL, "%s is not a JSON object", what);
+	*ret = TAKE_PTR(obj);
+	return 0;
+}
+
+struct json_object *project_settings_for_init(struct json_object *existing, const char *image,
+					      const char *agent)
+{
+	struct json_object *o = NULL;
+	if (!existing || json_object_deep_copy(existing, &o, NULL) != 0 || !o)
+		o = json_object_new_object();
+	jsonutil_set_str(o, "agentImage", image);
+	if (agent)
+		jsonutil_set_str(o, "agent", agent);
+	struct json_object *retry = NULL;
+	if (!json_object_object_get_ex(o, "retry", &retry) ||
+	    !json_object_is_type(retry, json_type_object)) {
+		retry = json_object_new_object();
+		json_object_object_add(o, "retry", retry);
+	}
+	static const struct {
+		const char *key;
+		int64_t dflt;
+	} keys[] = {{"max", PROJECT_RETRY_DEFAULT_MAX},
+		    {"baseSeconds", PROJECT_RETRY_DEFAULT_BASE},
+		    {"capSeconds", PROJECT_RETRY_DEFAULT_CAP}};
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (!json_object_object_get_ex(retry, keys[i].key, NULL))
+			jsonutil_set_int64(retry, keys[i].key, keys[i].dflt);
+	return o;
+}
+
+int project_settings_write(const char *root, struct json_object *obj, struct rv_error **err)
+{
+	_cleanup_free_ char *path = fileio_join(root, PROJECT_SETTINGS_FILE);
+	_cleanup_free_ char *what = xasprintf("'%s'", path);
+	_cleanup_free_ char *text = jsonutil_to_pretty(obj);
+	/* The same reader as every later command, on the text about to be
+	 * written: a file that rover would then refuse is never written. */
+	struct project_settings s = {0};
+	int64_t max = PROJECT_RETRY_DEFAULT_MAX, base = PROJECT_RETRY_DEFAULT_BASE,
+		cap = PROJECT_RETRY_DEFAULT_CAP;
+	int r = settings_from_text(text, strlen(text), what, &s, &max, &base, &cap, err);
+	project_settings_release(&s);
+	if (r < 0)
+		return r;
+	if (base > cap)
+		return rv_error_set(err, EINVAL,
+				    "%s: retry.baseSeconds (%lld) is larger than retry.capSeconds "
+				    "(%lld)",
+				    what, (long long)base, (long long)cap);
+	return fileio_write_atomic(path, text, strlen(text), 0644, err);
 }

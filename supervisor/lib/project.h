@@ -24,6 +24,8 @@
  * Settings come from `<root>/rover.json` (optional; other keys in it belong
  * to other tools and are ignored):
  *     "agentImage": string
+ *     "agent": string, a known agent tool (claude, codex, ...): the default
+ *              of `rover task -a`
  *     "retry": {"max": int, "baseSeconds": int, "capSeconds": int}
  * and the environment overrides them: ROVER_RETRY_MAX, ROVER_RETRY_BASE_SECONDS,
  * ROVER_RETRY_CAP_SECONDS (decimal integers).  Defaults: max 5, base 60,
@@ -44,6 +46,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+
+#include <json-c/json.h>
 
 #include "common/error.h"
 
@@ -69,6 +73,7 @@ struct project_retry {
 
 struct project_settings {
 	char *agent_image; /* rover.json "agentImage", or NULL */
+	char *agent;       /* rover.json "agent", or NULL */
 	struct project_retry retry;
 	/* rover.json has "hooks": never used (commands a repository names must
 	 * not run on the user's machine; hooks.h), but reported. */
@@ -153,6 +158,27 @@ struct project_migration {
 int project_migrate_store(const struct project *p, struct project_migration *ret,
 			  struct rv_error **err);
 void project_migration_release(struct project_migration *m);
+
+/* ---- rover init ---------------------------------------------------------- */
+
+/* rover.json as a JSON object (read up to PROJECT_SETTINGS_MAX_BYTES):
+ * -ENOENT when there is none; -EBADMSG/-EINVAL naming the file when it is
+ * not one JSON object.  Used to keep the keys init does not set. */
+int project_settings_read_json(const char *root, struct json_object **ret,
+			       struct rv_error **err);
+
+/* Pure: the rover.json `rover init` writes - a deep copy of existing (NULL:
+ * a new object) with "agentImage" = image, "agent" = agent when not NULL,
+ * and "retry" with each of max/baseSeconds/capSeconds it lacks set to the
+ * default.  Every other key is kept as it was; "engine" is never added (a
+ * repository must not choose where rover connects). */
+struct json_object *project_settings_for_init(struct json_object *existing, const char *image,
+					      const char *agent);
+
+/* Write obj as <root>/rover.json, atomically (fileio_write_atomic) after
+ * checking that it loads as settings (project_load_settings' rules, the
+ * environment aside): nothing is written when it would not. */
+int project_settings_write(const char *root, struct json_object *obj, struct rv_error **err);
 
 /* The image for new containers: ROVER_AGENT_IMAGE when set and not empty,
  * else rover.json's agentImage, else NULL.  Borrowed. */

@@ -692,7 +692,8 @@ static int ensure_workspace(const struct project *p, const struct task_store *st
 }
 
 int taskops_restart(const struct project *p, const struct task_store *st, const struct task *t,
-		    struct taskops_restart_result *ret, struct rv_error **err)
+		    const char *image_override, struct taskops_restart_result *ret,
+		    struct rv_error **err)
 {
 	enum task_status s = task_status(t);
 	if (s == TASK_PAUSED)
@@ -705,7 +706,8 @@ int taskops_restart(const struct project *p, const struct task_store *st, const 
 		return rv_error_set(err, EPERM,
 				    "task %lld is not in NEW or FAILED status (current: %s)", lid(t),
 				    task_status_name(s));
-	const char *image = task_get_str(t, "agentImage");
+	const char *image = image_override && *image_override ? image_override
+							      : task_get_str(t, "agentImage");
 	if (!image || !*image)
 		image = project_agent_image(p);
 	if (!image || !*image)

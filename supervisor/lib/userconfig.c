@@ -116,3 +116,47 @@ void userconfig_release(struct userconfig *c)
 	c->engine = NULL;
 	c->present = false;
 }
+
+int userconfig_set_engine(const char *value, char **ret_previous, struct rv_error **err)
+{
+	_cleanup_free_ char *path = userconfig_path();
+	if (!path)
+		return rv_error_set(err, ENOENT,
+				    "cannot save the engine: neither XDG_CONFIG_HOME nor HOME is set");
+	int r = check_engine(value, path, err);
+	if (r < 0)
+		return r;
+	struct userconfig cur = {0};
+	r = userconfig_load(&cur, err);
+	if (r < 0)
+		return r;
+	_cleanup_json_ struct json_object *obj = NULL;
+	if (cur.present) {
+		_cleanup_free_ char *buf = NULL;
+		size_t len = 0;
+		r = fileio_read_bounded(path, USERCONFIG_MAX_BYTES, &buf, &len, err);
+		if (r >= 0)
+			r = jsonutil_parse(buf, len, path, &obj, err);
+		if (r < 0) {
+			userconfig_release(&cur);
+			return r;
+		}
+	} else {
+		obj = json_object_new_object();
+	}
+	jsonutil_set_str(obj, "engine", value);
+	_cleanup_free_ char *dir = fileio_dirname(path);
+	r = fileio_mkdir_p(dir, 0700, err);
+	if (r >= 0) {
+		_cleanup_free_ char *text = jsonutil_to_pretty(obj);
+		r = fileio_write_atomic(path, text, strlen(text), 0600, err);
+	}
+	if (r < 0) {
+		userconfig_release(&cur);
+		return rv_error_wrap(err, "cannot save the engine in '%s'", path);
+	}
+	if (ret_previous)
+		*ret_previous = TAKE_PTR(cur.engine);
+	userconfig_release(&cur);
+	return 0;
+}

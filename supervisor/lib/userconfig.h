@@ -52,6 +52,15 @@ int userconfig_parse(const char *buf, size_t len, const char *path, struct userc
  * false.  *ret is filled only on success. */
 int userconfig_load(struct userconfig *ret, struct rv_error **err);
 
+/* Save "engine": value in the file at userconfig_path() (`rover init
+ * --engine`): the file is read and checked as userconfig_load() does (a
+ * broken one is refused, never overwritten), its other keys ("container")
+ * are kept, value is checked as the "engine" setting, the directory is
+ * made (0700) when missing, and the file written atomically
+ * (fileio_write_atomic, mode 0600).  No HOME: -ENOENT.  *ret_previous
+ * (may be NULL): the engine it replaced, or NULL. */
+int userconfig_set_engine(const char *value, char **ret_previous, struct rv_error **err);
+
 void userconfig_release(struct userconfig *c);
 
 #endif

@@ -29,6 +29,7 @@
 #include "common/fileio.h"
 #include "common/jsonutil.h"
 #include "supervisor/lib/engine.h"
+#include "supervisor/lib/userconfig.h"
 #include "supervisor/lib/engine_events.h"
 #include "supervisor/lib/engine_http.h"
 #include "supervisor/lib/engine_logs.h"
@@ -508,7 +509,23 @@ static void test_engine_discover_first_answering(void **state)
 	assert_non_null(strstr(err->msg, dead));
 	assert_non_null(strstr(err->msg, "No such file or directory"));
 	assert_true(rv_error_is_transient(err));
-	rv_error_free(err);
+	/* ... and what to do, once, at the end */
+	assert_non_null(strstr(err->msg, "; " ENGINE_HTTP_HINT_DOWN));
+	assert_null(strstr(strstr(err->msg, ENGINE_HTTP_HINT_DOWN) + 1, ENGINE_HTTP_HINT_DOWN));
+	err = rv_error_free(err);
+
+	/* the global `rover --engine` is --engine where a command gives none */
+	engine_set_global_option(dead_uri);
+	struct engine_discover_env genv;
+	struct userconfig guc = {0};
+	assert_int_equal(engine_discover_env_load(NULL, &genv, &guc, NULL), 0);
+	assert_string_equal(genv.explicit_value, dead_uri);
+	userconfig_release(&guc);
+	assert_int_equal(engine_discover_env_load("docker", &genv, &guc, NULL), 0);
+	assert_string_equal(genv.explicit_value, "docker");
+	userconfig_release(&guc);
+	engine_set_global_option(NULL);
+	assert_null(engine_global_option());
 	close(dead_fd);
 }
 
@@ -1162,6 +1179,16 @@ static void test_engine_error_mapping(void **state)
 	assert_string_equal(err->msg, "cannot connect to the engine at unix:///x.sock: No such file "
 				      "or directory");
 	err = rv_error_free(err);
+	/* a socket we may not open: what to do about it, and not "down" */
+	assert_int_equal(engine_http_curl_error(CURLE_COULDNT_CONNECT, EACCES, "unix:///x.sock", "",
+						NULL, &err),
+			 -EACCES);
+	assert_string_equal(err->msg, "cannot connect to the engine at unix:///x.sock: permission "
+				      "denied on /x.sock: " ENGINE_HTTP_HINT_PERMISSION);
+	assert_int_equal(err->http_status, 0);
+	assert_false(engine_error_means_down(err->code));
+	assert_true(engine_error_means_down(ECONNREFUSED));
+	err = rv_error_free(err);
 	assert_int_equal(engine_http_curl_error(CURLE_OPERATION_TIMEDOUT, 0, "u", "t/o", "op", &err),
 			 -ETIMEDOUT);
 	err = rv_error_free(err);
@@ -1171,6 +1198,32 @@ static void test_engine_error_mapping(void **state)
 	assert_int_equal(engine_http_curl_error(CURLE_WEIRD_SERVER_REPLY, 0, "u", "", "op", &err),
 			 -EPROTO);
 	rv_error_free(err);
+}
+
+static void test_engine_image_path(void **state)
+{
+	(void)state;
+	char *p = NULL;
+	struct rv_error *err = NULL;
+	assert_int_equal(engine_image_path("rover-agent-test:latest", &p, &err), 0);
+	assert_string_equal(p, "rover-agent-test%3Alatest");
+	free(p);
+	/* slashes of a repository path are kept: both engines route them */
+	assert_int_equal(engine_image_path("localhost:5000/team/img:1", &p, &err), 0);
+	assert_string_equal(p, "localhost%3A5000/team/img%3A1");
+	free(p);
+	assert_int_equal(engine_image_path("sha256:abc", &p, &err), 0);
+	free(p);
+	const char *bad[] = {"", "a b", "../x", "a/../b", "/x", "x/", "a//b", "a\nb", "a/./b"};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		assert_int_equal(engine_image_path(bad[i], &p, &err), -EINVAL);
+		err = rv_error_free(err);
+	}
+	char *longname = xcalloc(1, 600);
+	memset(longname, 'a', 599);
+	assert_int_equal(engine_image_path(longname, &p, &err), -EINVAL);
+	err = rv_error_free(err);
+	free(longname);
 }
 
 static void test_engine_open_bad_value(void **state)
@@ -1191,6 +1244,7 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_engine_endpoint_parse),
+		cmocka_unit_test(test_engine_image_path),
 		cmocka_unit_test(test_engine_discover_order),
 		cmocka_unit_test_setup_teardown(test_engine_discover_first_answering, setup, teardown),
 		cmocka_unit_test(test_engine_kind_and_version),

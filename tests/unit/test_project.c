@@ -17,6 +17,7 @@
 
 #include "common/cleanup.h"
 #include "common/fileio.h"
+#include "common/jsonutil.h"
 #include "common/sha256.h"
 #include "supervisor/lib/project.h"
 
@@ -478,6 +479,60 @@ static void test_project_settings_unreadable(void **state)
 	assert_non_null(strstr(e->msg, "rover.json"));
 }
 
+/* rover init: what it writes keeps the rest, fills retry, never names an
+ * engine, and a file rover would refuse is never written. */
+static void test_project_settings_for_init(void **state)
+{
+	(void)state;
+	write_file("rover.json", "{\"languages\": [\"c\"], \"retry\": {\"max\": 2}, "
+				 "\"agentImage\": \"old:1\"}");
+	struct json_object *existing = NULL;
+	struct rv_error *err = NULL;
+	assert_int_equal(project_settings_read_json(real_dir, &existing, &err), 0);
+	struct json_object *o = project_settings_for_init(existing, "img:2", "codex");
+	assert_string_equal(jsonutil_get_str(o, "agentImage"), "img:2");
+	assert_string_equal(jsonutil_get_str(o, "agent"), "codex");
+	assert_non_null(jsonutil_get_array(o, "languages"));
+	struct json_object *retry = jsonutil_get_obj(o, "retry");
+	int64_t v = 0;
+	assert_true(jsonutil_get_int64(retry, "max", &v));
+	assert_int_equal(v, 2);
+	assert_true(jsonutil_get_int64(retry, "capSeconds", &v));
+	assert_int_equal(v, PROJECT_RETRY_DEFAULT_CAP);
+	assert_false(json_object_object_get_ex(o, "engine", NULL));
+	/* existing is not changed */
+	assert_string_equal(jsonutil_get_str(existing, "agentImage"), "old:1");
+	assert_int_equal(project_settings_write(real_dir, o, &err), 0);
+	struct project_settings s = {0};
+	assert_int_equal(project_load_settings(real_dir, &s, &err), 0);
+	assert_string_equal(s.agent_image, "img:2");
+	assert_string_equal(s.agent, "codex");
+	assert_int_equal(s.retry.max, 2);
+	project_settings_release(&s);
+	json_object_put(o);
+	json_object_put(existing);
+
+	/* a new file; and one rover would refuse is not written */
+	o = project_settings_for_init(NULL, "img:3", NULL);
+	assert_false(json_object_object_get_ex(o, "agent", NULL));
+	jsonutil_set_str(o, "agent", "notatool");
+	assert_int_equal(project_settings_write(real_dir, o, &err), -EINVAL);
+	assert_non_null(strstr(err->msg, "agent must be one of"));
+	err = rv_error_free(err);
+	json_object_put(o);
+	assert_int_equal(project_load_settings(real_dir, &s, &err), 0);
+	assert_string_equal(s.agent_image, "img:2"); /* the old file is intact */
+	project_settings_release(&s);
+
+	write_file("rover.json", "[1]");
+	assert_int_equal(project_settings_read_json(real_dir, &existing, &err), -EINVAL);
+	err = rv_error_free(err);
+	_cleanup_free_ char *f = path_in("rover.json");
+	unlink(f);
+	assert_int_equal(project_settings_read_json(real_dir, &existing, &err), -ENOENT);
+	rv_error_free(err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -501,6 +556,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_project_settings_file_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_project_settings_env_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_project_settings_unreadable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_project_settings_for_init, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -285,7 +285,7 @@ static void test_restart_refusals(void **state)
 	struct task *t = make(&p);
 	struct taskops_restart_result res = {0};
 	_cleanup_error_ struct rv_error *e = NULL;
-	assert_int_equal(taskops_restart(&proj, store, t, &res, &e), -EPERM);
+	assert_int_equal(taskops_restart(&proj, store, t, NULL, &res, &e), -EPERM);
 	assert_non_null(strstr(e->msg, "current: PAUSED"));
 	assert_non_null(strstr(e->msg, "rover resume"));
 	_cleanup_free_ char *cp = iter_file(t->id, TASK_FILE_CHECKPOINT);
@@ -295,7 +295,7 @@ static void test_restart_refusals(void **state)
 
 	struct spec c = {.status = TASK_COMPLETED};
 	t = make(&c);
-	assert_int_equal(taskops_restart(&proj, store, t, &res, &e), -EPERM);
+	assert_int_equal(taskops_restart(&proj, store, t, NULL, &res, &e), -EPERM);
 	assert_non_null(strstr(e->msg, "current: COMPLETED"));
 	task_free(t);
 }
@@ -310,7 +310,7 @@ static void test_restart_failure_puts_everything_back(void **state)
 	assert_int_equal(jsonutil_read_object(desc, &before, NULL), 0);
 	struct taskops_restart_result res = {0};
 	_cleanup_error_ struct rv_error *e = NULL;
-	assert_int_equal(taskops_restart(&proj, store, t, &res, &e), -ECONNREFUSED);
+	assert_int_equal(taskops_restart(&proj, store, t, NULL, &res, &e), -ECONNREFUSED);
 	assert_non_null(strstr(e->msg, "cannot restart task"));
 	assert_null(res.task);
 

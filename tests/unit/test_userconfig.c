@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -228,10 +229,54 @@ static void test_engine_recorded_endpoint_check(void **state)
 	assert_non_null(strstr(e->msg, path));
 }
 
+/* rover init --engine: the engine saved, the rest kept, a broken file
+ * never overwritten. */
+static void test_userconfig_set_engine(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *home = fileio_join(dir, "fresh");
+	setenv("XDG_CONFIG_HOME", home, 1);
+	struct rv_error *err = NULL;
+	char *prev = NULL;
+	assert_int_equal(userconfig_set_engine("podman", &prev, &err), 0);
+	assert_null(prev);
+	struct userconfig uc = {0};
+	assert_int_equal(userconfig_load(&uc, &err), 0);
+	assert_true(uc.present);
+	assert_string_equal(uc.engine, "podman");
+	struct stat sb;
+	assert_int_equal(stat(uc.path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	userconfig_release(&uc);
+
+	_cleanup_free_ char *path = write_config("{\"engine\": \"docker\", \"container\": "
+						 "{\"pidsLimit\": 100}}");
+	assert_int_equal(userconfig_set_engine("tcp://127.0.0.1:2375", &prev, &err), 0);
+	assert_string_equal(prev, "docker");
+	free(prev);
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	assert_int_equal(fileio_read_bounded(path, 65536, &buf, &len, NULL), 0);
+	assert_non_null(strstr(buf, "\"tcp://127.0.0.1:2375\""));
+	assert_non_null(strstr(buf, "pidsLimit"));
+
+	/* a bad value or a broken file: refused, the file as it was */
+	assert_int_equal(userconfig_set_engine("ssh://x", NULL, &err), -EINVAL);
+	err = rv_error_free(err);
+	free(write_config("{\"engine\": "));
+	assert_int_equal(userconfig_set_engine("docker", NULL, &err), -EBADMSG);
+	err = rv_error_free(err);
+	free(buf);
+	buf = NULL;
+	assert_int_equal(fileio_read_bounded(path, 65536, &buf, &len, NULL), 0);
+	assert_string_equal(buf, "{\"engine\": ");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_userconfig_path, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_userconfig_set_engine, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_userconfig_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_userconfig_strict, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_engine_order_with_user_config, setup, teardown),
