@@ -33,6 +33,7 @@ static const struct command commands[] = {
 	{"delete", cmd_delete, "remove a task, its container and workspace"},
 	{"supervise", cmd_supervise, "run the supervisor: auto-retry, orphan detection"},
 	{"info", cmd_info, "show the store, the project, the engine and the settings"},
+	{"shell", cmd_shell, "a shell in a task's workspace, in a new container"},
 };
 
 static void usage(FILE *f)
