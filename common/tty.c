@@ -62,7 +62,9 @@ int tty_columns_from(const char *columns_env, unsigned tty_cols)
 int tty_columns(int fd)
 {
 	unsigned rows = 0, cols = 0;
-	if (!isatty(fd) || !tty_size(fd, &rows, &cols))
+	if (!isatty(fd))
+		return 0;
+	if (!tty_size(fd, &rows, &cols))
 		cols = 0;
 	return tty_columns_from(getenv("COLUMNS"), cols);
 }

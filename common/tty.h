@@ -9,10 +9,11 @@
  * alone), signals included: block them and read them in the event loop.
  *
  * What a listing may print:
- *   tty_columns   $COLUMNS when it is a positive number (set on purpose:
- *                 shells do not export it), else the terminal's width when
- *                 fd is one (TIOCGWINSZ), else 0: no limit (a pipe or file
- *                 gets whole lines).
+ *   tty_columns   0 (no limit: a pipe or a file gets whole lines, whatever
+ *                 $COLUMNS says) when fd is not a terminal; else $COLUMNS
+ *                 when it is a positive number (set on purpose: shells do
+ *                 not export it), else the terminal's width (TIOCGWINSZ),
+ *                 else 0.
  *   tty_color     fd is a terminal, NO_COLOR is unset or empty
  *                 (no-color.org), and TERM is not "dumb".
  *   tty_utf8      the locale's character set (LC_ALL, LC_CTYPE, LANG, read
@@ -49,8 +50,8 @@ int tty_columns(int fd);
 bool tty_color(int fd);
 bool tty_utf8(void);
 
-/* Pure forms, for tests: columns from $COLUMNS (NULL: unset) and a
- * terminal width (0: none); colour from isatty, $NO_COLOR and $TERM;
+/* Pure forms, for tests: columns of a terminal from $COLUMNS (NULL: unset)
+ * and its width (0: unknown); colour from isatty, $NO_COLOR and $TERM;
  * UTF-8 from a codeset name ("UTF-8", "utf8"). */
 int tty_columns_from(const char *columns_env, unsigned tty_cols);
 bool tty_color_from(bool isatty, const char *no_color, const char *term);

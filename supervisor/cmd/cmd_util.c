@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/textutil.h"
+#include "common/tty.h"
 #include "common/cleanup.h"
 #include "common/jsonutil.h"
 #include "supervisor/cmd/cmd.h"
@@ -132,7 +133,8 @@ void cmd_report_stderr(void *userdata, const char *level, int64_t id, const char
 	(void)userdata;
 	(void)id;
 	_cleanup_free_ char *safe = textutil_escape_terminal(msg);
-	fprintf(stderr, "%s %s\n", !strcmp(level, "warn") ? "⚠" : "ℹ", safe);
+	bool warn = !strcmp(level, "warn");
+	fprintf(stderr, "%s %s\n", tty_utf8() ? (warn ? "⚠" : "ℹ") : (warn ? "!" : "i"), safe);
 }
 
 int cmd_parse_json_only(const char *verb, const char *usage, int argc, char **argv,
