@@ -26,7 +26,8 @@ int cmd_env_open(struct cmd_env *env, struct rv_error **err)
 	struct project_migration m = {0};
 	r = project_migrate_store(env->project, &m, err);
 	if (m.message)
-		fprintf(stderr, "%s %s\n", m.warning ? "⚠" : "ℹ", m.message);
+		fprintf(stderr, "%s %s\n",
+			tty_utf8() ? (m.warning ? "⚠" : "ℹ") : (m.warning ? "!" : "i"), m.message);
 	project_migration_release(&m);
 	if (r >= 0)
 		r = task_store_open(env->project->store_dir, &env->store, err);
