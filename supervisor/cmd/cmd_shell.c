@@ -145,12 +145,15 @@ static int pump(struct session *se, int sfd, struct rv_error **err)
 			}
 		}
 		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-			int r;
-			while ((r = engine_attach_read(a, to_fd, NULL, err)) > 0)
-				;
+			/* A bounded helping, then the others' turn: a container
+			 * that prints without end (yes) must not keep Ctrl+C, a
+			 * resize or a signal from being seen. */
+			int r = 1;
+			for (int k = 0; k < 8 && r > 0; k++)
+				r = engine_attach_read(a, to_fd, NULL, err);
 			if (r == 0)
 				return 1;
-			if (r != -EAGAIN)
+			if (r < 0 && r != -EAGAIN)
 				return r;
 		}
 		if (pending && (p[0].revents & POLLOUT)) {

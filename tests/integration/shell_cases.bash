@@ -173,3 +173,16 @@ case_shell_refuses_clearly() {
 	[[ "$stderr" == *"the workspace of task $TID"*"is gone"* ]]
 	no_shell_left
 }
+
+case_shell_ctrl_c_goes_to_the_container() {
+	completed_task
+	# Ctrl+C stops what runs in the shell (even output without end), not
+	# rover: the session goes on until exit.
+	run --separate-stderr $PTY --wait '$ ' --type 'yes\r' --wait 'y\r\ny\r\ny\r\n' \
+		--type '\x03' --wait '$ ' --type 'echo still-here; exit 4\r' \
+		-- "$ROVER" shell "$TID"
+	[ "$status" -eq 4 ]
+	[[ "$output" == *still-here* ]]
+	[[ "$stderr" == *"pty_drive: mode restored"* ]]
+	no_shell_left
+}

@@ -4,7 +4,8 @@
     pty_drive.py [--rows R] [--cols C] [--timeout S] STEP... -- COMMAND [ARG...]
 
 Steps, in order:
-    --wait TEXT     wait until TEXT appears in the output (after the last match)
+    --wait TEXT     wait until TEXT appears in the output (after the last match;
+                    backslash escapes as for --type)
     --type TEXT     type TEXT (backslash escapes: \\n, \\r, \\x04 ...)
     --resize RxC    resize the terminal (the foreground process gets SIGWINCH)
     --signal NAME   send a signal (TERM, HUP, ...) to the command
@@ -78,8 +79,10 @@ def main():
     status = 0
     for kind, val in steps:
         if kind == "wait":
-            want = val.encode()
+            want = val.encode().decode("unicode_escape").encode("latin-1")
             while out.find(want, seen) < 0:
+                # only the new bytes (and an overlap) are searched next time
+                seen = max(seen, len(out) - len(want))
                 if time.monotonic() > deadline or proc.poll() is not None and \
                         not select.select([master], [], [], 0.2)[0]:
                     sys.stdout.buffer.write(out)
