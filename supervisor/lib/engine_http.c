@@ -537,7 +537,7 @@ int engine_http_parse_head(const char *buf, size_t len, long *ret_status, size_t
 	long status = (buf[9] - '0') * 100 + (buf[10] - '0') * 10 + (buf[11] - '0');
 	long long clen = -1;
 	bool chunked = false;
-	const char *line = memchr(buf, '\n', head_len) + 1;
+	const char *line = (const char *)memchr(buf, '\n', head_len) + 1;
 	while (line < end) {
 		const char *eol = memchr(line, '\n', (size_t)(end + 2 - line));
 		size_t ll = (size_t)(eol - line);
