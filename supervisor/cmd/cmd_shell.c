@@ -15,6 +15,7 @@
 #include "common/fileio.h"
 #include "common/tty.h"
 #include "supervisor/cmd/cmd.h"
+#include "supervisor/lib/observe.h"
 #include "supervisor/lib/shell.h"
 
 static const char usage_text[] =
@@ -215,6 +216,8 @@ int cmd_shell(int argc, char **argv)
 		cmd_env_release(&env);
 		return cmd_fail(false, CMD_FAILED, err);
 	}
+	/* Up to date first, so "is running" below is true. */
+	observe_task(env.store, &t, 0, cmd_report_stderr, NULL);
 	bool tty = isatty(STDIN_FILENO);
 	struct shell_opts o = {
 		.image = image,
