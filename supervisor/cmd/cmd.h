@@ -33,6 +33,7 @@ int cmd_restart(int argc, char **argv);
 int cmd_delete(int argc, char **argv);
 int cmd_supervise(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+/* Exits with the shell's own status once one ran (see rover(1)). */
 int cmd_shell(int argc, char **argv);
 
 /* The project and its store, opened from the current directory. */
