@@ -11,6 +11,7 @@
 
 #include "common/cleanup.h"
 #include "common/fileio.h"
+#include "common/proc.h"
 #include "supervisor/lib/hardening.h"
 #include "supervisor/lib/launch.h"
 #include "supervisor/lib/worktree.h"
@@ -78,6 +79,57 @@ static char *shell_name(int64_t id)
 	return xasprintf("rover-shell-%lld-%08x", (long long)id, rnd);
 }
 
+#define OWNER_LABEL "rover.shell.owner"
+
+/* "<boot id>:<pid>:<start ticks>" of this process, or NULL when unknown. */
+static char *owner_value(void)
+{
+	char boot[40];
+	uint64_t start = 0;
+	if (!proc_boot_id(boot, sizeof(boot)) || !proc_start_time(getpid(), &start))
+		return NULL;
+	return xasprintf("%s:%d:%llu", boot, (int)getpid(), (unsigned long long)start);
+}
+
+/* Whether the rover named by an owner label is gone: only when it ran on
+ * this boot of this host (a store shared with another host names its live
+ * sessions too, which are not ours to judge). */
+static bool owner_gone(const char *owner)
+{
+	char boot[40];
+	if (!owner || !proc_boot_id(boot, sizeof(boot)))
+		return false;
+	size_t bl = strlen(boot);
+	if (strncmp(owner, boot, bl) != 0 || owner[bl] != ':')
+		return false;
+	char *end = NULL;
+	long pid = strtol(owner + bl + 1, &end, 10);
+	if (pid <= 0 || !end || *end != ':')
+		return false;
+	unsigned long long want = strtoull(end + 1, NULL, 10);
+	uint64_t start = 0;
+	return !proc_start_time((pid_t)pid, &start) || start != want;
+}
+
+/* Shell containers a killed rover (SIGKILL, a crash) left behind: the
+ * session's rover is gone, or the container has exited.  Best effort. */
+static void reap_stale(struct shell *s, const struct task_store *st)
+{
+	_cleanup_free_ char *l_store = xasprintf("rover.store=%s", st->dir);
+	const char *filters[] = {l_store, "rover.shell=1", NULL};
+	struct engine_container_summary *list = NULL;
+	size_t n = 0;
+	if (engine_container_list(s->e, filters, &list, &n, NULL) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const char *state = list[i].state ? list[i].state : "";
+		const char *owner = engine_label_get(list[i].labels, list[i].n_labels, OWNER_LABEL);
+		if (!strcmp(state, "exited") || !strcmp(state, "dead") || owner_gone(owner))
+			(void)engine_container_remove(s->e, list[i].id, true, NULL);
+	}
+	engine_container_list_free(list, n);
+}
+
 static int create_container(struct shell *s, const struct project *p,
 			    const struct task_store *st, const struct task *t,
 			    const struct shell_opts *o, const char *ws, struct rv_error **err)
@@ -102,7 +154,9 @@ static int create_container(struct shell *s, const struct project *p,
 	const char *binds[] = {b_ws, b_obj, NULL};
 	_cleanup_free_ char *l_task = xasprintf("rover.task=%lld", (long long)t->id);
 	_cleanup_free_ char *l_store = xasprintf("rover.store=%s", st->dir);
-	const char *labels[] = {l_task, l_store, "rover.shell=1", NULL};
+	_cleanup_free_ char *owner = owner_value();
+	_cleanup_free_ char *l_owner = owner ? xasprintf(OWNER_LABEL "=%s", owner) : NULL;
+	const char *labels[] = {l_task, l_store, "rover.shell=1", l_owner, NULL};
 	_cleanup_free_ char *e_term = o->term && *o->term ? xasprintf("TERM=%s", o->term) : NULL;
 	const char *env[3] = {0};
 	size_t ne = 0;
@@ -171,6 +225,7 @@ int shell_start(const struct project *p, const struct task_store *st, const stru
 		shell_free(s);
 		return r;
 	}
+	reap_stale(s, st);
 	r = create_container(s, p, st, t, o, ws, err);
 	if (r == 0)
 		r = engine_attach_open(s->e, s->id, o->tty, &s->a, err);

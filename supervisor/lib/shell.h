@@ -13,7 +13,12 @@
  *     name    rover-shell-<id>-<8 random hex>
  *     labels  rover.task=<id>, rover.store=<store dir>, rover.shell=1 (no
  *             rover.iteration: it is never taken for the task's own
- *             container; `rover delete` removes it with the task's)
+ *             container; `rover delete` removes it with the task's), and
+ *             rover.shell.owner=<boot id>:<pid>:<start ticks> of the rover
+ *             that runs the session
+ *     reaping before each new one: shell containers of the store that
+ *             have exited, or whose owner ran on this boot and is gone (a
+ *             rover killed with SIGKILL cannot remove its own)
  *     command o->cmd, default /bin/sh, as the entrypoint (the image's own
  *             entrypoint and command are not run)
  *

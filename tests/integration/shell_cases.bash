@@ -186,3 +186,21 @@ case_shell_ctrl_c_goes_to_the_container() {
 	[[ "$stderr" == *"pty_drive: mode restored"* ]]
 	no_shell_left
 }
+
+case_shell_left_by_a_killed_rover_is_reaped() {
+	completed_task
+	"$ROVER" shell "$TID" -- sleep 300 </dev/null &
+	local pid=$! deadline=$((SECONDS + 20))
+	while no_shell_left 2>/dev/null; do
+		[ $SECONDS -lt $deadline ] || { echo "no shell container seen" >&2; return 1; }
+		sleep 0.2
+	done
+	# SIGKILL: rover cannot remove its container; it keeps running
+	kill -KILL "$pid"
+	wait "$pid" || true
+	! no_shell_left 2>/dev/null
+	# the next shell of the store removes it (its owner is gone)
+	run "$ROVER" shell "$TID" -- true </dev/null
+	[ "$status" -eq 0 ]
+	no_shell_left
+}

@@ -13,3 +13,4 @@ teardown() { shell_teardown; }
 @test "podman: a signal ends the shell: terminal restored, container removed" { case_shell_ended_by_a_signal_cleans_up; }
 @test "podman: a missing task, image, command or workspace is refused clearly" { case_shell_refuses_clearly; }
 @test "podman: Ctrl+C goes to the container's shell, not to rover" { case_shell_ctrl_c_goes_to_the_container; }
+@test "podman: a shell container left by a killed rover is removed by the next shell" { case_shell_left_by_a_killed_rover_is_reaped; }
