@@ -49,6 +49,25 @@ char *textutil_escape_terminal(const char *s);
  * a trailing 0xC2 over).  *ret_len is the result's length. */
 char *textutil_escape_log(const char *s, size_t len, size_t *ret_len);
 
+/* Columns on a terminal.  textutil_char_width: 0 for combining marks and
+ * zero-width characters, 2 for East Asian wide and fullwidth characters and
+ * emoji, else 1 (a small table, not the full wcwidth: enough to keep a
+ * table's columns straight for the text tasks have). */
+int textutil_char_width(unsigned cp);
+
+/* The display width of s (UTF-8; a byte that is not UTF-8 counts 1); with
+ * utf8 false, as textutil_fit shows it: one column a character. */
+int textutil_width(const char *s, bool utf8);
+
+/* s made to fill exactly width columns (pad: spaces after) or at most width
+ * (no pad), never more: when it is wider it is cut and ends with an
+ * ellipsis, "\u2026" with utf8, "..." (or fewer dots when width < 3)
+ * without.  Without utf8 the result is plain ASCII: each non-ASCII
+ * character becomes '?'.  s should already be safe for a terminal
+ * (textutil_escape_terminal); tab and newline become spaces.  Newly
+ * allocated; width <= 0 gives "". */
+char *textutil_fit(const char *s, int width, bool utf8, bool pad);
+
 /* True when textutil_escape_terminal(s) would change s. */
 bool textutil_needs_escape(const char *s);
 

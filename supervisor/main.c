@@ -36,6 +36,7 @@ static const struct command commands[] = {
 	{"events", cmd_events, "a task's journal of transitions (--follow, --json)"},
 	{"init", cmd_init, "check the engine and image, write rover.json"},
 	{"wait", cmd_wait, "wait until tasks stop running; exit status tells how they ended"},
+	{"shell", cmd_shell, "a shell in a task's workspace, in a new container"},
 };
 
 static void usage(FILE *f)

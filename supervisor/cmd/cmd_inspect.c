@@ -10,6 +10,7 @@
 #include "common/cleanup.h"
 #include "common/jsonutil.h"
 #include "common/textutil.h"
+#include "common/tty.h"
 #include "common/timeutil.h"
 #include "supervisor/cmd/cmd.h"
 #include "supervisor/cmd/list_view.h"
@@ -147,12 +148,22 @@ static void print_human(const struct cmd_env *env, const struct task *t, struct 
 	list_view_iter_read(env->store, t, &it);
 	_cleanup_free_ char *title = textutil_escape_terminal(task_title(t));
 	printf("Task %lld: %s\n", (long long)t->id, title ? title : "");
-	line("Status", list_view_status_label(t, &it, buf, sizeof(buf)));
+	const char *label = list_view_status_label(t, &it, buf, sizeof(buf));
+	const char *color = tty_color(STDOUT_FILENO) ? list_view_status_color(task_status(t)) : NULL;
+	if (color)
+		printf("%-16s %s%s\033[0m\n", "Status", color, label);
+	else
+		line("Status", label);
 	if (list_view_needs_person(t, &env->project->settings.retry))
 		printf("%-16s auto-retry gave up: run rover resume %lld\n", "Action needed",
 		       (long long)t->id);
 	line("Pause reason", task_get_str(t, "pauseReason"));
-	line("Error", task_error(t));
+	/* A pause the user (or a signal) asked for is no error: its note is a
+	 * message. */
+	enum task_pause_reason pr = task_pause_reason(t);
+	bool asked = task_status(t) == TASK_PAUSED &&
+		     (pr == TASK_PAUSE_USER || pr == TASK_PAUSE_SIGNAL);
+	line(asked ? "Message" : "Error", task_error(t));
 	/* What the agent CLIs reported, summed over runs and resumes. */
 	struct json_object *u = jsonutil_get_obj(t->obj, "usage"), *cost = NULL;
 	int64_t in = 0, out = 0;

@@ -13,6 +13,7 @@
 #include "common/cleanup.h"
 #include "common/fileio.h"
 #include "common/jsonutil.h"
+#include "common/tty.h"
 #include "common/timeutil.h"
 #include "supervisor/cmd/cmd.h"
 #include "supervisor/cmd/list_view.h"
@@ -32,7 +33,13 @@ static const char usage_text[] =
 	"                         every SECONDS (1-60, default 3); runs auto-retries\n"
 	"                         unless another supervisor does\n"
 	"      --no-engine        do not ask the engine (status files only)\n"
-	"  -h, --help             this help\n";
+	"  -h, --help             this help\n"
+	"\n"
+	"On a terminal the table fits its width ($COLUMNS, else the terminal's):\n"
+	"long titles and steps end with an ellipsis, lines never wrap; statuses are\n"
+	"in colour unless NO_COLOR is set.  Into a pipe or a file, lines are whole\n"
+	"and plain (--watch prints each frame after a '----' line, no screen\n"
+	"clearing).  Outside a UTF-8 locale the output is plain ASCII.\n";
 
 /* One element of the --json array, in id order. */
 struct item {
@@ -242,8 +249,11 @@ int cmd_list(int argc, char **argv)
 	} else if (l.n == 0) {
 		printf("No tasks yet. Create one with: rover task \"what to do\"\n");
 	} else {
-		list_view_print_table(stdout, env.store, &l, &env.project->settings.retry,
-				      timeutil_now_ms());
+		struct list_view_style style = {.width = tty_columns(STDOUT_FILENO),
+						.color = tty_color(STDOUT_FILENO),
+						.utf8 = tty_utf8()};
+		list_view_print_table_styled(stdout, env.store, &l, &env.project->settings.retry,
+					     timeutil_now_ms(), &style);
 	}
 	cmd_env_release(&env);
 	return CMD_OK;

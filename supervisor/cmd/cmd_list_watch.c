@@ -1,10 +1,14 @@
 /* rover list --watch [SECONDS]: the live table over the supervisor loop. */
 #define _GNU_SOURCE
+#include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/textutil.h"
+#include "common/tty.h"
 #include "common/cleanup.h"
 #include "common/timeutil.h"
 #include "supervisor/lib/hooks.h"
@@ -34,13 +38,35 @@ static void on_event(void *userdata, const struct supervise_event *ev)
 	/* Messages quote task errors, which the container wrote. */
 	_cleanup_free_ char *msg = textutil_escape_terminal(ev->message ? ev->message : "");
 	char *line = xasprintf("%s %s%s", timeutil_format_hhmm(ev->time_ms, hhmm),
-			       ev->kind == SUPERVISE_WARNING ? "⚠ " : "", msg);
+			       ev->kind == SUPERVISE_WARNING ? (tty_utf8() ? "⚠ " : "! ") : "", msg);
 	if (w->n_recent == WATCH_RECENT) {
 		free(w->recent[0]);
 		memmove(w->recent, w->recent + 1, (WATCH_RECENT - 1) * sizeof(w->recent[0]));
 		w->n_recent--;
 	}
 	w->recent[w->n_recent++] = line;
+}
+
+/* One line under the table, cut to the terminal's width (never wrapped)
+ * and ASCII outside a UTF-8 locale. */
+__attribute__((format(printf, 2, 3))) static void footer(const struct list_view_style *style,
+							 const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	_cleanup_free_ char *line = NULL;
+	if (vasprintf(&line, fmt, ap) < 0)
+		line = NULL;
+	va_end(ap);
+	if (!line)
+		return;
+	if (style->width <= 0 && style->utf8) {
+		puts(line);
+		return;
+	}
+	_cleanup_free_ char *fit = textutil_fit(line, style->width > 0 ? style->width : INT_MAX / 2,
+						style->utf8, false);
+	puts(fit);
 }
 
 static void on_view(void *userdata, const struct supervise_view *v)
@@ -54,30 +80,48 @@ static void on_view(void *userdata, const struct supervise_view *v)
 		fflush(stdout);
 		return;
 	}
-	fputs("\033[2J\033[H", stdout);
+	/* A terminal is redrawn; a pipe or file gets one frame after another,
+	 * without screen codes. */
+	bool tty = isatty(STDOUT_FILENO);
+	bool u = tty_utf8();
+	struct list_view_style style = {.width = tty_columns(STDOUT_FILENO),
+					.color = tty_color(STDOUT_FILENO),
+					.utf8 = u};
+	if (tty) {
+		fputs("\033[2J\033[H", stdout);
+	} else {
+		char iso[TIMEUTIL_ISO_LEN];
+		printf("---- %s ----\n", timeutil_format_iso(v->now_ms, iso));
+	}
 	if (v->tasks->n == 0)
 		printf("No tasks yet. Create one with: rover task \"what to do\"\n");
 	else
-		list_view_print_table(stdout, w->env->store, v->tasks, policy, v->now_ms);
-	printf("\n⏱ Refreshing every %ds (Ctrl+C to exit)...\n", w->interval_s);
+		list_view_print_table_styled(stdout, w->env->store, v->tasks, policy, v->now_ms,
+					     &style);
+	printf("\n");
+	footer(&style, "%sRefreshing every %ds (Ctrl+C to exit)...", u ? "⏱ " : "",
+	       w->interval_s);
 	if (w->so->no_engine)
-		printf("ℹ Engine not asked (--no-engine): no container checks, no auto-retries.\n");
+		footer(&style, "%sEngine not asked (--no-engine): no container checks, no "
+			       "auto-retries.",
+		       u ? "ℹ " : "");
 	else if (v->scheduler)
-		printf("↻ This process schedules auto-retries: paused tasks retry when credits "
-		       "reset (up to %d attempts).\n",
-		       w->so->policy.max);
+		footer(&style, "%sThis process schedules auto-retries: paused tasks retry when "
+			       "credits reset (up to %d attempts).",
+		       u ? "↻ " : "", w->so->policy.max);
 	else if (v->scheduler_pid > 0)
-		printf("↻ Auto-retries are scheduled by process %d (rover %s).\n",
-		       (int)v->scheduler_pid, v->scheduler_role ? v->scheduler_role : "supervise");
+		footer(&style, "%sAuto-retries are scheduled by process %d (rover %s).",
+		       u ? "↻ " : "", (int)v->scheduler_pid,
+		       v->scheduler_role ? v->scheduler_role : "supervise");
 	else
-		printf("↻ Auto-retries are scheduled by another process.\n");
+		footer(&style, "%sAuto-retries are scheduled by another process.", u ? "↻ " : "");
 	if (!v->engine_ok)
-		printf("⚠ An engine event stream is down; containers are checked every %ds.\n",
-		       SUPERVISE_FALLBACK_MS / 1000);
+		footer(&style, "%sAn engine event stream is down; containers are checked every %ds.",
+		       u ? "⚠ " : "! ", SUPERVISE_FALLBACK_MS / 1000);
 	if (w->n_recent) {
 		printf("\n");
 		for (size_t i = 0; i < w->n_recent; i++)
-			printf("  %s\n", w->recent[i]);
+			footer(&style, "  %s", w->recent[i]);
 	}
 	fflush(stdout);
 }

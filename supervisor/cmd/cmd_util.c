@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/textutil.h"
+#include "common/tty.h"
 #include "common/cleanup.h"
 #include "common/jsonutil.h"
 #include "supervisor/lib/hooks.h"
@@ -28,7 +29,8 @@ int cmd_env_open(struct cmd_env *env, struct rv_error **err)
 	struct project_migration m = {0};
 	r = project_migrate_store(env->project, &m, err);
 	if (m.message)
-		fprintf(stderr, "%s %s\n", m.warning ? "⚠" : "ℹ", m.message);
+		fprintf(stderr, "%s %s\n",
+			tty_utf8() ? (m.warning ? "⚠" : "ℹ") : (m.warning ? "!" : "i"), m.message);
 	project_migration_release(&m);
 	if (r >= 0)
 		r = task_store_open(env->project->store_dir, &env->store, err);
@@ -135,7 +137,8 @@ void cmd_report_stderr(void *userdata, const char *level, int64_t id, const char
 	(void)userdata;
 	(void)id;
 	_cleanup_free_ char *safe = textutil_escape_terminal(msg);
-	fprintf(stderr, "%s %s\n", !strcmp(level, "warn") ? "⚠" : "ℹ", safe);
+	bool warn = !strcmp(level, "warn");
+	fprintf(stderr, "%s %s\n", tty_utf8() ? (warn ? "⚠" : "ℹ") : (warn ? "!" : "i"), safe);
 }
 
 int cmd_parse_json_only(const char *verb, const char *usage, int argc, char **argv,

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "list_view.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,6 +97,8 @@ const char *list_view_status_label(const struct task *t, const struct list_view_
 		const char *p = r == TASK_PAUSE_RETRYABLE_ERROR ? provider_of(t, it) : NULL;
 		if (r == TASK_PAUSE_USER)
 			snprintf(buf, n, "Paused (user)");
+		else if (r == TASK_PAUSE_SIGNAL)
+			snprintf(buf, n, "Paused (signal)");
 		else if (p)
 			snprintf(buf, n, "Paused (%s)", p);
 		else
@@ -147,6 +150,11 @@ const char *list_view_duration(int64_t ms, char *buf, size_t n)
 	return buf;
 }
 
+static int imax(int a, int b)
+{
+	return a > b ? a : b;
+}
+
 static int64_t duration_of(const struct task *t, int64_t now)
 {
 	int64_t start, end = now, v;
@@ -163,104 +171,324 @@ static int64_t duration_of(const struct task *t, int64_t now)
 	return end - start;
 }
 
-/* Copy at most `width` display columns of s (UTF-8 aware), with "…" when cut. */
-static void cell(char *out, size_t outn, const char *raw, int width)
+/* ---- the table ---------------------------------------------------------- */
+
+#define NATURAL_TITLE 30
+#define NATURAL_AGENT 14
+#define NATURAL_WORKFLOW 10
+#define NATURAL_STATUS 20
+#define NATURAL_PROGRESS 10
+#define NATURAL_DURATION 8
+#define MIN_TITLE 10
+#define MIN_STEP 10
+
+static int clampi(int v, int lo, int hi)
 {
-	/* Titles, errors and steps come from the container: no control
-	 * character reaches the terminal (textutil.h). */
-	_cleanup_free_ char *s = textutil_escape_terminal(raw);
-	int cols = 0;
-	size_t i = 0, o = 0;
-	size_t len = strlen(s);
-	/* count columns */
-	int total = 0;
-	for (size_t k = 0; k < len; k++)
-		if (((unsigned char)s[k] & 0xC0) != 0x80)
-			total++;
-	int limit = total > width ? width - 1 : width;
-	while (i < len && o + 4 < outn) {
-		unsigned char ch = (unsigned char)s[i];
-		if ((ch & 0xC0) != 0x80) {
-			if (cols == limit)
-				break;
-			cols++;
-		}
-		out[o++] = (char)(ch == '\n' || ch == '\t' ? ' ' : ch);
-		i++;
-	}
-	if (total > width && o + 4 < outn) {
-		memcpy(out + o, "…", 3);
-		o += 3;
-		cols++;
-	}
-	while (cols < width && o + 1 < outn) {
-		out[o++] = ' ';
-		cols++;
-	}
-	out[o] = '\0';
+	return v < lo ? lo : v > hi ? hi : v;
 }
 
-void list_view_print_table(FILE *f, const struct task_store *st, const struct task_list *l,
-			   const struct project_retry *policy, int64_t now_ms)
+static int layout_total(const struct list_view_layout *l)
 {
-	char c1[64], c2[128], c3[64], c4[64], c5[64], c6[128], c7[64], b1[128], b2[256], b3[64];
-	int idw = 4;
-	for (size_t i = 0; i < l->n; i++) {
-		char tmp[32];
-		int w = snprintf(tmp, sizeof(tmp), "%lld", (long long)l->entries[i].id);
-		if (w > idw)
-			idw = w;
+	const int w[] = {l->id, l->title, l->agent, l->workflow, l->status, l->progress, l->step,
+			 l->duration};
+	int total = 0, n = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(w); i++)
+		if (w[i] > 0) {
+			total += w[i];
+			n++;
+		}
+	return total + (n > 0 ? n - 1 : 0);
+}
+
+void list_view_layout(int width, const struct list_view_want *want, struct list_view_layout *ret)
+{
+	struct list_view_layout l = {
+		.id = want->id,
+		.title = NATURAL_TITLE,
+		.agent = NATURAL_AGENT,
+		.workflow = NATURAL_WORKFLOW,
+		.status = NATURAL_STATUS,
+		.progress = NATURAL_PROGRESS,
+		.step = want->step_natural,
+		.duration = NATURAL_DURATION,
+	};
+	if (width <= 0) {
+		*ret = l;
+		return;
 	}
-	/* Wide enough for "run rover resume <id>" of the largest id. */
-	int stepw = 17 + idw > 25 ? 17 + idw : 25;
-	fprintf(f, "%s %s %s %s %s %s %s %s\n", (cell(c1, sizeof(c1), "ID", idw), c1),
-		(cell(c2, sizeof(c2), "Title", 30), c2), (cell(c3, sizeof(c3), "Agent", 14), c3),
-		(cell(c4, sizeof(c4), "Workflow", 10), c4), (cell(c5, sizeof(c5), "Status", 20), c5),
-		"Progress  ", (cell(c6, sizeof(c6), "Current Step", stepw), c6), "Duration");
+	/* On a terminal: each column as wide as what it shows (at least its
+	 * header), the title and the step sharing what is left; when even
+	 * their minimum does not fit, the least needed columns go first. */
+	l.agent = clampi(want->agent, 5, NATURAL_AGENT);
+	l.workflow = clampi(want->workflow, 8, NATURAL_WORKFLOW);
+	l.status = clampi(want->status, 6, NATURAL_STATUS);
+	l.progress = 8;
+	int t_want = want->title > 5 ? want->title : 5;
+	int s_want = want->step > 12 ? want->step : 12;
+	for (int stage = 0; stage < 5; stage++) {
+		if (stage == 1)
+			l.workflow = 0;
+		else if (stage == 2)
+			l.agent = 0;
+		else if (stage == 3)
+			l.progress = 0;
+		else if (stage == 4)
+			l.duration = 0;
+		l.title = l.step = 1;
+		int avail = width - layout_total(&l) + 2; /* the two 1s back */
+		if (avail < MIN_TITLE + MIN_STEP && stage < 4)
+			continue;
+		if (t_want + s_want <= avail) {
+			l.title = t_want;
+			l.step = s_want;
+		} else if (s_want <= t_want && avail - s_want >= MIN_TITLE) {
+			/* the short one whole, the long one cut */
+			l.step = s_want;
+			l.title = avail - s_want;
+		} else if (t_want < s_want && avail - t_want >= MIN_STEP) {
+			l.title = t_want;
+			l.step = avail - t_want;
+		} else {
+			/* both cut, in proportion to what each wants, each at least 10 */
+			int t = (int)((long long)avail * t_want / (t_want + s_want));
+			t = clampi(t, MIN_TITLE, avail - MIN_STEP > MIN_TITLE ? avail - MIN_STEP
+									    : MIN_TITLE);
+			l.title = t;
+			l.step = avail - t > MIN_STEP ? avail - t : MIN_STEP;
+		}
+		break;
+	}
+	*ret = l;
+}
+
+/* A cell: s escaped for the terminal (titles, errors and steps come from the
+ * container: no control character reaches it, textutil.h), fitted to width. */
+static char *cell(const char *raw, int width, bool utf8, bool pad)
+{
+	_cleanup_free_ char *safe = textutil_escape_terminal(raw ? raw : "");
+	return textutil_fit(safe, width, utf8, pad);
+}
+
+const char *list_view_status_color(enum task_status s)
+{
+	switch (s) {
+	case TASK_COMPLETED:
+	case TASK_MERGED:
+	case TASK_PUSHED:
+		return "\033[32m"; /* green */
+	case TASK_FAILED:
+		return "\033[31m"; /* red */
+	case TASK_PAUSED:
+		return "\033[33m"; /* yellow */
+	case TASK_IN_PROGRESS:
+	case TASK_ITERATING:
+		return "\033[36m"; /* cyan */
+	default:
+		return NULL;
+	}
+}
+
+/* One row of cells; the status cell (index status_col, or -1) coloured.
+ * The line never exceeds style->width: the layout sees to it, and if even
+ * the narrowest layout is too wide the whole line is cut (without colour). */
+static void print_row(FILE *f, char *const cells[], size_t n, int status_col, const char *color,
+		      const struct list_view_style *style)
+{
+	size_t len = 0;
+	for (size_t i = 0; i < n; i++)
+		if (cells[i])
+			len += strlen(cells[i]) + 1;
+	_cleanup_free_ char *plain = xmalloc(len + 1);
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!cells[i])
+			continue;
+		if (o)
+			plain[o++] = ' ';
+		size_t k = strlen(cells[i]);
+		memcpy(plain + o, cells[i], k);
+		o += k;
+	}
+	while (o > 0 && plain[o - 1] == ' ')
+		o--; /* no trailing blanks */
+	plain[o] = '\0';
+	if (style->width > 0 && textutil_width(plain, style->utf8) > style->width) {
+		_cleanup_free_ char *cut = textutil_fit(plain, style->width, style->utf8, false);
+		fprintf(f, "%s\n", cut);
+		return;
+	}
+	if (!color || status_col < 0 || !cells[status_col]) {
+		fprintf(f, "%s\n", plain);
+		return;
+	}
+	size_t last = 0;
+	for (size_t i = 0; i < n; i++)
+		if (cells[i])
+			last = i;
+	bool first = true;
+	for (size_t i = 0; i < n; i++) {
+		if (!cells[i])
+			continue;
+		if (!first)
+			fputc(' ', f);
+		first = false;
+		if (i == last) { /* no trailing blanks */
+			size_t k = strlen(cells[i]);
+			while (k > 0 && cells[i][k - 1] == ' ')
+				k--;
+			if ((int)i != status_col) {
+				fprintf(f, "%.*s", (int)k, cells[i]);
+				continue;
+			}
+		}
+		if ((int)i == status_col) {
+			/* the label coloured, its padding not */
+			const char *c = cells[i];
+			size_t k = strlen(c);
+			while (k > 0 && c[k - 1] == ' ')
+				k--;
+			fprintf(f, "%s%.*s\033[0m%s", color, (int)k, c, c + k);
+		} else {
+			fputs(cells[i], f);
+		}
+	}
+	fputc('\n', f);
+}
+
+/* What each row shows, worked out once for the widths and the printing. */
+struct row {
+	int64_t id;
+	const struct rv_error *err; /* a record that did not load */
+	char *title, *agent, *workflow, *status, *step, *duration;
+	int progress;
+	enum task_status st;
+};
+
+static void rows_release(struct row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(rows[i].title);
+		free(rows[i].agent);
+		free(rows[i].workflow);
+		free(rows[i].status);
+		free(rows[i].step);
+		free(rows[i].duration);
+	}
+	free(rows);
+}
+
+static int safe_width(const char *s, bool utf8)
+{
+	_cleanup_free_ char *safe = textutil_escape_terminal(s ? s : "");
+	return textutil_width(safe, utf8);
+}
+
+void list_view_print_table_styled(FILE *f, const struct task_store *st, const struct task_list *l,
+				  const struct project_retry *policy, int64_t now_ms,
+				  const struct list_view_style *style)
+{
+	static const struct list_view_style plain = {.width = 0, .color = false, .utf8 = true};
+	if (!style)
+		style = &plain;
+	const bool u = style->utf8;
+	struct row *rows = xcalloc(l->n ? l->n : 1, sizeof(*rows));
+	struct list_view_want want = {.id = 4};
 	for (size_t i = 0; i < l->n; i++) {
 		const struct task_list_entry *e = &l->entries[i];
-		char id[32];
-		snprintf(id, sizeof(id), "%lld", (long long)e->id);
+		struct row *r = &rows[i];
+		r->id = e->id;
+		char tmp[32];
+		int w = snprintf(tmp, sizeof(tmp), "%lld", (long long)e->id);
+		if (w > want.id)
+			want.id = w;
 		if (!e->task) {
-			_cleanup_free_ char *msg = textutil_escape_terminal(rv_error_msg(e->err));
-			fprintf(f, "%s ⚠ %s\n", (cell(c1, sizeof(c1), id, idw), c1), msg);
+			r->err = e->err;
 			continue;
 		}
 		const struct task *t = e->task;
 		struct list_view_iter it;
 		iter_for(st, t, &it);
+		char b[256];
 		const char *agent = task_get_str(t, "agent");
 		const char *model = task_get_str(t, "agentModel");
-		if (model)
-			snprintf(b1, sizeof(b1), "%s:%s", agent ? agent : "claude", model);
-		else
-			snprintf(b1, sizeof(b1), "%s", agent ? agent : "claude");
+		r->agent = model ? xasprintf("%s:%s", agent ? agent : "claude", model)
+				 : xstrdup(agent ? agent : "claude");
+		const char *wf = task_get_str(t, "workflowName");
+		r->workflow = xstrdup(wf ? wf : "-");
+		r->title = xstrdup(task_title(t));
+		r->status = xstrdup(list_view_status_label(t, &it, b, sizeof(b)));
+		r->step = xstrdup(list_view_step_label(t, &it, policy, b, sizeof(b)));
+		r->duration = xstrdup(list_view_duration(duration_of(t, now_ms), b, sizeof(b)));
+		r->progress = it.progress;
+		r->st = task_status(t);
+		list_view_iter_release(&it);
+		want.title = imax(want.title, safe_width(r->title, u));
+		want.agent = imax(want.agent, safe_width(r->agent, u));
+		want.workflow = imax(want.workflow, safe_width(r->workflow, u));
+		want.status = imax(want.status, safe_width(r->status, u));
+		want.step = imax(want.step, safe_width(r->step, u));
+	}
+	/* Wide enough for "run rover resume <id>" of the largest id. */
+	want.step_natural = 17 + want.id > 25 ? 17 + want.id : 25;
+	struct list_view_layout lay;
+	list_view_layout(style->width, &want, &lay);
+
+	const int widths[] = {lay.id, lay.title, lay.agent, lay.workflow, lay.status, lay.progress,
+			      lay.step, lay.duration};
+	static const char *const heads[] = {"ID", "Title", "Agent", "Workflow", "Status",
+					    "Progress", "Current Step", "Duration"};
+	char *cells[8] = {0};
+	for (size_t k = 0; k < 8; k++)
+		cells[k] = widths[k] > 0 ? cell(heads[k], widths[k], u, true) : NULL;
+	print_row(f, cells, 8, -1, NULL, style);
+	for (size_t k = 0; k < 8; k++)
+		cells[k] = (free(cells[k]), NULL);
+
+	for (size_t i = 0; i < l->n; i++) {
+		const struct row *r = &rows[i];
+		char id[32];
+		snprintf(id, sizeof(id), "%lld", (long long)r->id);
+		if (r->err || !r->status) {
+			_cleanup_free_ char *msg = xasprintf("%s %s", u ? "⚠" : "!",
+							     rv_error_msg(r->err));
+			char *two[2] = {cell(id, lay.id, u, true),
+					cell(msg, style->width > 0 ? style->width : INT_MAX / 2, u,
+					     false)};
+			print_row(f, two, 2, -1, NULL, style);
+			free(two[0]);
+			free(two[1]);
+			continue;
+		}
 		char bar[64] = "";
-		if (it.progress >= 0) {
+		if (r->progress >= 0) {
 			/* progress is the container's number: no overflow past 100% */
-			int full = it.progress >= 100 ? 8 : it.progress * 8 / 100;
+			int full = r->progress >= 100 ? 8 : r->progress * 8 / 100;
 			size_t o = 0;
 			for (int k = 0; k < 8; k++) {
-				const char *g = k < full ? "█" : "░";
-				memcpy(bar + o, g, 3);
-				o += 3;
+				const char *g = u ? (k < full ? "█" : "░") : (k < full ? "#" : ".");
+				size_t gl = strlen(g);
+				memcpy(bar + o, g, gl);
+				o += gl;
 			}
 			bar[o] = '\0';
-			strcat(bar, "  ");
 		} else {
-			strcpy(bar, "-         ");
+			strcpy(bar, "-");
 		}
-		const char *wf = task_get_str(t, "workflowName");
-		fprintf(f, "%s %s %s %s %s %s %s %s\n", (cell(c1, sizeof(c1), id, idw), c1),
-			(cell(c2, sizeof(c2), task_title(t), 30), c2), (cell(c3, sizeof(c3), b1, 14), c3),
-			(cell(c4, sizeof(c4), wf ? wf : "-", 10), c4),
-			(cell(c5, sizeof(c5), list_view_status_label(t, &it, b3, sizeof(b3)), 20), c5),
-			bar,
-			(cell(c6, sizeof(c6), list_view_step_label(t, &it, policy, b2, sizeof(b2)), stepw),
-			 c6),
-			(list_view_duration(duration_of(t, now_ms), c7, sizeof(c7))));
-		list_view_iter_release(&it);
+		const char *vals[8] = {id, r->title, r->agent, r->workflow, r->status, bar, r->step,
+				       r->duration};
+		for (size_t k = 0; k < 8; k++)
+			cells[k] = widths[k] > 0 ? cell(vals[k], widths[k], u, true) : NULL;
+		print_row(f, cells, 8, 4, style->color ? list_view_status_color(r->st) : NULL, style);
+		for (size_t k = 0; k < 8; k++)
+			cells[k] = (free(cells[k]), NULL);
 	}
+	rows_release(rows, l->n);
+}
+
+void list_view_print_table(FILE *f, const struct task_store *st, const struct task_list *l,
+			   const struct project_retry *policy, int64_t now_ms)
+{
+	list_view_print_table_styled(f, st, l, policy, now_ms, NULL);
 }
 
 struct json_object *list_view_task_json(const struct task_store *st, struct task *t,

@@ -6,6 +6,7 @@
 #ifndef ROVER_LIST_VIEW_H
 #define ROVER_LIST_VIEW_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -37,8 +38,47 @@ const char *list_view_status_label(const struct task *t, const struct list_view_
 const char *list_view_step_label(const struct task *t, const struct list_view_iter *it,
 				 const struct project_retry *policy, char *buf, size_t n);
 
+/* The SGR colour of a status on a terminal (green done, red failed, yellow
+ * paused, cyan running), or NULL (New). */
+const char *list_view_status_color(enum task_status s);
+
+/* How the table is printed (tty.h tells what the terminal takes). */
+struct list_view_style {
+	int width;  /* columns of the terminal; 0: no limit (a pipe or a file) */
+	bool color; /* statuses in colour (SGR) */
+	bool utf8;  /* else plain ASCII: "..." for the ellipsis, '#' and '.' for
+		       the progress bar, '?' for any other non-ASCII character */
+};
+
+/* What the rows of a listing want, in display columns. */
+struct list_view_want {
+	int id, title, agent, workflow, status, step;
+	int step_natural; /* the step column without a width limit */
+};
+
+/* The width of each column; 0: the column is left out. */
+struct list_view_layout {
+	int id, title, agent, workflow, status, progress, step, duration;
+};
+
+/* Pure: the columns for a terminal of width columns.  width <= 0: the
+ * natural widths (title 30, agent 14, workflow 10, status 20, progress 10,
+ * step step_natural, duration 8), the same whatever the rows hold.  Else
+ * each column is as wide as its widest value (at least its header, at most
+ * its natural width), and the title and the step share what is left - up to
+ * what they want, at least 10 each, in proportion to what they want when
+ * cut.  When that minimum does not fit, Workflow, then Agent, then
+ * Progress, then Duration are left out.  The row's width is the sum plus a
+ * space between columns. */
+void list_view_layout(int width, const struct list_view_want *want, struct list_view_layout *ret);
+
 /* The whole table (header and one row per task; broken tasks as a row that
- * names the problem). */
+ * names the problem), laid out by list_view_layout: on a terminal no line
+ * is wider than style->width (a cut cell ends with an ellipsis) and never
+ * wraps; style NULL: no width limit, no colour, UTF-8. */
+void list_view_print_table_styled(FILE *f, const struct task_store *st, const struct task_list *l,
+				  const struct project_retry *policy, int64_t now_ms,
+				  const struct list_view_style *style);
 void list_view_print_table(FILE *f, const struct task_store *st, const struct task_list *l,
 			   const struct project_retry *policy, int64_t now_ms);
 

@@ -724,8 +724,15 @@ int engine_create_body(const struct engine_create_spec *spec, struct json_object
 		jsonutil_set_str(o, "StopSignal", spec->stop_signal);
 	if (spec->stop_timeout >= 0)
 		jsonutil_set_int64(o, "StopTimeout", spec->stop_timeout);
-	json_object_object_add(o, "Tty", json_object_new_boolean(false));
-	json_object_object_add(o, "OpenStdin", json_object_new_boolean(false));
+	json_object_object_add(o, "Tty", json_object_new_boolean(spec->tty));
+	json_object_object_add(o, "OpenStdin", json_object_new_boolean(spec->open_stdin));
+	if (spec->open_stdin) {
+		/* One attach owns stdin; its end of file closes the container's. */
+		json_object_object_add(o, "StdinOnce", json_object_new_boolean(true));
+		json_object_object_add(o, "AttachStdin", json_object_new_boolean(true));
+		json_object_object_add(o, "AttachStdout", json_object_new_boolean(true));
+		json_object_object_add(o, "AttachStderr", json_object_new_boolean(true));
+	}
 	if (spec->binds) {
 		for (const char *const *p = spec->binds; *p; p++) {
 			const char *colon = strchr(*p, ':');
@@ -866,6 +873,14 @@ int engine_container_stop(struct engine *e, const char *id, int timeout_s,
 	}
 	return simple_post(e, id, "stop", timeout_s >= 0 ? q : NULL, "stop", true, timeout_ms,
 			   err);
+}
+
+int engine_container_resize(struct engine *e, const char *id, unsigned rows, unsigned cols,
+			    struct rv_error **err)
+{
+	char q[64];
+	snprintf(q, sizeof(q), "h=%u&w=%u", rows, cols);
+	return simple_post(e, id, "resize", q, "resize", false, ENGINE_HTTP_TIMEOUT_DEFAULT, err);
 }
 
 int engine_container_remove(struct engine *e, const char *id, bool force,

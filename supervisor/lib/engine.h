@@ -247,6 +247,11 @@ struct engine_create_spec {
 	int64_t memory;                   /* Memory bytes and MemorySwap the same (no swap) */
 	int64_t nano_cpus;                /* NanoCpus, 1e9 per CPU */
 	bool read_only_rootfs;            /* ReadonlyRootfs, with a tmpfs on /tmp */
+	/* An interactive container (engine_attach.h): stdin kept open for one
+	 * attach (OpenStdin, StdinOnce, AttachStdin/Stdout/Stderr), and with
+	 * tty a terminal (Tty: the output is one raw stream). */
+	bool open_stdin;
+	bool tty;
 };
 
 /* Pure: the POST /containers/create body.  A label with an empty key, a bind
@@ -314,6 +319,12 @@ int engine_container_kill(struct engine *e, const char *id, int signo, struct rv
  * timeout_s plus the request timeout. */
 int engine_container_stop(struct engine *e, const char *id, int timeout_s,
 			  struct rv_error **err);
+
+/* Set the size of a running container's terminal (Tty): POST
+ * /containers/{id}/resize?h=rows&w=cols.  Not running: -EBUSY or -ENOENT
+ * as the engine says. */
+int engine_container_resize(struct engine *e, const char *id, unsigned rows, unsigned cols,
+			    struct rv_error **err);
 
 /* Remove (force: a running one too, killed first).  No such container:
  * -ENOENT; running without force: -EBUSY. */

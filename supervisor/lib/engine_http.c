@@ -3,16 +3,19 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/un.h>
 
 #include <json-c/json.h>
 
 #include "common/cleanup.h"
 #include "common/jsonutil.h"
+#include "common/timeutil.h"
 
 /* ---- endpoints ---------------------------------------------------------- */
 
@@ -510,4 +513,331 @@ char *engine_http_escape(const char *s)
 	char *copy = xstrdup(e);
 	curl_free(e);
 	return copy;
+}
+
+/* ---- hijacked connections (attach) ------------------------------------ */
+
+/* "Name:" at the start of line (case-insensitive); the value after it. */
+static const char *header_value(const char *line, size_t len, const char *name)
+{
+	size_t n = strlen(name);
+	if (len <= n || line[n] != ':' || strncasecmp(line, name, n) != 0)
+		return NULL;
+	const char *v = line + n + 1;
+	while (v < line + len && (*v == ' ' || *v == '\t'))
+		v++;
+	return v;
+}
+
+int engine_http_parse_head(const char *buf, size_t len, long *ret_status, size_t *ret_head_len,
+			   long long *ret_content_length, bool *ret_chunked)
+{
+	const char *end = memmem(buf, len, "\r\n\r\n", 4);
+	if (!end)
+		return len >= ENGINE_HTTP_MAX_HEAD ? -EPROTO : -EAGAIN;
+	size_t head_len = (size_t)(end - buf) + 4;
+	if (head_len > ENGINE_HTTP_MAX_HEAD)
+		return -EPROTO;
+	/* "HTTP/1.1 101 UPGRADED" */
+	if (head_len < 16 || strncmp(buf, "HTTP/1.", 7) != 0 || buf[8] != ' ' ||
+	    !isdigit((unsigned char)buf[9]) || !isdigit((unsigned char)buf[10]) ||
+	    !isdigit((unsigned char)buf[11]) || (buf[12] != ' ' && buf[12] != '\r'))
+		return -EPROTO;
+	long status = (buf[9] - '0') * 100 + (buf[10] - '0') * 10 + (buf[11] - '0');
+	long long clen = -1;
+	bool chunked = false;
+	const char *line = (const char *)memchr(buf, '\n', head_len) + 1;
+	while (line < end) {
+		const char *eol = memchr(line, '\n', (size_t)(end + 2 - line));
+		size_t ll = (size_t)(eol - line);
+		const char *v;
+		if ((v = header_value(line, ll, "Content-Length"))) {
+			clen = 0;
+			for (; v < eol && isdigit((unsigned char)*v) && clen < (1LL << 40); v++)
+				clen = clen * 10 + (*v - '0');
+		} else if ((v = header_value(line, ll, "Transfer-Encoding"))) {
+			chunked = memmem(v, (size_t)(eol - v), "chunked", 7) != NULL;
+		}
+		line = eol + 1;
+	}
+	*ret_status = status;
+	*ret_head_len = head_len;
+	*ret_content_length = clen;
+	*ret_chunked = chunked;
+	return 0;
+}
+
+/* Wait for the socket to be ready for events, until deadline (monotonic
+ * ms): 0, or -ETIMEDOUT. */
+static int wait_socket(curl_socket_t fd, short events, int64_t deadline)
+{
+	for (;;) {
+		int64_t left = deadline - timeutil_mono_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		struct pollfd pfd = {.fd = fd, .events = events};
+		int k = poll(&pfd, 1, (int)(left > 1000 ? 1000 : left));
+		if (k > 0)
+			return 0;
+		if (k < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+/* The body of a chunked reply, in place; what does not parse is left as it is. */
+static size_t dechunk(char *body, size_t len)
+{
+	size_t in = 0, out = 0;
+	while (in < len) {
+		char *eol = memmem(body + in, len - in, "\r\n", 2);
+		if (!eol)
+			return out ? out : len;
+		unsigned long n = strtoul(body + in, NULL, 16);
+		in = (size_t)(eol - body) + 2;
+		if (n == 0 || n > len - in)
+			break;
+		memmove(body + out, body + in, n);
+		out += n;
+		in += n + 2;
+	}
+	return out ? out : len;
+}
+
+void engine_http_raw_release(struct engine_http_raw *c)
+{
+	if (!c)
+		return;
+	if (c->curl)
+		curl_easy_cleanup(c->curl); /* closes the socket */
+	free(c->pending);
+	*c = (struct engine_http_raw){.fd = CURL_SOCKET_BAD};
+}
+
+int engine_http_raw_fd(const struct engine_http_raw *c)
+{
+	return (int)c->fd;
+}
+
+int engine_http_raw_recv(struct engine_http_raw *c, char *buf, size_t n, size_t *ret_n,
+			 struct rv_error **err)
+{
+	if (c->pending_off < c->pending_len) {
+		size_t k = c->pending_len - c->pending_off;
+		if (k > n)
+			k = n;
+		memcpy(buf, c->pending + c->pending_off, k);
+		c->pending_off += k;
+		*ret_n = k;
+		return 0;
+	}
+	size_t got = 0;
+	CURLcode rc = curl_easy_recv(c->curl, buf, n, &got);
+	if (rc == CURLE_AGAIN)
+		return -EAGAIN;
+	if (rc != CURLE_OK)
+		return rv_error_set(err, ECONNRESET, "the engine's stream broke: %s",
+				    curl_easy_strerror(rc));
+	*ret_n = got;
+	return 0;
+}
+
+int engine_http_raw_send(struct engine_http_raw *c, const char *data, size_t len, size_t *ret_n,
+			 struct rv_error **err)
+{
+	size_t sent = 0;
+	CURLcode rc = curl_easy_send(c->curl, data, len, &sent);
+	if (rc == CURLE_AGAIN || (rc == CURLE_OK && sent == 0 && len > 0))
+		return -EAGAIN;
+	if (rc != CURLE_OK)
+		return rv_error_set(err, ECONNRESET, "the engine's stream broke: %s",
+				    curl_easy_strerror(rc));
+	*ret_n = sent;
+	return 0;
+}
+
+int engine_http_raw_shutdown_write(struct engine_http_raw *c, struct rv_error **err)
+{
+	if (c->write_shut)
+		return 0;
+	/* libcurl has no half-close: the socket is plain (no TLS), so the
+	 * kernel's is the same thing. */
+	if (shutdown(c->fd, SHUT_WR) < 0)
+		return rv_error_errno(err, errno, "cannot close the stream's input");
+	c->write_shut = true;
+	return 0;
+}
+
+/* Send all of data before deadline. */
+static int send_all(struct engine_http_raw *c, const char *data, size_t len, int64_t deadline,
+		    struct rv_error **err)
+{
+	while (len > 0) {
+		size_t n = 0;
+		int r = engine_http_raw_send(c, data, len, &n, err);
+		if (r == -EAGAIN)
+			r = wait_socket(c->fd, POLLOUT, deadline);
+		if (r == -ETIMEDOUT)
+			return rv_error_set(err, ETIMEDOUT, "the engine took no request");
+		if (r < 0)
+			return r;
+		data += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Read into *buf (growing it) until stop() says enough, EOF, or deadline. */
+struct readbuf {
+	char *data;
+	size_t len, cap;
+};
+
+static int read_some(struct engine_http_raw *c, struct readbuf *b, size_t max, int64_t deadline,
+		     bool *ret_eof, struct rv_error **err)
+{
+	if (b->len + 4096 + 1 > b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 8192;
+		b->data = xrealloc(b->data, b->cap);
+	}
+	size_t room = b->cap - b->len - 1;
+	if (room > max - b->len)
+		room = max - b->len;
+	for (;;) {
+		size_t n = 0;
+		int r = engine_http_raw_recv(c, b->data + b->len, room, &n, err);
+		if (r == -EAGAIN) {
+			r = wait_socket(c->fd, POLLIN, deadline);
+			if (r == 0)
+				continue;
+			if (r == -ETIMEDOUT)
+				return rv_error_set(err, ETIMEDOUT, "no answer from the engine");
+		}
+		if (r < 0)
+			return r;
+		b->len += n;
+		b->data[b->len] = '\0';
+		*ret_eof = n == 0;
+		return 0;
+	}
+}
+
+int engine_http_upgrade(const struct engine_endpoint *ep, const char *path, long timeout_ms,
+			const char *what, struct engine_http_raw *ret, struct rv_error **err)
+{
+	pthread_once(&curl_once, curl_init_once);
+	if (curl_init_rc != CURLE_OK)
+		return rv_error_set(err, EIO, "cannot initialize libcurl: %s",
+				    curl_easy_strerror(curl_init_rc));
+	struct engine_http_raw c = {.fd = CURL_SOCKET_BAD};
+	c.curl = curl_easy_init();
+	if (!c.curl)
+		return rv_error_set(err, ENOMEM, "cannot create a libcurl handle");
+	int64_t deadline = timeutil_mono_ms() + (timeout_ms > 0 ? timeout_ms : ENGINE_HTTP_TIMEOUT_MS);
+	char errbuf[CURL_ERROR_SIZE] = "";
+	_cleanup_free_ char *url = NULL, *host = NULL;
+	bool ok = true;
+	if (ep->type == ENGINE_ENDPOINT_UNIX) {
+		url = xstrdup("http://d/");
+		host = xstrdup("d");
+		ok &= curl_easy_setopt(c.curl, CURLOPT_UNIX_SOCKET_PATH, ep->path) == CURLE_OK;
+	} else {
+		host = strchr(ep->host, ':') ? xasprintf("[%s]:%d", ep->host, ep->port)
+					     : xasprintf("%s:%d", ep->host, ep->port);
+		url = xasprintf("http://%s/", host);
+		ok &= curl_easy_setopt(c.curl, CURLOPT_TCP_NODELAY, 1L) == CURLE_OK;
+	}
+	ok &= curl_easy_setopt(c.curl, CURLOPT_URL, url) == CURLE_OK;
+	/* Connect only: the request is ours to write, the socket ours to keep. */
+	ok &= curl_easy_setopt(c.curl, CURLOPT_CONNECT_ONLY, 1L) == CURLE_OK;
+	ok &= curl_easy_setopt(c.curl, CURLOPT_PROXY, "") == CURLE_OK;
+	ok &= curl_easy_setopt(c.curl, CURLOPT_NOPROXY, "*") == CURLE_OK;
+	ok &= curl_easy_setopt(c.curl, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
+	ok &= curl_easy_setopt(c.curl, CURLOPT_PROTOCOLS_STR, "http") == CURLE_OK;
+	ok &= curl_easy_setopt(c.curl, CURLOPT_CONNECTTIMEOUT_MS, ENGINE_HTTP_CONNECT_TIMEOUT_MS) ==
+	      CURLE_OK;
+	ok &= curl_easy_setopt(c.curl, CURLOPT_ERRORBUFFER, errbuf) == CURLE_OK;
+	if (!ok) {
+		engine_http_raw_release(&c);
+		return rv_error_set(err, ENOMEM, "cannot configure a libcurl handle");
+	}
+	CURLcode rc = curl_easy_perform(c.curl);
+	if (rc != CURLE_OK) {
+		long os_errno = 0;
+		curl_easy_getinfo(c.curl, CURLINFO_OS_ERRNO, &os_errno);
+		int r = engine_http_curl_error(rc, os_errno, ep->uri, errbuf, what, err);
+		engine_http_raw_release(&c);
+		return r;
+	}
+	/* The error buffer is ours on the stack: libcurl must not keep it. */
+	curl_easy_setopt(c.curl, CURLOPT_ERRORBUFFER, NULL);
+	if (curl_easy_getinfo(c.curl, CURLINFO_ACTIVESOCKET, &c.fd) != CURLE_OK ||
+	    c.fd == CURL_SOCKET_BAD) {
+		engine_http_raw_release(&c);
+		return rv_error_set(err, EIO, "%s: no socket to the engine at %s", what, ep->uri);
+	}
+
+	_cleanup_free_ char *request = xasprintf("POST %s HTTP/1.1\r\n"
+						 "Host: %s\r\n"
+						 "User-Agent: rover\r\n"
+						 "Content-Type: application/json\r\n"
+						 "Content-Length: 0\r\n"
+						 "Connection: Upgrade\r\n"
+						 "Upgrade: tcp\r\n"
+						 "\r\n",
+						 path, host);
+	struct readbuf b = {0};
+	long status = 0;
+	size_t head_len = 0;
+	long long clen = -1;
+	bool chunked = false, eof = false;
+	int r = send_all(&c, request, strlen(request), deadline, err);
+	while (r == 0) {
+		r = b.len ? engine_http_parse_head(b.data, b.len, &status, &head_len, &clen, &chunked)
+			  : -EAGAIN;
+		if (r == -EPROTO) {
+			r = rv_error_set(err, EPROTO, "the engine at %s did not answer HTTP", ep->uri);
+			break;
+		}
+		if (r == 0)
+			break;
+		if (eof) {
+			r = rv_error_set(err, ECONNRESET, "the engine at %s closed the connection",
+					 ep->uri);
+			break;
+		}
+		r = read_some(&c, &b, ENGINE_HTTP_MAX_HEAD + 1, deadline, &eof, err);
+	}
+	if (r == 0 && status != 101 && status != 200) {
+		/* The engine's error: its body, as far as it comes in time. */
+		size_t want = clen >= 0 && (unsigned long long)clen < ENGINE_HTTP_MAX_ERROR_BODY
+				      ? head_len + (size_t)clen
+				      : head_len + ENGINE_HTTP_MAX_ERROR_BODY;
+		int64_t body_deadline = timeutil_mono_ms() + 2000;
+		if (body_deadline > deadline)
+			body_deadline = deadline;
+		_cleanup_error_ struct rv_error *ignored = NULL;
+		while (b.len < want && !eof && !(chunked && memmem(b.data, b.len, "\r\n0\r\n", 5)))
+			if (read_some(&c, &b, want, body_deadline, &eof, &ignored) < 0)
+				break;
+		size_t blen = b.len - head_len;
+		if (chunked)
+			blen = dechunk(b.data + head_len, blen);
+		r = engine_http_status_error(status, b.data + head_len, blen, what, err);
+	}
+	if (r < 0) {
+		if (r == -ETIMEDOUT || r == -ECONNRESET)
+			rv_error_wrap(err, "%s", what);
+		free(b.data);
+		engine_http_raw_release(&c);
+		return r;
+	}
+	/* Stream bytes that came with the head. */
+	if (b.len > head_len) {
+		c.pending_len = b.len - head_len;
+		c.pending = xmalloc(c.pending_len);
+		memcpy(c.pending, b.data + head_len, c.pending_len);
+	}
+	free(b.data);
+	*ret = c;
+	return 0;
 }

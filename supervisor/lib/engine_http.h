@@ -174,4 +174,63 @@ int engine_http_status_error(long status, const char *body, size_t len, const ch
 /* URL-escape s for a path segment or query value; caller frees. */
 char *engine_http_escape(const char *s);
 
+/* ---- hijacked connections (attach) ------------------------------------ */
+
+/* A connection taken over after its HTTP reply, as POST
+ * /containers/{id}/attach does: the request carries "Connection: Upgrade"
+ * and "Upgrade: tcp", the engine answers "101 UPGRADED" (Docker and Podman
+ * alike; a 200 from an engine that does not upgrade is taken too) and from
+ * then on the socket carries raw bytes both ways.  It is a connection of
+ * its own (a libcurl handle with CURLOPT_CONNECT_ONLY, curl_easy_send and
+ * curl_easy_recv), so the engine's keep-alive connection stays free for
+ * start, resize and wait while the stream is open.  Its socket is
+ * non-blocking: poll engine_http_raw_fd() for POLLIN/POLLOUT. */
+struct engine_http_raw {
+	CURL *curl;
+	curl_socket_t fd;
+	char *pending;      /* stream bytes that came with the reply head */
+	size_t pending_len, pending_off;
+	bool write_shut;
+};
+
+/* Largest reply head (status line and headers) taken from the engine. */
+#define ENGINE_HTTP_MAX_HEAD (64u * 1024u)
+
+/* Pure: parse the head of an HTTP/1.x reply in buf[0..len).  -EAGAIN while
+ * the blank line that ends it has not come yet; -EPROTO when it is not
+ * HTTP or longer than ENGINE_HTTP_MAX_HEAD.  On success *ret_status is the
+ * status, *ret_head_len the head's length (the blank line included), and
+ * *ret_content_length the Content-Length (-1: none given) and *ret_chunked
+ * whether the body is chunked. */
+int engine_http_parse_head(const char *buf, size_t len, long *ret_status, size_t *ret_head_len,
+			   long long *ret_content_length, bool *ret_chunked);
+
+/* Connect to ep, send "POST path" upgraded (see above) and read the reply
+ * head, within timeout_ms (<= 0: ENGINE_HTTP_TIMEOUT_MS).  A reply other than
+ * 101/200 is the engine's error (engine_http_status_error with what);
+ * transport failures as engine_http_perform.  *ret (release with
+ * engine_http_raw_release) only on success. */
+int engine_http_upgrade(const struct engine_endpoint *ep, const char *path, long timeout_ms,
+			const char *what, struct engine_http_raw *ret, struct rv_error **err);
+
+/* The socket to poll. */
+int engine_http_raw_fd(const struct engine_http_raw *c);
+
+/* Receive up to n bytes: 0 with *ret_n > 0, or *ret_n == 0 at the end of the
+ * stream; -EAGAIN when nothing is there now; -ECONNRESET when the
+ * connection broke. */
+int engine_http_raw_recv(struct engine_http_raw *c, char *buf, size_t n, size_t *ret_n,
+			 struct rv_error **err);
+
+/* Send what the socket takes now: 0 with *ret_n > 0 bytes sent; -EAGAIN when
+ * it takes nothing now; -ECONNRESET when the connection broke. */
+int engine_http_raw_send(struct engine_http_raw *c, const char *data, size_t len, size_t *ret_n,
+			 struct rv_error **err);
+
+/* Close the sending half (the container's stdin sees end of file); the
+ * stream keeps coming until the engine closes it. */
+int engine_http_raw_shutdown_write(struct engine_http_raw *c, struct rv_error **err);
+
+void engine_http_raw_release(struct engine_http_raw *c);
+
 #endif

@@ -157,7 +157,8 @@ PY
 	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | jq -r .status)" = ITERATING ]
 	[ "$(echo "$output" | jq -r .container.state)" = unknown ]
-	run rover inspect "$TID"
+	# (the sign is ASCII outside a UTF-8 locale)
+	LC_ALL=C.UTF-8 run rover inspect "$TID"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"⚠"* ]]
 	[ "$(store_sum)" = "$sum" ]

@@ -15,6 +15,7 @@
 #include "common/proc.h"
 #include "common/sha256.h"
 #include "common/timeutil.h"
+#include "common/tty.h"
 
 static void test_error_wrap_prefixes_and_keeps_code(void **state)
 {
@@ -200,9 +201,42 @@ static void test_proc_identity(void **state)
 	assert_int_equal(strlen(boot), 36);
 }
 
+static void test_tty_manners(void **state)
+{
+	(void)state;
+	/* $COLUMNS wins when it is a positive number, else the terminal's width */
+	assert_int_equal(tty_columns_from("60", 200), 60);
+	assert_int_equal(tty_columns_from(NULL, 132), 132);
+	assert_int_equal(tty_columns_from("", 132), 132);
+	assert_int_equal(tty_columns_from("wide", 132), 132);
+	assert_int_equal(tty_columns_from("-5", 0), 0);
+	assert_int_equal(tty_columns_from("0", 90), 90);
+	/* colour only on a terminal, never with NO_COLOR or TERM=dumb */
+	assert_true(tty_color_from(true, NULL, "xterm"));
+	assert_true(tty_color_from(true, "", "xterm"));
+	assert_false(tty_color_from(false, NULL, "xterm"));
+	assert_false(tty_color_from(true, "1", "xterm"));
+	assert_false(tty_color_from(true, NULL, "dumb"));
+	assert_true(tty_codeset_is_utf8("UTF-8"));
+	assert_true(tty_codeset_is_utf8("utf8"));
+	assert_false(tty_codeset_is_utf8("ANSI_X3.4-1968"));
+	assert_false(tty_codeset_is_utf8(NULL));
+	/* not a terminal: no raw mode, nothing to restore */
+	struct tty_saved saved;
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(tty_raw(fds[0], &saved), -ENOTTY);
+	assert_false(saved.saved);
+	tty_restore(&saved);
+	assert_int_equal(tty_columns(fds[1]), 0);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tty_manners),
 		cmocka_unit_test(test_error_wrap_prefixes_and_keeps_code),
 		cmocka_unit_test(test_sha256_known_vectors),
 		cmocka_unit_test(test_timeutil_roundtrip),

@@ -30,6 +30,7 @@
 #include "common/jsonutil.h"
 #include "supervisor/lib/engine.h"
 #include "supervisor/lib/userconfig.h"
+#include "supervisor/lib/engine_attach.h"
 #include "supervisor/lib/engine_events.h"
 #include "supervisor/lib/engine_http.h"
 #include "supervisor/lib/engine_logs.h"
@@ -164,6 +165,26 @@ static void serve_big(int fd)
 		wr(fd, chunk, sizeof(chunk));
 }
 
+/* The hijacked attach: 101 and a first frame in the same write, then each
+ * piece of stdin back as a stdout frame until the client half-closes. */
+static void serve_attach(int fd)
+{
+	static const char head[] = "HTTP/1.1 101 UPGRADED\r\n"
+				   "Content-Type: application/vnd.docker.raw-stream\r\n"
+				   "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
+				   "\x01\0\0\0\0\0\0\x03hi\n";
+	wr(fd, head, sizeof(head) - 1);
+	char buf[256];
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		unsigned char hdr[8] = {1, 0, 0, 0, 0, 0, 0, (unsigned char)n};
+		wr(fd, (const char *)hdr, 8);
+		wr(fd, buf, (size_t)n);
+	}
+	/* stdin ended: the "container" says so on stderr and exits */
+	wr(fd, "\x02\0\0\0\0\0\0\x04" "eof\n", 12);
+}
+
 static void serve(int fd, const char *method, const char *path, const char *body)
 {
 	(void)body;
@@ -173,6 +194,11 @@ static void serve(int fd, const char *method, const char *path, const char *body
 		respond(fd, 200, NULL,
 			"{\"Platform\":{\"Name\":\"\"},\"Components\":[{\"Name\":\"Podman Engine\","
 			"\"Version\":\"4.3.1\"}],\"ApiVersion\":\"1.41\"}");
+	} else if (strstr(path, "/containers/c1/attach")) {
+		serve_attach(fd);
+	} else if (strstr(path, "/containers/chunky/attach")) {
+		wrs(fd, "HTTP/1.1 500 Internal Server Error\r\nTransfer-Encoding: chunked\r\n\r\n"
+			"1e\r\n{\"message\":\"conmon went away\"}\r\n0\r\n\r\n");
 	} else if (strstr(path, "/containers/missing/")) {
 		respond(fd, 404, NULL, "{\"message\":\"No such container: missing\"}");
 	} else if (strstr(path, "/containers/c1/json") || strstr(path, "/containers/slow/json")) {
@@ -719,6 +745,130 @@ static void test_engine_create_start_wait_kill(void **state)
 	engine_free(e);
 }
 
+struct attach_out {
+	char out[256], err[256];
+	size_t nout, nerr;
+};
+
+static int attach_collect(void *userdata, enum engine_stream stream, const char *data, size_t len,
+		   struct rv_error **err)
+{
+	(void)err;
+	struct attach_out *c = userdata;
+	char *b = stream == ENGINE_STREAM_STDOUT ? c->out : c->err;
+	size_t *n = stream == ENGINE_STREAM_STDOUT ? &c->nout : &c->nerr;
+	if (*n + len < sizeof(c->out)) {
+		memcpy(b + *n, data, len);
+		*n += len;
+		b[*n] = '\0';
+	}
+	return 0;
+}
+
+/* Read until the stream ends (0) or fails. */
+static int drain(struct engine_attach *a, struct attach_out *c)
+{
+	for (;;) {
+		struct pollfd p = {.fd = engine_attach_fd(a), .events = POLLIN};
+		if (poll(&p, 1, 5000) <= 0)
+			return -ETIMEDOUT;
+		int r;
+		while ((r = engine_attach_read(a, attach_collect, c, NULL)) > 0)
+			;
+		if (r != -EAGAIN)
+			return r;
+	}
+}
+
+static void test_engine_attach_hijack(void **state)
+{
+	(void)state;
+	struct engine *e = open_fake();
+	struct engine_attach *a = NULL;
+	struct rv_error *err = NULL;
+	assert_int_equal(engine_attach_open(e, "c1", false, &a, &err), 0);
+	assert_string_equal(fk.last_path,
+			    "/v1.41/containers/c1/attach?stream=1&stdin=1&stdout=1&stderr=1");
+	size_t n = 0;
+	int r;
+	while ((r = engine_attach_write(a, "ping\n", 5, &n, NULL)) == -EAGAIN)
+		;
+	assert_int_equal(r, 0);
+	assert_int_equal(n, 5);
+	assert_int_equal(engine_attach_close_stdin(a, NULL), 0);
+	struct attach_out c = {0};
+	assert_int_equal(drain(a, &c), 0);
+	/* the frame that came with the 101, the echo, then stderr */
+	assert_string_equal(c.out, "hi\nping\n");
+	assert_string_equal(c.err, "eof\n");
+	a = engine_attach_free(a);
+
+	/* refusals: the engine's message, its status mapped as for any call */
+	assert_int_equal(engine_attach_open(e, "missing", false, &a, &err), -ENOENT);
+	assert_int_equal(err->http_status, 404);
+	assert_non_null(strstr(err->msg, "cannot attach to container 'missing'"));
+	assert_non_null(strstr(err->msg, "No such container"));
+	err = rv_error_free(err);
+	assert_int_equal(engine_attach_open(e, "chunky", true, &a, &err), -EIO);
+	assert_non_null(strstr(err->msg, "conmon went away"));
+	err = rv_error_free(err);
+	assert_null(a);
+	engine_free(e);
+}
+
+static void test_engine_http_parse_head(void **state)
+{
+	(void)state;
+	long status = 0;
+	size_t hl = 0;
+	long long clen = 0;
+	bool chunked = true;
+	const char *up = "HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\nraw";
+	assert_int_equal(engine_http_parse_head(up, strlen(up), &status, &hl, &clen, &chunked), 0);
+	assert_int_equal(status, 101);
+	assert_int_equal(hl, strlen(up) - 3);
+	assert_int_equal(clen, -1);
+	assert_false(chunked);
+	const char *err = "HTTP/1.1 404 Not Found\r\ncontent-length: 42\r\n\r\n";
+	assert_int_equal(engine_http_parse_head(err, strlen(err), &status, &hl, &clen, &chunked), 0);
+	assert_int_equal(status, 404);
+	assert_int_equal(clen, 42);
+	const char *ch = "HTTP/1.1 500 X\r\nTransfer-Encoding: chunked\r\n\r\n";
+	assert_int_equal(engine_http_parse_head(ch, strlen(ch), &status, &hl, &clen, &chunked), 0);
+	assert_true(chunked);
+	/* not yet whole; not HTTP */
+	assert_int_equal(engine_http_parse_head(up, 20, &status, &hl, &clen, &chunked), -EAGAIN);
+	const char *junk = "SSH-2.0-OpenSSH\r\n\r\n";
+	assert_int_equal(engine_http_parse_head(junk, strlen(junk), &status, &hl, &clen, &chunked),
+			 -EPROTO);
+	const char *bad = "HTTP/1.1 1x1 Y\r\n\r\n";
+	assert_int_equal(engine_http_parse_head(bad, strlen(bad), &status, &hl, &clen, &chunked),
+			 -EPROTO);
+}
+
+static void test_engine_create_body_interactive(void **state)
+{
+	(void)state;
+	struct json_object *o = NULL;
+	struct engine_create_spec spec = {.image = "img", .stop_timeout = -1};
+	assert_int_equal(engine_create_body(&spec, &o, NULL), 0);
+	bool b = true;
+	assert_true(jsonutil_get_bool(o, "Tty", &b) && !b);
+	assert_true(jsonutil_get_bool(o, "OpenStdin", &b) && !b);
+	assert_false(json_object_object_get_ex(o, "AttachStdin", NULL));
+	json_object_put(o);
+	spec.open_stdin = spec.tty = true;
+	assert_int_equal(engine_create_body(&spec, &o, NULL), 0);
+	const char *keys[] = {"Tty", "OpenStdin", "StdinOnce", "AttachStdin", "AttachStdout",
+			      "AttachStderr"};
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		b = false;
+		assert_true(jsonutil_get_bool(o, keys[i], &b));
+		assert_true(b);
+	}
+	json_object_put(o);
+}
+
 static void test_engine_create_body_rejects(void **state)
 {
 	(void)state;
@@ -1257,6 +1407,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_engine_create_start_wait_kill, setup_server,
 						teardown),
 		cmocka_unit_test(test_engine_create_body_rejects),
+		cmocka_unit_test(test_engine_create_body_interactive),
+		cmocka_unit_test(test_engine_http_parse_head),
+		cmocka_unit_test_setup_teardown(test_engine_attach_hijack, setup_server, teardown),
 		cmocka_unit_test_setup_teardown(test_engine_list_by_label, setup_server, teardown),
 		cmocka_unit_test(test_engine_info_parse_podman_shape),
 		cmocka_unit_test_setup_teardown(test_engine_reply_cap_and_timeout, setup_server,

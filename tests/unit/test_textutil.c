@@ -96,11 +96,58 @@ static void test_textutil_escape_log(void **state)
 	assert_null(memchr(out, 0x1b, len));
 }
 
+static void check_fit(const char *in, int width, bool utf8, bool pad, const char *want)
+{
+	_cleanup_free_ char *out = textutil_fit(in, width, utf8, pad);
+	assert_string_equal(out, want);
+	if (pad)
+		assert_int_equal(textutil_width(out, utf8), width > 0 ? width : 0);
+	else
+		assert_true(textutil_width(out, utf8) <= (width > 0 ? width : 0));
+}
+
+static void test_textutil_fit(void **state)
+{
+	(void)state;
+	/* fits: padded or left as it is */
+	check_fit("abc", 5, true, true, "abc  ");
+	check_fit("abc", 5, true, false, "abc");
+	check_fit("abcde", 5, true, true, "abcde");
+	/* too wide: cut with one ellipsis column, or three dots in ASCII */
+	check_fit("abcdef", 5, true, true, "abcd\xE2\x80\xA6");
+	check_fit("abcdef", 5, false, true, "ab...");
+	check_fit("abcdef", 2, false, false, "..");
+	check_fit("abcdef", 0, true, true, "");
+	check_fit("abcdef", -3, true, false, "");
+	/* non-ASCII: kept in UTF-8, '?' in ASCII; widths by the character */
+	check_fit("h\xC3\xA9llo", 6, true, true, "h\xC3\xA9llo ");
+	check_fit("h\xC3\xA9llo", 6, false, true, "h?llo ");
+	check_fit("h\xC3\xA9llo w\xC3\xB6rld", 8, false, false, "h?llo...");
+	/* wide characters take two columns and are never split */
+	check_fit("\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E", 6, true, true,
+		  "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E");
+	check_fit("\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E", 5, true, true,
+		  "\xE6\x97\xA5\xE6\x9C\xAC\xE2\x80\xA6");
+	check_fit("\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E", 4, true, true,
+		  "\xE6\x97\xA5\xE2\x80\xA6 ");
+	/* tab and newline never break a row */
+	check_fit("a\tb\nc", 5, true, false, "a b c");
+	/* a byte that is not UTF-8 counts one column */
+	check_fit("a\xFF" "b", 3, true, true, "a\xFF" "b");
+	check_fit(NULL, 3, true, true, "   ");
+	assert_int_equal(textutil_width("\xE6\x97\xA5" "a", true), 3);
+	assert_int_equal(textutil_width("\xE6\x97\xA5" "a", false), 2);
+	assert_int_equal(textutil_width("e\xCC\x81", true), 1); /* e + combining acute */
+	assert_int_equal(textutil_char_width(0x1F600), 2);
+	assert_int_equal(textutil_char_width('x'), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_textutil_utf8),
 		cmocka_unit_test(test_textutil_tail),
+		cmocka_unit_test(test_textutil_fit),
 		cmocka_unit_test(test_textutil_escape_terminal),
 		cmocka_unit_test(test_textutil_escape_log),
 	};

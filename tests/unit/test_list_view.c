@@ -1,0 +1,101 @@
+/* Unit tests for the table layout of `rover list` (supervisor/cmd/list_view.c):
+ * every width gives a table that fits, the natural layout never changes, and
+ * the least needed columns go first.  list_view.c is a command-side file,
+ * not in a library: it is compiled into this test directly. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "supervisor/cmd/list_view.c"
+
+static int total(const struct list_view_layout *l)
+{
+	return layout_total(l);
+}
+
+static const struct list_view_want typical = {
+	.id = 4, .title = 51, .agent = 6, .workflow = 3, .status = 13, .step = 20,
+	.step_natural = 25,
+};
+
+static void test_layout_natural(void **state)
+{
+	(void)state;
+	struct list_view_layout l;
+	list_view_layout(0, &typical, &l);
+	assert_int_equal(l.title, 30);
+	assert_int_equal(l.agent, 14);
+	assert_int_equal(l.workflow, 10);
+	assert_int_equal(l.status, 20);
+	assert_int_equal(l.progress, 10);
+	assert_int_equal(l.step, 25);
+	assert_int_equal(l.duration, 8);
+	/* whatever the rows hold */
+	struct list_view_want tiny = {.id = 4, .title = 1, .step = 1, .step_natural = 25};
+	struct list_view_layout l2;
+	list_view_layout(0, &tiny, &l2);
+	assert_memory_equal(&l, &l2, sizeof(l));
+}
+
+static void test_layout_wide_terminal(void **state)
+{
+	(void)state;
+	struct list_view_layout l;
+	list_view_layout(200, &typical, &l);
+	/* everything whole: the title is not cut at 30 any more */
+	assert_int_equal(l.title, 51);
+	assert_int_equal(l.step, 20);
+	assert_int_equal(l.agent, 6);
+	assert_int_equal(l.workflow, 8); /* its header */
+	assert_true(total(&l) <= 200);
+}
+
+static void test_layout_narrow_terminals(void **state)
+{
+	(void)state;
+	for (int w = 1; w <= 300; w++) {
+		struct list_view_layout l;
+		list_view_layout(w, &typical, &l);
+		if (w >= 40)
+			assert_true(total(&l) <= w);
+		assert_true(l.title >= 10 && l.step >= 10);
+		assert_true(l.id == 4 && l.status == 13);
+	}
+	struct list_view_layout l;
+	list_view_layout(100, &typical, &l);
+	/* the step whole (it is the shorter), the title cut to the rest */
+	assert_int_equal(l.step, 20);
+	assert_int_equal(total(&l), 100);
+	assert_true(l.workflow > 0 && l.agent > 0);
+	list_view_layout(60, &typical, &l);
+	assert_int_equal(l.workflow, 0);
+	assert_int_equal(l.agent, 0);
+	assert_true(l.progress > 0 && l.duration > 0);
+	assert_true(total(&l) <= 60);
+	list_view_layout(40, &typical, &l);
+	assert_int_equal(l.progress, 0);
+	assert_int_equal(l.duration, 0);
+	assert_true(total(&l) <= 40);
+}
+
+static void test_status_color(void **state)
+{
+	(void)state;
+	assert_string_equal(list_view_status_color(TASK_COMPLETED), "\033[32m");
+	assert_string_equal(list_view_status_color(TASK_FAILED), "\033[31m");
+	assert_string_equal(list_view_status_color(TASK_PAUSED), "\033[33m");
+	assert_null(list_view_status_color(TASK_NEW));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_layout_natural),
+		cmocka_unit_test(test_layout_wide_terminal),
+		cmocka_unit_test(test_layout_narrow_terminals),
+		cmocka_unit_test(test_status_color),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
