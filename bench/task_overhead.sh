@@ -13,8 +13,11 @@
 # (returns when the container ends) + `rover inspect` (records COMPLETED).  The
 # `rover delete` afterwards (container, worktree, branch, task dir) is shown
 # apart (del_ms), as are the parts of rover's figure: task_ms (the `rover task`
-# command), wait_ms (`rover logs -f` until the container ends), insp_ms.  The engines and the
-# image come from scripts/engines.sh and scripts/build-image.sh.
+# command), wait_ms (`rover logs -f` until the container ends), insp_ms.
+# A second rover run per round measures the other way a user waits for a
+# task: `rover task` + `rover wait` (returns once COMPLETED is recorded):
+# wait_flow_ms and its ratio.  The engines and the image come from
+# scripts/engines.sh and scripts/build-image.sh.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${1:-10}
@@ -45,13 +48,18 @@ steps:
     command: $cmd
 YML
 cd "$proj"
-mkdir -p .rover/tasks
-# ids far from any test run's: container names are per engine
-echo $(((RANDOM << 15 | RANDOM) * 100 + 5000000000)) >.rover/tasks/.last-id
 export ROVER_AGENT_IMAGE=$image ROVER_NETWORK=none
 unset DOCKER_HOST CONTAINER_HOST ROVER_STORE
+# the store of this throw-away project, under it: removed with it
+export XDG_DATA_HOME=$proj.data
+trap 'cd /; rm -rf "$proj" "$proj.data"' EXIT
+store=$("$rover" info --json 2>/dev/null | jq -r .store)
+mkdir -p "$store/tasks"
+# ids far from any test run's: container names are per engine
+echo $(((RANDOM << 15 | RANDOM) * 100 + 5000000000)) >"$store/tasks/.last-id"
 
-printf '%-7s %5s %8s %9s %7s | %8s %8s %8s %8s\n' engine runs bare_ms rover_ms ratio task_ms wait_ms insp_ms del_ms
+printf '%-7s %5s %8s %9s %7s | %8s %8s %8s %8s | %12s %7s\n' engine runs bare_ms rover_ms ratio \
+	task_ms wait_ms insp_ms del_ms wait_flow_ms ratio
 for engine in $engines; do
 	case $engine in
 	docker) sock=$ROVER_TEST_DOCKER_SOCK ;;
@@ -67,7 +75,7 @@ for engine in $engines; do
 	"$bare" "$ROVER_ENGINE" "$image" 1 /bin/sh -c "$cmd" >/dev/null 2>&1
 	# Bare and rover runs alternate, so a machine whose load changes during
 	# the benchmark (other jobs on a shared host) weighs on both alike.
-	b_all=() r_all=() k_all=() w_all=() i_all=() d_all=()
+	b_all=() r_all=() k_all=() w_all=() i_all=() d_all=() f_all=()
 	for i in $(seq 0 "$runs"); do
 		bi=$("$bare" "$ROVER_ENGINE" "$image" 1 /bin/sh -c "$cmd" 2>"$proj/bare.err" | awk '/^median_ms/{print $2}') ||
 			{ echo "$engine: bare run failed: $(cat "$proj/bare.err")" >&2; exit 1; }
@@ -85,6 +93,14 @@ for engine in $engines; do
 			echo "$engine: task $id ended $s" >&2
 			exit 1
 		fi
+		# the same task started and waited for with `rover wait`
+		t3=$(now_ms)
+		id2=$("$rover" task -w wf.yml "bench wait $i" 2>"$proj/task.err") ||
+			{ echo "$engine: rover task failed: $(cat "$proj/task.err")" >&2; exit 1; }
+		"$rover" wait "$id2" >/dev/null 2>&1 ||
+			{ echo "$engine: rover wait $id2 exited $?" >&2; exit 1; }
+		t4=$(now_ms)
+		"$rover" delete "$id2" >/dev/null 2>&1
 		[ "$i" -eq 0 ] && continue # warm-up
 		b_all+=("$bi")
 		r_all+=($((t1 - t0)))
@@ -92,11 +108,14 @@ for engine in $engines; do
 		w_all+=($((tb - ta)))
 		i_all+=($((t1 - tb)))
 		d_all+=($((t2 - t1)))
+		f_all+=($((t4 - t3)))
 	done
 	med() { printf '%s\n' "$@" | median; }
 	b=$(med "${b_all[@]}")
 	r=$(med "${r_all[@]}")
-	printf '%-7s %5d %8d %9d %7s | %8d %8d %8d %8d\n' "$engine" "$runs" "$b" "$r" \
+	f=$(med "${f_all[@]}")
+	printf '%-7s %5d %8d %9d %7s | %8d %8d %8d %8d | %12d %7s\n' "$engine" "$runs" "$b" "$r" \
 		"$(awk -v r="$r" -v b="$b" 'BEGIN {printf "%.2f", r / b}')" \
-		"$(med "${k_all[@]}")" "$(med "${w_all[@]}")" "$(med "${i_all[@]}")" "$(med "${d_all[@]}")"
+		"$(med "${k_all[@]}")" "$(med "${w_all[@]}")" "$(med "${i_all[@]}")" "$(med "${d_all[@]}")" \
+		"$f" "$(awk -v r="$f" -v b="$b" 'BEGIN {printf "%.2f", r / b}')"
 done
