@@ -33,6 +33,9 @@ static const struct command commands[] = {
 	{"delete", cmd_delete, "remove a task, its container and workspace"},
 	{"supervise", cmd_supervise, "run the supervisor: auto-retry, orphan detection"},
 	{"info", cmd_info, "show the store, the project, the engine and the settings"},
+	{"diff", cmd_diff, "show a task's changes, committed and uncommitted"},
+	{"merge", cmd_merge, "merge a task's work into the branch you are on"},
+	{"push", cmd_push, "push a task's branch to a remote"},
 };
 
 static void usage(FILE *f)
