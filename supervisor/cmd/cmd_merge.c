@@ -38,6 +38,7 @@ int cmd_merge(int argc, char **argv)
 	rc = CMD_OK;
 	int64_t id = t->id;
 	_cleanup_error_ struct rv_error *err = NULL;
+	_cleanup_error_ struct rv_error *me = NULL;
 	struct taskgit_task tg = {0};
 	struct taskgit_merge_result res = {0};
 	int r = taskgit_check_idle(t, "merge", &err);
@@ -50,7 +51,6 @@ int cmd_merge(int argc, char **argv)
 		rc = cmd_fail(json, CMD_FAILED, err);
 		goto out;
 	}
-	_cleanup_error_ struct rv_error *me = NULL;
 	if (taskgit_mark(env.store, id, TASK_MERGED, &me) < 0)
 		fprintf(stderr, "⚠ Task %lld was merged, but its status was not updated: %s\n",
 			(long long)id, rv_error_msg(me));

@@ -60,6 +60,7 @@ int cmd_push(int argc, char **argv)
 	rc = CMD_OK;
 	int64_t id = t->id;
 	_cleanup_error_ struct rv_error *err = NULL;
+	_cleanup_error_ struct rv_error *me = NULL;
 	struct taskgit_task tg = {0};
 	struct taskgit_push_result res = {0};
 	int r = taskgit_check_idle(t, "push", &err);
@@ -72,7 +73,6 @@ int cmd_push(int argc, char **argv)
 		rc = cmd_fail(json, CMD_FAILED, err);
 		goto out;
 	}
-	_cleanup_error_ struct rv_error *me = NULL;
 	if (taskgit_mark(env.store, id, TASK_PUSHED, &me) < 0)
 		fprintf(stderr, "⚠ Task %lld was pushed, but its status was not updated: %s\n",
 			(long long)id, rv_error_msg(me));

@@ -182,7 +182,9 @@ static void scan_dir(struct scan *sc, int dfd, const char *rel, int depth)
 		if (S_ISREG(s.st_mode)) {
 			if ((size_t)s.st_size > sc->max_file) {
 				_cleanup_free_ char *why =
-					xasprintf("larger than %zu MiB", sc->max_file >> 20);
+					sc->max_file % (1u << 20)
+						? xasprintf("larger than %zu bytes", sc->max_file)
+						: xasprintf("larger than %zu MiB", sc->max_file >> 20);
 				leave_out(sc, path, true, why);
 			}
 			continue;
