@@ -152,6 +152,22 @@ static bool drain(int outfd, int errfd, const struct worktree_git_opts *o, struc
 	return true;
 }
 
+/* The git command argv runs ("add" in git -c x=y --git-dir=d add -A), for
+ * messages. */
+static const char *git_verb(const char *const *argv)
+{
+	for (size_t i = 1; argv[i]; i++) {
+		if (!strcmp(argv[i], "-c") || !strcmp(argv[i], "-C")) {
+			if (!argv[++i])
+				break;
+			continue;
+		}
+		if (argv[i][0] != '-')
+			return argv[i];
+	}
+	return argv[1] ? argv[1] : "";
+}
+
 /* The one place git is started.  Returns git's exit status (>= 0; 128 + n
  * when killed by signal n) or < 0 when it could not be run or timed out. */
 static int git_run(const struct worktree_git_opts *o, const char *const *argv,
@@ -217,7 +233,7 @@ static int git_run(const struct worktree_git_opts *o, const char *const *argv,
 		;
 	if (!finished)
 		return rv_error_set(err, ETIMEDOUT,
-				    "git %s did not finish within %d s and was stopped", argv[1],
+				    "git %s did not finish within %d s and was stopped", git_verb(argv),
 				    o->timeout_s);
 	if (c->fn_error)
 		return c->fn_error;
@@ -252,15 +268,15 @@ int worktree_git_run(const struct worktree_git_opts *o, const char *const *argv,
 	if (st < 0) { /* the reader's own error: no message from git */
 		free(c.out);
 		free(c.err);
-		return rv_error_set(err, -st, "stopped git %s: %s", argv[1], strerror(-st));
+		return rv_error_set(err, -st, "stopped git %s: %s", git_verb(argv), strerror(-st));
 	}
 	int r = 0;
 	if (st == 127)
 		r = rv_error_set(err, ENOENT, "git is not installed");
 	else if (st != 0 && !(o->ret_status && st < 128))
-		r = rv_error_set(err, EIO, "git %s failed: %s", argv[1], first_error_line(&c));
+		r = rv_error_set(err, EIO, "git %s failed: %s", git_verb(argv), first_error_line(&c));
 	else if (c.out_truncated)
-		r = rv_error_set(err, E2BIG, "git %s printed more than %zu bytes", argv[1],
+		r = rv_error_set(err, E2BIG, "git %s printed more than %zu bytes", git_verb(argv),
 				 c.out_max);
 	if (r == 0) {
 		if (o->ret_status)
@@ -290,7 +306,7 @@ int worktree_git(const char *cwd, const char *const *argv, char **ret_out,
 	else if (st == 127)
 		r = rv_error_set(err, ENOENT, "git is not installed");
 	else if (st != 0)
-		r = rv_error_set(err, EIO, "git %s failed: %s", argv[1], first_error_line(&c));
+		r = rv_error_set(err, EIO, "git %s failed: %s", git_verb(argv), first_error_line(&c));
 	if (r == 0 && ret_out) {
 		char *out = c.out ? c.out : xstrdup("");
 		size_t len = c.out ? c.out_len : 0;
