@@ -678,6 +678,12 @@ int taskgit_merge(const struct taskgit_task *tg, struct taskgit_merge_result *re
 	size_t mt_len = 0;
 	if ((r = worktree_git_run(&o, mt, &mt_out, &mt_len, err)) < 0)
 		goto fail;
+	if (st > 1) {
+		r = rv_error_set(err, EIO, "cannot merge task %lld: git merge-tree failed (exit "
+					   "status %d)",
+				 id, st);
+		goto fail;
+	}
 	if (st != 0) {
 		_cleanup_free_ char *tree = NULL;
 		char **paths = NULL;
@@ -687,9 +693,9 @@ int taskgit_merge(const struct taskgit_task *tg, struct taskgit_merge_result *re
 		list_free(paths, np);
 		r = rv_error_set(err, EEXIST,
 				 "cannot merge task %lld into '%s': it conflicts with your branch "
-				 "in %zu file(s) (%s); nothing was changed. Resolve it by hand: 'git "
-				 "merge %s' merges the task's commits",
-				 id, res.into, np, names, tg->branch);
+				 "in %zu file(s) (%s); nothing was changed. Merge by hand ('git merge "
+				 "%s' has its commits, 'rover diff %lld' shows all of its work)",
+				 id, res.into, np, names, tg->branch, id);
 		goto fail;
 	}
 
