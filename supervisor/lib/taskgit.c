@@ -702,7 +702,8 @@ int taskgit_merge(const struct taskgit_task *tg, struct taskgit_merge_result *re
 	msg = xasprintf("Merge rover task %lld: %s", id, tg->title);
 	const char *merge[] = {"git", "merge", "--quiet", "--no-ff", "--no-edit", "-m",
 			       msg,   work,    NULL};
-	r = worktree_git(root, merge, NULL, err);
+	struct worktree_git_opts om = {.cwd = root, .env = worktree_identity_env(root)};
+	r = worktree_git_run(&om, merge, NULL, NULL, err);
 	if (r < 0) {
 		/* git refuses before it writes (an untracked file in the way);
 		 * a merge it left half-done is undone. */

@@ -533,6 +533,18 @@ static char *checked_out_in(const char *root, const char *ref)
 	return NULL;
 }
 
+const char *const *worktree_identity_env(const char *root)
+{
+	static const char *const fallback[] = {
+		"GIT_AUTHOR_NAME=rover", "GIT_AUTHOR_EMAIL=rover@localhost",
+		"GIT_COMMITTER_NAME=rover", "GIT_COMMITTER_EMAIL=rover@localhost", NULL};
+	const char *probe[] = {"git", "var", "GIT_AUTHOR_IDENT", NULL};
+	const char *probe2[] = {"git", "var", "GIT_COMMITTER_IDENT", NULL};
+	if (worktree_git(root, probe, NULL, NULL) < 0 || worktree_git(root, probe2, NULL, NULL) < 0)
+		return fallback;
+	return NULL;
+}
+
 int worktree_commit_tree(const char *root, const char *tree, const char *const *parents,
 			 const char *message, char **ret, struct rv_error **err)
 {
@@ -548,16 +560,7 @@ int worktree_commit_tree(const char *root, const char *tree, const char *const *
 	argv[k++] = "-m";
 	argv[k++] = message;
 	argv[k] = NULL;
-	/* The user's identity when git knows one; else rover's, so a commit
-	 * of the agent's work never fails for want of a name. */
-	const char *probe[] = {"git", "var", "GIT_COMMITTER_IDENT", NULL};
-	static const char *const fallback[] = {
-		"GIT_AUTHOR_NAME=rover", "GIT_AUTHOR_EMAIL=rover@localhost",
-		"GIT_COMMITTER_NAME=rover", "GIT_COMMITTER_EMAIL=rover@localhost", NULL};
-	const char *const *env = NULL;
-	if (worktree_git(root, probe, NULL, NULL) < 0)
-		env = fallback;
-	struct worktree_git_opts o = {.cwd = root, .env = env};
+	struct worktree_git_opts o = {.cwd = root, .env = worktree_identity_env(root)};
 	_cleanup_free_ char *out = NULL;
 	int r = worktree_git_run(&o, argv, &out, NULL, err);
 	if (r < 0)

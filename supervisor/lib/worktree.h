@@ -75,6 +75,11 @@ char *worktree_import_ref(const char *branch);
 int worktree_is_ancestor(const char *root, const char *a, const char *b, bool *ret,
 			 struct rv_error **err);
 
+/* NULL when git knows the user's identity in the project; else the
+ * environment ("GIT_AUTHOR_NAME=rover", ...) that gives commits rover made
+ * for the user the identity "rover <rover@localhost>" rather than failing. */
+const char *const *worktree_identity_env(const char *root);
+
 /* git commit-tree in the project: a commit of tree with parents
  * (NULL-terminated, at most 5) and message; the user's identity, or
  * "rover <rover@localhost>" when git has none.  *ret: the new commit. */

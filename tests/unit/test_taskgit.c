@@ -312,6 +312,82 @@ static void test_sync_keeps_project_commits(void **state)
 	taskgit_task_release(&tg);
 }
 
+/* Everything a refused merge must leave as it was. */
+static char *project_state(const char *root)
+{
+	_cleanup_free_ char *cmd = xasprintf(
+		"cd '%s' && { git rev-parse HEAD; git status --porcelain; git diff; git diff --cached; "
+		"git for-each-ref; } 2>&1",
+		root);
+	FILE *f = popen(cmd, "r");
+	assert_non_null(f);
+	char *buf = xcalloc(1, 65536);
+	size_t n = fread(buf, 1, 65535, f);
+	buf[n] = '\0';
+	pclose(f);
+	return buf;
+}
+
+static void test_merge(void **state)
+{
+	(void)state;
+	struct taskgit_task tg;
+	project(&tg);
+	const char *root = tg.root;
+	sh("cd '%s' && echo agent >> README && echo new > new.txt", tg.workspace);
+	struct taskgit_merge_result res = {0};
+	struct rv_error *err = NULL;
+
+	/* a dirty tree */
+	sh("echo mine >> '%s/README'", root);
+	_cleanup_free_ char *before = project_state(root);
+	assert_int_equal(taskgit_merge(&tg, &res, &err), -EBUSY);
+	assert_non_null(strstr(rv_error_msg(err), "1 uncommitted change(s) ( M README)"));
+	err = rv_error_free(err);
+	_cleanup_free_ char *after = project_state(root);
+	assert_string_equal(before, after);
+	sh("git -C '%s' checkout -q README", root);
+
+	/* a conflict */
+	sh("cd '%s' && echo 'hello user' > README && " GITC " commit -q -am user", root);
+	_cleanup_free_ char *before2 = project_state(root);
+	assert_int_equal(taskgit_merge(&tg, &res, &err), -EEXIST);
+	assert_non_null(strstr(rv_error_msg(err), "in 1 file(s) (README); nothing was changed"));
+	err = rv_error_free(err);
+	_cleanup_free_ char *after2 = project_state(root);
+	assert_string_equal(before2, after2);
+
+	/* a clean merge: the snapshot committed on the branch, then merged */
+	sh("git -C '%s' reset -q --hard HEAD~1", root);
+	assert_int_equal(taskgit_merge(&tg, &res, &err), 0);
+	assert_false(res.already);
+	assert_non_null(res.snapshot);
+	_cleanup_free_ char *head = git1(root, "HEAD");
+	_cleanup_free_ char *p2 = git1(root, "HEAD^2");
+	_cleanup_free_ char *br = git1(root, "rover/task-1");
+	assert_string_equal(res.commit, head);
+	assert_string_equal(p2, res.snapshot);
+	assert_string_equal(br, res.snapshot);
+	sh("grep -qx agent '%s/README' && grep -qx new '%s/new.txt'", root, root);
+	taskgit_merge_result_release(&res);
+
+	/* again: nothing to do, nothing changes */
+	_cleanup_free_ char *before3 = project_state(root);
+	assert_int_equal(taskgit_merge(&tg, &res, &err), 0);
+	assert_true(res.already);
+	assert_null(res.snapshot);
+	_cleanup_free_ char *after3 = project_state(root);
+	assert_string_equal(before3, after3);
+	taskgit_merge_result_release(&res);
+
+	/* nothing would be lost now */
+	struct taskgit_loss l = {0};
+	assert_int_equal(taskgit_loss(&tg, &l, NULL), 0);
+	assert_false(taskgit_loss_any(&l));
+	taskgit_loss_release(&l);
+	taskgit_task_release(&tg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -321,6 +397,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_snapshot_hostile_workspace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_git_run_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_keeps_project_commits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_merge, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
