@@ -802,6 +802,18 @@ void taskgit_push_result_release(struct taskgit_push_result *r)
 
 /* ---- loss ----------------------------------------------------------------- */
 
+/* Count one more item; keep it (owned) only among the first named ones. */
+static void count_named(char ***list, size_t *total, char *item)
+{
+	if (*total < TASKGIT_LOSS_NAMED) {
+		size_t kept = *total;
+		list_add(list, &kept, item);
+	} else {
+		free(item);
+	}
+	(*total)++;
+}
+
 int taskgit_loss(const struct taskgit_task *tg, struct taskgit_loss *ret, struct rv_error **err)
 {
 	struct taskgit_loss l = {0};
@@ -820,8 +832,7 @@ int taskgit_loss(const struct taskgit_task *tg, struct taskgit_loss *ret, struct
 		if ((r = git_out(root, argv, &out, NULL, err)) < 0)
 			goto fail;
 		for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
-			if (l.n_commits++ < TASKGIT_LOSS_NAMED)
-				list_add(&l.commits, &(size_t){l.n_commits - 1}, xstrdup(line));
+			count_named(&l.commits, &l.n_commits, xstrdup(line));
 		}
 	}
 	if (tg->workspace && fileio_is_dir(tg->workspace)) {
@@ -843,18 +854,14 @@ int taskgit_loss(const struct taskgit_task *tg, struct taskgit_loss *ret, struct
 					break;
 				const char *p = out + i;
 				i += strnlen(p, len - i) + 1;
-				if (l.n_changes++ < TASKGIT_LOSS_NAMED)
-					list_add(&l.changes, &(size_t){l.n_changes - 1},
-						 xasprintf("%s %s", st, p));
+				count_named(&l.changes, &l.n_changes, xasprintf("%s %s", st, p));
 			}
 		}
 		for (size_t i = 0; r == 0 && i < s.n_skipped && s.n_skipped_work; i++) {
 			if (strstr(s.skipped[i], "(a FIFO)") || strstr(s.skipped[i], "(a socket)") ||
 			    strstr(s.skipped[i], "(a device)"))
 				continue;
-			if (l.n_changes++ < TASKGIT_LOSS_NAMED)
-				list_add(&l.changes, &(size_t){l.n_changes - 1},
-					 xasprintf("? %s", s.skipped[i]));
+			count_named(&l.changes, &l.n_changes, xasprintf("? %s", s.skipped[i]));
 		}
 		taskgit_snapshot_release(&s);
 		if (r < 0)
