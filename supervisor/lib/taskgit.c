@@ -128,11 +128,15 @@ void taskgit_task_release(struct taskgit_task *tg)
 /* ---- the walk before git looks ---------------------------------------- */
 
 struct scan {
-	char *pathspec; /* ".\0:(top,exclude,literal)a\0..." */
+	char *pathspec; /* ":(top)\0:(top,exclude,literal)a\0..." */
 	size_t ps_len;
-	struct taskgit_snapshot *snap;
 	size_t max_file;
 	char *blocker; /* a .gitignore/.gitattributes git would block on */
+	/* what was left out: paths, why, whether it is work (a file or a
+	 * repository, not a FIFO) */
+	char **paths, **whys;
+	bool *work;
+	size_t n;
 };
 
 static void ps_add(struct scan *sc, const char *s)
@@ -147,9 +151,82 @@ static void leave_out(struct scan *sc, const char *path, bool work, const char *
 {
 	_cleanup_free_ char *spec = xasprintf(":(top,exclude,literal)%s", path);
 	ps_add(sc, spec);
-	list_add(&sc->snap->skipped, &sc->snap->n_skipped, xasprintf("%s (%s)", path, why));
+	size_t n = sc->n;
+	list_add(&sc->paths, &n, xstrdup(path));
+	n = sc->n;
+	list_add(&sc->whys, &n, xstrdup(why));
+	sc->work = xrealloc(sc->work, (sc->n + 1) * sizeof(bool));
+	sc->work[sc->n++] = work;
+}
+
+static void scan_release(struct scan *sc)
+{
+	free(sc->pathspec);
+	free(sc->blocker);
+	list_free(sc->paths, sc->n);
+	list_free(sc->whys, sc->n);
+	free(sc->work);
+}
+
+static void skipped_add(struct taskgit_snapshot *s, char *what, bool work)
+{
+	size_t n = s->n_skipped;
+	list_add(&s->skipped, &n, what);
+	s->skipped_work = xrealloc(s->skipped_work, (s->n_skipped + 1) * sizeof(bool));
+	s->skipped_work[s->n_skipped++] = work;
 	if (work)
-		sc->snap->n_skipped_work++;
+		s->n_skipped_work++;
+}
+
+/* Most paths checked against the ignore rules at once (they go on the
+ * command line); beyond, left-out paths are reported whether ignored or
+ * not. */
+#define CHECK_IGNORE_MAX 1000
+
+/* What the walk left out and git would not have taken anyway (ignored:
+ * a node_modules/ with a clone in it) is no loss and no news: only the
+ * rest goes into s->skipped. */
+static void report_left_out(const struct scan *sc, const struct worktree_git_opts *o,
+			    const char *gitdir_opt, const char *wt_opt, struct taskgit_snapshot *s)
+{
+	_cleanup_free_ char *ignored = NULL;
+	if (sc->n && sc->n <= CHECK_IGNORE_MAX) {
+		const char **argv = xcalloc(sc->n + 8, sizeof(char *));
+		size_t k = 0;
+		/* -z needs --stdin, and git's stdin is /dev/null: one path a
+		 * line, unquoted; a name with a newline never matches (and is
+		 * reported: the safe side). */
+		argv[k++] = "git";
+		argv[k++] = "-c";
+		argv[k++] = "core.quotePath=false";
+		argv[k++] = gitdir_opt;
+		argv[k++] = wt_opt;
+		argv[k++] = "check-ignore";
+		argv[k++] = "--";
+		for (size_t i = 0; i < sc->n; i++)
+			argv[k++] = sc->paths[i];
+		argv[k] = NULL;
+		int st = 0;
+		struct worktree_git_opts oc = *o;
+		oc.ret_status = &st;
+		if (worktree_git_run(&oc, argv, &ignored, NULL, NULL) < 0 || st > 1) {
+			free(ignored);
+			ignored = NULL;
+		}
+		free(argv);
+	}
+	for (size_t i = 0; i < sc->n; i++) {
+		bool skip = false;
+		size_t pl = strlen(sc->paths[i]);
+		for (const char *line = ignored; line && !skip && *line;) {
+			const char *nl = strchr(line, '\n');
+			size_t ll = nl ? (size_t)(nl - line) : strlen(line);
+			skip = ll == pl && !memcmp(line, sc->paths[i], pl);
+			line = nl ? nl + 1 : NULL;
+		}
+		if (!skip)
+			skipped_add(s, xasprintf("%s (%s)", sc->paths[i], sc->whys[i]), sc->work[i]);
+	}
 }
 
 static const char *kind(mode_t m)
@@ -258,22 +335,17 @@ static int add_workspace(const struct taskgit_task *tg, struct taskgit_snapshot 
 			 struct rv_error **err)
 {
 	/* What git must not look at, found without git. */
-	struct scan sc = {.snap = s, .max_file = max_file_bytes()};
+	_cleanup_(scan_release) struct scan sc = {.max_file = max_file_bytes()};
 	ps_add(&sc, ":(top)");
 	int top = open(tg->workspace, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (top < 0) {
-		free(sc.pathspec);
+	if (top < 0)
 		return rv_error_errno(err, errno, "cannot read the workspace '%s'", tg->workspace);
-	}
 	scan_dir(&sc, top, "", 0);
-	_cleanup_free_ char *pathspec = sc.pathspec;
-	if (sc.blocker) {
-		_cleanup_free_ char *b = sc.blocker;
+	if (sc.blocker)
 		return rv_error_set(err, EPERM,
 				    "task %lld's workspace '%s' cannot be read safely: %s, which "
 				    "git would block on; remove it and try again",
-				    (long long)tg->id, tg->workspace, b);
-	}
+				    (long long)tg->id, tg->workspace, sc.blocker);
 
 	_cleanup_(tmpdir_release) struct tmpdir tmp = {NULL};
 	const char *tdir = getenv("TMPDIR");
@@ -285,7 +357,7 @@ static int add_workspace(const struct taskgit_task *tg, struct taskgit_snapshot 
 	}
 	tmp.dir = dir;
 	_cleanup_free_ char *ps_file = fileio_join(tmp.dir, "pathspec");
-	int r = fileio_write_atomic(ps_file, pathspec, sc.ps_len, 0600, err);
+	int r = fileio_write_atomic(ps_file, sc.pathspec, sc.ps_len, 0600, err);
 	if (r < 0)
 		return r;
 	_cleanup_free_ char *index_env = xasprintf("GIT_INDEX_FILE=%s/index", tmp.dir);
@@ -332,8 +404,9 @@ static int add_workspace(const struct taskgit_task *tg, struct taskgit_snapshot 
 		for (char *line = strtok_r(add_err, "\n", &save); line;
 		     line = strtok_r(NULL, "\n", &save))
 			if (!strncmp(line, "error: ", 7))
-				list_add(&s->skipped, &s->n_skipped, xstrdup(line + 7));
+				skipped_add(s, xstrdup(line + 7), true);
 	}
+	report_left_out(&sc, &o, gitdir_opt, wt_opt, s);
 	const char *write_tree[] = {"git", gitdir_opt, "write-tree", NULL};
 	_cleanup_free_ char *tree = NULL;
 	if ((r = worktree_git_run(&o, write_tree, &tree, NULL, err)) < 0)
@@ -388,6 +461,7 @@ void taskgit_snapshot_release(struct taskgit_snapshot *s)
 	free(s->tree);
 	free(s->base);
 	list_free(s->skipped, s->n_skipped);
+	free(s->skipped_work);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -857,9 +931,8 @@ int taskgit_loss(const struct taskgit_task *tg, struct taskgit_loss *ret, struct
 				count_named(&l.changes, &l.n_changes, xasprintf("%s %s", st, p));
 			}
 		}
-		for (size_t i = 0; r == 0 && i < s.n_skipped && s.n_skipped_work; i++) {
-			if (strstr(s.skipped[i], "(a FIFO)") || strstr(s.skipped[i], "(a socket)") ||
-			    strstr(s.skipped[i], "(a device)"))
+		for (size_t i = 0; r == 0 && i < s.n_skipped; i++) {
+			if (!s.skipped_work[i])
 				continue;
 			count_named(&l.changes, &l.n_changes, xasprintf("? %s", s.skipped[i]));
 		}

@@ -17,7 +17,8 @@
  * holding a `.git` of their own (git would read their HEAD, which may be a
  * FIFO), files above TASKGIT_MAX_FILE_BYTES; a .gitignore or .gitattributes
  * that is not a regular file (git opens those without a pathspec asking)
- * makes the snapshot fail with a message naming it.  Symlinks are recorded
+ * makes the snapshot fail with a message naming it.  What was left out and
+ * git ignores anyway is not reported.  Symlinks are recorded
  * as links (git never follows them).  The workspace's .gitattributes can
  * name filters, but a filter runs only if the project's or the user's own
  * configuration defines it.  Every git command here carries a deadline
@@ -71,11 +72,12 @@ struct taskgit_snapshot {
 	char *tree;     /* tip's tree with the workspace's files */
 	char *base;     /* the commit the task started from */
 	bool dirty;     /* tree differs from tip's tree: uncommitted work */
-	char **skipped; /* "path (why)" left out of the tree */
+	char **skipped; /* "path (why)" left out of the tree (what git ignores
+			   anyway is not listed) */
+	bool *skipped_work; /* for each: a file or repository (work lost if
+			       the workspace went), not a FIFO, socket, device */
 	size_t n_skipped;
-	size_t n_skipped_work; /* of those, files and repositories (work lost
-				  if the workspace went); the rest are FIFOs,
-				  sockets, devices */
+	size_t n_skipped_work;
 };
 
 int taskgit_snapshot(const struct taskgit_task *tg, struct taskgit_snapshot *ret,

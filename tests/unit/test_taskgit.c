@@ -175,7 +175,9 @@ static void test_snapshot_hostile_workspace(void **state)
 	sh("cd '%s' && echo changed >> README && echo new > new.txt && mkfifo fifo && "
 	   "ln -s /etc/passwd link && mkdir -p nested/.git/objects nested/.git/refs && "
 	   "mkfifo nested/.git/HEAD && echo x > nested/f && head -c 100 /dev/zero > big && "
-	   "mkdir d && mkfifo d/.gitmodules",
+	   "mkdir d && mkfifo d/.gitmodules && echo 'ignored/' > .gitignore && "
+	   "mkdir -p ignored/clone/.git/refs ignored/clone/.git/objects && "
+	   "mkfifo ignored/clone/.git/HEAD ignored/pipe",
 	   tg.workspace);
 	setenv("ROVER_SNAPSHOT_MAX_FILE_BYTES", "50", 1);
 	setenv("ROVER_GIT_TIMEOUT_S", "10", 1); /* a regression fails, not hangs */
@@ -202,10 +204,11 @@ static void test_snapshot_hostile_workspace(void **state)
 	struct taskgit_file *f = NULL;
 	size_t n = 0;
 	assert_int_equal(taskgit_diff_files(&tg, &s, NULL, &f, &n, NULL), 0);
-	assert_int_equal(n, 3); /* README, link, new.txt */
-	assert_string_equal(f[0].path, "README");
-	assert_string_equal(f[1].path, "link");
-	assert_string_equal(f[2].path, "new.txt");
+	assert_int_equal(n, 4); /* .gitignore, README, link, new.txt; nothing ignored */
+	assert_string_equal(f[0].path, ".gitignore");
+	assert_string_equal(f[1].path, "README");
+	assert_string_equal(f[2].path, "link");
+	assert_string_equal(f[3].path, "new.txt");
 	taskgit_files_free(f, n);
 	/* the link is a link: its blob is the target's name */
 	_cleanup_free_ char *spec = xasprintf("%s:link", s.tree);
@@ -218,11 +221,11 @@ static void test_snapshot_hostile_workspace(void **state)
 	assert_string_equal(tip, s.tip);
 	taskgit_snapshot_release(&s);
 
-	/* the loss report counts the work, not the FIFOs */
+	/* the loss report counts the work, not the FIFOs, not what is ignored */
 	struct taskgit_loss l = {0};
 	assert_int_equal(taskgit_loss(&tg, &l, NULL), 0);
 	assert_int_equal(l.n_commits, 0);
-	assert_int_equal(l.n_changes, 5); /* M README, A link, A new.txt, ? nested, ? big */
+	assert_int_equal(l.n_changes, 6); /* .gitignore, README, link, new.txt, ? nested, ? big */
 	taskgit_loss_release(&l);
 
 	/* a FIFO .gitignore: refused at once, naming it */
