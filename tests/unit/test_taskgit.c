@@ -391,6 +391,51 @@ static void test_merge(void **state)
 	taskgit_task_release(&tg);
 }
 
+static void test_push_keeps_work(void **state)
+{
+	(void)state;
+	struct taskgit_task tg;
+	project(&tg);
+	const char *root = tg.root;
+	sh("cd '%s' && echo a > a && git add a && " GITC " commit -q -m 'agent a' && "
+	   "echo draft > draft",
+	   tg.workspace);
+	assert_int_equal(worktree_sync(root, tg.workspace, "rover/task-1", NULL), 0);
+	struct taskgit_loss l = {0};
+	assert_int_equal(taskgit_loss(&tg, &l, NULL), 0);
+	assert_int_equal(l.n_commits, 1);
+	assert_non_null(strstr(l.commits[0], " agent a"));
+	assert_int_equal(l.n_changes, 1);
+	assert_string_equal(l.changes[0], "A draft");
+	taskgit_loss_release(&l);
+
+	/* no such remote: refused before anything is committed */
+	struct taskgit_push_result res = {0};
+	struct rv_error *err = NULL;
+	_cleanup_free_ char *tip = git1(root, "rover/task-1");
+	assert_int_equal(taskgit_push(&tg, NULL, &res, &err), -ENOENT);
+	assert_non_null(strstr(rv_error_msg(err), "no remote 'origin'"));
+	err = rv_error_free(err);
+	_cleanup_free_ char *tip2 = git1(root, "rover/task-1");
+	assert_string_equal(tip, tip2);
+
+	/* to a bare remote: the snapshot is committed, the branch appears
+	 * there, and nothing would be lost any more (remote-tracking) */
+	sh("git init -q --bare '%s/remote.git' && git -C '%s' remote add origin '%s/remote.git'",
+	   tmp_root, root, tmp_root);
+	assert_int_equal(taskgit_push(&tg, NULL, &res, &err), 0);
+	assert_string_equal(res.remote, "origin");
+	assert_non_null(res.snapshot);
+	_cleanup_free_ char *remote_git = xasprintf("%s/remote.git", tmp_root);
+	_cleanup_free_ char *there = git1(remote_git, "rover/task-1");
+	assert_string_equal(there, res.snapshot);
+	taskgit_push_result_release(&res);
+	assert_int_equal(taskgit_loss(&tg, &l, NULL), 0);
+	assert_false(taskgit_loss_any(&l));
+	taskgit_loss_release(&l);
+	taskgit_task_release(&tg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -401,6 +446,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_git_run_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_keeps_project_commits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_push_keeps_work, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
