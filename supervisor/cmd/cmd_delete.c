@@ -62,6 +62,9 @@ static char *would_lose(const struct cmd_env *env, const struct task *t, struct 
 static bool confirm_delete(const struct cmd_env *env, const struct task *t, int64_t id,
 			   bool force, bool yes, bool json, int *rc)
 {
+	bool ask = !yes && isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
+	if (force && !ask)
+		return true; /* nothing to check it against */
 	_cleanup_error_ struct rv_error *err = NULL;
 	_cleanup_free_ char *lost = would_lose(env, t, &err);
 	if (lost && !force) {
@@ -77,7 +80,7 @@ static bool confirm_delete(const struct cmd_env *env, const struct task *t, int6
 					(long long)id, lost, (long long)id, (long long)id);
 		return false;
 	}
-	if (yes || !isatty(STDIN_FILENO) || !isatty(STDERR_FILENO))
+	if (!ask)
 		return true;
 	_cleanup_free_ char *title = textutil_escape_terminal(t ? task_title(t) : "");
 	_cleanup_free_ char *safe = lost && *lost ? textutil_escape_terminal(lost) : NULL;
