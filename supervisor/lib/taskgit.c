@@ -12,6 +12,7 @@
 
 #include "common/cleanup.h"
 #include "common/fileio.h"
+#include "common/textutil.h"
 #include "common/timeutil.h"
 #include "supervisor/lib/worktree.h"
 
@@ -170,8 +171,11 @@ static void scan_release(struct scan *sc)
 
 static void skipped_add(struct taskgit_snapshot *s, char *what, bool work)
 {
+	/* A description, not a path to use: made valid UTF-8 once here so
+	 * that --json can carry it (terminals still get it escaped). */
 	size_t n = s->n_skipped;
-	list_add(&s->skipped, &n, what);
+	list_add(&s->skipped, &n, textutil_utf8_clean(what, strlen(what)));
+	free(what);
 	s->skipped_work = xrealloc(s->skipped_work, (s->n_skipped + 1) * sizeof(bool));
 	s->skipped_work[s->n_skipped++] = work;
 	if (work)

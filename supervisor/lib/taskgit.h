@@ -73,7 +73,8 @@ struct taskgit_snapshot {
 	char *base;     /* the commit the task started from */
 	bool dirty;     /* tree differs from tip's tree: uncommitted work */
 	char **skipped; /* "path (why)" left out of the tree (what git ignores
-			   anyway is not listed) */
+			   anyway is not listed); valid UTF-8 (U+FFFD for
+			   other bytes), not escaped */
 	bool *skipped_work; /* for each: a file or repository (work lost if
 			       the workspace went), not a FIFO, socket, device */
 	size_t n_skipped;
