@@ -37,6 +37,9 @@ static const struct command commands[] = {
 	{"init", cmd_init, "check the engine and image, write rover.json"},
 	{"wait", cmd_wait, "wait until tasks stop running; exit status tells how they ended"},
 	{"shell", cmd_shell, "a shell in a task's workspace, in a new container"},
+	{"diff", cmd_diff, "show a task's changes, committed and uncommitted"},
+	{"merge", cmd_merge, "merge a task's work into the branch you are on"},
+	{"push", cmd_push, "push a task's branch to a remote"},
 };
 
 static void usage(FILE *f)

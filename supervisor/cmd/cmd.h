@@ -38,6 +38,9 @@ int cmd_init(int argc, char **argv);
 int cmd_wait(int argc, char **argv);
 /* Exits with the shell's own status once one ran (see rover(1)). */
 int cmd_shell(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
+int cmd_push(int argc, char **argv);
 
 /* The project and its store, opened from the current directory. */
 struct cmd_env {

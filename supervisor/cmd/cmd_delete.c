@@ -1,46 +1,121 @@
-/* rover delete ID [--force] [--json] */
+/* rover delete ID [--force] [-y] [--json] */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/jsonutil.h"
 #include "supervisor/cmd/cmd.h"
+#include "common/textutil.h"
 #include "supervisor/lib/observe.h"
+#include "supervisor/lib/taskgit.h"
 #include "supervisor/lib/taskops.h"
 
 static const char usage_text[] =
-	"Usage: rover delete ID [--force] [--json]\n"
+	"Usage: rover delete ID [--force] [-y] [--json]\n"
 	"\n"
 	"Delete a task: its containers, its worktree and branch (rover/task-ID), and\n"
 	"its directory in the store (checkpoints and logs included).  A running task\n"
-	"is refused: stop it first, or use --force.\n"
+	"is refused: stop it first, or use --force.  So is a task whose work would be\n"
+	"lost: commits on its branch that no other branch (local or remote-tracking)\n"
+	"has, or uncommitted files in its workspace ('rover merge' or 'rover push'\n"
+	"it first).  On a terminal it asks before deleting.\n"
 	"\n"
 	"Options:\n"
-	"  -f, --force    delete a running task too; go on when the engine cannot be\n"
-	"                 reached or the task's record cannot be read, and say what was\n"
-	"                 left behind\n"
+	"  -f, --force    delete a running task, or one whose work would be lost; go on\n"
+	"                 when the engine cannot be reached or the task's record cannot\n"
+	"                 be read, and say what was left behind\n"
+	"  -y, --yes      do not ask\n"
 	"      --json     print {taskId, deleted, containersRemoved, worktreeRemoved,\n"
 	"                 leftBehind}\n"
 	"  -h, --help     this help\n";
+
+/* What deleting task t would lose (NULL: nothing; "" when there is no
+ * telling, with *ret_err set). */
+static char *would_lose(const struct cmd_env *env, const struct task *t, struct rv_error **err)
+{
+	if (!t || !env->project->is_git || task_status_is_running(task_status(t)))
+		return NULL; /* a running task is refused anyway (or forced) */
+	const char *branch = task_get_str(t, "branchName");
+	if (!branch || !*branch)
+		return NULL;
+	struct taskgit_task tg = {0};
+	struct taskgit_loss l = {0};
+	int r = taskgit_open(env->project, env->store, t, &tg, err);
+	if (r == 0)
+		r = taskgit_loss(&tg, &l, err);
+	char *what = NULL;
+	if (r < 0)
+		what = xstrdup("");
+	else if (taskgit_loss_any(&l))
+		what = taskgit_loss_describe(&l, tg.branch);
+	taskgit_loss_release(&l);
+	taskgit_task_release(&tg);
+	return what;
+}
+
+/* Whether to go on: refuses work that would be lost without --force, asks
+ * on a terminal without --yes.  false: *rc says how the command ends. */
+static bool confirm_delete(const struct cmd_env *env, const struct task *t, int64_t id,
+			   bool force, bool yes, bool json, int *rc)
+{
+	bool ask = !yes && isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
+	if (force && !ask)
+		return true; /* nothing to check it against */
+	_cleanup_error_ struct rv_error *err = NULL;
+	_cleanup_free_ char *lost = would_lose(env, t, &err);
+	if (lost && !force) {
+		if (!*lost)
+			*rc = cmd_failf(json, CMD_FAILED,
+					"%s; not deleted (use --force to delete task %lld anyway)",
+					rv_error_msg(err), (long long)id);
+		else
+			*rc = cmd_failf(json, CMD_FAILED,
+					"task %lld has work that would be lost: %s; merge it ('rover "
+					"merge %lld') or push it ('rover push %lld') first, or use "
+					"--force to delete it anyway",
+					(long long)id, lost, (long long)id, (long long)id);
+		return false;
+	}
+	if (!ask)
+		return true;
+	_cleanup_free_ char *title = textutil_escape_terminal(t ? task_title(t) : "");
+	_cleanup_free_ char *safe = lost && *lost ? textutil_escape_terminal(lost) : NULL;
+	fprintf(stderr, "Delete task %lld (%s)%s%s? [y/N] ", (long long)id, title,
+		safe ? " and lose " : "", safe ? safe : "");
+	fflush(stderr);
+	char answer[16] = "";
+	if (!fgets(answer, sizeof(answer), stdin))
+		answer[0] = '\0';
+	if (answer[0] == 'y' || answer[0] == 'Y')
+		return true;
+	fprintf(stderr, "Task %lld not deleted\n", (long long)id);
+	*rc = CMD_FAILED;
+	return false;
+}
 
 int cmd_delete(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"force", no_argument, NULL, 'f'},
+		{"yes", no_argument, NULL, 'y'},
 		{"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	bool json = false, force = false;
+	bool json = false, force = false, yes = false;
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "fyh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			force = true;
+			break;
+		case 'y':
+			yes = true;
 			break;
 		case 'j':
 			json = true;
@@ -79,6 +154,10 @@ int cmd_delete(int argc, char **argv)
 		err = rv_error_free(err);
 	} else {
 		observe_task(env.store, &t, 0, json ? NULL : cmd_report_stderr, NULL);
+	}
+	if (!confirm_delete(&env, t, id, force, yes, json, &rc)) {
+		task_free(t);
+		goto out;
 	}
 	struct taskops_delete_result res = {0};
 	r = taskops_delete(env.project, env.store, id, t, force, &res, &err);

@@ -60,7 +60,9 @@
  * checkpoint are put back as they were.
  *
  * Delete.  Refuses an active task (IN_PROGRESS or ITERATING after
- * observation) unless force.  Removes every container labelled
+ * observation) unless force.  (`rover delete` first asks taskgit_loss()
+ * whether unmerged commits or uncommitted files would be lost and refuses
+ * those without --force; this function does not look.)  Removes every container labelled
  * rover.task=<id> and rover.store=<store> (and the recorded one), the
  * worktree and its branch - only a worktree inside <store>/workspaces/, never
  * a directory elsewhere - and the task directory.  Without force any failure

@@ -4,6 +4,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <stdint.h>
+#include <time.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,31 +20,6 @@
 #include "supervisor/lib/hardening.h"
 
 extern char **environ;
-
-/* Read a whole pipe into a string (capped: git's answers here are short). */
-static char *slurp(int fd)
-{
-	size_t cap = 4096, len = 0;
-	char *buf = xmalloc(cap + 1);
-	for (;;) {
-		if (len == cap) {
-			if (cap >= (1u << 20))
-				break;
-			cap *= 2;
-			buf = xrealloc(buf, cap + 1);
-		}
-		ssize_t n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-		len--;
-	buf[len] = '\0';
-	return buf;
-}
 
 /* Options in front of every git command rover runs: no hook and no
  * fsmonitor command runs, whatever a repository's configuration says. */
@@ -66,24 +44,134 @@ static bool is_location_var(const char *kv)
 	return false;
 }
 
-/* Built before fork: the child of a threaded process must not allocate. */
-static char **git_environment(void)
+/* Built before fork: the child of a threaded process must not allocate.
+ * extra: "NAME=value" entries added after the location variables were
+ * dropped (a temporary GIT_INDEX_FILE, an identity). */
+static char **git_environment(const char *const *extra)
 {
-	size_t n = 0;
+	size_t n = 0, nx = 0;
 	while (environ[n])
 		n++;
-	char **env = xcalloc(n + 2, sizeof(*env));
+	while (extra && extra[nx])
+		nx++;
+	char **env = xcalloc(n + nx + 2, sizeof(*env));
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++)
 		if (!is_location_var(environ[i]) && strncmp(environ[i], "GIT_TERMINAL_PROMPT=", 20))
 			env[k++] = environ[i];
 	env[k++] = (char *)"GIT_TERMINAL_PROMPT=0";
+	for (size_t i = 0; i < nx; i++)
+		env[k++] = (char *)extra[i];
 	env[k] = NULL;
 	return env;
 }
 
-int worktree_git(const char *cwd, const char *const *argv, char **ret_out,
-		 struct rv_error **err)
+/* What git printed: stdout captured (up to out_max, the rest read and
+ * dropped) or handed to out_fn; stderr captured (up to 64 KiB). */
+struct git_capture {
+	char *out;
+	size_t out_len, out_cap, out_max;
+	bool out_truncated;
+	char *err;
+	size_t err_len;
+	int fn_error; /* out_fn's first failure */
+};
+
+#define GIT_STDERR_MAX (64u * 1024u)
+
+static void capture_append(char **buf, size_t *len, size_t *cap, size_t max, bool *truncated,
+			   const char *data, size_t n)
+{
+	if (*len + n > max) {
+		*truncated = true;
+		n = max > *len ? max - *len : 0;
+	}
+	if (*len + n + 1 > *cap) {
+		size_t c = *cap ? *cap : 4096;
+		while (c < *len + n + 1)
+			c *= 2;
+		*buf = xrealloc(*buf, c);
+		*cap = c;
+	}
+	memcpy(*buf + *len, data, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Read both pipes until git closes them (poll, so that neither can fill up
+ * while the other is read) or the deadline passes.  false: timed out. */
+static bool drain(int outfd, int errfd, const struct worktree_git_opts *o, struct git_capture *c)
+{
+	int64_t deadline = o->timeout_s > 0 ? now_ms() + (int64_t)o->timeout_s * 1000 : 0;
+	struct pollfd p[2] = {{.fd = outfd, .events = POLLIN}, {.fd = errfd, .events = POLLIN}};
+	char buf[65536];
+	size_t err_cap = 0;
+	bool dummy = false;
+	while (p[0].fd >= 0 || p[1].fd >= 0) {
+		int wait = -1;
+		if (deadline) {
+			int64_t left = deadline - now_ms();
+			if (left <= 0)
+				return false;
+			wait = left > INT32_MAX ? INT32_MAX : (int)left;
+		}
+		int n = poll(p, 2, wait);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return true;
+		for (int i = 0; i < 2; i++) {
+			if (p[i].fd < 0 || !p[i].revents)
+				continue;
+			ssize_t r = read(p[i].fd, buf, sizeof(buf));
+			if (r < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (r <= 0) {
+				p[i].fd = -1;
+				continue;
+			}
+			if (i == 1)
+				capture_append(&c->err, &c->err_len, &err_cap, GIT_STDERR_MAX, &dummy, buf,
+					       (size_t)r);
+			else if (o->out_fn && !c->fn_error)
+				c->fn_error = o->out_fn(o->out_userdata, buf, (size_t)r);
+			else if (!o->out_fn)
+				capture_append(&c->out, &c->out_len, &c->out_cap, c->out_max,
+					       &c->out_truncated, buf, (size_t)r);
+			if (c->fn_error)
+				return true; /* the reader is gone: stop git */
+		}
+	}
+	return true;
+}
+
+/* The git command argv runs ("add" in git -c x=y --git-dir=d add -A), for
+ * messages. */
+static const char *git_verb(const char *const *argv)
+{
+	for (size_t i = 1; argv[i]; i++) {
+		if (!strcmp(argv[i], "-c") || !strcmp(argv[i], "-C")) {
+			if (!argv[++i])
+				break;
+			continue;
+		}
+		if (argv[i][0] != '-')
+			return argv[i];
+	}
+	return argv[1] ? argv[1] : "";
+}
+
+/* The one place git is started.  Returns git's exit status (>= 0; 128 + n
+ * when killed by signal n) or < 0 when it could not be run or timed out. */
+static int git_run(const struct worktree_git_opts *o, const char *const *argv,
+		   struct git_capture *c, struct rv_error **err)
 {
 	size_t argc = 0;
 	while (argv[argc])
@@ -96,7 +184,9 @@ int worktree_git(const char *cwd, const char *const *argv, char **ret_out,
 	for (size_t i = 1; i < argc; i++)
 		full[k++] = argv[i];
 	full[k] = NULL;
-	_cleanup_free_ char **env = git_environment();
+	_cleanup_free_ char **env = git_environment(o->env);
+	const char *cwd = o->cwd;
+	bool own_group = o->timeout_s > 0 || o->out_fn;
 
 	int out[2], errp[2];
 	if (pipe2(out, O_CLOEXEC) < 0)
@@ -117,6 +207,10 @@ int worktree_git(const char *cwd, const char *const *argv, char **ret_out,
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* A git that may be killed on a deadline takes whatever it
+		 * starts (a filter, a pager) with it. */
+		if (own_group)
+			setpgid(0, 0);
 		dup2(out[1], 1);
 		dup2(errp[1], 2);
 		int devnull = open("/dev/null", O_RDONLY);
@@ -129,26 +223,102 @@ int worktree_git(const char *cwd, const char *const *argv, char **ret_out,
 	}
 	close(out[1]);
 	close(errp[1]);
-	/* git's stderr is small; read stdout first, then stderr. */
-	_cleanup_free_ char *o = slurp(out[0]);
-	_cleanup_free_ char *e = slurp(errp[0]);
+	bool finished = drain(out[0], errp[0], o, c);
+	if (!finished || c->fn_error)
+		kill(own_group ? -pid : pid, SIGKILL);
 	close(out[0]);
 	close(errp[0]);
 	int st = 0;
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
-			return rv_error_set(err, ENOENT, "git is not installed");
-		char *nl = strchr(e, '\n');
-		if (nl && strncmp(e, "Preparing", 9) == 0)
-			memmove(e, nl + 1, strlen(nl + 1) + 1);
-		e[strcspn(e, "\n")] = '\0';
-		return rv_error_set(err, EIO, "git %s failed: %s", argv[1], *e ? e : "(no message)");
+	if (!finished)
+		return rv_error_set(err, ETIMEDOUT,
+				    "git %s did not finish within %d s and was stopped", git_verb(argv),
+				    o->timeout_s);
+	if (c->fn_error)
+		return c->fn_error;
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return WEXITSTATUS(st);
+}
+
+/* git's first line of complaint, for the error message. */
+static const char *first_error_line(struct git_capture *c)
+{
+	if (!c->err)
+		return "(no message)";
+	char *e = c->err;
+	char *nl = strchr(e, '\n');
+	if (nl && strncmp(e, "Preparing", 9) == 0)
+		e = nl + 1;
+	e[strcspn(e, "\n")] = '\0';
+	return *e ? e : "(no message)";
+}
+
+int worktree_git_run(const struct worktree_git_opts *o, const char *const *argv,
+		     char **ret_out, size_t *ret_len, struct rv_error **err)
+{
+	struct git_capture c = {.out_max = o->out_max ? o->out_max : 64u * 1024u * 1024u};
+	int st = git_run(o, argv, &c, err);
+	if (st < 0 && !c.fn_error) {
+		free(c.out);
+		free(c.err);
+		return st;
 	}
-	if (ret_out)
-		*ret_out = TAKE_PTR(o);
-	return 0;
+	if (st < 0) { /* the reader's own error: no message from git */
+		free(c.out);
+		free(c.err);
+		return rv_error_set(err, -st, "stopped git %s: %s", git_verb(argv), strerror(-st));
+	}
+	int r = 0;
+	if (st == 127)
+		r = rv_error_set(err, ENOENT, "git is not installed");
+	else if (st != 0 && !(o->ret_status && st < 128))
+		r = rv_error_set(err, EIO, "git %s failed: %s", git_verb(argv), first_error_line(&c));
+	else if (c.out_truncated)
+		r = rv_error_set(err, E2BIG, "git %s printed more than %zu bytes", git_verb(argv),
+				 c.out_max);
+	if (r == 0) {
+		if (o->ret_status)
+			*o->ret_status = st;
+		if (o->ret_stderr)
+			*o->ret_stderr = c.err ? c.err : xstrdup(""), c.err = NULL;
+		if (ret_out)
+			*ret_out = c.out ? c.out : xstrdup(""), c.out = NULL;
+		if (ret_len)
+			*ret_len = c.out_len;
+	}
+	free(c.out);
+	free(c.err);
+	return r;
+}
+
+int worktree_git(const char *cwd, const char *const *argv, char **ret_out,
+		 struct rv_error **err)
+{
+	/* git's answers here are short: more than 1 MiB is cut, not an error. */
+	struct worktree_git_opts o = {.cwd = cwd};
+	struct git_capture c = {.out_max = 1u << 20};
+	int st = git_run(&o, argv, &c, err);
+	int r = 0;
+	if (st < 0)
+		r = st;
+	else if (st == 127)
+		r = rv_error_set(err, ENOENT, "git is not installed");
+	else if (st != 0)
+		r = rv_error_set(err, EIO, "git %s failed: %s", git_verb(argv), first_error_line(&c));
+	if (r == 0 && ret_out) {
+		char *out = c.out ? c.out : xstrdup("");
+		size_t len = c.out ? c.out_len : 0;
+		while (len > 0 && (out[len - 1] == '\n' || out[len - 1] == '\r'))
+			len--;
+		out[len] = '\0';
+		*ret_out = out;
+		c.out = NULL;
+	}
+	free(c.out);
+	free(c.err);
+	return r;
 }
 
 /* Keep an in-project store out of the project's `git status`. */
@@ -349,6 +519,166 @@ int worktree_create(const char *root, const char *store_dir, int64_t id, struct 
 	return 0;
 }
 
+char *worktree_import_ref(const char *branch)
+{
+	return xasprintf("refs/rover/imported/%s", branch);
+}
+
+/* The commit rev names, or NULL when there is none. */
+static char *rev_parse_quiet(const char *root, const char *rev)
+{
+	_cleanup_free_ char *spec = xasprintf("%s^{commit}", rev);
+	const char *argv[] = {"git", "rev-parse", "--verify", "--quiet", spec, NULL};
+	char *out = NULL;
+	if (worktree_git(root, argv, &out, NULL) < 0 || !*out) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+int worktree_is_ancestor(const char *root, const char *a, const char *b, bool *ret,
+			 struct rv_error **err)
+{
+	int st = 0;
+	struct worktree_git_opts o = {.cwd = root, .ret_status = &st};
+	const char *argv[] = {"git", "merge-base", "--is-ancestor", a, b, NULL};
+	int r = worktree_git_run(&o, argv, NULL, NULL, err);
+	if (r < 0)
+		return r;
+	if (st > 1)
+		return rv_error_set(err, EIO, "git merge-base failed (exit status %d)", st);
+	*ret = st == 0;
+	return 0;
+}
+
+/* The worktree of the project that has ref checked out, or NULL. */
+static char *checked_out_in(const char *root, const char *ref)
+{
+	const char *argv[] = {"git", "worktree", "list", "--porcelain", "-z", NULL};
+	_cleanup_free_ char *out = NULL;
+	size_t len = 0;
+	struct worktree_git_opts o = {.cwd = root};
+	if (worktree_git_run(&o, argv, &out, &len, NULL) < 0)
+		return NULL;
+	_cleanup_free_ char *want = xasprintf("branch %s", ref);
+	const char *wt = NULL;
+	for (size_t i = 0; i < len;) {
+		const char *line = out + i;
+		size_t l = strnlen(line, len - i);
+		if (!strncmp(line, "worktree ", 9))
+			wt = line + 9;
+		else if (!strcmp(line, want))
+			return xstrdup(wt ? wt : root);
+		i += l + 1;
+	}
+	return NULL;
+}
+
+const char *const *worktree_identity_env(const char *root)
+{
+	static const char *const fallback[] = {
+		"GIT_AUTHOR_NAME=rover", "GIT_AUTHOR_EMAIL=rover@localhost",
+		"GIT_COMMITTER_NAME=rover", "GIT_COMMITTER_EMAIL=rover@localhost", NULL};
+	const char *probe[] = {"git", "var", "GIT_AUTHOR_IDENT", NULL};
+	const char *probe2[] = {"git", "var", "GIT_COMMITTER_IDENT", NULL};
+	if (worktree_git(root, probe, NULL, NULL) < 0 || worktree_git(root, probe2, NULL, NULL) < 0)
+		return fallback;
+	return NULL;
+}
+
+int worktree_commit_tree(const char *root, const char *tree, const char *const *parents,
+			 const char *message, char **ret, struct rv_error **err)
+{
+	const char *argv[16];
+	size_t k = 0;
+	argv[k++] = "git";
+	argv[k++] = "commit-tree";
+	argv[k++] = tree;
+	for (size_t i = 0; parents && parents[i] && k < 12; i++) {
+		argv[k++] = "-p";
+		argv[k++] = parents[i];
+	}
+	argv[k++] = "-m";
+	argv[k++] = message;
+	argv[k] = NULL;
+	struct worktree_git_opts o = {.cwd = root, .env = worktree_identity_env(root)};
+	_cleanup_free_ char *out = NULL;
+	int r = worktree_git_run(&o, argv, &out, NULL, err);
+	if (r < 0)
+		return r;
+	out[strcspn(out, "\n")] = '\0';
+	*ret = TAKE_PTR(out);
+	return 0;
+}
+
+/* Where the project's branch goes after an import of the workspace's tip
+ * w.  prev: the tip imported last time (NULL: none recorded), tip: the
+ * branch now (NULL: none).  docs/design/user-loop.md explains the cases. */
+static int import_target(const char *root, const char *branch, const char *prev,
+			 const char *tip, const char *w, char **ret, struct rv_error **err)
+{
+	bool anc = false;
+	int r;
+	/* Nobody moved the branch since the last import (or it is new): the
+	 * workspace's branch is the task's, even rewritten. */
+	if (!tip || !prev || !strcmp(tip, prev) || !strcmp(tip, w)) {
+		*ret = xstrdup(w);
+		return 0;
+	}
+	/* The branch moved in the project (a snapshot commit of rover merge or
+	 * push, or the user's own commit) and the agent made nothing new. */
+	if (!strcmp(w, prev)) {
+		*ret = xstrdup(tip);
+		return 0;
+	}
+	if ((r = worktree_is_ancestor(root, w, tip, &anc, err)) < 0)
+		return r;
+	if (anc) {
+		*ret = xstrdup(tip);
+		return 0;
+	}
+	if ((r = worktree_is_ancestor(root, tip, w, &anc, err)) < 0)
+		return r;
+	if (anc) {
+		*ret = xstrdup(w);
+		return 0;
+	}
+	/* Both moved: the agent's files win (they are the workspace as it is,
+	 * including whatever it did with the files rover committed), and the
+	 * project's commits stay in the history as the second parent. */
+	_cleanup_free_ char *tree_spec = xasprintf("%s^{tree}", w);
+	_cleanup_free_ char *msg = xasprintf("rover: import the agent's new commits on %s "
+					     "(keeping the commits made in the project)",
+					     branch);
+	const char *parents[] = {w, tip, NULL};
+	return worktree_commit_tree(root, tree_spec, parents, msg, ret, err);
+}
+
+/* The commits refs a and b name (NULL for a missing one), in one git
+ * process: an import reads both before its fetch. */
+static void read_two_refs(const char *root, const char *a, const char *b, char **ret_a,
+			  char **ret_b)
+{
+	const char *argv[] = {"git", "for-each-ref", "--format=%(objectname) %(refname)", a, b, NULL};
+	_cleanup_free_ char *out = NULL;
+	*ret_a = *ret_b = NULL;
+	if (worktree_git(root, argv, &out, NULL) < 0)
+		return;
+	char *save = NULL;
+	for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *sp = strchr(line, ' ');
+		if (!sp)
+			continue;
+		*sp = '\0';
+		/* for-each-ref also matches refs below a pattern: exact names only */
+		if (!strcmp(sp + 1, a) && !*ret_a)
+			*ret_a = xstrdup(line);
+		else if (!strcmp(sp + 1, b) && !*ret_b)
+			*ret_b = xstrdup(line);
+	}
+}
+
 int worktree_sync(const char *root, const char *path, const char *branch,
 		  struct rv_error **err)
 {
@@ -361,7 +691,13 @@ int worktree_sync(const char *root, const char *path, const char *branch,
 				    path);
 	_cleanup_free_ char *src = fileio_join(path, ".git");
 	_cleanup_free_ char *ref = xasprintf("refs/heads/%s", branch);
-	_cleanup_free_ char *spec = xasprintf("+%s:%s", ref, ref);
+	/* Fetched into a ref of rover's own first: the project's branch may
+	 * have moved since the last import (rover merge/push committed the
+	 * workspace's uncommitted files on it), and that must not be lost. */
+	_cleanup_free_ char *imported = worktree_import_ref(branch);
+	_cleanup_free_ char *prev = NULL, *tip = NULL;
+	read_two_refs(root, imported, ref, &prev, &tip);
+	_cleanup_free_ char *spec = xasprintf("+%s:%s", ref, imported);
 	/* The workspace belongs to the container's user, so upload-pack is told
 	 * that this one directory is safe to serve: upload-pack is made to be
 	 * run in untrusted repositories (git(1), SECURITY). */
@@ -381,22 +717,44 @@ int worktree_sync(const char *root, const char *path, const char *branch,
 			       spec,
 			       NULL};
 	_cleanup_error_ struct rv_error *fetch_err = NULL;
-	if (worktree_git(root, fetch, NULL, &fetch_err) == 0)
-		return 0;
-	/* A workspace whose branch is gone (the agent deleted or renamed it)
-	 * has nothing to import: asked through upload-pack too, never by
-	 * reading the workspace's files.  Only after a failed fetch, so the
-	 * usual import costs one git process. */
-	const char *probe[] = {"git", "ls-remote", "--upload-pack=git -c safe.directory=* upload-pack",
-			       "--heads", src, ref, NULL};
-	_cleanup_free_ char *heads = NULL;
-	if (worktree_git(root, probe, &heads, NULL) == 0 && !*heads)
-		return 0;
-	int code = fetch_err ? fetch_err->code : EIO;
-	if (err)
-		*err = TAKE_PTR(fetch_err);
-	rv_error_wrap(err, "cannot import the commits of '%s' into branch '%s'", path, branch);
-	return -code;
+	int r = worktree_git(root, fetch, NULL, &fetch_err);
+	if (r < 0) {
+		/* A workspace whose branch is gone (the agent deleted or renamed
+		 * it) has nothing to import: asked through upload-pack too, never
+		 * by reading the workspace's files.  Only after a failed fetch, so
+		 * the usual import costs one fetch. */
+		const char *probe[] = {"git", "ls-remote",
+				       "--upload-pack=git -c safe.directory=* upload-pack", "--heads",
+				       src, ref, NULL};
+		_cleanup_free_ char *heads = NULL;
+		if (worktree_git(root, probe, &heads, NULL) == 0 && !*heads)
+			return 0;
+		int code = fetch_err ? fetch_err->code : EIO;
+		if (err)
+			*err = TAKE_PTR(fetch_err);
+		rv_error_wrap(err, "cannot import the commits of '%s' into branch '%s'", path,
+			      branch);
+		return -code;
+	}
+	_cleanup_free_ char *w = rev_parse_quiet(root, imported);
+	if (!w)
+		return rv_error_set(err, EIO, "cannot read the imported ref '%s'", imported);
+	_cleanup_free_ char *target = NULL;
+	r = import_target(root, branch, prev, tip, w, &target, err);
+	if (r < 0 || !strcmp(target, tip ? tip : ""))
+		return r;
+	_cleanup_free_ char *where = checked_out_in(root, ref);
+	if (where)
+		return rv_error_set(err, EIO,
+				    "branch '%s' is checked out in '%s', so it was not updated; the "
+				    "agent's commits are in '%s'",
+				    branch, where, imported);
+	const char *update[] = {"git", "update-ref", "-m", "rover: import the task's commits",
+				ref, target, tip ? tip : "", NULL};
+	r = worktree_git(root, update, NULL, err);
+	if (r < 0)
+		return rv_error_wrap(err, "cannot update branch '%s'", branch);
+	return 0;
 }
 
 /* An older rover made workspaces linked worktrees of the project: forget
@@ -548,6 +906,9 @@ int worktree_remove(const char *root, const char *path, const char *branch,
 	if (branch && *branch) {
 		const char *del[] = {"git", "branch", "-D", branch, NULL};
 		(void)worktree_git(root, del, NULL, NULL);
+		_cleanup_free_ char *imported = worktree_import_ref(branch);
+		const char *drop[] = {"git", "update-ref", "-d", imported, NULL};
+		(void)worktree_git(root, drop, NULL, NULL);
 	}
 	return 0;
 }

@@ -27,6 +27,7 @@
 #define ROVER_WORKTREE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/error.h"
@@ -55,13 +56,36 @@ void worktree_discard_partial(const char *path);
 int worktree_head(const char *root, char **ret, struct rv_error **err);
 
 /* Import the agent's branch from the workspace at path into the project's
- * branch of the same name (forced: it is the task's own branch).  The
+ * branch of the same name: fetched into worktree_import_ref(branch), then
+ * the branch moved to it (forced: it is the task's own branch) unless the
+ * branch was moved in the project since the last import - then nothing the
+ * project's branch holds is dropped (docs/design/user-loop.md).  The
  * workspace's .git must be a directory (not a symlink, not a gitdir file);
  * a workspace whose branch is gone imports nothing (0).  -EPERM when the
- * .git was replaced, -EIO when git failed (e.g. the user has that branch
- * checked out in the project). */
+ * .git was replaced, -EIO when git failed or the user has that branch
+ * checked out in the project (the commits are then only in the import ref). */
 int worktree_sync(const char *root, const char *path, const char *branch,
 		  struct rv_error **err);
+
+/* refs/rover/imported/<branch>: the workspace's tip as imported last
+ * (newly allocated).  worktree_sync() compares the next import with it to
+ * tell the agent's new commits from commits made in the project since. */
+char *worktree_import_ref(const char *branch);
+
+/* *ret: whether commit a is an ancestor of (or equal to) commit b. */
+int worktree_is_ancestor(const char *root, const char *a, const char *b, bool *ret,
+			 struct rv_error **err);
+
+/* NULL when git knows the user's identity in the project; else the
+ * environment ("GIT_AUTHOR_NAME=rover", ...) that gives commits rover made
+ * for the user the identity "rover <rover@localhost>" rather than failing. */
+const char *const *worktree_identity_env(const char *root);
+
+/* git commit-tree in the project: a commit of tree with parents
+ * (NULL-terminated, at most 5) and message; the user's identity, or
+ * "rover <rover@localhost>" when git has none.  *ret: the new commit. */
+int worktree_commit_tree(const char *root, const char *tree, const char *const *parents,
+			 const char *message, char **ret, struct rv_error **err);
 
 /* Remove the workspace and the project's branch (missing ones are fine). */
 int worktree_remove(const char *root, const char *path, const char *branch,
@@ -88,5 +112,30 @@ int worktree_shared_objects(const char *root, char **ret, struct rv_error **err)
  * *ret_out (may be NULL) gets its stdout with the trailing newline removed. */
 int worktree_git(const char *cwd, const char *const *argv, char **ret_out,
 		 struct rv_error **err);
+
+/* worktree_git with more control, for commands whose output is large or
+ * binary (-z lists, patches), that must see a temporary index, or that read
+ * files a container wrote (a deadline).  Every field may be left zero. */
+struct worktree_git_opts {
+	const char *cwd;
+	const char *const *env; /* extra "NAME=value" entries (GIT_INDEX_FILE=...),
+				   NULL-terminated; added after the location
+				   variables were removed */
+	int timeout_s;          /* > 0: git and its process group are killed after
+				   this long (-ETIMEDOUT) */
+	/* stdout chunk by chunk instead of *ret_out; a negative return stops
+	 * git and becomes worktree_git_run's result (-EPIPE: the reader left) */
+	int (*out_fn)(void *userdata, const char *buf, size_t len);
+	void *out_userdata;
+	size_t out_max;   /* captured stdout above this is -E2BIG; 0: 64 MiB */
+	int *ret_status;  /* non-NULL: an exit status 1..127 is stored here, not
+			     an error (git merge-tree: 1 = conflicts) */
+	char **ret_stderr; /* non-NULL: git's stderr (64 KiB at most) */
+};
+
+/* *ret_out (may be NULL) gets stdout exactly as printed (NUL bytes
+ * included, *ret_len its length), when out_fn is not set. */
+int worktree_git_run(const struct worktree_git_opts *o, const char *const *argv,
+		     char **ret_out, size_t *ret_len, struct rv_error **err);
 
 #endif

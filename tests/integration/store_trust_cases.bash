@@ -255,7 +255,8 @@ YML
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"invalid task id '0$id': write it without leading zeros"* ]]
 	[ -d "$STORE/tasks/$id" ]
-	run rover delete "$id"
+	# --force: the task's done.txt is uncommitted work, which delete keeps
+	run rover delete --force "$id"
 	[ "$status" -eq 0 ]
 	[ ! -e "$STORE/tasks/$id" ] && [ ! -e "$STORE/workspaces/$id" ]
 	[ -z "$(probe "$ENGINE" list "rover.task=$id" "rover.store=$STORE")" ]
@@ -305,8 +306,9 @@ YML
 	[ "$(cat "$STORE/workspaces/$id/m.txt")" = migrated ]
 	run rover logs "$id"
 	[[ "$output" == *migrated* ]] || [ "$status" -eq 0 ]
-	# and delete still finds and removes everything
-	run rover delete "$id"
+	# and delete still finds and removes everything (m.txt is uncommitted
+	# work: --force)
+	run rover delete --force "$id"
 	[ "$status" -eq 0 ]
 	[ ! -e "$STORE/workspaces/$id" ]
 	cleanup_label "$ENGINE" "rover.store=$P/.rover"

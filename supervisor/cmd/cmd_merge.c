@@ -1,0 +1,94 @@
+/* rover merge ID [--json] */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "common/jsonutil.h"
+#include "common/textutil.h"
+#include "supervisor/cmd/cmd.h"
+#include "supervisor/lib/taskgit.h"
+
+static const char usage_text[] =
+	"Usage: rover merge ID [--json]\n"
+	"\n"
+	"Merge a task's work into the branch you are on in the project.  Files its\n"
+	"agent left uncommitted are first committed on the task's branch\n"
+	"rover/task-ID (\"rover: uncommitted work of task ID\"), then that branch is\n"
+	"merged (git merge --no-ff).  Refused, with nothing changed, while the task's\n"
+	"container runs, when your tracked files have uncommitted changes, and when\n"
+	"the task's work conflicts with your branch (the conflicting files are named).\n"
+	"\n"
+	"Options:\n"
+	"      --json     print {merged, taskId, into, commit, snapshotCommit,\n"
+	"                 alreadyMerged, skipped}\n"
+	"  -h, --help     this help\n";
+
+int cmd_merge(int argc, char **argv)
+{
+	bool json = false;
+	int rc = cmd_parse_json_only("merge", usage_text, argc, argv, &json);
+	if (rc >= 0)
+		return rc;
+	struct cmd_env env;
+	struct task *t = NULL;
+	rc = cmd_open_task("merge", argc, argv, json, true, &env, &t);
+	if (rc >= 0)
+		return rc;
+	rc = CMD_OK;
+	int64_t id = t->id;
+	_cleanup_error_ struct rv_error *err = NULL;
+	_cleanup_error_ struct rv_error *me = NULL;
+	struct taskgit_task tg = {0};
+	struct taskgit_merge_result res = {0};
+	int r = taskgit_check_idle(t, "merge", &err);
+	if (r == 0)
+		r = taskgit_open(env.project, env.store, t, &tg, &err);
+	task_free(t);
+	if (r == 0)
+		r = taskgit_merge(&tg, &res, &err);
+	if (r < 0) {
+		rc = cmd_fail(json, CMD_FAILED, err);
+		goto out;
+	}
+	if (taskgit_mark(env.store, id, TASK_MERGED, &me) < 0)
+		fprintf(stderr, "⚠ Task %lld was merged, but its status was not updated: %s\n",
+			(long long)id, rv_error_msg(me));
+	if (json) {
+		_cleanup_json_ struct json_object *j = json_object_new_object();
+		jsonutil_set_bool(j, "merged", true);
+		jsonutil_set_int64(j, "taskId", id);
+		jsonutil_set_str(j, "into", res.into);
+		jsonutil_set_str(j, "commit", res.commit);
+		json_object_object_add(j, "snapshotCommit",
+				       res.snapshot ? json_object_new_string(res.snapshot) : NULL);
+		jsonutil_set_bool(j, "alreadyMerged", res.already);
+		struct json_object *sk = json_object_new_array();
+		for (size_t i = 0; i < res.snap.n_skipped; i++)
+			json_object_array_add(sk, json_object_new_string(res.snap.skipped[i]));
+		json_object_object_add(j, "skipped", sk);
+		if (res.warning)
+			jsonutil_set_str(j, "warning", res.warning);
+		cmd_print_json(j);
+	}
+	for (size_t i = 0; !json && i < res.snap.n_skipped; i++) {
+		_cleanup_free_ char *safe = textutil_escape_terminal(res.snap.skipped[i]);
+		fprintf(stderr, "⚠ Not merged (left in the workspace): %s\n", safe);
+	}
+	if (res.warning)
+		fprintf(stderr, "⚠ %s\n", res.warning);
+	if (!json && res.already)
+		fprintf(stderr, "ℹ Task %lld's work is already in '%s'; nothing to merge\n",
+			(long long)id, res.into);
+	else if (!json)
+		fprintf(stderr, "✓ Task %lld merged into '%s' (commit %.12s)%s%.12s\n",
+			(long long)id, res.into, res.commit,
+			res.snapshot ? "; its uncommitted files were committed on its branch as "
+				     : "",
+			res.snapshot ? res.snapshot : "");
+out:
+	taskgit_merge_result_release(&res);
+	taskgit_task_release(&tg);
+	cmd_env_release(&env);
+	return rc;
+}

@@ -1,0 +1,13 @@
+#!/usr/bin/env bats
+# Getting the agent's work out (diff, merge, push) and delete keeping it, on Podman.
+bats_require_minimum_version 1.5.0
+load user_loop_cases
+
+setup() { loop_setup podman; }
+teardown() { loop_teardown; }
+
+@test "podman: diff shows committed and uncommitted work, merge brings it in, push, then delete" { case_diff_merge_push_delete; }
+@test "podman: delete refuses unmerged commits and uncommitted files; -y, --force, the question" { case_delete_refuses_to_lose_work; }
+@test "podman: merge refuses a dirty tree and a conflict and changes nothing" { case_merge_refusals_change_nothing; }
+@test "podman: a hostile workspace neither blocks diff/merge nor makes them run anything" { case_hostile_workspace_never_blocks_or_runs; }
+@test "podman: merge and push are refused while the container runs; diff works" { case_merge_refused_while_running; }
