@@ -33,6 +33,7 @@ int cmd_restart(int argc, char **argv);
 int cmd_delete(int argc, char **argv);
 int cmd_supervise(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_iterate(int argc, char **argv);
 
 /* The project and its store, opened from the current directory. */
 struct cmd_env {
