@@ -248,8 +248,6 @@ char *resume_iterate_refusal(const struct task *t, int64_t from)
 	if (!is_finished(s))
 		return xasprintf("Task %lld has not run yet (%s): start it with rover restart %lld",
 				 id, task_status_name(s), id);
-	if (resume_in_flight(t, NULL))
-		return xasprintf("Task %lld is being started by another process", id);
 	if (from > 0 && task_iterations(t) != from)
 		return xasprintf("Task %lld moved on to iteration %lld meanwhile", id,
 				 (long long)task_iterations(t));

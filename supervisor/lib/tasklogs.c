@@ -216,7 +216,8 @@ static bool retry_pending(const struct task_store *st, const struct task *t,
 	if (d.action != RETRY_SCHEDULE && d.action != RETRY_WAIT && d.action != RETRY_FIRE)
 		return false;
 	*ret_at_ms = d.action == RETRY_SCHEDULE ? 0 : d.at_ms;
-	return supervise_scheduler_info(st->dir, NULL, NULL);
+	pid_t pid = 0;
+	return supervise_scheduler_info(st->dir, &pid, NULL);
 }
 
 /* Follow: wait for a change in the store (or LOGS_RECHECK_MS). */
