@@ -86,13 +86,42 @@ static int count_write(void *userdata, enum engine_stream stream, const char *da
 /* Where the reading of container.log stands between passes (follow reads
  * it again after every container). */
 struct reader {
-	off_t offset;
-	bool skip; /* inside a container's frame that is not shown */
+	off_t offset; /* bytes consumed: shown, skipped, or handled as a frame */
+	bool skip;    /* inside a container's frame that is not shown */
+	bool long_line; /* inside a line longer than LOGSEL_MAX_LINE: content */
 };
+
+/* One complete line (its '\n' included, or the file's last bytes). */
+static int saved_line(struct reader *rd, struct shown *shown, int64_t since_ms,
+		      const char *line, size_t n, struct sink *out, bool *ret_any,
+		      struct rv_error **err)
+{
+	char id[ID_MAX];
+	int64_t saved_ms = 0;
+	bool show;
+	if (logsel_parse_header(line, n, id, sizeof(id), &saved_ms)) {
+		/* Saved (after it ended) before --since: every line is older. */
+		rd->skip = shown_has(shown, id) ||
+			   (since_ms > 0 && saved_ms > 0 && saved_ms < since_ms);
+		show = !rd->skip;
+	} else if (logsel_parse_trailer(line, n, id, sizeof(id))) {
+		show = !rd->skip;
+		shown_add(shown, id); /* whole: the engine's copy is not shown */
+		rd->skip = false;
+	} else {
+		show = !rd->skip;
+	}
+	if (!show)
+		return 0;
+	*ret_any = true;
+	return sink_write(out, ENGINE_STREAM_STDOUT, line, n, err);
+}
 
 /* One pass over what container.log gained since the last one.  A line
  * without its newline is left for the next pass unless final (it may be
- * being written). */
+ * being written).  The file is the container's to write: it is read in
+ * fixed chunks, and a line longer than LOGSEL_MAX_LINE is passed on in
+ * pieces as content, never held whole. */
 static int saved_pass(const char *path, struct reader *rd, struct shown *shown,
 		      int64_t since_ms, bool final, struct sink *out, bool *ret_any,
 		      char **ret_refused, struct rv_error **err)
@@ -111,49 +140,72 @@ static int saved_pass(const char *path, struct reader *rd, struct shown *shown,
 		*err = TAKE_PTR(oe);
 		return r;
 	}
-	int fd = r;
+	_cleanup_close_ int fd = r;
 	if (stb.st_size < rd->offset)
 		rd->offset = stb.st_size; /* a failed save was cut back: nothing new */
-	if (lseek(fd, rd->offset, SEEK_SET) < 0) {
-		close(fd);
+	if (lseek(fd, rd->offset, SEEK_SET) < 0)
 		return rv_error_errno(err, errno, "cannot read '%s'", path);
-	}
-	_cleanup_fclose_ FILE *f = fdopen(fd, "re");
-	if (!f) {
-		close(fd);
-		return rv_error_errno(err, errno, "cannot read '%s'", path);
-	}
-	_cleanup_free_ char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	char id[ID_MAX];
-	while ((n = getline(&line, &cap, f)) > 0) {
-		if (line[n - 1] != '\n' && !final)
-			break;
-		rd->offset += n;
-		int64_t saved_ms = 0;
-		bool show;
-		if (logsel_parse_header(line, (size_t)n, id, sizeof(id), &saved_ms)) {
-			/* Saved (after it ended) before --since: every line is older. */
-			rd->skip = shown_has(shown, id) ||
-				   (since_ms > 0 && saved_ms > 0 && saved_ms < since_ms);
-			show = !rd->skip;
-		} else if (logsel_parse_trailer(line, (size_t)n, id, sizeof(id))) {
-			show = !rd->skip;
-			shown_add(shown, id); /* whole: the engine's copy is not shown */
-			rd->skip = false;
-		} else {
-			show = !rd->skip;
-		}
-		if (!show)
+	_cleanup_free_ char *acc = xmalloc(LOGSEL_MAX_LINE);
+	size_t acc_len = 0;
+	char buf[65536];
+	for (;;) {
+		ssize_t k = read(fd, buf, sizeof(buf));
+		if (k < 0 && errno == EINTR)
 			continue;
-		*ret_any = true;
-		r = sink_write(out, ENGINE_STREAM_STDOUT, line, (size_t)n, err);
+		if (k < 0)
+			return rv_error_errno(err, errno, "cannot read '%s'", path);
+		if (k == 0)
+			break;
+		const char *p = buf;
+		size_t left = (size_t)k;
+		while (left > 0) {
+			const char *nl = memchr(p, '\n', left);
+			size_t take = nl ? (size_t)(nl - p) + 1 : left;
+			if (rd->long_line) {
+				if (!rd->skip) {
+					*ret_any = true;
+					r = sink_write(out, ENGINE_STREAM_STDOUT, p, take, err);
+					if (r < 0)
+						return r;
+				}
+				rd->offset += (off_t)take;
+				rd->long_line = !nl;
+			} else if (acc_len + take > LOGSEL_MAX_LINE) {
+				/* Too long to be a frame: what is held so far and this
+				 * piece go on as content. */
+				if (!rd->skip) {
+					*ret_any = true;
+					r = sink_write(out, ENGINE_STREAM_STDOUT, acc, acc_len, err);
+					if (r >= 0)
+						r = sink_write(out, ENGINE_STREAM_STDOUT, p, take, err);
+					if (r < 0)
+						return r;
+				}
+				rd->offset += (off_t)(acc_len + take);
+				acc_len = 0;
+				rd->long_line = !nl;
+			} else {
+				memcpy(acc + acc_len, p, take);
+				acc_len += take;
+				if (nl) {
+					r = saved_line(rd, shown, since_ms, acc, acc_len, out, ret_any,
+						       err);
+					if (r < 0)
+						return r;
+					rd->offset += (off_t)acc_len;
+					acc_len = 0;
+				}
+			}
+			p += take;
+			left -= take;
+		}
+	}
+	if (acc_len > 0 && final) {
+		r = saved_line(rd, shown, since_ms, acc, acc_len, out, ret_any, err);
 		if (r < 0)
 			return r;
+		rd->offset += (off_t)acc_len;
 	}
-	if (ferror(f))
-		return rv_error_errno(err, EIO, "cannot read '%s'", path);
 	return 0;
 }
 

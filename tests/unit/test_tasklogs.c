@@ -276,6 +276,45 @@ static void test_since_drops_containers_saved_before(void **state)
 	task_free(t);
 }
 
+struct count_sink {
+	size_t bytes;
+	char last[16];
+};
+
+static int count_bytes(void *userdata, enum engine_stream stream, const char *data, size_t len,
+		       struct rv_error **err)
+{
+	(void)stream;
+	(void)err;
+	struct count_sink *c = userdata;
+	c->bytes += len;
+	size_t k = len < sizeof(c->last) - 1 ? len : sizeof(c->last) - 1;
+	memcpy(c->last, data + len - k, k);
+	c->last[k] = '\0';
+	return 0;
+}
+
+static void test_a_huge_line_is_passed_on_not_held(void **state)
+{
+	(void)state;
+	/* The container can write container.log itself: a line of 3 MiB with
+	 * no newline must not be held whole, and must not be taken for a
+	 * frame; everything is shown, in order. */
+	size_t big = 3u * 1024 * 1024;
+	_cleanup_free_ char *log = xmalloc(big + 64);
+	memset(log, 'x', big);
+	strcpy(log + big, "\nend\n");
+	struct spec s = {.status = TASK_NEW};
+	struct task *t = make(&s, log);
+	struct count_sink c = {0};
+	struct tasklogs_result res = {0};
+	assert_int_equal(tasklogs_show(store, t, &all, count_bytes, &c, &res, NULL), 0);
+	assert_true(c.bytes == big + 5);
+	assert_string_equal(c.last, "end\n"); /* the last line, on its own */
+	tasklogs_result_release(&res);
+	task_free(t);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -286,6 +325,7 @@ int main(void)
 		T(test_saved_output_and_errors),
 		T(test_saved_container_is_not_read_again),
 		T(test_since_drops_containers_saved_before),
+		T(test_a_huge_line_is_passed_on_not_held),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
