@@ -318,15 +318,22 @@ YML
 
 case_logs_follow_into_the_auto_retry() {
 	wf_echo
+	# The scheduler first: -f waits through a pause only while one runs
+	# (a pause with nobody to retry it ends -f: the next case).
+	"$ROVER" supervise >"$P/sup.log" 2>&1 3>&- &
+	BG_PIDS+=("$!")
+	local deadline=$((SECONDS + 20))
+	until grep -q "schedules auto-retries" "$P/sup.log" 2>/dev/null; do
+		[ $SECONDS -lt $deadline ] || { cat "$P/sup.log" >&2; return 1; }
+		sleep 0.1
+	done
 	new_task -w wf.yml "[[limit-reset-in:2]] [[rate-limit-once:f]] go"
 	"$ROVER" logs -f "$TID" >"$P/follow.out" 2>"$P/follow.err" 3>&- &
 	local lpid=$!
 	BG_PIDS+=("$lpid")
-	"$ROVER" supervise >"$P/sup.log" 2>&1 3>&- &
-	BG_PIDS+=("$!")
 	wait_status "$TID" COMPLETED 90
 	# logs -f returns by itself once the task is COMPLETED
-	local deadline=$((SECONDS + 20))
+	deadline=$((SECONDS + 20))
 	while kill -0 "$lpid" 2>/dev/null; do
 		[ $SECONDS -lt $deadline ] || { echo "logs -f still running" >&2; cat "$P/follow.out" "$P/follow.err" >&2; return 1; }
 		sleep 0.2
@@ -334,7 +341,7 @@ case_logs_follow_into_the_auto_retry() {
 	wait "$lpid"
 	# both containers: the limited one ("input:" of the first run), the retry's ("done:")
 	[ "$(grep -c '^input: \[\[limit' "$P/follow.out")" = 1 ] || { cat "$P/follow.out" "$P/follow.err" >&2; return 1; }
-	[ "$(grep -c '^done: \[\[limit' "$P/follow.out")" = 1 ]
+	[ "$(grep -c '^done: \[\[limit' "$P/follow.out")" = 1 ] || { cat "$P/follow.out" "$P/follow.err" "$P/sup.log" >&2; return 1; }
 	grep -q "Following task $TID into container" "$P/follow.err"
 	grep -q "is COMPLETED" "$P/follow.err"
 	# and it is what `rover logs` shows afterwards, line for line (saved
