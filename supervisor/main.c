@@ -30,6 +30,7 @@ static const struct command commands[] = {
 	{"stop", cmd_stop, "stop a task's container; the task ends FAILED, resumable"},
 	{"resume", cmd_resume, "resume a paused or failed task from its checkpoint"},
 	{"restart", cmd_restart, "run a task again from the start"},
+	{"iterate", cmd_iterate, "start a new iteration of a finished task with instructions"},
 	{"delete", cmd_delete, "remove a task, its container and workspace"},
 	{"supervise", cmd_supervise, "run the supervisor: auto-retry, orphan detection"},
 	{"info", cmd_info, "show the store, the project, the engine and the settings"},

@@ -41,6 +41,7 @@ int cmd_shell(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_push(int argc, char **argv);
+int cmd_iterate(int argc, char **argv);
 
 /* The project and its store, opened from the current directory. */
 struct cmd_env {

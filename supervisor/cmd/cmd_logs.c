@@ -1,4 +1,4 @@
-/* rover logs ID [-f|--follow] [--iteration N] */
+/* rover logs ID [-f|--follow] [--iteration N] [--tail N] [--since TIME] */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
@@ -10,21 +10,34 @@
 #include "common/fileio.h"
 #include "common/textutil.h"
 #include "supervisor/cmd/cmd.h"
-#include "supervisor/lib/taskops.h"
+#include "common/timeutil.h"
+#include "supervisor/lib/logsel.h"
+#include "supervisor/lib/tasklogs.h"
 
 static const char usage_text[] =
-	"Usage: rover logs ID [-f|--follow] [--iteration N] [--raw]\n"
+	"Usage: rover logs ID [-f|--follow] [--iteration N] [--tail N] [--since TIME] [--raw]\n"
 	"\n"
-	"Show a task's container output: what was saved from earlier containers of the\n"
-	"iteration (container.log), then the current container's stdout and stderr,\n"
-	"read from the engine the task runs on (Docker or Podman).  On a terminal,\n"
+	"Show a task's container output: what was saved from the iteration's containers\n"
+	"(container.log), then the current container's stdout and stderr, read from the\n"
+	"engine the task runs on (Docker or Podman).  Each container's output is shown\n"
+	"once, whether it was saved, is still on the engine, or both.  On a terminal,\n"
 	"control characters other than newline, tab and carriage return (escape\n"
 	"sequences that set the title or clear the screen) are shown escaped, as\n"
 	"\\x1b; piped or redirected, the output is exactly what the container wrote.\n"
 	"\n"
 	"Options:\n"
-	"  -f, --follow        keep printing until the container stops\n"
-	"  -n, --iteration N   an earlier iteration (default: the current one)\n"
+	"  -f, --follow        keep printing while the task runs: into the next container\n"
+	"                      a resume or an automatic retry starts, and through a pause\n"
+	"                      that a running `rover supervise` will retry; returns when\n"
+	"                      the task is COMPLETED, FAILED, PAUSED with no retry coming,\n"
+	"                      moves to another iteration, or is deleted\n"
+	"  -n, --iteration N   another iteration (default: the latest)\n"
+	"      --tail N        only the last N lines (of all the iteration's output)\n"
+	"      --since TIME    only output since TIME: RFC 3339 (2026-11-25T14:05:00Z) or a\n"
+	"                      duration back from now (90s, 10m, 1h30m, 2d).  Saved output\n"
+	"                      has no per-line times: a saved container is kept or\n"
+	"                      dropped whole, by when it ended; a container still on the\n"
+	"                      engine is cut by the engine, to the second\n"
 	"      --raw           never escape, even on a terminal\n"
 	"  -h, --help          this help\n";
 
@@ -69,11 +82,15 @@ int cmd_logs(int argc, char **argv)
 		{"follow", no_argument, NULL, 'f'},
 		{"iteration", required_argument, NULL, 'n'},
 		{"raw", no_argument, NULL, 'r'},
+		{"tail", required_argument, NULL, 't'},
+		{"since", required_argument, NULL, 's'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	bool follow = false, raw = false;
-	long iteration = 0;
+	long iteration = 0, tail = -1;
+	int64_t since_ms = 0;
+	_cleanup_error_ struct rv_error *serr = NULL;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "fn:h", opts, NULL)) != -1) {
@@ -89,6 +106,14 @@ int cmd_logs(int argc, char **argv)
 			break;
 		case 'r':
 			raw = true;
+			break;
+		case 't':
+			if (!cmd_parse_uint("logs", "--tail", optarg, 100000000, &tail))
+				return CMD_USAGE;
+			break;
+		case 's':
+			if (logsel_parse_since(optarg, timeutil_now_ms(), &since_ms, &serr) < 0)
+				return cmd_usage_error("logs", "%s", rv_error_msg(serr));
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -116,9 +141,18 @@ int cmd_logs(int argc, char **argv)
 		goto out;
 	}
 	fflush(stdout);
-	struct taskops_logs_result res = {0};
+	struct tasklogs_result res = {0};
 	struct out o = {.escape = {!raw && isatty(STDOUT_FILENO), !raw && isatty(STDERR_FILENO)}};
-	int r = taskops_logs(env.store, t, iteration, follow, to_fd, &o, &res, &err);
+	struct retry_policy policy;
+	retry_policy_init(&policy, &env.project->settings.retry);
+	struct tasklogs_opts lo = {.iteration = iteration,
+				   .follow = follow,
+				   .tail = tail,
+				   .since_ms = since_ms,
+				   .policy = &policy,
+				   .report = follow ? cmd_report_stderr : NULL};
+	int r = tasklogs_show(env.store, t, &lo, to_fd, &o, &res, &err);
+	const struct task *end = res.task ? res.task : t;
 	for (int k = 0; k < 2; k++)
 		if (o.held[k])
 			(void)fileio_write_all(k ? STDERR_FILENO : STDOUT_FILENO, "\\xc2", 4);
@@ -127,19 +161,22 @@ int cmd_logs(int argc, char **argv)
 	if (r < 0) {
 		/* A reader that went away (rover logs 3 | head) is not a failure. */
 		rc = r == -EPIPE ? CMD_OK : cmd_fail(false, CMD_FAILED, err);
-	} else if (res.container == TASKOPS_LOGS_GONE) {
+	} else if (res.container == TASKLOGS_GONE) {
 		fprintf(stderr,
 			res.had_saved ? "ℹ The container of task %lld is gone; above is the output "
 					"saved from it\n"
 				      : "ℹ The container of task %lld is gone and none of its "
 					"output was saved\n",
 			(long long)id);
-	} else if (res.container == TASKOPS_LOGS_NONE) {
+	} else if (res.container == TASKLOGS_NONE && !follow) {
 		fprintf(stderr, "ℹ Task %lld has no container (status %s)%s\n", (long long)id,
-			task_status_name(task_status(t)),
+			task_status_name(task_status(end)),
 			res.had_saved ? "; above is the saved output" : "");
 	}
-	taskops_logs_result_release(&res);
+	if (r >= 0 && follow && res.task)
+		fprintf(stderr, "ℹ Task %lld is %s\n", (long long)id,
+			task_status_name(task_status(res.task)));
+	tasklogs_result_release(&res);
 	task_free(t);
 out:
 	cmd_env_release(&env);

@@ -95,17 +95,25 @@ const char *list_view_status_label(const struct task *t, const struct list_view_
 	if (s == TASK_PAUSED) {
 		enum task_pause_reason r = task_pause_reason(t);
 		const char *p = r == TASK_PAUSE_RETRYABLE_ERROR ? provider_of(t, it) : NULL;
+		char it_s[32] = "";
+		if (task_iterations(t) > 1)
+			snprintf(it_s, sizeof(it_s), " #%lld", (long long)task_iterations(t));
 		if (r == TASK_PAUSE_USER)
-			snprintf(buf, n, "Paused (user)");
+			snprintf(buf, n, "Paused (user)%s", it_s);
 		else if (r == TASK_PAUSE_SIGNAL)
-			snprintf(buf, n, "Paused (signal)");
+			snprintf(buf, n, "Paused (signal)%s", it_s);
 		else if (p)
-			snprintf(buf, n, "Paused (%s)", p);
+			snprintf(buf, n, "Paused (%s)%s", p, it_s);
 		else
-			snprintf(buf, n, "Paused");
+			snprintf(buf, n, "Paused%s", it_s);
 		return buf;
 	}
-	snprintf(buf, n, "%s", base);
+	/* A later iteration says so ("Completed #2"): "Completed" alone would
+	 * read as the first run's result. */
+	if (task_iterations(t) > 1)
+		snprintf(buf, n, "%s #%lld", base, (long long)task_iterations(t));
+	else
+		snprintf(buf, n, "%s", base);
 	return buf;
 }
 

@@ -2,6 +2,7 @@
 #include "engine_logs.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common/cleanup.h"
@@ -77,6 +78,13 @@ static int on_data(void *userdata, const char *data, size_t len, struct rv_error
 int engine_container_logs(struct engine *e, const char *id, unsigned flags, engine_log_fn fn,
 			  void *userdata, struct rv_error **err)
 {
+	return engine_container_logs_select(e, id, flags, 0, -1, fn, userdata, err);
+}
+
+int engine_container_logs_select(struct engine *e, const char *id, unsigned flags,
+				 int64_t since_s, int64_t tail, engine_log_fn fn, void *userdata,
+				 struct rv_error **err)
+{
 	struct engine_container_info info = {0};
 	int r = engine_container_inspect(e, id, &info, err);
 	if (r < 0)
@@ -89,10 +97,16 @@ int engine_container_logs(struct engine *e, const char *id, unsigned flags, engi
 	if (r < 0)
 		return r;
 	bool follow = flags & ENGINE_LOGS_FOLLOW;
+	char sel[64] = "";
+	int k = 0;
+	if (since_s > 0)
+		k = snprintf(sel, sizeof(sel), "&since=%lld", (long long)since_s);
+	if (tail >= 0 && k >= 0 && (size_t)k < sizeof(sel))
+		snprintf(sel + k, sizeof(sel) - (size_t)k, "&tail=%lld", (long long)tail);
 	_cleanup_free_ char *path =
-		xasprintf("%s/containers/%s/logs?stdout=1&stderr=1&follow=%d&timestamps=%d",
+		xasprintf("%s/containers/%s/logs?stdout=1&stderr=1&follow=%d&timestamps=%d%s",
 			  engine_path_prefix(e), esc, follow ? 1 : 0,
-			  flags & ENGINE_LOGS_TIMESTAMPS ? 1 : 0);
+			  flags & ENGINE_LOGS_TIMESTAMPS ? 1 : 0, sel);
 	struct logs_ctx ctx = {.fn = fn, .userdata = userdata};
 	engine_demux_init(&ctx.demux, tty);
 	struct engine_http_request req = {

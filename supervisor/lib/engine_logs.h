@@ -67,4 +67,11 @@ enum {
 int engine_container_logs(struct engine *e, const char *id, unsigned flags, engine_log_fn fn,
 			  void *userdata, struct rv_error **err);
 
+/* As engine_container_logs, with the engine's own selection: since_s > 0
+ * keeps what was written at or after that Unix second; tail >= 0 keeps the
+ * last tail lines only (< 0: all). */
+int engine_container_logs_select(struct engine *e, const char *id, unsigned flags,
+				 int64_t since_s, int64_t tail, engine_log_fn fn, void *userdata,
+				 struct rv_error **err);
+
 #endif

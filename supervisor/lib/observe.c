@@ -475,6 +475,14 @@ int observe_tasks(const struct task_store *st, struct task_list *list, unsigned 
 			continue;
 		was_active[i] = task_status_is_running(task_status(list->entries[i].task));
 		changed += refresh_status(st, &list->entries[i].task, report, userdata);
+		/* A start (resume, iterate) killed after its container started but
+		 * before recording it, whose container then finished: the status
+		 * file settled the task, only the marker is left.  Dropped here
+		 * (resume_recover: RECOVER_CLEAR, no engine call), or it would
+		 * stand in the way of the next start. */
+		struct task **t = &list->entries[i].task;
+		if (!task_status_is_running(task_status(*t)) && resume_in_flight(*t, NULL))
+			changed += settle_interrupted_start(st, t, report, userdata);
 	}
 	if (flags & OBSERVE_STATUS_ONLY) {
 		free(was_active);

@@ -47,7 +47,8 @@ struct prev_state {
 	char *error;
 	enum task_pause_reason reason;
 	char *provider;
-	int64_t paused_at_ms, failed_at_ms;
+	int64_t paused_at_ms, failed_at_ms, completed_at_ms;
+	int64_t iteration; /* RESUME_ITERATE: the iteration it was at; else 0 */
 	enum resume_mode mode;
 	int64_t since_ms;
 };
@@ -71,11 +72,22 @@ static void prev_capture(const struct task *t, struct prev_state *p)
 		p->paused_at_ms = 0;
 	if (!task_get_time(t, "failedAt", &p->failed_at_ms))
 		p->failed_at_ms = 0;
+	if (!task_get_time(t, "completedAt", &p->completed_at_ms))
+		p->completed_at_ms = 0;
+}
+
+/* The statuses a new iteration starts from (task_iterate). */
+static bool is_finished(enum task_status s)
+{
+	return s == TASK_COMPLETED || s == TASK_FAILED || s == TASK_MERGED || s == TASK_PUSHED;
 }
 
 static const char *mode_name(enum resume_mode m)
 {
-	return m == RESUME_AUTO ? "auto" : m == RESUME_START ? "start" : "manual";
+	return m == RESUME_AUTO	     ? "auto"
+	       : m == RESUME_START   ? "start"
+	       : m == RESUME_ITERATE ? "iterate"
+				     : "manual";
 }
 
 static void marker_set(struct task *t, const struct prev_state *p)
@@ -93,6 +105,10 @@ static void marker_set(struct task *t, const struct prev_state *p)
 		jsonutil_set_str(m, "pausedAt", timeutil_format_iso(p->paused_at_ms, ts));
 	if (p->failed_at_ms > 0)
 		jsonutil_set_str(m, "failedAt", timeutil_format_iso(p->failed_at_ms, ts));
+	if (p->completed_at_ms > 0)
+		jsonutil_set_str(m, "completedAt", timeutil_format_iso(p->completed_at_ms, ts));
+	if (p->iteration > 0)
+		jsonutil_set_int64(m, "iteration", p->iteration);
 	json_object_object_add(task_json(t), RESUME_IN_FLIGHT_KEY, m);
 }
 
@@ -121,10 +137,24 @@ static bool marker_get(const struct task *t, struct prev_state *p)
 	struct json_object *m = jsonutil_get_obj(task_json(t), RESUME_IN_FLIGHT_KEY);
 	if (!m || !json_object_is_type(m, json_type_object))
 		return false;
-	if (!task_status_parse(jsonutil_get_str(m, "from"), &p->status) ||
-	    (p->status != TASK_PAUSED && p->status != TASK_FAILED && p->status != TASK_NEW))
+	const char *s = jsonutil_get_str(m, "mode");
+	p->mode = s && !strcmp(s, "auto")      ? RESUME_AUTO
+		  : s && !strcmp(s, "start")   ? RESUME_START
+		  : s && !strcmp(s, "iterate") ? RESUME_ITERATE
+					       : RESUME_MANUAL;
+	/* The marker is in a file anyone with the store can edit: only what
+	 * the mode can come from is restored, anything else is FAILED. */
+	bool ok = task_status_parse(jsonutil_get_str(m, "from"), &p->status);
+	if (p->mode == RESUME_ITERATE) {
+		if (!ok || !is_finished(p->status))
+			p->status = TASK_FAILED;
+		if (!jsonutil_get_int64(m, "iteration", &p->iteration) || p->iteration < 1)
+			p->iteration = 0;
+	} else if (!ok ||
+		   (p->status != TASK_PAUSED && p->status != TASK_FAILED && p->status != TASK_NEW)) {
 		p->status = TASK_FAILED;
-	const char *s = jsonutil_get_str(m, "error");
+	}
+	s = jsonutil_get_str(m, "error");
 	p->error = s ? xstrdup(s) : NULL;
 	if (!task_pause_reason_parse(jsonutil_get_str(m, "pauseReason"), &p->reason))
 		p->reason = TASK_PAUSE_NONE;
@@ -134,10 +164,8 @@ static bool marker_get(const struct task *t, struct prev_state *p)
 		p->paused_at_ms = 0;
 	if (!timeutil_parse_iso(jsonutil_get_str(m, "failedAt"), &p->failed_at_ms))
 		p->failed_at_ms = 0;
-	s = jsonutil_get_str(m, "mode");
-	p->mode = s && !strcmp(s, "auto")    ? RESUME_AUTO
-		  : s && !strcmp(s, "start") ? RESUME_START
-					     : RESUME_MANUAL;
+	if (!timeutil_parse_iso(jsonutil_get_str(m, "completedAt"), &p->completed_at_ms))
+		p->completed_at_ms = 0;
 	if (!timeutil_parse_iso(jsonutil_get_str(m, "since"), &p->since_ms))
 		p->since_ms = 0;
 	return true;
@@ -149,6 +177,24 @@ static bool marker_get(const struct task *t, struct prev_state *p)
 static int restore_prev(struct task *t, const struct prev_state *p, const char *fallback,
 			int64_t now_ms, struct rv_error **err)
 {
+	if (p->mode == RESUME_ITERATE && p->iteration > 0 && p->iteration < task_iterations(t))
+		/* Back to the iteration it was at: the new one never ran. */
+		task_set_int(t, "iterations", p->iteration);
+	if (p->mode == RESUME_ITERATE && p->status != TASK_FAILED) {
+		/* A finished task stays finished, as it was: its own error (none,
+		 * usually) and completedAt; the caller reports why. */
+		int r = task_set_status(t, TASK_COMPLETED, NULL, TASK_PAUSE_NONE, now_ms, err);
+		if (r == 0 && p->status != TASK_COMPLETED)
+			r = task_set_status(t, p->status, NULL, TASK_PAUSE_NONE, now_ms, err);
+		if (r < 0)
+			return r;
+		if (p->completed_at_ms > 0)
+			task_set_time(t, "completedAt", p->completed_at_ms);
+		task_set_str(t, "error", p->error);
+		task_set_str(t, "executionStatus", "completed");
+		marker_clear(t);
+		return 0;
+	}
 	if (p->status == TASK_NEW) {
 		/* A first start that failed: NEW with the reason (reference C.7),
 		 * ready for `rover restart`. */
@@ -186,6 +232,27 @@ static int restore_prev(struct task *t, const struct prev_state *p, const char *
 }
 
 /* ---- step 1 ------------------------------------------------------------------ */
+
+char *resume_iterate_refusal(const struct task *t, int64_t from)
+{
+	long long id = (long long)t->id;
+	enum task_status s = task_status(t);
+	if (task_status_is_running(s))
+		return xasprintf("Cannot iterate over a running task: task %lld is %s; wait for it "
+				 "to finish (rover logs -f %lld) or stop it (rover stop %lld)",
+				 id, task_status_name(s), id, id);
+	if (s == TASK_PAUSED)
+		return xasprintf("Cannot iterate over a paused task: task %lld is PAUSED; resume it "
+				 "first (rover resume %lld), or stop it (rover stop %lld)",
+				 id, id, id);
+	if (!is_finished(s))
+		return xasprintf("Task %lld has not run yet (%s): start it with rover restart %lld",
+				 id, task_status_name(s), id);
+	if (from > 0 && task_iterations(t) != from)
+		return xasprintf("Task %lld moved on to iteration %lld meanwhile", id,
+				 (long long)task_iterations(t));
+	return NULL;
+}
 
 bool resume_is_resumable(const struct task *t)
 {
@@ -400,7 +467,13 @@ static int mark_fn(struct task *t, void *userdata, struct rv_error **err)
 {
 	struct mark_ctx *c = userdata;
 	enum task_status s = task_status(t);
-	if (c->o->mode == RESUME_START ? s != TASK_NEW : s != TASK_PAUSED && s != TASK_FAILED) {
+	if (c->o->mode == RESUME_ITERATE) {
+		if (!is_finished(s) || task_iterations(t) != c->o->iterate_from) {
+			c->not_resumable = resume_iterate_refusal(t, c->o->iterate_from);
+			return TASK_UPDATE_SKIP;
+		}
+	} else if (c->o->mode == RESUME_START ? s != TASK_NEW
+					      : s != TASK_PAUSED && s != TASK_FAILED) {
 		c->not_resumable = xasprintf("Task %lld is not in PAUSED or FAILED status "
 					     "(current: %s)",
 					     (long long)t->id, task_status_name(s));
@@ -410,13 +483,20 @@ static int mark_fn(struct task *t, void *userdata, struct rv_error **err)
 	prev_capture(t, &c->prev);
 	c->prev.mode = c->o->mode;
 	c->prev.since_ms = c->now_ms;
+	if (c->o->mode == RESUME_ITERATE) {
+		c->prev.iteration = task_iterations(t);
+		/* iterations + 1 first: the status file below is the new one's. */
+		int r = task_iterate(t, c->now_ms, err);
+		if (r < 0)
+			return r;
+	}
 	if (c->o->mode == RESUME_AUTO) {
 		if (!retry_apply_attempt(t, c->o->policy, c->now_ms)) {
 			c->not_resumable = xasprintf("Task %lld has no automatic retry due",
 						     (long long)t->id);
 			return TASK_UPDATE_SKIP;
 		}
-	} else if (c->o->mode == RESUME_MANUAL) {
+	} else if (c->o->mode == RESUME_MANUAL || c->o->mode == RESUME_ITERATE) {
 		task_auto_retry_reset(t);
 	}
 	/* status.json first: if description.json were written first, an
@@ -436,9 +516,11 @@ static int mark_fn(struct task *t, void *userdata, struct rv_error **err)
 		return r;
 	}
 	marker_set(t, &c->prev);
-	r = task_set_status(t, TASK_IN_PROGRESS, NULL, TASK_PAUSE_NONE, c->now_ms, err);
-	if (r < 0)
-		return r;
+	if (c->o->mode != RESUME_ITERATE) { /* task_iterate did it */
+		r = task_set_status(t, TASK_IN_PROGRESS, NULL, TASK_PAUSE_NONE, c->now_ms, err);
+		if (r < 0)
+			return r;
+	}
 	/* The old container is about to be replaced; keeping its id would let
 	 * an orphan check judge the new run by the old container. */
 	task_set_str(t, "containerId", NULL);
@@ -554,6 +636,28 @@ static char *workspace_of(const struct project *p, const struct task_store *st,
 	return xstrdup(wt && *wt ? wt : p->root);
 }
 
+/* The new iteration's files, under its resume lock and before the mark
+ * (nothing reads the directory yet: the record says iteration n).  The
+ * directory may be left from an iteration that was undone: what a container
+ * may have planted at the names is cleared, and a checkpoint there (it would
+ * be nobody's) is moved aside, never deleted. */
+static int iterate_files(const struct task_store *st, int64_t id, int64_t n,
+			 struct json_object *inputs, struct rv_error **err)
+{
+	_cleanup_free_ char *cp = task_store_iteration_file(st, id, n, TASK_FILE_CHECKPOINT);
+	if (iterfile_exists(cp)) {
+		_cleanup_free_ char *aside = xasprintf("%s.abandoned-%lld", cp,
+						       (long long)timeutil_now_ms());
+		if (rename(cp, aside) < 0)
+			return rv_error_errno(err, errno, "cannot move '%s' aside", cp);
+	}
+	_cleanup_free_ char *path = task_store_iteration_file(st, id, n, TASK_FILE_INPUTS);
+	int r = iterfile_clear_planted(path, err);
+	if (r < 0)
+		return r;
+	return jsonutil_write_file(path, inputs, err);
+}
+
 /* Steps 4-8, with the resume lock held. */
 static int resume_locked(const struct project *p, const struct task_store *st, int64_t id,
 			 const struct resume_opts *o, struct resume_outcome *ret,
@@ -581,6 +685,22 @@ static int resume_locked(const struct project *p, const struct task_store *st, i
 				      "Task %lld is running again: an interrupted resume had already "
 				      "started its container",
 				      (long long)id);
+			return 0;
+		}
+	}
+
+	if (o->mode == RESUME_ITERATE) {
+		_cleanup_free_ char *why = resume_iterate_refusal(t, o->iterate_from);
+		if (why) {
+			not_resumable(ret, err, "%s", why);
+			return 0;
+		}
+		_cleanup_error_ struct rv_error *ierr = NULL;
+		r = iterate_files(st, id, o->iterate_from + 1, o->iterate_inputs, &ierr);
+		if (r < 0) {
+			ret->result = RESUME_FAILED;
+			*err = TAKE_PTR(ierr);
+			rv_error_wrap(err, RESUME_FAIL_INIT);
 			return 0;
 		}
 	}
@@ -648,7 +768,7 @@ static int resume_locked(const struct project *p, const struct task_store *st, i
 	struct launch_opts lo = {.image = image,
 				 .workspace = workspace,
 				 .project_root = p->is_git ? p->root : NULL,
-				 .resume = o->mode != RESUME_START};
+				 .resume = o->mode != RESUME_START && o->mode != RESUME_ITERATE};
 	r = launch_container(e, st, marked, &lo, &ret->container_id, &cause);
 	engine_free(e);
 	if (r < 0)
@@ -673,15 +793,19 @@ static int resume_locked(const struct project *p, const struct task_store *st, i
 
 failed_worktree:
 	fail_and_restore(st, id, &mc,
-			 o->mode == RESUME_START ? START_FAIL_WORKTREE : RESUME_FAIL_WORKTREE, cause,
-			 ret, err);
+			 o->mode == RESUME_START     ? START_FAIL_WORKTREE
+			 : o->mode == RESUME_ITERATE ? ITERATE_FAIL_WORKTREE
+						     : RESUME_FAIL_WORKTREE,
+			 cause, ret, err);
 	prev_release(&mc.prev);
 	status_file_free(mc.sf);
 	return 0;
 failed_container:
 	fail_and_restore(st, id, &mc,
-			 o->mode == RESUME_START ? START_FAIL_CONTAINER : RESUME_FAIL_CONTAINER, cause,
-			 ret, err);
+			 o->mode == RESUME_START     ? START_FAIL_CONTAINER
+			 : o->mode == RESUME_ITERATE ? ITERATE_FAIL_CONTAINER
+						     : RESUME_FAIL_CONTAINER,
+			 cause, ret, err);
 	prev_release(&mc.prev);
 	status_file_free(mc.sf);
 	return 0;
@@ -701,7 +825,13 @@ int resume_task(const struct project *p, const struct task_store *st, int64_t id
 		return r;
 	ret->task = t;
 	ret->previous = task_status(t);
-	if (o->mode == RESUME_START) {
+	if (o->mode == RESUME_ITERATE) {
+		_cleanup_free_ char *why = resume_iterate_refusal(t, o->iterate_from);
+		if (why || !o->iterate_inputs) {
+			not_resumable(ret, err, "%s", why ? why : "no inputs for the new iteration");
+			return 0;
+		}
+	} else if (o->mode == RESUME_START) {
 		if (task_status(t) != TASK_NEW) {
 			not_resumable(ret, err, "Task %lld is not NEW (current: %s)", (long long)id,
 				      task_status_name(task_status(t)));
@@ -717,9 +847,12 @@ int resume_task(const struct project *p, const struct task_store *st, int64_t id
 			      (long long)id);
 		return 0;
 	}
-	_cleanup_free_ char *iter_dir = task_store_iteration_dir(st, id, task_iterations(t));
+	/* A new iteration is locked in its own directory: the one every
+	 * observer looks at once the mark says iterations = n + 1. */
+	int64_t lock_n = task_iterations(t) + (o->mode == RESUME_ITERATE ? 1 : 0);
+	_cleanup_free_ char *iter_dir = task_store_iteration_dir(st, id, lock_n);
 	_cleanup_error_ struct rv_error *lerr = NULL;
-	r = task_store_make_iteration(st, id, task_iterations(t), &lerr);
+	r = task_store_make_iteration(st, id, lock_n, &lerr);
 	struct lock *lk = NULL;
 	if (r == 0)
 		r = lock_acquire(iter_dir, &lk, &lerr);

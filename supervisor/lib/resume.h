@@ -32,13 +32,23 @@
  *      that failed to start stays counted.
  * Nothing is printed; err carries the message for every result but OK.
  *
+ * A new iteration (`rover iterate`, RESUME_ITERATE) takes it too, from a
+ * finished task (COMPLETED, FAILED, MERGED, PUSHED) at iteration n: the
+ * lock is iteration n+1's; under it the new inputs.json is written, then the
+ * one write of step 5 also sets iterations = n+1 (task_iterate) and records
+ * n in the marker ("iteration"), so an undo (step 8, or resume_recover after
+ * a crash) puts the task back at iteration n with its status, error and
+ * completedAt; a crash after the container started leaves it adopted at
+ * n+1.  Either way the task is at one iteration or the other, resumable.
+ *
  * The first start of a task (`rover task`, RESUME_START) takes the same
  * path from NEW: lock, mark, workspace (created here: worktree_restore),
  * launch, record; a failure puts it back to NEW with the reason, and a crash
  * anywhere is settled by resume_recover() like a resume's.
  *
  * `resumeInFlight` (description.json, ours): {"since", "pid", "mode",
- * "from", "error", "pauseReason", "provider", "pausedAt", "failedAt"}.  It
+ * "from", "error", "pauseReason", "provider", "pausedAt", "failedAt",
+ * "completedAt", "iteration"}.  It
  * exists only between steps 5 and 8; a crash in between leaves it, and
  * resume_recover() (the supervisor, or the next resume of the task) decides
  * from the engine whether the container was started.
@@ -48,6 +58,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+
+#include <json-c/json.h>
 
 #include "common/error.h"
 #include "supervisor/lib/observe.h"
@@ -62,6 +74,8 @@
 #define RESUME_FAIL_CONTAINER "Resume failed: container could not start"
 #define START_FAIL_WORKTREE "workspace could not be prepared"
 #define START_FAIL_CONTAINER "container could not start"
+#define ITERATE_FAIL_WORKTREE "Iteration failed: worktree could not be prepared"
+#define ITERATE_FAIL_CONTAINER "Iteration failed: container could not start"
 
 enum resume_result {
 	RESUME_OK,
@@ -76,6 +90,9 @@ enum resume_mode {
 	RESUME_START,  /* `rover task`: the first start of a NEW task, made
 			  crash-safe by the same marker; a failure leaves it NEW
 			  with the reason */
+	RESUME_ITERATE, /* `rover iterate` (iterate.h): a new iteration of a
+			   finished task, no checkpoint; a failure leaves it at
+			   its old iteration and status */
 };
 
 struct resume_opts {
@@ -84,6 +101,10 @@ struct resume_opts {
 					      task's, else the project's) */
 	const struct retry_policy *policy; /* required for RESUME_AUTO */
 	bool observed;                     /* the caller has just observed the task */
+	/* RESUME_ITERATE: the iteration the task must be at (the new one is
+	 * iterate_from + 1) and the new iteration's inputs.json (required). */
+	int64_t iterate_from;
+	struct json_object *iterate_inputs;
 	observe_report_fn report;          /* observe's warnings (NULL: none) */
 	void *userdata;
 };
@@ -123,6 +144,11 @@ int resume_task(const struct project *p, const struct task_store *st, int64_t id
  * An auto attempt that is rolled back is given back and due at once. */
 int resume_recover(const struct task_store *st, int64_t id, enum retry_recover_action *ret_action,
 		   struct rv_error **err);
+
+/* Why t cannot get a new iteration now (newly allocated, one line naming
+ * the task and what to do), or NULL when it can.  from > 0: the iteration it
+ * must still be at. */
+char *resume_iterate_refusal(const struct task *t, int64_t from);
 
 /* Whether t records a resume in flight (and since when, may be NULL). */
 bool resume_in_flight(const struct task *t, int64_t *ret_since_ms);

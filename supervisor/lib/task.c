@@ -677,6 +677,27 @@ int task_restart(struct task *t, int64_t now_ms, struct rv_error **err)
 	return 0;
 }
 
+int task_iterate(struct task *t, int64_t now_ms, struct rv_error **err)
+{
+	enum task_status from = task_status(t);
+	if (from != TASK_COMPLETED && from != TASK_FAILED && from != TASK_MERGED &&
+	    from != TASK_PUSHED)
+		return rv_error_set(err, EPERM, "task %lld cannot start a new iteration: it is %s",
+				    (long long)t->id, status_names[from]);
+	int64_t n = task_iterations(t), next;
+	/* iterations comes from a file anyone with the store can edit. */
+	if (__builtin_add_overflow(n, 1, &next))
+		return rv_error_set(err, ERANGE,
+				    "task %lld cannot start a new iteration: its iterations %lld "
+				    "is out of range",
+				    (long long)t->id, (long long)n);
+	jsonutil_set_int64(t->obj, "iterations", next);
+	char ts[TIMEUTIL_ISO_LEN];
+	set_now(t, "lastIterationAt", timeutil_format_iso(now_ms, ts));
+	apply_status(t, TASK_IN_PROGRESS, NULL, TASK_PAUSE_NONE, now_ms);
+	return 0;
+}
+
 /* ---- fields ---------------------------------------------------------------- */
 
 const char *task_get_str(const struct task *t, const char *key)

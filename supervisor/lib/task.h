@@ -184,6 +184,13 @@ int task_set_status(struct task *t, enum task_status to, const char *error,
  * unchanged) when restartCount is negative or already INT64_MAX. */
 int task_restart(struct task *t, int64_t now_ms, struct rv_error **err);
 
+/* `rover iterate`: iterations + 1, lastIterationAt = now, then IN_PROGRESS
+ * with its side effects.  Only from a finished task (COMPLETED, FAILED,
+ * MERGED, PUSHED): -EPERM otherwise; -ERANGE when iterations cannot grow.
+ * t is unchanged on failure.  (The table above forbids COMPLETED ->
+ * IN_PROGRESS for status files; a person asking for more work is not one.) */
+int task_iterate(struct task *t, int64_t now_ms, struct rv_error **err);
+
 /* Fields.  Getters return NULL / false / 0 when the field is absent or null. */
 const char *task_get_str(const struct task *t, const char *key);
 /* NULL deletes the key. */

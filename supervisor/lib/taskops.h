@@ -1,13 +1,13 @@
 /*
  * taskops.h - what a person does to one task besides creating and resuming
  * it: pause it, stop it, restart it, delete it, read its output.  The
- * commands (supervisor/cmd/cmd_{pause,stop,restart,delete,logs}.c) parse
+ * commands (supervisor/cmd/cmd_{pause,stop,restart,delete}.c) parse
  * options and print; everything that decides or changes something is here.
  *
  * Calling sequence (every operation but delete):
  *     task_store_load_id(st, id, &t, &err);
  *     observe_task(st, &t, 0, report, ud);        (reconcile it first)
- *     taskops_stop(st, t, &res, &err);             (or pause, restart, logs)
+ *     taskops_stop(st, t, &res, &err);             (or pause, restart)
  *     ... res.task is the record as written ...
  *     taskops_stop_result_release(&res);
  *
@@ -72,11 +72,7 @@
  * are found by label on the discovered engine, its worktree and branch by
  * their conventional names.
  *
- * Logs.  The iteration's container.log (the output of earlier containers of
- * it, saved when they were replaced or removed), then the output of the
- * current container of the iteration through the engine, demultiplexed into
- * stdout and stderr; with follow, until that container stops.  A container
- * that is gone, or none at all, is not an error: `container` says which.
+ * Logs: tasklogs.h.
  */
 #ifndef ROVER_TASKOPS_H
 #define ROVER_TASKOPS_H
@@ -190,31 +186,5 @@ int taskops_delete(const struct project *p, const struct task_store *st, int64_t
 		   const struct task *t, bool force, struct taskops_delete_result *ret,
 		   struct rv_error **err);
 void taskops_delete_result_release(struct taskops_delete_result *r);
-
-/* ---- logs ----------------------------------------------------------------- */
-
-enum taskops_logs_container {
-	TASKOPS_LOGS_LIVE, /* the container's output was read from the engine */
-	TASKOPS_LOGS_GONE, /* the container no longer exists */
-	TASKOPS_LOGS_NONE, /* the iteration has no container (never started) */
-};
-
-struct taskops_logs_result {
-	bool had_saved;                      /* container.log had something */
-	enum taskops_logs_container container;
-	char *container_ref;                 /* id or name looked at, or NULL */
-	char *saved_refused;                 /* container.log was not a regular
-						file (planted): why it was not
-						shown, or NULL */
-};
-
-/* iteration 0: the current one; > task_iterations(t): -EINVAL.  fn gets the
- * saved output as ENGINE_STREAM_STDOUT, then the container's streams.  With
- * an engine error the saved part has been delivered already and the error
- * says what is missing. */
-int taskops_logs(const struct task_store *st, const struct task *t, int64_t iteration,
-		 bool follow, engine_log_fn fn, void *userdata, struct taskops_logs_result *ret,
-		 struct rv_error **err);
-void taskops_logs_result_release(struct taskops_logs_result *r);
 
 #endif

@@ -18,6 +18,7 @@
 #include "common/fileio.h"
 #include "common/jsonutil.h"
 #include "common/timeutil.h"
+#include "supervisor/lib/iterate.h"
 #include "supervisor/lib/lock.h"
 #include "supervisor/lib/resume.h"
 
@@ -374,6 +375,107 @@ static void test_recover_settles_or_waits(void **state)
 	lock_release(lk, NULL);
 }
 
+/* ---- rover iterate ------------------------------------------------------- */
+
+static void test_iterate_refuses_running_paused_new(void **state)
+{
+	(void)state;
+	int64_t now = timeutil_now_ms();
+	static const struct {
+		enum task_status status;
+		const char *says;
+	} cases[] = {
+		{TASK_IN_PROGRESS, "Cannot iterate over a running task"},
+		{TASK_ITERATING, "Cannot iterate over a running task"},
+		{TASK_PAUSED, "resume it first (rover resume"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct init in = {.status = cases[i].status, .paused_at = now - 1000};
+		int64_t id = make_task(&in);
+		_cleanup_free_ char *before = NULL;
+		_cleanup_free_ char *desc = task_store_description_path(st, id);
+		assert_int_equal(fileio_read_bounded(desc, 1 << 20, &before, NULL, NULL), 0);
+		struct iterate_opts io = {.instructions = "more"};
+		struct resume_outcome out;
+		_cleanup_error_ struct rv_error *err = NULL;
+		assert_int_equal(iterate_task(&proj, st, id, &io, &out, &err), 0);
+		assert_int_equal(out.result, RESUME_NOT_RESUMABLE);
+		assert_non_null(strstr(err->msg, cases[i].says));
+		resume_outcome_release(&out);
+		/* nothing changed: the record byte for byte, no iteration 2 */
+		_cleanup_free_ char *after = NULL;
+		assert_int_equal(fileio_read_bounded(desc, 1 << 20, &after, NULL, NULL), 0);
+		if (cases[i].status == TASK_PAUSED)
+			assert_string_equal(before, after);
+		_cleanup_free_ char *it2 = task_store_iteration_dir(st, id, 2);
+		assert_false(fileio_exists(it2));
+	}
+	/* a NEW task has not run: restart it */
+	struct task *t = NULL;
+	assert_int_equal(task_store_create(st, "n", "d", now, NULL, NULL, &t, NULL), 0);
+	_cleanup_free_ char *why = resume_iterate_refusal(t, 0);
+	assert_non_null(strstr(why, "rover restart"));
+	task_free(t);
+	/* empty instructions: a usage problem, nothing looked at */
+	struct iterate_opts empty = {.instructions = ""};
+	struct resume_outcome out;
+	assert_int_equal(iterate_task(&proj, st, 1, &empty, &out, NULL), -EINVAL);
+}
+
+static void test_iterate_failed_start_restores_the_old_iteration(void **state)
+{
+	(void)state;
+	int64_t done_at = timeutil_now_ms() - 90000;
+	struct init in = {.status = TASK_COMPLETED, .paused_at = done_at};
+	int64_t id = make_task(&in);
+	struct task *t = load(id);
+	int64_t completed_before = 0;
+	assert_true(task_get_time(t, "completedAt", &completed_before));
+	task_free(t);
+
+	/* the engine is dead: the container cannot start */
+	struct iterate_opts io = {.instructions = "now with tests; $(rm -rf /) 'x'"};
+	struct resume_outcome out;
+	_cleanup_error_ struct rv_error *err = NULL;
+	assert_int_equal(iterate_task(&proj, st, id, &io, &out, &err), 0);
+	assert_int_equal(out.result, RESUME_FAILED);
+	assert_non_null(strstr(err->msg, ITERATE_FAIL_CONTAINER));
+	resume_outcome_release(&out);
+
+	t = load(id);
+	assert_int_equal(task_status(t), TASK_COMPLETED);
+	assert_int_equal(task_iterations(t), 1);
+	int64_t completed_after = 0;
+	assert_true(task_get_time(t, "completedAt", &completed_after));
+	assert_true(completed_after == completed_before);
+	assert_false(resume_in_flight(t, NULL));
+	task_free(t);
+	/* iteration 2's inputs were written as data, the lock is gone */
+	_cleanup_free_ char *inputs = task_store_iteration_file(st, id, 2, TASK_FILE_INPUTS);
+	_cleanup_json_ struct json_object *j = NULL;
+	assert_int_equal(jsonutil_read_object(inputs, &j, NULL), 0);
+	assert_string_equal(jsonutil_get_str(j, "description"), io.instructions);
+	_cleanup_free_ char *lk = task_store_iteration_file(st, id, 2, TASK_FILE_RESUME_LOCK);
+	assert_false(fileio_exists(lk));
+
+	/* a FAILED task keeps its error and failedAt the same way */
+	int64_t failed_at = timeutil_now_ms() - 50000;
+	struct init inf = {.status = TASK_FAILED, .paused_at = failed_at, .failed_at = failed_at};
+	int64_t id2 = make_task(&inf);
+	_cleanup_error_ struct rv_error *err2 = NULL;
+	assert_int_equal(iterate_task(&proj, st, id2, &io, &out, &err2), 0);
+	assert_int_equal(out.result, RESUME_FAILED);
+	resume_outcome_release(&out);
+	t = load(id2);
+	assert_int_equal(task_status(t), TASK_FAILED);
+	assert_int_equal(task_iterations(t), 1);
+	assert_string_equal(task_error(t), "stopped by user");
+	int64_t fa = 0;
+	assert_true(task_get_time(t, "failedAt", &fa));
+	assert_true(fa == failed_at);
+	task_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -385,6 +487,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_missing_workspace_outside_git, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_auto_counts_only_a_due_attempt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_settles_or_waits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_iterate_refuses_running_paused_new, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_iterate_failed_start_restores_the_old_iteration,
+						setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -548,6 +548,40 @@ static void test_task_restart(void **state)
 	task_free(t);
 }
 
+static void test_task_iterate(void **state)
+{
+	(void)state;
+	static const enum task_status ok[] = {TASK_COMPLETED, TASK_FAILED, TASK_MERGED,
+					      TASK_PUSHED};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		struct task *t = fresh(ok[i]);
+		assert_int_equal(task_iterate(t, T0, NULL), 0);
+		assert_int_equal(task_status(t), TASK_IN_PROGRESS);
+		assert_int_equal(task_iterations(t), 2);
+		int64_t ms = 0;
+		assert_true(task_get_time(t, "lastIterationAt", &ms));
+		assert_int_equal(ms, T0);
+		assert_null(str(t, "error"));
+		task_free(t);
+	}
+	static const enum task_status refused[] = {TASK_NEW, TASK_IN_PROGRESS, TASK_ITERATING,
+						   TASK_PAUSED};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		struct task *t = fresh(refused[i]);
+		_cleanup_error_ struct rv_error *e = NULL;
+		assert_int_equal(task_iterate(t, T0, &e), -EPERM);
+		assert_int_equal(task_status(t), refused[i]);
+		assert_int_equal(task_iterations(t), 1);
+		task_free(t);
+	}
+	/* iterations that cannot grow: refused, t unchanged */
+	struct task *t = fresh(TASK_COMPLETED);
+	task_set_int(t, "iterations", INT64_MAX);
+	assert_int_equal(task_iterate(t, T0, NULL), -ERANGE);
+	assert_int_equal(task_status(t), TASK_COMPLETED);
+	task_free(t);
+}
+
 static void test_task_new_save_load(void **state)
 {
 	(void)state;
@@ -662,6 +696,7 @@ int main(void)
 		T(test_task_side_effects),
 		T(test_task_transition_table),
 		T(test_task_restart),
+		T(test_task_iterate),
 		T(test_task_new_save_load),
 		T(test_task_save_refuses_invalid_record),
 		T(test_task_auto_retry_accessors),

@@ -2,8 +2,8 @@
  * that a refusal touches nothing), the paths that need no engine or meet a
  * dead one (pause leaves no drain file, stop of a NEW/PAUSED task, delete
  * with and without --force, a restart rolled back with the record, the
- * status file and the checkpoint as they were), moving a checkpoint aside,
- * and the saved part of logs.  The engine paths run in the integration
+ * status file and the checkpoint as they were) and moving a checkpoint
+ * aside (logs: test_tasklogs.c).  The engine paths run in the integration
  * tests (tests/integration/rover_ops_*.bats) against real engines. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -434,62 +434,6 @@ static void test_delete_never_removes_a_workspace_outside_the_store(void **state
 	assert_int_equal(taskops_delete(&proj, store, id, NULL, false, &res, &e), -EINVAL);
 }
 
-/* ---- logs ----------------------------------------------------------------- */
-
-struct sink {
-	char buf[4096];
-	size_t len;
-	int calls_stderr;
-};
-
-static int collect(void *userdata, enum engine_stream stream, const char *data, size_t len,
-		   struct rv_error **err)
-{
-	(void)err;
-	struct sink *s = userdata;
-	if (stream != ENGINE_STREAM_STDOUT)
-		s->calls_stderr++;
-	assert_true(s->len + len < sizeof(s->buf));
-	memcpy(s->buf + s->len, data, len);
-	s->len += len;
-	s->buf[s->len] = '\0';
-	return 0;
-}
-
-static void test_logs_saved_output(void **state)
-{
-	(void)state;
-	struct spec s = {.status = TASK_NEW};
-	struct task *t = make(&s);
-	_cleanup_free_ char *log = iter_file(t->id, TASK_FILE_CONTAINER_LOG);
-	assert_int_equal(fileio_write_atomic(log, "saved line\n", 11, 0644, NULL), 0);
-	struct sink sk = {0};
-	struct taskops_logs_result res = {0};
-	assert_int_equal(taskops_logs(store, t, 0, false, collect, &sk, &res, NULL), 0);
-	assert_string_equal(sk.buf, "saved line\n");
-	assert_int_equal(sk.calls_stderr, 0);
-	assert_true(res.had_saved);
-	assert_int_equal(res.container, TASKOPS_LOGS_NONE);
-	taskops_logs_result_release(&res);
-
-	_cleanup_error_ struct rv_error *e = NULL;
-	assert_int_equal(taskops_logs(store, t, 2, false, collect, &sk, &res, &e), -EINVAL);
-	assert_non_null(strstr(e->msg, "no iteration 2"));
-	task_free(t);
-
-	/* A dead engine: the saved part first, then the error. */
-	struct spec d = {.status = TASK_FAILED, .container_id = "c1", .endpoint = DEAD_ENGINE};
-	t = make(&d);
-	_cleanup_free_ char *log2 = iter_file(t->id, TASK_FILE_CONTAINER_LOG);
-	assert_int_equal(fileio_write_atomic(log2, "kept\n", 5, 0644, NULL), 0);
-	struct sink sk2 = {0};
-	e = rv_error_free(e);
-	assert_int_equal(taskops_logs(store, t, 0, false, collect, &sk2, &res, &e), -ECONNREFUSED);
-	assert_string_equal(sk2.buf, "kept\n");
-	assert_non_null(strstr(e->msg, "saved output was shown"));
-	task_free(t);
-}
-
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -508,7 +452,6 @@ int main(void)
 		T(test_delete_dead_engine_needs_force),
 		T(test_delete_task_that_never_ran_needs_no_engine),
 		T(test_delete_never_removes_a_workspace_outside_the_store),
-		T(test_logs_saved_output),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,147 @@
+/* rover iterate ID INSTRUCTIONS... [--json]: a new iteration of a finished
+ * task (iterate.h). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "common/jsonutil.h"
+#include "supervisor/cmd/cmd.h"
+#include "supervisor/lib/iterate.h"
+
+static const char usage_text[] =
+	"Usage: rover iterate ID INSTRUCTIONS [--json]\n"
+	"\n"
+	"Start a new iteration of a finished task (COMPLETED, FAILED, MERGED or PUSHED)\n"
+	"with follow-up instructions, in the same workspace and on the same branch.\n"
+	"The instructions replace the workflow's `description` input for the new\n"
+	"iteration (the built-in workflows' prompt).  The new iteration has its own\n"
+	"directory, status, checkpoint, logs (rover logs --iteration N) and pause and\n"
+	"resume; it starts from the beginning of the workflow.  The commits of the\n"
+	"finished iteration are imported into the project's branch first.\n"
+	"\n"
+	"Refused while the task runs (wait for it, or stop it) and while it is PAUSED\n"
+	"(resume it first).\n"
+	"\n"
+	"Options:\n"
+	"      --json   print {\"success\": true, \"taskId\": N, \"iteration\": N, ...}\n"
+	"  -h, --help   this help\n"
+	"\n"
+	"Environment: ROVER_AGENT_IMAGE overrides the task's image.\n"
+	"Exit status: 0 started, 1 not started (not found, not finished, the\n"
+	"container could not start), 2 usage error.\n";
+
+int cmd_iterate(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	bool json = false;
+	int c;
+	optind = 1;
+	/* "+": instructions may contain words starting with '-' after the id. */
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return CMD_OK;
+		default:
+			return cmd_usage_error("iterate", "invalid option");
+		}
+	}
+	if (optind >= argc)
+		return cmd_usage_error("iterate", "missing task id");
+	int64_t id;
+	if (!cmd_parse_id("iterate", argv[optind], &id))
+		return CMD_USAGE;
+	int first = optind + 1;
+	/* A trailing --json after the instructions is the option, as users type it. */
+	int last = argc;
+	if (last > first && !strcmp(argv[last - 1], "--json")) {
+		json = true;
+		last--;
+	}
+	if (first >= last)
+		return cmd_usage_error("iterate", "missing INSTRUCTIONS");
+	/* The rest of the words are the instructions, so quoting is optional. */
+	_cleanup_free_ char *instructions = xstrdup(argv[first]);
+	for (int i = first + 1; i < last; i++) {
+		char *d = xasprintf("%s %s", instructions, argv[i]);
+		free(instructions);
+		instructions = d;
+	}
+	if (!*instructions)
+		return cmd_usage_error("iterate", "INSTRUCTIONS is empty");
+
+	_cleanup_error_ struct rv_error *err = NULL;
+	struct cmd_env env;
+	if (cmd_env_open(&env, &err) < 0)
+		return cmd_fail(json, CMD_FAILED, err);
+	const char *image = getenv("ROVER_AGENT_IMAGE");
+	struct iterate_opts io = {.instructions = instructions,
+				  .image = image && *image ? image : NULL,
+				  .report = json ? NULL : cmd_report_stderr};
+	struct resume_outcome out = {0};
+	int rc = CMD_FAILED;
+	int r = iterate_task(env.project, env.store, id, &io, &out, &err);
+	if (r < 0) {
+		rc = cmd_fail(json, CMD_FAILED, err);
+		goto out;
+	}
+	switch (out.result) {
+	case RESUME_ALREADY_RESUMING:
+		rc = cmd_failf(json, CMD_FAILED,
+			       "Task %lld is being started by another process; try again in a moment",
+			       (long long)id);
+		goto out;
+	case RESUME_NOT_RESUMABLE:
+		rc = cmd_fail(json, CMD_FAILED, err);
+		goto out;
+	case RESUME_FAILED:
+		rc = cmd_failf(json, CMD_FAILED,
+			       "Failed to start a new iteration of task %lld: %s (the task is as it "
+			       "was; fix the cause and run rover iterate again)",
+			       (long long)id, rv_error_msg(err));
+		goto out;
+	case RESUME_OK:
+		break;
+	}
+	if (!out.task) {
+		rc = cmd_failf(json, CMD_FAILED, "Task %lld was removed while it was started",
+			       (long long)id);
+		goto out;
+	}
+	int64_t n = task_iterations(out.task);
+	if (json) {
+		_cleanup_json_ struct json_object *o = json_object_new_object();
+		jsonutil_set_bool(o, "success", true);
+		jsonutil_set_int64(o, "taskId", id);
+		jsonutil_set_int64(o, "iteration", n);
+		jsonutil_set_str(o, "status", task_status_name(task_status(out.task)));
+		jsonutil_set_str(o, "previousStatus", task_status_name(out.previous));
+		jsonutil_set_str(o, "containerId", out.container_id);
+		jsonutil_set_str(o, "instructions", instructions);
+		cmd_print_json(o);
+	} else {
+		if (out.worktree_recreated)
+			printf("ℹ The worktree was re-created from branch %s\n",
+			       task_get_str(out.task, "branchName"));
+		printf("✓ Task %lld: iteration %lld started in container %.12s\n"
+		       "  Use rover logs -f %lld to watch it, rover inspect %lld for its status\n",
+		       (long long)id, (long long)n, out.container_id ? out.container_id : "?",
+		       (long long)id, (long long)id);
+	}
+	rc = CMD_OK;
+out:
+	resume_outcome_release(&out);
+	cmd_env_release(&env);
+	return rc;
+}
