@@ -328,3 +328,72 @@ case_merge_refused_while_running() {
 	touch "$WS/GO"
 	wait_status "$TID" COMPLETED 60
 }
+
+# The loop as a user runs it (issue 10): a task whose agent commits and
+# leaves files -> diff shows both -> merge brings both -> iterate runs a
+# second iteration that pauses on a rate limit and is resumed -> its work is
+# merged too -> push to a bare remote -> delete, with nothing to force.
+case_whole_loop_with_iterate() {
+	write_wf wf.yml <<'YML'
+version: '1.0'
+name: loop
+steps:
+  - id: work
+    type: command
+    command: |
+      echo feature >> feature.txt
+      git add feature.txt
+      git -c user.email=a@b.invalid -c user.name=agent commit -q -m "add feature" || true
+      echo "agent line" >> README
+      echo draft >> notes.txt
+  - id: plan
+    type: agent
+    prompt: "{{inputs.description}}"
+YML
+	git -C "$P" add wf.yml
+	git -C "$P" commit -q -m workflow
+	loop_task -w wf.yml "first pass"
+	wait_status "$TID" COMPLETED 60
+	run --separate-stderr rover diff --stat "$TID"
+	[[ "$output" == *" A feature.txt "* ]] && [[ "$output" == *" M README "* ]] &&
+		[[ "$output" == *" A notes.txt "* ]]
+	run --separate-stderr rover merge "$TID"
+	[ "$status" -eq 0 ]
+	[ "$(cat "$P/notes.txt")" = draft ]
+
+	# iteration 2: the instructions reach the agent step; it hits a limit
+	run --separate-stderr rover iterate "$TID" "second pass [[limit-reset-in:1]] [[rate-limit-once:plan]]"
+	[ "$status" -eq 0 ]
+	wait_status "$TID" PAUSED 60
+	[ "$(task_json "$TID" | jq -r .iterations)" = 2 ]
+	run rover iterate "$TID" "not while paused"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"resume"* ]]
+	run --separate-stderr rover resume "$TID"
+	[ "$status" -eq 0 ]
+	run rover wait "$TID" --timeout 60
+	[ "$status" -eq 0 ]
+	# the second iteration's logs are its own; the first's are kept
+	run rover logs --iteration 1 "$TID"
+	[[ "$output" != *"second pass"* ]]
+	# its work is diffed and merged like the first's
+	run --separate-stderr rover diff "$TID" notes.txt
+	[[ "$output" == *"+draft"* ]]
+	run --separate-stderr rover merge "$TID"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c draft "$P/notes.txt")" = 2 ]
+	[ "$(grep -c "agent line" "$P/README")" = 2 ]
+
+	REMOTE=$(mktemp -d "${BATS_TMPDIR:-/tmp}/rover-remote.XXXXXX")
+	git init -q --bare "$REMOTE"
+	git -C "$P" remote add origin "$REMOTE"
+	run --separate-stderr rover push "$TID"
+	[ "$status" -eq 0 ]
+	[ "$(git -C "$REMOTE" rev-parse "rover/task-$TID")" = "$(git -C "$P" rev-parse "rover/task-$TID")" ]
+	run rover delete "$TID"
+	[ "$status" -eq 0 ]
+	[ ! -e "$STORE/tasks/$TID" ]
+	# the journal of that life, before the delete removed it, is covered by
+	# events_cases.bash; here: the user's branch has both iterations' work
+	git -C "$P" log --format=%s | grep -q "rover: uncommitted work of task $TID"
+}

@@ -11,3 +11,4 @@ teardown() { loop_teardown; }
 @test "podman: merge refuses a dirty tree and a conflict and changes nothing" { case_merge_refusals_change_nothing; }
 @test "podman: a hostile workspace neither blocks diff/merge nor makes them run anything" { case_hostile_workspace_never_blocks_or_runs; }
 @test "podman: merge and push are refused while the container runs; diff works" { case_merge_refused_while_running; }
+@test "podman: the whole loop: task, diff, merge, iterate paused by a limit and resumed, merge, push, delete" { case_whole_loop_with_iterate; }
