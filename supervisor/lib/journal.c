@@ -92,6 +92,10 @@ static struct json_object *status_event(const struct journal_facts *b, const str
 		e = event("failed", t);
 	} else if (a->status == TASK_NEW) {
 		e = event("restarted", t);
+	} else if (a->status == TASK_MERGED) {
+		e = event("merged", t);
+	} else if (a->status == TASK_PUSHED) {
+		e = event("pushed", t);
 	} else {
 		e = event("status", t);
 		jsonutil_set_str(e, "status", task_status_name(a->status));

@@ -13,8 +13,8 @@
  *     record's facts before and after (journal_facts_of) and appends what
  *     the change means (journal_changes): created, started, resumed (with
  *     the pause's duration and the checkpoint's age), iteration_started,
- *     paused (with its reason), completed, failed, restarted,
- *     retry_scheduled, retry_fired.  So no code path that changes a task can
+ *     paused (with its reason), completed, failed, restarted, merged,
+ *     pushed, retry_scheduled, retry_fired.  So no code path that changes a task can
  *     forget to journal it, and the order in the file is the order of the
  *     changes (one lock).
  *   - Decisions that change no record (an account gate closing, say) are
