@@ -144,6 +144,18 @@ static int refresh_status(const struct task_store *st, struct task **t, observe_
 	if (!task_status_is_running(task_status(*t)))
 		return 0;
 	struct refresh_ctx c = {.st = st};
+	/* Tried first on a copy, without the lock: most of the time the status
+	 * file says nothing new, and a read-only command (list, inspect) then
+	 * takes no lock and writes nothing.  A change is applied for real
+	 * under the lock, on the record as it is then. */
+	struct task *probe = task_dup(*t);
+	if (probe) {
+		_cleanup_error_ struct rv_error *err = NULL;
+		int r = update_fn(probe, &c, &err);
+		task_free(probe);
+		if (r == TASK_UPDATE_SKIP)
+			return 0;
+	}
 	return apply(st, t, &c, report, ud);
 }
 

@@ -528,6 +528,17 @@ void task_free(struct task *t)
 	free(t);
 }
 
+struct task *task_dup(const struct task *t)
+{
+	struct task *copy = xcalloc(1, sizeof(*copy));
+	copy->id = t->id;
+	if (json_object_deep_copy(t->obj, &copy->obj, NULL) != 0) {
+		free(copy);
+		return NULL;
+	}
+	return copy;
+}
+
 int task_new(int64_t id, const char *title, const char *description, int64_t now_ms,
 	     struct task **ret, struct rv_error **err)
 {

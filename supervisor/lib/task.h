@@ -168,6 +168,9 @@ int task_validate(const struct task *t, const char *path, struct rv_error **err)
 /* NULL-safe. */
 void task_free(struct task *t);
 
+/* A deep copy of t (to try a change without touching the original). */
+struct task *task_dup(const struct task *t);
+
 /* Status and transitions. */
 enum task_status task_status(const struct task *t);
 

@@ -61,3 +61,44 @@ PY
 	run "$ROVER" list --json
 	[ "$output" = "$expected" ]
 }
+
+# Five of the tasks running (IN_PROGRESS, status.json "running"), their
+# engine unreachable.
+make_running() {
+	python3 - "$S/store" <<'PY'
+import json, sys
+store = sys.argv[1]
+for i in range(1, 6):
+    p = f"{store}/tasks/{i}/description.json"
+    d = json.load(open(p))
+    d["status"] = "IN_PROGRESS"
+    d["containerId"] = "deadbeef%d" % i
+    for k in ("completedAt", "failedAt", "pausedAt", "error"):
+        d.pop(k, None)
+    open(p + ".new", "w").write(json.dumps(d, indent=2))
+    import os
+    os.rename(p + ".new", p)
+    s = f"{store}/tasks/{i}/iterations/1/status.json"
+    st = json.load(open(s))
+    st["status"] = "running"
+    st.pop("completedAt", None)
+    st.pop("error", None)
+    open(s, "w").write(json.dumps(st))
+PY
+}
+
+@test "list and inspect write nothing and take no lock when no task changed" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	make_running
+	# the first look records what changed (running -> ITERATING, the cache)
+	"$ROVER" list --json >/dev/null 2>&1
+	"$ROVER" list >/dev/null 2>&1
+	for cmd in "list" "list --json" "list --no-engine" "list --json --no-engine" \
+		"inspect 2" "inspect --json 2" "inspect 9"; do
+		# shellcheck disable=SC2086
+		strace -f -e trace=%file,write,flock -o "$S/trace" "$ROVER" $cmd >/dev/null 2>&1 || true
+		bad=$(grep -E 'O_CREAT|O_WRONLY|O_RDWR|flock\(|rename|unlink|write\([^12],' "$S/trace" |
+			grep -v '/dev/null' || true)
+		[ -z "$bad" ] || { echo "rover $cmd wrote or locked: $bad" >&2; return 1; }
+	done
+}
