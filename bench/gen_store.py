@@ -5,7 +5,12 @@ and iterations/1/status.json, plus checkpoint.json for paused tasks.  The mix
 is 60% COMPLETED, 25% FAILED, 15% PAUSED (retryable, with an auto-retry
 scheduled).
 
-    bench/gen_store.py STORE_DIR N
+    bench/gen_store.py STORE_DIR N [RUNNING_PERCENT]
+
+With RUNNING_PERCENT, that share of the tasks (spread evenly) is ITERATING
+instead: status.json "running", a container id, and an engine endpoint
+nobody answers (unix:///nonexistent/engine.sock), so a listing does all its
+local work for them and its engine attempt fails at once.
 """
 import json
 import os
@@ -38,6 +43,7 @@ def write(path, obj):
 
 def main():
     store, n = sys.argv[1], int(sys.argv[2])
+    running_pct = int(sys.argv[3]) if len(sys.argv) > 3 else 0
     tasks = os.path.join(store, "tasks")
     os.makedirs(tasks, exist_ok=True)
     base = 1_760_000_000_000
@@ -48,6 +54,8 @@ def main():
         created = base + i * 60_000
         kind = i % 20
         status = "COMPLETED" if kind < 12 else "FAILED" if kind < 17 else "PAUSED"
+        if running_pct and (i * running_pct) // 100 != ((i - 1) * running_pct) // 100:
+            status = "ITERATING"
         t = {
             "id": i,
             "uuid": str(uuid.UUID(int=i)),
@@ -71,7 +79,11 @@ def main():
         }
         st = {"taskId": str(i), "startedAt": iso(created + 1500),
               "updatedAt": iso(created + 600_000), "currentStep": "implement"}
-        if status == "COMPLETED":
+        if status == "ITERATING":
+            t.update(executionStatus="running",
+                     engine={"kind": "docker", "endpoint": "unix:///nonexistent/engine.sock"})
+            st.update(status="running", progress=40)
+        elif status == "COMPLETED":
             t.update(completedAt=iso(created + 600_000), executionStatus="completed", exitCode=0)
             st.update(status="completed", progress=100, completedAt=iso(created + 600_000), exitCode=0)
         elif status == "FAILED":
