@@ -32,6 +32,8 @@ static const struct command commands[] = {
 	{"delete", cmd_delete, "remove a task, its container and workspace"},
 	{"supervise", cmd_supervise, "run the supervisor: auto-retry, orphan detection"},
 	{"info", cmd_info, "show the store, the project, the engine and the settings"},
+	{"approve", cmd_approve, "let a task waiting at a breakpoint go on (--message)"},
+	{"reject", cmd_reject, "refuse a task waiting at a breakpoint: it ends FAILED"},
 };
 
 static void usage(FILE *f)

@@ -33,6 +33,8 @@ int cmd_restart(int argc, char **argv);
 int cmd_delete(int argc, char **argv);
 int cmd_supervise(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_approve(int argc, char **argv);
+int cmd_reject(int argc, char **argv);
 
 /* The project and its store, opened from the current directory. */
 struct cmd_env {

@@ -94,8 +94,10 @@ const char *list_view_status_label(const struct task *t, const struct list_view_
 	if (s == TASK_PAUSED) {
 		enum task_pause_reason r = task_pause_reason(t);
 		const char *p = r == TASK_PAUSE_RETRYABLE_ERROR ? provider_of(t, it) : NULL;
-		if (r == TASK_PAUSE_USER)
-			snprintf(buf, n, "Paused (user)");
+		if (r == TASK_PAUSE_APPROVAL)
+			snprintf(buf, n, "Awaiting approval");
+		else if (r == TASK_PAUSE_USER || r == TASK_PAUSE_OPERATOR || r == TASK_PAUSE_DRAIN)
+			snprintf(buf, n, "Paused (%s)", task_pause_reason_name(r));
 		else if (p)
 			snprintf(buf, n, "Paused (%s)", p);
 		else
@@ -123,7 +125,8 @@ const char *list_view_step_label(const struct task *t, const struct list_view_it
 			return buf;
 		}
 	}
-	if (s == TASK_FAILED && task_error(t)) {
+	if ((s == TASK_FAILED || (s == TASK_PAUSED && task_pause_reason(t) == TASK_PAUSE_APPROVAL)) &&
+	    task_error(t)) {
 		snprintf(buf, n, "%s", task_error(t));
 		return buf;
 	}

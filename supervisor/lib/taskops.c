@@ -184,6 +184,7 @@ struct pause_finish {
 	bool asked;     /* we wrote the drain file or sent a signal */
 	bool signalled;
 	bool paused;
+	enum task_pause_reason pause_reason;
 };
 
 static int pause_finish_fn(struct task *t, void *userdata, struct rv_error **err)
@@ -199,6 +200,10 @@ static int pause_finish_fn(struct task *t, void *userdata, struct rv_error **err
 	enum task_status s = task_status(t);
 	bool ours = pf->asked && (pf->exit_code == 2 ||
 		    (pf->signalled && (pf->exit_code == 137 || pf->exit_code == 143)));
+	/* The runner reached a breakpoint before our request: it waits for a
+	 * person, and an operator's resume must not pass it. */
+	if (s == TASK_PAUSED && task_pause_reason(t) == TASK_PAUSE_APPROVAL)
+		ours = false;
 	if (ours && (task_status_is_running(s) || s == TASK_PAUSED)) {
 		_cleanup_free_ char *msg =
 			pf->exit_code == 2
@@ -206,7 +211,10 @@ static int pause_finish_fn(struct task *t, void *userdata, struct rv_error **err
 				: xasprintf("Paused by user: %s (the container had to be killed, exit "
 					    "%d; the steps completed before are kept)",
 					    pf->reason, pf->exit_code);
-		int r = task_set_status(t, TASK_PAUSED, msg, TASK_PAUSE_USER, now, err);
+		int r = task_set_status(t, TASK_PAUSED, msg,
+					pf->pause_reason != TASK_PAUSE_NONE ? pf->pause_reason
+									   : TASK_PAUSE_USER,
+					now, err);
 		if (r < 0)
 			return r;
 		task_set_int(t, "exitCode", pf->exit_code);
@@ -343,7 +351,8 @@ int taskops_pause(const struct task_store *st, const struct task *t,
 				  .reason = reason,
 				  .exit_code = w.exit_code,
 				  .asked = asked,
-				  .signalled = phase != TASKOPS_PAUSE_DRAINING};
+				  .signalled = phase != TASKOPS_PAUSE_DRAINING,
+				  .pause_reason = o->pause_reason};
 	struct task *fresh = NULL;
 	r = task_store_update(st, t->id, pause_finish_fn, &pf, &fresh, err);
 	if (r < 0)

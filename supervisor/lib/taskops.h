@@ -115,6 +115,10 @@ struct taskops_pause_opts {
 	long timeout_s;       /* drain this long before SIGTERM; < 0: TASKOPS_PAUSE_TIMEOUT_S */
 	long term_timeout_s;  /* after SIGTERM, before SIGKILL; <= 0: LAUNCH_STOP_TIMEOUT_S */
 	const char *reason;   /* NULL or "": TASKOPS_PAUSE_DEFAULT_REASON */
+	/* pauseReason recorded (NONE: user); operator for `rover pause --all`,
+	 * which `rover resume --all` brings back.  A task that reached a
+	 * breakpoint meanwhile keeps approval. */
+	enum task_pause_reason pause_reason;
 	taskops_progress_fn progress; /* may be NULL */
 	void *userdata;
 };
