@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "agent-runner/checkpoint.h"
+#include "supervisor/lib/approval.h"
 #include "common/cleanup.h"
 #include "common/fileio.h"
 #include "common/jsonutil.h"
@@ -549,6 +550,48 @@ static int64_t schedule_task(struct sv *s, struct task_list_entry *e, struct see
 	return 0;
 }
 
+/* A task waiting at a breakpoint with a timeout (approval.h): when it
+ * passed, fail the task or resume it past the breakpoint.  Returns the wall
+ * time it is due (0: none). */
+static int64_t approval_timeout_task(struct sv *s, struct task_list_entry *e)
+{
+	enum approval_timeout_action a;
+	int64_t due = 0;
+	_cleanup_error_ struct rv_error *err = NULL;
+	if (approval_timeout_check(s->o->store, e->task, timeutil_now_ms(), &a, &due, &err) < 0) {
+		warn_task(s, e->id, rv_error_msg(err));
+		return 0;
+	}
+	if (a == APPROVAL_TIMEOUT_WAIT)
+		return due;
+	if (a == APPROVAL_TIMEOUT_NONE)
+		return 0;
+	s->need_status = true;
+	_cleanup_free_ char *msg = NULL;
+	if (a == APPROVAL_TIMEOUT_FAIL) {
+		msg = xasprintf("task %lld: nobody answered its breakpoint in time: FAILED "
+				"(onTimeout: fail)",
+				(long long)e->id);
+	} else {
+		struct resume_opts ro = {.mode = RESUME_MANUAL, .image = s->o->image};
+		struct resume_outcome out;
+		_cleanup_error_ struct rv_error *rerr = NULL;
+		int r = resume_task(s->o->project, s->o->store, e->id, &ro, &out, &rerr);
+		msg = r == 0 && out.result == RESUME_OK
+			      ? xasprintf("task %lld: nobody answered its breakpoint in time; going "
+					  "on (onTimeout: continue)",
+					  (long long)e->id)
+			      : xasprintf("task %lld: its breakpoint timed out (onTimeout: continue) "
+					  "but it could not be resumed: %s; run rover resume %lld",
+					  (long long)e->id, rv_error_msg(rerr), (long long)e->id);
+		resume_outcome_release(&out);
+	}
+	struct supervise_event ev = {.kind = SUPERVISE_APPROVAL_TIMEOUT, .task_id = e->id,
+				     .message = msg};
+	emit_ev(s, &ev);
+	return 0;
+}
+
 static void schedule_pass(struct sv *s)
 {
 	s->next_due_wall = 0;
@@ -559,7 +602,8 @@ static void schedule_pass(struct sv *s)
 		struct seen *sn = seen_find(s, e->id);
 		if (!sn)
 			continue;
-		int64_t at = schedule_task(s, e, sn);
+		int64_t at = approval_waiting(e->task, NULL) ? approval_timeout_task(s, e)
+							     : schedule_task(s, e, sn);
 		if (at > 0 && (s->next_due_wall == 0 || at < s->next_due_wall))
 			s->next_due_wall = at;
 	}

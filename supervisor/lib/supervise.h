@@ -21,7 +21,8 @@
  * (resume_recover; scheduler, full passes), observe them (observe.h: status
  * files; full passes also the containers), report status changes, then
  * schedule: persist due times, fire due retries through the resume helper
- * (auto mode), record give-ups.  With several engine streams, the loop
+ * (auto mode), record give-ups; for a task waiting at a breakpoint whose
+ * timeout passed, fail it or let it go on (approval.h).  With several engine streams, the loop
  * blocks on the first and looks at the others at least every 100 ms.
  *
  * Exactly one process per store schedules retries: the holder of flock on
@@ -76,6 +77,7 @@ enum supervise_event_kind {
 	SUPERVISE_RECOVERED,       /* a resume that died half-way was settled */
 	SUPERVISE_ENGINE,          /* an event stream was lost or is back */
 	SUPERVISE_STOPPING,
+	SUPERVISE_APPROVAL_TIMEOUT, /* a breakpoint's timeout passed: failed or went on */
 };
 
 struct supervise_event {

@@ -190,3 +190,44 @@ case_breakpoint_forged_approval_does_not_pass() {
 	wait_status "$TID" COMPLETED 60
 	[ "$(cat "$WS/runs.log")" = "$(printf 'first\nafter: real')" ]
 }
+
+case_breakpoint_timeout_fails_or_continues_as_declared() {
+	write_wf cont.yml <<'YML'
+version: '1.0'
+name: timeout-continue
+steps:
+  - id: gate
+    type: breakpoint
+    message: "Anyone?"
+    timeout: 2
+    onTimeout: continue
+  - id: after
+    type: command
+    command: 'echo "timedOut={{steps.gate.outputs.timedOut}}" >> runs.log'
+YML
+	write_wf fail.yml <<'YML'
+version: '1.0'
+name: timeout-fail
+steps:
+  - id: gate
+    type: breakpoint
+    message: "Anyone?"
+    timeout: 2
+  - id: after
+    type: command
+    command: echo after >> runs.log
+YML
+	new_task -w cont.yml "times out, goes on"
+	T1=$TID W1=$WS
+	new_task -w fail.yml "times out, fails"
+	T2=$TID W2=$WS
+	wait_status "$T1" PAUSED 60
+	wait_status "$T2" PAUSED 60
+	start_supervise sup
+	wait_status "$T1" COMPLETED 60
+	[ "$(cat "$W1/runs.log")" = timedOut=true ]
+	wait_status "$T2" FAILED 30
+	[[ "$(task_json "$T2" | jq -r .error)" == "Approval timed out at breakpoint 'gate': nobody answered within 2s"* ]]
+	[ ! -e "$W2/runs.log" ]
+	grep -q "going on (onTimeout: continue)" "$P/sup.log"
+}

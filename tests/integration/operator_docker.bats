@@ -8,3 +8,4 @@ teardown() { op_teardown; }
 @test "docker: a breakpoint waits, survives a supervisor restart, approve --message continues it" { case_breakpoint_waits_survives_restart_and_approve_continues; }
 @test "docker: reject ends a task at a breakpoint FAILED with the reason, never retried" { case_breakpoint_reject_fails_with_the_reason; }
 @test "docker: an approval forged in /output does not pass a breakpoint" { case_breakpoint_forged_approval_does_not_pass; }
+@test "docker: a breakpoint's timeout fails the task or lets it go on, as declared" { case_breakpoint_timeout_fails_or_continues_as_declared; }
