@@ -13,6 +13,7 @@
 #include "agent-runner/status.h"
 #include "common/cleanup.h"
 #include "common/fileio.h"
+#include "common/jsonutil.h"
 #include "common/timeutil.h"
 #include "supervisor/lib/engine.h"
 #include "supervisor/lib/engine_events.h"
@@ -381,6 +382,52 @@ void taskops_pause_result_release(struct taskops_pause_result *r)
 {
 	task_free(r->task);
 	r->task = NULL;
+}
+
+struct request_ctx {
+	enum task_pause_reason reason;
+	int64_t now_ms;
+	bool asked;
+	int64_t iteration;
+};
+
+static int request_fn(struct task *t, void *userdata, struct rv_error **err)
+{
+	(void)err;
+	struct request_ctx *c = userdata;
+	const char *cid = task_container_id(t);
+	if (!task_status_is_running(task_status(t)) || !cid || !*cid)
+		return TASK_UPDATE_SKIP;
+	struct json_object *req = json_object_new_object();
+	jsonutil_set_str(req, "reason", task_pause_reason_name(c->reason));
+	char iso[TIMEUTIL_ISO_LEN];
+	jsonutil_set_str(req, "at", timeutil_format_iso(c->now_ms, iso));
+	json_object_object_add(task_json(t), "pauseRequested", req);
+	c->asked = true;
+	c->iteration = task_iterations(t);
+	return 0;
+}
+
+int taskops_request_pause(const struct task_store *st, int64_t id, enum task_pause_reason reason,
+			  const char *text, bool *ret_asked, struct rv_error **err)
+{
+	*ret_asked = false;
+	struct request_ctx c = {.reason = reason, .now_ms = timeutil_now_ms()};
+	struct task *fresh = NULL;
+	int r = task_store_update(st, id, request_fn, &c, &fresh, err);
+	task_free(fresh);
+	if (r < 0)
+		return rv_error_wrap(err, "cannot ask task %lld to pause", (long long)id);
+	if (!c.asked)
+		return 0;
+	_cleanup_free_ char *drain = task_store_iteration_file(st, id, c.iteration,
+							       TASK_FILE_PAUSE_REQUEST);
+	_cleanup_free_ char *reason_text = clean_reason(text);
+	r = write_drain(drain, reason_text, err);
+	if (r < 0)
+		return rv_error_wrap(err, "task %lld", (long long)id);
+	*ret_asked = true;
+	return 0;
 }
 
 /* ---- stop ----------------------------------------------------------------- */

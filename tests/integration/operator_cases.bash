@@ -231,3 +231,104 @@ YML
 	[ ! -e "$W2/runs.log" ]
 	grep -q "going on (onTimeout: continue)" "$P/sup.log"
 }
+
+# ---- pause --all / resume --all -------------------------------------------------
+
+# A step that waits for the file GO in the workspace, between two others.
+wf_go() {
+	write_wf go.yml <<'YML'
+version: '1.0'
+name: go
+steps:
+  - id: first
+    type: command
+    command: echo first >> runs.log
+  - id: wait
+    type: command
+    command: touch waiting; while [ ! -e GO ]; do sleep 0.1; done; echo wait >> runs.log
+  - id: last
+    type: command
+    command: echo last >> runs.log
+YML
+}
+
+case_pause_all_now_and_resume_all_bring_back_exactly_those() {
+	wf_go
+	wf_gated
+	new_task -w go.yml "one"
+	T1=$TID W1=$WS
+	new_task -w go.yml "two"
+	T2=$TID W2=$WS
+	new_task -w go.yml "paused by a person"
+	T3=$TID W3=$WS
+	new_task -w wf.yml "waiting for approval"
+	T4=$TID
+	wait_file "$W1/waiting" 60
+	wait_file "$W2/waiting" 60
+	wait_file "$W3/waiting" 60
+	wait_status "$T4" PAUSED 60
+	run rover pause "$T3" --now
+	[ "$status" -eq 0 ]
+	[ "$(record "$T3" | jq -r .pauseReason)" = user ]
+
+	start=$SECONDS
+	run rover pause --all --now --json
+	elapsed=$((SECONDS - start))
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -c '.paused | sort')" = "$(jq -nc "[$T1, $T2] | sort")" ]
+	# about a second per task
+	[ "$elapsed" -le 6 ] || { echo "pause --all --now took ${elapsed}s" >&2; false; }
+	for t in "$T1" "$T2"; do
+		[ "$(record "$t" | jq -r .status)" = PAUSED ]
+		[ "$(record "$t" | jq -r .pauseReason)" = operator ]
+	done
+	[ "$(record "$T3" | jq -r .pauseReason)" = user ]
+	[ "$(record "$T4" | jq -r .pauseReason)" = approval ]
+	run rover list
+	[[ "$output" == *"Paused (operator)"* ]]
+
+	touch "$W1/GO" "$W2/GO" "$W3/GO"
+	run rover resume --all --json
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -c '.resumed | sort')" = "$(jq -nc "[$T1, $T2] | sort")" ]
+	wait_status "$T1" COMPLETED 60
+	wait_status "$T2" COMPLETED 60
+	[ "$(cat "$W1/runs.log")" = "$(printf 'first\nwait\nlast')" ]
+	# the others are left as they were
+	[ "$(record "$T3" | jq -r .status)" = PAUSED ]
+	[ "$(record "$T3" | jq -r .pauseReason)" = user ]
+	[ "$(record "$T4" | jq -r .pauseReason)" = approval ]
+	# nothing left to resume
+	run rover resume --all
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"No task paused by"* ]]
+}
+
+case_pause_all_drains_every_task_after_its_step() {
+	wf_go
+	new_task -w go.yml "one"
+	T1=$TID W1=$WS
+	new_task -w go.yml "two"
+	T2=$TID W2=$WS
+	wait_file "$W1/waiting" 60
+	wait_file "$W2/waiting" 60
+	rover pause --all >"$P/pause.log" 2>&1 &
+	PID=$!
+	# both were asked at once: both drain files are there before either
+	# step ends
+	wait_file "$STORE/tasks/$T1/iterations/1/.pause-requested" 10
+	wait_file "$STORE/tasks/$T2/iterations/1/.pause-requested" 10
+	touch "$W1/GO" "$W2/GO"
+	wait "$PID"
+	for t in "$T1" "$T2"; do
+		[ "$(record "$t" | jq -r .status)" = PAUSED ]
+		[ "$(record "$t" | jq -r .pauseReason)" = operator ]
+	done
+	# the step finished: the last step has not run
+	[ "$(cat "$W1/runs.log")" = "$(printf 'first\nwait')" ]
+	run rover resume --all
+	[ "$status" -eq 0 ]
+	wait_status "$T1" COMPLETED 60
+	wait_status "$T2" COMPLETED 60
+	[ "$(cat "$W2/runs.log")" = "$(printf 'first\nwait\nlast')" ]
+}

@@ -9,3 +9,5 @@ teardown() { op_teardown; }
 @test "podman: reject ends a task at a breakpoint FAILED with the reason, never retried" { case_breakpoint_reject_fails_with_the_reason; }
 @test "podman: an approval forged in /output does not pass a breakpoint" { case_breakpoint_forged_approval_does_not_pass; }
 @test "podman: a breakpoint's timeout fails the task or lets it go on, as declared" { case_breakpoint_timeout_fails_or_continues_as_declared; }
+@test "podman: pause --all --now pauses every running task; resume --all brings exactly those back" { case_pause_all_now_and_resume_all_bring_back_exactly_those; }
+@test "podman: pause --all drains every task after its current step, all at once" { case_pause_all_drains_every_task_after_its_step; }
