@@ -18,6 +18,7 @@
 #include "supervisor/cmd/list_view.h"
 #include "supervisor/lib/list_cache.h"
 #include "supervisor/lib/observe.h"
+#include "supervisor/lib/supervise.h"
 
 static const char usage_text[] =
 	"Usage: rover list [--json] [--watch [SECONDS]]\n"
@@ -245,6 +246,9 @@ int cmd_list(int argc, char **argv)
 		list_view_print_table(stdout, env.store, &l, &env.project->settings.retry,
 				      timeutil_now_ms());
 	}
+	if (!json && supervise_draining(env.project->store_dir))
+		fprintf(stderr, "ℹ The supervisor is in drain mode: running tasks pause after their "
+				"current step and nothing new starts\n");
 	cmd_env_release(&env);
 	return CMD_OK;
 }

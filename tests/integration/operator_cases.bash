@@ -332,3 +332,71 @@ case_pause_all_drains_every_task_after_its_step() {
 	wait_status "$T2" COMPLETED 60
 	[ "$(cat "$W2/runs.log")" = "$(printf 'first\nwait\nlast')" ]
 }
+
+# ---- drain mode -------------------------------------------------------------------
+
+case_drain_via_sigusr1_pauses_running_tasks_and_starts_nothing() {
+	wf_go
+	write_wf limit.yml <<'YML'
+version: '1.0'
+name: limit
+steps:
+  - id: once
+    type: command
+    command: '[ -e retried ] || { touch retried; echo "limit reached" >&2; exit 75; }'
+YML
+	new_task -w go.yml "one"
+	T1=$TID W1=$WS
+	new_task -w go.yml "two"
+	T2=$TID W2=$WS
+	wait_file "$W1/waiting" 60
+	wait_file "$W2/waiting" 60
+	# a task paused by a limit whose retry would be due 3-6 s from now
+	new_task -w limit.yml "limited"
+	T3=$TID
+	wait_status "$T3" PAUSED 60
+	[ "$(record "$T3" | jq -r .pauseReason)" = retryable_error ]
+	cid3=$(record "$T3" | jq -r .containerId)
+	ROVER_RETRY_BASE_SECONDS=6 ROVER_RETRY_CAP_SECONDS=6 start_supervise sup
+	kill -USR1 "$SUP_PID"
+	wait_log "$P/sup.log" "rover supervise: drain mode" 10
+	wait_file "$STORE/tasks/$T1/iterations/1/.pause-requested" 10
+	wait_file "$STORE/tasks/$T2/iterations/1/.pause-requested" 10
+	run rover info
+	[[ "$output" == *"in drain mode"* ]]
+	run rover list
+	[[ "$output" == *"drain mode"* ]]
+	# the running steps finish, then the tasks pause
+	touch "$W1/GO" "$W2/GO"
+	wait_status "$T1" PAUSED 60
+	wait_status "$T2" PAUSED 60
+	for t in "$T1" "$T2"; do
+		[ "$(record "$t" | jq -r .pauseReason)" = drain ]
+	done
+	[ "$(cat "$W1/runs.log")" = "$(printf 'first\nwait')" ]
+	# the limited task's retry came due meanwhile: it did not fire
+	sleep 6
+	[ "$(record "$T3" | jq -r .status)" = PAUSED ]
+	[ "$(record "$T3" | jq -r .containerId)" = "$cid3" ]
+	! grep -q "auto-retry" "$P/sup.log"
+	kill -TERM "$SUP_PID"
+	wait "$SUP_PID" || true
+
+	# started with --drain: the overdue retry still does not fire
+	start_supervise sup2 --drain
+	wait_log "$P/sup2.log" "rover supervise: drain mode" 10
+	sleep 3
+	[ "$(record "$T3" | jq -r .containerId)" = "$cid3" ]
+	! grep -q "auto-retry" "$P/sup2.log"
+	kill -TERM "$SUP_PID"
+	wait "$SUP_PID" || true
+
+	# resume --all brings back the drained tasks, not the limited one
+	run rover resume --all --json
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -c '.resumed | sort')" = "$(jq -nc "[$T1, $T2] | sort")" ]
+	wait_status "$T1" COMPLETED 60
+	wait_status "$T2" COMPLETED 60
+	[ "$(cat "$W2/runs.log")" = "$(printf 'first\nwait\nlast')" ]
+	[ "$(record "$T3" | jq -r .status)" = PAUSED ]
+}
