@@ -102,6 +102,9 @@ case_breakpoint_waits_survives_restart_and_approve_continues() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"Awaiting approval"* ]]
 	[[ "$output" == *"Waiting for approval"* ]]
+	run rover list --json
+	[ "$(echo "$output" | jq -r ".[] | select(.id == $TID) | .pauseReason")" = approval ]
+	[ "$(echo "$output" | jq -r ".[] | select(.id == $TID) | .error")" = "Waiting for approval: Ship it?" ]
 	run rover inspect "$TID"
 	[[ "$output" == *"Waiting for approval: Ship it?"* ]]
 	[ "$(cat "$WS/runs.log")" = first ]
