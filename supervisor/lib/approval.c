@@ -163,9 +163,9 @@ static int decide_fn(struct task *t, void *userdata, struct rv_error **err)
 	struct workflow *wf = NULL;
 	const struct workflow_step *s = NULL;
 	int r = approval_find_breakpoint(c->st, t, step, &wf, &s, err);
+	workflow_free(wf);
 	if (r < 0)
 		return r;
-	workflow_free(wf);
 	free(c->step_id);
 	c->step_id = xstrdup(step);
 	if (c->approve) {
@@ -263,8 +263,10 @@ int approval_timeout_check(const struct task_store *st, const struct task *t, in
 	_cleanup_error_ struct rv_error *e = NULL;
 	/* A claim that names no breakpoint: nothing times out (approve says
 	 * why when a person tries). */
-	if (approval_find_breakpoint(st, t, step, &wf, &s, &e) < 0)
+	if (approval_find_breakpoint(st, t, step, &wf, &s, &e) < 0 || !s) {
+		workflow_free(wf);
 		return 0;
+	}
 	int64_t paused_at = 0;
 	task_get_time(t, "pausedAt", &paused_at);
 	int timeout_s = s->timeout_s;
