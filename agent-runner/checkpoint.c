@@ -26,7 +26,8 @@ static const char *const known_keys[] = {
 	"pauseReason",	"resetAt",	NULL,
 };
 
-static const char *const pause_reasons[] = { "retryable_error", "signal", "user", NULL };
+static const char *const pause_reasons[] = { "retryable_error", "signal", "user", "approval",
+					     NULL };
 
 static bool in_list(const char *s, const char *const *list)
 {
@@ -365,7 +366,7 @@ static int load_failure_and_pause(struct loader *l, struct json_object *root,
 		cp->is_retryable = json_object_get_boolean(v);
 	}
 	if (cp->pause_reason && !in_list(cp->pause_reason, pause_reasons))
-		return bad(l, "\"pauseReason\" \"%s\" is not retryable_error, signal or user",
+		return bad(l, "\"pauseReason\" \"%s\" is not retryable_error, signal, user or approval",
 			   cp->pause_reason);
 	v = member(root, "resetAt");
 	if (v) {
@@ -703,7 +704,8 @@ int checkpoint_store_set_pause(struct checkpoint_store *st, const char *pause_re
 {
 	if (pause_reason && !in_list(pause_reason, pause_reasons))
 		return rv_error_set(err, EINVAL,
-				    "pause reason \"%s\" is not retryable_error, signal or user",
+				    "pause reason \"%s\" is not retryable_error, signal, user or "
+				    "approval",
 				    pause_reason);
 	set_field(&st->cp.pause_reason, pause_reason);
 	st->cp.reset_at_ms = reset_at_ms > 0 ? reset_at_ms : 0;

@@ -39,6 +39,10 @@ static const char usage_text[] =
 	"      --agent-tool TOOL      claude, codex, gemini, qwen, opencode or cursor\n"
 	"      --agent-model MODEL    model passed to the tool\n"
 	"      --context-dir DIR      accepted for compatibility; unused\n"
+	"      --approve ID=MESSAGE   the breakpoint step ID was approved, with MESSAGE\n"
+	"                             (its outputs.message); repeatable\n"
+	"      --approve-timeout ID   the breakpoint step ID timed out with onTimeout:\n"
+	"                             continue; repeatable\n"
 	"  -C, --workdir DIR          run steps in DIR (default: the current directory)\n"
 	"  -v, --verbose              more output\n"
 	"  -h, --help                 this help\n"
@@ -76,7 +80,16 @@ static long env_long(const char *name, long def, long min, long max)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_INPUTS_JSON = 256, OPT_ALLOW_CHANGE, OPT_TOOL, OPT_MODEL, OPT_CONTEXT, OPT_VERSION };
+	enum {
+		OPT_INPUTS_JSON = 256,
+		OPT_ALLOW_CHANGE,
+		OPT_TOOL,
+		OPT_MODEL,
+		OPT_CONTEXT,
+		OPT_VERSION,
+		OPT_APPROVE,
+		OPT_APPROVE_TIMEOUT,
+	};
 	static const struct option longopts[] = {
 		{"output", required_argument, NULL, 'o'},
 		{"task-id", required_argument, NULL, 't'},
@@ -88,6 +101,8 @@ int main(int argc, char **argv)
 		{"agent-tool", required_argument, NULL, OPT_TOOL},
 		{"agent-model", required_argument, NULL, OPT_MODEL},
 		{"context-dir", required_argument, NULL, OPT_CONTEXT},
+		{"approve", required_argument, NULL, OPT_APPROVE},
+		{"approve-timeout", required_argument, NULL, OPT_APPROVE_TIMEOUT},
 		{"workdir", required_argument, NULL, 'C'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -111,6 +126,7 @@ int main(int argc, char **argv)
 		fail_usage("unknown command '%s' (expected 'run')", argv[1]);
 
 	_cleanup_json_ struct json_object *cli_inputs = json_object_new_object();
+	_cleanup_json_ struct json_object *approvals = json_object_new_object();
 	struct runner_opts o = {0};
 	int c;
 	/* Parse after "run" as if it were argv[0]: options may come before or
@@ -154,6 +170,20 @@ int main(int argc, char **argv)
 			break;
 		case OPT_CONTEXT:
 			break;
+		case OPT_APPROVE:
+		case OPT_APPROVE_TIMEOUT: {
+			/* Given by the host when it starts the container: the only
+			 * way a breakpoint passes (runner.h). */
+			size_t n = c == OPT_APPROVE ? strcspn(optarg, "=") : strlen(optarg);
+			if (n == 0)
+				fail_usage("--approve takes ID=MESSAGE, got '%s'", optarg);
+			_cleanup_free_ char *key = xstrndup(optarg, n);
+			struct json_object *a = json_object_new_object();
+			jsonutil_set_str(a, "message", optarg[n] == '=' ? optarg + n + 1 : "");
+			jsonutil_set_bool(a, "timedOut", c == OPT_APPROVE_TIMEOUT);
+			json_object_object_add(approvals, key, a);
+			break;
+		}
 		case 'C':
 			o.workdir = optarg;
 			break;
@@ -180,6 +210,7 @@ int main(int argc, char **argv)
 	if (o.status_path && !o.task_id)
 		fail_usage("--task-id is required when --status-file is given");
 	o.cli_inputs = cli_inputs;
+	o.approvals = approvals;
 	o.grace_s = (int)env_long("ROVER_AGENT_GRACE", 10, 0, 3600);
 	o.retry_delay_ms = env_long("ROVER_AGENT_RETRY_DELAY_MS", 10000, 0, 3600000);
 

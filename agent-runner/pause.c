@@ -24,6 +24,7 @@ static const struct transition table[PAUSE__STATES][PAUSE__EVENTS] = {
 		[PAUSE_EV_GRACE_EXPIRED] = STAY(PAUSE_RUNNING),
 		[PAUSE_EV_SAVED] = STAY(PAUSE_RUNNING),
 		[PAUSE_EV_SAVE_FAILED] = STAY(PAUSE_RUNNING),
+		[PAUSE_EV_BREAKPOINT] = {PAUSE_CHECKPOINTING, PAUSE_ACT_SAVE, PAUSE_REASON_APPROVAL},
 	},
 	[PAUSE_DRAINING] = {
 		[PAUSE_EV_SIGTERM] = {PAUSE_INTERRUPTING, PAUSE_ACT_FORWARD_SIGNAL | PAUSE_ACT_ARM_GRACE, PAUSE_REASON_NONE},
@@ -34,6 +35,7 @@ static const struct transition table[PAUSE__STATES][PAUSE__EVENTS] = {
 		[PAUSE_EV_GRACE_EXPIRED] = STAY(PAUSE_DRAINING),
 		[PAUSE_EV_SAVED] = STAY(PAUSE_DRAINING),
 		[PAUSE_EV_SAVE_FAILED] = STAY(PAUSE_DRAINING),
+		[PAUSE_EV_BREAKPOINT] = STAY(PAUSE_DRAINING),
 	},
 	[PAUSE_INTERRUPTING] = {
 		/* A second SIGTERM changes nothing: the grace timer already runs. */
@@ -46,6 +48,7 @@ static const struct transition table[PAUSE__STATES][PAUSE__EVENTS] = {
 		[PAUSE_EV_GRACE_EXPIRED] = {PAUSE_INTERRUPTING, PAUSE_ACT_KILL_GROUP, PAUSE_REASON_NONE},
 		[PAUSE_EV_SAVED] = STAY(PAUSE_INTERRUPTING),
 		[PAUSE_EV_SAVE_FAILED] = STAY(PAUSE_INTERRUPTING),
+		[PAUSE_EV_BREAKPOINT] = STAY(PAUSE_INTERRUPTING),
 	},
 	[PAUSE_CHECKPOINTING] = {
 		/* Saving takes milliseconds; let it finish. */
@@ -59,6 +62,7 @@ static const struct transition table[PAUSE__STATES][PAUSE__EVENTS] = {
 		/* Exit 1, never 2: a supervisor must not resume from a checkpoint
 		 * that does not hold what this run did. */
 		[PAUSE_EV_SAVE_FAILED] = {PAUSE_EXITING, PAUSE_ACT_EXIT_FAILED, PAUSE_REASON_NONE},
+		[PAUSE_EV_BREAKPOINT] = STAY(PAUSE_CHECKPOINTING),
 	},
 	[PAUSE_EXITING] = {
 		[PAUSE_EV_SIGTERM] = STAY(PAUSE_EXITING),
@@ -69,6 +73,7 @@ static const struct transition table[PAUSE__STATES][PAUSE__EVENTS] = {
 		[PAUSE_EV_GRACE_EXPIRED] = STAY(PAUSE_EXITING),
 		[PAUSE_EV_SAVED] = STAY(PAUSE_EXITING),
 		[PAUSE_EV_SAVE_FAILED] = STAY(PAUSE_EXITING),
+		[PAUSE_EV_BREAKPOINT] = STAY(PAUSE_EXITING),
 	},
 };
 
@@ -108,7 +113,8 @@ const char *pause_state_name(enum pause_state s)
 const char *pause_event_name(enum pause_event e)
 {
 	static const char *const names[] = {"SIGTERM",    "SIGINT",        "drain", "retryable",
-					    "step-ended", "grace-expired", "saved", "save-failed"};
+					    "step-ended", "grace-expired", "saved", "save-failed",
+					    "breakpoint"};
 	return (unsigned)e < ARRAY_SIZE(names) ? names[e] : "?";
 }
 
@@ -121,6 +127,8 @@ const char *pause_reason_name(enum pause_reason r)
 		return "signal";
 	case PAUSE_REASON_USER:
 		return "user";
+	case PAUSE_REASON_APPROVAL:
+		return "approval";
 	default:
 		return NULL;
 	}

@@ -35,6 +35,7 @@ enum pause_event {
 	PAUSE_EV_GRACE_EXPIRED,   /* the forwarded signal's grace ran out */
 	PAUSE_EV_SAVED,           /* checkpoint and paused status written */
 	PAUSE_EV_SAVE_FAILED,     /* the checkpoint could not be written */
+	PAUSE_EV_BREAKPOINT,      /* a breakpoint step was reached without approval */
 	PAUSE__EVENTS
 };
 
@@ -51,7 +52,13 @@ enum pause_action {
 
 /* Why the run pauses; the first cause wins (a drain escalated by SIGTERM is
  * still a user pause). */
-enum pause_reason { PAUSE_REASON_NONE, PAUSE_REASON_RETRYABLE, PAUSE_REASON_SIGNAL, PAUSE_REASON_USER };
+enum pause_reason {
+	PAUSE_REASON_NONE,
+	PAUSE_REASON_RETRYABLE,
+	PAUSE_REASON_SIGNAL,
+	PAUSE_REASON_USER,
+	PAUSE_REASON_APPROVAL, /* waiting at a breakpoint: never auto-retried */
+};
 
 struct pause_machine {
 	enum pause_state state;
@@ -70,7 +77,7 @@ int pause_machine_stopping(const struct pause_machine *pm);
 
 const char *pause_state_name(enum pause_state s);
 const char *pause_event_name(enum pause_event e);
-/* "retryable_error", "signal", "user", or NULL for none. */
+/* "retryable_error", "signal", "user", "approval", or NULL for none. */
 const char *pause_reason_name(enum pause_reason r);
 
 #endif

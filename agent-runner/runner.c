@@ -66,6 +66,7 @@ struct run {
 	char *fail_step_id;
 	char *current_step;    /* name of the step running now */
 	char *save_error;      /* first checkpoint save that failed, or NULL */
+	const struct workflow_step *breakpoint; /* the one we wait at, or NULL */
 };
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -542,6 +543,47 @@ static enum step_outcome run_command(struct run *r, const struct workflow_step *
 	return STEP_FAILED;
 }
 
+/* ---- breakpoints ---------------------------------------------------------- */
+
+/* The host's word on a breakpoint (--approve / --approve-timeout), or NULL. */
+static struct json_object *approval_of(const struct run *r, const char *id)
+{
+	struct json_object *a = NULL;
+	if (r->o->approvals && json_object_object_get_ex(r->o->approvals, id, &a))
+		return a;
+	return NULL;
+}
+
+/* Pass when the host approved it (or let it time out with onTimeout:
+ * continue); otherwise pause, reason "approval".  Never from the
+ * checkpoint: see load_checkpoint(). */
+static enum step_outcome run_breakpoint(struct run *r, const struct workflow_step *s,
+					struct json_object *outputs)
+{
+	struct json_object *a = approval_of(r, s->id);
+	if (a) {
+		bool timed_out = false;
+		jsonutil_get_bool(a, "timedOut", &timed_out);
+		const char *msg = jsonutil_get_str(a, "message");
+		jsonutil_set_str(outputs, "message", msg ? msg : "");
+		jsonutil_set_str(outputs, "approved", timed_out ? "false" : "true");
+		jsonutil_set_str(outputs, "timedOut", timed_out ? "true" : "false");
+		if (timed_out)
+			say("⏭ Breakpoint \"%s\" timed out; continuing (onTimeout: continue)",
+			    s->name);
+		else
+			say("✓ Breakpoint \"%s\" approved%s%s", s->name, msg && *msg ? ": " : "",
+			    msg ? msg : "");
+		return STEP_OK;
+	}
+	say("⏸ Breakpoint \"%s\": %s", s->name, s->message);
+	say("  Waiting for approval: rover approve %s / rover reject %s",
+	    r->o->task_id ? r->o->task_id : "ID", r->o->task_id ? r->o->task_id : "ID");
+	r->breakpoint = s;
+	pause_machine_handle(&r->pm, PAUSE_EV_BREAKPOINT);
+	return STEP_STOP;
+}
+
 /* ---- conditions ----------------------------------------------------------- */
 
 /* True when the step has an `if` that is false now: it is skipped, with the
@@ -717,9 +759,9 @@ static enum step_outcome run_loop(struct run *r, const struct workflow_step *loo
 static enum step_outcome run_step(struct run *r, const struct workflow_step *s,
 				  struct json_object *outputs)
 {
+	static const char *const type_names[] = {"agent", "command", "loop", "breakpoint"};
 	say("▶ Step \"%s\" (%s)", s->name,
-	    s->type == WORKFLOW_STEP_AGENT ? "agent" : s->type == WORKFLOW_STEP_COMMAND ? "command"
-											 : "loop");
+	    (size_t)s->type < ARRAY_SIZE(type_names) ? type_names[s->type] : "?");
 	log_event(r, "info", "step_start", s, NULL, "Starting step %s", s->name);
 	int64_t t0 = timeutil_mono_ms();
 	enum step_outcome oc;
@@ -729,6 +771,9 @@ static enum step_outcome run_step(struct run *r, const struct workflow_step *s,
 		break;
 	case WORKFLOW_STEP_COMMAND:
 		oc = run_command(r, s, outputs);
+		break;
+	case WORKFLOW_STEP_BREAKPOINT:
+		oc = run_breakpoint(r, s, outputs);
 		break;
 	default:
 		oc = run_loop(r, s, outputs);
@@ -881,6 +926,22 @@ static bool keep_known(const char *id, void *data)
 	return workflow_find_step(data, id) != NULL;
 }
 
+/* checkpoint.json is in /output, which every step can write: a breakpoint
+ * recorded there as passed proves nothing.  Its entry is dropped, and the
+ * breakpoint passes again only on the host's approval (run_breakpoint). */
+static bool keep_not_breakpoint(const char *id, void *data)
+{
+	struct run *r = data;
+	const struct workflow_step *s = workflow_find_step(r->wf, id);
+	if (!s || s->type != WORKFLOW_STEP_BREAKPOINT)
+		return true;
+	if (!approval_of(r, id))
+		say("⚠ The checkpoint records breakpoint \"%s\" as passed, but rover did not "
+		    "approve it: it waits again",
+		    id);
+	return false;
+}
+
 static int load_checkpoint(struct run *r, struct rv_error **err)
 {
 	if (!r->o->checkpoint_path)
@@ -911,6 +972,7 @@ static int load_checkpoint(struct run *r, struct rv_error **err)
 	if (dropped > 0)
 		say("⚠ Dropped %d checkpoint entry(s) referencing steps no longer in the workflow",
 		    dropped);
+	(void)checkpoint_drop_unknown(r->prior, keep_not_breakpoint, r);
 	size_t n = json_object_array_length(r->prior->completed_steps);
 	say("🔄 Resuming from checkpoint: %zu step(s) will be skipped", n);
 	_cleanup_json_ struct json_object *meta = json_object_new_object();
@@ -942,6 +1004,10 @@ static const char *pause_message(struct run *r, char **owned)
 		}
 		return *owned;
 	}
+	case PAUSE_REASON_APPROVAL:
+		*owned = xasprintf("Waiting for approval: %s",
+				   r->breakpoint ? r->breakpoint->message : "breakpoint");
+		return *owned;
 	default:
 		return r->pause_error ? r->pause_error : "Usage limit reached";
 	}
@@ -980,6 +1046,8 @@ static int finish_paused(struct run *r)
 		log_event(r, "error", "workflow_fail", NULL, extra, "%s", why);
 		return RUNNER_EXIT_FAILED;
 	}
+	if (r->pm.reason == PAUSE_REASON_APPROVAL && r->breakpoint)
+		status_file_set_breakpoint(r->status, r->breakpoint->id);
 	warn_status(status_file_pause(r->status, step, msg,
 				      r->pm.reason == PAUSE_REASON_RETRYABLE ? r->pause_provider : NULL,
 				      reason, r->reset_at_ms, &e),

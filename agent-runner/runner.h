@@ -6,8 +6,8 @@
  * (refusing a changed workflow unless allowed), and runs the steps (reference
  * B.3, B.4, B.8).  After every completed step and loop sub-step the checkpoint
  * is saved (checkpoint.h).  The pause protocol (pause.h) turns a retryable
- * failure, SIGTERM/SIGINT or the drain file into a saved checkpoint, a
- * `paused` status and exit 2.
+ * failure, SIGTERM/SIGINT, the drain file or a breakpoint step that the host
+ * did not approve into a saved checkpoint, a `paused` status and exit 2.
  *
  * This module is the runner's command layer: it reports progress on stdout
  * (the container log) and events in rover.jsonl; the modules under it do not
@@ -40,6 +40,11 @@ struct runner_opts {
 	const char *agent_tool;  /* NULL: workflow default, else claude */
 	const char *agent_model; /* NULL: workflow default */
 	const char *workdir;     /* where steps run; NULL: the current directory */
+	/* Breakpoints the host let pass, {stepId: {"message": text, "timedOut":
+	 * bool}} (--approve, --approve-timeout; borrowed, may be NULL).  Only
+	 * these pass: a breakpoint recorded as completed in the checkpoint (a
+	 * file the container can write) is never believed. */
+	struct json_object *approvals;
 	bool verbose;
 	int grace_s;             /* ROVER_AGENT_GRACE, default 10 */
 	int64_t retry_delay_ms;  /* ROVER_AGENT_RETRY_DELAY_MS, default 10000 */

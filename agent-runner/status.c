@@ -21,13 +21,14 @@ struct status_file {
 
 static const char *const known_keys[] = {
 	"taskId",   "status", "currentStep", "progress", "startedAt", "updatedAt", "completedAt",
-	"error",    "provider", "pauseReason", "resetAt", "exitCode", "usage", NULL,
+	"error",    "provider", "pauseReason", "resetAt", "exitCode", "usage", "breakpoint", NULL,
 };
 
 static const char *const statuses[] = { "initializing", "running", "completed", "failed",
 					"paused", NULL };
 
-static const char *const pause_reasons[] = { "retryable_error", "signal", "user", NULL };
+static const char *const pause_reasons[] = { "retryable_error", "signal", "user", "approval",
+					     NULL };
 
 static bool in_list(const char *s, const char *const *list)
 {
@@ -69,6 +70,7 @@ static void clear_pause(struct status_file *sf)
 	json_object_object_del(sf->doc, "provider");
 	json_object_object_del(sf->doc, "pauseReason");
 	json_object_object_del(sf->doc, "resetAt");
+	json_object_object_del(sf->doc, "breakpoint");
 }
 
 /* now is taken once per operation, so that the times an operation sets
@@ -171,7 +173,8 @@ int status_file_pause(struct status_file *sf, const char *step, const char *erro
 {
 	if (pause_reason && !in_list(pause_reason, pause_reasons))
 		return rv_error_set(err, EINVAL,
-				    "pause reason \"%s\" is not retryable_error, signal or user",
+				    "pause reason \"%s\" is not retryable_error, signal, user or "
+				    "approval",
 				    pause_reason);
 	jsonutil_set_str(sf->doc, "status", "paused");
 	set_step(sf, step);
@@ -206,4 +209,9 @@ void status_file_set_usage(struct status_file *sf, struct json_object *usage)
 		json_object_object_add(sf->doc, "usage", json_object_get(usage));
 	else
 		json_object_object_del(sf->doc, "usage");
+}
+
+void status_file_set_breakpoint(struct status_file *sf, const char *step_id)
+{
+	jsonutil_set_str(sf->doc, "breakpoint", step_id);
 }

@@ -4,7 +4,8 @@
  *
  * Fields: taskId, status (initializing|running|completed|failed|paused),
  * currentStep, progress (0-100), startedAt, updatedAt, completedAt?, error?,
- * provider?, plus ours: pauseReason? and resetAt? (ISO) when paused, and
+ * provider?, plus ours: pauseReason? and resetAt? (ISO) when paused
+ * (breakpoint? too, the step id, for pauseReason "approval"), and
  * exitCode? once the runner knows how it will exit, and usage? (tokens and
  * dollars the agent CLIs reported, per step and in total).
  * Operations follow A.6: update() clears provider; complete() sets 100 and
@@ -58,6 +59,13 @@ int status_file_set_exit_code(struct status_file *sf, int exit_code, struct rv_e
  * keeps it (a pause, a failure and a completion all report what was spent). */
 struct json_object;
 void status_file_set_usage(struct status_file *sf, struct json_object *usage);
+
+/* The id of the breakpoint step a pause with reason "approval" waits at
+ * (key "breakpoint"; NULL removes it).  Call before status_file_pause(), so
+ * that the paused status carries it from its first version; every other
+ * operation removes it.  The host only shows it
+ * and checks it against the task's own workflow: it never trusts it. */
+void status_file_set_breakpoint(struct status_file *sf, const char *step_id);
 
 /* The step last written (borrowed). */
 const char *status_file_current_step(const struct status_file *sf);

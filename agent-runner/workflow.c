@@ -496,10 +496,14 @@ static const char *const command_keys[] = {"id",   "name",          "type",   "i
 					   "command", "args", "allow_failure", "outputs"};
 static const char *const loop_keys[] = {"id", "name", "type", "if", "steps", "until",
 					"maxIterations"};
+static const char *const breakpoint_keys[] = {"id",      "name",    "type",     "if",
+					      "message", "timeout", "onTimeout"};
+static const char *const on_timeout_values[] = {"fail", "continue"};
 /* Every step key, for "does not apply to" messages. */
 static const char *const all_step_keys[] = {"tool",  "model",         "prompt",  "config",
 					    "command", "args", "allow_failure", "outputs",
-					    "steps", "until", "maxIterations", NULL};
+					    "steps", "until", "maxIterations", "message",
+					    "timeout", "onTimeout", NULL};
 static const char *const step_config_keys[] = {"timeout", "retries"};
 
 static int parse_steps(struct ctx *c, const yaml_node_t *seq, const char *where, int depth,
@@ -602,13 +606,50 @@ static int parse_loop(struct ctx *c, const yaml_node_t *map, const char *w, int 
 	return 0;
 }
 
+static int parse_breakpoint(struct ctx *c, const yaml_node_t *map, const char *w, int depth,
+			    struct workflow_step *s)
+{
+	yaml_node_t *v;
+	int r;
+	/* An approval is given to a step id, once per run: inside a loop the
+	 * same id would come back every iteration. */
+	if (depth > 0)
+		return fail(c, map, w,
+			    "breakpoint steps must be at the top level of the workflow, not "
+			    "inside a loop");
+	if (!(v = map_get(c, map, "message")))
+		return fail(c, map, w, "missing 'message' (breakpoint steps need one)");
+	if ((r = get_string(c, v, w, "message", &s->message)) < 0)
+		return r;
+	if (!s->message[strspn(s->message, " \t\r\n")])
+		return fail(c, v, w, "'message' is empty");
+	if (strlen(s->message) > WORKFLOW_MAX_MESSAGE)
+		return fail(c, v, w, "'message' is longer than %d bytes", WORKFLOW_MAX_MESSAGE);
+	if ((v = map_get(c, map, "timeout")) &&
+	    (r = get_int(c, v, w, "timeout", 1, WORKFLOW_MAX_TIMEOUT_S, &s->timeout_s)) < 0)
+		return r;
+	if ((v = map_get(c, map, "onTimeout"))) {
+		_cleanup_free_ char *how = NULL;
+		if ((r = get_enum(c, v, w, "onTimeout", on_timeout_values,
+				  ARRAY_SIZE(on_timeout_values), "fail or continue", &how)) < 0)
+			return r;
+		if (!s->timeout_s)
+			return fail(c, v, w, "'onTimeout' needs a 'timeout'");
+		s->on_timeout = !strcmp(how, "continue") ? WORKFLOW_ON_TIMEOUT_CONTINUE
+							  : WORKFLOW_ON_TIMEOUT_FAIL;
+	}
+	return 0;
+}
+
 static int parse_step(struct ctx *c, const yaml_node_t *map, int depth, struct workflow_step *s)
 {
-	static const char *const types[] = {"agent", "command", "loop"};
+	static const char *const types[] = {"agent", "command", "loop", "breakpoint"};
 	static const struct key_rule rules[] = {
 		{agent_keys, ARRAY_SIZE(agent_keys), false, all_step_keys, "agent steps"},
 		{command_keys, ARRAY_SIZE(command_keys), false, all_step_keys, "command steps"},
 		{loop_keys, ARRAY_SIZE(loop_keys), false, all_step_keys, "loop steps"},
+		{breakpoint_keys, ARRAY_SIZE(breakpoint_keys), false, all_step_keys,
+		 "breakpoint steps"},
 	};
 	yaml_node_t *v;
 	int r;
@@ -627,15 +668,16 @@ static int parse_step(struct ctx *c, const yaml_node_t *map, int depth, struct w
 	if ((r = register_id(c, v, s->id)) < 0)
 		return r;
 	if (!(v = map_get(c, map, "type")))
-		return fail(c, map, w, "missing 'type' (agent, command or loop)");
+		return fail(c, map, w, "missing 'type' (agent, command, loop or breakpoint)");
 	_cleanup_free_ char *type = NULL;
-	if ((r = get_enum(c, v, w, "type", types, ARRAY_SIZE(types), "agent, command or loop",
-			  &type)) < 0)
+	if ((r = get_enum(c, v, w, "type", types, ARRAY_SIZE(types),
+			  "agent, command, loop or breakpoint", &type)) < 0)
 		return r;
 	size_t t = 0;
 	while (strcmp(type, types[t]))
 		t++;
-	s->type = t == 0 ? WORKFLOW_STEP_AGENT : t == 1 ? WORKFLOW_STEP_COMMAND : WORKFLOW_STEP_LOOP;
+	/* types[] is in the order of enum workflow_step_type. */
+	s->type = (enum workflow_step_type)t;
 	if ((r = check_keys(c, map, w, &rules[t])) < 0)
 		return r;
 
@@ -656,10 +698,14 @@ static int parse_step(struct ctx *c, const yaml_node_t *map, int depth, struct w
 	case WORKFLOW_STEP_LOOP:
 		r = parse_loop(c, map, w, depth, s);
 		break;
+	case WORKFLOW_STEP_BREAKPOINT:
+		r = parse_breakpoint(c, map, w, depth, s);
+		break;
 	}
 	if (r < 0)
 		return r;
-	if (s->type != WORKFLOW_STEP_LOOP && (v = map_get(c, map, "outputs")) &&
+	if ((s->type == WORKFLOW_STEP_AGENT || s->type == WORKFLOW_STEP_COMMAND) &&
+	    (v = map_get(c, map, "outputs")) &&
 	    (r = parse_outputs(c, v, w, &s->outputs, &s->n_outputs)) < 0)
 		return r;
 	return 0;
@@ -956,6 +1002,7 @@ static void step_release(struct workflow_step *s)
 		step_release(&s->steps[i]);
 	free(s->steps);
 	free(s->until);
+	free(s->message);
 }
 
 struct workflow *workflow_free(struct workflow *wf)

@@ -9,7 +9,11 @@
  * [A-Za-z0-9_-]+ and are unique across the whole tree (loop sub-steps
  * included); agent steps have a prompt, command steps a command, loop steps
  * steps and until; if/until clauses are well formed (condition.h); timeouts and
- * loop limits positive integers; unknown step types and non-scalar values
+ * loop limits positive integers; breakpoint steps have a non-empty message
+ * (at most WORKFLOW_MAX_MESSAGE bytes), an optional timeout (seconds) and
+ * onTimeout (fail|continue, only with a timeout), and stand at the top level
+ * (an approval is given to a step id, once per run: a breakpoint inside a
+ * loop would need one per iteration); unknown step types and non-scalar values
  * where scalars belong are errors.
  *
  * Also: values have the YAML 1.2 core type their field needs (a plain `3` or
@@ -53,7 +57,18 @@
 #define WORKFLOW_MAX_TIMEOUT_S (30 * 24 * 3600) /* 30 days */
 #define WORKFLOW_MAX_ITERATIONS_CAP 10000       /* maxIterations and loopLimit */
 
-enum workflow_step_type { WORKFLOW_STEP_AGENT, WORKFLOW_STEP_COMMAND, WORKFLOW_STEP_LOOP };
+enum workflow_step_type {
+	WORKFLOW_STEP_AGENT,
+	WORKFLOW_STEP_COMMAND,
+	WORKFLOW_STEP_LOOP,
+	WORKFLOW_STEP_BREAKPOINT, /* wait for a person: rover approve / reject */
+};
+
+/* What a breakpoint does when nobody answered within its timeout. */
+enum workflow_on_timeout { WORKFLOW_ON_TIMEOUT_FAIL, WORKFLOW_ON_TIMEOUT_CONTINUE };
+
+/* Longest breakpoint message (it is shown in `rover list`). */
+#define WORKFLOW_MAX_MESSAGE 4096
 
 struct workflow_output {
 	char *name;
@@ -102,6 +117,10 @@ struct workflow_step {
 	size_t n_steps;
 	char *until;
 	int max_iterations; /* as written, or WORKFLOW_DEFAULT_MAX_ITERATIONS */
+
+	/* breakpoint (top level only; timeout_s 0: wait for ever) */
+	char *message;
+	enum workflow_on_timeout on_timeout;
 };
 
 struct workflow {

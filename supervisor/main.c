@@ -41,6 +41,8 @@ static const struct command commands[] = {
 	{"diff", cmd_diff, "show a task's changes, committed and uncommitted"},
 	{"merge", cmd_merge, "merge a task's work into the branch you are on"},
 	{"push", cmd_push, "push a task's branch to a remote"},
+	{"approve", cmd_approve, "let a task waiting at a breakpoint go on (--message)"},
+	{"reject", cmd_reject, "refuse a task waiting at a breakpoint: it ends FAILED"},
 };
 
 static void usage(FILE *f)

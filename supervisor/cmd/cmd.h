@@ -42,6 +42,13 @@ int cmd_diff(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_push(int argc, char **argv);
 int cmd_iterate(int argc, char **argv);
+int cmd_approve(int argc, char **argv);
+int cmd_reject(int argc, char **argv);
+/* `pause --all` and `resume --all` (cmd_all.c); cmd_pause and cmd_resume
+ * hand over to them when argv holds --all. */
+bool cmd_wants_all(int argc, char **argv);
+int cmd_pause_all(int argc, char **argv);
+int cmd_resume_all(int argc, char **argv);
 
 /* The project and its store, opened from the current directory. */
 struct cmd_env {

@@ -10,6 +10,7 @@
 #include "common/jsonutil.h"
 #include "supervisor/cmd/cmd.h"
 #include "supervisor/lib/engine.h"
+#include "supervisor/lib/supervise.h"
 #include "supervisor/lib/userconfig.h"
 
 static const char usage_text[] =
@@ -108,6 +109,12 @@ static void print_text(struct json_object *o)
 	printf("Agent image:  %s\n", str_or(set, "agentImage", "(not set)"));
 	printf("Auto-retry:   max %lld, delay %lld s doubling up to %lld s\n",
 	       get_int(retry, "max"), get_int(retry, "baseSeconds"), get_int(retry, "capSeconds"));
+	struct json_object *sup = jsonutil_get_obj(o, "supervisor");
+	if (sup)
+		printf("Supervisor:   pid %lld%s\n", get_int(sup, "pid"),
+		       get_bool(sup, "draining") ? ", in drain mode (running tasks pause after their "
+						   "current step; nothing new starts)"
+						 : "");
 }
 
 int cmd_info(int argc, char **argv)
@@ -169,6 +176,13 @@ int cmd_info(int argc, char **argv)
 	jsonutil_set_int64(retry, "capSeconds", p->settings.retry.cap_seconds);
 	json_object_object_add(set, "retry", retry);
 	json_object_object_add(o, "settings", set);
+	pid_t sup_pid = 0;
+	if (supervise_scheduler_info(p->store_dir, &sup_pid, NULL)) {
+		struct json_object *sup = json_object_new_object();
+		jsonutil_set_int64(sup, "pid", sup_pid);
+		jsonutil_set_bool(sup, "draining", supervise_draining(p->store_dir));
+		json_object_object_add(o, "supervisor", sup);
+	}
 	if (json)
 		cmd_print_json(o);
 	else

@@ -14,6 +14,7 @@
 #include "common/timeutil.h"
 #include "supervisor/cmd/cmd.h"
 #include "supervisor/cmd/list_view.h"
+#include "supervisor/lib/approval.h"
 #include "supervisor/lib/engine.h"
 #include "supervisor/lib/iterfile.h"
 #include "supervisor/lib/retry.h"
@@ -158,11 +159,18 @@ static void print_human(const struct cmd_env *env, const struct task *t, struct 
 		printf("%-16s auto-retry gave up: run rover resume %lld\n", "Action needed",
 		       (long long)t->id);
 	line("Pause reason", task_get_str(t, "pauseReason"));
-	/* A pause the user (or a signal) asked for is no error: its note is a
-	 * message. */
+	const char *bp = NULL;
+	if (approval_waiting(t, &bp)) {
+		line("Breakpoint", bp);
+		printf("%-16s rover approve %lld [--message TEXT], or rover reject %lld\n",
+		       "Action needed", (long long)t->id, (long long)t->id);
+	}
+	/* A pause someone asked for (a person, a signal, pause --all, drain)
+	 * is no error: its note is a message. */
 	enum task_pause_reason pr = task_pause_reason(t);
 	bool asked = task_status(t) == TASK_PAUSED &&
-		     (pr == TASK_PAUSE_USER || pr == TASK_PAUSE_SIGNAL);
+		     (pr == TASK_PAUSE_USER || pr == TASK_PAUSE_SIGNAL || pr == TASK_PAUSE_OPERATOR ||
+		      pr == TASK_PAUSE_DRAIN || pr == TASK_PAUSE_APPROVAL);
 	line(asked ? "Message" : "Error", task_error(t));
 	/* What the agent CLIs reported, summed over runs and resumes. */
 	struct json_object *u = jsonutil_get_obj(t->obj, "usage"), *cost = NULL;

@@ -19,6 +19,7 @@
 #include "supervisor/cmd/list_view.h"
 #include "supervisor/lib/list_cache.h"
 #include "supervisor/lib/observe.h"
+#include "supervisor/lib/supervise.h"
 
 static const char usage_text[] =
 	"Usage: rover list [--json] [--watch [SECONDS]]\n"
@@ -255,6 +256,9 @@ int cmd_list(int argc, char **argv)
 		list_view_print_table_styled(stdout, env.store, &l, &env.project->settings.retry,
 					     timeutil_now_ms(), &style);
 	}
+	if (!json && supervise_draining(env.project->store_dir))
+		fprintf(stderr, "ℹ The supervisor is in drain mode: running tasks pause after their "
+				"current step and nothing new starts\n");
 	cmd_env_release(&env);
 	return CMD_OK;
 }

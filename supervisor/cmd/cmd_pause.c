@@ -13,6 +13,7 @@
 
 static const char usage_text[] =
 	"Usage: rover pause ID [--now] [--timeout SECONDS] [--reason TEXT] [--json]\n"
+	"       rover pause --all [--now] ... (every running task: rover pause --all --help)\n"
 	"\n"
 	"Pause a running task after its current step: the runner finishes the step,\n"
 	"saves its checkpoint and stops, and 'rover resume ID' continues from there.\n"
@@ -67,6 +68,8 @@ int cmd_pause(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
+	if (cmd_wants_all(argc, argv))
+		return cmd_pause_all(argc, argv);
 	struct taskops_pause_opts o = {.timeout_s = -1};
 	bool json = false;
 	int c;

@@ -14,6 +14,7 @@
 
 static const char usage_text[] =
 	"Usage: rover resume ID [--image IMAGE] [--json]\n"
+	"       rover resume --all [--json] (what pause --all or drain mode paused)\n"
 	"\n"
 	"Resume a paused or failed task from its checkpoint: completed steps are\n"
 	"skipped, the workflow continues where it stopped.  A task whose container\n"
@@ -57,6 +58,8 @@ static void print_tree(const struct cmd_env *env, const struct task *t, const ch
 
 int cmd_resume(int argc, char **argv)
 {
+	if (cmd_wants_all(argc, argv))
+		return cmd_resume_all(argc, argv);
 	bool json = false;
 	const char *opt_image = NULL;
 	int rc = cmd_parse_json_image("resume", usage_text, argc, argv, &json, &opt_image);

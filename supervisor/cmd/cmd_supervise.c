@@ -1,5 +1,6 @@
 /* rover supervise [--json]: the headless supervisor loop (supervise.h). */
 #define _GNU_SOURCE
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,7 @@
 #include "supervisor/lib/supervise.h"
 
 static const char usage_text[] =
-	"Usage: rover supervise [--json]\n"
+	"Usage: rover supervise [--drain] [--json]\n"
 	"\n"
 	"Supervise this project's tasks until SIGTERM or SIGINT: container exits are\n"
 	"seen from the engine's event stream and the task files as they change,\n"
@@ -23,7 +24,12 @@ static const char usage_text[] =
 	"process per project schedules retries; others only watch.  One line per\n"
 	"event on stdout.  See docs/rover-supervise.service for systemd.\n"
 	"\n"
+	"Drain mode (--drain, or SIGUSR1 to a running supervisor): running tasks\n"
+	"finish their current step and pause (pauseReason drain), nothing new starts\n"
+	"and no auto-retry fires; 'rover resume --all' brings them back.\n"
+	"\n"
 	"Options:\n"
+	"      --drain  start in drain mode\n"
 	"      --json   one JSON object per event and line\n"
 	"  -h, --help   this help\n"
 	"\n"
@@ -37,6 +43,7 @@ static const char *kind_name(enum supervise_event_kind k)
 		"started",    "scheduler",       "status",     "warning",
 		"retry_scheduled", "retry_fired", "retry_failed", "retry_gave_up",
 		"recovered",  "engine",          "stopping",   "hook",
+		"approval_timeout", "drain",
 	};
 	return (unsigned)k < ARRAY_SIZE(names) ? names[k] : "event";
 }
@@ -46,6 +53,11 @@ static void on_event(void *userdata, const struct supervise_event *ev)
 	bool json = *(bool *)userdata;
 	char iso[TIMEUTIL_ISO_LEN];
 	timeutil_format_iso(ev->time_ms, iso);
+	if (ev->kind == SUPERVISE_DRAIN && ev->task_id == 0) {
+		/* Said where a person running it sees it, whatever stdout is. */
+		fprintf(stderr, "rover supervise: %s\n", ev->message ? ev->message : "drain mode");
+		fflush(stderr);
+	}
 	if (!json) {
 		/* Messages quote task errors the container wrote (textutil.h). */
 		_cleanup_free_ char *msg = textutil_escape_terminal(ev->message ? ev->message : "");
@@ -78,10 +90,30 @@ static void on_event(void *userdata, const struct supervise_event *ev)
 
 int cmd_supervise(int argc, char **argv)
 {
-	bool json = false;
-	int rc = cmd_parse_json_only("supervise", usage_text, argc, argv, &json);
-	if (rc >= 0)
-		return rc;
+	bool json = false, drain = false;
+	static const struct option opts[] = {
+		{"drain", no_argument, NULL, 'd'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c, rc;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			drain = true;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return CMD_OK;
+		default:
+			return cmd_usage_error("supervise", "invalid option");
+		}
+	}
 	if (optind < argc)
 		return cmd_usage_error("supervise", "unexpected argument '%s'", argv[optind]);
 	_cleanup_error_ struct rv_error *err = NULL;
@@ -100,6 +132,7 @@ int cmd_supervise(int argc, char **argv)
 		.store = env.store,
 		.hooks = &hooks,
 		.role = "supervise",
+		.drain = drain,
 		.image = image && *image ? image : NULL,
 		.on_event = on_event,
 		.userdata = &json,

@@ -98,10 +98,11 @@ const char *list_view_status_label(const struct task *t, const struct list_view_
 		char it_s[32] = "";
 		if (task_iterations(t) > 1)
 			snprintf(it_s, sizeof(it_s), " #%lld", (long long)task_iterations(t));
-		if (r == TASK_PAUSE_USER)
-			snprintf(buf, n, "Paused (user)%s", it_s);
-		else if (r == TASK_PAUSE_SIGNAL)
-			snprintf(buf, n, "Paused (signal)%s", it_s);
+		if (r == TASK_PAUSE_APPROVAL)
+			snprintf(buf, n, "Awaiting approval%s", it_s);
+		else if (r == TASK_PAUSE_USER || r == TASK_PAUSE_SIGNAL || r == TASK_PAUSE_OPERATOR ||
+			 r == TASK_PAUSE_DRAIN)
+			snprintf(buf, n, "Paused (%s)%s", task_pause_reason_name(r), it_s);
 		else if (p)
 			snprintf(buf, n, "Paused (%s)%s", p, it_s);
 		else
@@ -134,7 +135,8 @@ const char *list_view_step_label(const struct task *t, const struct list_view_it
 			return buf;
 		}
 	}
-	if (s == TASK_FAILED && task_error(t)) {
+	if ((s == TASK_FAILED || (s == TASK_PAUSED && task_pause_reason(t) == TASK_PAUSE_APPROVAL)) &&
+	    task_error(t)) {
 		snprintf(buf, n, "%s", task_error(t));
 		return buf;
 	}

@@ -125,6 +125,13 @@ struct json_object *journal_changes(const struct journal_facts *before, const st
 	struct json_object *s = status_event(before, t, &a, now_ms, checkpoint_age_ms);
 	if (s)
 		json_object_array_add(out, s);
+	/* A breakpoint waits for a person: that is news for onNeedsAttention. */
+	if (a.status == TASK_PAUSED && a.reason == TASK_PAUSE_APPROVAL &&
+	    (before->status != TASK_PAUSED || before->reason != TASK_PAUSE_APPROVAL)) {
+		struct json_object *e = event("needs_attention", t);
+		jsonutil_set_str(e, "reason", "waiting for approval");
+		json_object_array_add(out, e);
+	}
 	/* A task is marked started before its container exists (mark, launch,
 	 * record): the container is told when it is recorded. */
 	if (a.container[0] && strcmp(a.container, before->container) &&

@@ -15,6 +15,7 @@
 #include "common/sha256.h"
 #include "common/timeutil.h"
 #include "supervisor/lib/agent_logins.h"
+#include "supervisor/lib/approval.h"
 #include "supervisor/lib/engine_logs.h"
 #include "supervisor/lib/hardening.h"
 #include "supervisor/lib/iterfile.h"
@@ -244,6 +245,11 @@ static int remove_previous(struct engine *e, const struct task_store *st, int64_
 	return r;
 }
 
+static void approval_args_freep(char ***p)
+{
+	approval_args_free(*p);
+}
+
 static const char *with_ro(const char *const parts[3], char *buf, size_t n)
 {
 	snprintf(buf, n, "%s:%s%s", parts[0], parts[1], parts[2]);
@@ -295,10 +301,20 @@ int launch_container(struct engine *e, const struct task_store *st, struct task 
 
 	const char *tool = task_get_str(t, "agent");
 	const char *model = task_get_str(t, "agentModel");
-	const char *cmd[24] = {"run", "/workflow.yml", "--output", "/output", "--task-id", idbuf,
-			       "--status-file", "/output/status.json", "--inputs-json",
-			       "/output/inputs.json", "--workdir", "/workspace"};
-	size_t nc = 12;
+	/* Breakpoints a person let pass (approval.h): on the command line,
+	 * which nothing in the container can change. */
+	_cleanup_(approval_args_freep) char **approvals = approval_runner_args(t);
+	size_t n_approvals = 0;
+	while (approvals[n_approvals])
+		n_approvals++;
+	_cleanup_free_ const char **cmd = xcalloc(24 + n_approvals, sizeof(char *));
+	static const char *const base_cmd[] = {
+		"run", "/workflow.yml", "--output", "/output", "--task-id", NULL,
+		"--status-file", "/output/status.json", "--inputs-json", "/output/inputs.json",
+		"--workdir", "/workspace"};
+	memcpy(cmd, base_cmd, sizeof(base_cmd));
+	cmd[5] = idbuf;
+	size_t nc = ARRAY_SIZE(base_cmd);
 	if (tool && *tool) {
 		cmd[nc++] = "--agent-tool";
 		cmd[nc++] = tool;
@@ -311,6 +327,8 @@ int launch_container(struct engine *e, const struct task_store *st, struct task 
 		cmd[nc++] = "--checkpoint";
 		cmd[nc++] = "/output/checkpoint.json";
 	}
+	for (size_t i = 0; i < n_approvals; i++)
+		cmd[nc++] = approvals[i];
 	cmd[nc] = NULL;
 	const char *entrypoint[] = {"/rover-agent", NULL};
 

@@ -10,6 +10,37 @@
 #include "common/jsonutil.h"
 #include "supervisor/lib/iterfile.h"
 
+enum task_pause_reason reconcile_pause_reason(const struct task *t,
+					      enum task_pause_reason claimed)
+{
+	if (claimed == TASK_PAUSE_APPROVAL)
+		return claimed;
+	enum task_pause_reason asked = TASK_PAUSE_NONE;
+	struct json_object *req = jsonutil_get_obj(task_json(t), "pauseRequested");
+	if (req && task_pause_reason_parse(jsonutil_get_str(req, "reason"), &asked) &&
+	    (asked == TASK_PAUSE_OPERATOR || asked == TASK_PAUSE_DRAIN))
+		return asked;
+	if (claimed == TASK_PAUSE_OPERATOR || claimed == TASK_PAUSE_DRAIN)
+		return TASK_PAUSE_SIGNAL;
+	return claimed;
+}
+
+/* The breakpoint a pause for approval waits at, as the runner says: kept
+ * only when it looks like a step id (the workflow decides later). */
+static void set_approval_request(struct task *t, struct json_object *st)
+{
+	const char *step = jsonutil_get_str(st, "breakpoint");
+	if (task_pause_reason(t) != TASK_PAUSE_APPROVAL || !step || !*step ||
+	    strlen(step) > 128 || step[strspn(step, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")]) {
+		json_object_object_del(task_json(t), "approvalRequest");
+		return;
+	}
+	struct json_object *req = json_object_new_object();
+	jsonutil_set_str(req, "stepId", step);
+	jsonutil_set_int64(req, "iteration", task_iterations(t));
+	json_object_object_add(task_json(t), "approvalRequest", req);
+}
+
 int reconcile_from_status(struct task *t, const char *status_path, int64_t now_ms,
 			  bool *ret_changed, struct rv_error **err)
 {
@@ -42,6 +73,7 @@ int reconcile_from_status(struct task *t, const char *status_path, int64_t now_m
 		const char *pr = jsonutil_get_str(st, "pauseReason");
 		if (!pr || !task_pause_reason_parse(pr, &reason))
 			reason = TASK_PAUSE_RETRYABLE_ERROR;
+		reason = reconcile_pause_reason(t, reason);
 	} else if (!strcmp(s, "running"))
 		to = TASK_ITERATING;
 	else
@@ -57,6 +89,7 @@ int reconcile_from_status(struct task *t, const char *status_path, int64_t now_m
 	if (jsonutil_get_int64(st, "exitCode", &code))
 		task_set_int(t, "exitCode", code);
 	if (to == TASK_PAUSED) {
+		set_approval_request(t, st);
 		struct task_auto_retry ar;
 		task_get_auto_retry(t, &ar);
 		const char *provider = jsonutil_get_str(st, "provider");

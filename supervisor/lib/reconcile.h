@@ -6,7 +6,9 @@
  * (reference A.4 "refresh from iteration") - but only for an active task
  * (IN_PROGRESS, ITERATING).  A task that is already PAUSED, FAILED or done is
  * never moved by a status file, so a stale `running` cannot flip an orphaned
- * task back (reference F.1 item 6).
+ * task back (reference F.1 item 6).  A pause for approval records the
+ * breakpoint the runner names (`breakpoint`) as approvalRequest {stepId,
+ * iteration}: a claim, checked against the workflow by approval.h.
  *
  * orphan_decide() is the orphan detector's decision table (reference C.5 plus
  * CONTRACT's fixes), a pure function of what was observed; orphan_apply()
@@ -30,6 +32,16 @@
  * *ret_changed tells whether t was modified. */
 int reconcile_from_status(struct task *t, const char *status_path, int64_t now_ms,
 			  bool *ret_changed, struct rv_error **err);
+
+/* The reason a pause of t is recorded with, given the reason its runner
+ * claimed (status.json, written in the container).  approval stays (a
+ * breakpoint is answered by a person, and nothing resumes it by itself);
+ * otherwise a pause the host asked for (`pauseRequested.reason`: operator,
+ * drain) wins, so `rover resume --all` finds what it paused; and the
+ * host's own reasons claimed by a container (operator, drain) become
+ * signal: a container cannot have itself resumed by `rover resume --all`. */
+enum task_pause_reason reconcile_pause_reason(const struct task *t,
+					      enum task_pause_reason claimed);
 
 enum orphan_container {
 	ORPHAN_CONTAINER_UNKNOWN, /* the engine could not be asked */

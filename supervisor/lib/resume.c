@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "agent-runner/status.h"
+#include "supervisor/lib/approval.h"
 #include "common/cleanup.h"
 #include "common/fileio.h"
 #include "common/jsonutil.h"
@@ -477,6 +478,17 @@ static int mark_fn(struct task *t, void *userdata, struct rv_error **err)
 		c->not_resumable = xasprintf("Task %lld is not in PAUSED or FAILED status "
 					     "(current: %s)",
 					     (long long)t->id, task_status_name(s));
+		return TASK_UPDATE_SKIP;
+	}
+	/* A breakpoint passes only on a person's word (approval.h): a resume
+	 * would only bring the runner back to it. */
+	const char *bp = NULL;
+	if (c->o->mode != RESUME_START && approval_waiting(t, &bp) && !(bp && approval_given(t, bp))) {
+		c->not_resumable = xasprintf("Task %lld is waiting for approval at breakpoint '%s': "
+					     "approve or reject it (rover approve %lld [--message "
+					     "TEXT], rover reject %lld)",
+					     (long long)t->id, bp ? bp : "?", (long long)t->id,
+					     (long long)t->id);
 		return TASK_UPDATE_SKIP;
 	}
 	prev_release(&c->prev);

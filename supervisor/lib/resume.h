@@ -9,6 +9,9 @@
  *      whose container died is classified before the status check (F.12);
  *   2. only PAUSED and FAILED are resumable (auto mode: only PAUSED for a
  *      retryable error whose retry is due, retry.h) - else NOT_RESUMABLE;
+ *      a task PAUSED for approval is resumable only once the host recorded
+ *      the approval of the breakpoint it waits at (approval.h; checked again
+ *      in step 5) - else NOT_RESUMABLE "approve or reject it";
  *   3. take the resume lock of the current iteration (lock.h); held by a
  *      live process: ALREADY_RESUMING.  With the lock held, always released:
  *   4. a resume that died half-way is finished or undone first (retry.h

@@ -16,6 +16,9 @@
 #include <unistd.h>
 
 #include "agent-runner/checkpoint.h"
+#include "supervisor/lib/approval.h"
+#include "supervisor/lib/iterfile.h"
+#include "supervisor/lib/taskops.h"
 #include "common/cleanup.h"
 #include "common/fileio.h"
 #include "common/jsonutil.h"
@@ -90,7 +93,7 @@ int supervise_lock_try(const char *store_dir, int *ret_fd, struct rv_error **err
 	return 0;
 }
 
-static void write_info(const struct supervise_opts *o)
+static void write_info(const struct supervise_opts *o, bool draining)
 {
 	_cleanup_free_ char *path = fileio_join(o->store->dir, SUPERVISE_INFO_FILE);
 	_cleanup_json_ struct json_object *j = json_object_new_object();
@@ -100,7 +103,22 @@ static void write_info(const struct supervise_opts *o)
 	jsonutil_set_str(j, "role", o->role ? o->role : "supervise");
 	jsonutil_set_str(j, "host", host);
 	jsonutil_set_str(j, "since", timeutil_format_iso(timeutil_now_ms(), ts));
+	if (draining)
+		jsonutil_set_bool(j, "draining", true);
 	(void)jsonutil_write_file(path, j, NULL);
+}
+
+bool supervise_draining(const char *store_dir)
+{
+	pid_t pid = 0;
+	if (!supervise_scheduler_info(store_dir, &pid, NULL))
+		return false;
+	_cleanup_free_ char *path = fileio_join(store_dir, SUPERVISE_INFO_FILE);
+	_cleanup_json_ struct json_object *j = NULL;
+	bool draining = false;
+	if (jsonutil_read_object(path, &j, NULL) == 0)
+		jsonutil_get_bool(j, "draining", &draining);
+	return draining;
 }
 
 bool supervise_scheduler_info(const char *store_dir, pid_t *ret_pid, char **ret_role)
@@ -177,6 +195,7 @@ struct sv {
 	char *last_warning; /* of warnings about no task in particular */
 	struct task_list list;
 	bool stop;
+	bool draining; /* drain mode: pause running tasks, start nothing */
 };
 
 static void emit(struct sv *s, enum supervise_event_kind kind, int64_t id, const char *fmt, ...)
@@ -554,6 +573,78 @@ static int64_t schedule_task(struct sv *s, struct task_list_entry *e, struct see
 	return 0;
 }
 
+/* A task waiting at a breakpoint with a timeout (approval.h): when it
+ * passed, fail the task or resume it past the breakpoint.  Returns the wall
+ * time it is due (0: none). */
+static int64_t approval_timeout_task(struct sv *s, struct task_list_entry *e)
+{
+	enum approval_timeout_action a;
+	int64_t due = 0;
+	_cleanup_error_ struct rv_error *err = NULL;
+	if (approval_timeout_check(s->o->store, e->task, timeutil_now_ms(), &a, &due, &err) < 0) {
+		warn_task(s, e->id, rv_error_msg(err));
+		return 0;
+	}
+	if (a == APPROVAL_TIMEOUT_WAIT)
+		return due;
+	if (a == APPROVAL_TIMEOUT_NONE)
+		return 0;
+	s->need_status = true;
+	_cleanup_free_ char *msg = NULL;
+	if (a == APPROVAL_TIMEOUT_FAIL) {
+		msg = xasprintf("task %lld: nobody answered its breakpoint in time: FAILED "
+				"(onTimeout: fail)",
+				(long long)e->id);
+	} else {
+		struct resume_opts ro = {.mode = RESUME_MANUAL, .image = s->o->image};
+		struct resume_outcome out;
+		_cleanup_error_ struct rv_error *rerr = NULL;
+		int r = resume_task(s->o->project, s->o->store, e->id, &ro, &out, &rerr);
+		msg = r == 0 && out.result == RESUME_OK
+			      ? xasprintf("task %lld: nobody answered its breakpoint in time; going "
+					  "on (onTimeout: continue)",
+					  (long long)e->id)
+			      : xasprintf("task %lld: its breakpoint timed out (onTimeout: continue) "
+					  "but it could not be resumed: %s; run rover resume %lld",
+					  (long long)e->id, rv_error_msg(rerr), (long long)e->id);
+		resume_outcome_release(&out);
+	}
+	struct supervise_event ev = {.kind = SUPERVISE_APPROVAL_TIMEOUT, .task_id = e->id,
+				     .message = msg};
+	emit_ev(s, &ev);
+	return 0;
+}
+
+/* Drain mode: ask every running task to pause after its current step
+ * (pauseReason drain, taskops.h); asking again is harmless, as a task
+ * that paused is no longer running. */
+static void drain_pass(struct sv *s)
+{
+	for (size_t i = 0; i < s->list.n && !s->stop; i++) {
+		const struct task_list_entry *e = &s->list.entries[i];
+		if (!e->task || !task_status_is_running(task_status(e->task)))
+			continue;
+		/* Asked already: only a drain file the runner removed at its
+		 * start (as a leftover) is written again. */
+		struct json_object *req = jsonutil_get_obj(task_json(e->task), "pauseRequested");
+		const char *asked_for = req ? jsonutil_get_str(req, "reason") : NULL;
+		if (asked_for && !strcmp(asked_for, "drain")) {
+			_cleanup_free_ char *drain = task_store_iteration_file(
+				s->o->store, e->id, task_iterations(e->task), TASK_FILE_PAUSE_REQUEST);
+			if (iterfile_exists(drain))
+				continue;
+		}
+		bool asked = false;
+		_cleanup_error_ struct rv_error *err = NULL;
+		if (taskops_request_pause(s->o->store, e->id, TASK_PAUSE_DRAIN,
+					  "Paused by the supervisor's drain mode", &asked, &err) < 0)
+			warn_task(s, e->id, rv_error_msg(err));
+		else if (asked)
+			emit(s, SUPERVISE_DRAIN, e->id,
+			     "task %lld: drain mode: pausing after its current step", (long long)e->id);
+	}
+}
+
 static void schedule_pass(struct sv *s)
 {
 	s->next_due_wall = 0;
@@ -564,7 +655,8 @@ static void schedule_pass(struct sv *s)
 		struct seen *sn = seen_find(s, e->id);
 		if (!sn)
 			continue;
-		int64_t at = schedule_task(s, e, sn);
+		int64_t at = approval_waiting(e->task, NULL) ? approval_timeout_task(s, e)
+							     : schedule_task(s, e, sn);
 		if (at > 0 && (s->next_due_wall == 0 || at < s->next_due_wall))
 			s->next_due_wall = at;
 	}
@@ -744,7 +836,7 @@ static void try_lock(struct sv *s)
 		return;
 	}
 	if (s->lock_fd >= 0) {
-		write_info(s->o);
+		write_info(s->o, s->draining);
 		s->announced_other = false;
 		emit(s, SUPERVISE_SCHEDULER, 0,
 		     "this process schedules auto-retries for %s (up to %d attempts per task)",
@@ -803,7 +895,9 @@ static void pass(struct sv *s, bool full)
 	flush_warnings(s);
 	if (full)
 		exits_check(s);
-	if (s->lock_fd >= 0 && !o->no_engine)
+	if (s->draining && !o->no_engine)
+		drain_pass(s);
+	else if (s->lock_fd >= 0 && !o->no_engine)
 		schedule_pass(s);
 	/* The scheduler alone runs hooks: one process, so each fires once. */
 	if (s->lock_fd >= 0 && o->hooks)
@@ -850,12 +944,27 @@ static int timeout_ms(struct sv *s)
 	return d > INT_MAX ? INT_MAX : (int)d;
 }
 
+static void start_draining(struct sv *s)
+{
+	s->draining = true;
+	s->need_full = true;
+	s->next_due_wall = 0;
+	if (s->lock_fd >= 0)
+		write_info(s->o, true);
+	emit(s, SUPERVISE_DRAIN, 0,
+	     "drain mode: running tasks pause after their current step; nothing new starts, "
+	     "no auto-retry fires (rover resume --all brings them back)");
+}
+
 static void handle_signal(struct sv *s)
 {
 	struct signalfd_siginfo si;
-	while (read(s->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+	while (read(s->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
 			s->stop = true;
+		else if (si.ssi_signo == SIGUSR1 && !s->draining)
+			start_draining(s);
+	}
 }
 
 /* Wait for the next thing to do. */
@@ -945,6 +1054,7 @@ int supervise_run(const struct supervise_opts *o, struct rv_error **err)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGUSR1); /* drain mode */
 	/* Blocked before the watch thread starts, so only the signalfd gets them. */
 	if (sigprocmask(SIG_BLOCK, &mask, &old) < 0)
 		return rv_error_errno(err, errno, "cannot block signals");
@@ -961,6 +1071,8 @@ int supervise_run(const struct supervise_opts *o, struct rv_error **err)
 	emit(&s, SUPERVISE_STARTED, 0, "rover %s: watching %s (pid %d)",
 	     o->role ? o->role : "supervise", o->store->dir, (int)getpid());
 	try_lock(&s);
+	if (o->drain)
+		start_draining(&s);
 	while (!s.stop) {
 		run_due(&s);
 		if (s.stop)

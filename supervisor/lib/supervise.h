@@ -3,7 +3,12 @@
  * for systemd) and `rover list --watch` (the same loop with a display).
  *
  * One thread, one poll() over:
- *   - a signalfd for SIGINT and SIGTERM: the loop ends cleanly (0);
+ *   - a signalfd for SIGINT and SIGTERM: the loop ends cleanly (0); and
+ *     SIGUSR1: drain mode (as opts.drain from the start): every pass asks
+ *     each running task to pause after its current step (pauseReason drain,
+ *     taskops_request_pause), and schedules nothing - no auto-retry, no
+ *     breakpoint timeout; the scheduler adds "draining": true to
+ *     .supervisor.json.  Only a restart without drain ends it;
  *   - the task files (watch.h: inotify in its own thread, seen through a
  *     pipe): a status.json or description.json change triggers a pass that
  *     reads the status files (no engine call);
@@ -21,7 +26,8 @@
  * (resume_recover; scheduler, full passes), observe them (observe.h: status
  * files; full passes also the containers), report status changes, then
  * schedule: persist due times, fire due retries through the resume helper
- * (auto mode), record give-ups.  With several engine streams, the loop
+ * (auto mode), record give-ups; for a task waiting at a breakpoint whose
+ * timeout passed, fail it or let it go on (approval.h).  With several engine streams, the loop
  * blocks on the first and looks at the others at least every 100 ms.
  *
  * Exactly one process per store schedules retries: the holder of flock on
@@ -77,6 +83,8 @@ enum supervise_event_kind {
 	SUPERVISE_ENGINE,          /* an event stream was lost or is back */
 	SUPERVISE_STOPPING,
 	SUPERVISE_HOOK,            /* a user hook was started, or could not be */
+	SUPERVISE_APPROVAL_TIMEOUT, /* a breakpoint's timeout passed: failed or went on */
+	SUPERVISE_DRAIN,            /* drain mode began, or a task was asked to pause */
 };
 
 struct supervise_event {
@@ -110,6 +118,7 @@ struct supervise_opts {
 	struct retry_policy policy;
 	const char *image;          /* image override for resumes (NULL: the task's) */
 	bool no_engine;             /* status files only: no engine calls, no retries */
+	bool drain;                 /* start in drain mode (else SIGUSR1 turns it on) */
 	int view_interval_ms;       /* > 0: on_view at least this often */
 	const struct hooks *hooks;  /* the user's hooks (hooks.h), or NULL */
 	supervise_event_fn on_event;
@@ -117,7 +126,7 @@ struct supervise_opts {
 	void *userdata;
 };
 
-/* Run until SIGINT or SIGTERM (0).  Blocks those two signals for the
+/* Run until SIGINT or SIGTERM (0).  Blocks those two and SIGUSR1 for the
  * process while it runs (restored on return).  Fails only when it cannot
  * start (signalfd, the store's directories). */
 int supervise_run(const struct supervise_opts *o, struct rv_error **err);
@@ -127,6 +136,10 @@ int supervise_run(const struct supervise_opts *o, struct rv_error **err);
 /* Take the scheduler lock of store_dir without waiting: *ret_fd >= 0 when
  * taken (close it to release), -1 when another process holds it. */
 int supervise_lock_try(const char *store_dir, int *ret_fd, struct rv_error **err);
+
+/* Whether the live scheduler of store_dir is in drain mode
+ * (.supervisor.json "draining"). */
+bool supervise_draining(const char *store_dir);
 
 /* Who schedules, from <store>/.supervisor.json: false when nobody alive. */
 bool supervise_scheduler_info(const char *store_dir, pid_t *ret_pid, char **ret_role);

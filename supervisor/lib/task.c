@@ -27,6 +27,9 @@ static const char *const reason_names[TASK__PAUSE_MAX] = {
 	[TASK_PAUSE_SIGNAL] = "signal",
 	[TASK_PAUSE_USER] = "user",
 	[TASK_PAUSE_ORPHAN] = "orphan",
+	[TASK_PAUSE_APPROVAL] = "approval",
+	[TASK_PAUSE_OPERATOR] = "operator",
+	[TASK_PAUSE_DRAIN] = "drain",
 };
 
 /* The table of task.h; rows are "from", columns "to". */
@@ -248,7 +251,7 @@ static int validate(struct json_object *obj, int64_t expected_id, const char *pa
 	if (reason && !task_pause_reason_parse(reason, &pr))
 		return rv_error_set(err, EBADMSG,
 				    "'%s': field 'pauseReason' is '%.40s', expected one of "
-				    "retryable_error, signal, user, orphan",
+				    "retryable_error, signal, user, orphan, approval, operator, drain",
 				    path, reason);
 
 	struct json_object *engine = jsonutil_get_obj(obj, "engine");
@@ -640,6 +643,10 @@ static void apply_status(struct task *t, enum task_status to, const char *error,
 	case TASK__STATUS_MAX:
 		break;
 	}
+	/* A pause asked of a running task is used up once it is no longer
+	 * running (reconcile.h). */
+	if (!task_status_is_running(to))
+		json_object_object_del(t->obj, "pauseRequested");
 	if (to != TASK_PAUSED) {
 		json_object_object_del(t->obj, "pausedAt");
 		json_object_object_del(t->obj, "pauseReason");
@@ -684,6 +691,8 @@ int task_restart(struct task *t, int64_t now_ms, struct rv_error **err)
 				    (long long)t->id, (long long)n);
 	task_set_int(t, "restartCount", next);
 	task_set_time(t, "lastRestartAt", now_ms);
+	/* A run from the start asks its breakpoints again. */
+	json_object_object_del(t->obj, "approvals");
 	apply_status(t, TASK_IN_PROGRESS, NULL, TASK_PAUSE_NONE, now_ms);
 	return 0;
 }

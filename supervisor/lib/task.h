@@ -60,7 +60,9 @@
  *   FAILED       sets failedAt; clears pausedAt; error = given or cleared
  *   MERGED/PUSHED sets completedAt if absent; clears pausedAt
  * and, ours: leaving PAUSED removes pauseReason and autoRetry.nextRetryAt
- * (nothing is scheduled for a task that is not paused).
+ * (nothing is scheduled for a task that is not paused); entering a status that is not running removes pauseRequested
+ * (the host's pause request, used up); task_restart() removes approvals (a
+ * run from the start asks its breakpoints again).
  *
  * Ownership: a struct task owns its json object; borrowed strings returned by
  * accessors live until that field is changed or the task is freed.
@@ -102,6 +104,9 @@ enum task_pause_reason {
 	TASK_PAUSE_SIGNAL,
 	TASK_PAUSE_USER,
 	TASK_PAUSE_ORPHAN,
+	TASK_PAUSE_APPROVAL, /* at a breakpoint: rover approve / reject (approval.h) */
+	TASK_PAUSE_OPERATOR, /* rover pause --all: rover resume --all brings it back */
+	TASK_PAUSE_DRAIN,    /* the supervisor's drain mode: likewise */
 	TASK__PAUSE_MAX,
 };
 

@@ -13,6 +13,7 @@
 #include "agent-runner/status.h"
 #include "common/cleanup.h"
 #include "common/fileio.h"
+#include "common/jsonutil.h"
 #include "common/timeutil.h"
 #include "supervisor/lib/engine.h"
 #include "supervisor/lib/engine_events.h"
@@ -184,6 +185,7 @@ struct pause_finish {
 	bool asked;     /* we wrote the drain file or sent a signal */
 	bool signalled;
 	bool paused;
+	enum task_pause_reason pause_reason;
 };
 
 static int pause_finish_fn(struct task *t, void *userdata, struct rv_error **err)
@@ -199,6 +201,10 @@ static int pause_finish_fn(struct task *t, void *userdata, struct rv_error **err
 	enum task_status s = task_status(t);
 	bool ours = pf->asked && (pf->exit_code == 2 ||
 		    (pf->signalled && (pf->exit_code == 137 || pf->exit_code == 143)));
+	/* The runner reached a breakpoint before our request: it waits for a
+	 * person, and an operator's resume must not pass it. */
+	if (s == TASK_PAUSED && task_pause_reason(t) == TASK_PAUSE_APPROVAL)
+		ours = false;
 	if (ours && (task_status_is_running(s) || s == TASK_PAUSED)) {
 		_cleanup_free_ char *msg =
 			pf->exit_code == 2
@@ -206,7 +212,10 @@ static int pause_finish_fn(struct task *t, void *userdata, struct rv_error **err
 				: xasprintf("Paused by user: %s (the container had to be killed, exit "
 					    "%d; the steps completed before are kept)",
 					    pf->reason, pf->exit_code);
-		int r = task_set_status(t, TASK_PAUSED, msg, TASK_PAUSE_USER, now, err);
+		int r = task_set_status(t, TASK_PAUSED, msg,
+					pf->pause_reason != TASK_PAUSE_NONE ? pf->pause_reason
+									   : TASK_PAUSE_USER,
+					now, err);
 		if (r < 0)
 			return r;
 		task_set_int(t, "exitCode", pf->exit_code);
@@ -343,7 +352,8 @@ int taskops_pause(const struct task_store *st, const struct task *t,
 				  .reason = reason,
 				  .exit_code = w.exit_code,
 				  .asked = asked,
-				  .signalled = phase != TASKOPS_PAUSE_DRAINING};
+				  .signalled = phase != TASKOPS_PAUSE_DRAINING,
+				  .pause_reason = o->pause_reason};
 	struct task *fresh = NULL;
 	r = task_store_update(st, t->id, pause_finish_fn, &pf, &fresh, err);
 	if (r < 0)
@@ -372,6 +382,52 @@ void taskops_pause_result_release(struct taskops_pause_result *r)
 {
 	task_free(r->task);
 	r->task = NULL;
+}
+
+struct request_ctx {
+	enum task_pause_reason reason;
+	int64_t now_ms;
+	bool asked;
+	int64_t iteration;
+};
+
+static int request_fn(struct task *t, void *userdata, struct rv_error **err)
+{
+	(void)err;
+	struct request_ctx *c = userdata;
+	const char *cid = task_container_id(t);
+	if (!task_status_is_running(task_status(t)) || !cid || !*cid)
+		return TASK_UPDATE_SKIP;
+	struct json_object *req = json_object_new_object();
+	jsonutil_set_str(req, "reason", task_pause_reason_name(c->reason));
+	char iso[TIMEUTIL_ISO_LEN];
+	jsonutil_set_str(req, "at", timeutil_format_iso(c->now_ms, iso));
+	json_object_object_add(task_json(t), "pauseRequested", req);
+	c->asked = true;
+	c->iteration = task_iterations(t);
+	return 0;
+}
+
+int taskops_request_pause(const struct task_store *st, int64_t id, enum task_pause_reason reason,
+			  const char *text, bool *ret_asked, struct rv_error **err)
+{
+	*ret_asked = false;
+	struct request_ctx c = {.reason = reason, .now_ms = timeutil_now_ms()};
+	struct task *fresh = NULL;
+	int r = task_store_update(st, id, request_fn, &c, &fresh, err);
+	task_free(fresh);
+	if (r < 0)
+		return rv_error_wrap(err, "cannot ask task %lld to pause", (long long)id);
+	if (!c.asked)
+		return 0;
+	_cleanup_free_ char *drain = task_store_iteration_file(st, id, c.iteration,
+							       TASK_FILE_PAUSE_REQUEST);
+	_cleanup_free_ char *reason_text = clean_reason(text);
+	r = write_drain(drain, reason_text, err);
+	if (r < 0)
+		return rv_error_wrap(err, "task %lld", (long long)id);
+	*ret_asked = true;
+	return 0;
 }
 
 /* ---- stop ----------------------------------------------------------------- */

@@ -113,6 +113,10 @@ struct taskops_pause_opts {
 	long timeout_s;       /* drain this long before SIGTERM; < 0: TASKOPS_PAUSE_TIMEOUT_S */
 	long term_timeout_s;  /* after SIGTERM, before SIGKILL; <= 0: LAUNCH_STOP_TIMEOUT_S */
 	const char *reason;   /* NULL or "": TASKOPS_PAUSE_DEFAULT_REASON */
+	/* pauseReason recorded (NONE: user); operator for `rover pause --all`,
+	 * which `rover resume --all` brings back.  A task that reached a
+	 * breakpoint meanwhile keeps approval. */
+	enum task_pause_reason pause_reason;
 	taskops_progress_fn progress; /* may be NULL */
 	void *userdata;
 };
@@ -129,6 +133,16 @@ int taskops_pause(const struct task_store *st, const struct task *t,
 		  const struct taskops_pause_opts *o, struct taskops_pause_result *ret,
 		  struct rv_error **err);
 void taskops_pause_result_release(struct taskops_pause_result *r);
+
+/* Ask a running task to pause after its current step without waiting: under
+ * the task lock record pauseRequested {reason, at} (reason operator or
+ * drain: the pauseReason the pause is recorded with, reconcile.h), then
+ * write the drain file with text.  For `rover pause --all` (before each
+ * task's taskops_pause, so that all drain at once) and the supervisor's
+ * drain mode.  A task that is not running (or has no container yet) is
+ * left alone: 0 with *ret_asked false. */
+int taskops_request_pause(const struct task_store *st, int64_t id, enum task_pause_reason reason,
+			  const char *text, bool *ret_asked, struct rv_error **err);
 
 /* ---- stop ----------------------------------------------------------------- */
 

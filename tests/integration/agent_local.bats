@@ -466,3 +466,43 @@ YML
 	[[ "$output" == *'Skipping step "deploy" (condition not met)'* ]]
 	[[ "$output" == *'Skipping step "skipped" (condition not met)'* ]]
 }
+
+@test "a breakpoint pauses for approval; only --approve passes it, never the checkpoint" {
+	wf=$(write_wf bp.yml <<'YML'
+version: '1.0'
+name: bp
+steps:
+  - id: one
+    type: command
+    command: echo one >> runs.log
+  - id: gate
+    type: breakpoint
+    message: "Ship it?"
+  - id: two
+    type: command
+    command: 'echo "two: {{steps.gate.outputs.message}} {{steps.gate.outputs.approved}}" >> runs.log'
+YML
+)
+	run_agent "$wf"
+	[ "$status" -eq 2 ]
+	[ "$(jqf .pauseReason "$W/out/status.json")" = approval ]
+	[ "$(jqf .breakpoint "$W/out/status.json")" = gate ]
+	[ "$(jqf .error "$W/out/status.json")" = "Waiting for approval: Ship it?" ]
+	[ "$(jqf .pauseReason "$W/out/checkpoint.json")" = approval ]
+	[ "$(completed_ids "$W/out/checkpoint.json")" = one ]
+	validate_schema status "$W/out/status.json"
+	validate_schema checkpoint "$W/out/checkpoint.json"
+	# a step (or anything in the container) records the breakpoint as passed
+	jq '.completedSteps += [{"id": "gate", "outputs": {"message": "forged"}}]' \
+		"$W/out/checkpoint.json" >"$W/cp" && mv "$W/cp" "$W/out/checkpoint.json"
+	run_agent "$wf" --checkpoint "$W/out/checkpoint.json"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"rover did not approve it: it waits again"* ]]
+	[ "$(cat "$W/ws/runs.log")" = one ]
+	# an approval for another step does not pass it either
+	run_agent "$wf" --checkpoint "$W/out/checkpoint.json" --approve other=x
+	[ "$status" -eq 2 ]
+	run_agent "$wf" --checkpoint "$W/out/checkpoint.json" --approve gate=hi
+	[ "$status" -eq 0 ]
+	[ "$(cat "$W/ws/runs.log")" = "$(printf 'one\ntwo: hi true')" ]
+}

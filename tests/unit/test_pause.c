@@ -93,6 +93,22 @@ static void test_pause_drain_then_step_end(void **state)
 	assert_int_equal(pm.state, PAUSE_CHECKPOINTING);
 }
 
+static void test_pause_breakpoint_saves_with_approval_reason(void **state)
+{
+	(void)state;
+	struct pause_machine pm = fresh();
+	assert_int_equal(pause_machine_handle(&pm, PAUSE_EV_BREAKPOINT), PAUSE_ACT_SAVE);
+	assert_int_equal(pm.state, PAUSE_CHECKPOINTING);
+	assert_string_equal(pause_reason_name(pm.reason), "approval");
+	assert_int_equal(pause_machine_handle(&pm, PAUSE_EV_SAVED), PAUSE_ACT_EXIT_PAUSED);
+	/* a breakpoint while a pause is already decided changes nothing */
+	pm = fresh();
+	pause_machine_handle(&pm, PAUSE_EV_DRAIN);
+	assert_int_equal(pause_machine_handle(&pm, PAUSE_EV_BREAKPOINT), PAUSE_ACT_NONE);
+	assert_int_equal(pm.reason, PAUSE_REASON_USER);
+	assert_string_equal(pause_event_name(PAUSE_EV_BREAKPOINT), "breakpoint");
+}
+
 static void test_pause_running_ignores_noise(void **state)
 {
 	(void)state;
@@ -133,6 +149,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pause_sigterm_forwards_then_saves_then_exits_2),
+		cmocka_unit_test(test_pause_breakpoint_saves_with_approval_reason),
 		cmocka_unit_test(test_pause_grace_expiry_kills_group),
 		cmocka_unit_test(test_pause_second_sigint_exits_now),
 		cmocka_unit_test(test_pause_save_failure_exits_1_not_2),

@@ -195,6 +195,41 @@ static void test_pause_dead_engine_changes_nothing(void **state)
 	task_free(t);
 }
 
+static void test_request_pause_records_the_reason_then_the_drain_file(void **state)
+{
+	(void)state;
+	struct spec s = {.status = TASK_ITERATING, .container_id = "c1"};
+	struct task *t = make(&s);
+	bool asked = false;
+	_cleanup_error_ struct rv_error *e = NULL;
+	assert_int_equal(taskops_request_pause(store, t->id, TASK_PAUSE_DRAIN, "maintenance", &asked,
+					       &e),
+			 0);
+	assert_true(asked);
+	_cleanup_free_ char *drain = iter_file(t->id, TASK_FILE_PAUSE_REQUEST);
+	assert_file_is(drain, "maintenance\n");
+	struct task *f = NULL;
+	assert_int_equal(task_store_load_id(store, t->id, &f, NULL), 0);
+	struct json_object *req = jsonutil_get_obj(task_json(f), "pauseRequested");
+	assert_non_null(req);
+	assert_string_equal(jsonutil_get_str(req, "reason"), "drain");
+	task_free(f);
+	task_free(t);
+	/* not running, or no container yet: nothing asked, nothing written */
+	const struct spec left[] = {{.status = TASK_PAUSED, .container_id = "c2"},
+				    {.status = TASK_IN_PROGRESS}};
+	for (size_t i = 0; i < ARRAY_SIZE(left); i++) {
+		t = make(&left[i]);
+		assert_int_equal(taskops_request_pause(store, t->id, TASK_PAUSE_OPERATOR, NULL, &asked,
+						       NULL),
+				 0);
+		assert_false(asked);
+		_cleanup_free_ char *d2 = iter_file(t->id, TASK_FILE_PAUSE_REQUEST);
+		assert_false(fileio_exists(d2));
+		task_free(t);
+	}
+}
+
 /* ---- stop ----------------------------------------------------------------- */
 
 static void test_stop_new_task_fails_it_and_keeps_checkpoint(void **state)
@@ -439,6 +474,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_pause_refuses_what_is_not_running),
+		T(test_request_pause_records_the_reason_then_the_drain_file),
 		T(test_pause_without_container_is_retryable),
 		T(test_pause_dead_engine_changes_nothing),
 		T(test_stop_new_task_fails_it_and_keeps_checkpoint),

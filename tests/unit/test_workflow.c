@@ -226,7 +226,8 @@ static void test_workflow_invalid_fixtures(void **state)
 		   "step 'plan': duplicate id (first used at line 4; ids must be unique across "
 		   "the whole workflow, loop steps included)");
 	load_fails("invalid-unknown-type.yml", 8,
-		   "step 'build': unknown type 'shell' (expected agent, command or loop)");
+		   "step 'build': unknown type 'shell' (expected agent, command, loop or "
+		   "breakpoint)");
 	load_fails("invalid-missing-prompt.yml", 8,
 		   "step 'think': missing 'prompt' (agent steps need one)");
 	load_fails("invalid-bad-if.yml", 10,
@@ -317,7 +318,7 @@ static void test_workflow_step_rules(void **state)
 	(void)state;
 	parse_fails(HEAD "steps:\n  - type: command\n    command: x\n", 3, "step without 'id'");
 	parse_fails(HEAD "steps:\n  - id: a\n    command: x\n", 3,
-		    "step 'a': missing 'type' (agent, command or loop)");
+		    "step 'a': missing 'type' (agent, command, loop or breakpoint)");
 	parse_fails(HEAD "steps:\n  - id: 'a/b'\n    type: command\n    command: x\n", 3,
 		    "step: 'id' must be 1 to 128 characters of [A-Za-z0-9_-], not 'a/b'");
 	parse_fails(HEAD "steps:\n  - id: ''\n    type: command\n    command: x\n", 3,
@@ -406,6 +407,52 @@ static void test_workflow_loop_rules(void **state)
 	parse_fails(HEAD "steps:\n  - id: l\n    type: loop\n    until: steps.a.outputs.b == 1\n"
 			 "    steps:\n      - id: a\n        type: agent\n",
 		    7, "step 'a': missing 'prompt' (agent steps need one)");
+}
+
+static void test_workflow_breakpoint_rules(void **state)
+{
+	(void)state;
+	struct workflow *wf = parse_ok(HEAD "steps:\n  - id: gate\n    type: breakpoint\n"
+					    "    message: Deploy?\n    timeout: 60\n"
+					    "    onTimeout: continue\n  - id: g2\n"
+					    "    type: breakpoint\n    message: again\n");
+	assert_int_equal(wf->steps[0].type, WORKFLOW_STEP_BREAKPOINT);
+	assert_string_equal(wf->steps[0].message, "Deploy?");
+	assert_int_equal(wf->steps[0].timeout_s, 60);
+	assert_int_equal(wf->steps[0].on_timeout, WORKFLOW_ON_TIMEOUT_CONTINUE);
+	/* no timeout: waits for ever; the default on a timeout is to fail */
+	assert_int_equal(wf->steps[1].timeout_s, 0);
+	assert_int_equal(wf->steps[1].on_timeout, WORKFLOW_ON_TIMEOUT_FAIL);
+	workflow_free(wf);
+	parse_fails(HEAD "steps:\n  - id: b\n    type: breakpoint\n", 3,
+		    "step 'b': missing 'message' (breakpoint steps need one)");
+	parse_fails(HEAD "steps:\n  - id: b\n    type: breakpoint\n    message: ' '\n", 5,
+		    "step 'b': 'message' is empty");
+	parse_fails(HEAD "steps:\n  - id: b\n    type: breakpoint\n    message: m\n"
+			 "    onTimeout: continue\n",
+		    6, "step 'b': 'onTimeout' needs a 'timeout'");
+	parse_fails(HEAD "steps:\n  - id: b\n    type: breakpoint\n    message: m\n"
+			 "    timeout: 5\n    onTimeout: approve\n",
+		    7, "step 'b': unknown onTimeout 'approve' (expected fail or continue)");
+	parse_fails(HEAD "steps:\n  - id: b\n    type: breakpoint\n    message: m\n"
+			 "    timeout: 0\n",
+		    6, "step 'b': 'timeout' must be a positive integer of at most 2592000, not '0'");
+	parse_fails(HEAD "steps:\n  - id: b\n    type: breakpoint\n    message: m\n"
+			 "    command: x\n",
+		    6, "step 'b': 'command' does not apply to breakpoint steps");
+	parse_fails(HEAD "steps:\n  - id: b\n    type: breakpoint\n    message: m\n"
+			 "    outputs: []\n",
+		    6, "step 'b': 'outputs' does not apply to breakpoint steps");
+	parse_fails(HEAD "steps:\n  - id: l\n    type: loop\n    until: steps.b.outputs.x == 1\n"
+			 "    steps:\n      - id: b\n        type: breakpoint\n        message: m\n",
+		    7,
+		    "step 'b': breakpoint steps must be at the top level of the workflow, not "
+		    "inside a loop");
+	char *big = xcalloc(1, WORKFLOW_MAX_MESSAGE + 200);
+	strcpy(big, HEAD "steps:\n  - id: b\n    type: breakpoint\n    message: ");
+	memset(big + strlen(big), 'm', WORKFLOW_MAX_MESSAGE + 1);
+	parse_fails(big, 5, "step 'b': 'message' is longer than 4096 bytes");
+	free(big);
 }
 
 static void test_workflow_inputs_outputs_rules(void **state)
@@ -659,6 +706,7 @@ int main(void)
 		cmocka_unit_test(test_workflow_load_errors_keep_errno),
 		cmocka_unit_test(test_workflow_document_shape),
 		cmocka_unit_test(test_workflow_step_rules),
+		cmocka_unit_test(test_workflow_breakpoint_rules),
 		cmocka_unit_test(test_workflow_loop_rules),
 		cmocka_unit_test(test_workflow_inputs_outputs_rules),
 		cmocka_unit_test(test_workflow_nesting_and_size_caps),

@@ -1,0 +1,172 @@
+/* rover approve ID [--message TEXT] [--json]
+ * rover reject ID [--message TEXT] [--json]
+ * A task waiting at a breakpoint step (approval.h). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "common/jsonutil.h"
+#include "common/textutil.h"
+#include "supervisor/cmd/cmd.h"
+#include "supervisor/lib/approval.h"
+#include "supervisor/lib/resume.h"
+
+static const char approve_usage[] =
+	"Usage: rover approve ID [--message TEXT] [--json]\n"
+	"\n"
+	"Let a task waiting at a breakpoint step go on: the approval is recorded and\n"
+	"the task is resumed from its checkpoint past the breakpoint.  TEXT is the\n"
+	"breakpoint's outputs.message for the steps after it\n"
+	"({{steps.<id>.outputs.message}}).\n"
+	"\n"
+	"Options:\n"
+	"  -m, --message TEXT  what to tell the next steps (at most 4096 bytes)\n"
+	"      --json          print {success, taskId, stepId, status, containerId}\n"
+	"  -h, --help          this help\n"
+	"\n"
+	"Environment: ROVER_AGENT_IMAGE overrides the task's image.\n"
+	"Exit status: 0 approved and resumed, 1 not waiting for approval or not\n"
+	"resumed (the approval stays: 'rover resume ID' then passes it), 2 usage error.\n";
+
+static const char reject_usage[] =
+	"Usage: rover reject ID [--message TEXT] [--json]\n"
+	"\n"
+	"Refuse a task waiting at a breakpoint step: it ends FAILED with \"Rejected at\n"
+	"breakpoint '<id>': TEXT\".  It is never retried automatically; 'rover resume\n"
+	"ID' would run it up to the breakpoint again and wait.\n"
+	"\n"
+	"Options:\n"
+	"  -m, --message TEXT  why (at most 4096 bytes)\n"
+	"      --json          print {success, taskId, status, error}\n"
+	"  -h, --help          this help\n";
+
+static int parse(const char *verb, const char *usage, int argc, char **argv, const char **message,
+		 bool *json)
+{
+	static const struct option opts[] = {
+		{"message", required_argument, NULL, 'm'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "m:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			if (strlen(optarg) > APPROVAL_MESSAGE_MAX)
+				return cmd_usage_error(verb, "--message is longer than %d bytes",
+						       APPROVAL_MESSAGE_MAX);
+			*message = optarg;
+			break;
+		case 'j':
+			*json = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return CMD_OK;
+		default:
+			return cmd_usage_error(verb, "invalid option");
+		}
+	}
+	return -1;
+}
+
+int cmd_approve(int argc, char **argv)
+{
+	const char *message = "";
+	bool json = false;
+	int rc = parse("approve", approve_usage, argc, argv, &message, &json);
+	if (rc >= 0)
+		return rc;
+	struct cmd_env env;
+	struct task *t = NULL;
+	rc = cmd_open_task("approve", argc, argv, json, true, &env, &t);
+	if (rc >= 0)
+		return rc;
+	int64_t id = t->id;
+	task_free(t);
+	_cleanup_error_ struct rv_error *err = NULL;
+	_cleanup_free_ char *step = NULL, *shown = NULL;
+	struct resume_outcome out = {0};
+	if (approval_approve(env.store, id, message, false, NULL, &step, &err) < 0) {
+		rc = cmd_fail(json, CMD_FAILED, err);
+		goto out;
+	}
+	shown = textutil_escape_terminal(step);
+	if (!json)
+		fprintf(stderr, "✓ Task %lld: breakpoint '%s' approved; resuming\n", (long long)id,
+			shown);
+	const char *image = getenv("ROVER_AGENT_IMAGE");
+	struct resume_opts ro = {.mode = RESUME_MANUAL,
+				 .image = image && *image ? image : NULL,
+				 .report = json ? NULL : cmd_report_stderr};
+	int r = resume_task(env.project, env.store, id, &ro, &out, &err);
+	if (r < 0 || out.result != RESUME_OK) {
+		rc = cmd_failf(json, CMD_FAILED,
+			       "task %lld: the approval is recorded but the task could not be "
+			       "resumed: %s; run rover resume %lld",
+			       (long long)id, rv_error_msg(err), (long long)id);
+		goto out;
+	}
+	if (json) {
+		_cleanup_json_ struct json_object *j = json_object_new_object();
+		jsonutil_set_bool(j, "success", true);
+		jsonutil_set_int64(j, "taskId", id);
+		jsonutil_set_str(j, "stepId", step);
+		jsonutil_set_str(j, "message", message);
+		jsonutil_set_str(j, "status", out.task ? task_status_name(task_status(out.task)) : NULL);
+		jsonutil_set_str(j, "containerId", out.container_id);
+		cmd_print_json(j);
+	} else {
+		fprintf(stderr, "▶ Task %lld resumed past breakpoint '%s' (container %.12s)\n",
+			(long long)id, shown, out.container_id ? out.container_id : "?");
+	}
+	rc = CMD_OK;
+out:
+	resume_outcome_release(&out);
+	cmd_env_release(&env);
+	return rc;
+}
+
+int cmd_reject(int argc, char **argv)
+{
+	const char *message = "";
+	bool json = false;
+	int rc = parse("reject", reject_usage, argc, argv, &message, &json);
+	if (rc >= 0)
+		return rc;
+	struct cmd_env env;
+	struct task *t = NULL;
+	rc = cmd_open_task("reject", argc, argv, json, true, &env, &t);
+	if (rc >= 0)
+		return rc;
+	int64_t id = t->id;
+	task_free(t);
+	_cleanup_error_ struct rv_error *err = NULL;
+	struct task *f = NULL;
+	if (approval_reject(env.store, id, message, &f, &err) < 0) {
+		rc = cmd_fail(json, CMD_FAILED, err);
+		goto out;
+	}
+	if (json) {
+		_cleanup_json_ struct json_object *j = json_object_new_object();
+		jsonutil_set_bool(j, "success", true);
+		jsonutil_set_int64(j, "taskId", id);
+		jsonutil_set_str(j, "status", task_status_name(task_status(f)));
+		jsonutil_set_str(j, "error", task_error(f));
+		cmd_print_json(j);
+	} else {
+		_cleanup_free_ char *shown = textutil_escape_terminal(task_error(f));
+		fprintf(stderr, "■ Task %lld rejected: %s\n", (long long)id, shown);
+	}
+	rc = CMD_OK;
+out:
+	task_free(f);
+	cmd_env_release(&env);
+	return rc;
+}
