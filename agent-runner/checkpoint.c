@@ -166,7 +166,7 @@ static int opt_string(struct loader *l, struct json_object *root, const char *ke
 }
 
 /* An outputs map read from a file: scalar values coerced to strings as the
- * reference does (42 -> "42", false -> "false", null -> "null"). */
+ * TypeScript rover does (42 -> "42", false -> "false", null -> "null"). */
 static int load_outputs(struct loader *l, struct json_object *v, const char *where,
 			struct json_object **ret)
 {
@@ -266,7 +266,7 @@ static int load_loop_entry(struct loader *l, const char *id, struct json_object 
 	}
 
 	/* Out of range is what an older or edited file may hold: drop it as the
-	 * reference does, the loop then starts over. */
+	 * TypeScript rover does, the loop then starts over. */
 	if (iteration < 1 || iteration > INT_MAX) {
 		warn(l, "Ignoring invalid loop progress for \"%s\": iteration=%lld", id,
 		     (long long)iteration);
@@ -500,7 +500,7 @@ struct checkpoint_store *checkpoint_store_new(const char *path, const char *work
 	st->cp.workflow_hash = xstrdup(workflow_hash);
 	if (prior) {
 		/* Failure and pause fields describe the run that stopped, not this
-		 * one: a later save must not re-write them (reference F.18). */
+		 * one: a later save must not re-write them (the TypeScript rover did). */
 		st->cp.seq = prior->seq;
 		st->cp.completed_steps = deep_copy(prior->completed_steps);
 		st->cp.loop_progress = deep_copy(prior->loop_progress);

@@ -3,7 +3,7 @@
  * (`<output>/checkpoint.json`; format in docs/design/checkpoint-format.md and
  * schemas/checkpoint.schema.json).
  *
- * Content: rover's fields (reference B.6) - completedSteps [{id, outputs}],
+ * Content: rover's fields (docs/design/checkpoint-format.md) - completedSteps [{id, outputs}],
  * loopProgress {loopId: {iteration, nextSubStepIndex, subStepOutputs,
  * skippedSubSteps}}, failedStepId, error, isRetryable, provider - plus ours:
  * version (CHECKPOINT_VERSION), workflowHash (SHA-256 hex of the workflow
@@ -28,12 +28,12 @@
  * Load is strict: a missing file is -ENOENT; a file that does not parse, has
  * another version, or has fields of the wrong type is -EBADMSG naming the
  * file and the field.  Loop progress entries that are invalid (iteration < 1,
- * index < 0) are dropped with a warning in *ret_warning, as the reference does.
+ * index < 0) are dropped with a warning in *ret_warning, as the TypeScript rover does.
  * Output values that are numbers, booleans or null are coerced to strings
- * like the reference (42 -> "42", null -> "null"); objects and arrays there
+ * like the TypeScript rover (42 -> "42", null -> "null"); objects and arrays there
  * are errors.  A stored `input_prompt` is dropped.  JSON null counts as
  * absent for the optional fields.  Unknown top-level keys are kept in
- * cp->extra and written back by a store seeded from cp (CONTRACT 2).
+ * cp->extra and written back by a store seeded from cp.
  */
 #ifndef ROVER_CHECKPOINT_H
 #define ROVER_CHECKPOINT_H
@@ -116,7 +116,7 @@ int checkpoint_store_add_completed(struct checkpoint_store *st, const char *id,
 
 /* Record where a loop is (outputs and skipped copied; NULL means none) and
  * save.  -EINVAL, with nothing changed or written, for iteration < 1, index
- * < 0, or outputs/skipped of the wrong JSON type (reference B.6). */
+ * < 0, or outputs/skipped of the wrong JSON type (checkpoint-format.md). */
 int checkpoint_store_set_loop_progress(struct checkpoint_store *st, const char *loop_id,
 				       int iteration, int next_sub_step_index,
 				       struct json_object *sub_step_outputs,

@@ -20,7 +20,7 @@
  * The rules are POSIX extended regular expressions, matched case-insensitively
  * with REG_NEWLINE so that "." never crosses a line: a conjunction such as
  * "credit ... balance" must be in one line of the error, not anywhere in 64 KB
- * of output.  SEP is the reference's separator (underscore, whitespace,
+ * of output.  SEP is the TypeScript rover's separator (underscore, whitespace,
  * hyphen); WB/WA stand for \b before and after a word (POSIX ERE has no \b).
  */
 #define SEP "[[:space:]_-]+"
@@ -28,14 +28,14 @@
 #define WA "([^[:alnum:]_]|$)"
 #define TIMEOUT_WORD "time[[:space:]_-]*out"
 
-/* ECONNREFUSED and friends: the network hiccups of the reference's list. */
+/* ECONNREFUSED and friends: the network hiccups of the TypeScript rover's list. */
 #define RX_NET_TRANSIENT                                                          \
 	"econnrefused|etimedout|enetunreach|econnreset|network" SEP "error|connection" SEP \
 	"(failed|refused|reset)"
-/* A connection timeout pauses but is not retried in-process (reference). */
+/* A connection timeout pauses but is not retried in-process (as before). */
 #define RX_CONN_TIMEOUT "connection" SEP "(" TIMEOUT_WORD "|timed" SEP "out)"
 #define RX_TOO_MANY "too" SEP "many" SEP "requests|" WB "429" WA
-/* Our fix (CONTRACT 3): the provider is down or busy, not the request wrong. */
+/* Our fix: the provider is down or busy, not the request wrong. */
 #define RX_SERVER                                                                     \
 	WB "5[0-9][0-9]" WA "|overloaded|service" SEP "unavailable|bad" SEP "gateway|gateway" SEP \
 	TIMEOUT_WORD "|internal" SEP "server" SEP "error|high" SEP "demand"
@@ -45,7 +45,7 @@
 	"hit" SEP "your" SEP "limit|usage" SEP "limit|plan" SEP "limit|(hour|daily|weekly|" \
 	"monthly|session)" SEP "limit"
 /* Money or quota ran out: retryable, and it wins over an auth-looking
- * wrapper (the reference's conjunctions, applied to plain text too).  The
+ * wrapper (the TypeScript rover's conjunctions, applied to plain text too).  The
  * conjunctions "credit ... balance" are matched as two patterns on one line
  * (see struct rx_alt), never as "credit.*balance": glibc's matcher is
  * quadratic in the length of a line for such a pattern. */
@@ -81,7 +81,7 @@
 /* Only the end of a long text is looked at: that is where a tool prints its
  * error, and it bounds the work whatever a tool prints. */
 #define MAX_TEXT (64u * 1024u)
-/* The reference scans the last 8 KB of a stream for a JSON error object. */
+/* The TypeScript rover scans the last 8 KB of a stream for a JSON error object. */
 #define JSON_WINDOW (8u * 1024u)
 
 /* The window of text a rule looks at: the last MAX_TEXT bytes. */
@@ -295,7 +295,7 @@ static bool is_error_object(struct json_object *o)
 }
 
 /* The last error object among the top-level {...} spans of the last
- * JSON_WINDOW bytes of text (a brace-depth scan, as the reference does:
+ * JSON_WINDOW bytes of text (a brace-depth scan, as the TypeScript rover does:
  * tools print JSON amid plain log lines).  Owned by the caller. */
 static struct json_object *last_error_object(const char *text)
 {
@@ -367,7 +367,7 @@ static bool contains_ci(const char *hay, const char *needle)
 	return hay && strcasestr(hay, needle);
 }
 
-/* Reference B.5 step 3 on one error object, with our fixes (5xx/overloaded
+/* The TypeScript rover's step 3 on one error object, with our fixes (5xx/overloaded
  * is SERVER; "rate" must be a rate limit, not "generate").  GENERIC means
  * "nothing recognised": the caller then tries the text rules. */
 static enum classify_code classify_json(struct json_object *o)
@@ -423,7 +423,7 @@ static const struct {
 	int rule;
 	enum classify_code code;
 } text_rules[] = {
-	/* First match wins (reference B.5 step 4), money before auth. */
+	/* First match wins (its step 4), money before auth. */
 	{ RULE_USAGE, CLASSIFY_RATE_LIMIT },
 	{ RULE_CREDIT, CLASSIFY_RATE_LIMIT },
 	{ RULE_AUTH, CLASSIFY_AUTH },
@@ -452,7 +452,7 @@ void classify_agent_failure(const char *stdout_text, const char *stderr_text, bo
 		code = CLASSIFY_AUTH;
 	} else if (timed_out) {
 		/* Never retryable: a step that times out would time out again after a
-		 * resume, and pause/resume would loop (reference F.16). */
+		 * resume, and pause/resume would loop (as in the TypeScript rover). */
 		ret->code = CLASSIFY_TIMEOUT;
 		ret->retryable = false;
 		return;

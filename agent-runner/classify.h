@@ -1,14 +1,14 @@
 /*
  * classify.h - which step failures are transient (retry in-process), retryable
- * (pause the workflow, resume later) or fatal (fail).  Reference B.5, with the
- * fixes of CONTRACT section 3:
+ * (pause the workflow, resume later) or fatal (fail).  The TypeScript rover's rules,
+ * with these fixes:
  *   - HTTP 5xx (500-599 as a whole word), 529 and "overloaded" are transient;
  *   - a plain step timeout is never retryable (no pause/resume loop);
  *   - "insufficient credit balance" and the credit/billing/quota/balance
  *     conjunctions are retryable from plain text too, not only from JSON;
  *   - command steps exiting 75 (EX_TEMPFAIL) are retryable (the runner checks
  *     the exit code; classify_command_exit()).
- * All matching is case-insensitive; "sep" in the reference (underscore,
+ * All matching is case-insensitive; "sep" in the TypeScript rover (underscore,
  * whitespace or hyphen, one or more) is honoured; conjunctions ("credit ...
  * balance") must fall within one line.  Only the last 64 KiB of a text is
  * examined (where a tool prints its error; it also bounds the work), JSON
@@ -18,7 +18,7 @@
  * ".*" regular expression, which glibc matches in quadratic time), so one
  * classification costs the same bounded time at 64 KiB or 16 MiB plus a
  * strlen (bench/classify.sh).
- * Additions to the reference's lists, each with a unit test:
+ * Additions to the TypeScript rover's lists, each with a unit test:
  *   - transient: ECONNRESET, "service unavailable", "bad gateway", "gateway
  *     timeout", "internal server error" (the 5xx reasons without a number),
  *     "high demand" (Codex's words for a provider's 5xx);
@@ -62,7 +62,7 @@ bool classify_is_retryable(const char *text, const char *error_retryable);
 /* The standard Runner classification of an agent CLI's failure (B.5 list,
  * steps 1-5: auth prompts, timeout, JSON error objects in the last 8 KB of
  * stderr then stdout, text patterns).  timed_out: the step hit its timeout;
- * the result is CLASSIFY_TIMEOUT and, unlike the reference, NOT retryable.
+ * the result is CLASSIFY_TIMEOUT and, unlike the TypeScript rover, NOT retryable.
  * Of several JSON error objects the last one counts; an object whose type,
  * code and status say nothing we know (GENERIC) falls through to the text
  * rules, so a money message inside an "invalid_request_error" still pauses.

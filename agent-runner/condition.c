@@ -223,7 +223,7 @@ bool condition_is_valid(const char *expr, char **ret_reason)
 		reason = xstrdup("\"&&\" is not supported (join clauses with \"||\")");
 	} else {
 		/* Validation splits on every `||`, whatever the spacing, so a value
-		 * cannot contain one (reference B.2). */
+		 * cannot contain one (workflow format 1.0). */
 		_cleanup_free_ char *copy = xstrndup(s, n);
 		for (char *p = copy; p && !reason;) {
 			char *bar = strstr(p, "||");

@@ -1,5 +1,5 @@
 /*
- * condition.h - the `if`/`until` evaluator (reference B.2 "Conditions").
+ * condition.h - the `if`/`until` evaluator (docs/design/workflow-format.md).
  *
  * Grammar: clauses `steps.<id>.outputs.<name> (==|!=) <value>` joined by ` || `
  * (split only where `||` has whitespace around it and is followed by

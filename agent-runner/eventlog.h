@@ -1,5 +1,5 @@
 /*
- * eventlog.h - rover.jsonl, the runner's structured event log (reference A.7):
+ * eventlog.h - rover.jsonl, the runner's structured event log:
  * one JSON object per line with timestamp, level, event, message and optional
  * fields (taskId, stepId, stepName, duration, error, errorCode,
  * errorRetryable, progress, metadata ...).

@@ -62,7 +62,7 @@ static void fail_usage(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputs("\nTry 'rover-agent --help'.\n", stderr);
-	exit(1); /* bad options are a failure, never a success (reference F.20) */
+	exit(1); /* bad options are a failure, never a success (the TypeScript rover exited 0) */
 }
 
 static long env_long(const char *name, long def, long min, long max)

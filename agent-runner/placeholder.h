@@ -1,6 +1,6 @@
 /*
  * placeholder.h - `{{inputs.<name>}}` and `{{steps.<id>.outputs.<name>}}`
- * substitution (reference B.2 "Placeholders").  Whitespace inside the braces is
+ * substitution (docs/design/workflow-format.md).  Whitespace inside the braces is
  * allowed (`{{ inputs.x }}`).
  *
  * PLACEHOLDER_STRICT (command steps): any unresolved placeholder is an error
@@ -56,7 +56,7 @@ int placeholder_resolve(const char *text, struct json_object *inputs, struct jso
  * value is returned as "ROVER_PH_<n>=value" in *ret_env, a NULL-terminated
  * array for the command's environment (free with placeholder_env_free).  A
  * value can then hold quotes, $() or newlines without ever being parsed as
- * shell, and the reference works unquoted and inside double quotes alike. */
+ * shell, and the TypeScript rover's workflows work unquoted and inside double quotes alike. */
 int placeholder_resolve_env(const char *text, struct json_object *inputs,
 			    struct json_object *steps, char **ret, char ***ret_env,
 			    struct rv_error **err);

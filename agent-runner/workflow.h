@@ -1,5 +1,5 @@
 /*
- * workflow.h - rover's YAML workflow format 1.0 (reference B.2), parsed with
+ * workflow.h - rover's YAML workflow format 1.0 (docs/design/workflow-format.md), parsed with
  * libyaml into a tree of steps.
  *
  * workflow_load() refuses an invalid workflow with one message of the form
@@ -100,7 +100,7 @@ struct workflow_step {
 	char *model; /* NULL: the run's model */
 	char *prompt;
 	int timeout_s; /* step config.timeout; 0: the workflow's */
-	int retries;   /* step config.retries: parsed, not used (reference B.2) */
+	int retries;   /* step config.retries: parsed, not used (as in the TypeScript rover) */
 
 	/* command */
 	char *command;

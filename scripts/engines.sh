@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Start, stop and describe the container engines the integration tests use: a
 # private dockerd and Podman's API service, on sockets under /run/rover-test
-# (see shared/ENGINES.md).  Nothing here touches an engine we did not start: a
+# (dockerd runs as root with its own data root; Podman as a system service with
+# its own storage).  Nothing here touches an engine we did not start: a
 # Docker at /var/run/docker.sock, if any, is left alone.
 #
 #   scripts/engines.sh start    start whichever engine is not answering (idempotent)

@@ -10,7 +10,7 @@ packages=(
 	libcurl4-openssl-dev libjson-c-dev libyaml-dev libinotifytools0-dev
 	# tests and tools
 	libcmocka-dev bats jq strace valgrind git procps util-linux python3-jsonschema python3-yaml
-	# engines and the demo image (see shared/ENGINES.md)
+	# engines and the demo image (Debian 12's docker.io and podman)
 	podman runc docker.io busybox-static
 	curl # engines.sh and build-image.sh ping the engine sockets with it
 	hyperfine time # bench/: timings and peak memory (/usr/bin/time -v)

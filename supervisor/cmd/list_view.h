@@ -1,6 +1,6 @@
 /*
- * list_view.h - how tasks are shown: the `rover list` table (reference C.6
- * columns) and the JSON objects of `list --json` / `inspect --json`.
+ * list_view.h - how tasks are shown: the `rover list` table (the TypeScript
+ * rover's columns) and the JSON objects of `list --json` / `inspect --json`.
  * Presentation only: the records are not changed.
  */
 #ifndef ROVER_LIST_VIEW_H

@@ -13,7 +13,7 @@
  * modulo), so for a fixed rnd the delay never decreases as attempt grows.
  *
  * With a known provider reset time (backoff_retry_at_ms): reset + 2..9
- * minutes (rnd picks where in that window), as CONTRACT "Auto-retry" says; a
+ * minutes (rnd picks where in that window), as docs/design/retry-policy.md says; a
  * reset time already in the past yields now.
  */
 #ifndef ROVER_BACKOFF_H

@@ -18,7 +18,8 @@
  *     }
  *     engine_events_free(ev);
  *
- * Engine differences handled here (shared/ENGINES.md):
+ * Engine differences handled here (Docker 20.10 and Podman 4.3, as Debian 12
+ * ships them):
  * - Podman 4.3 matches nothing with the filter event=die; its name is "died".
  *   A filter action "die" asks Podman for "died" as well.  Every parsed event
  *   reports Docker's action name ("die").

@@ -1,7 +1,7 @@
 /*
  * launch.h - start the container of a task's current iteration.
  *
- * The container (CONTRACT section 4):
+ * The container (docs/design/isolation.md, hardening.md):
  *   name    rover-task-<id>-<iteration>
  *   labels  rover.task=<id>, rover.iteration=<n>, rover.store=<store dir>
  *   mounts  the static rover-agent, read-only, at /rover-agent (the

@@ -1,6 +1,6 @@
 /*
- * lock.h - the resume lock: `iterations/<n>/.resume.lock` (CONTRACT "Resume
- * lock"; the protocol and its reasons are in docs/design/lock-protocol.md).
+ * lock.h - the resume lock: `iterations/<n>/.resume.lock` (the protocol and
+ * its reasons are in docs/design/lock-protocol.md).
  *
  * The file exists only while a resume runs, and its content decides:
  *     <pid>:<epochMillis>\n          (rover's first line; the TypeScript rover

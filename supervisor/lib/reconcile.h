@@ -3,15 +3,15 @@
  * runner's status.json and the container's state.
  *
  * reconcile_from_status() maps the iteration's status.json onto the task
- * (reference A.4 "refresh from iteration") - but only for an active task
+ * (what the TypeScript rover calls "refresh from iteration") - but only for an active task
  * (IN_PROGRESS, ITERATING).  A task that is already PAUSED, FAILED or done is
  * never moved by a status file, so a stale `running` cannot flip an orphaned
- * task back (reference F.1 item 6).  A pause for approval records the
+ * task back (a flaw of the TypeScript rover).  A pause for approval records the
  * breakpoint the runner names (`breakpoint`) as approvalRequest {stepId,
  * iteration}: a claim, checked against the workflow by approval.h.
  *
- * orphan_decide() is the orphan detector's decision table (reference C.5 plus
- * CONTRACT's fixes), a pure function of what was observed; orphan_apply()
+ * orphan_decide() is the orphan detector's decision table
+ * (docs/design/lifecycle.md, "Orphan decision table"), a pure function of what was observed; orphan_apply()
  * writes its verdict into the task.  Observation (engine calls, lock checks)
  * is the caller's business, so every row is unit-tested without an engine.
  */

@@ -780,7 +780,7 @@ int taskops_restart(const struct project *p, const struct task_store *st, const 
 			return r;
 		struct engine_container_info info = {0};
 		_cleanup_error_ struct rv_error *ie = NULL;
-		/* An inspect error allows the restart (reference C.7): the task is
+		/* An inspect error allows the restart (as in the TypeScript rover): the task is
 		 * active only on paper. */
 		if (engine_container_inspect(e, cid, &info, &ie) == 0) {
 			bool alive = orphan_container_from_state(info.status) == ORPHAN_CONTAINER_ALIVE;

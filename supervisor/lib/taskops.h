@@ -22,7 +22,7 @@
  *     outcome is not written and -ESTALE says so.
  *   - The checkpoint is never deleted.  Only restart moves it, aside.
  *
- * Pause (CONTRACT 4, reference G.1).  IN_PROGRESS or ITERATING with a
+ * Pause (docs/design/lifecycle.md).  IN_PROGRESS or ITERATING with a
  * container.  Writes <iteration>/.pause-requested (the reason, atomically):
  * the runner finishes its current step, saves the checkpoint and exits 2.
  * The container's exit is learnt from the engine's event stream, with an
@@ -46,7 +46,7 @@
  * running, the task is still stopped and the container named in
  * left_behind.
  *
- * Restart (reference C.7).  NEW, FAILED, or IN_PROGRESS/ITERATING whose
+ * Restart (as the TypeScript rover defines it).  NEW, FAILED, or IN_PROGRESS/ITERATING whose
  * container is not alive (missing, exited, or the engine cannot say).
  * PAUSED is refused with a tip to resume.  The iteration's checkpoint.json
  * is renamed to checkpoint.json.restart-<epochms> (never reused, never

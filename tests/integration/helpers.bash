@@ -1,6 +1,5 @@
 # Shared helpers for rover's bats integration tests that need a container
-# engine.  The engines are the project's own (scripts/engines.sh start; see
-# shared/ENGINES.md) and the image is scripts/build-image.sh's; tests/run.sh
+# engine.  The engines are the project's own (scripts/engines.sh start) and the image is scripts/build-image.sh's; tests/run.sh
 # starts and builds both before running the bats files.
 #
 #   load helpers

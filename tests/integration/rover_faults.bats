@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# rover under faults (CONTRACT 5): a missing engine socket, an engine that
+# rover under faults (docs/design/errors.md): a missing engine socket, an engine that
 # answers 500, the engine killed while a task runs, malformed description.json
 # files, bad task ids.  Every case checks the one-line error, the exit code,
 # and that no file of the store was written or lost.

@@ -1,4 +1,4 @@
-/* Unit tests for agent-runner/condition: every rule of reference B.2
+/* Unit tests for agent-runner/condition: every rule of the workflow format 1.0
  * "Conditions" for condition_eval(), and the parser's syntax check. */
 #include <stdarg.h>
 #include <stddef.h>

@@ -120,7 +120,7 @@ static void test_active_task_follows_the_runner(void **state)
 		 TASK_PAUSE_USER, "limit"},
 		{"{\"status\":\"paused\",\"error\":\"limit\",\"pauseReason\":\"signal\"}",
 		 TASK_PAUSED, TASK_PAUSE_SIGNAL, "limit"},
-		/* a runner that names no reason paused for a retryable error (reference) */
+		/* a runner that names no reason paused for a retryable error (as before) */
 		{"{\"status\":\"paused\",\"error\":\"limit\"}", TASK_PAUSED,
 		 TASK_PAUSE_RETRYABLE_ERROR, "limit"},
 		{"{\"status\":\"paused\",\"pauseReason\":\"bogus\"}", TASK_PAUSED,
@@ -162,7 +162,7 @@ static void test_pause_records_the_provider(void **state)
 	task_free(t);
 }
 
-/* A stale "running" never moves a settled task (reference F.1 item 6). */
+/* A stale "running" never moves a settled task. */
 static void test_settled_tasks_are_never_flipped_back(void **state)
 {
 	(void)state;
