@@ -13,6 +13,7 @@ packages=(
 	# engines and the demo image (Debian 12's docker.io and podman)
 	podman runc docker.io busybox-static
 	curl # engines.sh and build-image.sh ping the engine sockets with it
+	tzdata # pause windows in a named time zone (rover.json pauseWindows)
 	hyperfine time # bench/: timings and peak memory (/usr/bin/time -v)
 	clang libclang-rt-14-dev # make fuzz and the fuzz lane: clang 14 and its libFuzzer runtime
 )
