@@ -21,7 +21,8 @@ struct status_file {
 
 static const char *const known_keys[] = {
 	"taskId",   "status", "currentStep", "progress", "startedAt", "updatedAt", "completedAt",
-	"error",    "provider", "pauseReason", "resetAt", "exitCode", "usage", NULL,
+	"error",    "provider", "pauseReason", "resetAt", "exitCode", "usage", "heartbeatAt",
+	"outputAt", NULL,
 };
 
 static const char *const statuses[] = { "initializing", "running", "completed", "failed",
@@ -193,6 +194,18 @@ int status_file_set_exit_code(struct status_file *sf, int exit_code, struct rv_e
 {
 	jsonutil_set_int64(sf->doc, "exitCode", exit_code);
 	return save(sf, timeutil_now_ms(), err);
+}
+
+int status_file_heartbeat(struct status_file *sf, bool output, struct rv_error **err)
+{
+	char iso[TIMEUTIL_ISO_LEN];
+	int64_t now = timeutil_now_ms();
+	timeutil_format_iso(now, iso);
+	jsonutil_set_str(sf->doc, "heartbeatAt", iso);
+	if (output)
+		jsonutil_set_str(sf->doc, "outputAt", iso);
+	/* Not save(): updatedAt is the time of the last status change. */
+	return jsonutil_write_file(sf->path, sf->doc, err);
 }
 
 const char *status_file_current_step(const struct status_file *sf)

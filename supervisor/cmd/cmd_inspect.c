@@ -13,6 +13,7 @@
 #include "common/timeutil.h"
 #include "supervisor/cmd/cmd.h"
 #include "supervisor/cmd/list_view.h"
+#include "supervisor/cmd/queue_view.h"
 #include "supervisor/lib/engine.h"
 #include "supervisor/lib/iterfile.h"
 #include "supervisor/lib/retry.h"
@@ -153,6 +154,7 @@ static void print_human(const struct cmd_env *env, const struct task *t, struct 
 		       (long long)t->id);
 	line("Pause reason", task_get_str(t, "pauseReason"));
 	line("Error", task_error(t));
+	queue_view_print_task(stdout, env->store, t, timeutil_now_ms());
 	/* What the agent CLIs reported, summed over runs and resumes. */
 	struct json_object *u = jsonutil_get_obj(t->obj, "usage"), *cost = NULL;
 	int64_t in = 0, out = 0;

@@ -16,6 +16,7 @@
 #include "common/timeutil.h"
 #include "supervisor/cmd/cmd.h"
 #include "supervisor/cmd/list_view.h"
+#include "supervisor/cmd/queue_view.h"
 #include "supervisor/lib/list_cache.h"
 #include "supervisor/lib/observe.h"
 
@@ -244,6 +245,7 @@ int cmd_list(int argc, char **argv)
 	} else {
 		list_view_print_table(stdout, env.store, &l, &env.project->settings.retry,
 				      timeutil_now_ms());
+		queue_view_print_gates(stdout, env.store->dir, timeutil_now_ms());
 	}
 	cmd_env_release(&env);
 	return CMD_OK;

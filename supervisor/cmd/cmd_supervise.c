@@ -36,6 +36,7 @@ static const char *kind_name(enum supervise_event_kind k)
 		"started",    "scheduler",       "status",     "warning",
 		"retry_scheduled", "retry_fired", "retry_failed", "retry_gave_up",
 		"recovered",  "engine",          "stopping",
+		"gate",       "queue",           "stall",
 	};
 	return (unsigned)k < ARRAY_SIZE(names) ? names[k] : "event";
 }

@@ -25,8 +25,14 @@
  * to other tools and are ignored):
  *     "agentImage": string
  *     "retry": {"max": int, "baseSeconds": int, "capSeconds": int}
+ *     "maxRunning": int      containers of the store running at once (0: no
+ *                            limit; more wait in the queue, gate.h)
+ *     "stallSeconds": int    pause a task that showed no progress this long
+ *                            (0: off; supervise.c, retry-policy.md)
  * and the environment overrides them: ROVER_RETRY_MAX, ROVER_RETRY_BASE_SECONDS,
- * ROVER_RETRY_CAP_SECONDS (decimal integers).  Defaults: max 5, base 60,
+ * ROVER_RETRY_CAP_SECONDS, ROVER_MAX_RUNNING, ROVER_STALL_SECONDS (decimal
+ * integers).  maxRunning 0..PROJECT_MAX_RUNNING_LIMIT, stallSeconds
+ * 0..PROJECT_RETRY_CAP_LIMIT.  Defaults: max 5, base 60,
  * cap 3600.  Valid values: 0 <= max <= PROJECT_RETRY_MAX_LIMIT (0 turns
  * auto-retry off), 1 <= base <= cap <= PROJECT_RETRY_CAP_LIMIT seconds.  A
  * malformed rover.json, a wrong type or a value out of range fails with
@@ -67,9 +73,13 @@ struct project_retry {
 	int64_t cap_seconds;  /* longest delay */
 };
 
+#define PROJECT_MAX_RUNNING_LIMIT 10000
+
 struct project_settings {
 	char *agent_image; /* rover.json "agentImage", or NULL */
 	struct project_retry retry;
+	int max_running;       /* 0: no limit */
+	int64_t stall_seconds; /* 0: no stall detection */
 };
 
 struct project {

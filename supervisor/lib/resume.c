@@ -29,7 +29,8 @@ void resume_outcome_release(struct resume_outcome *o)
 
 const char *resume_result_name(enum resume_result r)
 {
-	static const char *const names[] = {"ok", "not_resumable", "already_resuming", "failed"};
+	static const char *const names[] = {"ok", "not_resumable", "already_resuming", "failed",
+					    "queued"};
 	return (unsigned)r < ARRAY_SIZE(names) ? names[r] : "?";
 }
 

@@ -60,7 +60,12 @@
  *   FAILED       sets failedAt; clears pausedAt; error = given or cleared
  *   MERGED/PUSHED sets completedAt if absent; clears pausedAt
  * and, ours: leaving PAUSED removes pauseReason and autoRetry.nextRetryAt
- * (nothing is scheduled for a task that is not paused).
+ * (nothing is scheduled for a task that is not paused); leaving NEW removes
+ * `queued` (gate.h: the task waited in the start queue); entering PAUSED
+ * with reason signal or orphan while `stallRequest` names the task's
+ * current container makes the reason `stalled` (the supervisor sent that
+ * SIGTERM because the task made no progress, supervise.c), and any other
+ * status than IN_PROGRESS/ITERATING drops `stallRequest`.
  *
  * Ownership: a struct task owns its json object; borrowed strings returned by
  * accessors live until that field is changed or the task is freed.
@@ -102,6 +107,7 @@ enum task_pause_reason {
 	TASK_PAUSE_SIGNAL,
 	TASK_PAUSE_USER,
 	TASK_PAUSE_ORPHAN,
+	TASK_PAUSE_STALLED, /* the supervisor stopped a task that made no progress */
 	TASK__PAUSE_MAX,
 };
 
