@@ -43,6 +43,13 @@ start_times() { # ID: the ms of each start of the task
 	grep " rover-task-$1-" "$P/starts.txt" | cut -d' ' -f1
 }
 
+valid() { # schema-name file
+	/usr/bin/python3 - "$ROOT/schemas/$1.schema.json" "$2" <<'PY'
+import json, sys, jsonschema
+jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load(open(sys.argv[2])))
+PY
+}
+
 wf_ok() { # FILE
 	write_wf "$1" <<'YML'
 version: '1.0'
@@ -95,6 +102,8 @@ case_gate_holds_account_until_reset() {
 	[ "$(echo "$output" | jq -r ".[] | select(.id == ${ids[2]}) | .queued.position")" = 3 ]
 	run "$ROVER" inspect "${ids[0]}"
 	[[ "$output" == *"limited until"* ]]
+	valid gates "$STORE/gates.json"
+	valid description "$STORE/tasks/${ids[0]}/description.json"
 
 	for i in "$a" "${ids[@]}"; do wait_desc "$i" COMPLETED 120; done
 	# nothing of the account started before the reset (but a's first run)
@@ -195,4 +204,6 @@ YML
 	! grep -q "task $c: .*PAUSED" "$P/sup.log"
 	# the heartbeat is in the status file
 	jq -e '.heartbeatAt and .outputAt' "$STORE/tasks/$c/iterations/1/status.json" >/dev/null
+	valid status "$STORE/tasks/$c/iterations/1/status.json"
+	valid description "$STORE/tasks/$s/description.json"
 }
