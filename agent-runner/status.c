@@ -28,7 +28,10 @@ static const char *const known_keys[] = {
 static const char *const statuses[] = { "initializing", "running", "completed", "failed",
 					"paused", NULL };
 
-static const char *const pause_reasons[] = { "retryable_error", "signal", "user", NULL };
+/* stalled: written by the supervisor's resume helper when it puts a stalled
+ * task back after a failed retry (the runner never pauses for it). */
+static const char *const pause_reasons[] = { "retryable_error", "signal", "user", "stalled",
+					     NULL };
 
 static bool in_list(const char *s, const char *const *list)
 {
@@ -172,7 +175,7 @@ int status_file_pause(struct status_file *sf, const char *step, const char *erro
 {
 	if (pause_reason && !in_list(pause_reason, pause_reasons))
 		return rv_error_set(err, EINVAL,
-				    "pause reason \"%s\" is not retryable_error, signal or user",
+				    "pause reason \"%s\" is not retryable_error, signal, user or stalled",
 				    pause_reason);
 	jsonutil_set_str(sf->doc, "status", "paused");
 	set_step(sf, step);

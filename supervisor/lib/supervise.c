@@ -147,6 +147,7 @@ struct seen {
 	int64_t not_before_ms; /* wall: no auto-resume before (after a busy/failed one) */
 	char *last_warning;
 	bool due;              /* this pass: its retry is due (fired by the queue pass) */
+	int engine_failures;   /* auto-retries in a row that found the engine down */
 	char held[200];        /* why its due retry waits, as last reported */
 };
 
@@ -181,6 +182,7 @@ struct sv {
 	char *last_warning; /* of warnings about no task in particular */
 	struct task_list list;
 	bool stop;
+	bool announced_schedule; /* said what is scheduled, once per scheduler term */
 };
 
 static void emit(struct sv *s, enum supervise_event_kind kind, int64_t id, const char *fmt, ...)
@@ -415,6 +417,44 @@ static void replace_task(struct task_list_entry *e, struct task *fresh)
 	}
 }
 
+struct undo_ctx {
+	int64_t due_ms;
+};
+
+static int undo_fn(struct task *t, void *userdata, struct rv_error **err)
+{
+	(void)err;
+	const struct undo_ctx *c = userdata;
+	if (!retry_eligible(t))
+		return TASK_UPDATE_SKIP;
+	retry_undo_attempt(t, c->due_ms);
+	return 0;
+}
+
+/* The engine could not be reached (a transient error, errors.md): that
+ * says nothing about the task, so the attempt is given back and tried again
+ * with the engine's own backoff (0.5 s doubling to 30 s).  True when done. */
+static bool give_back(struct sv *s, struct task_list_entry *e, struct seen *sn,
+		      struct resume_outcome *out, const struct rv_error *cause)
+{
+	sn->engine_failures++;
+	int64_t due = timeutil_now_ms() + supervise_reconnect_delay_ms(sn->engine_failures);
+	struct undo_ctx c = {.due_ms = due};
+	struct task *fresh = NULL;
+	_cleanup_error_ struct rv_error *err = NULL;
+	if (task_store_update(s->o->store, e->id, undo_fn, &c, &fresh, &err) != 0) {
+		task_free(fresh);
+		return false;
+	}
+	replace_task(e, fresh);
+	resume_outcome_release(out);
+	char hms[TIMEUTIL_ISO_LEN];
+	emit(s, SUPERVISE_RETRY_FAILED, e->id,
+	     "task %lld: auto-retry not counted: the engine is unreachable (%s); trying again at %s",
+	     (long long)e->id, rv_error_msg(cause), timeutil_format_iso(due, hms));
+	return true;
+}
+
 static void fire(struct sv *s, struct task_list_entry *e, struct seen *sn,
 		 const struct retry_decision *d)
 {
@@ -439,6 +479,7 @@ static void fire(struct sv *s, struct task_list_entry *e, struct seen *sn,
 	} else {
 		switch (out.result) {
 		case RESUME_OK:
+			sn->engine_failures = 0;
 			ev.kind = SUPERVISE_RETRY_FIRED;
 			msg = xasprintf("task %lld: auto-retry %d/%d of paused %s task: container "
 					"%.12s started",
@@ -455,6 +496,10 @@ static void fire(struct sv *s, struct task_list_entry *e, struct seen *sn,
 			resume_outcome_release(&out);
 			return;
 		case RESUME_FAILED:
+			if (rv_error_is_transient(err) && give_back(s, e, sn, &out, err)) {
+				resume_outcome_release(&out);
+				return;
+			}
 			ev.kind = SUPERVISE_RETRY_FAILED;
 			msg = xasprintf("task %lld: auto-retry %d/%d could not resume it: %s%s",
 					(long long)id, d->attempt, d->max, rv_error_msg(err),
@@ -777,6 +822,43 @@ static void queue_pass(struct sv *s)
 	gate_table_release(&gates);
 }
 
+/* What this scheduler found scheduled when it took over: retries, gates,
+ * the queue - one line each kind, once. */
+static void announce_schedule(struct sv *s)
+{
+	if (s->announced_schedule)
+		return;
+	s->announced_schedule = true;
+	char hhmm[TIMEUTIL_ISO_LEN];
+	size_t retries = 0, queued = 0;
+	for (size_t i = 0; i < s->list.n; i++) {
+		const struct task *t = s->list.entries[i].task;
+		if (!t)
+			continue;
+		queued += admit_queued(t) != NULL;
+		struct task_auto_retry ar;
+		task_get_auto_retry(t, &ar);
+		if (!retry_eligible(t) || ar.next_retry_at_ms <= 0)
+			continue;
+		retries++;
+		emit(s, SUPERVISE_SCHEDULER, t->id, "scheduled: task %lld: auto-retry %lld at %s",
+		     (long long)t->id, (long long)ar.count + 1,
+		     timeutil_format_hhmm(ar.next_retry_at_ms, hhmm));
+	}
+	struct gate_table g = {0};
+	(void)gate_table_load(s->o->store->dir, &g, NULL);
+	for (size_t i = 0; i < g.n; i++)
+		emit(s, SUPERVISE_SCHEDULER, 0, "scheduled: %s: limited until %s", g.v[i].label,
+		     timeutil_format_hhmm(g.v[i].until_ms, hhmm));
+	emit(s, SUPERVISE_SCHEDULER, 0,
+	     "scheduled: %zu auto-retr%s, %zu account gate%s, %zu queued task%s (maxRunning %d, "
+	     "stallSeconds %lld)",
+	     retries, retries == 1 ? "y" : "ies", g.n, g.n == 1 ? "" : "s", queued,
+	     queued == 1 ? "" : "s", s->o->project->settings.max_running,
+	     (long long)s->o->project->settings.stall_seconds);
+	gate_table_release(&g);
+}
+
 /* ---- stalls ---------------------------------------------------------------------- */
 
 struct stall_ctx {
@@ -1066,6 +1148,7 @@ static void try_lock(struct sv *s)
 	if (s->lock_fd >= 0) {
 		write_info(s->o);
 		s->announced_other = false;
+		s->announced_schedule = false;
 		emit(s, SUPERVISE_SCHEDULER, 0,
 		     "this process schedules auto-retries for %s (up to %d attempts per task)",
 		     s->o->store->dir, s->o->policy.max);
@@ -1120,6 +1203,7 @@ static void pass(struct sv *s, bool full)
 		schedule_pass(s);
 		queue_pass(s);
 		stall_pass(s);
+		announce_schedule(s);
 	}
 	if (!o->no_engine)
 		streams_sync(s);

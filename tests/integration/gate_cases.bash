@@ -16,10 +16,12 @@ gate_setup() { # docker|podman
 	unset ROVER_MAX_RUNNING ROVER_STALL_SECONDS ROVER_HEARTBEAT_SECONDS
 	SAMPLER=
 	TIMED_PID=
+	PROXY_PID=
 }
 
 gate_teardown() {
 	[ -n "$SAMPLER" ] && kill "$SAMPLER" 2>/dev/null
+	[ -n "$PROXY_PID" ] && kill -KILL "$PROXY_PID" 2>/dev/null
 	if [ -n "$TIMED_PID" ]; then
 		# the pipeline's processes are the subshell's children
 		kill $(pgrep -P "$TIMED_PID") "$TIMED_PID" 2>/dev/null
@@ -206,4 +208,76 @@ YML
 	jq -e '.heartbeatAt and .outputAt' "$STORE/tasks/$c/iterations/1/status.json" >/dev/null
 	valid status "$STORE/tasks/$c/iterations/1/status.json"
 	valid description "$STORE/tasks/$s/description.json"
+}
+
+# A Unix-socket proxy to the engine: rover talks to $P/eng.sock; killing
+# the proxy makes the engine unreachable (ECONNREFUSED: the socket file
+# stays, nobody listens), starting it again brings it back.
+proxy_start() {
+	/usr/bin/python3 - "$P/eng.sock" "$(engine_sock "$ENGINE")" 3>&- <<'PY' &
+import os, socket, sys, threading
+listen, target = sys.argv[1], sys.argv[2]
+if os.path.exists(listen):
+    os.unlink(listen)
+srv = socket.socket(socket.AF_UNIX)
+srv.bind(listen)
+srv.listen(64)
+def pipe(a, b):
+    try:
+        while True:
+            d = a.recv(65536)
+            if not d:
+                break
+            b.sendall(d)
+    except OSError:
+        pass
+    finally:
+        for x in (a, b):
+            try:
+                x.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+while True:
+    c, _ = srv.accept()
+    u = socket.socket(socket.AF_UNIX)
+    try:
+        u.connect(target)
+    except OSError:
+        c.close()
+        continue
+    threading.Thread(target=pipe, args=(c, u), daemon=True).start()
+    threading.Thread(target=pipe, args=(u, c), daemon=True).start()
+PY
+	PROXY_PID=$!
+	local i
+	for i in $(seq 50); do [ -S "$P/eng.sock" ] && return 0; sleep 0.1; done
+	return 1
+}
+proxy_stop() {
+	kill -KILL "$PROXY_PID"
+	wait "$PROXY_PID" 2>/dev/null || true
+	PROXY_PID=
+}
+
+case_engine_down_keeps_retry_budget() {
+	export ROVER_RETRY_RESET_WINDOW=0-1
+	proxy_start
+	export ROVER_ENGINE=unix://$P/eng.sock
+	wf_limited lim.yml "[[limit-reset-in:2]] [[rate-limit-once:plan]]"
+	new_task -w lim.yml "the engine goes away"
+	wait_status "$TID" PAUSED 60
+	proxy_stop
+	start_supervise sup
+	wait_log "$P/sup.log" "task $TID: auto-retry not counted: the engine is unreachable" 30
+	# several tries while it is down, none counted
+	wait_log "$P/sup.log" "(not counted.*){1}" 5
+	sleep 2
+	[ "$(grep -c "task $TID: auto-retry not counted" "$P/sup.log")" -ge 2 ]
+	[ "$(jq -r '.autoRetry.count // 0' "$STORE/tasks/$TID/description.json")" = 0 ]
+	[ "$(desc_status "$TID")" = PAUSED ]
+	proxy_start
+	wait_desc "$TID" COMPLETED 60
+	# one attempt ran: the one that found the engine back
+	grep -q "task $TID: auto-retry 1/5 of paused .* task: container" "$P/sup.log"
+	! grep -q "task $TID: auto-retry 2/5" "$P/sup.log"
 }
