@@ -455,7 +455,9 @@ static bool give_back(struct sv *s, struct task_list_entry *e, struct seen *sn,
 	return true;
 }
 
-static void fire(struct sv *s, struct task_list_entry *e, struct seen *sn,
+/* Returns true when the attempt was given back (the engine was down): no
+ * container started, so it did not use the account's turn either. */
+static bool fire(struct sv *s, struct task_list_entry *e, struct seen *sn,
 		 const struct retry_decision *d)
 {
 	const struct supervise_opts *o = s->o;
@@ -490,15 +492,15 @@ static void fire(struct sv *s, struct task_list_entry *e, struct seen *sn,
 			/* Someone else resumes it right now; nothing was counted. */
 			sn->not_before_ms = timeutil_now_ms() + RETRY_BUSY_DEFER_MS;
 			resume_outcome_release(&out);
-			return;
+			return false;
 		case RESUME_NOT_RESUMABLE:
 		case RESUME_QUEUED:
 			resume_outcome_release(&out);
-			return;
+			return false;
 		case RESUME_FAILED:
 			if (rv_error_is_transient(err) && give_back(s, e, sn, &out, err)) {
 				resume_outcome_release(&out);
-				return;
+				return true;
 			}
 			ev.kind = SUPERVISE_RETRY_FAILED;
 			msg = xasprintf("task %lld: auto-retry %d/%d could not resume it: %s%s",
@@ -512,6 +514,7 @@ static void fire(struct sv *s, struct task_list_entry *e, struct seen *sn,
 	}
 	ev.message = msg;
 	emit_ev(s, &ev);
+	return false;
 }
 
 /* One task: persist a due time, fire a due retry, or record a give-up.
@@ -791,8 +794,18 @@ static void queue_pass(struct sv *s)
 			}
 			struct retry_decision d;
 			retry_decide(e->task, &o->policy, timeutil_now_ms(), 0, 0, &d);
-			if (d.action == RETRY_FIRE && sn)
-				fire(s, e, sn, &d);
+			struct gate *gm = gate_find(&gates, it->account);
+			if (d.action == RETRY_FIRE && sn && fire(s, e, sn, &d) && it->probe && gm &&
+			    gm->probe_task == it->id) {
+				/* The probe never reached the provider: the next one
+				 * probes. */
+				gm->probe_task = 0;
+				gm->probe_at_ms = 0;
+				if (gate_table_save(o->store->dir, &gates, &err) < 0) {
+					warn_task(s, 0, rv_error_msg(err));
+					rv_error_free(TAKE_PTR(err));
+				}
+			}
 			continue;
 		}
 		_cleanup_free_ char *msg =
