@@ -19,8 +19,11 @@ static const char usage_text[] =
 	"tasks whose container died are classified, and tasks paused by a provider's\n"
 	"limit are resumed automatically (at the reset time plus 2-9 minutes when\n"
 	"known, else with exponential backoff; at most retry.max attempts).  One\n"
-	"process per project schedules retries; others only watch.  One line per\n"
-	"event on stdout.  See docs/rover-supervise.service for systemd.\n"
+	"process per project schedules retries; others only watch.  It also starts\n"
+	"queued tasks (an account limited until its reset, or rover.json maxRunning)\n"
+	"and pauses tasks that stall (stallSeconds).  When it starts scheduling it\n"
+	"says what it found scheduled.  One line per event on stdout.  See\n"
+	"docs/rover-supervise.service for systemd.\n"
 	"\n"
 	"Options:\n"
 	"      --json   one JSON object per event and line\n"
@@ -28,7 +31,10 @@ static const char usage_text[] =
 	"\n"
 	"Environment: ROVER_RETRY_MAX, ROVER_RETRY_BASE_SECONDS, ROVER_RETRY_CAP_SECONDS\n"
 	"(override rover.json \"retry\"), ROVER_RETRY_RESET_WINDOW=MIN-MAX (seconds\n"
-	"after a provider's reset time, default 120-540), ROVER_AGENT_IMAGE.\n";
+	"after a provider's reset time, default 120-540), ROVER_AGENT_IMAGE,\n"
+	"ROVER_MAX_RUNNING and ROVER_STALL_SECONDS (override rover.json maxRunning and\n"
+	"stallSeconds), ROVER_GATE_PROBE_SECONDS and ROVER_GATE_STAGGER_SECONDS (how\n"
+	"an account's tasks are released after its reset time).\n";
 
 static const char *kind_name(enum supervise_event_kind k)
 {
