@@ -139,6 +139,8 @@ static void test_status_heartbeat(void **state)
 	assert_int_equal(status_file_heartbeat(sf, true, NULL), 0);
 	_cleanup_json_ struct json_object *o3 = read_doc();
 	assert_int_equal(time_of(o3, "outputAt"), time_of(o3, "heartbeatAt"));
+	/* the resume helper puts a stalled task back as paused 'stalled' */
+	assert_int_equal(status_file_pause(sf, "Resuming workflow", "x", NULL, "stalled", 0, NULL), 0);
 	status_file_free(sf);
 	/* a new run does not inherit the old run's heartbeat */
 	sf = create();
