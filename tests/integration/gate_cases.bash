@@ -106,6 +106,12 @@ case_gate_holds_account_until_reset() {
 	[[ "$output" == *"limited until"* ]]
 	valid gates "$STORE/gates.json"
 	valid description "$STORE/tasks/${ids[0]}/description.json"
+	# the gate is in the store, not in the supervisor: kill it, start another
+	kill -KILL "$SUP_PID"
+	wait "$SUP_PID" 2>/dev/null || true
+	start_supervise sup2
+	wait_log "$P/sup2.log" "scheduled: claude \(key …[0-9a-f]{4}\): limited until" 10
+	wait_log "$P/sup2.log" "scheduled: 1 auto-retry, 1 account gate, 4 queued tasks" 10
 
 	for i in "$a" "${ids[@]}"; do wait_desc "$i" COMPLETED 120; done
 	# nothing of the account started before the reset (but a's first run)
@@ -126,14 +132,14 @@ case_gate_holds_account_until_reset() {
 	for t in $sorted; do
 		if [ "$prev" -gt 0 ] && [ $((t - prev)) -lt 1500 ]; then
 			echo "two starts $((t - prev)) ms apart:" >&2
-			cat "$P/starts.txt" "$P/sup.log" >&2
+			cat "$P/starts.txt" "$P/sup.log" "$P/sup2.log" >&2
 			return 1
 		fi
 		prev=$t
 	done
-	grep -q "started from the queue (probe for claude (key …" "$P/sup.log"
+	grep -q "started from the queue (probe for claude (key …" "$P/sup2.log"
 	# nobody waits any more: the gate opens and the file goes
-	wait_log "$P/sup.log" "nothing waits any more: open" 20
+	wait_log "$P/sup2.log" "nothing waits any more: open" 20
 	[ ! -e "$STORE/gates.json" ]
 }
 
