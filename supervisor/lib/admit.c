@@ -157,7 +157,8 @@ int admit_new_task(const struct project *p, const struct task_store *st, int64_t
 	int running = admit_count_running(&l);
 	int64_t now = timeutil_now_ms();
 	queue_plan(items, n, &gates, &gp, max_running, running, now);
-	const struct queue_item *mine = NULL;
+	/* queue_plan sorted the items; ours is among them. */
+	const struct queue_item *mine = &items[n - 1];
 	for (size_t i = 0; i < n; i++)
 		if (items[i].id == id)
 			mine = &items[i];
