@@ -37,7 +37,7 @@ struct json_object *admit_queued(const struct task *t)
 	return q && json_object_is_type(q, json_type_object) ? q : NULL;
 }
 
-int admit_count_running(const struct task_list *l)
+int admit_count_running(const struct task_list *l, const char *kind)
 {
 	int n = 0;
 	for (size_t i = 0; i < l->n; i++) {
@@ -45,10 +45,36 @@ int admit_count_running(const struct task_list *l)
 		if (!t)
 			continue;
 		enum task_status s = task_status(t);
-		if (task_status_is_running(s) || (s == TASK_NEW && resume_in_flight(t, NULL)))
-			n++;
+		if (!task_status_is_running(s) && !(s == TASK_NEW && resume_in_flight(t, NULL)))
+			continue;
+		const char *k = NULL;
+		if (kind && (!task_get_engine(t, &k, NULL) || !k || strcmp(k, kind) != 0))
+			continue;
+		n++;
 	}
 	return n;
+}
+
+void admit_engine_limits(const struct project_settings *ps, const struct task_list *l,
+			 struct admit_engines *ret)
+{
+	static const char *const kinds[] = {"docker", "podman"};
+	for (size_t i = 0; i < 2; i++) {
+		ret->kind[i] = kinds[i];
+		ret->max[i] = project_max_running_of(ps, kinds[i]);
+		ret->running[i] = ret->max[i] > 0 ? admit_count_running(l, kinds[i]) : 0;
+	}
+}
+
+void admit_item_engine(struct admit_engines *e, const struct task *t, struct queue_item *it)
+{
+	const char *k = NULL;
+	task_get_engine(t, &k, NULL);
+	for (size_t i = 0; k && i < 2; i++)
+		if (!strcmp(k, e->kind[i]) && e->max[i] > 0) {
+			it->group_max = e->max[i];
+			it->group_running = &e->running[i];
+		}
 }
 
 struct queued_ctx {
@@ -131,8 +157,9 @@ int admit_new_task(const struct project *p, const struct task_store *st, int64_t
 	if ((r = gate_table_load(st->dir, &gates, err)) < 0)
 		return r;
 	int max_running = p->settings.max_running;
+	bool engine_limits = p->settings.max_running_docker > 0 || p->settings.max_running_podman > 0;
 	/* Nothing limits: no need to look at the other tasks. */
-	if (gates.n == 0 && max_running <= 0) {
+	if (gates.n == 0 && max_running <= 0 && !engine_limits) {
 		gate_table_release(&gates);
 		return 0;
 	}
@@ -143,18 +170,27 @@ int admit_new_task(const struct project *p, const struct task_store *st, int64_t
 	}
 	struct queue_item *items = xcalloc(l.n + 1, sizeof(*items));
 	char **keys = xcalloc(l.n + 1, sizeof(*keys));
+	struct admit_engines eng;
+	admit_engine_limits(&p->settings, &l, &eng);
 	size_t n = 0;
+	const struct task *self = NULL;
 	for (size_t i = 0; i < l.n; i++) {
 		const struct task *o = l.entries[i].task;
+		if (o && o->id == id)
+			self = o;
 		if (!o || o->id == id || !admit_queued(o))
 			continue;
 		_cleanup_free_ char *lbl = NULL;
 		admit_account_of_task(o, &keys[n], &lbl);
 		items[n] = (struct queue_item){.id = o->id, .account = keys[n], .due = true};
+		admit_item_engine(&eng, o, &items[n]);
 		n++;
 	}
-	items[n++] = (struct queue_item){.id = id, .account = key, .due = true};
-	int running = admit_count_running(&l);
+	items[n] = (struct queue_item){.id = id, .account = key, .due = true};
+	if (self)
+		admit_item_engine(&eng, self, &items[n]);
+	n++;
+	int running = admit_count_running(&l, NULL);
 	int64_t now = timeutil_now_ms();
 	queue_plan(items, n, &gates, &gp, max_running, running, now);
 	/* queue_plan sorted the items; ours is among them. */
@@ -169,13 +205,20 @@ int admit_new_task(const struct project *p, const struct task_store *st, int64_t
 		 * admission must see it. */
 		if (gate_find(&gates, key))
 			r = gate_table_save(st->dir, &gates, err);
-		if (r == 0 && max_running > 0)
+		if (r == 0 && (max_running > 0 || engine_limits))
 			ret->lock_fd = TAKE_FD(fd);
 	} else {
 		ret->start = false;
 		const struct gate *g = gate_find(&gates, key);
-		ret->message = queue_why_text(mine->why, g ? g->label : label, mine->at_ms,
-					      max_running);
+		const char *kind = NULL;
+		if (self)
+			task_get_engine(self, &kind, NULL);
+		if (mine->why != QUEUE_SLOTS)
+			ret->message = queue_why_text(mine->why, g ? g->label : label, mine->at_ms, 0);
+		else if (mine->group_full)
+			ret->message = queue_why_text(mine->why, kind, 0, mine->group_max);
+		else
+			ret->message = queue_why_text(mine->why, NULL, 0, max_running);
 		r = admit_set_queued(st, id, mine, ret->message, err);
 	}
 	for (size_t i = 0; i < n; i++)

@@ -34,8 +34,20 @@ void admit_account_of_task(const struct task *t, char **ret_key, char **ret_labe
 struct json_object *admit_queued(const struct task *t);
 
 /* Tasks whose container runs or is being started: IN_PROGRESS, ITERATING,
- * and NEW with a start in flight. */
-int admit_count_running(const struct task_list *l);
+ * and NEW with a start in flight; kind non-NULL: only those recorded on
+ * that engine kind. */
+int admit_count_running(const struct task_list *l, const char *kind);
+
+/* maxRunning per engine kind (project.h): the limits and the counts. */
+struct admit_engines {
+	const char *kind[2];
+	int max[2];
+	int running[2];
+};
+void admit_engine_limits(const struct project_settings *ps, const struct task_list *l,
+			 struct admit_engines *ret);
+/* Point it->group_max/group_running at the limit of t's engine, if any. */
+void admit_item_engine(struct admit_engines *e, const struct task *t, struct queue_item *it);
 
 /* Record (or refresh) `queued` for a waiting item; no write when nothing
  * changed but `since`. */

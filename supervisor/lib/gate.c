@@ -220,6 +220,7 @@ int64_t queue_plan(struct queue_item *items, size_t n, struct gate_table *gates,
 		it->probe = false;
 		it->at_ms = 0;
 		it->position = 0;
+		it->group_full = false;
 		if (!it->due) {
 			it->why = QUEUE_NOT_DUE;
 			continue;
@@ -235,7 +236,9 @@ int64_t queue_plan(struct queue_item *items, size_t n, struct gate_table *gates,
 				wake = at;
 			continue;
 		}
-		if (max_running > 0 && running >= max_running) {
+		it->group_full = it->group_max > 0 && it->group_running &&
+				 *it->group_running >= it->group_max;
+		if ((max_running > 0 && running >= max_running) || it->group_full) {
 			it->why = QUEUE_SLOTS;
 			it->position = ++position;
 			continue;
@@ -243,6 +246,8 @@ int64_t queue_plan(struct queue_item *items, size_t n, struct gate_table *gates,
 		it->why = QUEUE_START;
 		it->probe = v == GATE_PROBE;
 		running++;
+		if (it->group_running)
+			(*it->group_running)++;
 		gate_admitted(g, it->id, now_ms);
 	}
 	return wake;
@@ -276,6 +281,9 @@ char *queue_why_text(enum queue_why w, const char *label, int64_t at_ms, int max
 		return xasprintf("%s: limit reset, released one at a time (next at %s)",
 				 label ? label : "?", timeutil_format_hhmm(at_ms, hhmm));
 	case QUEUE_SLOTS:
+		if (label)
+			return xasprintf("waiting for a free %s slot (maxRunning %d)", label,
+					 max_running);
 		return xasprintf("waiting for a free slot (maxRunning %d)", max_running);
 	case QUEUE_START:
 	case QUEUE_NOT_DUE:

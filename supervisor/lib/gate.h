@@ -25,9 +25,11 @@
  * order (task id), and says which may start now: the account's gate must
  * let it (each admission moves the gate: the second of an account in the
  * same plan waits for the stagger) and, with max_running > 0, a slot must be
- * free (running + started so far < max_running).  A task blocked by its gate
+ * free (running + started so far < max_running), and so must one of its
+ * engine's when that has a limit (group_max).  A task blocked by its gate
  * does not hold back a later task of another account; a task blocked for a
- * slot holds back every later one (slots are served in creation order).
+ * slot holds back every later one that needs the same slot (slots are
+ * served in creation order).
  * Waiting items get a 1-based position among the waiting.
  *
  * Everything above is pure: the clock is a parameter and nothing reads the
@@ -130,11 +132,16 @@ struct queue_item {
 	int64_t id;
 	const char *account;
 	bool due;           /* false: a scheduled retry (counts as waiting for its gate) */
+	/* A second limit, the item's engine (maxRunning per engine): items of
+	 * one engine share *group_running, which a START increments. */
+	int group_max;      /* <= 0: none */
+	int *group_running;
 	/* results */
 	enum queue_why why;
 	bool probe;         /* START as its gate's probe */
 	int64_t at_ms;      /* GATE, STAGGER */
 	int position;       /* 1-based among the waiting; 0 for START and NOT_DUE */
+	bool group_full;    /* SLOTS because of its engine's limit */
 };
 
 /* Plan (see top).  items are sorted by id here; gates is updated for every
@@ -148,7 +155,8 @@ const char *queue_why_name(enum queue_why w);
 
 /* One line for people: "claude (key …3f2a): limited until 14:00",
  * "claude (key …3f2a): released one at a time, next at 14:02", "waiting for
- * a free slot (2 of 2 running)".  Newly allocated. */
+ * a free slot (maxRunning 2)", with an engine's limit (label = the engine)
+ * "waiting for a free docker slot (maxRunning 2)".  Newly allocated. */
 char *queue_why_text(enum queue_why w, const char *label, int64_t at_ms, int max_running);
 
 /* ---- persistence --------------------------------------------------------------- */

@@ -178,9 +178,33 @@ static int read_settings_file(const char *root, struct project_settings *s, int6
 				     err)) < 0)
 			return r;
 	}
-	if ((r = json_top_int(obj, "maxRunning", 0, PROJECT_MAX_RUNNING_LIMIT, what, max_running,
-			      err)) < 0 ||
-	    (r = json_top_int(obj, "stallSeconds", 0, PROJECT_RETRY_CAP_LIMIT, what, stall, err)) <
+	struct json_object *mr = NULL;
+	if (json_object_object_get_ex(obj, "maxRunning", &mr) && mr &&
+	    json_object_is_type(mr, json_type_object)) {
+		json_object_object_foreach(mr, kind, lim)
+		{
+			int *slot = !strcmp(kind, "docker")   ? &s->max_running_docker
+				    : !strcmp(kind, "podman") ? &s->max_running_podman
+							      : NULL;
+			if (!slot)
+				return rv_error_set(err, EINVAL,
+						    "%s: maxRunning names engine '%.40s'; expected "
+						    "docker or podman",
+						    what, kind);
+			_cleanup_free_ char *name = xasprintf("maxRunning.%s", kind);
+			if (!json_object_is_type(lim, json_type_int))
+				return rv_error_set(err, EINVAL, "%s: %s must be an integer", what,
+						    name);
+			if ((r = check_range(json_object_get_int64(lim), 0, PROJECT_MAX_RUNNING_LIMIT,
+					     what, name, err)) < 0)
+				return r;
+			*slot = (int)json_object_get_int64(lim);
+		}
+	} else if ((r = json_top_int(obj, "maxRunning", 0, PROJECT_MAX_RUNNING_LIMIT, what,
+				     max_running, err)) < 0) {
+		return r;
+	}
+	if ((r = json_top_int(obj, "stallSeconds", 0, PROJECT_RETRY_CAP_LIMIT, what, stall, err)) <
 		    0)
 		return r;
 	return 0;
@@ -677,5 +701,16 @@ int project_migrate_store(const struct project *p, struct project_migration *ret
 		return r;
 	}
 	*ret = m;
+	return 0;
+}
+
+int project_max_running_of(const struct project_settings *s, const char *kind)
+{
+	if (!kind)
+		return 0;
+	if (!strcmp(kind, "docker"))
+		return s->max_running_docker;
+	if (!strcmp(kind, "podman"))
+		return s->max_running_podman;
 	return 0;
 }

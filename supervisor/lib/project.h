@@ -26,7 +26,9 @@
  *     "agentImage": string
  *     "retry": {"max": int, "baseSeconds": int, "capSeconds": int}
  *     "maxRunning": int      containers of the store running at once (0: no
- *                            limit; more wait in the queue, gate.h)
+ *                            limit; more wait in the queue, gate.h), or
+ *                 {"docker": int, "podman": int}  the same per engine kind
+ *                            (a kind not named has no limit)
  *     "stallSeconds": int    pause a task that showed no progress this long
  *                            (0: off; supervise.c, retry-policy.md)
  * and the environment overrides them: ROVER_RETRY_MAX, ROVER_RETRY_BASE_SECONDS,
@@ -79,6 +81,8 @@ struct project_settings {
 	char *agent_image; /* rover.json "agentImage", or NULL */
 	struct project_retry retry;
 	int max_running;       /* 0: no limit */
+	int max_running_docker; /* per engine kind; 0: no limit of its own */
+	int max_running_podman;
 	int64_t stall_seconds; /* 0: no stall detection */
 };
 
@@ -160,6 +164,9 @@ struct project_migration {
 int project_migrate_store(const struct project *p, struct project_migration *ret,
 			  struct rv_error **err);
 void project_migration_release(struct project_migration *m);
+
+/* The limit of an engine kind ("docker", "podman"; 0: none). */
+int project_max_running_of(const struct project_settings *s, const char *kind);
 
 /* The image for new containers: ROVER_AGENT_IMAGE when set and not empty,
  * else rover.json's agentImage, else NULL.  Borrowed. */

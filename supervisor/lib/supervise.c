@@ -709,6 +709,8 @@ static void queue_pass(struct sv *s)
 	bool gates_changed = false;
 	int64_t now = timeutil_now_ms();
 	size_t n = 0;
+	struct admit_engines eng;
+	admit_engine_limits(&o->project->settings, &s->list, &eng);
 	struct queue_item *items = xcalloc(s->list.n + 1, sizeof(*items));
 	char **keys = xcalloc(s->list.n + 1, sizeof(*keys));
 	char **labels = xcalloc(s->list.n + 1, sizeof(*labels));
@@ -746,6 +748,7 @@ static void queue_pass(struct sv *s)
 			due = d.action == RETRY_FIRE && sn && sn->due;
 		}
 		items[n] = (struct queue_item){.id = t->id, .account = key, .due = due};
+		admit_item_engine(&eng, t, &items[n]);
 		keys[n] = key;
 		labels[n] = label;
 		n++;
@@ -763,7 +766,7 @@ static void queue_pass(struct sv *s)
 		}
 	}
 	int max_running = o->project->settings.max_running;
-	int running = admit_count_running(&s->list);
+	int running = admit_count_running(&s->list, NULL);
 	int64_t wake = queue_plan(items, n, &gates, &gp, max_running, running, now);
 	for (size_t i = 0; i < n; i++)
 		if (items[i].why == QUEUE_START && gate_find(&gates, items[i].account))
@@ -808,8 +811,12 @@ static void queue_pass(struct sv *s)
 			}
 			continue;
 		}
+		const char *kind = NULL;
+		task_get_engine(e->task, &kind, NULL);
 		_cleanup_free_ char *msg =
-			queue_why_text(it->why, g ? g->label : label, it->at_ms, max_running);
+			it->why != QUEUE_SLOTS ? queue_why_text(it->why, g ? g->label : label, it->at_ms, 0)
+			: it->group_full       ? queue_why_text(it->why, kind, 0, it->group_max)
+					       : queue_why_text(it->why, NULL, 0, max_running);
 		if (!retry) {
 			if (admit_set_queued(o->store, it->id, it, msg, &err) < 0) {
 				warn_task(s, it->id, rv_error_msg(err));

@@ -143,8 +143,12 @@ case_gate_holds_account_until_reset() {
 	[ ! -e "$STORE/gates.json" ]
 }
 
-case_max_running_limits_containers() {
-	echo '{"maxRunning": 2}' >"$P/rover.json"
+case_max_running_limits_containers() { # [per-engine]
+	if [ "${1:-}" = per-engine ]; then
+		echo "{\"maxRunning\": {\"$ENGINE\": 2}}" >"$P/rover.json"
+	else
+		echo '{"maxRunning": 2}' >"$P/rover.json"
+	fi
 	write_wf slow.yml <<'YML'
 version: '1.0'
 name: slow
@@ -160,6 +164,9 @@ YML
 		ids+=("$(echo "$out" | jq -r .taskId)")
 		if [ "$i" -gt 2 ]; then
 			[ "$(echo "$out" | jq -r .queued.reason)" = maxRunning ]
+			if [ "${1:-}" = per-engine ]; then
+				[[ "$(echo "$out" | jq -r .queued.message)" == *"free $ENGINE slot"* ]]
+			fi
 		fi
 	done
 	# sample the engine until all are done

@@ -184,6 +184,41 @@ static void test_plan_slots_in_creation_order(void **state)
 	gate_table_release(&t);
 }
 
+static void test_plan_per_engine_slots(void **state)
+{
+	(void)state;
+	struct gate_table t = {0};
+	/* docker: at most 1 (1 running already); podman: no limit of its own;
+	 * store-wide: at most 3 */
+	int docker_running = 1;
+	struct queue_item it[] = {
+		{.id = 1, .account = "a", .due = true, .group_max = 1, .group_running = &docker_running},
+		{.id = 2, .account = "a", .due = true},
+		{.id = 3, .account = "a", .due = true, .group_max = 1, .group_running = &docker_running},
+		{.id = 4, .account = "a", .due = true},
+		{.id = 5, .account = "a", .due = true},
+	};
+	queue_plan(it, 5, &t, &pol, 3, 1, T0);
+	/* a full docker does not hold back podman tasks */
+	assert_int_equal(it[0].why, QUEUE_SLOTS);
+	assert_true(it[0].group_full);
+	assert_int_equal(it[1].why, QUEUE_START);
+	assert_int_equal(it[2].why, QUEUE_SLOTS);
+	assert_int_equal(it[3].why, QUEUE_START);
+	/* the store-wide limit (3) is reached now */
+	assert_int_equal(it[4].why, QUEUE_SLOTS);
+	assert_false(it[4].group_full);
+	assert_int_equal(it[4].position, 3);
+	/* a docker slot frees: the oldest docker task goes, and counts */
+	docker_running = 0;
+	queue_plan(it, 5, &t, &pol, 0, 0, T0);
+	assert_int_equal(it[0].why, QUEUE_START);
+	assert_int_equal(it[2].why, QUEUE_SLOTS);
+	assert_int_equal(docker_running, 1);
+	_cleanup_free_ char *m = queue_why_text(QUEUE_SLOTS, "docker", 0, 1);
+	assert_string_equal(m, "waiting for a free docker slot (maxRunning 1)");
+}
+
 static void test_texts(void **state)
 {
 	(void)state;
@@ -262,6 +297,7 @@ int main(void)
 		cmocka_unit_test(test_gate_phases),
 		cmocka_unit_test(test_plan_gate_holds_account_only),
 		cmocka_unit_test(test_plan_slots_in_creation_order),
+		cmocka_unit_test(test_plan_per_engine_slots),
 		cmocka_unit_test(test_texts),
 		cmocka_unit_test(test_policy_env),
 		cmocka_unit_test(test_table_round_trip),

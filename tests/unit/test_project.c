@@ -424,6 +424,22 @@ static void test_project_queue_and_stall_settings(void **state)
 	write_file("rover.json", "{\"stallSeconds\": -1}");
 	assert_int_equal(project_load_settings(real_dir, &s, &e), -EINVAL);
 	assert_non_null(strstr(e->msg, "stallSeconds"));
+	rv_error_free(TAKE_PTR(e));
+	/* per engine kind */
+	write_file("rover.json", "{\"maxRunning\": {\"docker\": 2, \"podman\": 0}}");
+	assert_int_equal(project_load_settings(real_dir, &s, NULL), 0);
+	assert_int_equal(s.max_running, 0);
+	assert_int_equal(project_max_running_of(&s, "docker"), 2);
+	assert_int_equal(project_max_running_of(&s, "podman"), 0);
+	assert_int_equal(project_max_running_of(&s, NULL), 0);
+	project_settings_release(&s);
+	write_file("rover.json", "{\"maxRunning\": {\"kubernetes\": 2}}");
+	assert_int_equal(project_load_settings(real_dir, &s, &e), -EINVAL);
+	assert_non_null(strstr(e->msg, "expected docker or podman"));
+	rv_error_free(TAKE_PTR(e));
+	write_file("rover.json", "{\"maxRunning\": {\"docker\": -1}}");
+	assert_int_equal(project_load_settings(real_dir, &s, &e), -EINVAL);
+	assert_non_null(strstr(e->msg, "maxRunning.docker"));
 	write_file("rover.json", "{}");
 	expect_env_error_fwd("ROVER_MAX_RUNNING", "lots", "ROVER_MAX_RUNNING");
 }
