@@ -39,6 +39,7 @@ static struct json_object *inspect_json(const struct cmd_env *env, struct task *
 	int64_t n = task_iterations(t);
 	_cleanup_free_ char *iter_dir = task_store_iteration_dir(env->store, t->id, n);
 	jsonutil_set_str(o, "iterationPath", iter_dir);
+	queue_view_add_gate_json(o, env->store, t);
 
 	_cleanup_free_ char *status_path = task_store_iteration_file(env->store, t->id, n,
 								     TASK_FILE_STATUS);

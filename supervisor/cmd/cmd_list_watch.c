@@ -9,6 +9,7 @@
 #include "common/timeutil.h"
 #include "supervisor/cmd/cmd.h"
 #include "supervisor/cmd/list_view.h"
+#include "supervisor/cmd/queue_view.h"
 #include "supervisor/lib/supervise.h"
 
 #define WATCH_DEFAULT_INTERVAL_S 3
@@ -58,6 +59,7 @@ static void on_view(void *userdata, const struct supervise_view *v)
 		printf("No tasks yet. Create one with: rover task \"what to do\"\n");
 	else
 		list_view_print_table(stdout, w->env->store, v->tasks, policy, v->now_ms);
+	queue_view_print_gates(stdout, w->env->store->dir, v->now_ms);
 	printf("\n⏱ Refreshing every %ds (Ctrl+C to exit)...\n", w->interval_s);
 	if (w->so->no_engine)
 		printf("ℹ Engine not asked (--no-engine): no container checks, no auto-retries.\n");

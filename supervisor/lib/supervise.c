@@ -791,23 +791,30 @@ static void queue_pass(struct sv *s)
 		if (it->why == QUEUE_START) {
 			if (sn)
 				sn->held[0] = '\0';
+			bool given_back = false;
 			if (!retry) {
 				start_queued(s, e, it->probe, label);
-				continue;
+			} else {
+				struct retry_decision d;
+				retry_decide(e->task, &o->policy, timeutil_now_ms(), 0, 0, &d);
+				given_back = d.action == RETRY_FIRE && sn && fire(s, e, sn, &d);
 			}
-			struct retry_decision d;
-			retry_decide(e->task, &o->policy, timeutil_now_ms(), 0, 0, &d);
+			/* The stagger counts from when the container started, not
+			 * from the plan: a slow start must not eat the next wait. */
 			struct gate *gm = gate_find(&gates, it->account);
-			if (d.action == RETRY_FIRE && sn && fire(s, e, sn, &d) && it->probe && gm &&
-			    gm->probe_task == it->id) {
-				/* The probe never reached the provider: the next one
-				 * probes. */
+			if (!gm)
+				continue;
+			if (it->probe && gm->probe_task == it->id)
+				gm->probe_at_ms = given_back ? 0 : timeutil_now_ms();
+			else if (!it->probe && !given_back)
+				gm->last_release_ms = timeutil_now_ms();
+			/* A probe that never reached the provider: the next one
+			 * probes. */
+			if (given_back && it->probe)
 				gm->probe_task = 0;
-				gm->probe_at_ms = 0;
-				if (gate_table_save(o->store->dir, &gates, &err) < 0) {
-					warn_task(s, 0, rv_error_msg(err));
-					rv_error_free(TAKE_PTR(err));
-				}
+			if (gate_table_save(o->store->dir, &gates, &err) < 0) {
+				warn_task(s, 0, rv_error_msg(err));
+				rv_error_free(TAKE_PTR(err));
 			}
 			continue;
 		}

@@ -19,13 +19,17 @@ gate_setup() { # docker|podman
 	PROXY_PID=
 }
 
+# PID and every process below it, by id, children first.
+kill_tree() {
+	local c
+	for c in $(pgrep -P "$1"); do kill_tree "$c"; done
+	kill "$1" 2>/dev/null || true
+}
+
 gate_teardown() {
 	[ -n "$SAMPLER" ] && kill "$SAMPLER" 2>/dev/null
 	[ -n "$PROXY_PID" ] && kill -KILL "$PROXY_PID" 2>/dev/null
-	if [ -n "$TIMED_PID" ]; then
-		# the pipeline's processes are the subshell's children
-		kill $(pgrep -P "$TIMED_PID") "$TIMED_PID" 2>/dev/null
-	fi
+	[ -n "$TIMED_PID" ] && kill_tree "$TIMED_PID"
 	dur_teardown
 }
 
@@ -104,6 +108,9 @@ case_gate_holds_account_until_reset() {
 	[ "$(echo "$output" | jq -r ".[] | select(.id == ${ids[2]}) | .queued.position")" = 3 ]
 	run "$ROVER" inspect "${ids[0]}"
 	[[ "$output" == *"limited until"* ]]
+	run "$ROVER" inspect --json "${ids[0]}"
+	[ "$(echo "$output" | jq -r .gate.task)" = "$a" ]
+	[ "$(echo "$output" | jq -r .gate.limitedUntil)" = "$until_iso" ]
 	valid gates "$STORE/gates.json"
 	valid description "$STORE/tasks/${ids[0]}/description.json"
 	# the gate is in the store, not in the supervisor: kill it, start another
