@@ -646,7 +646,22 @@ static struct task_list_entry *entry_find(struct sv *s, int64_t id)
 	return NULL;
 }
 
-static void start_queued(struct sv *s, struct task_list_entry *e, bool probe, const char *label)
+static int unqueue_fn(struct task *t, void *userdata, struct rv_error **err)
+{
+	(void)userdata;
+	(void)err;
+	if (!jsonutil_get_obj(task_json(t), "queued") || resume_in_flight(t, NULL))
+		return TASK_UPDATE_SKIP;
+	json_object_object_del(task_json(t), "queued");
+	return 0;
+}
+
+/* Start a queued task.  Its `queued` goes once the start is over: started,
+ * or failed for good (it stays NEW with the reason, for `rover restart`,
+ * instead of failing again on every pass).  An engine that cannot be
+ * reached keeps it queued, tried again after the engine's backoff. */
+static void start_queued(struct sv *s, struct task_list_entry *e, struct seen *sn, bool probe,
+			 const char *label)
 {
 	const struct supervise_opts *o = s->o;
 	struct resume_opts ro = {.mode = RESUME_START, .image = o->image, .observed = true};
@@ -654,11 +669,32 @@ static void start_queued(struct sv *s, struct task_list_entry *e, bool probe, co
 	_cleanup_error_ struct rv_error *err = NULL;
 	int r = resume_task(o->project, o->store, e->id, &ro, &out, &err);
 	s->need_status = true;
+	if (r == 0 && out.result == RESUME_ALREADY_RESUMING) {
+		resume_outcome_release(&out);
+		return;
+	}
+	if (r == 0 && out.result == RESUME_FAILED && rv_error_is_transient(err) && sn) {
+		sn->engine_failures++;
+		sn->not_before_ms =
+			timeutil_now_ms() + supervise_reconnect_delay_ms(sn->engine_failures);
+		emit(s, SUPERVISE_QUEUE, e->id,
+		     "task %lld: the engine is unreachable (%s); it stays queued", (long long)e->id,
+		     rv_error_msg(err));
+		replace_task(e, TAKE_PTR(out.task));
+		resume_outcome_release(&out);
+		return;
+	}
+	_cleanup_error_ struct rv_error *uerr = NULL;
+	struct task *fresh = NULL;
+	if (task_store_update(o->store, e->id, unqueue_fn, NULL, &fresh, &uerr) == 0) {
+		task_free(out.task);
+		out.task = fresh;
+	} else {
+		task_free(fresh);
+	}
+	if (sn)
+		sn->engine_failures = 0;
 	if (r < 0 || out.result != RESUME_OK) {
-		if (r == 0 && out.result == RESUME_ALREADY_RESUMING) {
-			resume_outcome_release(&out);
-			return;
-		}
 		emit(s, SUPERVISE_QUEUE, e->id, "task %lld: could not start it from the queue: %s",
 		     (long long)e->id, rv_error_msg(err));
 	} else {
@@ -747,6 +783,13 @@ static void queue_pass(struct sv *s)
 			}
 			due = d.action == RETRY_FIRE && sn && sn->due;
 		}
+		if (!retry) {
+			/* a queued start the engine refused waits for its backoff */
+			struct seen *qs = seen_find(s, t->id);
+			due = !(qs && qs->not_before_ms > now);
+			if (!due && (s->next_due_wall == 0 || qs->not_before_ms < s->next_due_wall))
+				s->next_due_wall = qs->not_before_ms;
+		}
 		items[n] = (struct queue_item){.id = t->id, .account = key, .due = due};
 		admit_item_engine(&eng, t, &items[n]);
 		keys[n] = key;
@@ -793,7 +836,7 @@ static void queue_pass(struct sv *s)
 				sn->held[0] = '\0';
 			bool given_back = false;
 			if (!retry) {
-				start_queued(s, e, it->probe, label);
+				start_queued(s, e, sn, it->probe, label);
 			} else {
 				struct retry_decision d;
 				retry_decide(e->task, &o->policy, timeutil_now_ms(), 0, 0, &d);

@@ -603,7 +603,9 @@ static void apply_status(struct task *t, enum task_status to, const char *error,
 	}
 	if (to != TASK_IN_PROGRESS && to != TASK_ITERATING)
 		json_object_object_del(t->obj, "stallRequest");
-	if (to != TASK_NEW)
+	/* Kept while a start is in flight, so that a start that dies is
+	 * rolled back into the queue (resume_recover: IN_PROGRESS -> NEW). */
+	if (to != TASK_NEW && to != TASK_IN_PROGRESS)
 		json_object_object_del(t->obj, "queued");
 	jsonutil_set_str(t->obj, "status", status_names[to]);
 	set_now(t, "lastStatusCheck", ts);

@@ -60,8 +60,10 @@
  *   FAILED       sets failedAt; clears pausedAt; error = given or cleared
  *   MERGED/PUSHED sets completedAt if absent; clears pausedAt
  * and, ours: leaving PAUSED removes pauseReason and autoRetry.nextRetryAt
- * (nothing is scheduled for a task that is not paused); leaving NEW removes
- * `queued` (gate.h: the task waited in the start queue); entering PAUSED
+ * (nothing is scheduled for a task that is not paused); any status but NEW
+ * and IN_PROGRESS removes `queued` (gate.h: the task waited in the start
+ * queue; kept through the start so that a start that dies goes back into
+ * the queue, and removed by the supervisor once it started); entering PAUSED
  * with reason signal or orphan while `stallRequest` names the task's
  * current container makes the reason `stalled` (the supervisor sent that
  * SIGTERM because the task made no progress, supervise.c), and any other

@@ -500,10 +500,20 @@ static void test_task_stall_and_queue_side_effects(void **state)
 	assert_string_equal(str(t, "pauseReason"), "user");
 	task_free(t);
 
-	/* leaving NEW drops queued */
+	/* queued stays through the start (a start that dies goes back into
+	 * the queue), and goes with any later status */
 	t = fresh(TASK_NEW);
 	json_object_object_add(task_json(t), "queued", json_object_new_object());
 	assert_int_equal(task_set_status(t, TASK_IN_PROGRESS, NULL, 0, T0, NULL), 0);
+	assert_non_null(jsonutil_get_obj(task_json(t), "queued"));
+	assert_int_equal(task_set_status(t, TASK_NEW, NULL, 0, T0, NULL), 0);
+	assert_non_null(jsonutil_get_obj(task_json(t), "queued"));
+	assert_int_equal(task_set_status(t, TASK_FAILED, "stopped", 0, T0, NULL), 0);
+	assert_null(jsonutil_get_obj(task_json(t), "queued"));
+	task_free(t);
+	t = fresh(TASK_IN_PROGRESS);
+	json_object_object_add(task_json(t), "queued", json_object_new_object());
+	assert_int_equal(task_set_status(t, TASK_ITERATING, NULL, 0, T0, NULL), 0);
 	assert_null(jsonutil_get_obj(task_json(t), "queued"));
 	task_free(t);
 	/* "stalled" parses and validates */
