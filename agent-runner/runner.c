@@ -69,6 +69,27 @@ struct run {
 	const struct workflow_step *breakpoint; /* the one we wait at, or NULL */
 };
 
+/* The heartbeat interval: ROVER_HEARTBEAT_SECONDS (1-3600), else the
+ * default.  The supervisor passes the variable on when it judges stalls
+ * on a shorter time. */
+static int heartbeat_ms(void)
+{
+	const char *s = getenv("ROVER_HEARTBEAT_SECONDS");
+	char *end = NULL;
+	long v = s && *s ? strtol(s, &end, 10) : 0;
+	if (!s || !*s || *end || v < 1 || v > 3600)
+		v = STATUS_HEARTBEAT_DEFAULT_S;
+	return (int)v * 1000;
+}
+
+static void on_heartbeat(void *userdata, bool output)
+{
+	struct run *r = userdata;
+	_cleanup_error_ struct rv_error *e = NULL;
+	/* Like any status update during the run, a failure only informs. */
+	(void)status_file_heartbeat(r->status, output, &e);
+}
+
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
 {
@@ -349,7 +370,10 @@ static enum step_outcome run_agent(struct run *r, const struct workflow_step *s,
 					.grace_s = r->o->grace_s,
 					.capture_cap = CAPTURE_CAP,
 					.tee = true,
-					.env = env};
+					.env = env,
+					.heartbeat_ms = heartbeat_ms(),
+					.heartbeat = on_heartbeat,
+					.heartbeat_ud = r};
 		struct spawn_result res = {0};
 		if (spawn_run(&so, &r->sig, &r->pm, &res, &e) < 0) {
 			jsonutil_set_str(outputs, "error", rv_error_msg(e));
@@ -484,7 +508,10 @@ static enum step_outcome run_command(struct run *r, const struct workflow_step *
 				.grace_s = r->o->grace_s,
 				.capture_cap = CAPTURE_CAP,
 				.tee = true,
-				.env = env};
+				.env = env,
+				.heartbeat_ms = heartbeat_ms(),
+				.heartbeat = on_heartbeat,
+				.heartbeat_ud = r};
 	struct spawn_result res = {0};
 	int spawned = spawn_run(&so, &r->sig, &r->pm, &res, &e);
 	placeholder_env_free(env);

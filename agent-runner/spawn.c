@@ -116,6 +116,8 @@ int spawn_run(const struct spawn_opts *o, struct signals *sig, struct pause_mach
 	int64_t kill_at = 0;  /* SIGKILL the group at this time (grace) */
 	int64_t drain_until = 0; /* stop reading pipes after the child's exit */
 	int grace_ms = (o->grace_s > 0 ? o->grace_s : 10) * 1000;
+	bool beat_on = o->heartbeat && o->heartbeat_ms > 0, printed = false;
+	int64_t next_beat = beat_on ? start + o->heartbeat_ms : 0;
 
 	while (fds[0] >= 0 || fds[1] >= 0 || !exited) {
 		int64_t now = timeutil_mono_ms();
@@ -130,6 +132,11 @@ int spawn_run(const struct spawn_opts *o, struct signals *sig, struct pause_mach
 		}
 		if (exited && drain_until && now >= drain_until)
 			break;
+		if (beat_on && !exited && now >= next_beat) {
+			o->heartbeat(o->heartbeat_ud, printed);
+			printed = false;
+			next_beat = now + o->heartbeat_ms;
+		}
 
 		int64_t next = -1;
 		if (!exited && timeout_at && !timed_out)
@@ -138,6 +145,8 @@ int spawn_run(const struct spawn_opts *o, struct signals *sig, struct pause_mach
 			next = kill_at;
 		if (exited && drain_until && (next < 0 || drain_until < next))
 			next = drain_until;
+		if (beat_on && !exited && (next < 0 || next_beat < next))
+			next = next_beat;
 		int wait_ms = next < 0 ? -1 : (int)(next - now > 0 ? next - now : 0);
 
 		struct pollfd pfd[3] = {{.fd = fds[0], .events = POLLIN},
@@ -153,6 +162,7 @@ int spawn_run(const struct spawn_opts *o, struct signals *sig, struct pause_mach
 			char buf[16384];
 			ssize_t r = read(fds[i], buf, sizeof(buf));
 			if (r > 0) {
+				printed = true;
 				tail_add(&tails[i], buf, (size_t)r);
 				if (o->tee)
 					(void)fileio_write_all(i == 0 ? 1 : 2, buf, (size_t)r);

@@ -35,6 +35,11 @@ struct spawn_opts {
 	size_t capture_cap; /* bytes kept of each stream (the tail) */
 	bool tee;           /* copy output to our stdout/stderr */
 	char *const *env;   /* "NAME=value" added to the child's environment, or NULL */
+	/* Called every heartbeat_ms while the step runs (0: never), output
+	 * telling whether it printed anything since the last call. */
+	int heartbeat_ms;
+	void (*heartbeat)(void *userdata, bool output);
+	void *heartbeat_ud;
 };
 
 struct spawn_result {

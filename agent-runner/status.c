@@ -21,13 +21,17 @@ struct status_file {
 
 static const char *const known_keys[] = {
 	"taskId",   "status", "currentStep", "progress", "startedAt", "updatedAt", "completedAt",
-	"error",    "provider", "pauseReason", "resetAt", "exitCode", "usage", "breakpoint", NULL,
+	"error",    "provider", "pauseReason", "resetAt", "exitCode", "usage", "breakpoint",
+	"heartbeatAt", "outputAt", NULL,
 };
 
 static const char *const statuses[] = { "initializing", "running", "completed", "failed",
 					"paused", NULL };
 
+/* stalled: written by the supervisor's resume helper when it puts a stalled
+ * task back after a failed retry (the runner never pauses for it). */
 static const char *const pause_reasons[] = { "retryable_error", "signal", "user", "approval",
+					     "stalled",
 					     NULL };
 
 static bool in_list(const char *s, const char *const *list)
@@ -173,8 +177,8 @@ int status_file_pause(struct status_file *sf, const char *step, const char *erro
 {
 	if (pause_reason && !in_list(pause_reason, pause_reasons))
 		return rv_error_set(err, EINVAL,
-				    "pause reason \"%s\" is not retryable_error, signal, user or "
-				    "approval",
+				    "pause reason \"%s\" is not retryable_error, signal, user, "
+				    "approval or stalled",
 				    pause_reason);
 	jsonutil_set_str(sf->doc, "status", "paused");
 	set_step(sf, step);
@@ -196,6 +200,18 @@ int status_file_set_exit_code(struct status_file *sf, int exit_code, struct rv_e
 {
 	jsonutil_set_int64(sf->doc, "exitCode", exit_code);
 	return save(sf, timeutil_now_ms(), err);
+}
+
+int status_file_heartbeat(struct status_file *sf, bool output, struct rv_error **err)
+{
+	char iso[TIMEUTIL_ISO_LEN];
+	int64_t now = timeutil_now_ms();
+	timeutil_format_iso(now, iso);
+	jsonutil_set_str(sf->doc, "heartbeatAt", iso);
+	if (output)
+		jsonutil_set_str(sf->doc, "outputAt", iso);
+	/* Not save(): updatedAt is the time of the last status change. */
+	return jsonutil_write_file(sf->path, sf->doc, err);
 }
 
 const char *status_file_current_step(const struct status_file *sf)

@@ -7,7 +7,9 @@
  * provider?, plus ours: pauseReason? and resetAt? (ISO) when paused
  * (breakpoint? too, the step id, for pauseReason "approval"), and
  * exitCode? once the runner knows how it will exit, and usage? (tokens and
- * dollars the agent CLIs reported, per step and in total).
+ * dollars the agent CLIs reported, per step and in total), and the
+ * heartbeat: heartbeatAt? (the runner is alive and a step runs) and
+ * outputAt? (the last heartbeat that saw the step print something).
  * Operations follow A.6: update() clears provider; complete() sets 100 and
  * completedAt and clears error/provider; fail() sets 100, error and
  * completedAt; pause() keeps progress, sets error, provider, pauseReason.
@@ -28,6 +30,7 @@
 #ifndef ROVER_STATUS_H
 #define ROVER_STATUS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/error.h"
@@ -49,6 +52,14 @@ int status_file_fail(struct status_file *sf, const char *step, const char *error
 int status_file_pause(struct status_file *sf, const char *step, const char *error,
 		      const char *provider, const char *pause_reason, int64_t reset_at_ms,
 		      struct rv_error **err);
+
+/* The heartbeat of a running step (STATUS_HEARTBEAT_DEFAULT_S apart, or
+ * ROVER_HEARTBEAT_SECONDS): heartbeatAt = now, and outputAt = now when the
+ * step printed since the last one.  updatedAt is left alone (it dates the
+ * last status change), so the supervisor can tell a silent step (heartbeat
+ * moves, outputAt does not) from a hung runner (nothing moves). */
+#define STATUS_HEARTBEAT_DEFAULT_S 10
+int status_file_heartbeat(struct status_file *sf, bool output, struct rv_error **err);
 
 /* Record how the runner will exit (0, 1, 2) and save. */
 int status_file_set_exit_code(struct status_file *sf, int exit_code, struct rv_error **err);

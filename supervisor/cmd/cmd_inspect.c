@@ -15,6 +15,7 @@
 #include "supervisor/cmd/cmd.h"
 #include "supervisor/cmd/list_view.h"
 #include "supervisor/lib/approval.h"
+#include "supervisor/cmd/queue_view.h"
 #include "supervisor/lib/engine.h"
 #include "supervisor/lib/iterfile.h"
 #include "supervisor/lib/retry.h"
@@ -40,6 +41,7 @@ static struct json_object *inspect_json(const struct cmd_env *env, struct task *
 	int64_t n = task_iterations(t);
 	_cleanup_free_ char *iter_dir = task_store_iteration_dir(env->store, t->id, n);
 	jsonutil_set_str(o, "iterationPath", iter_dir);
+	queue_view_add_gate_json(o, env->store, t);
 
 	_cleanup_free_ char *status_path = task_store_iteration_file(env->store, t->id, n,
 								     TASK_FILE_STATUS);
@@ -172,6 +174,7 @@ static void print_human(const struct cmd_env *env, const struct task *t, struct 
 		     (pr == TASK_PAUSE_USER || pr == TASK_PAUSE_SIGNAL || pr == TASK_PAUSE_OPERATOR ||
 		      pr == TASK_PAUSE_DRAIN || pr == TASK_PAUSE_APPROVAL);
 	line(asked ? "Message" : "Error", task_error(t));
+	queue_view_print_task(stdout, env->store, t, timeutil_now_ms());
 	/* What the agent CLIs reported, summed over runs and resumes. */
 	struct json_object *u = jsonutil_get_obj(t->obj, "usage"), *cost = NULL;
 	int64_t in = 0, out = 0;

@@ -111,6 +111,7 @@ int cmd_iterate(int argc, char **argv)
 			       "was; fix the cause and run rover iterate again)",
 			       (long long)id, rv_error_msg(err));
 		goto out;
+	case RESUME_QUEUED: /* create.h only: an iteration is never queued */
 	case RESUME_OK:
 		break;
 	}

@@ -17,6 +17,7 @@
 #include "common/timeutil.h"
 #include "supervisor/cmd/cmd.h"
 #include "supervisor/cmd/list_view.h"
+#include "supervisor/cmd/queue_view.h"
 #include "supervisor/lib/list_cache.h"
 #include "supervisor/lib/observe.h"
 #include "supervisor/lib/supervise.h"
@@ -255,6 +256,7 @@ int cmd_list(int argc, char **argv)
 						.utf8 = tty_utf8()};
 		list_view_print_table_styled(stdout, env.store, &l, &env.project->settings.retry,
 					     timeutil_now_ms(), &style);
+		queue_view_print_gates(stdout, env.store->dir, timeutil_now_ms());
 	}
 	if (!json && supervise_draining(env.project->store_dir))
 		fprintf(stderr, "ℹ The supervisor is in drain mode: running tasks pause after their "

@@ -14,6 +14,7 @@
 #include "supervisor/lib/hooks.h"
 #include "supervisor/cmd/cmd.h"
 #include "supervisor/cmd/list_view.h"
+#include "supervisor/cmd/queue_view.h"
 #include "supervisor/lib/supervise.h"
 
 #define WATCH_DEFAULT_INTERVAL_S 3
@@ -98,6 +99,7 @@ static void on_view(void *userdata, const struct supervise_view *v)
 	else
 		list_view_print_table_styled(stdout, w->env->store, v->tasks, policy, v->now_ms,
 					     &style);
+	queue_view_print_gates(stdout, w->env->store->dir, v->now_ms);
 	printf("\n");
 	footer(&style, "%sRefreshing every %ds (Ctrl+C to exit)...", u ? "⏱ " : "",
 	       w->interval_s);

@@ -119,6 +119,7 @@ int cmd_resume(int argc, char **argv)
 			       (long long)id, rv_error_msg(err));
 		goto out;
 	case RESUME_FAILED:
+	case RESUME_QUEUED: /* create.h only */
 		rc = cmd_failf(json, CMD_FAILED, "Failed to resume task %lld: %s", (long long)id,
 			       rv_error_msg(err));
 		goto out;

@@ -21,8 +21,11 @@ static const char usage_text[] =
 	"tasks whose container died are classified, and tasks paused by a provider's\n"
 	"limit are resumed automatically (at the reset time plus 2-9 minutes when\n"
 	"known, else with exponential backoff; at most retry.max attempts).  One\n"
-	"process per project schedules retries; others only watch.  One line per\n"
-	"event on stdout.  See docs/rover-supervise.service for systemd.\n"
+	"process per project schedules retries; others only watch.  It also starts\n"
+	"queued tasks (an account limited until its reset, or rover.json maxRunning)\n"
+	"and pauses tasks that stall (stallSeconds).  When it starts scheduling it\n"
+	"says what it found scheduled.  One line per event on stdout.  See\n"
+	"docs/rover-supervise.service for systemd.\n"
 	"\n"
 	"Drain mode (--drain, or SIGUSR1 to a running supervisor): running tasks\n"
 	"finish their current step and pause (pauseReason drain), nothing new starts\n"
@@ -35,7 +38,10 @@ static const char usage_text[] =
 	"\n"
 	"Environment: ROVER_RETRY_MAX, ROVER_RETRY_BASE_SECONDS, ROVER_RETRY_CAP_SECONDS\n"
 	"(override rover.json \"retry\"), ROVER_RETRY_RESET_WINDOW=MIN-MAX (seconds\n"
-	"after a provider's reset time, default 120-540), ROVER_AGENT_IMAGE.\n";
+	"after a provider's reset time, default 120-540), ROVER_AGENT_IMAGE,\n"
+	"ROVER_MAX_RUNNING and ROVER_STALL_SECONDS (override rover.json maxRunning and\n"
+	"stallSeconds), ROVER_GATE_PROBE_SECONDS and ROVER_GATE_STAGGER_SECONDS (how\n"
+	"an account's tasks are released after its reset time).\n";
 
 static const char *kind_name(enum supervise_event_kind k)
 {
@@ -43,7 +49,8 @@ static const char *kind_name(enum supervise_event_kind k)
 		"started",    "scheduler",       "status",     "warning",
 		"retry_scheduled", "retry_fired", "retry_failed", "retry_gave_up",
 		"recovered",  "engine",          "stopping",   "hook",
-		"approval_timeout", "drain",
+		"approval_timeout", "drain",     "gate",       "queue",
+		"stall",
 	};
 	return (unsigned)k < ARRAY_SIZE(names) ? names[k] : "event";
 }

@@ -22,6 +22,7 @@
 #include "common/jsonutil.h"
 #include "common/timeutil.h"
 #include "supervisor/cmd/cmd.h"
+#include "supervisor/cmd/queue_view.h"
 #include "supervisor/lib/builtin_workflows.h"
 #include "supervisor/lib/create.h"
 #include "supervisor/lib/engine.h"
@@ -222,6 +223,11 @@ int cmd_task(int argc, char **argv)
 	engine_free(engine);
 	if (r < 0)
 		goto out_fail;
+	if (res.result == RESUME_QUEUED) {
+		rc = queue_view_task_queued(env.store, id, res.task, json);
+		resume_outcome_release(&res);
+		goto out;
+	}
 	if (res.result != RESUME_OK) {
 		resume_outcome_release(&res);
 		goto out_fail;

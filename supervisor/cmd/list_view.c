@@ -10,6 +10,7 @@
 #include "common/textutil.h"
 #include "common/timeutil.h"
 #include "supervisor/lib/iterfile.h"
+#include "supervisor/lib/retry.h"
 
 void list_view_iter_read(const struct task_store *st, const struct task *t,
 			 struct list_view_iter *ret)
@@ -66,7 +67,7 @@ void list_view_iter_release(struct list_view_iter *it)
 
 bool list_view_needs_person(const struct task *t, const struct project_retry *policy)
 {
-	if (task_status(t) != TASK_PAUSED || task_pause_reason(t) != TASK_PAUSE_RETRYABLE_ERROR)
+	if (!retry_eligible(t))
 		return false;
 	struct task_auto_retry ar;
 	task_get_auto_retry(t, &ar);
@@ -101,12 +102,16 @@ const char *list_view_status_label(const struct task *t, const struct list_view_
 		if (r == TASK_PAUSE_APPROVAL)
 			snprintf(buf, n, "Awaiting approval%s", it_s);
 		else if (r == TASK_PAUSE_USER || r == TASK_PAUSE_SIGNAL || r == TASK_PAUSE_OPERATOR ||
-			 r == TASK_PAUSE_DRAIN)
+			 r == TASK_PAUSE_DRAIN || r == TASK_PAUSE_STALLED)
 			snprintf(buf, n, "Paused (%s)%s", task_pause_reason_name(r), it_s);
 		else if (p)
 			snprintf(buf, n, "Paused (%s)%s", p, it_s);
 		else
 			snprintf(buf, n, "Paused%s", it_s);
+		return buf;
+	}
+	if (s == TASK_NEW && jsonutil_get_obj(task_json(t), "queued")) {
+		snprintf(buf, n, "Queued");
 		return buf;
 	}
 	/* A later iteration says so ("Completed #2"): "Completed" alone would
@@ -138,6 +143,13 @@ const char *list_view_step_label(const struct task *t, const struct list_view_it
 	if ((s == TASK_FAILED || (s == TASK_PAUSED && task_pause_reason(t) == TASK_PAUSE_APPROVAL)) &&
 	    task_error(t)) {
 		snprintf(buf, n, "%s", task_error(t));
+		return buf;
+	}
+	struct json_object *q = s == TASK_NEW ? jsonutil_get_obj(task_json(t), "queued") : NULL;
+	if (q && jsonutil_get_str(q, "message")) {
+		int64_t pos = 0;
+		jsonutil_get_int64(q, "position", &pos);
+		snprintf(buf, n, "#%lld %s", (long long)pos, jsonutil_get_str(q, "message"));
 		return buf;
 	}
 	snprintf(buf, n, "%s", it && it->current_step ? it->current_step : "-");

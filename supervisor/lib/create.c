@@ -9,6 +9,7 @@
 #include "common/fileio.h"
 #include "common/jsonutil.h"
 #include "common/timeutil.h"
+#include "supervisor/lib/admit.h"
 
 struct init_ctx {
 	const struct task_store *st;
@@ -89,8 +90,20 @@ int create_task(const struct project *p, const struct task_store *st,
 		return 0;
 	}
 
+	/* The account gate and maxRunning (gate.h): a task that must wait
+	 * stays NEW, queued, for the supervisor.  If the queue cannot be
+	 * read, the task starts as it would without one. */
+	struct admit_result ad = {.lock_fd = -1};
+	if (admit_new_task(p, st, id, &ad, NULL) == 0 && !ad.start) {
+		ret->result = RESUME_QUEUED;
+		(void)task_store_load_id(st, id, &ret->task, NULL);
+		rv_error_set(err, EAGAIN, "task %lld is queued: %s", (long long)id, ad.message);
+		admit_result_release(&ad);
+		return 0;
+	}
 	struct resume_opts ro = {.mode = RESUME_START, .image = o->image, .observed = true};
 	r = resume_task(p, st, id, &ro, ret, err);
+	admit_result_release(&ad);
 	if (r < 0)
 		return r;
 	if (ret->result != RESUME_OK)

@@ -13,6 +13,9 @@
  *      under the iteration's resume lock, mark it IN_PROGRESS with the
  *      `resumeInFlight` marker, create the workspace, launch the container
  *      with no lock held, record the container in one write.
+ * Between 2 and 3, admit_new_task() (admit.h) may hold it: it stays NEW
+ * with `queued`, ret->result RESUME_QUEUED (err says why), and the
+ * supervisor starts it later.
  * A failure in 2 or 3 leaves the task NEW with the reason in `error` (ready
  * for `rover restart`), never half-made and silent.  A process killed at any
  * point leaves a record that every reconciling command (list, inspect,

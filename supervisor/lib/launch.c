@@ -29,6 +29,7 @@ static const char *const passthrough_env[] = {
 	"OPENAI_BASE_URL", "GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL",
 	"DASHSCOPE_API_KEY",
 	"CURSOR_API_KEY", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
+	"ROVER_HEARTBEAT_SECONDS", /* stall detection on a short time (retry-policy.md) */
 };
 
 char *launch_container_name(int64_t id, int64_t iteration)

@@ -118,10 +118,28 @@ static int json_retry_int(struct json_object *retry, const char *key, const char
 
 static int settings_from_text(const char *buf, size_t len, const char *what,
 			      struct project_settings *s, int64_t *max, int64_t *base,
-			      int64_t *cap, struct rv_error **err);
+			      int64_t *cap, int64_t *max_running, int64_t *stall,
+			      struct rv_error **err);
+
+/* A top-level integer setting; absent or null keeps *val. */
+static int json_top_int(struct json_object *obj, const char *key, int64_t lo, int64_t hi,
+			const char *where, int64_t *val, struct rv_error **err)
+{
+	struct json_object *v = NULL;
+	if (!json_object_object_get_ex(obj, key, &v) || !v)
+		return 0;
+	if (!json_object_is_type(v, json_type_int))
+		return rv_error_set(err, EINVAL, "%s: %s must be an integer, not %s", where, key,
+				    json_type_to_name(json_object_get_type(v)));
+	int r = check_range(json_object_get_int64(v), lo, hi, where, key, err);
+	if (r == 0)
+		*val = json_object_get_int64(v);
+	return r;
+}
 
 static int read_settings_file(const char *root, struct project_settings *s, int64_t *max,
-			      int64_t *base, int64_t *cap, struct rv_error **err)
+			      int64_t *base, int64_t *cap, int64_t *max_running, int64_t *stall,
+			      struct rv_error **err)
 {
 	_cleanup_free_ char *path = fileio_join(root, PROJECT_SETTINGS_FILE);
 	_cleanup_free_ char *buf = NULL;
@@ -138,12 +156,13 @@ static int read_settings_file(const char *root, struct project_settings *s, int6
 		return r;
 	}
 	_cleanup_free_ char *what = xasprintf("'%s'", path);
-	return settings_from_text(buf, len, what, s, max, base, cap, err);
+	return settings_from_text(buf, len, what, s, max, base, cap, max_running, stall, err);
 }
 
 static int settings_from_text(const char *buf, size_t len, const char *what,
 			      struct project_settings *s, int64_t *max, int64_t *base,
-			      int64_t *cap, struct rv_error **err)
+			      int64_t *cap, int64_t *max_running, int64_t *stall,
+			      struct rv_error **err)
 {
 	_cleanup_json_ struct json_object *obj = NULL;
 	int r = jsonutil_parse(buf, len, what, &obj, err);
@@ -182,6 +201,35 @@ static int settings_from_text(const char *buf, size_t len, const char *what,
 				     err)) < 0)
 			return r;
 	}
+	struct json_object *mr = NULL;
+	if (json_object_object_get_ex(obj, "maxRunning", &mr) && mr &&
+	    json_object_is_type(mr, json_type_object)) {
+		json_object_object_foreach(mr, kind, lim)
+		{
+			int *slot = !strcmp(kind, "docker")   ? &s->max_running_docker
+				    : !strcmp(kind, "podman") ? &s->max_running_podman
+							      : NULL;
+			if (!slot)
+				return rv_error_set(err, EINVAL,
+						    "%s: maxRunning names engine '%.40s'; expected "
+						    "docker or podman",
+						    what, kind);
+			_cleanup_free_ char *name = xasprintf("maxRunning.%s", kind);
+			if (!json_object_is_type(lim, json_type_int))
+				return rv_error_set(err, EINVAL, "%s: %s must be an integer", what,
+						    name);
+			if ((r = check_range(json_object_get_int64(lim), 0, PROJECT_MAX_RUNNING_LIMIT,
+					     what, name, err)) < 0)
+				return r;
+			*slot = (int)json_object_get_int64(lim);
+		}
+	} else if ((r = json_top_int(obj, "maxRunning", 0, PROJECT_MAX_RUNNING_LIMIT, what,
+				     max_running, err)) < 0) {
+		return r;
+	}
+	if ((r = json_top_int(obj, "stallSeconds", 0, PROJECT_RETRY_CAP_LIMIT, what, stall, err)) <
+		    0)
+		return r;
 	return 0;
 }
 
@@ -206,14 +254,18 @@ int project_load_settings(const char *root, struct project_settings *ret, struct
 {
 	struct project_settings s = {0};
 	int64_t max = PROJECT_RETRY_DEFAULT_MAX, base = PROJECT_RETRY_DEFAULT_BASE,
-		cap = PROJECT_RETRY_DEFAULT_CAP;
-	int r = read_settings_file(root, &s, &max, &base, &cap, err);
+		cap = PROJECT_RETRY_DEFAULT_CAP, max_running = 0, stall = 0;
+	int r = read_settings_file(root, &s, &max, &base, &cap, &max_running, &stall, err);
 	if (r >= 0)
 		r = env_int("ROVER_RETRY_MAX", 0, PROJECT_RETRY_MAX_LIMIT, &max, err);
 	if (r >= 0)
 		r = env_int("ROVER_RETRY_BASE_SECONDS", 1, PROJECT_RETRY_CAP_LIMIT, &base, err);
 	if (r >= 0)
 		r = env_int("ROVER_RETRY_CAP_SECONDS", 1, PROJECT_RETRY_CAP_LIMIT, &cap, err);
+	if (r >= 0)
+		r = env_int("ROVER_MAX_RUNNING", 0, PROJECT_MAX_RUNNING_LIMIT, &max_running, err);
+	if (r >= 0)
+		r = env_int("ROVER_STALL_SECONDS", 0, PROJECT_RETRY_CAP_LIMIT, &stall, err);
 	if (r >= 0 && base > cap)
 		r = rv_error_set(err, EINVAL,
 				 "invalid retry settings: baseSeconds (%lld) is larger than capSeconds "
@@ -226,6 +278,8 @@ int project_load_settings(const char *root, struct project_settings *ret, struct
 	s.retry.max = (int)max;
 	s.retry.base_seconds = base;
 	s.retry.cap_seconds = cap;
+	s.max_running = (int)max_running;
+	s.stall_seconds = stall;
 	*ret = s;
 	return 0;
 }
@@ -731,8 +785,9 @@ int project_settings_write(const char *root, struct json_object *obj, struct rv_
 	 * written: a file that rover would then refuse is never written. */
 	struct project_settings s = {0};
 	int64_t max = PROJECT_RETRY_DEFAULT_MAX, base = PROJECT_RETRY_DEFAULT_BASE,
-		cap = PROJECT_RETRY_DEFAULT_CAP;
-	int r = settings_from_text(text, strlen(text), what, &s, &max, &base, &cap, err);
+		cap = PROJECT_RETRY_DEFAULT_CAP, max_running = 0, stall = 0;
+	int r = settings_from_text(text, strlen(text), what, &s, &max, &base, &cap, &max_running,
+				   &stall, err);
 	project_settings_release(&s);
 	if (r < 0)
 		return r;
@@ -742,4 +797,14 @@ int project_settings_write(const char *root, struct json_object *obj, struct rv_
 				    "(%lld)",
 				    what, (long long)base, (long long)cap);
 	return fileio_write_atomic(path, text, strlen(text), 0644, err);
+}
+int project_max_running_of(const struct project_settings *s, const char *kind)
+{
+	if (!kind)
+		return 0;
+	if (!strcmp(kind, "docker"))
+		return s->max_running_docker;
+	if (!strcmp(kind, "podman"))
+		return s->max_running_podman;
+	return 0;
 }

@@ -27,8 +27,16 @@
  *     "agent": string, a known agent tool (claude, codex, ...): the default
  *              of `rover task -a`
  *     "retry": {"max": int, "baseSeconds": int, "capSeconds": int}
+ *     "maxRunning": int      containers of the store running at once (0: no
+ *                            limit; more wait in the queue, gate.h), or
+ *                 {"docker": int, "podman": int}  the same per engine kind
+ *                            (a kind not named has no limit)
+ *     "stallSeconds": int    pause a task that showed no progress this long
+ *                            (0: off; supervise.c, retry-policy.md)
  * and the environment overrides them: ROVER_RETRY_MAX, ROVER_RETRY_BASE_SECONDS,
- * ROVER_RETRY_CAP_SECONDS (decimal integers).  Defaults: max 5, base 60,
+ * ROVER_RETRY_CAP_SECONDS, ROVER_MAX_RUNNING, ROVER_STALL_SECONDS (decimal
+ * integers).  maxRunning 0..PROJECT_MAX_RUNNING_LIMIT, stallSeconds
+ * 0..PROJECT_RETRY_CAP_LIMIT.  Defaults: max 5, base 60,
  * cap 3600.  Valid values: 0 <= max <= PROJECT_RETRY_MAX_LIMIT (0 turns
  * auto-retry off), 1 <= base <= cap <= PROJECT_RETRY_CAP_LIMIT seconds.  A
  * malformed rover.json, a wrong type or a value out of range fails with
@@ -71,6 +79,8 @@ struct project_retry {
 	int64_t cap_seconds;  /* longest delay */
 };
 
+#define PROJECT_MAX_RUNNING_LIMIT 10000
+
 struct project_settings {
 	char *agent_image; /* rover.json "agentImage", or NULL */
 	char *agent;       /* rover.json "agent", or NULL */
@@ -78,6 +88,10 @@ struct project_settings {
 	/* rover.json has "hooks": never used (commands a repository names must
 	 * not run on the user's machine; hooks.h), but reported. */
 	bool repo_hooks_ignored;
+	int max_running;       /* 0: no limit */
+	int max_running_docker; /* per engine kind; 0: no limit of its own */
+	int max_running_podman;
+	int64_t stall_seconds; /* 0: no stall detection */
 };
 
 struct project {
@@ -179,6 +193,8 @@ struct json_object *project_settings_for_init(struct json_object *existing, cons
  * checking that it loads as settings (project_load_settings' rules, the
  * environment aside): nothing is written when it would not. */
 int project_settings_write(const char *root, struct json_object *obj, struct rv_error **err);
+/* The limit of an engine kind ("docker", "podman"; 0: none). */
+int project_max_running_of(const struct project_settings *s, const char *kind);
 
 /* The image for new containers: ROVER_AGENT_IMAGE when set and not empty,
  * else rover.json's agentImage, else NULL.  Borrowed. */

@@ -30,7 +30,8 @@ void resume_outcome_release(struct resume_outcome *o)
 
 const char *resume_result_name(enum resume_result r)
 {
-	static const char *const names[] = {"ok", "not_resumable", "already_resuming", "failed"};
+	static const char *const names[] = {"ok", "not_resumable", "already_resuming", "failed",
+					    "queued"};
 	return (unsigned)r < ARRAY_SIZE(names) ? names[r] : "?";
 }
 
@@ -52,6 +53,7 @@ struct prev_state {
 	int64_t iteration; /* RESUME_ITERATE: the iteration it was at; else 0 */
 	enum resume_mode mode;
 	int64_t since_ms;
+	int64_t retry_count; /* autoRetry.count before a manual resume reset it */
 };
 
 static void prev_release(struct prev_state *p)
@@ -69,6 +71,7 @@ static void prev_capture(const struct task *t, struct prev_state *p)
 	p->error = task_error(t) ? xstrdup(task_error(t)) : NULL;
 	p->reason = task_pause_reason(t);
 	p->provider = ar.provider ? xstrdup(ar.provider) : NULL;
+	p->retry_count = ar.count;
 	if (!task_get_time(t, "pausedAt", &p->paused_at_ms))
 		p->paused_at_ms = 0;
 	if (!task_get_time(t, "failedAt", &p->failed_at_ms))
@@ -110,6 +113,8 @@ static void marker_set(struct task *t, const struct prev_state *p)
 		jsonutil_set_str(m, "completedAt", timeutil_format_iso(p->completed_at_ms, ts));
 	if (p->iteration > 0)
 		jsonutil_set_int64(m, "iteration", p->iteration);
+	if (p->retry_count > 0)
+		jsonutil_set_int64(m, "autoRetryCount", p->retry_count);
 	json_object_object_add(task_json(t), RESUME_IN_FLIGHT_KEY, m);
 }
 
@@ -169,6 +174,8 @@ static bool marker_get(const struct task *t, struct prev_state *p)
 		p->completed_at_ms = 0;
 	if (!timeutil_parse_iso(jsonutil_get_str(m, "since"), &p->since_ms))
 		p->since_ms = 0;
+	if (!jsonutil_get_int64(m, "autoRetryCount", &p->retry_count) || p->retry_count < 0)
+		p->retry_count = 0;
 	return true;
 }
 
@@ -221,12 +228,16 @@ static int restore_prev(struct task *t, const struct prev_state *p, const char *
 		task_set_time(t, "pausedAt", p->paused_at_ms);
 	if (to == TASK_FAILED && p->failed_at_ms > 0)
 		task_set_time(t, "failedAt", p->failed_at_ms);
-	if (p->provider) {
-		struct task_auto_retry ar;
-		task_get_auto_retry(t, &ar);
+	struct task_auto_retry ar;
+	task_get_auto_retry(t, &ar);
+	if (p->provider)
 		ar.provider = p->provider;
+	/* A manual resume resets the budget only by succeeding: one that
+	 * failed leaves the count of before. */
+	if (p->mode == RESUME_MANUAL && p->retry_count > ar.count)
+		ar.count = p->retry_count;
+	if (p->provider || p->mode == RESUME_MANUAL)
 		task_set_auto_retry(t, &ar);
-	}
 	task_set_str(t, "executionStatus", to == TASK_PAUSED ? "paused" : "failed");
 	marker_clear(t);
 	return 0;

@@ -85,6 +85,7 @@ enum resume_result {
 	RESUME_NOT_RESUMABLE,
 	RESUME_ALREADY_RESUMING,
 	RESUME_FAILED,
+	RESUME_QUEUED, /* create.h only: the task waits in the start queue (gate.h) */
 };
 
 enum resume_mode {

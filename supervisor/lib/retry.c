@@ -62,8 +62,10 @@ bad:
 
 bool retry_eligible(const struct task *t)
 {
+	/* A stall is retried like a transient failure: the step runs again. */
 	return task_status(t) == TASK_PAUSED &&
-	       task_pause_reason(t) == TASK_PAUSE_RETRYABLE_ERROR;
+	       (task_pause_reason(t) == TASK_PAUSE_RETRYABLE_ERROR ||
+		task_pause_reason(t) == TASK_PAUSE_STALLED);
 }
 
 /* span * rnd / UINT32_MAX without overflow. */

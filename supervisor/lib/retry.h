@@ -10,7 +10,8 @@
  * lastAttemptAt} (task.h).
  *
  * Per pass of the scheduler, for each task, retry_decide() says:
- *   NONE      not a candidate: only PAUSED with pauseReason retryable_error is
+ *   NONE      not a candidate: only PAUSED with pauseReason retryable_error
+ *             or stalled is
  *   GIVE_UP   the budget is spent (count >= max, or max 0: auto-retry off):
  *             nothing is scheduled; a person must run `rover resume <id>`
  *   SCHEDULE  nothing scheduled yet: persist nextRetryAt = at
@@ -109,7 +110,7 @@ void retry_policy_init(struct retry_policy *p, const struct project_retry *setti
 int retry_policy_set_reset_window(struct retry_policy *p, const char *spec,
 				  struct rv_error **err);
 
-/* PAUSED with pauseReason retryable_error. */
+/* PAUSED with pauseReason retryable_error or stalled. */
 bool retry_eligible(const struct task *t);
 
 enum retry_action {

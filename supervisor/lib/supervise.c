@@ -27,7 +27,11 @@
 #include "supervisor/lib/hooks.h"
 #include "supervisor/lib/journal.h"
 #include "supervisor/lib/engine.h"
+#include "supervisor/lib/admit.h"
 #include "supervisor/lib/engine_events.h"
+#include "supervisor/lib/gate.h"
+#include "supervisor/lib/iterfile.h"
+#include "supervisor/lib/launch.h"
 #include "supervisor/lib/observe.h"
 #include "supervisor/lib/resume.h"
 #include "supervisor/lib/watch.h"
@@ -162,6 +166,9 @@ struct seen {
 	bool gave_up_reported;
 	int64_t not_before_ms; /* wall: no auto-resume before (after a busy/failed one) */
 	char *last_warning;
+	bool due;              /* this pass: its retry is due (fired by the queue pass) */
+	int engine_failures;   /* auto-retries in a row that found the engine down */
+	char held[200];        /* why its due retry waits, as last reported */
 };
 
 struct sv {
@@ -196,6 +203,7 @@ struct sv {
 	struct task_list list;
 	bool stop;
 	bool draining; /* drain mode: pause running tasks, start nothing */
+	bool announced_schedule; /* said what is scheduled, once per scheduler term */
 };
 
 static void emit(struct sv *s, enum supervise_event_kind kind, int64_t id, const char *fmt, ...)
@@ -430,7 +438,47 @@ static void replace_task(struct task_list_entry *e, struct task *fresh)
 	}
 }
 
-static void fire(struct sv *s, struct task_list_entry *e, struct seen *sn,
+struct undo_ctx {
+	int64_t due_ms;
+};
+
+static int undo_fn(struct task *t, void *userdata, struct rv_error **err)
+{
+	(void)err;
+	const struct undo_ctx *c = userdata;
+	if (!retry_eligible(t))
+		return TASK_UPDATE_SKIP;
+	retry_undo_attempt(t, c->due_ms);
+	return 0;
+}
+
+/* The engine could not be reached (a transient error, errors.md): that
+ * says nothing about the task, so the attempt is given back and tried again
+ * with the engine's own backoff (0.5 s doubling to 30 s).  True when done. */
+static bool give_back(struct sv *s, struct task_list_entry *e, struct seen *sn,
+		      struct resume_outcome *out, const struct rv_error *cause)
+{
+	sn->engine_failures++;
+	int64_t due = timeutil_now_ms() + supervise_reconnect_delay_ms(sn->engine_failures);
+	struct undo_ctx c = {.due_ms = due};
+	struct task *fresh = NULL;
+	_cleanup_error_ struct rv_error *err = NULL;
+	if (task_store_update(s->o->store, e->id, undo_fn, &c, &fresh, &err) != 0) {
+		task_free(fresh);
+		return false;
+	}
+	replace_task(e, fresh);
+	resume_outcome_release(out);
+	char hms[TIMEUTIL_ISO_LEN];
+	emit(s, SUPERVISE_RETRY_FAILED, e->id,
+	     "task %lld: auto-retry not counted: the engine is unreachable (%s); trying again at %s",
+	     (long long)e->id, rv_error_msg(cause), timeutil_format_iso(due, hms));
+	return true;
+}
+
+/* Returns true when the attempt was given back (the engine was down): no
+ * container started, so it did not use the account's turn either. */
+static bool fire(struct sv *s, struct task_list_entry *e, struct seen *sn,
 		 const struct retry_decision *d)
 {
 	const struct supervise_opts *o = s->o;
@@ -454,6 +502,7 @@ static void fire(struct sv *s, struct task_list_entry *e, struct seen *sn,
 	} else {
 		switch (out.result) {
 		case RESUME_OK:
+			sn->engine_failures = 0;
 			ev.kind = SUPERVISE_RETRY_FIRED;
 			msg = xasprintf("task %lld: auto-retry %d/%d of paused %s task: container "
 					"%.12s started",
@@ -464,11 +513,16 @@ static void fire(struct sv *s, struct task_list_entry *e, struct seen *sn,
 			/* Someone else resumes it right now; nothing was counted. */
 			sn->not_before_ms = timeutil_now_ms() + RETRY_BUSY_DEFER_MS;
 			resume_outcome_release(&out);
-			return;
+			return false;
 		case RESUME_NOT_RESUMABLE:
+		case RESUME_QUEUED:
 			resume_outcome_release(&out);
-			return;
+			return false;
 		case RESUME_FAILED:
+			if (rv_error_is_transient(err) && give_back(s, e, sn, &out, err)) {
+				resume_outcome_release(&out);
+				return true;
+			}
 			ev.kind = SUPERVISE_RETRY_FAILED;
 			msg = xasprintf("task %lld: auto-retry %d/%d could not resume it: %s%s",
 					(long long)id, d->attempt, d->max, rv_error_msg(err),
@@ -481,6 +535,7 @@ static void fire(struct sv *s, struct task_list_entry *e, struct seen *sn,
 	}
 	ev.message = msg;
 	emit_ev(s, &ev);
+	return false;
 }
 
 /* One task: persist a due time, fire a due retry, or record a give-up.
@@ -565,7 +620,9 @@ static int64_t schedule_task(struct sv *s, struct task_list_entry *e, struct see
 	case RETRY_FIRE:
 		if (sn->not_before_ms > now)
 			return sn->not_before_ms;
-		fire(s, e, sn, &d);
+		/* Fired by queue_pass, which asks the account's gate and the
+		 * slots first. */
+		sn->due = true;
 		return 0;
 	case RETRY_WAIT:
 		return d.at_ms;
@@ -648,6 +705,8 @@ static void drain_pass(struct sv *s)
 static void schedule_pass(struct sv *s)
 {
 	s->next_due_wall = 0;
+	for (size_t i = 0; i < s->n_seen; i++)
+		s->seen[i].due = false;
 	for (size_t i = 0; i < s->list.n && !s->stop; i++) {
 		struct task_list_entry *e = &s->list.entries[i];
 		if (!e->task)
@@ -659,6 +718,424 @@ static void schedule_pass(struct sv *s)
 							     : schedule_task(s, e, sn);
 		if (at > 0 && (s->next_due_wall == 0 || at < s->next_due_wall))
 			s->next_due_wall = at;
+	}
+}
+
+/* ---- the queue: account gates and maxRunning (gate.h) ------------------------ */
+
+static const char *env_get(const char *name)
+{
+	return getenv(name);
+}
+
+static struct task_list_entry *entry_find(struct sv *s, int64_t id)
+{
+	size_t lo = 0, hi = s->list.n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (s->list.entries[mid].id == id)
+			return &s->list.entries[mid];
+		if (s->list.entries[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static int unqueue_fn(struct task *t, void *userdata, struct rv_error **err)
+{
+	(void)userdata;
+	(void)err;
+	if (!jsonutil_get_obj(task_json(t), "queued") || resume_in_flight(t, NULL))
+		return TASK_UPDATE_SKIP;
+	json_object_object_del(task_json(t), "queued");
+	return 0;
+}
+
+/* Start a queued task.  Its `queued` goes once the start is over: started,
+ * or failed for good (it stays NEW with the reason, for `rover restart`,
+ * instead of failing again on every pass).  An engine that cannot be
+ * reached keeps it queued, tried again after the engine's backoff. */
+static void start_queued(struct sv *s, struct task_list_entry *e, struct seen *sn, bool probe,
+			 const char *label)
+{
+	const struct supervise_opts *o = s->o;
+	struct resume_opts ro = {.mode = RESUME_START, .image = o->image, .observed = true};
+	struct resume_outcome out;
+	_cleanup_error_ struct rv_error *err = NULL;
+	int r = resume_task(o->project, o->store, e->id, &ro, &out, &err);
+	s->need_status = true;
+	if (r == 0 && out.result == RESUME_ALREADY_RESUMING) {
+		resume_outcome_release(&out);
+		return;
+	}
+	if (r == 0 && out.result == RESUME_FAILED && rv_error_is_transient(err) && sn) {
+		sn->engine_failures++;
+		sn->not_before_ms =
+			timeutil_now_ms() + supervise_reconnect_delay_ms(sn->engine_failures);
+		emit(s, SUPERVISE_QUEUE, e->id,
+		     "task %lld: the engine is unreachable (%s); it stays queued", (long long)e->id,
+		     rv_error_msg(err));
+		replace_task(e, TAKE_PTR(out.task));
+		resume_outcome_release(&out);
+		return;
+	}
+	_cleanup_error_ struct rv_error *uerr = NULL;
+	struct task *fresh = NULL;
+	if (task_store_update(o->store, e->id, unqueue_fn, NULL, &fresh, &uerr) == 0) {
+		task_free(out.task);
+		out.task = fresh;
+	} else {
+		task_free(fresh);
+	}
+	if (sn)
+		sn->engine_failures = 0;
+	if (r < 0 || out.result != RESUME_OK) {
+		emit(s, SUPERVISE_QUEUE, e->id, "task %lld: could not start it from the queue: %s",
+		     (long long)e->id, rv_error_msg(err));
+	} else {
+		emit(s, SUPERVISE_QUEUE, e->id, "task %lld: started from the queue%s%s%s: container %.12s",
+		     (long long)e->id, probe ? " (probe for " : "", probe ? label : "",
+		     probe ? ")" : "", out.container_id ? out.container_id : "?");
+	}
+	if (r == 0)
+		replace_task(e, TAKE_PTR(out.task));
+	resume_outcome_release(&out);
+}
+
+/* Anything for the queue to do?  Without gates, queued tasks or retries it
+ * takes no lock and reads no file. */
+static bool queue_wanted(const struct sv *s)
+{
+	for (size_t i = 0; i < s->list.n; i++) {
+		const struct task *t = s->list.entries[i].task;
+		if (t && (retry_eligible(t) || admit_queued(t)))
+			return true;
+	}
+	_cleanup_free_ char *path = fileio_join(s->o->store->dir, GATE_FILE);
+	return fileio_exists(path);
+}
+
+static void queue_pass(struct sv *s)
+{
+	const struct supervise_opts *o = s->o;
+	if (!queue_wanted(s))
+		return;
+	_cleanup_error_ struct rv_error *err = NULL;
+	struct gate_policy gp;
+	if (gate_policy_init(&gp, env_get, &err) < 0) {
+		warn_task(s, 0, rv_error_msg(err));
+		gate_policy_init(&gp, NULL, NULL);
+		rv_error_free(TAKE_PTR(err));
+	}
+	_cleanup_close_ int fd = -1;
+	if (gate_queue_lock(o->store->dir, &fd, &err) < 0) {
+		warn_task(s, 0, rv_error_msg(err));
+		return;
+	}
+	struct gate_table gates = {0};
+	if (gate_table_load(o->store->dir, &gates, &err) < 0) {
+		warn_task(s, 0, rv_error_msg(err));
+		rv_error_free(TAKE_PTR(err));
+	}
+	bool gates_changed = false;
+	int64_t now = timeutil_now_ms();
+	size_t n = 0;
+	struct admit_engines eng;
+	admit_engine_limits(&o->project->settings, &s->list, &eng);
+	struct queue_item *items = xcalloc(s->list.n + 1, sizeof(*items));
+	char **keys = xcalloc(s->list.n + 1, sizeof(*keys));
+	char **labels = xcalloc(s->list.n + 1, sizeof(*labels));
+	for (size_t i = 0; i < s->list.n; i++) {
+		const struct task *t = s->list.entries[i].task;
+		if (!t)
+			continue;
+		bool retry = retry_eligible(t);
+		if (!retry && (!admit_queued(t) || resume_in_flight(t, NULL)))
+			continue;
+		char *key = NULL, *label = NULL;
+		admit_account_of_task(t, &key, &label);
+		bool due = true;
+		if (retry) {
+			/* A limit with a reset time closes the account's gate. */
+			int64_t reset = checkpoint_reset_at(o->store, t, now, NULL);
+			if (reset > now &&
+			    gate_close(&gates, key, label, reset, t->id, task_error(t), now)) {
+				gates_changed = true;
+				char hhmm[TIMEUTIL_ISO_LEN];
+				emit(s, SUPERVISE_GATE, t->id,
+				     "%s: limited until %s (task %lld hit the limit); its tasks wait, "
+				     "then go one at a time",
+				     label, timeutil_format_hhmm(reset, hhmm), (long long)t->id);
+			}
+			struct retry_decision d;
+			retry_decide(t, &o->policy, now, 0, 0, &d);
+			struct seen *sn = seen_find(s, t->id);
+			if (d.action != RETRY_FIRE && d.action != RETRY_WAIT &&
+			    d.action != RETRY_SCHEDULE) {
+				free(key);
+				free(label);
+				continue;
+			}
+			due = d.action == RETRY_FIRE && sn && sn->due;
+		}
+		if (!retry) {
+			/* a queued start the engine refused waits for its backoff */
+			struct seen *qs = seen_find(s, t->id);
+			due = !(qs && qs->not_before_ms > now);
+			if (!due && (s->next_due_wall == 0 || qs->not_before_ms < s->next_due_wall))
+				s->next_due_wall = qs->not_before_ms;
+		}
+		items[n] = (struct queue_item){.id = t->id, .account = key, .due = due};
+		admit_item_engine(&eng, t, &items[n]);
+		keys[n] = key;
+		labels[n] = label;
+		n++;
+	}
+	/* Gates nobody waits for any more open again. */
+	for (size_t g = gates.n; g-- > 0;) {
+		size_t waiting = 0;
+		for (size_t i = 0; i < n; i++)
+			waiting += !strcmp(items[i].account, gates.v[g].account);
+		_cleanup_free_ char *label = xstrdup(gates.v[g].label);
+		if (gate_expire(&gates, gates.v[g].account, &gp, now, waiting)) {
+			gates_changed = true;
+			emit(s, SUPERVISE_GATE, 0, "%s: limit reset, nothing waits any more: open",
+			     label);
+		}
+	}
+	int max_running = o->project->settings.max_running;
+	int running = admit_count_running(&s->list, NULL);
+	int64_t wake = queue_plan(items, n, &gates, &gp, max_running, running, now);
+	for (size_t i = 0; i < n; i++)
+		if (items[i].why == QUEUE_START && gate_find(&gates, items[i].account))
+			gates_changed = true;
+	if (gates_changed && gate_table_save(o->store->dir, &gates, &err) < 0) {
+		warn_task(s, 0, rv_error_msg(err));
+		rv_error_free(TAKE_PTR(err));
+	}
+	for (size_t i = 0; i < n && !s->stop; i++) {
+		const struct queue_item *it = &items[i];
+		struct task_list_entry *e = entry_find(s, it->id);
+		if (!e || !e->task || it->why == QUEUE_NOT_DUE)
+			continue;
+		const char *label = it->account;
+		/* queue_plan sorted the items; each keeps its own key string. */
+		for (size_t k = 0; k < n; k++)
+			if (keys[k] == it->account)
+				label = labels[k];
+		const struct gate *g = gate_find(&gates, it->account);
+		struct seen *sn = seen_find(s, it->id);
+		bool retry = retry_eligible(e->task);
+		if (it->why == QUEUE_START) {
+			if (sn)
+				sn->held[0] = '\0';
+			bool given_back = false;
+			if (!retry) {
+				start_queued(s, e, sn, it->probe, label);
+			} else {
+				struct retry_decision d;
+				retry_decide(e->task, &o->policy, timeutil_now_ms(), 0, 0, &d);
+				given_back = d.action == RETRY_FIRE && sn && fire(s, e, sn, &d);
+			}
+			/* The stagger counts from when the container started, not
+			 * from the plan: a slow start must not eat the next wait. */
+			struct gate *gm = gate_find(&gates, it->account);
+			if (!gm)
+				continue;
+			if (it->probe && gm->probe_task == it->id)
+				gm->probe_at_ms = given_back ? 0 : timeutil_now_ms();
+			else if (!it->probe && !given_back)
+				gm->last_release_ms = timeutil_now_ms();
+			/* A probe that never reached the provider: the next one
+			 * probes. */
+			if (given_back && it->probe)
+				gm->probe_task = 0;
+			if (gate_table_save(o->store->dir, &gates, &err) < 0) {
+				warn_task(s, 0, rv_error_msg(err));
+				rv_error_free(TAKE_PTR(err));
+			}
+			continue;
+		}
+		const char *kind = NULL;
+		task_get_engine(e->task, &kind, NULL);
+		_cleanup_free_ char *msg =
+			it->why != QUEUE_SLOTS ? queue_why_text(it->why, g ? g->label : label, it->at_ms, 0)
+			: it->group_full       ? queue_why_text(it->why, kind, 0, it->group_max)
+					       : queue_why_text(it->why, NULL, 0, max_running);
+		if (!retry) {
+			if (admit_set_queued(o->store, it->id, it, msg, &err) < 0) {
+				warn_task(s, it->id, rv_error_msg(err));
+				rv_error_free(TAKE_PTR(err));
+			}
+			continue;
+		}
+		if (sn && strncmp(sn->held, msg, sizeof(sn->held) - 1) != 0) {
+			snprintf(sn->held, sizeof(sn->held), "%s", msg);
+			emit(s, SUPERVISE_QUEUE, it->id, "task %lld: auto-retry waits: %s",
+			     (long long)it->id, msg);
+		}
+	}
+	if (wake > 0 && (s->next_due_wall == 0 || wake < s->next_due_wall))
+		s->next_due_wall = wake;
+	for (size_t i = 0; i < n; i++) {
+		free(keys[i]);
+		free(labels[i]);
+	}
+	free(keys);
+	free(labels);
+	free(items);
+	gate_table_release(&gates);
+}
+
+/* What this scheduler found scheduled when it took over: retries, gates,
+ * the queue - one line each kind, once. */
+static void announce_schedule(struct sv *s)
+{
+	if (s->announced_schedule)
+		return;
+	s->announced_schedule = true;
+	char hhmm[TIMEUTIL_ISO_LEN];
+	size_t retries = 0, queued = 0;
+	for (size_t i = 0; i < s->list.n; i++) {
+		const struct task *t = s->list.entries[i].task;
+		if (!t)
+			continue;
+		queued += admit_queued(t) != NULL;
+		struct task_auto_retry ar;
+		task_get_auto_retry(t, &ar);
+		if (!retry_eligible(t) || ar.next_retry_at_ms <= 0)
+			continue;
+		retries++;
+		emit(s, SUPERVISE_SCHEDULER, t->id, "scheduled: task %lld: auto-retry %lld at %s",
+		     (long long)t->id, (long long)ar.count + 1,
+		     timeutil_format_hhmm(ar.next_retry_at_ms, hhmm));
+	}
+	struct gate_table g = {0};
+	(void)gate_table_load(s->o->store->dir, &g, NULL);
+	for (size_t i = 0; i < g.n; i++)
+		emit(s, SUPERVISE_SCHEDULER, 0, "scheduled: %s: limited until %s", g.v[i].label,
+		     timeutil_format_hhmm(g.v[i].until_ms, hhmm));
+	emit(s, SUPERVISE_SCHEDULER, 0,
+	     "scheduled: %zu auto-retr%s, %zu account gate%s, %zu queued task%s (maxRunning %d, "
+	     "stallSeconds %lld)",
+	     retries, retries == 1 ? "y" : "ies", g.n, g.n == 1 ? "" : "s", queued,
+	     queued == 1 ? "" : "s", s->o->project->settings.max_running,
+	     (long long)s->o->project->settings.stall_seconds);
+	gate_table_release(&g);
+}
+
+/* ---- stalls ---------------------------------------------------------------------- */
+
+struct stall_ctx {
+	const char *container_id;
+	int64_t now_ms, progress_ms;
+};
+
+static int stall_fn(struct task *t, void *userdata, struct rv_error **err)
+{
+	(void)err;
+	const struct stall_ctx *c = userdata;
+	const char *cid = task_container_id(t);
+	if (!task_status_is_running(task_status(t)) || !cid || strcmp(cid, c->container_id) != 0 ||
+	    jsonutil_get_obj(task_json(t), "stallRequest"))
+		return TASK_UPDATE_SKIP;
+	struct json_object *o = json_object_new_object();
+	char iso[TIMEUTIL_ISO_LEN];
+	jsonutil_set_str(o, "containerId", cid);
+	jsonutil_set_str(o, "at", timeutil_format_iso(c->now_ms, iso));
+	jsonutil_set_str(o, "lastProgressAt", timeutil_format_iso(c->progress_ms, iso));
+	json_object_object_add(task_json(t), "stallRequest", o);
+	return 0;
+}
+
+/* A time from the container's status file, never later than now: a file
+ * that claims future progress cannot hold its task off for ever. */
+static int64_t status_time(struct json_object *st, const char *key, int64_t now)
+{
+	int64_t ms = 0;
+	const char *v = st ? jsonutil_get_str(st, key) : NULL;
+	if (!v || !timeutil_parse_iso(v, &ms))
+		return 0;
+	return ms > now ? now : ms;
+}
+
+static void stall_pass(struct sv *s)
+{
+	const struct supervise_opts *o = s->o;
+	int64_t stall_ms = o->project->settings.stall_seconds * 1000;
+	if (stall_ms <= 0)
+		return;
+	int64_t now = timeutil_now_ms();
+	for (size_t i = 0; i < s->list.n && !s->stop; i++) {
+		struct task_list_entry *e = &s->list.entries[i];
+		const struct task *t = e->task;
+		const char *cid = t ? task_container_id(t) : NULL;
+		if (!t || !task_status_is_running(task_status(t)) || !cid || !*cid ||
+		    resume_in_flight(t, NULL) || jsonutil_get_obj(task_json(t), "stallRequest"))
+			continue;
+		_cleanup_free_ char *sp =
+			task_store_iteration_file(o->store, t->id, task_iterations(t), TASK_FILE_STATUS);
+		_cleanup_json_ struct json_object *st = NULL;
+		(void)iterfile_read_json(sp, &st, NULL);
+		/* Progress: a status change, output seen by the heartbeat, or
+		 * the container's start. */
+		int64_t updated = status_time(st, "updatedAt", now);
+		int64_t output = status_time(st, "outputAt", now);
+		int64_t beat = status_time(st, "heartbeatAt", now);
+		int64_t started = 0;
+		task_get_time(t, "runningAt", &started);
+		int64_t progress = updated;
+		if (output > progress)
+			progress = output;
+		if (started > progress)
+			progress = started;
+		if (progress <= 0 || now - progress < stall_ms) {
+			int64_t at = progress > 0 ? progress + stall_ms : now + stall_ms;
+			if (s->next_due_wall == 0 || at < s->next_due_wall)
+				s->next_due_wall = at;
+			continue;
+		}
+		struct stall_ctx c = {.container_id = cid, .now_ms = now, .progress_ms = progress};
+		_cleanup_error_ struct rv_error *err = NULL;
+		struct task *fresh = NULL;
+		int r = task_store_update(o->store, t->id, stall_fn, &c, &fresh, &err);
+		if (r < 0) {
+			warn_task(s, t->id, rv_error_msg(err));
+			continue;
+		}
+		if (r == TASK_UPDATE_SKIP) {
+			task_free(fresh);
+			continue;
+		}
+		replace_task(e, fresh);
+		t = e->task;
+		cid = task_container_id(t);
+		struct engine *eng = NULL;
+		if (launch_engine_for_task(t, &eng, &err) == 0)
+			r = engine_container_kill(eng, cid, SIGTERM, &err);
+		else
+			r = -1;
+		engine_free(eng);
+		char a[TIMEUTIL_ISO_LEN], b[TIMEUTIL_ISO_LEN];
+		const char *how = beat > progress ? "the runner is alive (heartbeat at %s), its step "
+						    "printed nothing since %s"
+						  : "no heartbeat from the runner since %s%s";
+		_cleanup_free_ char *why = beat > progress
+						   ? xasprintf(how, timeutil_format_hhmm(beat, a),
+							       timeutil_format_hhmm(progress, b))
+						   : xasprintf(how, timeutil_format_hhmm(progress, a), "");
+		if (r < 0)
+			emit(s, SUPERVISE_STALL, t->id,
+			     "task %lld: no progress for %llds (%s); could not send SIGTERM: %s",
+			     (long long)t->id, (long long)((now - progress) / 1000), why,
+			     rv_error_msg(err));
+		else
+			emit(s, SUPERVISE_STALL, t->id,
+			     "task %lld: no progress for %llds (%s): SIGTERM sent, it pauses as "
+			     "'stalled' and is retried",
+			     (long long)t->id, (long long)((now - progress) / 1000), why);
 	}
 }
 
@@ -838,6 +1315,7 @@ static void try_lock(struct sv *s)
 	if (s->lock_fd >= 0) {
 		write_info(s->o, s->draining);
 		s->announced_other = false;
+		s->announced_schedule = false;
 		emit(s, SUPERVISE_SCHEDULER, 0,
 		     "this process schedules auto-retries for %s (up to %d attempts per task)",
 		     s->o->store->dir, s->o->policy.max);
@@ -895,10 +1373,14 @@ static void pass(struct sv *s, bool full)
 	flush_warnings(s);
 	if (full)
 		exits_check(s);
-	if (s->draining && !o->no_engine)
+	if (s->draining && !o->no_engine) {
 		drain_pass(s);
-	else if (s->lock_fd >= 0 && !o->no_engine)
+	} else if (s->lock_fd >= 0 && !o->no_engine) {
 		schedule_pass(s);
+		queue_pass(s);
+		stall_pass(s);
+		announce_schedule(s);
+	}
 	/* The scheduler alone runs hooks: one process, so each fires once. */
 	if (s->lock_fd >= 0 && o->hooks)
 		hooks_dispatch(o->store, o->hooks, on_hook, s);

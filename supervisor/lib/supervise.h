@@ -25,9 +25,16 @@
  * A pass: list the tasks, finish or undo resumes that died half-way
  * (resume_recover; scheduler, full passes), observe them (observe.h: status
  * files; full passes also the containers), report status changes, then
- * schedule: persist due times, fire due retries through the resume helper
- * (auto mode), record give-ups; for a task waiting at a breakpoint whose
- * timeout passed, fail it or let it go on (approval.h).  With several engine streams, the loop
+ * schedule: persist due times, record give-ups; for a task waiting at a
+ * breakpoint whose timeout passed, fail it or let it go on (approval.h);
+ * then the queue (gate.h, admit.h), under the queue lock: close the gate of
+ * an account whose task paused on a limit with a reset time, plan the due
+ * retries and the queued NEW tasks, fire the retries (resume helper, auto
+ * mode) and start the queued tasks (RESUME_START) the plan lets go, record
+ * why the others wait, open gates nobody waits for; then stalls: a running
+ * task whose status file shows no progress (updatedAt, outputAt, its start)
+ * for project stallSeconds gets `stallRequest` and SIGTERM (task.h turns the
+ * resulting pause into pauseReason stalled, auto-retried).  With several engine streams, the loop
  * blocks on the first and looks at the others at least every 100 ms.
  *
  * Exactly one process per store schedules retries: the holder of flock on
@@ -85,6 +92,9 @@ enum supervise_event_kind {
 	SUPERVISE_HOOK,            /* a user hook was started, or could not be */
 	SUPERVISE_APPROVAL_TIMEOUT, /* a breakpoint's timeout passed: failed or went on */
 	SUPERVISE_DRAIN,            /* drain mode began, or a task was asked to pause */
+	SUPERVISE_GATE,            /* an account's gate closed or opened (gate.h) */
+	SUPERVISE_QUEUE,           /* a queued task started, or work waits */
+	SUPERVISE_STALL,           /* a task without progress was paused */
 };
 
 struct supervise_event {

@@ -24,6 +24,7 @@ static const char *const status_names[TASK__STATUS_MAX] = {
 static const char *const reason_names[TASK__PAUSE_MAX] = {
 	[TASK_PAUSE_NONE] = NULL,
 	[TASK_PAUSE_RETRYABLE_ERROR] = "retryable_error",
+	[TASK_PAUSE_STALLED] = "stalled",
 	[TASK_PAUSE_SIGNAL] = "signal",
 	[TASK_PAUSE_USER] = "user",
 	[TASK_PAUSE_ORPHAN] = "orphan",
@@ -251,7 +252,8 @@ static int validate(struct json_object *obj, int64_t expected_id, const char *pa
 	if (reason && !task_pause_reason_parse(reason, &pr))
 		return rv_error_set(err, EBADMSG,
 				    "'%s': field 'pauseReason' is '%.40s', expected one of "
-				    "retryable_error, signal, user, orphan, approval, operator, drain",
+				    "retryable_error, signal, user, orphan, approval, operator, drain, "
+				    "stalled",
 				    path, reason);
 
 	struct json_object *engine = jsonutil_get_obj(obj, "engine");
@@ -604,6 +606,22 @@ static void apply_status(struct task *t, enum task_status to, const char *error,
 {
 	char ts[TIMEUTIL_ISO_LEN];
 	timeutil_format_iso(now_ms, ts);
+	/* The supervisor's SIGTERM of a stalled task comes back as a signal
+	 * pause (or an exit 2 without a status): it was a stall. */
+	struct json_object *stall = jsonutil_get_obj(t->obj, "stallRequest");
+	if (to == TASK_PAUSED && stall &&
+	    (reason == TASK_PAUSE_SIGNAL || reason == TASK_PAUSE_ORPHAN)) {
+		const char *c = jsonutil_get_str(stall, "containerId");
+		const char *cur = jsonutil_get_str(t->obj, "containerId");
+		if (c && cur && !strcmp(c, cur))
+			reason = TASK_PAUSE_STALLED;
+	}
+	if (to != TASK_IN_PROGRESS && to != TASK_ITERATING)
+		json_object_object_del(t->obj, "stallRequest");
+	/* Kept while a start is in flight, so that a start that dies is
+	 * rolled back into the queue (resume_recover: IN_PROGRESS -> NEW). */
+	if (to != TASK_NEW && to != TASK_IN_PROGRESS)
+		json_object_object_del(t->obj, "queued");
 	jsonutil_set_str(t->obj, "status", status_names[to]);
 	set_now(t, "lastStatusCheck", ts);
 	switch (to) {

@@ -60,9 +60,17 @@
  *   FAILED       sets failedAt; clears pausedAt; error = given or cleared
  *   MERGED/PUSHED sets completedAt if absent; clears pausedAt
  * and, ours: leaving PAUSED removes pauseReason and autoRetry.nextRetryAt
- * (nothing is scheduled for a task that is not paused); entering a status that is not running removes pauseRequested
- * (the host's pause request, used up); task_restart() removes approvals (a
- * run from the start asks its breakpoints again).
+ * (nothing is scheduled for a task that is not paused); entering a status
+ * that is not running removes pauseRequested (the host's pause request, used
+ * up); task_restart() removes approvals (a run from the start asks its
+ * breakpoints again); any status but NEW and IN_PROGRESS removes `queued`
+ * (gate.h: the task waited in the start queue; kept through the start so
+ * that a start that dies goes back into the queue, and removed by the
+ * supervisor once it started); entering PAUSED with reason signal or orphan
+ * while `stallRequest` names the task's current container makes the reason
+ * `stalled` (the supervisor sent that SIGTERM because the task made no
+ * progress, supervise.c), and any other status than IN_PROGRESS/ITERATING
+ * drops `stallRequest`.
  *
  * Ownership: a struct task owns its json object; borrowed strings returned by
  * accessors live until that field is changed or the task is freed.
@@ -107,6 +115,7 @@ enum task_pause_reason {
 	TASK_PAUSE_APPROVAL, /* at a breakpoint: rover approve / reject (approval.h) */
 	TASK_PAUSE_OPERATOR, /* rover pause --all: rover resume --all brings it back */
 	TASK_PAUSE_DRAIN,    /* the supervisor's drain mode: likewise */
+	TASK_PAUSE_STALLED, /* the supervisor stopped a task that made no progress */
 	TASK__PAUSE_MAX,
 };
 

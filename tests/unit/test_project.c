@@ -32,6 +32,8 @@ static void clear_env(void)
 	unsetenv("ROVER_RETRY_CAP_SECONDS");
 	unsetenv("ROVER_AGENT_IMAGE");
 	unsetenv("XDG_DATA_HOME");
+	unsetenv("ROVER_MAX_RUNNING");
+	unsetenv("ROVER_STALL_SECONDS");
 }
 
 static int setup(void **state)
@@ -391,6 +393,58 @@ static void test_project_settings_from_file_and_env(void **state)
 	project_settings_release(&s);
 }
 
+static void expect_env_error(const char *name, const char *value, const char *needle);
+#define expect_env_error_fwd expect_env_error
+
+static void test_project_queue_and_stall_settings(void **state)
+{
+	(void)state;
+	struct project_settings s = {0};
+	assert_int_equal(project_load_settings(real_dir, &s, NULL), 0);
+	assert_int_equal(s.max_running, 0); /* defaults: no limit, no stall check */
+	assert_int_equal(s.stall_seconds, 0);
+	project_settings_release(&s);
+	write_file("rover.json", "{\"maxRunning\": 2, \"stallSeconds\": 600}");
+	assert_int_equal(project_load_settings(real_dir, &s, NULL), 0);
+	assert_int_equal(s.max_running, 2);
+	assert_int_equal(s.stall_seconds, 600);
+	project_settings_release(&s);
+	setenv("ROVER_MAX_RUNNING", "3", 1);
+	setenv("ROVER_STALL_SECONDS", "4", 1);
+	assert_int_equal(project_load_settings(real_dir, &s, NULL), 0);
+	assert_int_equal(s.max_running, 3);
+	assert_int_equal(s.stall_seconds, 4);
+	project_settings_release(&s);
+	clear_env();
+	_cleanup_error_ struct rv_error *e = NULL;
+	write_file("rover.json", "{\"maxRunning\": \"two\"}");
+	assert_int_equal(project_load_settings(real_dir, &s, &e), -EINVAL);
+	assert_non_null(strstr(e->msg, "maxRunning must be an integer"));
+	assert_non_null(strstr(e->msg, "rover.json"));
+	rv_error_free(TAKE_PTR(e));
+	write_file("rover.json", "{\"stallSeconds\": -1}");
+	assert_int_equal(project_load_settings(real_dir, &s, &e), -EINVAL);
+	assert_non_null(strstr(e->msg, "stallSeconds"));
+	rv_error_free(TAKE_PTR(e));
+	/* per engine kind */
+	write_file("rover.json", "{\"maxRunning\": {\"docker\": 2, \"podman\": 0}}");
+	assert_int_equal(project_load_settings(real_dir, &s, NULL), 0);
+	assert_int_equal(s.max_running, 0);
+	assert_int_equal(project_max_running_of(&s, "docker"), 2);
+	assert_int_equal(project_max_running_of(&s, "podman"), 0);
+	assert_int_equal(project_max_running_of(&s, NULL), 0);
+	project_settings_release(&s);
+	write_file("rover.json", "{\"maxRunning\": {\"kubernetes\": 2}}");
+	assert_int_equal(project_load_settings(real_dir, &s, &e), -EINVAL);
+	assert_non_null(strstr(e->msg, "expected docker or podman"));
+	rv_error_free(TAKE_PTR(e));
+	write_file("rover.json", "{\"maxRunning\": {\"docker\": -1}}");
+	assert_int_equal(project_load_settings(real_dir, &s, &e), -EINVAL);
+	assert_non_null(strstr(e->msg, "maxRunning.docker"));
+	write_file("rover.json", "{}");
+	expect_env_error_fwd("ROVER_MAX_RUNNING", "lots", "ROVER_MAX_RUNNING");
+}
+
 static void test_project_agent_image_precedence(void **state)
 {
 	(void)state;
@@ -550,6 +604,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_project_settings_defaults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_project_settings_from_file_and_env, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_project_queue_and_stall_settings, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_project_agent_image_precedence, setup,
 						teardown),

@@ -122,6 +122,34 @@ static void test_status_create_keeps_unknown_keys(void **state)
 	assert_string_equal(jsonutil_get_str(o2, "status"), "initializing");
 }
 
+static void test_status_heartbeat(void **state)
+{
+	(void)state;
+	struct status_file *sf = create();
+	assert_int_equal(status_file_update(sf, "running", "build", 10, NULL, NULL), 0);
+	_cleanup_json_ struct json_object *o = read_doc();
+	int64_t updated = time_of(o, "updatedAt");
+	usleep(5000);
+	/* a silent beat: heartbeatAt, no outputAt, updatedAt unchanged */
+	assert_int_equal(status_file_heartbeat(sf, false, NULL), 0);
+	_cleanup_json_ struct json_object *o2 = read_doc();
+	assert_true(time_of(o2, "heartbeatAt") > updated);
+	assert_false(has(o2, "outputAt"));
+	assert_int_equal(time_of(o2, "updatedAt"), updated);
+	assert_int_equal(status_file_heartbeat(sf, true, NULL), 0);
+	_cleanup_json_ struct json_object *o3 = read_doc();
+	assert_int_equal(time_of(o3, "outputAt"), time_of(o3, "heartbeatAt"));
+	/* the resume helper puts a stalled task back as paused 'stalled' */
+	assert_int_equal(status_file_pause(sf, "Resuming workflow", "x", NULL, "stalled", 0, NULL), 0);
+	status_file_free(sf);
+	/* a new run does not inherit the old run's heartbeat */
+	sf = create();
+	_cleanup_json_ struct json_object *o4 = read_doc();
+	assert_false(has(o4, "heartbeatAt"));
+	assert_false(has(o4, "outputAt"));
+	status_file_free(sf);
+}
+
 static void test_status_create_failure(void **state)
 {
 	(void)state;
@@ -290,6 +318,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_status_create),
 		T(test_status_create_keeps_unknown_keys),
+		T(test_status_heartbeat),
 		T(test_status_create_failure),
 		T(test_status_update),
 		T(test_status_complete_and_fail),

@@ -465,6 +465,63 @@ static const char *const expected_table[TASK__STATUS_MAX] = {
 	[TASK_PUSHED] =      "......YY",
 };
 
+static void test_task_stall_and_queue_side_effects(void **state)
+{
+	(void)state;
+	/* the supervisor's SIGTERM of a stalled task: signal -> stalled, for
+	 * the container it was sent to only */
+	struct task *t = fresh(TASK_ITERATING);
+	task_set_str(t, "containerId", "abc");
+	struct json_object *sr = json_object_new_object();
+	jsonutil_set_str(sr, "containerId", "abc");
+	json_object_object_add(task_json(t), "stallRequest", sr);
+	assert_int_equal(task_set_status(t, TASK_PAUSED, NULL, TASK_PAUSE_SIGNAL, T0, NULL), 0);
+	assert_string_equal(str(t, "pauseReason"), "stalled");
+	assert_int_equal(task_pause_reason(t), TASK_PAUSE_STALLED);
+	assert_null(jsonutil_get_obj(task_json(t), "stallRequest"));
+	task_free(t);
+
+	t = fresh(TASK_ITERATING);
+	task_set_str(t, "containerId", "new");
+	sr = json_object_new_object();
+	jsonutil_set_str(sr, "containerId", "old");
+	json_object_object_add(task_json(t), "stallRequest", sr);
+	assert_int_equal(task_set_status(t, TASK_PAUSED, NULL, TASK_PAUSE_ORPHAN, T0, NULL), 0);
+	assert_string_equal(str(t, "pauseReason"), "orphan");
+	task_free(t);
+
+	/* a user's pause stays the user's */
+	t = fresh(TASK_ITERATING);
+	task_set_str(t, "containerId", "abc");
+	sr = json_object_new_object();
+	jsonutil_set_str(sr, "containerId", "abc");
+	json_object_object_add(task_json(t), "stallRequest", sr);
+	assert_int_equal(task_set_status(t, TASK_PAUSED, NULL, TASK_PAUSE_USER, T0, NULL), 0);
+	assert_string_equal(str(t, "pauseReason"), "user");
+	task_free(t);
+
+	/* queued stays through the start (a start that dies goes back into
+	 * the queue), and goes with any later status */
+	t = fresh(TASK_NEW);
+	json_object_object_add(task_json(t), "queued", json_object_new_object());
+	assert_int_equal(task_set_status(t, TASK_IN_PROGRESS, NULL, 0, T0, NULL), 0);
+	assert_non_null(jsonutil_get_obj(task_json(t), "queued"));
+	assert_int_equal(task_set_status(t, TASK_NEW, NULL, 0, T0, NULL), 0);
+	assert_non_null(jsonutil_get_obj(task_json(t), "queued"));
+	assert_int_equal(task_set_status(t, TASK_FAILED, "stopped", 0, T0, NULL), 0);
+	assert_null(jsonutil_get_obj(task_json(t), "queued"));
+	task_free(t);
+	t = fresh(TASK_IN_PROGRESS);
+	json_object_object_add(task_json(t), "queued", json_object_new_object());
+	assert_int_equal(task_set_status(t, TASK_ITERATING, NULL, 0, T0, NULL), 0);
+	assert_null(jsonutil_get_obj(task_json(t), "queued"));
+	task_free(t);
+	/* "stalled" parses and validates */
+	enum task_pause_reason r;
+	assert_true(task_pause_reason_parse("stalled", &r));
+	assert_int_equal(r, TASK_PAUSE_STALLED);
+}
+
 static void test_task_transition_table(void **state)
 {
 	(void)state;
@@ -694,6 +751,7 @@ int main(void)
 		T(test_task_migration_status_mapping),
 		T(test_task_newer_minor_is_kept),
 		T(test_task_side_effects),
+		T(test_task_stall_and_queue_side_effects),
 		T(test_task_transition_table),
 		T(test_task_restart),
 		T(test_task_iterate),
