@@ -238,7 +238,7 @@ int cmd_resume_all(int argc, char **argv)
 		if (!e->task || task_status(e->task) != TASK_PAUSED)
 			continue;
 		enum task_pause_reason why = task_pause_reason(e->task);
-		if (why != TASK_PAUSE_OPERATOR && why != TASK_PAUSE_DRAIN)
+		if (why != TASK_PAUSE_OPERATOR && why != TASK_PAUSE_DRAIN && why != TASK_PAUSE_WINDOW)
 			continue;
 		struct resume_opts ro = {.mode = RESUME_MANUAL,
 					 .image = image && *image ? image : NULL,

@@ -50,7 +50,7 @@ static const char *kind_name(enum supervise_event_kind k)
 		"retry_scheduled", "retry_fired", "retry_failed", "retry_gave_up",
 		"recovered",  "engine",          "stopping",   "hook",
 		"approval_timeout", "drain",     "gate",       "queue",
-		"stall",
+		"stall",      "window",
 	};
 	return (unsigned)k < ARRAY_SIZE(names) ? names[k] : "event";
 }

@@ -230,6 +230,12 @@ static int settings_from_text(const char *buf, size_t len, const char *what,
 	if ((r = json_top_int(obj, "stallSeconds", 0, PROJECT_RETRY_CAP_LIMIT, what, stall, err)) <
 		    0)
 		return r;
+	struct json_object *pw = NULL;
+	if (json_object_object_get_ex(obj, "pauseWindows", &pw) && pw) {
+		windows_release(&s->pause_windows);
+		if ((r = windows_parse(pw, what, &s->pause_windows, err)) < 0)
+			return r;
+	}
 	return 0;
 }
 
@@ -292,6 +298,7 @@ void project_settings_release(struct project_settings *s)
 	free(s->agent);
 	s->agent_image = NULL;
 	s->agent = NULL;
+	windows_release(&s->pause_windows);
 }
 
 /* realpath() of the part of path that exists, the rest appended as it is:

@@ -58,6 +58,7 @@
 #include <json-c/json.h>
 
 #include "common/error.h"
+#include "supervisor/lib/windows.h"
 
 #define PROJECT_SETTINGS_FILE "rover.json"
 /* Where rover up to 0.x kept the store, inside the project. */
@@ -92,6 +93,7 @@ struct project_settings {
 	int max_running_docker; /* per engine kind; 0: no limit of its own */
 	int max_running_podman;
 	int64_t stall_seconds; /* 0: no stall detection */
+	struct pause_windows pause_windows; /* rover.json "pauseWindows" (windows.h) */
 };
 
 struct project {

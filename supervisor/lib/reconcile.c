@@ -18,9 +18,10 @@ enum task_pause_reason reconcile_pause_reason(const struct task *t,
 	enum task_pause_reason asked = TASK_PAUSE_NONE;
 	struct json_object *req = jsonutil_get_obj(task_json(t), "pauseRequested");
 	if (req && task_pause_reason_parse(jsonutil_get_str(req, "reason"), &asked) &&
-	    (asked == TASK_PAUSE_OPERATOR || asked == TASK_PAUSE_DRAIN))
+	    (asked == TASK_PAUSE_OPERATOR || asked == TASK_PAUSE_DRAIN || asked == TASK_PAUSE_WINDOW))
 		return asked;
-	if (claimed == TASK_PAUSE_OPERATOR || claimed == TASK_PAUSE_DRAIN)
+	if (claimed == TASK_PAUSE_OPERATOR || claimed == TASK_PAUSE_DRAIN ||
+	    claimed == TASK_PAUSE_WINDOW)
 		return TASK_PAUSE_SIGNAL;
 	return claimed;
 }

@@ -24,6 +24,7 @@
 #include "common/jsonutil.h"
 #include "common/proc.h"
 #include "common/timeutil.h"
+#include "supervisor/lib/windows.h"
 #include "supervisor/lib/hooks.h"
 #include "supervisor/lib/journal.h"
 #include "supervisor/lib/engine.h"
@@ -672,33 +673,92 @@ static int64_t approval_timeout_task(struct sv *s, struct task_list_entry *e)
 	return 0;
 }
 
-/* Drain mode: ask every running task to pause after its current step
- * (pauseReason drain, taskops.h); asking again is harmless, as a task
- * that paused is no longer running. */
+/* Ask the running task of e to pause after its current step, for reason
+ * (taskops.h); asking again is harmless, as a task that paused is no longer
+ * running.  True when it was asked now. */
+static bool ask_pause(struct sv *s, const struct task_list_entry *e, enum task_pause_reason reason,
+		      const char *text)
+{
+	/* Asked already: only a drain file the runner removed at its start
+	 * (as a leftover) is written again. */
+	struct json_object *req = jsonutil_get_obj(task_json(e->task), "pauseRequested");
+	const char *asked_for = req ? jsonutil_get_str(req, "reason") : NULL;
+	if (asked_for && !strcmp(asked_for, task_pause_reason_name(reason))) {
+		_cleanup_free_ char *drain = task_store_iteration_file(
+			s->o->store, e->id, task_iterations(e->task), TASK_FILE_PAUSE_REQUEST);
+		if (iterfile_exists(drain))
+			return false;
+	}
+	bool asked = false;
+	_cleanup_error_ struct rv_error *err = NULL;
+	if (taskops_request_pause(s->o->store, e->id, reason, text, &asked, &err) < 0)
+		warn_task(s, e->id, rv_error_msg(err));
+	return asked;
+}
+
+/* Drain mode: every running task pauses after its current step (pauseReason
+ * drain). */
 static void drain_pass(struct sv *s)
 {
 	for (size_t i = 0; i < s->list.n && !s->stop; i++) {
 		const struct task_list_entry *e = &s->list.entries[i];
 		if (!e->task || !task_status_is_running(task_status(e->task)))
 			continue;
-		/* Asked already: only a drain file the runner removed at its
-		 * start (as a leftover) is written again. */
-		struct json_object *req = jsonutil_get_obj(task_json(e->task), "pauseRequested");
-		const char *asked_for = req ? jsonutil_get_str(req, "reason") : NULL;
-		if (asked_for && !strcmp(asked_for, "drain")) {
-			_cleanup_free_ char *drain = task_store_iteration_file(
-				s->o->store, e->id, task_iterations(e->task), TASK_FILE_PAUSE_REQUEST);
-			if (iterfile_exists(drain))
-				continue;
-		}
-		bool asked = false;
-		_cleanup_error_ struct rv_error *err = NULL;
-		if (taskops_request_pause(s->o->store, e->id, TASK_PAUSE_DRAIN,
-					  "Paused by the supervisor's drain mode", &asked, &err) < 0)
-			warn_task(s, e->id, rv_error_msg(err));
-		else if (asked)
+		if (ask_pause(s, e, TASK_PAUSE_DRAIN, "Paused by the supervisor's drain mode"))
 			emit(s, SUPERVISE_DRAIN, e->id,
 			     "task %lld: drain mode: pausing after its current step", (long long)e->id);
+	}
+}
+
+/* The pause window (windows.h) covering task t now, or NULL. */
+static const struct pause_window *window_of(const struct sv *s, const struct task *t, int64_t now)
+{
+	return windows_active_for(&s->o->project->settings.pause_windows,
+				  task_get_str(t, "agent"), now);
+}
+
+/* Pause windows: a running task a window covers pauses after its current
+ * step (pauseReason window); a task a window paused comes back once no
+ * window covers it.  The loop wakes at the next boundary of any window. */
+static void window_pass(struct sv *s)
+{
+	const struct pause_windows *ws = &s->o->project->settings.pause_windows;
+	if (!ws->n)
+		return;
+	int64_t now = timeutil_now_ms();
+	for (size_t i = 0; i < ws->n; i++) {
+		int64_t next = 0;
+		window_active(&ws->w[i], now, &next);
+		if (next > 0 && (s->next_due_wall == 0 || next < s->next_due_wall))
+			s->next_due_wall = next;
+	}
+	for (size_t i = 0; i < s->list.n && !s->stop; i++) {
+		const struct task_list_entry *e = &s->list.entries[i];
+		if (!e->task)
+			continue;
+		const struct pause_window *w = window_of(s, e->task, now);
+		char span[64];
+		if (w && task_status_is_running(task_status(e->task))) {
+			window_describe(w, span, sizeof(span));
+			_cleanup_free_ char *text = xasprintf("Paused for the pause window %s", span);
+			if (ask_pause(s, e, TASK_PAUSE_WINDOW, text))
+				emit(s, SUPERVISE_WINDOW, e->id,
+				     "task %lld: pause window %s: pausing after its current step",
+				     (long long)e->id, span);
+		} else if (!w && task_status(e->task) == TASK_PAUSED &&
+			   task_pause_reason(e->task) == TASK_PAUSE_WINDOW) {
+			struct resume_opts ro = {.mode = RESUME_MANUAL, .image = s->o->image};
+			struct resume_outcome out = {0};
+			_cleanup_error_ struct rv_error *rerr = NULL;
+			int r = resume_task(s->o->project, s->o->store, e->id, &ro, &out, &rerr);
+			if (r == 0 && out.result == RESUME_OK)
+				emit(s, SUPERVISE_WINDOW, e->id,
+				     "task %lld: its pause window is over: resumed", (long long)e->id);
+			else
+				warn_task(s, e->id, rerr ? rv_error_msg(rerr) : "could not resume");
+			resume_outcome_release(&out);
+			s->need_status = true;
+		}
 	}
 }
 
@@ -853,6 +913,10 @@ static void queue_pass(struct sv *s)
 			continue;
 		bool retry = retry_eligible(t);
 		if (!retry && (!admit_queued(t) || resume_in_flight(t, NULL)))
+			continue;
+		/* A pause window covering it starts nothing of it (window_pass
+		 * wakes the loop at the window's end). */
+		if (window_of(s, t, now))
 			continue;
 		char *key = NULL, *label = NULL;
 		admit_account_of_task(t, &key, &label);
@@ -1377,6 +1441,7 @@ static void pass(struct sv *s, bool full)
 		drain_pass(s);
 	} else if (s->lock_fd >= 0 && !o->no_engine) {
 		schedule_pass(s);
+		window_pass(s); /* after schedule_pass, which resets next_due_wall */
 		queue_pass(s);
 		stall_pass(s);
 		announce_schedule(s);

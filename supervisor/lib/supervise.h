@@ -95,6 +95,7 @@ enum supervise_event_kind {
 	SUPERVISE_GATE,            /* an account's gate closed or opened (gate.h) */
 	SUPERVISE_QUEUE,           /* a queued task started, or work waits */
 	SUPERVISE_STALL,           /* a task without progress was paused */
+	SUPERVISE_WINDOW,          /* a pause window paused a task, or resumed it */
 };
 
 struct supervise_event {

@@ -31,6 +31,7 @@ static const char *const reason_names[TASK__PAUSE_MAX] = {
 	[TASK_PAUSE_APPROVAL] = "approval",
 	[TASK_PAUSE_OPERATOR] = "operator",
 	[TASK_PAUSE_DRAIN] = "drain",
+	[TASK_PAUSE_WINDOW] = "window",
 };
 
 /* The table of task.h; rows are "from", columns "to". */
@@ -253,7 +254,7 @@ static int validate(struct json_object *obj, int64_t expected_id, const char *pa
 		return rv_error_set(err, EBADMSG,
 				    "'%s': field 'pauseReason' is '%.40s', expected one of "
 				    "retryable_error, signal, user, orphan, approval, operator, drain, "
-				    "stalled",
+				    "stalled, window",
 				    path, reason);
 
 	struct json_object *engine = jsonutil_get_obj(obj, "engine");

@@ -116,6 +116,7 @@ enum task_pause_reason {
 	TASK_PAUSE_OPERATOR, /* rover pause --all: rover resume --all brings it back */
 	TASK_PAUSE_DRAIN,    /* the supervisor's drain mode: likewise */
 	TASK_PAUSE_STALLED, /* the supervisor stopped a task that made no progress */
+	TASK_PAUSE_WINDOW,  /* a pause window began (windows.h): resumed at its end */
 	TASK__PAUSE_MAX,
 };
 

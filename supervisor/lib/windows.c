@@ -15,17 +15,18 @@
 
 #define DAY_S 86400
 
-/* "HH:MM" -> minutes, or -1. */
+/* "HH:MM" or "HH:MM:SS" -> seconds after midnight, or -1. */
 static int parse_hhmm(const char *s, size_t len)
 {
-	if (len != 5 || s[2] != ':')
+	if ((len != 5 && len != 8) || s[2] != ':' || (len == 8 && s[5] != ':'))
 		return -1;
-	for (size_t i = 0; i < 5; i++)
-		if (i != 2 && (s[i] < '0' || s[i] > '9'))
+	for (size_t i = 0; i < len; i++)
+		if (i != 2 && i != 5 && (s[i] < '0' || s[i] > '9'))
 			return -1;
 	int h = (s[0] - '0') * 10 + (s[1] - '0');
 	int m = (s[3] - '0') * 10 + (s[4] - '0');
-	return h < 24 && m < 60 ? h * 60 + m : -1;
+	int sec = len == 8 ? (s[6] - '0') * 10 + (s[7] - '0') : 0;
+	return h < 24 && m < 60 && sec < 60 ? h * 3600 + m * 60 + sec : -1;
 }
 
 /* A zone name as the zone database spells it, and present there. */
@@ -75,8 +76,8 @@ static int parse_span(const char *text, struct pause_window *w, const char *what
 		return rv_error_set(err, EINVAL,
 				    "%s: pauseWindows[%zu]: '%.32s' starts and ends at the same time",
 				    what, i, text);
-	w->start_min = a;
-	w->end_min = b;
+	w->start_s = a;
+	w->end_s = b;
 	return 0;
 }
 
@@ -209,7 +210,7 @@ bool window_active(const struct pause_window *w, int64_t now_ms, int64_t *ret_ne
 	int64_t now_s = now_ms >= 0 ? now_ms / 1000 : (now_ms - 999) / 1000;
 	int64_t local = now_s + zone_offset_s(w->time_zone, now_s);
 	int64_t sec_of_day = ((local % DAY_S) + DAY_S) % DAY_S;
-	int64_t start = (int64_t)w->start_min * 60, end = (int64_t)w->end_min * 60;
+	int64_t start = w->start_s, end = w->end_s;
 	bool inside = start < end ? sec_of_day >= start && sec_of_day < end
 				  : sec_of_day >= start || sec_of_day < end;
 	if (ret_next_ms) {
@@ -233,7 +234,12 @@ const struct pause_window *windows_active_for(const struct pause_windows *ws, co
 
 const char *window_describe(const struct pause_window *w, char *buf, size_t n)
 {
-	snprintf(buf, n, "%02d:%02d-%02d:%02d %s", w->start_min / 60, w->start_min % 60,
-		 w->end_min / 60, w->end_min % 60, w->time_zone ? w->time_zone : "UTC");
+	char a[16], b[16];
+	int sa = w->start_s % 60, sb = w->end_s % 60;
+	snprintf(a, sizeof(a), sa ? "%02d:%02d:%02d" : "%02d:%02d", w->start_s / 3600,
+		 w->start_s / 60 % 60, sa);
+	snprintf(b, sizeof(b), sb ? "%02d:%02d:%02d" : "%02d:%02d", w->end_s / 3600,
+		 w->end_s / 60 % 60, sb);
+	snprintf(buf, n, "%s-%s %s", a, b, w->time_zone ? w->time_zone : "UTC");
 	return buf;
 }

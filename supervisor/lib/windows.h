@@ -4,7 +4,7 @@
  * exactly those at the window's end.
  *
  * rover.json "pauseWindows" is a list; each item is either a string
- * "HH:MM-HH:MM" (UTC) or an object
+ * "HH:MM-HH:MM" (UTC; "HH:MM:SS" is taken too) or an object
  *
  *     {"window": "22:00-06:00", "timeZone": "Europe/Berlin", "agents": ["claude"]}
  *
@@ -31,8 +31,8 @@
 #define WINDOWS_MAX_AGENTS 16
 
 struct pause_window {
-	int start_min; /* minutes after local midnight, 0..1439 */
-	int end_min;
+	int start_s; /* seconds after local midnight, 0..86399 */
+	int end_s;
 	char *time_zone; /* NULL: UTC */
 	char **agents;   /* NULL-terminated; NULL: every agent */
 };

@@ -35,8 +35,8 @@ static void test_windows_parse(void **state)
 			       &ws, NULL),
 			 0);
 	assert_int_equal(ws.n, 2);
-	assert_int_equal(ws.w[0].start_min, 120);
-	assert_int_equal(ws.w[0].end_min, 270);
+	assert_int_equal(ws.w[0].start_s, 7200);
+	assert_int_equal(ws.w[0].end_s, 16200);
 	assert_null(ws.w[0].time_zone);
 	assert_string_equal(ws.w[1].time_zone, "Europe/Berlin");
 	assert_true(window_covers(&ws.w[1], "claude"));
@@ -44,6 +44,11 @@ static void test_windows_parse(void **state)
 	assert_true(window_covers(&ws.w[0], "codex"));
 	char buf[64];
 	assert_string_equal(window_describe(&ws.w[1], buf, sizeof(buf)), "22:00-06:00 Europe/Berlin");
+	windows_release(&ws);
+	assert_int_equal(parse("[\"10:00:05-10:00:35\"]", &ws, NULL), 0);
+	assert_true(window_active(&ws.w[0], at("2026-11-25T10:00:05.000Z"), NULL));
+	assert_false(window_active(&ws.w[0], at("2026-11-25T10:00:35.000Z"), NULL));
+	assert_string_equal(window_describe(&ws.w[0], buf, sizeof(buf)), "10:00:05-10:00:35 UTC");
 	windows_release(&ws);
 	const char *bad[] = {"\"02:00-04:00\"", "[\"2:00-4:00\"]", "[\"24:00-01:00\"]",
 			     "[\"03:00-03:00\"]", "[{\"window\": \"01:00-02:00\", \"timeZone\": "

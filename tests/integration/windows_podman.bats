@@ -1,0 +1,8 @@
+#!/usr/bin/env bats
+# Pause windows on Podman.
+load windows_cases
+
+setup() { win_setup podman; }
+teardown() { win_teardown; }
+
+@test "podman: a pause window drains running tasks at its start and resumes exactly those at its end" { case_window_drains_and_resumes; }
