@@ -13,23 +13,48 @@
 #include "supervisor/lib/resume.h"
 
 static const char usage_text[] =
-	"Usage: rover resume ID [--image IMAGE] [--json]\n"
+	"Usage: rover resume ID [--image IMAGE] [--recreate-workspace]\n"
+	"                       [--allow-workflow-change] [--json]\n"
 	"       rover resume --all [--json] (what pause --all or drain mode paused)\n"
 	"\n"
 	"Resume a paused or failed task from its checkpoint: completed steps are\n"
 	"skipped, the workflow continues where it stopped.  A task whose container\n"
 	"died is classified first, so it can be resumed at once.  A manual resume\n"
-	"resets the task's auto-retry budget.\n"
+	"resets the task's auto-retry budget.  Before anything changes, what the\n"
+	"checkpoint needs is checked: the workspace its completed steps worked in,\n"
+	"and the workflow it was saved for; a resume that lacks them is refused,\n"
+	"naming what is missing and the option that goes on anyway.\n"
 	"\n"
 	"Options:\n"
 	"      --image IMAGE  continue in this image (recorded in the task; checked on\n"
 	"               the task's engine before anything changes)\n"
+	"      --recreate-workspace     the workspace is gone: make it again from the\n"
+	"               task's branch (files never committed are lost)\n"
+	"      --allow-workflow-change  resume although the task's workflow.yml\n"
+	"               changed since the checkpoint was saved\n"
 	"      --json   print {\"success\": true, \"taskId\": N, ...} on stdout\n"
 	"  -h, --help   this help\n"
 	"\n"
 	"Environment: ROVER_AGENT_IMAGE overrides the task's image (--image wins).\n"
 	"Exit status: 0 resumed, 1 not resumed (not found, not PAUSED or FAILED,\n"
 	"already being resumed, the container could not start), 2 usage error.\n";
+
+/* Remove flag from argv (the options the shared parser does not know);
+ * true when it was there. */
+static bool take_flag(int *argc, char **argv, const char *flag)
+{
+	bool found = false;
+	int k = 0;
+	for (int i = 0; i < *argc; i++) {
+		if (i > 0 && !strcmp(argv[i], flag))
+			found = true;
+		else
+			argv[k++] = argv[i];
+	}
+	argv[k] = NULL;
+	*argc = k;
+	return found;
+}
 
 static void print_tree(const struct cmd_env *env, const struct task *t, const char *image)
 {
@@ -62,6 +87,8 @@ int cmd_resume(int argc, char **argv)
 		return cmd_resume_all(argc, argv);
 	bool json = false;
 	const char *opt_image = NULL;
+	bool recreate = take_flag(&argc, argv, "--recreate-workspace");
+	bool allow_change = take_flag(&argc, argv, "--allow-workflow-change");
 	int rc = cmd_parse_json_image("resume", usage_text, argc, argv, &json, &opt_image);
 	if (rc >= 0)
 		return rc;
@@ -79,6 +106,7 @@ int cmd_resume(int argc, char **argv)
 	if (image && !*image)
 		image = NULL;
 	struct resume_outcome out = {0};
+	_cleanup_free_ char *missing = NULL;
 	if (!resume_is_resumable(t)) {
 		rc = cmd_failf(json, CMD_FAILED,
 			       "Task %lld is not in PAUSED or FAILED status (current: %s)",
@@ -94,14 +122,22 @@ int cmd_resume(int argc, char **argv)
 		rc = cmd_fail(json, CMD_FAILED, err);
 		goto out;
 	}
+	struct resume_opts ro = {.mode = RESUME_MANUAL,
+				 .image = image,
+				 .observed = true,
+				 .report = json ? NULL : cmd_report_stderr,
+				 .recreate_workspace = recreate,
+				 .allow_workflow_change = allow_change};
+	missing = resume_validate(env.project, env.store, t, &ro);
+	if (missing) {
+		rc = cmd_failf(json, CMD_FAILED, "Task %lld cannot be resumed as it is: %s",
+			       (long long)id, missing);
+		goto out;
+	}
 	if (!json)
 		print_tree(&env, t, image);
 	char resumed_at[TIMEUTIL_ISO_LEN];
 	timeutil_format_iso(timeutil_now_ms(), resumed_at);
-	struct resume_opts ro = {.mode = RESUME_MANUAL,
-				 .image = image,
-				 .observed = true,
-				 .report = json ? NULL : cmd_report_stderr};
 	int r = resume_task(env.project, env.store, id, &ro, &out, &err);
 	if (r < 0) {
 		rc = r == -ENOENT ? cmd_failf(json, CMD_FAILED, "Task %lld was removed during resume",

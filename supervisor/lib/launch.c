@@ -327,6 +327,8 @@ int launch_container(struct engine *e, const struct task_store *st, struct task 
 	if (o->resume && fileio_exists(checkpoint)) {
 		cmd[nc++] = "--checkpoint";
 		cmd[nc++] = "/output/checkpoint.json";
+		if (o->allow_workflow_change)
+			cmd[nc++] = "--allow-workflow-change";
 	}
 	for (size_t i = 0; i < n_approvals; i++)
 		cmd[nc++] = approvals[i];

@@ -52,6 +52,7 @@ struct launch_opts {
 	 * (mounted read-only at its own path); NULL outside git. */
 	const char *project_root;
 	bool resume;           /* pass --checkpoint when checkpoint.json exists */
+	bool allow_workflow_change; /* pass --allow-workflow-change (rover resume) */
 };
 
 /* Create and start the container; on success *ret_id is its id (caller frees)

@@ -10,6 +10,7 @@
 
 #include "agent-runner/status.h"
 #include "supervisor/lib/approval.h"
+#include "common/sha256.h"
 #include "common/cleanup.h"
 #include "common/fileio.h"
 #include "common/jsonutil.h"
@@ -791,7 +792,8 @@ static int resume_locked(const struct project *p, const struct task_store *st, i
 	struct launch_opts lo = {.image = image,
 				 .workspace = workspace,
 				 .project_root = p->is_git ? p->root : NULL,
-				 .resume = o->mode != RESUME_START && o->mode != RESUME_ITERATE};
+				 .resume = o->mode != RESUME_START && o->mode != RESUME_ITERATE,
+				 .allow_workflow_change = o->allow_workflow_change};
 	r = launch_container(e, st, marked, &lo, &ret->container_id, &cause);
 	engine_free(e);
 	if (r < 0)
@@ -834,6 +836,38 @@ failed_container:
 	return 0;
 }
 
+char *resume_validate(const struct project *p, const struct task_store *st, const struct task *t,
+		      const struct resume_opts *o)
+{
+	_cleanup_free_ char *cp_path =
+		task_store_iteration_file(st, t->id, task_iterations(t), TASK_FILE_CHECKPOINT);
+	_cleanup_json_ struct json_object *cp = NULL;
+	if (!iterfile_exists(cp_path) || iterfile_read_json(cp_path, &cp, NULL) < 0)
+		return NULL; /* no checkpoint: the run starts over, nothing to check */
+	struct json_object *done = jsonutil_get_array(cp, "completedSteps");
+	size_t n_done = done ? json_object_array_length(done) : 0;
+	const char *wt = task_get_str(t, "worktreePath");
+	const char *branch = task_get_str(t, "branchName");
+	if (n_done > 0 && p->is_git && wt && *wt && !fileio_is_dir(wt) && !o->recreate_workspace)
+		return xasprintf("its workspace '%s' is gone, and the %zu step(s) its checkpoint "
+				 "skips worked there: run rover resume %lld --recreate-workspace "
+				 "to make it again from branch %s (files never committed are "
+				 "lost), or rover restart %lld to run every step again",
+				 wt, n_done, (long long)t->id,
+				 branch ? branch : "(none)", (long long)t->id);
+	const char *want = jsonutil_get_str(cp, "workflowHash");
+	_cleanup_free_ char *wf = task_store_workflow_path(st, t->id);
+	char have[SHA256_HEX_LEN];
+	if (want && !o->allow_workflow_change && sha256_file_hex(wf, have, NULL) == 0 &&
+	    strcmp(want, have) != 0)
+		return xasprintf("its workflow (%s) changed since its checkpoint was saved "
+				 "(checkpoint %.12s, workflow %.12s), so the steps it skips may not "
+				 "be the ones it did: run rover resume %lld --allow-workflow-change "
+				 "to go on anyway, or rover restart %lld",
+				 wf, want, have, (long long)t->id, (long long)t->id);
+	return NULL;
+}
+
 int resume_task(const struct project *p, const struct task_store *st, int64_t id,
 		const struct resume_opts *o, struct resume_outcome *ret, struct rv_error **err)
 {
@@ -864,6 +898,14 @@ int resume_task(const struct project *p, const struct task_store *st, int64_t id
 		not_resumable(ret, err, "Task %lld is not in PAUSED or FAILED status (current: %s)",
 			      (long long)id, task_status_name(task_status(t)));
 		return 0;
+	}
+	if (o->mode == RESUME_MANUAL) {
+		_cleanup_free_ char *why = resume_validate(p, st, t, o);
+		if (why) {
+			not_resumable(ret, err, "Task %lld cannot be resumed as it is: %s",
+				      (long long)id, why);
+			return 0;
+		}
 	}
 	if (o->mode == RESUME_AUTO && (!o->policy || !retry_eligible(t))) {
 		not_resumable(ret, err, "Task %lld is not paused for a retryable error",

@@ -111,7 +111,22 @@ struct resume_opts {
 	struct json_object *iterate_inputs;
 	observe_report_fn report;          /* observe's warnings (NULL: none) */
 	void *userdata;
+	/* RESUME_MANUAL checks what the checkpoint needs before anything
+	 * changes (resume_validate): the workspace its completed steps worked
+	 * in, and the workflow it was saved for.  These let it go on anyway. */
+	bool recreate_workspace;    /* a missing workspace is made again from the branch */
+	bool allow_workflow_change; /* resume although the workflow changed */
 };
+
+/* What a manual resume of t needs and lacks: NULL when nothing, else a
+ * one-line message naming what is missing and how to go on (caller frees).
+ * Checks: a checkpoint with completed steps needs its workspace (git
+ * projects: <store>/workspaces/<id>; unless o->recreate_workspace), and the
+ * task's workflow.yml must hash as the checkpoint's workflowHash (unless
+ * o->allow_workflow_change).  The checkpoint is the container's file: read
+ * through iterfile.h, its values used as data only. */
+char *resume_validate(const struct project *p, const struct task_store *st, const struct task *t,
+		      const struct resume_opts *o);
 
 struct resume_outcome {
 	enum resume_result result;
