@@ -28,9 +28,9 @@
 #include "common/sha256.h"
 #include "common/timeutil.h"
 
-/* Kept of each output stream of a step (reference B.2: 100 000 chars). */
+/* Kept of each output stream of a step (100 000 chars, as the TypeScript rover keeps). */
 #define CAPTURE_CAP (100u * 1000u)
-/* In-process retries of a transient agent failure (reference B.4). */
+/* In-process retries of a transient agent failure. */
 #define MAX_TRANSIENT_RETRIES 2
 #define DRAIN_FILE ".pause-requested"
 
@@ -614,7 +614,7 @@ static enum step_outcome run_breakpoint(struct run *r, const struct workflow_ste
 /* ---- conditions ----------------------------------------------------------- */
 
 /* True when the step has an `if` that is false now: it is skipped, with the
- * evaluator's warning (if any) and the reference's message. */
+ * evaluator's warning (if any) and the TypeScript rover's message. */
 static bool skipped_by_condition(struct run *r, const struct workflow_step *s)
 {
 	if (!s->if_cond)

@@ -58,7 +58,7 @@ static void set_step(struct status_file *sf, const char *step)
 	jsonutil_set_str(sf->doc, "currentStep", clean);
 }
 
-/* An empty error counts as none (reference A.6). */
+/* An empty error counts as none. */
 static void set_error(struct status_file *sf, const char *error)
 {
 	if (!error || !*error) {

@@ -1,5 +1,5 @@
 /*
- * status.h - the iteration's status.json (reference A.6), written atomically
+ * status.h - the iteration's status.json (schemas/status.schema.json), written atomically
  * through fileio_write_atomic() on every change.
  *
  * Fields: taskId, status (initializing|running|completed|failed|paused),
@@ -24,8 +24,8 @@
  * update() remove exitCode, and status_file_set_exit_code() writes it (a
  * pause exits 2 only if its checkpoint was saved).  update() and the others
  * also remove pauseReason and resetAt, which describe a pause only.
- * status_file_create() replaces the file but keeps keys it does not know
- * (CONTRACT 2); a file that does not parse is replaced whole.
+ * status_file_create() replaces the file but keeps keys it does not know;
+ * a file that does not parse is replaced whole.
  */
 #ifndef ROVER_STATUS_H
 #define ROVER_STATUS_H

@@ -1,4 +1,4 @@
-/* rover resume ID [--image IMAGE] [--json]: reference C.1 over the resume helper (resume.h). */
+/* rover resume ID [--image IMAGE] [--json]: the resume helper (resume.h) for people. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
@@ -95,7 +95,7 @@ int cmd_resume(int argc, char **argv)
 	struct cmd_env env;
 	struct task *t = NULL;
 	/* Observed first: a task whose container died is classified before the
-	 * status check (reference F.12). */
+	 * status check (the TypeScript rover refused such a task). */
 	rc = cmd_open_task("resume", argc, argv, json, true, &env, &t);
 	if (rc >= 0)
 		return rc;

@@ -22,7 +22,7 @@
 #include "supervisor/lib/worktree.h"
 
 /* Environment passed to the runner when set on the host: its own knobs and
- * the agent tools' credentials (reference D.2 passes these through too). */
+ * the agent tools' credentials (the TypeScript rover passes these through too). */
 static const char *const passthrough_env[] = {
 	"ROVER_AGENT_GRACE", "ROVER_AGENT_RETRY_DELAY_MS", "ANTHROPIC_API_KEY",
 	"ANTHROPIC_BASE_URL", "ANTHROPIC_MODEL", "CLAUDE_CODE_OAUTH_TOKEN", "OPENAI_API_KEY",

@@ -180,7 +180,7 @@ static bool marker_get(const struct task *t, struct prev_state *p)
 	return true;
 }
 
-/* Put the task back as it was before the resume (F.19: error, reason,
+/* Put the task back as it was before the resume (error, reason,
  * provider and the original pausedAt/failedAt are kept).  error NULL: the
  * previous error, else fallback. */
 static int restore_prev(struct task *t, const struct prev_state *p, const char *fallback,
@@ -205,7 +205,7 @@ static int restore_prev(struct task *t, const struct prev_state *p, const char *
 		return 0;
 	}
 	if (p->status == TASK_NEW) {
-		/* A first start that failed: NEW with the reason (reference C.7),
+		/* A first start that failed: NEW with the reason (as the TypeScript rover records it),
 		 * ready for `rover restart`. */
 		int r = task_set_status(t, TASK_NEW, NULL, TASK_PAUSE_NONE, now_ms, err);
 		if (r < 0)
@@ -283,7 +283,7 @@ int resume_prepare(const struct task_store *st, int64_t id, observe_report_fn re
 	if (r < 0)
 		return r;
 	/* A PAUSED or FAILED task is never moved by a status file (reconcile.h);
-	 * only an active one can be out of date (reference C.1 step 4, F.12). */
+	 * only an active one can be out of date. */
 	if (task_status_is_running(task_status(t)))
 		observe_task(st, &t, 0, report, userdata);
 	*ret = t;

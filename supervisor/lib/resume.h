@@ -1,12 +1,12 @@
 /*
  * resume.h - resume a PAUSED or FAILED task from its checkpoint: the helper
  * shared by `rover resume` (manual) and the supervisor's auto-retry (auto),
- * reference C.2 with the fixes of CONTRACT section 4 and reference F.
+ * as docs/design/lifecycle.md and retry-policy.md describe it.
  *
  * resume_task(), in order:
  *   1. load the task; an active one (IN_PROGRESS, ITERATING) is first
  *      reconciled with its status file and container (observe.h), so a task
- *      whose container died is classified before the status check (F.12);
+ *      whose container died is classified before the status check;
  *   2. only PAUSED and FAILED are resumable (auto mode: only PAUSED for a
  *      retryable error whose retry is due, retry.h) - else NOT_RESUMABLE;
  *      a task PAUSED for approval is resumable only once the host recorded
@@ -30,7 +30,7 @@
  *      container's output is saved to container.log before it is removed);
  *   8. success: record the container and drop `resumeInFlight` (one write):
  *      OK.  Failure: restore the remembered status, error, pauseReason,
- *      provider and timestamps (F.19), record the failure in status.json
+ *      provider and timestamps, record the failure in status.json
  *      (with the provider), drop `resumeInFlight`: FAILED.  An auto attempt
  *      that failed to start stays counted.
  * Nothing is printed; err carries the message for every result but OK.

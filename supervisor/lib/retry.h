@@ -1,5 +1,5 @@
 /*
- * retry.h - the auto-retry policy (CONTRACT "Auto-retry"), as pure functions
+ * retry.h - the auto-retry policy (docs/design/retry-policy.md), as pure functions
  * of a task record, the policy, the clock value and a random number.  Nothing
  * here reads a clock, a random source or the environment, and only
  * retry_read_reset_at() reads a file (through iterfile.h); the
@@ -52,7 +52,7 @@
 #include "supervisor/lib/project.h"
 #include "supervisor/lib/task.h"
 
-/* Default window after a provider's reset time (CONTRACT: 2-9 minutes). */
+/* Default window after a provider's reset time: 2-9 minutes. */
 #define RETRY_RESET_MIN_MS BACKOFF_RESET_MIN_MS
 #define RETRY_RESET_MAX_MS BACKOFF_RESET_MAX_MS
 /* Longest window accepted from ROVER_RETRY_RESET_WINDOW. */

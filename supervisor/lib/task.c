@@ -368,7 +368,7 @@ static bool has_type(struct json_object *obj, const char *key, json_type type)
 	return json_object_object_get_ex(obj, key, &v) && v && json_object_is_type(v, type);
 }
 
-/* Reference A.3 "Migration on load".  Unknown fields stay. */
+/* Migration on load (docs/design/store-layout.md).  Unknown fields stay. */
 static void migrate(struct json_object *obj, int64_t now_ms)
 {
 	enum task_status st = TASK_NEW;

@@ -1,5 +1,5 @@
 /*
- * task.h - one task record: `description.json` (schema 1.6 of the reference,
+ * task.h - one task record: `description.json` (schema 1.6, the TypeScript rover's,
  * section A.3, plus our `engine`, `pauseReason` and `autoRetry`).
  *
  * The record is kept as the json-c object read from disk, so fields this
@@ -11,7 +11,7 @@
  *   - the file is one JSON object (empty, truncated or garbage: -EBADMSG);
  *   - `version` "1.x": x == 6 is current; x > 6 (a newer minor, additive by
  *     definition) is read as is and written back with its version; x < 6, or
- *     no `version` at all, is migrated as reference A.3 says (defaults filled
+ *     no `version` at all, is migrated (docs/design/store-layout.md: defaults filled
  *     in, status mapped case-insensitively, unknown status -> NEW, legacy
  *     `dockerHost` moved into `sandboxMetadata`, version set to "1.6").  Any
  *     other major version is refused with -ENOTSUP, a version that is not a
@@ -25,7 +25,7 @@
  * file's path in quotes.  Nothing on disk changes when loading fails.
  *
  * Status changes go through task_set_status(), which refuses what the table
- * below forbids and applies the side effects of reference A.4 in one place.
+ * below forbids and applies the side effects below in one place.
  *
  * Transition table (task_transition_allowed(from, to)); a status may always
  * be re-entered (a refresh), which re-applies its side effects:
@@ -42,14 +42,14 @@
  *
  * Why: PAUSED and FAILED leave only through IN_PROGRESS (resume or restart),
  * so a stale `running` in status.json can never flip them back to ITERATING
- * (reference F.1 item 6), and COMPLETED never becomes active again except by
+ * (a flaw of the TypeScript rover), and COMPLETED never becomes active again except by
  * task_restart(), which is allowed from every status but MERGED and PUSHED
  * (the command checks the rest: a live container, a checkpoint to keep).
  * IN_PROGRESS/ITERATING -> NEW is a failed first start; -> PAUSED/FAILED/
  * COMPLETED is the runner's result or the orphan detector's verdict.
  * PAUSED -> FAILED is `rover stop`.  MERGED/PUSHED need COMPLETED.
  *
- * Side effects (reference A.4; every entry sets lastStatusCheck = now):
+ * Side effects (every entry sets lastStatusCheck = now):
  *   NEW          clears error, pausedAt
  *   IN_PROGRESS  sets startedAt if absent; clears error, pausedAt
  *   ITERATING    sets lastIterationAt; clears error, pausedAt

@@ -1,4 +1,4 @@
-/* Unit tests for agent-runner/classify: every rule of reference B.5 both ways,
+/* Unit tests for agent-runner/classify: every rule of classify.h both ways,
  * our fixes (5xx/529/overloaded transient, timeouts never retryable, credit
  * balance retryable, auth not), JSON error objects, and reset-time parsing. */
 #include <stdarg.h>

@@ -1,6 +1,6 @@
 /* Unit tests for supervisor/lib/resume: every path that needs no running
  * engine - not resumable, already being resumed, a start that fails and the
- * exact restore of what the task was (F.19), the auto attempt accounting, and
+ * exact restore of what the task was, the auto attempt accounting, and
  * the settling of a marker left by a resume that died.  The paths that start
  * containers run against real engines in tests/integration/rover_durable*. */
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* Unit tests for agent-runner/status: the operations of reference A.6 and our
+/* Unit tests for agent-runner/status: the operations of status.json and our
  * fields, what each one sets and clears, and failures (invalid input, a save
  * that cannot happen) keeping the memory state for the next save. */
 #include <stdarg.h>
