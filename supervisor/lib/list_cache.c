@@ -131,13 +131,6 @@ const char *list_cache_get(struct list_cache *c, int64_t id, const struct stat *
 	return e->json;
 }
 
-void list_cache_keep(struct list_cache *c, int64_t id)
-{
-	struct entry *e = find(c, id);
-	if (e)
-		e->used = true;
-}
-
 void list_cache_put(struct list_cache *c, int64_t id, const struct stat *st, const char *json,
 		    size_t len)
 {

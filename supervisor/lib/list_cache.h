@@ -43,9 +43,6 @@ const char *list_cache_get(struct list_cache *c, int64_t id, const struct stat *
 void list_cache_put(struct list_cache *c, int64_t id, const struct stat *st, const char *json,
 		    size_t len);
 
-/* Keep id's entry without a new text (a task skipped this time). */
-void list_cache_keep(struct list_cache *c, int64_t id);
-
 /* Write the cache back when anything changed (used entries only). */
 int list_cache_save(struct list_cache *c, struct rv_error **err);
 

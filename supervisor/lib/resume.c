@@ -29,13 +29,6 @@ void resume_outcome_release(struct resume_outcome *o)
 	o->container_id = NULL;
 }
 
-const char *resume_result_name(enum resume_result r)
-{
-	static const char *const names[] = {"ok", "not_resumable", "already_resuming", "failed",
-					    "queued"};
-	return (unsigned)r < ARRAY_SIZE(names) ? names[r] : "?";
-}
-
 static bool has_container(const struct task *t)
 {
 	const char *cid = task_container_id(t);

@@ -140,9 +140,6 @@ struct resume_outcome {
 
 void resume_outcome_release(struct resume_outcome *o);
 
-/* "ok", "not_resumable", "already_resuming", "failed". */
-const char *resume_result_name(enum resume_result r);
-
 /* Load task id and, when it is active, reconcile it (step 1), so that the
  * caller can show what will be resumed.  *ret is the record (caller frees). */
 int resume_prepare(const struct task_store *st, int64_t id, observe_report_fn report,
