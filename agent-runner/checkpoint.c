@@ -27,7 +27,7 @@ static const char *const known_keys[] = {
 };
 
 static const char *const pause_reasons[] = { "retryable_error", "signal", "user", "approval",
-					     NULL };
+					     "budget", NULL };
 
 static bool in_list(const char *s, const char *const *list)
 {
@@ -366,7 +366,7 @@ static int load_failure_and_pause(struct loader *l, struct json_object *root,
 		cp->is_retryable = json_object_get_boolean(v);
 	}
 	if (cp->pause_reason && !in_list(cp->pause_reason, pause_reasons))
-		return bad(l, "\"pauseReason\" \"%s\" is not retryable_error, signal, user or approval",
+		return bad(l, "\"pauseReason\" \"%s\" is not retryable_error, signal, user, approval or budget",
 			   cp->pause_reason);
 	v = member(root, "resetAt");
 	if (v) {

@@ -43,6 +43,8 @@ static const char usage_text[] =
 	"                             (its outputs.message); repeatable\n"
 	"      --approve-timeout ID   the breakpoint step ID timed out with onTimeout:\n"
 	"                             continue; repeatable\n"
+	"      --budget-usd DOLLARS   pause (reason budget) before an agent step once the\n"
+	"                             agents' reported cost reaches DOLLARS\n"
 	"  -C, --workdir DIR          run steps in DIR (default: the current directory)\n"
 	"  -v, --verbose              more output\n"
 	"  -h, --help                 this help\n"
@@ -89,6 +91,7 @@ int main(int argc, char **argv)
 		OPT_VERSION,
 		OPT_APPROVE,
 		OPT_APPROVE_TIMEOUT,
+		OPT_BUDGET,
 	};
 	static const struct option longopts[] = {
 		{"output", required_argument, NULL, 'o'},
@@ -103,6 +106,7 @@ int main(int argc, char **argv)
 		{"context-dir", required_argument, NULL, OPT_CONTEXT},
 		{"approve", required_argument, NULL, OPT_APPROVE},
 		{"approve-timeout", required_argument, NULL, OPT_APPROVE_TIMEOUT},
+		{"budget-usd", required_argument, NULL, OPT_BUDGET},
 		{"workdir", required_argument, NULL, 'C'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -170,6 +174,16 @@ int main(int argc, char **argv)
 			break;
 		case OPT_CONTEXT:
 			break;
+		case OPT_BUDGET: {
+			char *end = NULL;
+			errno = 0;
+			double d = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(d > 0) || d > 1e9)
+				fail_usage("--budget-usd '%s' is not a positive number of dollars",
+					   optarg);
+			o.budget_usd = d;
+			break;
+		}
 		case OPT_APPROVE:
 		case OPT_APPROVE_TIMEOUT: {
 			/* Given by the host when it starts the container: the only

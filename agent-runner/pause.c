@@ -25,6 +25,7 @@ static const struct transition table[PAUSE__STATES][PAUSE__EVENTS] = {
 		[PAUSE_EV_SAVED] = STAY(PAUSE_RUNNING),
 		[PAUSE_EV_SAVE_FAILED] = STAY(PAUSE_RUNNING),
 		[PAUSE_EV_BREAKPOINT] = {PAUSE_CHECKPOINTING, PAUSE_ACT_SAVE, PAUSE_REASON_APPROVAL},
+		[PAUSE_EV_BUDGET] = {PAUSE_CHECKPOINTING, PAUSE_ACT_SAVE, PAUSE_REASON_BUDGET},
 	},
 	[PAUSE_DRAINING] = {
 		[PAUSE_EV_SIGTERM] = {PAUSE_INTERRUPTING, PAUSE_ACT_FORWARD_SIGNAL | PAUSE_ACT_ARM_GRACE, PAUSE_REASON_NONE},
@@ -36,6 +37,7 @@ static const struct transition table[PAUSE__STATES][PAUSE__EVENTS] = {
 		[PAUSE_EV_SAVED] = STAY(PAUSE_DRAINING),
 		[PAUSE_EV_SAVE_FAILED] = STAY(PAUSE_DRAINING),
 		[PAUSE_EV_BREAKPOINT] = STAY(PAUSE_DRAINING),
+		[PAUSE_EV_BUDGET] = STAY(PAUSE_DRAINING),
 	},
 	[PAUSE_INTERRUPTING] = {
 		/* A second SIGTERM changes nothing: the grace timer already runs. */
@@ -49,6 +51,7 @@ static const struct transition table[PAUSE__STATES][PAUSE__EVENTS] = {
 		[PAUSE_EV_SAVED] = STAY(PAUSE_INTERRUPTING),
 		[PAUSE_EV_SAVE_FAILED] = STAY(PAUSE_INTERRUPTING),
 		[PAUSE_EV_BREAKPOINT] = STAY(PAUSE_INTERRUPTING),
+		[PAUSE_EV_BUDGET] = STAY(PAUSE_INTERRUPTING),
 	},
 	[PAUSE_CHECKPOINTING] = {
 		/* Saving takes milliseconds; let it finish. */
@@ -63,6 +66,7 @@ static const struct transition table[PAUSE__STATES][PAUSE__EVENTS] = {
 		 * that does not hold what this run did. */
 		[PAUSE_EV_SAVE_FAILED] = {PAUSE_EXITING, PAUSE_ACT_EXIT_FAILED, PAUSE_REASON_NONE},
 		[PAUSE_EV_BREAKPOINT] = STAY(PAUSE_CHECKPOINTING),
+		[PAUSE_EV_BUDGET] = STAY(PAUSE_CHECKPOINTING),
 	},
 	[PAUSE_EXITING] = {
 		[PAUSE_EV_SIGTERM] = STAY(PAUSE_EXITING),
@@ -74,6 +78,7 @@ static const struct transition table[PAUSE__STATES][PAUSE__EVENTS] = {
 		[PAUSE_EV_SAVED] = STAY(PAUSE_EXITING),
 		[PAUSE_EV_SAVE_FAILED] = STAY(PAUSE_EXITING),
 		[PAUSE_EV_BREAKPOINT] = STAY(PAUSE_EXITING),
+		[PAUSE_EV_BUDGET] = STAY(PAUSE_EXITING),
 	},
 };
 
@@ -114,7 +119,7 @@ const char *pause_event_name(enum pause_event e)
 {
 	static const char *const names[] = {"SIGTERM",    "SIGINT",        "drain", "retryable",
 					    "step-ended", "grace-expired", "saved", "save-failed",
-					    "breakpoint"};
+					    "breakpoint",  "budget"};
 	return (unsigned)e < ARRAY_SIZE(names) ? names[e] : "?";
 }
 
@@ -129,6 +134,8 @@ const char *pause_reason_name(enum pause_reason r)
 		return "user";
 	case PAUSE_REASON_APPROVAL:
 		return "approval";
+	case PAUSE_REASON_BUDGET:
+		return "budget";
 	default:
 		return NULL;
 	}

@@ -36,6 +36,7 @@ enum pause_event {
 	PAUSE_EV_SAVED,           /* checkpoint and paused status written */
 	PAUSE_EV_SAVE_FAILED,     /* the checkpoint could not be written */
 	PAUSE_EV_BREAKPOINT,      /* a breakpoint step was reached without approval */
+	PAUSE_EV_BUDGET,          /* the cost budget is spent: no agent step starts */
 	PAUSE__EVENTS
 };
 
@@ -58,6 +59,7 @@ enum pause_reason {
 	PAUSE_REASON_SIGNAL,
 	PAUSE_REASON_USER,
 	PAUSE_REASON_APPROVAL, /* waiting at a breakpoint: never auto-retried */
+	PAUSE_REASON_BUDGET,   /* the cost budget is spent: never auto-retried */
 };
 
 struct pause_machine {

@@ -324,9 +324,28 @@ static const char *runner_getenv(const char *name)
 	return getenv(name);
 }
 
+/* Dollars the agent CLIs reported so far, across pauses (the checkpoint's
+ * usage.costUsd; 0 when none reported any). */
+static double spent_usd(const struct run *r)
+{
+	struct json_object *u = checkpoint_store_usage(r->cp), *c = NULL;
+	if (u && json_object_object_get_ex(u, "costUsd", &c) &&
+	    (json_object_is_type(c, json_type_double) || json_object_is_type(c, json_type_int)))
+		return json_object_get_double(c);
+	return 0;
+}
+
 static enum step_outcome run_agent(struct run *r, const struct workflow_step *s,
 				   struct json_object *outputs)
 {
+	/* The budget is checked before an agent runs, so a resume whose budget
+	 * was not raised pauses again at once, having spent nothing more. */
+	if (r->o->budget_usd > 0 && spent_usd(r) >= r->o->budget_usd) {
+		say("⏸ Cost budget reached: $%.2f spent of $%.2f; step \"%s\" not started",
+		    spent_usd(r), r->o->budget_usd, s->name);
+		pause_machine_handle(&r->pm, PAUSE_EV_BUDGET);
+		return STEP_STOP;
+	}
 	const char *tool = s->tool ? s->tool : r->tool;
 	const char *model = s->model ? s->model
 			    : r->o->agent_model ? r->o->agent_model
@@ -1034,6 +1053,11 @@ static const char *pause_message(struct run *r, char **owned)
 	case PAUSE_REASON_APPROVAL:
 		*owned = xasprintf("Waiting for approval: %s",
 				   r->breakpoint ? r->breakpoint->message : "breakpoint");
+		return *owned;
+	case PAUSE_REASON_BUDGET:
+		*owned = xasprintf("Cost budget reached: $%.2f spent of $%.2f (raise it with rover "
+				   "resume ID --budget USD)",
+				   spent_usd(r), r->o->budget_usd);
 		return *owned;
 	default:
 		return r->pause_error ? r->pause_error : "Usage limit reached";

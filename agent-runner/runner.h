@@ -45,6 +45,11 @@ struct runner_opts {
 	 * these pass: a breakpoint recorded as completed in the checkpoint (a
 	 * file the container can write) is never believed. */
 	struct json_object *approvals;
+	/* The task's cost budget in dollars (--budget-usd; 0: none).  An agent
+	 * step is not started once the dollars the agent CLIs reported (the
+	 * checkpoint's usage.costUsd, across pauses) reach it: the run pauses
+	 * with reason "budget", never auto-retried. */
+	double budget_usd;
 	bool verbose;
 	int grace_s;             /* ROVER_AGENT_GRACE, default 10 */
 	int64_t retry_delay_ms;  /* ROVER_AGENT_RETRY_DELAY_MS, default 10000 */

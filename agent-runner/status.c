@@ -31,8 +31,7 @@ static const char *const statuses[] = { "initializing", "running", "completed", 
 /* stalled: written by the supervisor's resume helper when it puts a stalled
  * task back after a failed retry (the runner never pauses for it). */
 static const char *const pause_reasons[] = { "retryable_error", "signal", "user", "approval",
-					     "stalled",
-					     NULL };
+					     "stalled", "budget", NULL };
 
 static bool in_list(const char *s, const char *const *list)
 {
@@ -178,7 +177,7 @@ int status_file_pause(struct status_file *sf, const char *step, const char *erro
 	if (pause_reason && !in_list(pause_reason, pause_reasons))
 		return rv_error_set(err, EINVAL,
 				    "pause reason \"%s\" is not retryable_error, signal, user, "
-				    "approval or stalled",
+				    "approval, stalled or budget",
 				    pause_reason);
 	jsonutil_set_str(sf->doc, "status", "paused");
 	set_step(sf, step);

@@ -71,6 +71,10 @@ bool cmd_parse_id(const char *verb, const char *s, int64_t *ret);
 /* Print one JSON document on stdout (pretty, newline-terminated). */
 void cmd_print_json(struct json_object *obj);
 
+/* Parse a --budget value: dollars above 0, at most PROJECT_BUDGET_LIMIT_USD;
+ * false after a usage error message otherwise. */
+bool cmd_parse_dollars(const char *verb, const char *opt, const char *s, double *ret);
+
 /* Parse a non-negative integer option value; false (after a usage error
  * message) when it is not one or is above max. */
 bool cmd_parse_uint(const char *verb, const char *opt, const char *s, long max, long *ret);

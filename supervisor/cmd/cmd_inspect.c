@@ -172,7 +172,8 @@ static void print_human(const struct cmd_env *env, const struct task *t, struct 
 	enum task_pause_reason pr = task_pause_reason(t);
 	bool asked = task_status(t) == TASK_PAUSED &&
 		     (pr == TASK_PAUSE_USER || pr == TASK_PAUSE_SIGNAL || pr == TASK_PAUSE_OPERATOR ||
-		      pr == TASK_PAUSE_DRAIN || pr == TASK_PAUSE_APPROVAL || pr == TASK_PAUSE_WINDOW);
+		      pr == TASK_PAUSE_DRAIN || pr == TASK_PAUSE_APPROVAL || pr == TASK_PAUSE_WINDOW ||
+		      pr == TASK_PAUSE_BUDGET);
 	line(asked ? "Message" : "Error", task_error(t));
 	queue_view_print_task(stdout, env->store, t, timeutil_now_ms());
 	/* What the agent CLIs reported, summed over runs and resumes. */

@@ -13,7 +13,7 @@
 #include "supervisor/lib/resume.h"
 
 static const char usage_text[] =
-	"Usage: rover resume ID [--image IMAGE] [--recreate-workspace]\n"
+	"Usage: rover resume ID [--image IMAGE] [--budget USD] [--recreate-workspace]\n"
 	"                       [--allow-workflow-change] [--json]\n"
 	"       rover resume --all [--json] (what pause --all or drain mode paused)\n"
 	"\n"
@@ -28,6 +28,8 @@ static const char usage_text[] =
 	"Options:\n"
 	"      --image IMAGE  continue in this image (recorded in the task; checked on\n"
 	"               the task's engine before anything changes)\n"
+	"      --budget USD the task's new cost budget (a task paused because its budget\n"
+	"               was spent goes on only with a higher one)\n"
 	"      --recreate-workspace     the workspace is gone: make it again from the\n"
 	"               task's branch (files never committed are lost)\n"
 	"      --allow-workflow-change  resume although the task's workflow.yml\n"
@@ -38,6 +40,32 @@ static const char usage_text[] =
 	"Environment: ROVER_AGENT_IMAGE overrides the task's image (--image wins).\n"
 	"Exit status: 0 resumed, 1 not resumed (not found, not PAUSED or FAILED,\n"
 	"already being resumed, the container could not start), 2 usage error.\n";
+
+/* Remove "--opt VALUE" from argv; the value, or NULL when absent (a
+ * missing value is left for the shared parser to refuse). */
+static const char *take_value(int *argc, char **argv, const char *opt)
+{
+	const char *value = NULL;
+	int k = 0;
+	for (int i = 0; i < *argc; i++) {
+		if (i > 0 && !strcmp(argv[i], opt) && i + 1 < *argc) {
+			value = argv[++i];
+			continue;
+		}
+		argv[k++] = argv[i];
+	}
+	argv[k] = NULL;
+	*argc = k;
+	return value;
+}
+
+static int set_budget(struct task *t, void *userdata, struct rv_error **err)
+{
+	(void)err;
+	json_object_object_add(task_json(t), "budgetUsd",
+			       json_object_new_double(*(const double *)userdata));
+	return 0;
+}
 
 /* Remove flag from argv (the options the shared parser does not know);
  * true when it was there. */
@@ -88,6 +116,10 @@ int cmd_resume(int argc, char **argv)
 	bool json = false;
 	const char *opt_image = NULL;
 	bool recreate = take_flag(&argc, argv, "--recreate-workspace");
+	const char *budget_arg = take_value(&argc, argv, "--budget");
+	double budget = 0;
+	if (budget_arg && !cmd_parse_dollars("resume", "--budget", budget_arg, &budget))
+		return CMD_USAGE;
 	bool allow_change = take_flag(&argc, argv, "--allow-workflow-change");
 	int rc = cmd_parse_json_image("resume", usage_text, argc, argv, &json, &opt_image);
 	if (rc >= 0)
@@ -133,6 +165,13 @@ int cmd_resume(int argc, char **argv)
 		rc = cmd_failf(json, CMD_FAILED, "Task %lld cannot be resumed as it is: %s",
 			       (long long)id, missing);
 		goto out;
+	}
+	if (budget > 0) {
+		/* Recorded before the container starts: its runner gets it. */
+		if (task_store_update(env.store, id, set_budget, &budget, NULL, &err) < 0) {
+			rc = cmd_fail(json, CMD_FAILED, err);
+			goto out;
+		}
 	}
 	if (!json)
 		print_tree(&env, t, image);

@@ -46,6 +46,9 @@ static const char usage_text[] =
 	"                            agentImage in rover.json)\n"
 	"      --engine ENGINE       docker, podman, unix:///path or tcp://host:port\n"
 	"  -i, --input KEY=VALUE     a workflow input; repeatable\n"
+	"      --budget USD          pause the task (reason budget, never auto-retried)\n"
+	"                            before an agent step once the agents reported this\n"
+	"                            many dollars (default: budgetUsd in rover.json)\n"
 	"      --json                print {\"taskId\": N, \"status\": ...} on stdout\n"
 	"  -h, --help                this help\n";
 
@@ -68,11 +71,13 @@ int cmd_task(int argc, char **argv)
 		{"model", required_argument, NULL, 'm'},    {"image", required_argument, NULL, 'I'},
 		{"engine", required_argument, NULL, 'E'},   {"input", required_argument, NULL, 'i'},
 		{"json", no_argument, NULL, 'j'},           {"help", no_argument, NULL, 'h'},
+		{"budget", required_argument, NULL, 'B'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *workflow_arg = NULL, *agent = NULL, *model = NULL, *image = NULL,
 		   *engine_arg = NULL;
 	bool json = false;
+	double budget = 0;
 	_cleanup_json_ struct json_object *inputs = json_object_new_object();
 	int c;
 	optind = 1;
@@ -92,6 +97,10 @@ int cmd_task(int argc, char **argv)
 			break;
 		case 'E':
 			engine_arg = optarg;
+			break;
+		case 'B':
+			if (!cmd_parse_dollars("task", "--budget", optarg, &budget))
+				return CMD_USAGE;
 			break;
 		case 'i': {
 			char *eq = strchr(optarg, '=');
@@ -216,7 +225,8 @@ int cmd_task(int argc, char **argv)
 				 .image = image,
 				 .inputs = inputs,
 				 .engine = engine,
-				 .base_commit = base};
+				 .base_commit = base,
+				 .budget_usd = budget};
 	int64_t id = 0;
 	struct resume_outcome res;
 	int r = create_task(env.project, env.store, &co, &id, &res, &err);

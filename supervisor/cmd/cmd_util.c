@@ -249,3 +249,17 @@ int cmd_preflight_task_image(const struct task *t, const char *image, struct rv_
 		return rv_error_wrap(err, "task %lld", (long long)t->id);
 	return 0;
 }
+
+bool cmd_parse_dollars(const char *verb, const char *opt, const char *s, double *ret)
+{
+	char *end = NULL;
+	errno = 0;
+	double d = strtod(s, &end);
+	if (errno || end == s || *end || !(d > 0) || d > PROJECT_BUDGET_LIMIT_USD) {
+		cmd_usage_error(verb, "%s '%s' is not a number of dollars above 0 (at most %d)", opt,
+				s, PROJECT_BUDGET_LIMIT_USD);
+		return false;
+	}
+	*ret = d;
+	return true;
+}

@@ -102,7 +102,8 @@ const char *list_view_status_label(const struct task *t, const struct list_view_
 		if (r == TASK_PAUSE_APPROVAL)
 			snprintf(buf, n, "Awaiting approval%s", it_s);
 		else if (r == TASK_PAUSE_USER || r == TASK_PAUSE_SIGNAL || r == TASK_PAUSE_OPERATOR ||
-			 r == TASK_PAUSE_DRAIN || r == TASK_PAUSE_STALLED || r == TASK_PAUSE_WINDOW)
+			 r == TASK_PAUSE_DRAIN || r == TASK_PAUSE_STALLED || r == TASK_PAUSE_WINDOW ||
+			 r == TASK_PAUSE_BUDGET)
 			snprintf(buf, n, "Paused (%s)%s", task_pause_reason_name(r), it_s);
 		else if (p)
 			snprintf(buf, n, "Paused (%s)%s", p, it_s);

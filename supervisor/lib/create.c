@@ -28,6 +28,9 @@ static int init_fn(struct task *t, void *userdata, struct rv_error **err)
 	if (o->model)
 		task_set_str(t, "agentModel", o->model);
 	task_set_str(t, "agentImage", o->image);
+	if (o->budget_usd > 0)
+		json_object_object_add(task_json(t), "budgetUsd",
+				       json_object_new_double(o->budget_usd));
 	json_object_object_add(task_json(t), "inputs", json_object_get(o->inputs));
 	/* Recorded before anything is made, so whoever settles an interrupted
 	 * creation knows where to look and what belongs to the task. */

@@ -54,6 +54,7 @@ struct create_opts {
 	struct json_object *inputs;
 	const struct engine *engine; /* the engine it will run on (recorded) */
 	const char *base_commit;     /* git projects: the commit it starts from */
+	double budget_usd;           /* > 0: the task's cost budget (budgetUsd) */
 };
 
 /* Steps 1-3.  Returns 0 when the task exists (*ret_id set): ret->result is

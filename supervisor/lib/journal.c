@@ -126,10 +126,13 @@ struct json_object *journal_changes(const struct journal_facts *before, const st
 	if (s)
 		json_object_array_add(out, s);
 	/* A breakpoint waits for a person: that is news for onNeedsAttention. */
-	if (a.status == TASK_PAUSED && a.reason == TASK_PAUSE_APPROVAL &&
-	    (before->status != TASK_PAUSED || before->reason != TASK_PAUSE_APPROVAL)) {
+	if (a.status == TASK_PAUSED &&
+	    (a.reason == TASK_PAUSE_APPROVAL || a.reason == TASK_PAUSE_BUDGET) &&
+	    (before->status != TASK_PAUSED || before->reason != a.reason)) {
 		struct json_object *e = event("needs_attention", t);
-		jsonutil_set_str(e, "reason", "waiting for approval");
+		jsonutil_set_str(e, "reason", a.reason == TASK_PAUSE_APPROVAL
+						      ? "waiting for approval"
+						      : "the cost budget is spent");
 		json_object_array_add(out, e);
 	}
 	/* A task is marked started before its container exists (mark, launch,

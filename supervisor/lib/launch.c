@@ -324,6 +324,12 @@ int launch_container(struct engine *e, const struct task_store *st, struct task 
 		cmd[nc++] = "--agent-model";
 		cmd[nc++] = model;
 	}
+	char budget[32];
+	if (o->budget_usd > 0) {
+		snprintf(budget, sizeof(budget), "%.6f", o->budget_usd);
+		cmd[nc++] = "--budget-usd";
+		cmd[nc++] = budget;
+	}
 	if (o->resume && fileio_exists(checkpoint)) {
 		cmd[nc++] = "--checkpoint";
 		cmd[nc++] = "/output/checkpoint.json";

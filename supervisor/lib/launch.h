@@ -53,6 +53,7 @@ struct launch_opts {
 	const char *project_root;
 	bool resume;           /* pass --checkpoint when checkpoint.json exists */
 	bool allow_workflow_change; /* pass --allow-workflow-change (rover resume) */
+	double budget_usd;          /* > 0: pass --budget-usd (the task's, else the project's) */
 };
 
 /* Create and start the container; on success *ret_id is its id (caller frees)

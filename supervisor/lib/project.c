@@ -230,6 +230,17 @@ static int settings_from_text(const char *buf, size_t len, const char *what,
 	if ((r = json_top_int(obj, "stallSeconds", 0, PROJECT_RETRY_CAP_LIMIT, what, stall, err)) <
 		    0)
 		return r;
+	struct json_object *bu = NULL;
+	if (json_object_object_get_ex(obj, "budgetUsd", &bu) && bu) {
+		double d = json_object_get_double(bu);
+		if ((!json_object_is_type(bu, json_type_double) && !json_object_is_type(bu, json_type_int)) ||
+		    !(d > 0) || d > PROJECT_BUDGET_LIMIT_USD)
+			return rv_error_set(err, EINVAL,
+					    "%s: budgetUsd must be a number of dollars above 0 and at "
+					    "most %d",
+					    what, PROJECT_BUDGET_LIMIT_USD);
+		s->budget_usd = d;
+	}
 	struct json_object *pw = NULL;
 	if (json_object_object_get_ex(obj, "pauseWindows", &pw) && pw) {
 		windows_release(&s->pause_windows);

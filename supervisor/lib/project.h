@@ -82,6 +82,9 @@ struct project_retry {
 
 #define PROJECT_MAX_RUNNING_LIMIT 10000
 
+/* Largest cost budget rover.json or --budget may set, in dollars. */
+#define PROJECT_BUDGET_LIMIT_USD 1000000
+
 struct project_settings {
 	char *agent_image; /* rover.json "agentImage", or NULL */
 	char *agent;       /* rover.json "agent", or NULL */
@@ -94,6 +97,7 @@ struct project_settings {
 	int max_running_podman;
 	int64_t stall_seconds; /* 0: no stall detection */
 	struct pause_windows pause_windows; /* rover.json "pauseWindows" (windows.h) */
+	double budget_usd;     /* rover.json "budgetUsd": each task's default (0: none) */
 };
 
 struct project {

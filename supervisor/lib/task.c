@@ -32,6 +32,7 @@ static const char *const reason_names[TASK__PAUSE_MAX] = {
 	[TASK_PAUSE_OPERATOR] = "operator",
 	[TASK_PAUSE_DRAIN] = "drain",
 	[TASK_PAUSE_WINDOW] = "window",
+	[TASK_PAUSE_BUDGET] = "budget",
 };
 
 /* The table of task.h; rows are "from", columns "to". */
@@ -254,7 +255,7 @@ static int validate(struct json_object *obj, int64_t expected_id, const char *pa
 		return rv_error_set(err, EBADMSG,
 				    "'%s': field 'pauseReason' is '%.40s', expected one of "
 				    "retryable_error, signal, user, orphan, approval, operator, drain, "
-				    "stalled, window",
+				    "stalled, window, budget",
 				    path, reason);
 
 	struct json_object *engine = jsonutil_get_obj(obj, "engine");
@@ -532,6 +533,18 @@ void task_free(struct task *t)
 		return;
 	json_object_put(t->obj);
 	free(t);
+}
+
+double task_budget_usd(const struct task *t, double project_default)
+{
+	struct json_object *b = NULL;
+	if (json_object_object_get_ex(t->obj, "budgetUsd", &b) &&
+	    (json_object_is_type(b, json_type_double) || json_object_is_type(b, json_type_int))) {
+		double d = json_object_get_double(b);
+		if (d > 0)
+			return d;
+	}
+	return project_default > 0 ? project_default : 0;
 }
 
 struct task *task_dup(const struct task *t)

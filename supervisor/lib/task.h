@@ -117,6 +117,7 @@ enum task_pause_reason {
 	TASK_PAUSE_DRAIN,    /* the supervisor's drain mode: likewise */
 	TASK_PAUSE_STALLED, /* the supervisor stopped a task that made no progress */
 	TASK_PAUSE_WINDOW,  /* a pause window began (windows.h): resumed at its end */
+	TASK_PAUSE_BUDGET,  /* the cost budget is spent (budgetUsd): never auto-retried */
 	TASK__PAUSE_MAX,
 };
 
@@ -208,6 +209,10 @@ int task_restart(struct task *t, int64_t now_ms, struct rv_error **err);
  * t is unchanged on failure.  (The table above forbids COMPLETED ->
  * IN_PROGRESS for status files; a person asking for more work is not one.) */
 int task_iterate(struct task *t, int64_t now_ms, struct rv_error **err);
+
+/* The task's cost budget ("budgetUsd", set by rover task/resume --budget),
+ * else project_default (0: none). */
+double task_budget_usd(const struct task *t, double project_default);
 
 /* Fields.  Getters return NULL / false / 0 when the field is absent or null. */
 const char *task_get_str(const struct task *t, const char *key);

@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
 # rover events on Docker: the journal of transitions, with the runner's steps.
+bats_require_minimum_version 1.5.0
 load events_cases
 
 setup() { ev_setup docker; }

@@ -57,3 +57,53 @@ case_resume_refuses_a_changed_workflow() {
 	# the runner was told too: it resumed (first step not run again)
 	[ "$(grep -c first "$STORE/workspaces/$TID/runs.log")" = 1 ]
 }
+
+# A cost budget (issue 11): the agents' reported dollars reach it, the task
+# pauses with reason budget before the next agent step, is never
+# auto-retried, and goes on when resumed with a higher budget.
+case_budget_pauses_and_resume_raises_it() {
+	unset ROVER_RETRY_MAX
+	write_wf wf.yml <<'YML'
+version: '1.0'
+name: costly
+steps:
+  - id: one
+    type: agent
+    prompt: "first [[cost:0.6]]"
+  - id: two
+    type: agent
+    prompt: "second [[cost:0.6]]"
+  - id: three
+    type: agent
+    prompt: "third [[cost:0.6]]"
+YML
+	start_supervise sup
+	new_task -w wf.yml --budget 1 "on a budget"
+	wait_desc "$TID" PAUSED 60
+	[ "$(jq -r .pauseReason "$STORE/tasks/$TID/description.json")" = budget ]
+	[[ "$(jq -r .error "$STORE/tasks/$TID/description.json")" == *'$1.20 spent of $1.00'* ]]
+	[ "$(jq -r '[.completedSteps[].id] | join(" ")' "$ITER/checkpoint.json")" = "one two" ]
+	run "$ROVER" list
+	[[ "$output" == *"Paused (budget)"* ]]
+	# never auto-retried, though a supervisor runs
+	sleep 4
+	[ "$(desc_status "$TID")" = PAUSED ]
+	[ "$(jq -r '.autoRetry.nextRetryAt // "none"' "$STORE/tasks/$TID/description.json")" = none ]
+	run "$ROVER" events --json --no-steps --type needs_attention "$TID"
+	[ "$(echo "$output" | jq -r '.[0].reason')" = "the cost budget is spent" ]
+	# a resume without more budget pauses again at once, spending nothing
+	run --separate-stderr rover resume "$TID"
+	[ "$status" -eq 0 ]
+	run rover wait "$TID" --timeout 60
+	[ "$status" -eq 4 ]
+	[ "$(calls_of "$TID")" = 2 ]
+	# a higher one lets it finish
+	run --separate-stderr rover resume "$TID" --budget 5
+	[ "$status" -eq 0 ]
+	run rover wait "$TID" --timeout 60
+	[ "$status" -eq 0 ]
+	[ "$(calls_of "$TID")" = 3 ]
+	[ "$(jq -r .budgetUsd "$STORE/tasks/$TID/description.json")" = 5 ]
+	run rover task --budget nope "x"
+	[ "$status" -eq 2 ]
+}

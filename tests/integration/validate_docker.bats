@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
 # A validated resume on Docker.
+bats_require_minimum_version 1.5.0
 load validate_cases
 
 setup() { val_setup docker; }
@@ -7,3 +8,4 @@ teardown() { val_teardown; }
 
 @test "docker: resume refuses a task whose workspace is gone, with nothing changed; --recreate-workspace goes on" { case_resume_refuses_a_missing_workspace; }
 @test "docker: resume refuses a task whose workflow changed; --allow-workflow-change goes on" { case_resume_refuses_a_changed_workflow; }
+@test "docker: a cost budget pauses the task (reason budget), never auto-retried; resume --budget raises it" { case_budget_pauses_and_resume_raises_it; }

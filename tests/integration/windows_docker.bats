@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
 # Pause windows on Docker.
+bats_require_minimum_version 1.5.0
 load windows_cases
 
 setup() { win_setup docker; }
