@@ -79,6 +79,15 @@ bool cmd_parse_dollars(const char *verb, const char *opt, const char *s, double 
  * message) when it is not one or is above max. */
 bool cmd_parse_uint(const char *verb, const char *opt, const char *s, long max, long *ret);
 
+/* What diff, merge and push do first: the task opened and observed
+ * (cmd_open_task), refused while its container runs when need_idle
+ * (taskgit_check_idle), and its git side opened (taskgit_open).  Returns
+ * -1 to go on (*env and *tg are the caller's to release, *ret_id the task),
+ * else the exit code, the error printed and nothing left to release. */
+struct taskgit_task;
+int cmd_open_taskgit(const char *verb, int argc, char **argv, bool json, bool need_idle,
+		     struct cmd_env *env, int64_t *ret_id, struct taskgit_task *tg);
+
 /* The user's hooks for a supervising command (supervise, list --watch),
  * and the warning that a project's rover.json "hooks" are ignored.  Returns
  * -1 to go on (release *ret with hooks_release), else the exit code (the

@@ -174,22 +174,18 @@ int cmd_diff(int argc, char **argv)
 			return cmd_usage_error("diff", "FILE is empty");
 	}
 	struct cmd_env env;
-	struct task *t = NULL;
-	int rc = cmd_open_task("diff", argc, argv, json, true, &env, &t);
+	struct taskgit_task tg = {0};
+	int64_t id = 0;
+	int rc = cmd_open_taskgit("diff", argc, argv, json, false, &env, &id, &tg);
 	if (rc >= 0)
 		return rc;
 	rc = CMD_OK;
-	int64_t id = t->id;
 	_cleanup_error_ struct rv_error *err = NULL;
-	struct taskgit_task tg = {0};
 	struct taskgit_snapshot snap = {0};
 	struct taskgit_file *files = NULL;
 	size_t nf = 0;
 	struct sink k = {.escape = isatty(STDOUT_FILENO)};
-	int r = taskgit_open(env.project, env.store, t, &tg, &err);
-	task_free(t);
-	if (r == 0)
-		r = taskgit_snapshot(&tg, &snap, &err);
+	int r = taskgit_snapshot(&tg, &snap, &err);
 	if (r == 0)
 		r = taskgit_diff_files(&tg, &snap, file, &files, &nf, &err);
 	if (r < 0) {

@@ -31,22 +31,16 @@ int cmd_merge(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	struct cmd_env env;
-	struct task *t = NULL;
-	rc = cmd_open_task("merge", argc, argv, json, true, &env, &t);
+	struct taskgit_task tg = {0};
+	int64_t id = 0;
+	rc = cmd_open_taskgit("merge", argc, argv, json, true, &env, &id, &tg);
 	if (rc >= 0)
 		return rc;
 	rc = CMD_OK;
-	int64_t id = t->id;
 	_cleanup_error_ struct rv_error *err = NULL;
 	_cleanup_error_ struct rv_error *me = NULL;
-	struct taskgit_task tg = {0};
 	struct taskgit_merge_result res = {0};
-	int r = taskgit_check_idle(t, "merge", &err);
-	if (r == 0)
-		r = taskgit_open(env.project, env.store, t, &tg, &err);
-	task_free(t);
-	if (r == 0)
-		r = taskgit_merge(&tg, &res, &err);
+	int r = taskgit_merge(&tg, &res, &err);
 	if (r < 0) {
 		rc = cmd_fail(json, CMD_FAILED, err);
 		goto out;

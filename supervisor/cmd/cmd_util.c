@@ -10,6 +10,7 @@
 #include "common/tty.h"
 #include "common/cleanup.h"
 #include "common/jsonutil.h"
+#include "supervisor/lib/taskgit.h"
 #include "supervisor/lib/hooks.h"
 #include "supervisor/cmd/cmd.h"
 #include "supervisor/lib/launch.h"
@@ -262,4 +263,24 @@ bool cmd_parse_dollars(const char *verb, const char *opt, const char *s, double 
 	}
 	*ret = d;
 	return true;
+}
+
+int cmd_open_taskgit(const char *verb, int argc, char **argv, bool json, bool need_idle,
+		     struct cmd_env *env, int64_t *ret_id, struct taskgit_task *tg)
+{
+	struct task *t = NULL;
+	int rc = cmd_open_task(verb, argc, argv, json, true, env, &t);
+	if (rc >= 0)
+		return rc;
+	*ret_id = t->id;
+	_cleanup_error_ struct rv_error *err = NULL;
+	int r = need_idle ? taskgit_check_idle(t, verb, &err) : 0;
+	if (r == 0)
+		r = taskgit_open(env->project, env->store, t, tg, &err);
+	task_free(t);
+	if (r < 0) {
+		cmd_env_release(env);
+		return cmd_fail(json, CMD_FAILED, err);
+	}
+	return -1;
 }
