@@ -893,7 +893,7 @@ int resume_task(const struct project *p, const struct task_store *st, int64_t id
 			      (long long)id, task_status_name(task_status(t)));
 		return 0;
 	}
-	if (o->mode == RESUME_MANUAL) {
+	if (o->mode == RESUME_MANUAL || o->mode == RESUME_AUTO) {
 		_cleanup_free_ char *why = resume_validate(p, st, t, o);
 		if (why) {
 			not_resumable(ret, err, "Task %lld cannot be resumed as it is: %s",

@@ -111,9 +111,10 @@ struct resume_opts {
 	struct json_object *iterate_inputs;
 	observe_report_fn report;          /* observe's warnings (NULL: none) */
 	void *userdata;
-	/* RESUME_MANUAL checks what the checkpoint needs before anything
-	 * changes (resume_validate): the workspace its completed steps worked
-	 * in, and the workflow it was saved for.  These let it go on anyway. */
+	/* RESUME_MANUAL and RESUME_AUTO check what the checkpoint needs before
+	 * anything changes (resume_validate): the workspace its completed steps
+	 * worked in, and the workflow it was saved for.  These let it go on
+	 * anyway (a person's choice: the supervisor never sets them). */
 	bool recreate_workspace;    /* a missing workspace is made again from the branch */
 	bool allow_workflow_change; /* resume although the workflow changed */
 };

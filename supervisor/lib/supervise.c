@@ -516,6 +516,16 @@ static bool fire(struct sv *s, struct task_list_entry *e, struct seen *sn,
 			resume_outcome_release(&out);
 			return false;
 		case RESUME_NOT_RESUMABLE:
+			/* What the checkpoint needs is missing (resume_validate): only
+			 * a person can choose how to go on.  Said once, journaled once,
+			 * and not tried again for a while. */
+			if (err) {
+				warn_task(s, id, rv_error_msg(err));
+				journal_needs_attention(o->store, id, rv_error_msg(err));
+			}
+			sn->not_before_ms = timeutil_now_ms() + SUPERVISE_REFUSED_RETRY_MS;
+			resume_outcome_release(&out);
+			return false;
 		case RESUME_QUEUED:
 			resume_outcome_release(&out);
 			return false;

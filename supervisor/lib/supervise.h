@@ -122,6 +122,10 @@ struct supervise_view {
 typedef void (*supervise_event_fn)(void *userdata, const struct supervise_event *ev);
 typedef void (*supervise_view_fn)(void *userdata, const struct supervise_view *v);
 
+/* An auto-retry refused for what its checkpoint lacks (a lost workspace, a
+ * changed workflow) is not tried again before this long. */
+#define SUPERVISE_REFUSED_RETRY_MS (10 * 60 * 1000)
+
 struct supervise_opts {
 	const struct project *project;
 	const struct task_store *store;

@@ -107,3 +107,24 @@ YML
 	run rover task --budget nope "x"
 	[ "$status" -eq 2 ]
 }
+
+# The supervisor's auto-retry checks the same: a lost workspace is not
+# re-created behind the user's back; the task stays PAUSED, the supervisor
+# says why once and journals needs_attention.
+case_auto_retry_refuses_a_missing_workspace() {
+	unset ROVER_RETRY_MAX
+	wf_limited wf.yml "[[limit-reset-in:1]] [[rate-limit-once:plan]]"
+	new_task -w wf.yml "auto-retry without its workspace"
+	wait_status "$TID" PAUSED 60
+	rm -rf "$STORE/workspaces/$TID"
+	start_supervise sup
+	wait_log "$P/sup.log" "Task $TID cannot be resumed as it is: its workspace .* is gone" 30
+	sleep 3
+	[ "$(desc_status "$TID")" = PAUSED ]
+	[ ! -e "$STORE/workspaces/$TID" ]
+	[ "$(grep -c "cannot be resumed as it is" "$P/sup.log")" = 1 ]
+	run "$ROVER" events --json --no-steps --type needs_attention "$TID"
+	[[ "$(echo "$output" | jq -r '.[0].reason')" == *"workspace"* ]]
+	run --separate-stderr rover resume "$TID" --recreate-workspace
+	[ "$status" -eq 0 ]
+}

@@ -9,3 +9,4 @@ teardown() { val_teardown; }
 @test "docker: resume refuses a task whose workspace is gone, with nothing changed; --recreate-workspace goes on" { case_resume_refuses_a_missing_workspace; }
 @test "docker: resume refuses a task whose workflow changed; --allow-workflow-change goes on" { case_resume_refuses_a_changed_workflow; }
 @test "docker: a cost budget pauses the task (reason budget), never auto-retried; resume --budget raises it" { case_budget_pauses_and_resume_raises_it; }
+@test "docker: an auto-retry refuses a task whose workspace is gone, says so once, and waits for a person" { case_auto_retry_refuses_a_missing_workspace; }
