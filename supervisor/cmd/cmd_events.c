@@ -109,21 +109,6 @@ static void print_human(struct json_object *e)
 	putchar('\n');
 }
 
-static int64_t *all_ids(const struct task_store *st, size_t *ret_n)
-{
-	struct task_list l = {0};
-	int64_t *ids = NULL;
-	*ret_n = 0;
-	if (task_store_list(st, &l, NULL) < 0)
-		return NULL;
-	ids = xcalloc(l.n ? l.n : 1, sizeof(*ids));
-	for (size_t i = 0; i < l.n; i++)
-		ids[i] = l.entries[i].id;
-	*ret_n = l.n;
-	task_list_release(&l);
-	return ids;
-}
-
 static int by_at(const void *x, const void *y)
 {
 	struct json_object *a = *(struct json_object *const *)x;
@@ -140,7 +125,7 @@ static struct json_object *gather(const struct cmd_env *env, int64_t id, const s
 	size_t n_ids = 1;
 	_cleanup_free_ int64_t *ids = NULL;
 	if (id == 0)
-		ids = all_ids(env->store, &n_ids);
+		ids = task_store_ids(env->store, &n_ids);
 	struct json_object *out = json_object_new_array();
 	for (size_t i = 0; i < n_ids; i++) {
 		int64_t one = id ? id : ids[i];

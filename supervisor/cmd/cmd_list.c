@@ -1,6 +1,5 @@
 /* rover list [--json] [--watch [SECONDS]] */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -53,34 +52,6 @@ struct item {
 	struct rv_error *err;
 };
 
-static int cmp_id(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* The task ids in tasks/, sorted. */
-static int64_t *read_ids(const char *tasks_dir, size_t *ret_n)
-{
-	size_t n = 0, cap = 1024;
-	int64_t *ids = xmalloc(cap * sizeof(*ids));
-	DIR *d = opendir(tasks_dir);
-	struct dirent *de;
-	while (d && (de = readdir(d))) {
-		int64_t id;
-		if (de->d_name[0] == '.' || task_store_parse_id(de->d_name, &id, NULL) < 0)
-			continue;
-		if (n == cap)
-			ids = xrealloc(ids, (cap *= 2) * sizeof(*ids));
-		ids[n++] = id;
-	}
-	if (d)
-		closedir(d);
-	qsort(ids, n, sizeof(*ids), cmp_id);
-	*ret_n = n;
-	return ids;
-}
-
 /* list --json: finished tasks come from the list cache when their record did
  * not change (list_cache.h); running ones are read and reconciled live. */
 static void print_json_listing(const struct cmd_env *env, bool no_engine)
@@ -95,7 +66,7 @@ static void print_json_listing(const struct cmd_env *env, bool no_engine)
 	snprintf(key, sizeof(key), "retry-max=%d", policy->max);
 	struct list_cache *cache = list_cache_open(cache_path, key);
 	size_t n = 0;
-	_cleanup_free_ int64_t *ids = read_ids(env->store->tasks_dir, &n);
+	_cleanup_free_ int64_t *ids = task_store_ids(env->store, &n);
 	struct item *items = xcalloc(n ? n : 1, sizeof(*items));
 	_cleanup_close_ int dfd = open(env->store->tasks_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	size_t n_items = 0, n_running = 0;

@@ -204,6 +204,7 @@ int cmd_load_hooks(const struct cmd_env *env, bool json, struct hooks *ret)
 			env->project->root);
 	return -1;
 }
+
 int cmd_parse_json_image(const char *verb, const char *usage, int argc, char **argv,
 			 bool *ret_json, const char **ret_image)
 {

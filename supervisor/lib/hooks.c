@@ -2,7 +2,6 @@
 #define _GNU_SOURCE
 #include "hooks.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -331,15 +330,8 @@ void hooks_dispatch(const struct task_store *st, const struct hooks *h, hooks_re
 	if (!h || !hooks_any(h))
 		return;
 	int64_t since = hooks_since(st);
-	DIR *d = opendir(st->tasks_dir);
-	if (!d)
-		return;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		int64_t id;
-		if (de->d_name[0] == '.' || task_store_parse_id(de->d_name, &id, NULL) < 0)
-			continue;
-		dispatch_task(st, h, id, since, report, userdata);
-	}
-	closedir(d);
+	size_t n = 0;
+	_cleanup_free_ int64_t *ids = task_store_ids(st, &n);
+	for (size_t i = 0; i < n; i++)
+		dispatch_task(st, h, ids[i], since, report, userdata);
 }

@@ -697,6 +697,27 @@ static size_t list_workers(size_t n)
 	return (size_t)cpus;
 }
 
+int64_t *task_store_ids(const struct task_store *s, size_t *ret_n)
+{
+	size_t n = 0, cap = 256;
+	int64_t *ids = xmalloc(cap * sizeof(*ids));
+	DIR *d = opendir(s->tasks_dir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		int64_t id;
+		if (!parse_dir_name(de->d_name, &id))
+			continue;
+		if (n == cap)
+			ids = xrealloc(ids, (cap *= 2) * sizeof(*ids));
+		ids[n++] = id;
+	}
+	if (d)
+		closedir(d);
+	qsort(ids, n, sizeof(*ids), cmp_id);
+	*ret_n = n;
+	return ids;
+}
+
 int task_store_list(const struct task_store *s, struct task_list *ret, struct rv_error **err)
 {
 	int dfd = -1;

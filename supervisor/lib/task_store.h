@@ -187,6 +187,10 @@ int task_store_update(const struct task_store *s, int64_t id, task_update_fn fn,
 int task_store_lock(const struct task_store *s, int64_t id, int *ret_fd, struct rv_error **err);
 void task_store_unlock(int fd);
 
+/* The ids of tasks/ (canonical names only, sorted; none when the directory
+ * is missing), without reading any record.  Newly allocated. */
+int64_t *task_store_ids(const struct task_store *s, size_t *ret_n);
+
 /* Every task, sorted by id.  A task whose file is missing or broken becomes
  * an entry with err instead of failing the listing.  Takes no lock, migrates
  * only in memory; the one thing it writes is the removal of abandoned
