@@ -262,17 +262,13 @@ static char *read_tail(int fd, size_t max)
 		return NULL;
 	off_t from = s.st_size > (off_t)max ? s.st_size - (off_t)max : 0;
 	size_t want = (size_t)(s.st_size - from);
-	char *buf = xmalloc(want + 1);
+	char *buf = NULL;
 	size_t got = 0;
-	while (got < want) {
-		ssize_t n = pread(fd, buf + got, want - got, from + (off_t)got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	buf[got] = '\0';
+	/* Room for lines appended since the fstat (the file is appended to
+	 * while it is read); more than that is read next time. */
+	if (lseek(fd, from, SEEK_SET) < 0 ||
+	    fileio_read_fd(fd, "a log", want + (1u << 20), want + 1, &buf, &got, NULL) < 0)
+		return NULL;
 	if (from > 0) {
 		char *nl = strchr(buf, '\n');
 		memmove(buf, nl ? nl + 1 : buf + got, strlen(nl ? nl + 1 : buf + got) + 1);

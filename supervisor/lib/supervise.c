@@ -720,11 +720,13 @@ static void drain_pass(struct sv *s)
 	}
 }
 
-/* The pause window (windows.h) covering task t now, or NULL. */
-static const struct pause_window *window_of(const struct sv *s, const struct task *t, int64_t now)
+/* The pause window (windows.h) covering task t, of those marked active,
+ * or NULL. */
+static const struct pause_window *window_of(const struct sv *s, const bool active[WINDOWS_MAX],
+					    const struct task *t)
 {
-	return windows_active_for(&s->o->project->settings.pause_windows,
-				  task_get_str(t, "agent"), now);
+	return windows_covering(&s->o->project->settings.pause_windows, active,
+				task_get_str(t, "agent"));
 }
 
 /* Pause windows: a running task a window covers pauses after its current
@@ -736,9 +738,10 @@ static void window_pass(struct sv *s)
 	if (!ws->n)
 		return;
 	int64_t now = timeutil_now_ms();
+	bool active[WINDOWS_MAX] = {false};
 	for (size_t i = 0; i < ws->n; i++) {
 		int64_t next = 0;
-		window_active(&ws->w[i], now, &next);
+		active[i] = window_active(&ws->w[i], now, &next);
 		if (next > 0 && (s->next_due_wall == 0 || next < s->next_due_wall))
 			s->next_due_wall = next;
 	}
@@ -746,7 +749,7 @@ static void window_pass(struct sv *s)
 		const struct task_list_entry *e = &s->list.entries[i];
 		if (!e->task)
 			continue;
-		const struct pause_window *w = window_of(s, e->task, now);
+		const struct pause_window *w = window_of(s, active, e->task);
 		char span[64];
 		if (w && task_status_is_running(task_status(e->task))) {
 			window_describe(w, span, sizeof(span));
@@ -912,6 +915,8 @@ static void queue_pass(struct sv *s)
 	bool gates_changed = false;
 	int64_t now = timeutil_now_ms();
 	size_t n = 0;
+	bool windows_on[WINDOWS_MAX];
+	windows_active_now(&o->project->settings.pause_windows, now, windows_on);
 	struct admit_engines eng;
 	admit_engine_limits(&o->project->settings, &s->list, &eng);
 	struct queue_item *items = xcalloc(s->list.n + 1, sizeof(*items));
@@ -926,7 +931,7 @@ static void queue_pass(struct sv *s)
 			continue;
 		/* A pause window covering it starts nothing of it (window_pass
 		 * wakes the loop at the window's end). */
-		if (window_of(s, t, now))
+		if (window_of(s, windows_on, t))
 			continue;
 		char *key = NULL, *label = NULL;
 		admit_account_of_task(t, &key, &label);

@@ -223,11 +223,17 @@ bool window_active(const struct pause_window *w, int64_t now_ms, int64_t *ret_ne
 	return inside;
 }
 
-const struct pause_window *windows_active_for(const struct pause_windows *ws, const char *agent,
-					      int64_t now_ms)
+void windows_active_now(const struct pause_windows *ws, int64_t now_ms, bool active[WINDOWS_MAX])
+{
+	for (size_t i = 0; i < WINDOWS_MAX; i++)
+		active[i] = ws && i < ws->n && window_active(&ws->w[i], now_ms, NULL);
+}
+
+const struct pause_window *windows_covering(const struct pause_windows *ws,
+					    const bool active[WINDOWS_MAX], const char *agent)
 {
 	for (size_t i = 0; ws && i < ws->n; i++)
-		if (window_covers(&ws->w[i], agent) && window_active(&ws->w[i], now_ms, NULL))
+		if (active[i] && window_covers(&ws->w[i], agent))
 			return &ws->w[i];
 	return NULL;
 }

@@ -57,9 +57,14 @@ bool window_covers(const struct pause_window *w, const char *agent);
  * not). */
 bool window_active(const struct pause_window *w, int64_t now_ms, int64_t *ret_next_ms);
 
-/* The first window of ws active at now_ms that covers agent, or NULL. */
-const struct pause_window *windows_active_for(const struct pause_windows *ws, const char *agent,
-					      int64_t now_ms);
+/* Which windows of ws are active at now_ms (active[i] for ws->w[i]).  A
+ * zone's offset costs the C library a read of its zone file, so a pass over
+ * many tasks asks this once and then windows_covering() per task. */
+void windows_active_now(const struct pause_windows *ws, int64_t now_ms, bool active[WINDOWS_MAX]);
+
+/* The first window marked active that covers agent, or NULL. */
+const struct pause_window *windows_covering(const struct pause_windows *ws,
+					    const bool active[WINDOWS_MAX], const char *agent);
 
 /* "22:00-06:00 Europe/Berlin" (UTC when no zone), into buf. */
 const char *window_describe(const struct pause_window *w, char *buf, size_t n);

@@ -247,6 +247,45 @@ static void test_journal_runner_steps_as_data(void **state)
 	json_object_put(ev);
 }
 
+static void test_journal_hostile_runner_log(void **state)
+{
+	(void)state;
+	int64_t id = create_task();
+	_cleanup_free_ char *log = task_store_iteration_file(store, id, 1, TASK_FILE_EVENT_LOG);
+	_cleanup_free_ char *idir = fileio_dirname(log);
+	assert_int_equal(fileio_mkdir_p(idir, 0755, NULL), 0);
+	const char *tail = "{\"timestamp\":\"2030-01-01T00:00:02.000Z\",\"event\":\"step_complete\","
+			   "\"stepId\":\"last\"}\n";
+	/* huge: only its tail is read, starting at a whole line */
+	size_t big = 6u << 20;
+	char *text = xmalloc(big + strlen(tail) + 1);
+	memset(text, 'x', big);
+	text[big - 1] = '\n';
+	strcpy(text + big, tail);
+	assert_int_equal(fileio_write_atomic(log, text, strlen(text), 0644, NULL), 0);
+	free(text);
+	struct json_object *ev = NULL;
+	assert_int_equal(journal_read(store, id, true, &ev, NULL), 0);
+	_cleanup_free_ char *types = types_of(ev);
+	assert_string_equal(types, "created step_done");
+	json_object_put(ev);
+	/* a link to a file elsewhere is not followed; a FIFO is not blocked on */
+	_cleanup_free_ char *elsewhere = fileio_join(dir, "elsewhere.jsonl");
+	assert_int_equal(fileio_write_atomic(elsewhere, tail, strlen(tail), 0644, NULL), 0);
+	assert_int_equal(unlink(log), 0);
+	assert_int_equal(symlink(elsewhere, log), 0);
+	assert_int_equal(journal_read(store, id, true, &ev, NULL), 0);
+	_cleanup_free_ char *linked = types_of(ev);
+	assert_string_equal(linked, "created");
+	json_object_put(ev);
+	assert_int_equal(unlink(log), 0);
+	assert_int_equal(mkfifo(log, 0644), 0);
+	assert_int_equal(journal_read(store, id, true, &ev, NULL), 0);
+	_cleanup_free_ char *fifo = types_of(ev);
+	assert_string_equal(fifo, "created");
+	json_object_put(ev);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -256,6 +295,7 @@ int main(void)
 		T(test_journal_store_hook_and_torn_line),
 		T(test_journal_never_follows_a_link),
 		T(test_journal_runner_steps_as_data),
+		T(test_journal_hostile_runner_log),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,6 +20,15 @@ static int64_t at(const char *iso)
 	return ms;
 }
 
+/* The first window of ws covering agent at now, as the supervisor asks. */
+static const struct pause_window *windows_active_for(const struct pause_windows *ws,
+						     const char *agent, int64_t now)
+{
+	bool active[WINDOWS_MAX];
+	windows_active_now(ws, now, active);
+	return windows_covering(ws, active, agent);
+}
+
 static int parse(const char *text, struct pause_windows *ws, struct rv_error **e)
 {
 	_cleanup_json_ struct json_object *o = json_tokener_parse(text);
