@@ -157,16 +157,26 @@ static uint64_t hash_text(const char *s)
 	return h;
 }
 
-/* True the first time this event is offered. */
+/* True the first time this event is offered.  The hashes are kept sorted:
+ * a follow re-offers every event twice a second. */
 static bool first_sight(struct seen *s, struct json_object *e)
 {
 	uint64_t h = hash_text(json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN));
-	for (size_t i = 0; i < s->n; i++)
-		if (s->h[i] == h)
+	size_t lo = 0, hi = s->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->h[mid] == h)
 			return false;
+		if (s->h[mid] < h)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	if (s->n == s->cap)
 		s->h = xrealloc(s->h, (s->cap = s->cap ? s->cap * 2 : 256) * sizeof(*s->h));
-	s->h[s->n++] = h;
+	memmove(s->h + lo + 1, s->h + lo, (s->n - lo) * sizeof(*s->h));
+	s->h[lo] = h;
+	s->n++;
 	return true;
 }
 

@@ -188,17 +188,12 @@ static int stdin_of(const struct task *t, struct json_object *event)
 
 /* Start cmd detached: a grandchild in its own session, which the
  * supervisor neither waits for nor takes down with it. */
-static int spawn_detached(const char *cmd, int in_fd, const char *log_path, char **env,
+static int spawn_detached(const char *cmd, int in_fd, int log_fd, char **env,
 			  struct rv_error **err)
 {
-	int log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
 	pid_t child = fork();
-	if (child < 0) {
-		int e = errno;
-		if (log_fd >= 0)
-			close(log_fd);
-		return rv_error_errno(err, e, "cannot start the hook");
-	}
+	if (child < 0)
+		return rv_error_errno(err, errno, "cannot start the hook");
 	if (child == 0) {
 		if (setsid() < 0 || fork() != 0)
 			_exit(0); /* the middle process: gone at once */
@@ -213,8 +208,6 @@ static int spawn_detached(const char *cmd, int in_fd, const char *log_path, char
 		execve("/bin/sh", (char *const *)argv, env);
 		_exit(127);
 	}
-	if (log_fd >= 0)
-		close(log_fd);
 	int st = 0;
 	while (waitpid(child, &st, 0) < 0 && errno == EINTR)
 		;
@@ -249,8 +242,13 @@ static char **hook_environment(const struct task_store *st, int64_t id, enum hoo
 	return env;
 }
 
-static void run_hook(const struct task_store *st, const struct hooks *h, enum hook_kind k,
-		     int64_t id, struct json_object *event, hooks_report_fn report, void *ud)
+/* Run hook k for event, once: everything the hook needs is made ready
+ * first, so that between the cursor's write (cursor_path := next) and the
+ * fork there is nothing left to do.  A cursor that cannot be written runs
+ * nothing (false: the caller stops, and tries again next pass). */
+static bool run_hook(const struct task_store *st, const struct hooks *h, enum hook_kind k,
+		     int64_t id, struct json_object *event, const char *cursor_path, int64_t next,
+		     hooks_report_fn report, void *ud)
 {
 	struct task *t = NULL;
 	_cleanup_error_ struct rv_error *err = NULL;
@@ -261,21 +259,29 @@ static void run_hook(const struct task_store *st, const struct hooks *h, enum ho
 				 names[k], rv_error_msg(err));
 			report(ud, id, msg);
 		}
-		return;
+		/* The task is gone: nothing to run, now or later. */
+		return write_numbers(cursor_path, next, -1, NULL) == 0;
 	}
 	_cleanup_close_ int in_fd = stdin_of(t, event);
 	task_free(t);
 	_cleanup_free_ char *dir = task_store_task_dir(st, id);
 	_cleanup_free_ char *log = fileio_join(dir, HOOKS_LOG_FILE);
+	_cleanup_close_ int log_fd =
+		open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
 	char **owned = NULL;
 	_cleanup_free_ char **env =
 		hook_environment(st, id, k, jsonutil_get_str(event, "type"), &owned);
-	int r = spawn_detached(h->command[k], in_fd, log, env, &err);
+	/* At most once: the cursor moves past this event, durably, before the
+	 * hook starts. */
+	bool moved = write_numbers(cursor_path, next, -1, NULL) == 0;
+	int r = moved ? spawn_detached(h->command[k], in_fd, log_fd, env, &err) : 0;
 	for (size_t i = 0; owned && owned[i]; i++)
 		free(owned[i]);
 	free(owned);
+	if (!moved)
+		return false; /* nothing ran */
 	if (!report)
-		return;
+		return true;
 	if (r < 0)
 		snprintf(msg, sizeof(msg), "task %lld: hook %s could not start: %s", (long long)id,
 			 names[k], rv_error_msg(err));
@@ -283,6 +289,7 @@ static void run_hook(const struct task_store *st, const struct hooks *h, enum ho
 		snprintf(msg, sizeof(msg), "task %lld: hook %s started (output in %s)", (long long)id,
 			 names[k], log);
 	report(ud, id, msg);
+	return true;
 }
 
 /* The pending events of one task, each hook after its cursor write. */
@@ -315,11 +322,8 @@ static void dispatch_task(const struct task_store *st, const struct hooks *h, in
 		bool recent = at_text && timeutil_parse_iso(at_text, &at) && at >= since_ms;
 		if (kind < 0 || !h->command[kind] || (fresh && !recent))
 			continue;
-		/* At most once: the cursor moves past this event before the hook
-		 * starts, durably. */
-		if (write_numbers(cursor_path, i + 1, -1, NULL) < 0)
+		if (!run_hook(st, h, (enum hook_kind)kind, id, e, cursor_path, i + 1, report, ud))
 			return; /* cannot promise once: try again next pass */
-		run_hook(st, h, (enum hook_kind)kind, id, e, report, ud);
 	}
 	(void)write_numbers(cursor_path, n, (int64_t)js.st_size, NULL);
 }

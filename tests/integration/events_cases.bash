@@ -125,7 +125,11 @@ case_hooks_fire_once_across_supervisor_kills() {
 		fi
 		sleep "0.$((RANDOM % 10))$((RANDOM % 10))"
 	done
-	[ "$done_all" = 1 ]
+	[ "$done_all" = 1 ] || {
+		for i in "${ids[@]}"; do echo "task $i: $(desc_status "$i")" >&2; done
+		tail -n 20 "$P/sup.log" >&2
+		return 1
+	}
 	# a last pass by a live supervisor, then the detached hooks finish
 	sleep 2
 	deadline=$((SECONDS + 20))
@@ -135,6 +139,7 @@ case_hooks_fire_once_across_supervisor_kills() {
 	sleep 1
 	echo "supervisor kills: $kills" >&2
 	cat "$P/hooks.count" >&2
+	grep -h "hook" "$P/first.log" "$P/sup.log" >&2 || true
 	for i in "${ids[@]}"; do
 		[ "$(grep -c "^$i onPause paused$" "$P/hooks.count")" = 1 ]
 		[ "$(grep -c "^$i onComplete completed$" "$P/hooks.count")" = 1 ]
