@@ -679,6 +679,62 @@ static void read_two_refs(const char *root, const char *a, const char *b, char *
 	}
 }
 
+static bool is_full_hex_id(const char *s)
+{
+	size_t n = s ? strspn(s, "0123456789abcdef") : 0;
+	return (n == 40 || n == 64) && s[n] == '\0';
+}
+
+/* The commit the workspace's loose ref refs/heads/<branch> names, read
+ * without git and without following anything (each directory O_NOFOLLOW,
+ * the file regular and at most 128 bytes, O_NONBLOCK against a FIFO); NULL
+ * when it is not a loose ref holding a full hex id.  The workspace is the
+ * container's: the value is only a hint (see worktree_sync). */
+static char *workspace_loose_ref(const char *path, const char *branch)
+{
+	_cleanup_free_ char *rel = xasprintf(".git/refs/heads/%s", branch);
+	char *slash = strrchr(rel, '/');
+	*slash = '\0';
+	_cleanup_close_ int top = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (top < 0)
+		return NULL;
+	_cleanup_close_ int dir = fileio_open_dir_beneath(top, rel);
+	if (dir < 0)
+		return NULL;
+	_cleanup_close_ int fd = openat(dir, slash + 1,
+					O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return NULL;
+	_cleanup_free_ char *text = NULL;
+	if (fileio_read_fd(fd, rel, 128, 128, &text, NULL, NULL) < 0)
+		return NULL;
+	text[strcspn(text, "\n")] = '\0';
+	return is_full_hex_id(text) ? TAKE_PTR(text) : NULL;
+}
+
+/* Nothing new to import: the workspace's loose ref names the commit
+ * imported last time (prev), or, before the first import, the project's
+ * branch (tip), whose import is then only recorded.  This spares the usual
+ * stop of a task that committed nothing its fetch (three processes and a
+ * pack negotiation).  The hint can lie: a container that makes it name the
+ * old commit only keeps its own new commits out of the project, which it
+ * could do anyway by not committing them; a fetch would move nothing. */
+static bool import_is_noop(const char *root, const char *path, const char *branch,
+			   const char *imported, const char *prev, const char *tip)
+{
+	_cleanup_free_ char *hint = workspace_loose_ref(path, branch);
+	if (!hint)
+		return false;
+	if (prev)
+		return !strcmp(hint, prev);
+	if (!tip || strcmp(hint, tip))
+		return false;
+	const char *record[] = {"git", "update-ref", "-m", "rover: import the task's commits",
+				imported, tip, "", NULL};
+	return worktree_git(root, record, NULL, NULL) == 0;
+}
+
 int worktree_sync(const char *root, const char *path, const char *branch,
 		  struct rv_error **err)
 {
@@ -697,6 +753,8 @@ int worktree_sync(const char *root, const char *path, const char *branch,
 	_cleanup_free_ char *imported = worktree_import_ref(branch);
 	_cleanup_free_ char *prev = NULL, *tip = NULL;
 	read_two_refs(root, imported, ref, &prev, &tip);
+	if (import_is_noop(root, path, branch, imported, prev, tip))
+		return 0;
 	_cleanup_free_ char *spec = xasprintf("+%s:%s", ref, imported);
 	/* The workspace belongs to the container's user, so upload-pack is told
 	 * that this one directory is safe to serve: upload-pack is made to be
@@ -784,12 +842,6 @@ static void forget_linked_worktree(const char *root, const char *path)
 			(void)fileio_remove_tree(entry, NULL);
 	}
 	closedir(d);
-}
-
-static bool is_full_hex_id(const char *s)
-{
-	size_t n = s ? strspn(s, "0123456789abcdef") : 0;
-	return (n == 40 || n == 64) && s[n] == '\0';
 }
 
 /* The tip of the project's branch, made at base (NULL or "": HEAD) when it

@@ -315,6 +315,35 @@ static void test_sync_keeps_project_commits(void **state)
 	taskgit_task_release(&tg);
 }
 
+/* An import with nothing new spares the fetch: it only records the import
+ * (the first time) and moves nothing; a ref the loose-ref hint cannot read
+ * (packed by the agent's git) still comes in by fetch. */
+static void test_sync_nothing_new(void **state)
+{
+	(void)state;
+	struct taskgit_task tg;
+	project(&tg);
+	const char *root = tg.root, *ws = tg.workspace;
+	assert_int_equal(worktree_sync(root, ws, "rover/task-1", NULL), 0);
+	_cleanup_free_ char *imp = git1(root, "refs/rover/imported/rover/task-1");
+	_cleanup_free_ char *b1 = git1(root, "rover/task-1");
+	assert_string_equal(imp, tg.base);
+	assert_string_equal(b1, tg.base);
+
+	/* the agent commits and packs its refs: no loose ref to read */
+	sh("cd '%s' && echo a > a && git add a && " GITC " commit -q -m a && "
+	   "git pack-refs --all && test ! -e .git/refs/heads/rover/task-1",
+	   ws);
+	assert_int_equal(worktree_sync(root, ws, "rover/task-1", NULL), 0);
+	_cleanup_free_ char *t2 = git1(ws, "HEAD");
+	_cleanup_free_ char *b2 = git1(root, "rover/task-1");
+	_cleanup_free_ char *imp2 = git1(root, "refs/rover/imported/rover/task-1");
+	assert_string_equal(b2, t2);
+	assert_string_equal(imp2, t2);
+
+	taskgit_task_release(&tg);
+}
+
 /* Everything a refused merge must leave as it was. */
 static char *project_state(const char *root)
 {
@@ -445,6 +474,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_snapshot_hostile_workspace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_git_run_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_keeps_project_commits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync_nothing_new, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_push_keeps_work, setup, teardown),
 	};
