@@ -84,6 +84,17 @@ static int save(struct status_file *sf, int64_t now, struct rv_error **err)
 	return jsonutil_write_file(sf->path, sf->doc, err);
 }
 
+/* A running task's progress (and its heartbeat) only informs: it is
+ * replaced atomically but not fsynced.  What a recovery reads - the first
+ * write, a pause, a failure, a completion, the exit code - goes through
+ * save(), durably, and carries every field the volatile writes set.  A
+ * one-step task's run makes three progress writes: six fsyncs saved. */
+static int save_progress(struct status_file *sf, int64_t now, struct rv_error **err)
+{
+	set_time(sf->doc, "updatedAt", now);
+	return jsonutil_write_file_volatile(sf->path, sf->doc, err);
+}
+
 int status_file_create(const char *path, const char *task_id, const char *step,
 		       struct status_file **ret, struct rv_error **err)
 {
@@ -140,6 +151,8 @@ int status_file_update(struct status_file *sf, const char *status, const char *s
 	set_error(sf, error);
 	clear_pause(sf);
 	json_object_object_del(sf->doc, "exitCode");
+	if (!strcmp(status, "running"))
+		return save_progress(sf, timeutil_now_ms(), err);
 	return save(sf, timeutil_now_ms(), err);
 }
 
@@ -210,7 +223,7 @@ int status_file_heartbeat(struct status_file *sf, bool output, struct rv_error *
 	if (output)
 		jsonutil_set_str(sf->doc, "outputAt", iso);
 	/* Not save(): updatedAt is the time of the last status change. */
-	return jsonutil_write_file(sf->path, sf->doc, err);
+	return jsonutil_write_file_volatile(sf->path, sf->doc, err);
 }
 
 const char *status_file_current_step(const struct status_file *sf)

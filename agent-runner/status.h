@@ -1,6 +1,8 @@
 /*
  * status.h - the iteration's status.json (schemas/status.schema.json), written atomically
- * through fileio_write_atomic() on every change.
+ * on every change: durably (fileio_write_atomic) for what a recovery reads,
+ * without fsync (fileio_write_atomic_volatile) for a running task's
+ * progress - update() with "running" - and its heartbeat.
  *
  * Fields: taskId, status (initializing|running|completed|failed|paused),
  * currentStep, progress (0-100), startedAt, updatedAt, completedAt?, error?,

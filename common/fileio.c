@@ -62,8 +62,8 @@ int fileio_fsync_dir(const char *dir, struct rv_error **err)
 	return 0;
 }
 
-int fileio_write_atomic(const char *path, const void *buf, size_t len, mode_t mode,
-			struct rv_error **err)
+static int write_atomic(const char *path, const void *buf, size_t len, mode_t mode,
+			bool durable, struct rv_error **err)
 {
 	_cleanup_free_ char *dir = fileio_dirname(path);
 	_cleanup_free_ char *base = base_name(path);
@@ -82,7 +82,7 @@ int fileio_write_atomic(const char *path, const void *buf, size_t len, mode_t mo
 		r = rv_error_errno(err, -r, "cannot write '%s'", path);
 		goto out_close_unlink;
 	}
-	if (fsync(fd) < 0) {
+	if (durable && fsync(fd) < 0) {
 		/* Never retried: after a failed fsync the kernel may have dropped the
 		 * dirty pages, so a second "successful" fsync proves nothing. */
 		r = rv_error_errno(err, errno, "cannot fsync '%s'", path);
@@ -98,6 +98,8 @@ int fileio_write_atomic(const char *path, const void *buf, size_t len, mode_t mo
 		r = rv_error_errno(err, errno, "cannot rename '%s' into place", path);
 		goto out_unlink;
 	}
+	if (!durable)
+		return 0;
 	/* The new name is only durable once the directory entry is. */
 	r = fileio_fsync_dir(dir, err);
 	return r < 0 ? r : 0;
@@ -107,6 +109,18 @@ out_close_unlink:
 out_unlink:
 	unlink(tmp);
 	return r;
+}
+
+int fileio_write_atomic(const char *path, const void *buf, size_t len, mode_t mode,
+			struct rv_error **err)
+{
+	return write_atomic(path, buf, len, mode, true, err);
+}
+
+int fileio_write_atomic_volatile(const char *path, const void *buf, size_t len, mode_t mode,
+				 struct rv_error **err)
+{
+	return write_atomic(path, buf, len, mode, false, err);
 }
 
 int fileio_read_bounded(const char *path, size_t max, char **ret_buf, size_t *ret_len,

@@ -31,6 +31,15 @@ int fileio_write_all(int fd, const void *buf, size_t len);
 int fileio_write_atomic(const char *path, const void *buf, size_t len, mode_t mode,
 			struct rv_error **err);
 
+/* fileio_write_atomic() without its two fsyncs: readers still see the old
+ * or the new content, never a mix, but a power cut may lose the change (or,
+ * on a file system without ext4's flush on replace-by-rename, leave the file
+ * empty).  Only for a file whose latest version merely informs (a running
+ * task's progress), never for one a recovery reads: those are written
+ * durably, and the next durable write of the same file covers this one. */
+int fileio_write_atomic_volatile(const char *path, const void *buf, size_t len, mode_t mode,
+				 struct rv_error **err);
+
 /* Read path (at most max bytes) into *ret_buf (NUL-terminated), length in
  * *ret_len (may be NULL).  Missing file: -ENOENT. */
 int fileio_read_bounded(const char *path, size_t max, char **ret_buf, size_t *ret_len,

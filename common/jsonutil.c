@@ -120,6 +120,13 @@ int jsonutil_write_file(const char *path, struct json_object *obj, struct rv_err
 	return fileio_write_atomic(path, text, strlen(text), 0644, err);
 }
 
+int jsonutil_write_file_volatile(const char *path, struct json_object *obj,
+				 struct rv_error **err)
+{
+	_cleanup_free_ char *text = jsonutil_to_pretty(obj);
+	return fileio_write_atomic_volatile(path, text, strlen(text), 0644, err);
+}
+
 const char *jsonutil_get_str(struct json_object *obj, const char *key)
 {
 	struct json_object *v = NULL;

@@ -99,6 +99,19 @@ static void test_fileio_enospc_on_write_keeps_old(void **state)
 	check_failure_keeps_old(FAULT_WRITE, 1, ENOSPC, 0, ENOSPC);
 }
 
+/* The volatile replacement: the same temporary file and rename, no fsync. */
+static void test_fileio_write_atomic_volatile(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *p = fileio_join(dir, "f.json");
+	write_old(p);
+	faults_reset();
+	assert_int_equal(fileio_write_atomic_volatile(p, "new!", 4, 0600, NULL), 0);
+	assert_string_equal(faults_trace(), "write close rename");
+	assert_content(p, "new!");
+	assert_int_equal(testutil_count_entries(dir), 1);
+}
+
 static void test_fileio_eio_on_fsync_keeps_old(void **state)
 {
 	(void)state;
@@ -260,6 +273,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_fileio_write_atomic_replaces, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fileio_enospc_on_write_keeps_old, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fileio_write_atomic_volatile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fileio_eio_on_fsync_keeps_old, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fileio_short_write_is_completed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fileio_rename_failure_keeps_old, setup, teardown),

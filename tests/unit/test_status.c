@@ -19,6 +19,7 @@
 #include "common/jsonutil.h"
 #include "common/textutil.h"
 #include "common/timeutil.h"
+#include "tests/unit/helpers/faults.h"
 
 static char dir[] = "/tmp/rover-test-status-XXXXXX";
 static char *path;
@@ -312,6 +313,31 @@ static void test_status_texts_capped(void **state)
 	assert_null(status_file_free(NULL));
 }
 
+/* Progress and heartbeats are replaced without fsync; every state a
+ * recovery reads is written durably (fileio.h's exact sequence). */
+static void test_status_durability(void **state)
+{
+	(void)state;
+	struct status_file *sf = NULL;
+	faults_reset();
+	assert_int_equal(status_file_create(path, "1", NULL, &sf, NULL), 0);
+	assert_int_equal(faults_count(FAULT_FSYNC), 2);
+	faults_reset();
+	assert_int_equal(status_file_update(sf, "running", "s", 50, NULL, NULL), 0);
+	assert_int_equal(status_file_heartbeat(sf, true, NULL), 0);
+	assert_string_equal(faults_trace(), "write close rename write close rename");
+	_cleanup_json_ struct json_object *o = read_doc();
+	assert_string_equal(jsonutil_get_str(o, "status"), "running");
+	assert_non_null(jsonutil_get_str(o, "heartbeatAt"));
+	faults_reset();
+	assert_int_equal(status_file_pause(sf, "s", "limit", NULL, "signal", 0, NULL), 0);
+	assert_int_equal(status_file_set_exit_code(sf, 2, NULL), 0);
+	assert_int_equal(status_file_complete(sf, "done", NULL), 0);
+	assert_int_equal(status_file_fail(sf, "s", "x", NULL), 0);
+	assert_int_equal(faults_count(FAULT_FSYNC), 8);
+	assert_null(status_file_free(sf));
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -325,6 +351,7 @@ int main(void)
 		T(test_status_pause),
 		T(test_status_save_failure_keeps_state),
 		T(test_status_texts_capped),
+		T(test_status_durability),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
