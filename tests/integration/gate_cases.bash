@@ -175,8 +175,12 @@ name: slow
 steps:
   - id: work
     type: command
-    command: sleep 2; echo done >> runs.log
+    command: i=0; while [ ! -e /output/go ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done; echo done >> runs.log
 YML
+	# Each task's step waits for a file the test puts in its /output once
+	# all five exist, so the first two still hold their slots when the
+	# others are created (a fixed sleep let them end first on a loaded
+	# machine, and the third was never queued).
 	start_supervise sup
 	local ids=() i out
 	for i in 1 2 3 4 5; do
@@ -189,6 +193,7 @@ YML
 			fi
 		fi
 	done
+	for i in "${ids[@]}"; do touch "$STORE/tasks/$i/iterations/1/go"; done
 	# sample the engine until all are done
 	(
 		while :; do
