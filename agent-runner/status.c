@@ -172,7 +172,7 @@ int status_file_fail(struct status_file *sf, const char *step, const char *error
 
 int status_file_pause(struct status_file *sf, const char *step, const char *error,
 		      const char *provider, const char *pause_reason, int64_t reset_at_ms,
-		      struct rv_error **err)
+		      int exit_code, struct rv_error **err)
 {
 	if (pause_reason && !in_list(pause_reason, pause_reasons))
 		return rv_error_set(err, EINVAL,
@@ -190,14 +190,10 @@ int status_file_pause(struct status_file *sf, const char *step, const char *erro
 	} else {
 		json_object_object_del(sf->doc, "resetAt");
 	}
-	/* Exit 2 or 1 depends on the checkpoint save that follows. */
-	json_object_object_del(sf->doc, "exitCode");
-	return save(sf, timeutil_now_ms(), err);
-}
-
-int status_file_set_exit_code(struct status_file *sf, int exit_code, struct rv_error **err)
-{
-	jsonutil_set_int64(sf->doc, "exitCode", exit_code);
+	if (exit_code >= 0)
+		jsonutil_set_int64(sf->doc, "exitCode", exit_code);
+	else
+		json_object_object_del(sf->doc, "exitCode");
 	return save(sf, timeutil_now_ms(), err);
 }
 

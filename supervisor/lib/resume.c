@@ -609,7 +609,7 @@ static void fail_and_restore(const struct task_store *st, int64_t id, struct mar
 				task_pause_reason_name(mc->prev.reason != TASK_PAUSE_NONE
 							       ? mc->prev.reason
 							       : TASK_PAUSE_RETRYABLE_ERROR),
-				0, NULL);
+				0, -1, NULL);
 	}
 	if (fresh) {
 		task_free(ret->task);

@@ -140,7 +140,7 @@ static void test_status_heartbeat(void **state)
 	_cleanup_json_ struct json_object *o3 = read_doc();
 	assert_int_equal(time_of(o3, "outputAt"), time_of(o3, "heartbeatAt"));
 	/* the resume helper puts a stalled task back as paused 'stalled' */
-	assert_int_equal(status_file_pause(sf, "Resuming workflow", "x", NULL, "stalled", 0, NULL), 0);
+	assert_int_equal(status_file_pause(sf, "Resuming workflow", "x", NULL, "stalled", 0, -1, NULL), 0);
 	status_file_free(sf);
 	/* a new run does not inherit the old run's heartbeat */
 	sf = create();
@@ -167,7 +167,7 @@ static void test_status_update(void **state)
 	(void)state;
 	struct status_file *sf = create();
 	assert_int_equal(status_file_pause(sf, "s", "limit", "claude", "retryable_error",
-					   1795341600000, NULL),
+					   1795341600000, 2, NULL),
 			 0);
 	assert_int_equal(status_file_update(sf, "running", "Build", 42, "warn", NULL), 0);
 	_cleanup_json_ struct json_object *o = read_doc();
@@ -219,7 +219,7 @@ static void test_status_complete_and_fail(void **state)
 	status_file_free(sf);
 
 	sf = create();
-	assert_int_equal(status_file_pause(sf, "s", "x", "codex", "retryable_error", 0, NULL), 0);
+	assert_int_equal(status_file_pause(sf, "s", "x", "codex", "retryable_error", 0, 2, NULL), 0);
 	assert_int_equal(status_file_fail(sf, "Workflow execution", "boom", NULL), 0);
 	_cleanup_json_ struct json_object *f = read_doc();
 	assert_string_equal(jsonutil_get_str(f, "status"), "failed");
@@ -240,7 +240,7 @@ static void test_status_pause(void **state)
 	assert_int_equal(status_file_update(sf, "running", "Plan", 33, NULL, NULL), 0);
 	int64_t reset = 1795341600000;
 	assert_int_equal(status_file_pause(sf, "Plan", "Usage limit reached", "claude",
-					   "retryable_error", reset, NULL),
+					   "retryable_error", reset, -1, NULL),
 			 0);
 	_cleanup_json_ struct json_object *o = read_doc();
 	assert_string_equal(jsonutil_get_str(o, "status"), "paused");
@@ -254,9 +254,8 @@ static void test_status_pause(void **state)
 
 	/* a signal pause: no provider, no reset time */
 	assert_int_equal(status_file_pause(sf, "Plan", "Workflow paused by SIGTERM signal", NULL,
-					   "signal", 0, NULL),
+					   "signal", 0, 2, NULL),
 			 0);
-	assert_int_equal(status_file_set_exit_code(sf, 2, NULL), 0);
 	_cleanup_json_ struct json_object *o2 = read_doc();
 	assert_false(has(o2, "provider"));
 	assert_false(has(o2, "resetAt"));
@@ -264,7 +263,7 @@ static void test_status_pause(void **state)
 	assert_int_equal(int_of(o2, "exitCode"), 2);
 
 	struct rv_error *e = NULL;
-	assert_int_equal(status_file_pause(sf, "Plan", "x", NULL, "bored", 0, &e), -EINVAL);
+	assert_int_equal(status_file_pause(sf, "Plan", "x", NULL, "bored", 0, 2, &e), -EINVAL);
 	rv_error_free(e);
 	status_file_free(sf);
 }
