@@ -25,6 +25,7 @@
 #include "common/cleanup.h"
 #include "common/fileio.h"
 #include "common/jsonutil.h"
+#include "common/layout.h"
 #include "common/sha256.h"
 #include "common/timeutil.h"
 
@@ -32,7 +33,6 @@
 #define CAPTURE_CAP (100u * 1000u)
 /* In-process retries of a transient agent failure. */
 #define MAX_TRANSIENT_RETRIES 2
-#define DRAIN_FILE ".pause-requested"
 
 enum step_outcome {
 	STEP_OK,
@@ -228,7 +228,7 @@ static void poll_pause_requests(struct run *r)
 	}
 	if (!pause_machine_stopping(&r->pm) && fileio_exists(r->drain_path)) {
 		feed(r, PAUSE_EV_DRAIN);
-		say("⏸ Pause requested (%s): finishing the current step", DRAIN_FILE);
+		say("⏸ Pause requested (%s): finishing the current step", LAYOUT_DRAIN_FILE);
 	}
 }
 
@@ -1051,7 +1051,7 @@ static const char *pause_message(struct run *r, char **owned)
 		return *owned;
 	case PAUSE_REASON_USER: {
 		_cleanup_free_ char *why = NULL;
-		if (fileio_read_bounded(r->drain_path, 4096, &why, NULL, NULL) == 0 && why[0]) {
+		if (fileio_read_bounded(r->drain_path, LAYOUT_DRAIN_FILE_MAX, &why, NULL, NULL) == 0 && why[0]) {
 			why[strcspn(why, "\n")] = '\0';
 			*owned = xasprintf("Workflow paused by user: %s", why);
 		} else {
@@ -1198,13 +1198,13 @@ int runner_run(const struct runner_opts *o, struct rv_error **err)
 {
 	struct run r = {.o = o, .last_save_ok = true, .sig = {.fd = -1}};
 	int rc, code = RUNNER_EXIT_FAILED;
-	_cleanup_free_ char *log_path = fileio_join(o->output_dir, "rover.jsonl");
-	_cleanup_free_ char *status_default = fileio_join(o->output_dir, "status.json");
-	_cleanup_free_ char *cp_path = fileio_join(o->output_dir, "checkpoint.json");
+	_cleanup_free_ char *log_path = fileio_join(o->output_dir, LAYOUT_EVENT_LOG_FILE);
+	_cleanup_free_ char *status_default = fileio_join(o->output_dir, LAYOUT_STATUS_FILE);
+	_cleanup_free_ char *cp_path = fileio_join(o->output_dir, LAYOUT_CHECKPOINT_FILE);
 	_cleanup_error_ struct rv_error *log_err = NULL;
 	pause_machine_init(&r.pm);
 	r.steps = json_object_new_object();
-	r.drain_path = fileio_join(o->output_dir, DRAIN_FILE);
+	r.drain_path = fileio_join(o->output_dir, LAYOUT_DRAIN_FILE);
 
 	if (!fileio_is_dir(o->output_dir)) {
 		rc = rv_error_set(err, ENOENT, "the output directory '%s' does not exist",
@@ -1244,8 +1244,8 @@ int runner_run(const struct runner_opts *o, struct rv_error **err)
 	r.cp = checkpoint_store_new(cp_path, r.hash, r.prior);
 	/* This run is the only writer of the output dir: temp files are what a
 	 * killed predecessor left behind. */
-	fileio_remove_stale_temps(o->output_dir, "checkpoint.json");
-	fileio_remove_stale_temps(o->output_dir, "status.json");
+	fileio_remove_stale_temps(o->output_dir, LAYOUT_CHECKPOINT_FILE);
+	fileio_remove_stale_temps(o->output_dir, LAYOUT_STATUS_FILE);
 	/* A drain file left from a previous run was honoured there. */
 	unlink(r.drain_path);
 

@@ -46,8 +46,9 @@
 #include <sys/types.h>
 
 #include "common/error.h"
+#include "common/layout.h"
 
-#define LOCK_FILE_NAME ".resume.lock"
+#define LOCK_FILE_NAME LAYOUT_RESUME_LOCK_FILE
 #define LOCK_STALE_MS (30 * 60 * 1000)
 /* A timestamp ahead of our clock by up to this much is a clock difference
  * (two hosts on one store, an NTP step) and counts as fresh; further ahead it

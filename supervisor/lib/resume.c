@@ -341,10 +341,9 @@ static int find_iteration_container(struct engine *e, const struct task_store *s
 				    const struct task *t, struct retry_recover_obs *obs,
 				    char **ret_id, struct rv_error **err)
 {
-	_cleanup_free_ char *l_store = xasprintf("rover.store=%s", st->dir);
-	_cleanup_free_ char *l_task = xasprintf("rover.task=%lld", (long long)t->id);
-	_cleanup_free_ char *l_iter = xasprintf("rover.iteration=%lld",
-						(long long)task_iterations(t));
+	_cleanup_free_ char *l_store = layout_label(LAYOUT_LABEL_STORE, st->dir);
+	_cleanup_free_ char *l_task = layout_label_id(LAYOUT_LABEL_TASK, t->id);
+	_cleanup_free_ char *l_iter = layout_label_id(LAYOUT_LABEL_ITERATION, task_iterations(t));
 	const char *filters[] = {l_store, l_task, l_iter, NULL};
 	struct engine_container_summary *list = NULL;
 	size_t n = 0;

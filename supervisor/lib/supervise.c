@@ -1281,7 +1281,7 @@ static void stream_close(struct stream *st)
 static void stream_open(struct sv *s, struct stream *st)
 {
 	_cleanup_error_ struct rv_error *err = NULL;
-	_cleanup_free_ char *label = xasprintf("rover.store=%s", s->o->store->dir);
+	_cleanup_free_ char *label = layout_label(LAYOUT_LABEL_STORE, s->o->store->dir);
 	const char *const actions[] = {"die", "destroy", "remove", NULL};
 	const char *const labels[] = {label, NULL};
 	struct engine_events_filter f = {.actions = actions, .labels = labels};
