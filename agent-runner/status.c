@@ -226,3 +226,31 @@ void status_file_set_breakpoint(struct status_file *sf, const char *step_id)
 {
 	jsonutil_set_str(sf->doc, "breakpoint", step_id);
 }
+
+/* ---- reading ---------------------------------------------------------- */
+
+static int64_t time_of(struct json_object *doc, const char *key)
+{
+	int64_t ms = 0;
+	const char *v = jsonutil_get_str(doc, key);
+	return v && timeutil_parse_iso(v, &ms) ? ms : 0;
+}
+
+void status_parse(struct json_object *doc, struct status_view *ret)
+{
+	*ret = (struct status_view){0};
+	if (!doc || !json_object_is_type(doc, json_type_object))
+		return;
+	ret->status = jsonutil_get_str(doc, "status");
+	ret->current_step = jsonutil_get_str(doc, "currentStep");
+	ret->error = jsonutil_get_str(doc, "error");
+	ret->provider = jsonutil_get_str(doc, "provider");
+	ret->pause_reason = jsonutil_get_str(doc, "pauseReason");
+	ret->breakpoint = jsonutil_get_str(doc, "breakpoint");
+	ret->usage = jsonutil_get_obj(doc, "usage");
+	ret->has_progress = jsonutil_get_int64(doc, "progress", &ret->progress);
+	ret->has_exit_code = jsonutil_get_int64(doc, "exitCode", &ret->exit_code);
+	ret->updated_at_ms = time_of(doc, "updatedAt");
+	ret->heartbeat_at_ms = time_of(doc, "heartbeatAt");
+	ret->output_at_ms = time_of(doc, "outputAt");
+}

@@ -27,6 +27,10 @@
  * also remove pauseReason and resetAt, which describe a pause only.
  * status_file_create() replaces the file but keeps keys it does not know;
  * a file that does not parse is replaced whole.
+ *
+ * The reader, status_parse(), is the host's: the one place the supervisor
+ * takes fields out of a status.json (which it reads through
+ * supervisor/lib/iterfile.h, as the container wrote it).
  */
 #ifndef ROVER_STATUS_H
 #define ROVER_STATUS_H
@@ -78,5 +82,33 @@ void status_file_set_breakpoint(struct status_file *sf, const char *step_id);
 
 /* The step last written (borrowed). */
 const char *status_file_current_step(const struct status_file *sf);
+
+/* ---- reading ---- */
+
+/* What a status.json document says.  Every field is a claim of the
+ * container's: missing or mistyped ones read as NULL, false or 0, so a
+ * file can only say less, never make the reader fail.  Strings and usage
+ * are borrowed from the document. */
+struct status_view {
+	const char *status; /* initializing|running|completed|failed|paused, unchecked */
+	const char *current_step;
+	const char *error;
+	const char *provider;
+	const char *pause_reason;
+	const char *breakpoint;
+	struct json_object *usage; /* an object, or NULL */
+	bool has_progress;
+	int64_t progress;
+	bool has_exit_code;
+	int64_t exit_code;
+	/* ISO times as ms since the epoch; 0 when missing or unparsable (never
+	 * clamped: the caller judges them against its clock). */
+	int64_t updated_at_ms;
+	int64_t heartbeat_at_ms;
+	int64_t output_at_ms;
+};
+
+/* Fill *ret from doc (NULL reads as an empty document). */
+void status_parse(struct json_object *doc, struct status_view *ret);
 
 #endif

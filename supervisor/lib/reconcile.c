@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "agent-runner/adapters.h"
+#include "agent-runner/status.h"
 #include "common/cleanup.h"
 #include "common/jsonutil.h"
 #include "supervisor/lib/iterfile.h"
@@ -28,9 +29,9 @@ enum task_pause_reason reconcile_pause_reason(const struct task *t,
 
 /* The breakpoint a pause for approval waits at, as the runner says: kept
  * only when it looks like a step id (the workflow decides later). */
-static void set_approval_request(struct task *t, struct json_object *st)
+static void set_approval_request(struct task *t, const struct status_view *sv)
 {
-	const char *step = jsonutil_get_str(st, "breakpoint");
+	const char *step = sv->breakpoint;
 	if (task_pause_reason(t) != TASK_PAUSE_APPROVAL || !step || !*step ||
 	    strlen(step) > 128 || step[strspn(step, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")]) {
 		json_object_object_del(task_json(t), "approvalRequest");
@@ -59,8 +60,10 @@ int reconcile_from_status(struct task *t, const char *status_path, int64_t now_m
 		*err = TAKE_PTR(e);
 		return r;
 	}
-	const char *s = jsonutil_get_str(st, "status");
-	const char *error = jsonutil_get_str(st, "error");
+	struct status_view sv;
+	status_parse(st, &sv);
+	const char *s = sv.status;
+	const char *error = sv.error;
 	enum task_status to;
 	enum task_pause_reason reason = TASK_PAUSE_NONE;
 	if (!s)
@@ -71,7 +74,7 @@ int reconcile_from_status(struct task *t, const char *status_path, int64_t now_m
 		to = TASK_FAILED;
 	else if (!strcmp(s, "paused")) {
 		to = TASK_PAUSED;
-		const char *pr = jsonutil_get_str(st, "pauseReason");
+		const char *pr = sv.pause_reason;
 		if (!pr || !task_pause_reason_parse(pr, &reason))
 			reason = TASK_PAUSE_RETRYABLE_ERROR;
 		reason = reconcile_pause_reason(t, reason);
@@ -86,29 +89,26 @@ int reconcile_from_status(struct task *t, const char *status_path, int64_t now_m
 	r = task_set_status(t, to, error, reason, now_ms, err);
 	if (r < 0)
 		return r;
-	int64_t code;
-	if (jsonutil_get_int64(st, "exitCode", &code))
-		task_set_int(t, "exitCode", code);
+	if (sv.has_exit_code)
+		task_set_int(t, "exitCode", sv.exit_code);
 	if (to == TASK_PAUSED) {
-		set_approval_request(t, st);
+		set_approval_request(t, &sv);
 		struct task_auto_retry ar;
 		task_get_auto_retry(t, &ar);
-		const char *provider = jsonutil_get_str(st, "provider");
-		if (provider) {
-			ar.provider = provider;
+		if (sv.provider) {
+			ar.provider = sv.provider;
 			task_set_auto_retry(t, &ar);
 		}
 	}
 	task_set_str(t, "executionStatus", s);
 	/* The last progress and step go into the record, so showing a task that
 	 * is no longer running never needs its status file again. */
-	int64_t progress;
-	if (jsonutil_get_int64(st, "progress", &progress))
-		task_set_int(t, "progress", progress);
-	task_set_str(t, "currentStep", jsonutil_get_str(st, "currentStep"));
+	if (sv.has_progress)
+		task_set_int(t, "progress", sv.progress);
+	task_set_str(t, "currentStep", sv.current_step);
 	/* Tokens and dollars so far (the runner sums them across resumes):
 	 * the container wrote them, so only known figures are kept. */
-	struct json_object *usage = adapter_usage_sanitize(jsonutil_get_obj(st, "usage"));
+	struct json_object *usage = adapter_usage_sanitize(sv.usage);
 	if (usage)
 		json_object_object_add(t->obj, "usage", usage);
 	*ret_changed = true;

@@ -311,6 +311,47 @@ static void test_status_texts_capped(void **state)
 	assert_null(status_file_free(NULL));
 }
 
+/* The reader reads back what the writer wrote, and a hostile file can only
+ * say less: mistyped fields read as absent. */
+static void test_status_parse_reads_the_writer(void **state)
+{
+	(void)state;
+	struct status_file *sf = create();
+	status_file_set_breakpoint(sf, "review");
+	assert_int_equal(status_file_pause(sf, "Plan", "Waiting", "claude", "approval", 0, 2, NULL),
+			 0);
+	assert_int_equal(status_file_heartbeat(sf, true, NULL), 0);
+	_cleanup_json_ struct json_object *o = read_doc();
+	struct status_view sv;
+	status_parse(o, &sv);
+	assert_string_equal(sv.status, "paused");
+	assert_string_equal(sv.current_step, "Plan");
+	assert_string_equal(sv.error, "Waiting");
+	assert_string_equal(sv.provider, "claude");
+	assert_string_equal(sv.pause_reason, "approval");
+	assert_string_equal(sv.breakpoint, "review");
+	assert_true(sv.has_progress);
+	assert_true(sv.has_exit_code);
+	assert_int_equal(sv.exit_code, 2);
+	assert_int_equal(sv.updated_at_ms, time_of(o, "updatedAt"));
+	assert_true(sv.heartbeat_at_ms > 0);
+	assert_int_equal(sv.output_at_ms, sv.heartbeat_at_ms);
+	status_file_free(sf);
+
+	_cleanup_json_ struct json_object *bad = json_tokener_parse(
+		"{\"status\": 7, \"exitCode\": \"2\", \"progress\": [], \"usage\": \"x\","
+		" \"updatedAt\": \"yesterday\", \"heartbeatAt\": 5}");
+	status_parse(bad, &sv);
+	assert_null(sv.status);
+	assert_false(sv.has_exit_code);
+	assert_false(sv.has_progress);
+	assert_null(sv.usage);
+	assert_int_equal(sv.updated_at_ms, 0);
+	assert_int_equal(sv.heartbeat_at_ms, 0);
+	status_parse(NULL, &sv);
+	assert_null(sv.status);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -324,6 +365,7 @@ int main(void)
 		T(test_status_pause),
 		T(test_status_save_failure_keeps_state),
 		T(test_status_texts_capped),
+		T(test_status_parse_reads_the_writer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
