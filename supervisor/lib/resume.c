@@ -451,7 +451,7 @@ int resume_recover(const struct task_store *st, int64_t id, enum retry_recover_a
 		t = fresh;
 		r = recover_locked(st, &t, timeutil_now_ms(), ret_action, err);
 	}
-	lock_release(lk, NULL);
+	lock_drop(lk, NULL);
 	task_free(t);
 	return r;
 }
@@ -926,6 +926,6 @@ int resume_task(const struct project *p, const struct task_store *st, int64_t id
 		return 0;
 	}
 	r = resume_locked(p, st, id, o, ret, err);
-	lock_release(lk, NULL);
+	lock_drop(lk, NULL);
 	return r;
 }

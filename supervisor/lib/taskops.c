@@ -851,7 +851,7 @@ int taskops_restart(const struct project *p, const struct task_store *st, const 
 	ret->worktree_recreated = recreated;
 out:
 	if (lk)
-		lock_release(lk, NULL);
+		lock_drop(lk, NULL);
 	if (r < 0)
 		rv_error_wrap(err, "cannot restart task %lld", lid(t));
 	free(ws);
