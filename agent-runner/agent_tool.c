@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "agent-runner/workflow.h"
 #include "common/cleanup.h"
 #include "common/fileio.h"
 #include "common/jsonutil.h"

@@ -18,8 +18,11 @@
 
 #include <json-c/json.h>
 
-#include "agent-runner/workflow.h"
 #include "common/error.h"
+
+/* workflow.h (which asks agent_tool_is_known() about a workflow's tools)
+ * is not included: the two headers stay independent of each other. */
+struct workflow_step;
 
 /* True when name is a tool we know how to run. */
 bool agent_tool_is_known(const char *name);

@@ -686,9 +686,8 @@ static void set_field(char **field, const char *val)
 	*field = val ? xstrdup(val) : NULL;
 }
 
-int checkpoint_store_set_failure(struct checkpoint_store *st, const char *failed_step_id,
-				 const char *error, bool is_retryable, const char *provider,
-				 struct rv_error **err)
+void checkpoint_store_stage_failure(struct checkpoint_store *st, const char *failed_step_id,
+				    const char *error, bool is_retryable, const char *provider)
 {
 	set_field(&st->cp.failed_step_id, failed_step_id);
 	free(st->cp.error);
@@ -696,6 +695,13 @@ int checkpoint_store_set_failure(struct checkpoint_store *st, const char *failed
 	st->cp.has_is_retryable = true;
 	st->cp.is_retryable = is_retryable;
 	set_field(&st->cp.provider, provider);
+}
+
+int checkpoint_store_set_failure(struct checkpoint_store *st, const char *failed_step_id,
+				 const char *error, bool is_retryable, const char *provider,
+				 struct rv_error **err)
+{
+	checkpoint_store_stage_failure(st, failed_step_id, error, is_retryable, provider);
 	return checkpoint_store_save(st, err);
 }
 

@@ -132,6 +132,11 @@ int checkpoint_store_set_failure(struct checkpoint_store *st, const char *failed
 				 const char *error, bool is_retryable, const char *provider,
 				 struct rv_error **err);
 
+/* The same in memory only: it goes out with the next save (a pause's
+ * checkpoint_store_set_pause(), so a retryable pause saves once). */
+void checkpoint_store_stage_failure(struct checkpoint_store *st, const char *failed_step_id,
+				    const char *error, bool is_retryable, const char *provider);
+
 /* Pause fields (reason, reset time or 0) and save.  pause_reason is NULL or
  * one of retryable_error, signal, user (else -EINVAL, nothing written). */
 int checkpoint_store_set_pause(struct checkpoint_store *st, const char *pause_reason,

@@ -18,6 +18,7 @@
 #include "agent-runner/runner.h"
 #include "common/cleanup.h"
 #include "common/jsonutil.h"
+#include "common/layout.h"
 
 #define ROVER_VERSION "0.1.0"
 
@@ -53,7 +54,7 @@ static const char usage_text[] =
 	"Exit status: 0 completed, 1 failed, 2 paused with a checkpoint saved.\n"
 	"Environment: ROVER_AGENT_GRACE (seconds between a forwarded SIGTERM and SIGKILL,\n"
 	"default 10), ROVER_AGENT_RETRY_DELAY_MS (first in-process retry delay, default\n"
-	"10000).  Creating DIR/.pause-requested pauses after the current step.\n";
+	"10000).  Creating DIR/" LAYOUT_DRAIN_FILE " pauses after the current step.\n";
 
 static void fail_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void fail_usage(const char *fmt, ...)

@@ -27,6 +27,8 @@ static const struct transition table[PAUSE__STATES][PAUSE__EVENTS] = {
 		[PAUSE_EV_BREAKPOINT] = {PAUSE_CHECKPOINTING, PAUSE_ACT_SAVE, PAUSE_REASON_APPROVAL},
 		[PAUSE_EV_BUDGET] = {PAUSE_CHECKPOINTING, PAUSE_ACT_SAVE, PAUSE_REASON_BUDGET},
 	},
+	/* Entered between steps only, and left at once by the step-ended that
+	 * follows (runner.c must_stop()); its other cells are never reached. */
 	[PAUSE_DRAINING] = {
 		[PAUSE_EV_SIGTERM] = {PAUSE_INTERRUPTING, PAUSE_ACT_FORWARD_SIGNAL | PAUSE_ACT_ARM_GRACE, PAUSE_REASON_NONE},
 		[PAUSE_EV_SIGINT] = {PAUSE_INTERRUPTING, PAUSE_ACT_FORWARD_SIGNAL | PAUSE_ACT_ARM_GRACE, PAUSE_REASON_NONE},
@@ -101,6 +103,27 @@ unsigned pause_machine_handle(struct pause_machine *pm, enum pause_event ev)
 		pm->signo = ev == PAUSE_EV_SIGTERM ? SIGTERM : SIGINT;
 	pm->state = t->next;
 	return t->actions;
+}
+
+/* -1 for a signal the machine does not take. */
+static int signal_event(int signo)
+{
+	switch (signo) {
+	case SIGTERM:
+	case SIGHUP:
+	case SIGQUIT:
+		return PAUSE_EV_SIGTERM;
+	case SIGINT:
+		return PAUSE_EV_SIGINT;
+	default:
+		return -1;
+	}
+}
+
+unsigned pause_feed_signal(struct pause_machine *pm, int signo)
+{
+	int ev = signal_event(signo);
+	return ev < 0 ? PAUSE_ACT_NONE : pause_machine_handle(pm, (enum pause_event)ev);
 }
 
 int pause_machine_stopping(const struct pause_machine *pm)

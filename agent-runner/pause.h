@@ -7,12 +7,20 @@
  * kill it when the grace runs out), CHECKPOINTING (saving the checkpoint and
  * the paused status), EXITING (nothing more happens).
  *
- * The event loop feeds events (signals, the drain file, a step ending, the
- * grace timer, a retryable error, the outcome of the checkpoint save) to
- * pause_machine_handle(), which moves the machine according to one table and
- * returns the actions the loop must carry out (a bit set).  The machine does
- * no I/O, so its whole behaviour is unit-tested in tests/unit/test_pause.c.
- * docs/design/signals.md draws the table.
+ * The table is the only decider.  The runner feeds events (signals through
+ * pause_feed_signal(), the drain file, a step ending, the grace deadline, a
+ * retryable error, a breakpoint, the budget, the outcome of the checkpoint
+ * save) to pause_machine_handle(), which moves the machine and returns the
+ * actions to carry out (a bit set); the runner acts on those bits and asks
+ * pause_machine_stopping(), never the state itself.  Who feeds what:
+ *   spawn.c   signals and the grace deadline while a step runs; it forwards
+ *             the signal, arms the grace, kills the group, stops at once;
+ *   runner.c  signals and the drain file between steps, step-ended after
+ *             every step, retryable/breakpoint/budget where a step ends so,
+ *             saved/save-failed after the one checkpoint save of a pause
+ *             (PAUSE_ACT_SAVE), and exits 2 or 1 as the answer says.
+ * The machine does no I/O; tests/unit/test_pause.c checks every cell the
+ * runner reaches.  docs/design/signals.md draws the table.
  */
 #ifndef ROVER_PAUSE_H
 #define ROVER_PAUSE_H
@@ -73,6 +81,12 @@ void pause_machine_init(struct pause_machine *pm);
 
 /* Apply one event; returns the pause_action bits to carry out. */
 unsigned pause_machine_handle(struct pause_machine *pm, enum pause_event ev);
+
+/* Apply a signal: SIGTERM, SIGHUP and SIGQUIT are the SIGTERM event (an
+ * engine's stop, a closed terminal and a quit key all ask for a saved
+ * pause), SIGINT is SIGINT.  Any other signal changes nothing
+ * (PAUSE_ACT_NONE).  The one place signals become pause events. */
+unsigned pause_feed_signal(struct pause_machine *pm, int signo);
 
 /* True once a pause has been decided (the run must not start another step). */
 int pause_machine_stopping(const struct pause_machine *pm);

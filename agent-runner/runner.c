@@ -25,6 +25,7 @@
 #include "common/cleanup.h"
 #include "common/fileio.h"
 #include "common/jsonutil.h"
+#include "common/layout.h"
 #include "common/sha256.h"
 #include "common/timeutil.h"
 
@@ -32,7 +33,6 @@
 #define CAPTURE_CAP (100u * 1000u)
 /* In-process retries of a transient agent failure. */
 #define MAX_TRANSIENT_RETRIES 2
-#define DRAIN_FILE ".pause-requested"
 
 enum step_outcome {
 	STEP_OK,
@@ -57,7 +57,8 @@ struct run {
 	size_t index;     /* current top-level step */
 	char *drain_path;
 
-	bool exit_now;
+	bool exit_now;  /* PAUSE_ACT_EXIT_NOW: stop without a new save */
+	bool save_due;  /* PAUSE_ACT_SAVE: the pause's one save is to be made */
 	bool last_save_ok;
 	char *pause_error;
 	char *pause_provider;
@@ -190,27 +191,44 @@ static int progress_of(size_t done, size_t total)
 
 /* ---- pause requests between steps -------------------------------------- */
 
+/* Carry out what the machine answered, as far as it concerns the run: the
+ * step's group (forward, grace, kill) is spawn.c's, the exit code
+ * (PAUSE_ACT_EXIT_PAUSED/FAILED) finish_paused()'s. */
+static unsigned take(struct run *r, unsigned act)
+{
+	if (act & PAUSE_ACT_EXIT_NOW)
+		r->exit_now = true;
+	if (act & PAUSE_ACT_SAVE)
+		r->save_due = true;
+	return act;
+}
+
+static unsigned feed(struct run *r, enum pause_event ev)
+{
+	return take(r, pause_machine_handle(&r->pm, ev));
+}
+
+/* A signal read while no step runs (there is no group to forward it to). */
+static void feed_signal(struct run *r, int s)
+{
+	if (take(r, pause_feed_signal(&r->pm, s)) != PAUSE_ACT_NONE)
+		say("⚠ Received %s — saving checkpoint before exit...", strsignal(s));
+}
+
 /* Read pending signals and the drain file and feed them to the machine.
  * Called whenever no step runs, so a pause is never missed. */
 static void poll_pause_requests(struct run *r)
 {
 	int s;
 	while ((s = signals_next(&r->sig)) != 0) {
-		if (s == SIGCHLD) {
+		if (s == SIGCHLD)
 			signals_reap(-1, NULL);
-			continue;
-		}
-		int ev = spawn_signal_event(s);
-		if (ev < 0)
-			continue;
-		unsigned act = pause_machine_handle(&r->pm, (enum pause_event)ev);
-		if (act & PAUSE_ACT_EXIT_NOW)
-			r->exit_now = true;
-		say("⚠ Received %s — saving checkpoint before exit...", strsignal(s));
+		else
+			feed_signal(r, s);
 	}
-	if (r->pm.state == PAUSE_RUNNING && fileio_exists(r->drain_path)) {
-		pause_machine_handle(&r->pm, PAUSE_EV_DRAIN);
-		say("⏸ Pause requested (%s): finishing the current step", DRAIN_FILE);
+	if (!pause_machine_stopping(&r->pm) && fileio_exists(r->drain_path)) {
+		feed(r, PAUSE_EV_DRAIN);
+		say("⏸ Pause requested (%s): finishing the current step", LAYOUT_DRAIN_FILE);
 	}
 }
 
@@ -220,9 +238,8 @@ static bool must_stop(struct run *r)
 	poll_pause_requests(r);
 	if (r->exit_now)
 		return true;
-	if (r->pm.state == PAUSE_DRAINING || r->pm.state == PAUSE_INTERRUPTING)
-		pause_machine_handle(&r->pm, PAUSE_EV_STEP_ENDED);
-	return r->pm.state == PAUSE_CHECKPOINTING || r->pm.state == PAUSE_EXITING;
+	feed(r, PAUSE_EV_STEP_ENDED);
+	return pause_machine_stopping(&r->pm);
 }
 
 /* ---- outputs ------------------------------------------------------------ */
@@ -270,17 +287,14 @@ static enum step_outcome pause_for_retryable(struct run *r, const struct workflo
 					     const char *error, const char *provider,
 					     const char *full_text)
 {
-	_cleanup_error_ struct rv_error *e = NULL;
-	if (checkpoint_store_set_failure(r->cp, s->id, error, true, provider, &e) < 0) {
-		say("⚠ WARNING: Checkpoint could not be saved before pause: %s", rv_error_msg(e));
-		r->last_save_ok = false;
-	}
+	/* Saved with the pause fields, in the pause's one save. */
+	checkpoint_store_stage_failure(r->cp, s->id, error, true, provider);
 	set_str(&r->pause_error, error);
 	set_str(&r->pause_provider, provider);
 	int64_t reset = 0;
 	if (classify_reset_time(full_text, timeutil_now_ms(), &reset))
 		r->reset_at_ms = reset;
-	pause_machine_handle(&r->pm, PAUSE_EV_RETRYABLE);
+	feed(r, PAUSE_EV_RETRYABLE);
 	return STEP_STOP;
 }
 
@@ -308,14 +322,9 @@ static bool wait_retry(struct run *r, int64_t delay_ms)
 		int s = signals_wait_until(&r->sig, deadline);
 		if (s == 0)
 			return true;
-		int ev = spawn_signal_event(s);
-		if (ev < 0)
-			continue;
-		unsigned act = pause_machine_handle(&r->pm, (enum pause_event)ev);
-		if (act & PAUSE_ACT_EXIT_NOW)
-			r->exit_now = true;
-		say("⚠ Received %s — saving checkpoint before exit...", strsignal(s));
-		return false;
+		feed_signal(r, s);
+		if (pause_machine_stopping(&r->pm))
+			return false;
 	}
 }
 
@@ -343,7 +352,7 @@ static enum step_outcome run_agent(struct run *r, const struct workflow_step *s,
 	if (r->o->budget_usd > 0 && spent_usd(r) >= r->o->budget_usd) {
 		say("⏸ Cost budget reached: $%.2f spent of $%.2f; step \"%s\" not started",
 		    spent_usd(r), r->o->budget_usd, s->name);
-		pause_machine_handle(&r->pm, PAUSE_EV_BUDGET);
+		feed(r, PAUSE_EV_BUDGET);
 		return STEP_STOP;
 	}
 	const char *tool = s->tool ? s->tool : r->tool;
@@ -434,7 +443,7 @@ static enum step_outcome run_agent(struct run *r, const struct workflow_step *s,
 		}
 		/* The step ended because we forwarded a pause signal: it did not
 		 * fail, it was interrupted, and will run again on resume. */
-		if (r->pm.state == PAUSE_INTERRUPTING || r->pm.state == PAUSE_EXITING) {
+		if (pause_machine_stopping(&r->pm)) {
 			spawn_result_release(&res);
 			outcome = STEP_STOP;
 			break;
@@ -564,7 +573,7 @@ static enum step_outcome run_command(struct run *r, const struct workflow_step *
 		}
 		return STEP_OK;
 	}
-	if (r->pm.state == PAUSE_INTERRUPTING || r->pm.state == PAUSE_EXITING) {
+	if (pause_machine_stopping(&r->pm)) {
 		spawn_result_release(&res);
 		return STEP_STOP;
 	}
@@ -626,7 +635,7 @@ static enum step_outcome run_breakpoint(struct run *r, const struct workflow_ste
 	say("  Waiting for approval: rover approve %s / rover reject %s",
 	    r->o->task_id ? r->o->task_id : "ID", r->o->task_id ? r->o->task_id : "ID");
 	r->breakpoint = s;
-	pause_machine_handle(&r->pm, PAUSE_EV_BREAKPOINT);
+	feed(r, PAUSE_EV_BREAKPOINT);
 	return STEP_STOP;
 }
 
@@ -1042,7 +1051,7 @@ static const char *pause_message(struct run *r, char **owned)
 		return *owned;
 	case PAUSE_REASON_USER: {
 		_cleanup_free_ char *why = NULL;
-		if (fileio_read_bounded(r->drain_path, 4096, &why, NULL, NULL) == 0 && why[0]) {
+		if (fileio_read_bounded(r->drain_path, LAYOUT_DRAIN_FILE_MAX, &why, NULL, NULL) == 0 && why[0]) {
 			why[strcspn(why, "\n")] = '\0';
 			*owned = xasprintf("Workflow paused by user: %s", why);
 		} else {
@@ -1075,12 +1084,19 @@ static int finish_paused(struct run *r)
 	if (r->exit_now) {
 		/* Second SIGINT: no new save; exit 2 only if what is on disk is
 		 * everything that completed. */
-		warn_status(status_file_pause(r->status, step, msg, NULL, reason, 0, &e), &e);
+		warn_status(status_file_pause(r->status, step, msg, NULL, reason, 0, -1, &e), &e);
 		say("⏸ Stopped at once (second SIGINT)");
 		return r->last_save_ok ? RUNNER_EXIT_PAUSED : RUNNER_EXIT_FAILED;
 	}
-	int rc = checkpoint_store_set_pause(r->cp, reason, r->reset_at_ms, &e);
-	unsigned act = pause_machine_handle(&r->pm, rc < 0 ? PAUSE_EV_SAVE_FAILED : PAUSE_EV_SAVED);
+	/* No step runs any more: a pause that waited for one goes on to its save. */
+	feed(r, PAUSE_EV_STEP_ENDED);
+	unsigned act = PAUSE_ACT_NONE;
+	if (r->save_due) {
+		/* The pause's one checkpoint save (a retryable failure was staged
+		 * in memory for it). */
+		int rc = checkpoint_store_set_pause(r->cp, reason, r->reset_at_ms, &e);
+		act = feed(r, rc < 0 ? PAUSE_EV_SAVE_FAILED : PAUSE_EV_SAVED);
+	}
 	_cleanup_json_ struct json_object *extra = json_object_new_object();
 	_cleanup_json_ struct json_object *meta = json_object_new_object();
 	jsonutil_set_str(meta, "reason", reason);
@@ -1088,9 +1104,12 @@ static int finish_paused(struct run *r)
 		jsonutil_set_str(meta, "signal", r->pm.signo == SIGINT ? "SIGINT" : "SIGTERM");
 	json_object_object_add(extra, "metadata", json_object_get(meta));
 
-	if (act & PAUSE_ACT_EXIT_FAILED) {
-		_cleanup_free_ char *why = xasprintf("%s, but the checkpoint could not be saved: %s",
-						     msg, rv_error_msg(e));
+	if (!(act & PAUSE_ACT_EXIT_PAUSED)) {
+		/* PAUSE_ACT_EXIT_FAILED; anything else would be a pause the table
+		 * never asked to save, which must not exit 2 either. */
+		_cleanup_free_ char *why = xasprintf(
+			"%s, but the checkpoint could not be saved: %s", msg,
+			act & PAUSE_ACT_EXIT_FAILED ? rv_error_msg(e) : "no save was made");
 		e = rv_error_free(e);
 		warn_status(status_file_fail(r->status, step, why, &e), &e);
 		say("⚠ WARNING: %s. Exiting as failed.", why);
@@ -1099,11 +1118,11 @@ static int finish_paused(struct run *r)
 	}
 	if (r->pm.reason == PAUSE_REASON_APPROVAL && r->breakpoint)
 		status_file_set_breakpoint(r->status, r->breakpoint->id);
+	/* The pause's one status save, exit code included. */
 	warn_status(status_file_pause(r->status, step, msg,
 				      r->pm.reason == PAUSE_REASON_RETRYABLE ? r->pause_provider : NULL,
-				      reason, r->reset_at_ms, &e),
+				      reason, r->reset_at_ms, RUNNER_EXIT_PAUSED, &e),
 		    &e);
-	warn_status(status_file_set_exit_code(r->status, RUNNER_EXIT_PAUSED, &e), &e);
 	log_event(r, "warn", "workflow_pause", NULL, extra, "%s", msg);
 	if (r->reset_at_ms) {
 		char iso[TIMEUTIL_ISO_LEN];
@@ -1179,13 +1198,13 @@ int runner_run(const struct runner_opts *o, struct rv_error **err)
 {
 	struct run r = {.o = o, .last_save_ok = true, .sig = {.fd = -1}};
 	int rc, code = RUNNER_EXIT_FAILED;
-	_cleanup_free_ char *log_path = fileio_join(o->output_dir, "rover.jsonl");
-	_cleanup_free_ char *status_default = fileio_join(o->output_dir, "status.json");
-	_cleanup_free_ char *cp_path = fileio_join(o->output_dir, "checkpoint.json");
+	_cleanup_free_ char *log_path = fileio_join(o->output_dir, LAYOUT_EVENT_LOG_FILE);
+	_cleanup_free_ char *status_default = fileio_join(o->output_dir, LAYOUT_STATUS_FILE);
+	_cleanup_free_ char *cp_path = fileio_join(o->output_dir, LAYOUT_CHECKPOINT_FILE);
 	_cleanup_error_ struct rv_error *log_err = NULL;
 	pause_machine_init(&r.pm);
 	r.steps = json_object_new_object();
-	r.drain_path = fileio_join(o->output_dir, DRAIN_FILE);
+	r.drain_path = fileio_join(o->output_dir, LAYOUT_DRAIN_FILE);
 
 	if (!fileio_is_dir(o->output_dir)) {
 		rc = rv_error_set(err, ENOENT, "the output directory '%s' does not exist",
@@ -1225,8 +1244,8 @@ int runner_run(const struct runner_opts *o, struct rv_error **err)
 	r.cp = checkpoint_store_new(cp_path, r.hash, r.prior);
 	/* This run is the only writer of the output dir: temp files are what a
 	 * killed predecessor left behind. */
-	fileio_remove_stale_temps(o->output_dir, "checkpoint.json");
-	fileio_remove_stale_temps(o->output_dir, "status.json");
+	fileio_remove_stale_temps(o->output_dir, LAYOUT_CHECKPOINT_FILE);
+	fileio_remove_stale_temps(o->output_dir, LAYOUT_STATUS_FILE);
 	/* A drain file left from a previous run was honoured there. */
 	unlink(r.drain_path);
 

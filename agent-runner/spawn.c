@@ -43,18 +43,19 @@ static void tail_add(struct tail *t, const char *p, size_t n)
 	t->len += n;
 }
 
-int spawn_signal_event(int signo)
+/* Carry out what the pause machine answered, for the step's group.  Between
+ * two looks at the signalfd nothing else decides: the table does. */
+static void carry_out(unsigned act, pid_t pid, int signo, int64_t grace_ms, int64_t *grace_at,
+		      bool *exit_now)
 {
-	switch (signo) {
-	case SIGTERM:
-	case SIGHUP:
-	case SIGQUIT:
-		return PAUSE_EV_SIGTERM;
-	case SIGINT:
-		return PAUSE_EV_SIGINT;
-	default:
-		return -1;
-	}
+	if (act & PAUSE_ACT_FORWARD_SIGNAL)
+		kill(-pid, signo == SIGINT ? SIGINT : SIGTERM);
+	if (act & PAUSE_ACT_ARM_GRACE)
+		*grace_at = timeutil_mono_ms() + grace_ms;
+	if (act & PAUSE_ACT_KILL_GROUP)
+		kill(-pid, SIGKILL);
+	if (act & PAUSE_ACT_EXIT_NOW)
+		*exit_now = true;
 }
 
 static void child_exec(const struct spawn_opts *o, const struct signals *sig, int out_w,
@@ -113,9 +114,10 @@ int spawn_run(const struct spawn_opts *o, struct signals *sig, struct pause_mach
 	int status = 0;
 	bool exited = false, timed_out = false, exit_now = false, group_killed = false;
 	int64_t timeout_at = o->timeout_s > 0 ? start + (int64_t)o->timeout_s * 1000 : 0;
-	int64_t kill_at = 0;  /* SIGKILL the group at this time (grace) */
+	int64_t kill_at = 0;  /* the timeout's grace: SIGKILL the group then */
+	int64_t grace_at = 0; /* the pause's grace: tell the machine then */
 	int64_t drain_until = 0; /* stop reading pipes after the child's exit */
-	int grace_ms = (o->grace_s > 0 ? o->grace_s : 10) * 1000;
+	int64_t grace_ms = (int64_t)(o->grace_s > 0 ? o->grace_s : 10) * 1000;
 	bool beat_on = o->heartbeat && o->heartbeat_ms > 0, printed = false;
 	int64_t next_beat = beat_on ? start + o->heartbeat_ms : 0;
 
@@ -130,6 +132,11 @@ int spawn_run(const struct spawn_opts *o, struct signals *sig, struct pause_mach
 			kill(-pid, SIGKILL);
 			kill_at = 0;
 		}
+		if (!exited && grace_at && now >= grace_at) {
+			grace_at = 0;
+			carry_out(pause_machine_handle(pm, PAUSE_EV_GRACE_EXPIRED), pid, 0, grace_ms,
+				  &grace_at, &exit_now);
+		}
 		if (exited && drain_until && now >= drain_until)
 			break;
 		if (beat_on && !exited && now >= next_beat) {
@@ -143,6 +150,8 @@ int spawn_run(const struct spawn_opts *o, struct signals *sig, struct pause_mach
 			next = timeout_at;
 		if (!exited && kill_at && (next < 0 || kill_at < next))
 			next = kill_at;
+		if (!exited && grace_at && (next < 0 || grace_at < next))
+			next = grace_at;
 		if (exited && drain_until && (next < 0 || drain_until < next))
 			next = drain_until;
 		if (beat_on && !exited && (next < 0 || next_beat < next))
@@ -187,18 +196,7 @@ int spawn_run(const struct spawn_opts *o, struct signals *sig, struct pause_mach
 			}
 			/* Fed to the machine even after the exit: a pause asked for
 			 * now must not be lost. */
-			int ev = spawn_signal_event(s);
-			if (ev < 0)
-				continue;
-			unsigned act = pause_machine_handle(pm, (enum pause_event)ev);
-			if (act & PAUSE_ACT_FORWARD_SIGNAL)
-				kill(-pid, s == SIGINT ? SIGINT : SIGTERM);
-			if (act & PAUSE_ACT_ARM_GRACE)
-				kill_at = timeutil_mono_ms() + grace_ms;
-			if (act & PAUSE_ACT_KILL_GROUP)
-				kill(-pid, SIGKILL);
-			if (act & PAUSE_ACT_EXIT_NOW)
-				exit_now = true;
+			carry_out(pause_feed_signal(pm, s), pid, s, grace_ms, &grace_at, &exit_now);
 		}
 	}
 	for (int i = 0; i < 2; i++)

@@ -8,9 +8,10 @@
  * deadline and the grace deadline as its timeout:
  *   - output is copied to the runner's own stdout/stderr (the container log)
  *     and the last `capture_cap` bytes of each stream are kept;
- *   - SIGTERM/SIGHUP/SIGQUIT and SIGINT are fed to the pause machine, and the
- *     actions it returns (forward the signal to the group, arm the grace
- *     deadline, SIGKILL the group, exit now) are carried out here;
+ *   - signals are fed to the pause machine (pause_feed_signal()), and so is
+ *     the end of the grace it armed (PAUSE_EV_GRACE_EXPIRED); the actions it
+ *     returns (forward the signal to the group, arm the grace deadline,
+ *     SIGKILL the group, exit now) are carried out here;
  *   - at the step timeout the group gets SIGTERM, then SIGKILL after the grace;
  *   - SIGCHLD reaps every exited child, not only ours (PID 1 duty).
  * When the step's main process exits, whatever it left running in its group is
@@ -59,9 +60,5 @@ int spawn_run(const struct spawn_opts *opts, struct signals *sig, struct pause_m
 	      struct spawn_result *ret, struct rv_error **err);
 
 void spawn_result_release(struct spawn_result *r);
-
-/* Map a signal number to the pause machine's event (SIGHUP and SIGQUIT count
- * as SIGTERM); -1 for signals the machine does not take. */
-int spawn_signal_event(int signo);
 
 #endif

@@ -185,7 +185,7 @@ int status_file_fail(struct status_file *sf, const char *step, const char *error
 
 int status_file_pause(struct status_file *sf, const char *step, const char *error,
 		      const char *provider, const char *pause_reason, int64_t reset_at_ms,
-		      struct rv_error **err)
+		      int exit_code, struct rv_error **err)
 {
 	if (pause_reason && !in_list(pause_reason, pause_reasons))
 		return rv_error_set(err, EINVAL,
@@ -203,14 +203,10 @@ int status_file_pause(struct status_file *sf, const char *step, const char *erro
 	} else {
 		json_object_object_del(sf->doc, "resetAt");
 	}
-	/* Exit 2 or 1 depends on the checkpoint save that follows. */
-	json_object_object_del(sf->doc, "exitCode");
-	return save(sf, timeutil_now_ms(), err);
-}
-
-int status_file_set_exit_code(struct status_file *sf, int exit_code, struct rv_error **err)
-{
-	jsonutil_set_int64(sf->doc, "exitCode", exit_code);
+	if (exit_code >= 0)
+		jsonutil_set_int64(sf->doc, "exitCode", exit_code);
+	else
+		json_object_object_del(sf->doc, "exitCode");
 	return save(sf, timeutil_now_ms(), err);
 }
 
@@ -242,4 +238,32 @@ void status_file_set_usage(struct status_file *sf, struct json_object *usage)
 void status_file_set_breakpoint(struct status_file *sf, const char *step_id)
 {
 	jsonutil_set_str(sf->doc, "breakpoint", step_id);
+}
+
+/* ---- reading ---------------------------------------------------------- */
+
+static int64_t time_of(struct json_object *doc, const char *key)
+{
+	int64_t ms = 0;
+	const char *v = jsonutil_get_str(doc, key);
+	return v && timeutil_parse_iso(v, &ms) ? ms : 0;
+}
+
+void status_parse(struct json_object *doc, struct status_view *ret)
+{
+	*ret = (struct status_view){0};
+	if (!doc || !json_object_is_type(doc, json_type_object))
+		return;
+	ret->status = jsonutil_get_str(doc, "status");
+	ret->current_step = jsonutil_get_str(doc, "currentStep");
+	ret->error = jsonutil_get_str(doc, "error");
+	ret->provider = jsonutil_get_str(doc, "provider");
+	ret->pause_reason = jsonutil_get_str(doc, "pauseReason");
+	ret->breakpoint = jsonutil_get_str(doc, "breakpoint");
+	ret->usage = jsonutil_get_obj(doc, "usage");
+	ret->has_progress = jsonutil_get_int64(doc, "progress", &ret->progress);
+	ret->has_exit_code = jsonutil_get_int64(doc, "exitCode", &ret->exit_code);
+	ret->updated_at_ms = time_of(doc, "updatedAt");
+	ret->heartbeat_at_ms = time_of(doc, "heartbeatAt");
+	ret->output_at_ms = time_of(doc, "outputAt");
 }

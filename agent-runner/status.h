@@ -22,12 +22,17 @@
  * Details: every operation sets updatedAt; a NULL step keeps currentStep;
  * progress is clamped to 0-100; an empty or NULL error clears it; error and
  * step texts are made valid UTF-8 and capped at STATUS_MAX_TEXT bytes (tail
- * kept).  complete() writes exitCode 0 and fail() exitCode 1; pause() and
- * update() remove exitCode, and status_file_set_exit_code() writes it (a
- * pause exits 2 only if its checkpoint was saved).  update() and the others
+ * kept).  complete() writes exitCode 0 and fail() exitCode 1; update()
+ * removes exitCode, and pause() writes the one it is given (the runner
+ * saves its checkpoint first, so a pause carries 2 only once that is on
+ * disk; -1 leaves exitCode out).  update() and the others
  * also remove pauseReason and resetAt, which describe a pause only.
  * status_file_create() replaces the file but keeps keys it does not know;
  * a file that does not parse is replaced whole.
+ *
+ * The reader, status_parse(), is the host's: the one place the supervisor
+ * takes fields out of a status.json (which it reads through
+ * supervisor/lib/iterfile.h, as the container wrote it).
  */
 #ifndef ROVER_STATUS_H
 #define ROVER_STATUS_H
@@ -53,7 +58,7 @@ int status_file_fail(struct status_file *sf, const char *step, const char *error
 		     struct rv_error **err);
 int status_file_pause(struct status_file *sf, const char *step, const char *error,
 		      const char *provider, const char *pause_reason, int64_t reset_at_ms,
-		      struct rv_error **err);
+		      int exit_code, struct rv_error **err);
 
 /* The heartbeat of a running step (STATUS_HEARTBEAT_DEFAULT_S apart, or
  * ROVER_HEARTBEAT_SECONDS): heartbeatAt = now, and outputAt = now when the
@@ -62,9 +67,6 @@ int status_file_pause(struct status_file *sf, const char *step, const char *erro
  * moves, outputAt does not) from a hung runner (nothing moves). */
 #define STATUS_HEARTBEAT_DEFAULT_S 10
 int status_file_heartbeat(struct status_file *sf, bool output, struct rv_error **err);
-
-/* Record how the runner will exit (0, 1, 2) and save. */
-int status_file_set_exit_code(struct status_file *sf, int exit_code, struct rv_error **err);
 
 /* Set the run's cost and usage ({"inputTokens", ..., "costUsd", "steps":
  * {stepId: {...}}}, adapters.h; a reference is taken; NULL removes it).  Not
@@ -82,5 +84,33 @@ void status_file_set_breakpoint(struct status_file *sf, const char *step_id);
 
 /* The step last written (borrowed). */
 const char *status_file_current_step(const struct status_file *sf);
+
+/* ---- reading ---- */
+
+/* What a status.json document says.  Every field is a claim of the
+ * container's: missing or mistyped ones read as NULL, false or 0, so a
+ * file can only say less, never make the reader fail.  Strings and usage
+ * are borrowed from the document. */
+struct status_view {
+	const char *status; /* initializing|running|completed|failed|paused, unchecked */
+	const char *current_step;
+	const char *error;
+	const char *provider;
+	const char *pause_reason;
+	const char *breakpoint;
+	struct json_object *usage; /* an object, or NULL */
+	bool has_progress;
+	int64_t progress;
+	bool has_exit_code;
+	int64_t exit_code;
+	/* ISO times as ms since the epoch; 0 when missing or unparsable (never
+	 * clamped: the caller judges them against its clock). */
+	int64_t updated_at_ms;
+	int64_t heartbeat_at_ms;
+	int64_t output_at_ms;
+};
+
+/* Fill *ret from doc (NULL reads as an empty document). */
+void status_parse(struct json_object *doc, struct status_view *ret);
 
 #endif

@@ -231,9 +231,9 @@ int launch_remove_container(struct engine *e, const struct task_store *st, int64
 static int remove_previous(struct engine *e, const struct task_store *st, int64_t id,
 			   int64_t n, struct rv_error **err)
 {
-	_cleanup_free_ char *l_store = xasprintf("rover.store=%s", st->dir);
-	_cleanup_free_ char *l_task = xasprintf("rover.task=%lld", (long long)id);
-	_cleanup_free_ char *l_iter = xasprintf("rover.iteration=%lld", (long long)n);
+	_cleanup_free_ char *l_store = layout_label(LAYOUT_LABEL_STORE, st->dir);
+	_cleanup_free_ char *l_task = layout_label_id(LAYOUT_LABEL_TASK, id);
+	_cleanup_free_ char *l_iter = layout_label_id(LAYOUT_LABEL_ITERATION, n);
 	const char *filters[] = {l_store, l_task, l_iter, NULL};
 	struct engine_container_summary *list = NULL;
 	size_t count = 0;
@@ -291,10 +291,10 @@ int launch_container(struct engine *e, const struct task_store *st, struct task 
 		b4[2 * PATH_MAX + 32];
 	const char *binds[6 + 3] = {0}; /* + the login copies (agent_logins.h) */
 	size_t nb = 0;
-	binds[nb++] = with_ro((const char *const[]){agent, "/rover-agent", ":ro"}, b0, sizeof(b0));
-	binds[nb++] = with_ro((const char *const[]){o->workspace, "/workspace", ""}, b1, sizeof(b1));
-	binds[nb++] = with_ro((const char *const[]){iter_dir, "/output", ""}, b2, sizeof(b2));
-	binds[nb++] = with_ro((const char *const[]){workflow, "/workflow.yml", ":ro"}, b3,
+	binds[nb++] = with_ro((const char *const[]){agent, LAYOUT_CT_RUNNER, ":ro"}, b0, sizeof(b0));
+	binds[nb++] = with_ro((const char *const[]){o->workspace, LAYOUT_CT_WORKSPACE, ""}, b1, sizeof(b1));
+	binds[nb++] = with_ro((const char *const[]){iter_dir, LAYOUT_CT_OUTPUT, ""}, b2, sizeof(b2));
+	binds[nb++] = with_ro((const char *const[]){workflow, LAYOUT_CT_WORKFLOW, ":ro"}, b3,
 			      sizeof(b3));
 	if (objects)
 		binds[nb++] = with_ro((const char *const[]){objects, objects, ":ro"}, b4, sizeof(b4));
@@ -310,9 +310,10 @@ int launch_container(struct engine *e, const struct task_store *st, struct task 
 		n_approvals++;
 	_cleanup_free_ const char **cmd = xcalloc(24 + n_approvals, sizeof(char *));
 	static const char *const base_cmd[] = {
-		"run", "/workflow.yml", "--output", "/output", "--task-id", NULL,
-		"--status-file", "/output/status.json", "--inputs-json", "/output/inputs.json",
-		"--workdir", "/workspace"};
+		"run", LAYOUT_CT_WORKFLOW, "--output", LAYOUT_CT_OUTPUT, "--task-id", NULL,
+		"--status-file", LAYOUT_CT_OUTPUT_FILE(LAYOUT_STATUS_FILE),
+		"--inputs-json", LAYOUT_CT_OUTPUT_FILE(LAYOUT_INPUTS_FILE),
+		"--workdir", LAYOUT_CT_WORKSPACE};
 	memcpy(cmd, base_cmd, sizeof(base_cmd));
 	cmd[5] = idbuf;
 	size_t nc = ARRAY_SIZE(base_cmd);
@@ -332,18 +333,18 @@ int launch_container(struct engine *e, const struct task_store *st, struct task 
 	}
 	if (o->resume && fileio_exists(checkpoint)) {
 		cmd[nc++] = "--checkpoint";
-		cmd[nc++] = "/output/checkpoint.json";
+		cmd[nc++] = LAYOUT_CT_OUTPUT_FILE(LAYOUT_CHECKPOINT_FILE);
 		if (o->allow_workflow_change)
 			cmd[nc++] = "--allow-workflow-change";
 	}
 	for (size_t i = 0; i < n_approvals; i++)
 		cmd[nc++] = approvals[i];
 	cmd[nc] = NULL;
-	const char *entrypoint[] = {"/rover-agent", NULL};
+	const char *entrypoint[] = {LAYOUT_CT_RUNNER, NULL};
 
-	_cleanup_free_ char *l_task = xasprintf("rover.task=%s", idbuf);
-	_cleanup_free_ char *l_iter = xasprintf("rover.iteration=%s", iterbuf);
-	_cleanup_free_ char *l_store = xasprintf("rover.store=%s", st->dir);
+	_cleanup_free_ char *l_task = layout_label(LAYOUT_LABEL_TASK, idbuf);
+	_cleanup_free_ char *l_iter = layout_label(LAYOUT_LABEL_ITERATION, iterbuf);
+	_cleanup_free_ char *l_store = layout_label(LAYOUT_LABEL_STORE, st->dir);
 	const char *labels[] = {l_task, l_iter, l_store, NULL};
 
 	char *env[ARRAY_SIZE(passthrough_env) + 2] = {0};
@@ -393,7 +394,7 @@ int launch_container(struct engine *e, const struct task_store *st, struct task 
 		.binds = binds,
 		.env = (const char *const *)env,
 		.user = hl.user.spec,
-		.working_dir = "/workspace",
+		.working_dir = LAYOUT_CT_WORKSPACE,
 		.network_mode = network && *network ? network : NULL,
 		.stop_signal = "SIGTERM",
 		.stop_timeout = LAUNCH_STOP_TIMEOUT_S,

@@ -403,7 +403,7 @@ static void lock_free(struct lock *l)
 	free(l);
 }
 
-int lock_release(struct lock *l, struct rv_error **err)
+int lock_drop(struct lock *l, struct rv_error **err)
 {
 	if (!l)
 		return 0;

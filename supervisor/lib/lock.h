@@ -36,7 +36,7 @@
  *     struct lock *l = NULL;
  *     r = lock_acquire(iter_dir, &l, &err);   (-EBUSY: someone resumes it)
  *     ... start the container ...
- *     lock_release(l, NULL);                  (always, also on failure)
+ *     lock_drop(l, NULL);                     (always, also on failure)
  */
 #ifndef ROVER_LOCK_H
 #define ROVER_LOCK_H
@@ -46,8 +46,9 @@
 #include <sys/types.h>
 
 #include "common/error.h"
+#include "common/layout.h"
 
-#define LOCK_FILE_NAME ".resume.lock"
+#define LOCK_FILE_NAME LAYOUT_RESUME_LOCK_FILE
 #define LOCK_STALE_MS (30 * 60 * 1000)
 /* A timestamp ahead of our clock by up to this much is a clock difference
  * (two hosts on one store, an NTP step) and counts as fresh; further ahead it
@@ -83,16 +84,17 @@ struct lock_info {
 struct lock; /* opaque: the held lock */
 
 /* Take the lock of iter_dir (which must exist).  On success *ret_lock is the
- * handle for lock_release().  Held by someone: -EBUSY "already being resumed
+ * handle for lock_drop().  Held by someone: -EBUSY "already being resumed
  * by process N (since HH:MM)"; a stale lock is reclaimed.  Other failures
  * (directory missing, unwritable, flock refused) -errno naming the path. */
 int lock_acquire(const char *iter_dir, struct lock **ret_lock, struct rv_error **err);
 
-/* Release and free the handle (NULL-safe).  The file is removed only if it
- * still holds our content; if someone took it over meanwhile (our lock went
- * stale) it is left alone and -ESTALE is returned.  A file already gone is
- * fine (0). */
-int lock_release(struct lock *l, struct rv_error **err);
+/* Give the lock up and free the handle (NULL-safe); named drop, not
+ * release, because it frees (x_release means "contents only").  The file is
+ * removed only if it still holds our content; if someone took it over
+ * meanwhile (our lock went stale) it is left alone and -ESTALE is returned.
+ * A file already gone is fine (0). */
+int lock_drop(struct lock *l, struct rv_error **err);
 
 /* Read and judge the lock of iter_dir without taking anything (the orphan
  * detector and `rover inspect` use it).  No file: 0 with state LOCK_ABSENT. */

@@ -214,7 +214,7 @@ static void endpoint_list(struct endpoint *ep, const char *store_dir)
 	ep->listed = true;
 	if (!endpoint_connect(ep))
 		return;
-	_cleanup_free_ char *filter = xasprintf("rover.store=%s", store_dir);
+	_cleanup_free_ char *filter = layout_label(LAYOUT_LABEL_STORE, store_dir);
 	const char *filters[] = {filter, NULL};
 	engine_container_list(ep->engine, filters, &ep->list, &ep->n, &ep->err);
 }

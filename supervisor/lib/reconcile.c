@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "agent-runner/adapters.h"
+#include "agent-runner/status.h"
 #include "common/cleanup.h"
 #include "common/jsonutil.h"
 #include "supervisor/lib/iterfile.h"
@@ -28,9 +29,9 @@ enum task_pause_reason reconcile_pause_reason(const struct task *t,
 
 /* The breakpoint a pause for approval waits at, as the runner says: kept
  * only when it looks like a step id (the workflow decides later). */
-static void set_approval_request(struct task *t, struct json_object *st)
+static void set_approval_request(struct task *t, const struct status_view *sv)
 {
-	const char *step = jsonutil_get_str(st, "breakpoint");
+	const char *step = sv->breakpoint;
 	if (task_pause_reason(t) != TASK_PAUSE_APPROVAL || !step || !*step ||
 	    strlen(step) > 128 || step[strspn(step, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")]) {
 		json_object_object_del(task_json(t), "approvalRequest");
@@ -59,8 +60,10 @@ int reconcile_from_status(struct task *t, const char *status_path, int64_t now_m
 		*err = TAKE_PTR(e);
 		return r;
 	}
-	const char *s = jsonutil_get_str(st, "status");
-	const char *error = jsonutil_get_str(st, "error");
+	struct status_view sv;
+	status_parse(st, &sv);
+	const char *s = sv.status;
+	const char *error = sv.error;
 	enum task_status to;
 	enum task_pause_reason reason = TASK_PAUSE_NONE;
 	if (!s)
@@ -71,7 +74,7 @@ int reconcile_from_status(struct task *t, const char *status_path, int64_t now_m
 		to = TASK_FAILED;
 	else if (!strcmp(s, "paused")) {
 		to = TASK_PAUSED;
-		const char *pr = jsonutil_get_str(st, "pauseReason");
+		const char *pr = sv.pause_reason;
 		if (!pr || !task_pause_reason_parse(pr, &reason))
 			reason = TASK_PAUSE_RETRYABLE_ERROR;
 		reason = reconcile_pause_reason(t, reason);
@@ -86,141 +89,28 @@ int reconcile_from_status(struct task *t, const char *status_path, int64_t now_m
 	r = task_set_status(t, to, error, reason, now_ms, err);
 	if (r < 0)
 		return r;
-	int64_t code;
-	if (jsonutil_get_int64(st, "exitCode", &code))
-		task_set_int(t, "exitCode", code);
+	if (sv.has_exit_code)
+		task_set_int(t, "exitCode", sv.exit_code);
 	if (to == TASK_PAUSED) {
-		set_approval_request(t, st);
+		set_approval_request(t, &sv);
 		struct task_auto_retry ar;
 		task_get_auto_retry(t, &ar);
-		const char *provider = jsonutil_get_str(st, "provider");
-		if (provider) {
-			ar.provider = provider;
+		if (sv.provider) {
+			ar.provider = sv.provider;
 			task_set_auto_retry(t, &ar);
 		}
 	}
 	task_set_str(t, "executionStatus", s);
 	/* The last progress and step go into the record, so showing a task that
 	 * is no longer running never needs its status file again. */
-	int64_t progress;
-	if (jsonutil_get_int64(st, "progress", &progress))
-		task_set_int(t, "progress", progress);
-	task_set_str(t, "currentStep", jsonutil_get_str(st, "currentStep"));
+	if (sv.has_progress)
+		task_set_int(t, "progress", sv.progress);
+	task_set_str(t, "currentStep", sv.current_step);
 	/* Tokens and dollars so far (the runner sums them across resumes):
 	 * the container wrote them, so only known figures are kept. */
-	struct json_object *usage = adapter_usage_sanitize(jsonutil_get_obj(st, "usage"));
+	struct json_object *usage = adapter_usage_sanitize(sv.usage);
 	if (usage)
 		json_object_object_add(t->obj, "usage", usage);
-	*ret_changed = true;
-	return 0;
-}
-
-enum orphan_container orphan_container_from_state(const char *state)
-{
-	static const char *const alive[] = {"running", "created", "restarting", "paused",
-					    "configured", "initialized"};
-	if (!state)
-		return ORPHAN_CONTAINER_UNKNOWN;
-	for (size_t i = 0; i < ARRAY_SIZE(alive); i++)
-		if (!strcasecmp(state, alive[i]))
-			return ORPHAN_CONTAINER_ALIVE;
-	return ORPHAN_CONTAINER_EXITED;
-}
-
-void orphan_decide(const struct orphan_observation *o, struct orphan_verdict *ret)
-{
-	ret->action = ORPHAN_KEEP;
-	ret->message = NULL;
-	if (!task_status_is_running(o->status) || o->resume_lock_held)
-		return;
-	if (!o->has_container_id) {
-		/* The CLI died between marking the task IN_PROGRESS and recording
-		 * its container: nothing will ever report on it. */
-		if (o->started_ms > 0 && o->now_ms - o->started_ms >= RECONCILE_STARTUP_TIMEOUT_MS) {
-			ret->action = ORPHAN_MARK_FAILED;
-			ret->message = xstrdup("Task startup did not complete before container "
-					       "metadata was recorded");
-		}
-		return;
-	}
-	switch (o->container) {
-	case ORPHAN_CONTAINER_UNKNOWN:
-	case ORPHAN_CONTAINER_ALIVE:
-		return;
-	case ORPHAN_CONTAINER_MISSING:
-		ret->action = ORPHAN_MARK_FAILED;
-		ret->message = xstrdup("Container is gone (removed, or lost with its engine); "
-				       "the checkpoint is kept");
-		return;
-	case ORPHAN_CONTAINER_EXITED:
-		break;
-	}
-	switch (o->exit_code) {
-	case 0:
-		/* The runner finished but status.json did not say so (yet). */
-		ret->action = ORPHAN_MARK_COMPLETED;
-		return;
-	case 2:
-		ret->action = ORPHAN_MARK_PAUSED;
-		ret->message = xstrdup("Workflow paused (container exited 2 without recording "
-				       "why)");
-		return;
-	case 137:
-		ret->action = ORPHAN_MARK_FAILED;
-		ret->message = xstrdup(o->oom_killed
-					       ? "Container was killed: out of memory (exit 137)"
-					       : "Container was killed (SIGKILL, exit 137): killed from "
-						 "outside, or its engine restarted");
-		return;
-	case 143:
-		ret->action = ORPHAN_MARK_FAILED;
-		ret->message = xstrdup("Container was terminated (SIGTERM, exit 143) before the "
-				       "runner could save a pause");
-		return;
-	default:
-		ret->action = ORPHAN_MARK_FAILED;
-		if (o->runner_said && *o->runner_said)
-			ret->message = xasprintf("runner exited %d: %s", o->exit_code,
-						 o->runner_said);
-		else
-			ret->message = xasprintf("Container exited unexpectedly with code %d "
-						 "(possible crash or system restart)",
-						 o->exit_code);
-		return;
-	}
-}
-
-void orphan_verdict_release(struct orphan_verdict *v)
-{
-	free(v->message);
-	v->message = NULL;
-}
-
-int orphan_apply(struct task *t, const struct orphan_verdict *v, int exit_code, int64_t now_ms,
-		 bool *ret_changed, struct rv_error **err)
-{
-	*ret_changed = false;
-	int r = 0;
-	switch (v->action) {
-	case ORPHAN_KEEP:
-		return 0;
-	case ORPHAN_MARK_COMPLETED:
-		r = task_set_status(t, TASK_COMPLETED, NULL, TASK_PAUSE_NONE, now_ms, err);
-		break;
-	case ORPHAN_MARK_PAUSED:
-		r = task_set_status(t, TASK_PAUSED, v->message, TASK_PAUSE_ORPHAN, now_ms, err);
-		break;
-	case ORPHAN_MARK_FAILED:
-		r = task_set_status(t, TASK_FAILED, v->message, TASK_PAUSE_NONE, now_ms, err);
-		break;
-	}
-	if (r < 0)
-		return r;
-	if (v->action != ORPHAN_MARK_FAILED || exit_code >= 0)
-		task_set_int(t, "exitCode", exit_code);
-	task_set_str(t, "executionStatus", v->action == ORPHAN_MARK_COMPLETED ? "completed"
-					   : v->action == ORPHAN_MARK_PAUSED  ? "paused"
-									      : "failed");
 	*ret_changed = true;
 	return 0;
 }

@@ -341,10 +341,9 @@ static int find_iteration_container(struct engine *e, const struct task_store *s
 				    const struct task *t, struct retry_recover_obs *obs,
 				    char **ret_id, struct rv_error **err)
 {
-	_cleanup_free_ char *l_store = xasprintf("rover.store=%s", st->dir);
-	_cleanup_free_ char *l_task = xasprintf("rover.task=%lld", (long long)t->id);
-	_cleanup_free_ char *l_iter = xasprintf("rover.iteration=%lld",
-						(long long)task_iterations(t));
+	_cleanup_free_ char *l_store = layout_label(LAYOUT_LABEL_STORE, st->dir);
+	_cleanup_free_ char *l_task = layout_label_id(LAYOUT_LABEL_TASK, t->id);
+	_cleanup_free_ char *l_iter = layout_label_id(LAYOUT_LABEL_ITERATION, task_iterations(t));
 	const char *filters[] = {l_store, l_task, l_iter, NULL};
 	struct engine_container_summary *list = NULL;
 	size_t n = 0;
@@ -452,7 +451,7 @@ int resume_recover(const struct task_store *st, int64_t id, enum retry_recover_a
 		t = fresh;
 		r = recover_locked(st, &t, timeutil_now_ms(), ret_action, err);
 	}
-	lock_release(lk, NULL);
+	lock_drop(lk, NULL);
 	task_free(t);
 	return r;
 }
@@ -609,7 +608,7 @@ static void fail_and_restore(const struct task_store *st, int64_t id, struct mar
 				task_pause_reason_name(mc->prev.reason != TASK_PAUSE_NONE
 							       ? mc->prev.reason
 							       : TASK_PAUSE_RETRYABLE_ERROR),
-				0, NULL);
+				0, -1, NULL);
 	}
 	if (fresh) {
 		task_free(ret->task);
@@ -927,6 +926,6 @@ int resume_task(const struct project *p, const struct task_store *st, int64_t id
 		return 0;
 	}
 	r = resume_locked(p, st, id, o, ret, err);
-	lock_release(lk, NULL);
+	lock_drop(lk, NULL);
 	return r;
 }

@@ -79,7 +79,7 @@ static char *shell_name(int64_t id)
 	return xasprintf("rover-shell-%lld-%08x", (long long)id, rnd);
 }
 
-#define OWNER_LABEL "rover.shell.owner"
+#define OWNER_LABEL LAYOUT_LABEL_SHELL_OWNER
 
 /* "<boot id>:<pid>:<start ticks>" of this process, or NULL when unknown. */
 static char *owner_value(void)
@@ -115,8 +115,8 @@ static bool owner_gone(const char *owner)
  * session's rover is gone, or the container has exited.  Best effort. */
 static void reap_stale(struct shell *s, const struct task_store *st)
 {
-	_cleanup_free_ char *l_store = xasprintf("rover.store=%s", st->dir);
-	const char *filters[] = {l_store, "rover.shell=1", NULL};
+	_cleanup_free_ char *l_store = layout_label(LAYOUT_LABEL_STORE, st->dir);
+	const char *filters[] = {l_store, LAYOUT_LABEL_SHELL "=1", NULL};
 	struct engine_container_summary *list = NULL;
 	size_t n = 0;
 	if (engine_container_list(s->e, filters, &list, &n, NULL) < 0)
@@ -152,11 +152,11 @@ static int create_container(struct shell *s, const struct project *p,
 	_cleanup_free_ char *b_ws = xasprintf("%s:/workspace", ws);
 	_cleanup_free_ char *b_obj = objects ? xasprintf("%s:%s:ro", objects, objects) : NULL;
 	const char *binds[] = {b_ws, b_obj, NULL};
-	_cleanup_free_ char *l_task = xasprintf("rover.task=%lld", (long long)t->id);
-	_cleanup_free_ char *l_store = xasprintf("rover.store=%s", st->dir);
+	_cleanup_free_ char *l_task = layout_label_id(LAYOUT_LABEL_TASK, t->id);
+	_cleanup_free_ char *l_store = layout_label(LAYOUT_LABEL_STORE, st->dir);
 	_cleanup_free_ char *owner = owner_value();
 	_cleanup_free_ char *l_owner = owner ? xasprintf(OWNER_LABEL "=%s", owner) : NULL;
-	const char *labels[] = {l_task, l_store, "rover.shell=1", l_owner, NULL};
+	const char *labels[] = {l_task, l_store, LAYOUT_LABEL_SHELL "=1", l_owner, NULL};
 	_cleanup_free_ char *e_term = o->term && *o->term ? xasprintf("TERM=%s", o->term) : NULL;
 	const char *env[3] = {0};
 	size_t ne = 0;
@@ -177,7 +177,7 @@ static int create_container(struct shell *s, const struct project *p,
 		.binds = binds,
 		.env = env,
 		.user = hl.user.spec,
-		.working_dir = "/workspace",
+		.working_dir = LAYOUT_CT_WORKSPACE,
 		.network_mode = network && *network ? network : NULL,
 		.stop_timeout = -1,
 		.cap_drop_all = true,

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "agent-runner/checkpoint.h"
+#include "agent-runner/status.h"
 #include "supervisor/lib/approval.h"
 #include "supervisor/lib/iterfile.h"
 #include "supervisor/lib/taskops.h"
@@ -1131,12 +1132,8 @@ static int stall_fn(struct task *t, void *userdata, struct rv_error **err)
 
 /* A time from the container's status file, never later than now: a file
  * that claims future progress cannot hold its task off for ever. */
-static int64_t status_time(struct json_object *st, const char *key, int64_t now)
+static int64_t status_time(int64_t ms, int64_t now)
 {
-	int64_t ms = 0;
-	const char *v = st ? jsonutil_get_str(st, key) : NULL;
-	if (!v || !timeutil_parse_iso(v, &ms))
-		return 0;
 	return ms > now ? now : ms;
 }
 
@@ -1160,9 +1157,11 @@ static void stall_pass(struct sv *s)
 		(void)iterfile_read_json(sp, &st, NULL);
 		/* Progress: a status change, output seen by the heartbeat, or
 		 * the container's start. */
-		int64_t updated = status_time(st, "updatedAt", now);
-		int64_t output = status_time(st, "outputAt", now);
-		int64_t beat = status_time(st, "heartbeatAt", now);
+		struct status_view sv;
+		status_parse(st, &sv);
+		int64_t updated = status_time(sv.updated_at_ms, now);
+		int64_t output = status_time(sv.output_at_ms, now);
+		int64_t beat = status_time(sv.heartbeat_at_ms, now);
 		int64_t started = 0;
 		task_get_time(t, "runningAt", &started);
 		int64_t progress = updated;
@@ -1281,7 +1280,7 @@ static void stream_close(struct stream *st)
 static void stream_open(struct sv *s, struct stream *st)
 {
 	_cleanup_error_ struct rv_error *err = NULL;
-	_cleanup_free_ char *label = xasprintf("rover.store=%s", s->o->store->dir);
+	_cleanup_free_ char *label = layout_label(LAYOUT_LABEL_STORE, s->o->store->dir);
 	const char *const actions[] = {"die", "destroy", "remove", NULL};
 	const char *const labels[] = {label, NULL};
 	struct engine_events_filter f = {.actions = actions, .labels = labels};

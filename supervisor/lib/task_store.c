@@ -16,6 +16,7 @@
 
 #include "common/cleanup.h"
 #include "common/fileio.h"
+#include "common/layout.h"
 #include "common/timeutil.h"
 #include "supervisor/lib/journal.h"
 
@@ -24,13 +25,13 @@
 #define TASK_STORE_MAX_WORKERS 4
 
 static const char *const iter_file_names[TASK__FILE_MAX] = {
-	[TASK_FILE_STATUS] = "status.json",
-	[TASK_FILE_CHECKPOINT] = "checkpoint.json",
-	[TASK_FILE_RESUME_LOCK] = ".resume.lock",
-	[TASK_FILE_INPUTS] = "inputs.json",
-	[TASK_FILE_CONTAINER_LOG] = "container.log",
-	[TASK_FILE_EVENT_LOG] = "rover.jsonl",
-	[TASK_FILE_PAUSE_REQUEST] = ".pause-requested",
+	[TASK_FILE_STATUS] = LAYOUT_STATUS_FILE,
+	[TASK_FILE_CHECKPOINT] = LAYOUT_CHECKPOINT_FILE,
+	[TASK_FILE_RESUME_LOCK] = LAYOUT_RESUME_LOCK_FILE,
+	[TASK_FILE_INPUTS] = LAYOUT_INPUTS_FILE,
+	[TASK_FILE_CONTAINER_LOG] = LAYOUT_CONTAINER_LOG_FILE,
+	[TASK_FILE_EVENT_LOG] = LAYOUT_EVENT_LOG_FILE,
+	[TASK_FILE_PAUSE_REQUEST] = LAYOUT_DRAIN_FILE,
 };
 
 int task_store_open(const char *store_dir, struct task_store **ret, struct rv_error **err)

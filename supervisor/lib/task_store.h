@@ -38,6 +38,7 @@
 #include <stdint.h>
 
 #include "common/error.h"
+#include "common/layout.h" /* the iteration files' names */
 #include "task.h"
 
 #define TASK_STORE_TASKS_DIR "tasks"

@@ -222,9 +222,9 @@ static int container_of(struct engine *e, const struct task_store *st, const str
 		return 0;
 	}
 	char f_task[64], f_iter[64];
-	snprintf(f_task, sizeof(f_task), "rover.task=%lld", (long long)t->id);
-	snprintf(f_iter, sizeof(f_iter), "rover.iteration=%lld", (long long)n);
-	_cleanup_free_ char *f_store = xasprintf("rover.store=%s", st->dir);
+	snprintf(f_task, sizeof(f_task), LAYOUT_LABEL_TASK "=%lld", (long long)t->id);
+	snprintf(f_iter, sizeof(f_iter), LAYOUT_LABEL_ITERATION "=%lld", (long long)n);
+	_cleanup_free_ char *f_store = layout_label(LAYOUT_LABEL_STORE, st->dir);
 	const char *filters[] = {f_task, f_iter, f_store, NULL};
 	struct engine_container_summary *list = NULL;
 	size_t nl = 0;

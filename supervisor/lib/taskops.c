@@ -555,7 +555,7 @@ void taskops_stop_result_release(struct taskops_stop_result *r)
 int taskops_checkpoint_aside(const char *iter_dir, int64_t now_ms, char **ret_path,
 			     struct rv_error **err)
 {
-	_cleanup_free_ char *cp = fileio_join(iter_dir, "checkpoint.json");
+	_cleanup_free_ char *cp = fileio_join(iter_dir, LAYOUT_CHECKPOINT_FILE);
 	for (int i = 0; i < 1000; i++) {
 		_cleanup_free_ char *aside = xasprintf("%s" TASKOPS_RESTART_ASIDE_INFIX "%lld", cp,
 						       (long long)(now_ms + i));
@@ -605,7 +605,7 @@ struct restart_ctx {
 static void restore_files(struct restart_ctx *c)
 {
 	if (c->aside) {
-		_cleanup_free_ char *cp = fileio_join(c->iter_dir, "checkpoint.json");
+		_cleanup_free_ char *cp = fileio_join(c->iter_dir, LAYOUT_CHECKPOINT_FILE);
 		if (iterfile_rename(c->aside, cp, true, NULL) == 0) {
 			(void)fileio_fsync_dir(c->iter_dir, NULL);
 			free(c->aside);
@@ -851,7 +851,7 @@ int taskops_restart(const struct project *p, const struct task_store *st, const 
 	ret->worktree_recreated = recreated;
 out:
 	if (lk)
-		lock_release(lk, NULL);
+		lock_drop(lk, NULL);
 	if (r < 0)
 		rv_error_wrap(err, "cannot restart task %lld", lid(t));
 	free(ws);
@@ -906,8 +906,8 @@ static int delete_containers(const struct task_store *st, int64_t id, const stru
 				     (long long)id);
 	engine_set_timeouts(e, OPS_CONNECT_MS, OPS_REQUEST_MS);
 	char f_task[64];
-	snprintf(f_task, sizeof(f_task), "rover.task=%lld", (long long)id);
-	_cleanup_free_ char *f_store = xasprintf("rover.store=%s", st->dir);
+	snprintf(f_task, sizeof(f_task), LAYOUT_LABEL_TASK "=%lld", (long long)id);
+	_cleanup_free_ char *f_store = layout_label(LAYOUT_LABEL_STORE, st->dir);
 	const char *filters[] = {f_task, f_store, NULL};
 	struct engine_container_summary *list = NULL;
 	size_t nl = 0;

@@ -82,6 +82,7 @@
 #include <stdint.h>
 
 #include "common/error.h"
+#include "common/layout.h"
 #include "supervisor/lib/engine_logs.h"
 #include "supervisor/lib/project.h"
 #include "supervisor/lib/task.h"
@@ -93,8 +94,8 @@
 #define TASKOPS_RESTART_ASIDE_INFIX ".restart-"
 /* After SIGKILL, how long the engine gets to report the exit. */
 #define TASKOPS_KILL_WAIT_S 15
-/* Longest pause reason kept (the runner reads 4 KiB of the file). */
-#define TASKOPS_REASON_MAX 1024
+/* Longest pause reason kept (common/layout.h: what the runner reads). */
+#define TASKOPS_REASON_MAX LAYOUT_DRAIN_REASON_MAX
 
 /* ---- pause ---------------------------------------------------------------- */
 

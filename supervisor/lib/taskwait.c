@@ -129,7 +129,7 @@ static void stream_drop(struct stream *st)
 static void streams_sync(struct tw *w)
 {
 	w->stream_failed = false;
-	_cleanup_free_ char *label = xasprintf("rover.store=%s", w->o->store->dir);
+	_cleanup_free_ char *label = layout_label(LAYOUT_LABEL_STORE, w->o->store->dir);
 	const char *const actions[] = {"die", "destroy", "remove", NULL};
 	const char *const labels[] = {label, NULL};
 	struct engine_events_filter f = {.actions = actions, .labels = labels};

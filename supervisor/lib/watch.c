@@ -16,6 +16,7 @@
 #include <inotifytools/inotifytools.h>
 
 #include "common/cleanup.h"
+#include "common/layout.h"
 
 #define WATCH_MASK (IN_MOVED_TO | IN_MOVED_FROM | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE)
 
@@ -75,7 +76,7 @@ bool watch_event_relevant(int depth, const char *name, bool is_dir)
 	if (depth == 1)
 		return strcmp(name, "description.json") == 0;
 	if (depth == 3)
-		return strcmp(name, "status.json") == 0;
+		return strcmp(name, LAYOUT_STATUS_FILE) == 0;
 	return false;
 }
 

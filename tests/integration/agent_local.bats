@@ -138,6 +138,9 @@ YML
 	[ "$(jqf .pauseReason "$cp")" = retryable_error ]
 	[ "$(jqf .failedStepId "$cp")" = plan ]
 	[ "$(jqf .isRetryable "$cp")" = true ]
+	# one save for the completed step, one for the whole pause (failure included)
+	[ "$(jqf .seq "$cp")" = 2 ]
+	[ "$(jqf .exitCode "$W/out/status.json")" = 2 ]
 	jqf .resetAt "$cp" >/dev/null   # "resets 3pm (UTC)" became a time
 	[ "$(jqf '.workflowHash|length' "$cp")" = 64 ]
 	validate_schema checkpoint "$cp"

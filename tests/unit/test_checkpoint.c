@@ -250,6 +250,29 @@ static void test_checkpoint_seeding_clears_failure_and_continues_seq(void **stat
 	checkpoint_free(cp);
 }
 
+/* A retryable pause saves once: the staged failure goes out with the pause. */
+static void test_checkpoint_staged_failure_goes_out_with_the_pause(void **state)
+{
+	(void)state;
+	struct checkpoint_store *st = checkpoint_store_new(cp_path, HASH, NULL);
+	add(st, "a", "v", "1");
+	checkpoint_store_stage_failure(st, "b", "quota", true, "gemini");
+	struct checkpoint *before = load_ok();
+	assert_int_equal(before->seq, 1);
+	assert_null(before->failed_step_id); /* not written by itself */
+	checkpoint_free(before);
+	assert_int_equal(checkpoint_store_set_pause(st, "retryable_error", 0, NULL), 0);
+	checkpoint_store_free(st);
+	struct checkpoint *cp = load_ok();
+	assert_int_equal(cp->seq, 2);
+	assert_string_equal(cp->failed_step_id, "b");
+	assert_string_equal(cp->error, "quota");
+	assert_string_equal(cp->provider, "gemini");
+	assert_true(cp->has_is_retryable && cp->is_retryable);
+	assert_string_equal(cp->pause_reason, "retryable_error");
+	checkpoint_free(cp);
+}
+
 /* ---- strict loading -------------------------------------------------------------- */
 
 static void check_rejected(const char *text, int code, const char *field)
@@ -695,6 +718,7 @@ int main(void)
 		T(test_checkpoint_round_trip),
 		T(test_checkpoint_upsert_keeps_order),
 		T(test_checkpoint_seeding_clears_failure_and_continues_seq),
+		T(test_checkpoint_staged_failure_goes_out_with_the_pause),
 		T(test_checkpoint_load_rejects_bad_files),
 		T(test_checkpoint_load_coerces_and_keeps_unknown),
 		T(test_checkpoint_loop_progress_validation),

@@ -122,7 +122,7 @@ static void expect_reclaimed(enum lock_state want_before)
 	assert_non_null(now);
 	assert_true(!strncmp(now, want, strlen(want)));
 	assert_int_equal(inspect_state(), LOCK_HELD);
-	assert_int_equal(lock_release(l, NULL), 0);
+	assert_int_equal(lock_drop(l, NULL), 0);
 	assert_false(fileio_exists(lock_path));
 	assert_int_equal(testutil_count_entries(dir), 0);
 }
@@ -174,10 +174,10 @@ static void test_lock_acquire_release(void **state)
 	assert_true(info.age_ms >= 0 && info.age_ms < 60000);
 	assert_string_equal(info.host, host);
 
-	assert_int_equal(lock_release(l, NULL), 0);
+	assert_int_equal(lock_drop(l, NULL), 0);
 	assert_false(fileio_exists(lock_path));
 	assert_int_equal(testutil_count_entries(dir), 0);
-	assert_int_equal(lock_release(NULL, NULL), 0);
+	assert_int_equal(lock_drop(NULL, NULL), 0);
 }
 
 static void test_lock_second_acquire_is_busy(void **state)
@@ -215,10 +215,10 @@ static void test_lock_second_acquire_is_busy(void **state)
 	_cleanup_free_ char *after = read_lock_file();
 	assert_string_equal(c, after);
 	assert_int_equal(testutil_count_entries(dir), 1);
-	assert_int_equal(lock_release(l, NULL), 0);
+	assert_int_equal(lock_drop(l, NULL), 0);
 	/* free again afterwards */
 	assert_int_equal(lock_acquire(dir, &l, NULL), 0);
-	assert_int_equal(lock_release(l, NULL), 0);
+	assert_int_equal(lock_drop(l, NULL), 0);
 }
 
 static void test_lock_stale_dead_pid(void **state)
@@ -354,7 +354,7 @@ static void test_lock_never_visible_empty(void **state)
 		close(done[0]);
 		for (int i = 0; i < CYCLES; i++) {
 			struct lock *l = NULL;
-			if (lock_acquire(dir, &l, NULL) < 0 || lock_release(l, NULL) < 0)
+			if (lock_acquire(dir, &l, NULL) < 0 || lock_drop(l, NULL) < 0)
 				testutil_child_exit(1);
 		}
 		testutil_child_exit(0);
@@ -420,7 +420,7 @@ static void test_lock_racers_on_stale_lock_one_winner(void **state)
 				/* winners stay alive (holding) until every racer tried */
 				if (read(hold[0], &ch, 1) != 0)
 					testutil_child_exit(3);
-				if (l && lock_release(l, NULL) < 0)
+				if (l && lock_drop(l, NULL) < 0)
 					testutil_child_exit(4);
 				testutil_child_exit(0);
 			}
@@ -460,7 +460,7 @@ static void test_lock_racers_on_stale_lock_one_winner(void **state)
 	}
 }
 
-static void test_lock_release_keeps_foreign_lock(void **state)
+static void test_lock_drop_keeps_foreign_lock(void **state)
 {
 	(void)state;
 	struct lock *l = NULL;
@@ -469,7 +469,7 @@ static void test_lock_release_keeps_foreign_lock(void **state)
 	_cleanup_free_ char *other = content_for(getppid(), timeutil_now_ms(), true, 0);
 	plant(other, 0);
 	_cleanup_error_ struct rv_error *e = NULL;
-	assert_int_equal(lock_release(l, &e), -ESTALE);
+	assert_int_equal(lock_drop(l, &e), -ESTALE);
 	assert_non_null(strstr(e->msg, "taken over"));
 	_cleanup_free_ char *after = read_lock_file();
 	assert_string_equal(after, other);
@@ -478,13 +478,13 @@ static void test_lock_release_keeps_foreign_lock(void **state)
 	unlink(lock_path);
 	assert_int_equal(lock_acquire(dir, &l, NULL), 0);
 	unlink(lock_path);
-	assert_int_equal(lock_release(l, NULL), 0);
+	assert_int_equal(lock_drop(l, NULL), 0);
 	_cleanup_free_ char *sub = fileio_join(dir, "iter");
 	assert_int_equal(mkdir(sub, 0755), 0);
 	assert_int_equal(lock_acquire(sub, &l, NULL), 0);
 	assert_int_equal(fileio_remove_tree(sub, NULL), 0);
 	e = rv_error_free(e);
-	assert_int_equal(lock_release(l, &e), 0);
+	assert_int_equal(lock_drop(l, &e), 0);
 	assert_null(e);
 }
 
@@ -544,7 +544,7 @@ static void test_lock_planted_non_files_are_stale(void **state)
 		struct stat st;
 		assert_int_equal(lstat(lock_path, &st), 0);
 		assert_true(S_ISREG(st.st_mode));
-		assert_int_equal(lock_release(l, NULL), 0);
+		assert_int_equal(lock_drop(l, NULL), 0);
 		assert_false(fileio_exists(nowhere));
 		_cleanup_free_ char *buf = NULL;
 		assert_int_equal(fileio_read_bounded(target, 64, &buf, NULL, NULL), 0);
@@ -555,7 +555,7 @@ static void test_lock_planted_non_files_are_stale(void **state)
 	assert_int_equal(lock_acquire(dir, &l2, NULL), 0);
 	assert_int_equal(unlink(lock_path), 0);
 	assert_int_equal(mkfifo(lock_path, 0644), 0);
-	assert_int_equal(lock_release(l2, NULL), 0);
+	assert_int_equal(lock_drop(l2, NULL), 0);
 	unlink(target);
 	/* a directory moved aside stays in the iteration directory */
 	(void)fileio_remove_tree(dir, NULL);
@@ -578,7 +578,7 @@ int main(void)
 		T(test_lock_garbage_content),
 		T(test_lock_never_visible_empty),
 		T(test_lock_racers_on_stale_lock_one_winner),
-		T(test_lock_release_keeps_foreign_lock),
+		T(test_lock_drop_keeps_foreign_lock),
 		T(test_lock_missing_dir),
 		T(test_lock_planted_non_files_are_stale),
 	};

@@ -159,7 +159,7 @@ static void test_already_being_resumed(void **state)
 	assert_int_equal(task_status(t), TASK_PAUSED);
 	assert_false(resume_in_flight(t, NULL));
 	task_free(t);
-	assert_int_equal(lock_release(lk, NULL), 0);
+	assert_int_equal(lock_drop(lk, NULL), 0);
 }
 
 /* A manual resume whose container cannot start puts everything back. */
@@ -373,7 +373,7 @@ static void test_recover_settles_or_waits(void **state)
 	assert_int_equal(lock_acquire(iter, &lk, NULL), 0);
 	assert_int_equal(resume_recover(st, id2, &a, NULL), 0);
 	assert_int_equal(a, RECOVER_WAIT);
-	lock_release(lk, NULL);
+	lock_drop(lk, NULL);
 }
 
 /* ---- rover iterate ------------------------------------------------------- */

@@ -141,7 +141,7 @@ static void test_status_heartbeat(void **state)
 	_cleanup_json_ struct json_object *o3 = read_doc();
 	assert_int_equal(time_of(o3, "outputAt"), time_of(o3, "heartbeatAt"));
 	/* the resume helper puts a stalled task back as paused 'stalled' */
-	assert_int_equal(status_file_pause(sf, "Resuming workflow", "x", NULL, "stalled", 0, NULL), 0);
+	assert_int_equal(status_file_pause(sf, "Resuming workflow", "x", NULL, "stalled", 0, -1, NULL), 0);
 	status_file_free(sf);
 	/* a new run does not inherit the old run's heartbeat */
 	sf = create();
@@ -168,7 +168,7 @@ static void test_status_update(void **state)
 	(void)state;
 	struct status_file *sf = create();
 	assert_int_equal(status_file_pause(sf, "s", "limit", "claude", "retryable_error",
-					   1795341600000, NULL),
+					   1795341600000, 2, NULL),
 			 0);
 	assert_int_equal(status_file_update(sf, "running", "Build", 42, "warn", NULL), 0);
 	_cleanup_json_ struct json_object *o = read_doc();
@@ -220,7 +220,7 @@ static void test_status_complete_and_fail(void **state)
 	status_file_free(sf);
 
 	sf = create();
-	assert_int_equal(status_file_pause(sf, "s", "x", "codex", "retryable_error", 0, NULL), 0);
+	assert_int_equal(status_file_pause(sf, "s", "x", "codex", "retryable_error", 0, 2, NULL), 0);
 	assert_int_equal(status_file_fail(sf, "Workflow execution", "boom", NULL), 0);
 	_cleanup_json_ struct json_object *f = read_doc();
 	assert_string_equal(jsonutil_get_str(f, "status"), "failed");
@@ -241,7 +241,7 @@ static void test_status_pause(void **state)
 	assert_int_equal(status_file_update(sf, "running", "Plan", 33, NULL, NULL), 0);
 	int64_t reset = 1795341600000;
 	assert_int_equal(status_file_pause(sf, "Plan", "Usage limit reached", "claude",
-					   "retryable_error", reset, NULL),
+					   "retryable_error", reset, -1, NULL),
 			 0);
 	_cleanup_json_ struct json_object *o = read_doc();
 	assert_string_equal(jsonutil_get_str(o, "status"), "paused");
@@ -255,9 +255,8 @@ static void test_status_pause(void **state)
 
 	/* a signal pause: no provider, no reset time */
 	assert_int_equal(status_file_pause(sf, "Plan", "Workflow paused by SIGTERM signal", NULL,
-					   "signal", 0, NULL),
+					   "signal", 0, 2, NULL),
 			 0);
-	assert_int_equal(status_file_set_exit_code(sf, 2, NULL), 0);
 	_cleanup_json_ struct json_object *o2 = read_doc();
 	assert_false(has(o2, "provider"));
 	assert_false(has(o2, "resetAt"));
@@ -265,7 +264,7 @@ static void test_status_pause(void **state)
 	assert_int_equal(int_of(o2, "exitCode"), 2);
 
 	struct rv_error *e = NULL;
-	assert_int_equal(status_file_pause(sf, "Plan", "x", NULL, "bored", 0, &e), -EINVAL);
+	assert_int_equal(status_file_pause(sf, "Plan", "x", NULL, "bored", 0, 2, &e), -EINVAL);
 	rv_error_free(e);
 	status_file_free(sf);
 }
@@ -330,12 +329,52 @@ static void test_status_durability(void **state)
 	assert_string_equal(jsonutil_get_str(o, "status"), "running");
 	assert_non_null(jsonutil_get_str(o, "heartbeatAt"));
 	faults_reset();
-	assert_int_equal(status_file_pause(sf, "s", "limit", NULL, "signal", 0, NULL), 0);
-	assert_int_equal(status_file_set_exit_code(sf, 2, NULL), 0);
+	assert_int_equal(status_file_pause(sf, "s", "limit", NULL, "signal", 0, 2, NULL), 0);
 	assert_int_equal(status_file_complete(sf, "done", NULL), 0);
 	assert_int_equal(status_file_fail(sf, "s", "x", NULL), 0);
-	assert_int_equal(faults_count(FAULT_FSYNC), 8);
+	assert_int_equal(faults_count(FAULT_FSYNC), 6);
 	assert_null(status_file_free(sf));
+}
+
+/* The reader reads back what the writer wrote, and a hostile file can only
+ * say less: mistyped fields read as absent. */
+static void test_status_parse_reads_the_writer(void **state)
+{
+	(void)state;
+	struct status_file *sf = create();
+	status_file_set_breakpoint(sf, "review");
+	assert_int_equal(status_file_pause(sf, "Plan", "Waiting", "claude", "approval", 0, 2, NULL),
+			 0);
+	assert_int_equal(status_file_heartbeat(sf, true, NULL), 0);
+	_cleanup_json_ struct json_object *o = read_doc();
+	struct status_view sv;
+	status_parse(o, &sv);
+	assert_string_equal(sv.status, "paused");
+	assert_string_equal(sv.current_step, "Plan");
+	assert_string_equal(sv.error, "Waiting");
+	assert_string_equal(sv.provider, "claude");
+	assert_string_equal(sv.pause_reason, "approval");
+	assert_string_equal(sv.breakpoint, "review");
+	assert_true(sv.has_progress);
+	assert_true(sv.has_exit_code);
+	assert_int_equal(sv.exit_code, 2);
+	assert_int_equal(sv.updated_at_ms, time_of(o, "updatedAt"));
+	assert_true(sv.heartbeat_at_ms > 0);
+	assert_int_equal(sv.output_at_ms, sv.heartbeat_at_ms);
+	status_file_free(sf);
+
+	_cleanup_json_ struct json_object *bad = json_tokener_parse(
+		"{\"status\": 7, \"exitCode\": \"2\", \"progress\": [], \"usage\": \"x\","
+		" \"updatedAt\": \"yesterday\", \"heartbeatAt\": 5}");
+	status_parse(bad, &sv);
+	assert_null(sv.status);
+	assert_false(sv.has_exit_code);
+	assert_false(sv.has_progress);
+	assert_null(sv.usage);
+	assert_int_equal(sv.updated_at_ms, 0);
+	assert_int_equal(sv.heartbeat_at_ms, 0);
+	status_parse(NULL, &sv);
+	assert_null(sv.status);
 }
 
 int main(void)
@@ -352,6 +391,7 @@ int main(void)
 		T(test_status_save_failure_keeps_state),
 		T(test_status_texts_capped),
 		T(test_status_durability),
+		T(test_status_parse_reads_the_writer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
