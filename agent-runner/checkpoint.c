@@ -121,9 +121,7 @@ static int bad(struct loader *l, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	_cleanup_free_ char *what = NULL;
-	if (vasprintf(&what, fmt, ap) < 0)
-		what = NULL;
+	_cleanup_free_ char *what = xvasprintf(fmt, ap);
 	va_end(ap);
 	return rv_error_set(l->err, EBADMSG, "invalid checkpoint '%s': %s", l->path,
 			    what ? what : "malformed");
@@ -134,9 +132,7 @@ static void warn(struct loader *l, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	_cleanup_free_ char *w = NULL;
-	if (vasprintf(&w, fmt, ap) < 0)
-		w = NULL;
+	_cleanup_free_ char *w = xvasprintf(fmt, ap);
 	va_end(ap);
 	if (!w)
 		return;

@@ -215,9 +215,7 @@ static void emit(struct sv *s, enum supervise_event_kind kind, int64_t id, const
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	_cleanup_free_ char *msg = NULL;
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	_cleanup_free_ char *msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	struct supervise_event ev = {
 		.kind = kind, .time_ms = timeutil_now_ms(), .task_id = id, .message = msg ? msg : ""};
