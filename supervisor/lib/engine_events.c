@@ -8,6 +8,7 @@
 
 #include "common/cleanup.h"
 #include "common/jsonutil.h"
+#include "common/strbuf.h"
 #include "common/timeutil.h"
 #include "engine_http.h"
 
@@ -164,8 +165,7 @@ struct engine_events {
 	struct engine_http_request req;
 	engine_event_fn fn;
 	void *userdata;
-	char *line;
-	size_t line_len, line_cap;
+	struct strbuf line; /* the event being received, up to its newline */
 	int delivered;
 	int over;          /* 0 while open; else the final -errno */
 	char *over_msg;
@@ -197,27 +197,18 @@ static int on_data(void *userdata, const char *data, size_t len, struct rv_error
 	while (len > 0) {
 		const char *nl = memchr(data, '\n', len);
 		size_t take = nl ? (size_t)(nl - data) : len;
-		if (s->line_len + take > ENGINE_EVENTS_MAX_LINE)
+		if (s->line.len + take > ENGINE_EVENTS_MAX_LINE)
 			return rv_error_set(err, EPROTO, "engine event longer than %u bytes",
 					    ENGINE_EVENTS_MAX_LINE);
-		if (s->line_len + take + 1 > s->line_cap) {
-			size_t cap = s->line_cap ? s->line_cap : 4096;
-			while (cap < s->line_len + take + 1)
-				cap *= 2;
-			s->line = xrealloc(s->line, cap);
-			s->line_cap = cap;
-		}
-		memcpy(s->line + s->line_len, data, take);
-		s->line_len += take;
+		strbuf_add(&s->line, data, take);
 		data += take;
 		len -= take;
 		if (!nl)
 			break;
 		data++; /* the newline */
 		len--;
-		size_t n = s->line_len;
-		s->line_len = 0;
-		int r = deliver_line(s, s->line, n, err);
+		int r = deliver_line(s, strbuf_str(&s->line), s->line.len, err);
+		strbuf_reset(&s->line);
 		if (r < 0)
 			return r;
 	}
@@ -299,7 +290,7 @@ struct engine_events *engine_events_free(struct engine_events *s)
 		curl_multi_cleanup(s->multi);
 	engine_http_release(&s->http);
 	free(s->path);
-	free(s->line);
+	strbuf_release(&s->line);
 	free(s->over_msg);
 	free(s);
 	return NULL;
