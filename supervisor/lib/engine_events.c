@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <sys/select.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -409,6 +410,46 @@ int engine_events_poll(struct engine_events *s, struct pollfd *extra, unsigned n
 			extra[i].revents |= POLLOUT;
 	}
 	r = perform(s, err);
+	if (r < 0)
+		return ended(s, r, err);
+	return s->delivered;
+}
+
+unsigned engine_events_pollfds(struct engine_events *s, struct pollfd *fds, unsigned max,
+			       int *ret_timeout_ms)
+{
+	*ret_timeout_ms = 0;
+	if (s->over)
+		return 0;
+	fd_set r, w, x;
+	FD_ZERO(&r);
+	FD_ZERO(&w);
+	FD_ZERO(&x);
+	int maxfd = -1;
+	if (curl_multi_fdset(s->multi, &r, &w, &x, &maxfd) != CURLM_OK)
+		return 0;
+	unsigned n = 0;
+	for (int fd = 0; fd <= maxfd && n < max; fd++) {
+		short ev = (short)((FD_ISSET(fd, &r) ? POLLIN : 0) | (FD_ISSET(fd, &w) ? POLLOUT : 0) |
+				   (FD_ISSET(fd, &x) ? POLLPRI : 0));
+		if (ev)
+			fds[n++] = (struct pollfd){.fd = fd, .events = ev};
+	}
+	long t = -1;
+	if (curl_multi_timeout(s->multi, &t) != CURLM_OK)
+		t = 0;
+	if (n == 0 && (t < 0 || t > ENGINE_EVENTS_BLIND_MS))
+		t = ENGINE_EVENTS_BLIND_MS;
+	*ret_timeout_ms = t < 0 ? -1 : t > INT_MAX ? INT_MAX : (int)t;
+	return n;
+}
+
+int engine_events_dispatch(struct engine_events *s, struct rv_error **err)
+{
+	if (s->over)
+		return over_again(s, err);
+	s->delivered = 0;
+	int r = perform(s, err);
 	if (r < 0)
 		return ended(s, r, err);
 	return s->delivered;
