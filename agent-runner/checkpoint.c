@@ -70,11 +70,6 @@ struct checkpoint *checkpoint_free(struct checkpoint *cp)
 	return NULL;
 }
 
-static void checkpoint_freep(struct checkpoint **cp)
-{
-	checkpoint_free(*cp);
-}
-
 /* ---- values -------------------------------------------------------------- */
 
 /* An output value as we store it: a string, valid UTF-8, at most
@@ -389,7 +384,7 @@ int checkpoint_from_json(struct json_object *root, const char *path, struct chec
 {
 	int r;
 	struct loader l = { .path = path, .err = err };
-	_cleanup_(checkpoint_freep) struct checkpoint *cp = xcalloc(1, sizeof(*cp));
+	_cleanup_checkpoint_ struct checkpoint *cp = xcalloc(1, sizeof(*cp));
 	if ((r = load_header(&l, root, cp)) < 0 ||
 	    (r = load_completed(&l, root, &cp->completed_steps)) < 0 ||
 	    (r = load_loops(&l, root, &cp->loop_progress)) < 0 ||

@@ -297,17 +297,12 @@ struct engine_events *engine_events_free(struct engine_events *s)
 	return NULL;
 }
 
-static void events_freep(struct engine_events **s)
-{
-	engine_events_free(*s);
-}
-
 int engine_events_open(struct engine *e, const struct engine_events_filter *filter,
 		       engine_event_fn fn, void *userdata, struct engine_events **ret,
 		       struct rv_error **err)
 {
 	struct engine_http *eh = engine_http_of(e);
-	__attribute__((cleanup(events_freep))) struct engine_events *s = xcalloc(1, sizeof(*s));
+	_cleanup_engine_events_ struct engine_events *s = xcalloc(1, sizeof(*s));
 	s->fn = fn;
 	s->userdata = userdata;
 	int r = engine_http_open(&s->http, &eh->ep, err);

@@ -139,5 +139,10 @@ int engine_events_dispatch(struct engine_events *s, struct rv_error **err);
 
 /* NULL-safe; returns NULL. */
 struct engine_events *engine_events_free(struct engine_events *s);
+static inline void engine_events_freep(struct engine_events **s)
+{
+	engine_events_free(*s);
+}
+#define _cleanup_engine_events_ __attribute__((cleanup(engine_events_freep)))
 
 #endif

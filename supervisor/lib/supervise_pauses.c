@@ -181,25 +181,22 @@ void sv_pauses_stall(struct sv *s)
 		}
 		struct stall_ctx c = {.container_id = cid, .now_ms = now, .progress_ms = progress};
 		_cleanup_error_ struct rv_error *err = NULL;
-		struct task *fresh = NULL;
+		_cleanup_task_ struct task *fresh = NULL;
 		int r = task_store_update(o->store, t->id, stall_fn, &c, &fresh, &err);
 		if (r < 0) {
 			sv_warn(s, t->id, rv_error_msg(err));
 			continue;
 		}
-		if (r == TASK_UPDATE_SKIP) {
-			task_free(fresh);
+		if (r == TASK_UPDATE_SKIP)
 			continue;
-		}
-		sv_replace_task(e, fresh);
+		sv_replace_task(e, TAKE_PTR(fresh));
 		t = e->task;
 		cid = task_container_id(t);
-		struct engine *eng = NULL;
+		_cleanup_engine_ struct engine *eng = NULL;
 		if (launch_engine_for_task(t, &eng, &err) == 0)
 			r = engine_container_kill(eng, cid, SIGTERM, &err);
 		else
 			r = -1;
-		engine_free(eng);
 		char a[TIMEUTIL_ISO_LEN], b[TIMEUTIL_ISO_LEN];
 		const char *how = beat > progress ? "the runner is alive (heartbeat at %s), its step "
 						    "printed nothing since %s"

@@ -77,12 +77,10 @@ static void start_queued(struct sv *s, struct task_list_entry *e, struct seen *s
 		return;
 	}
 	_cleanup_error_ struct rv_error *uerr = NULL;
-	struct task *fresh = NULL;
+	_cleanup_task_ struct task *fresh = NULL;
 	if (task_store_update(o->store, e->id, unqueue_fn, NULL, &fresh, &uerr) == 0) {
 		task_free(out.task);
-		out.task = fresh;
-	} else {
-		task_free(fresh);
+		out.task = TAKE_PTR(fresh);
 	}
 	if (sn)
 		sn->engine_failures = 0;

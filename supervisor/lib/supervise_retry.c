@@ -119,13 +119,11 @@ static bool give_back(struct sv *s, struct task_list_entry *e, struct seen *sn,
 	sn->engine_failures++;
 	int64_t due = timeutil_now_ms() + supervise_reconnect_delay_ms(sn->engine_failures);
 	struct undo_ctx c = {.due_ms = due};
-	struct task *fresh = NULL;
+	_cleanup_task_ struct task *fresh = NULL;
 	_cleanup_error_ struct rv_error *err = NULL;
-	if (task_store_update(s->o->store, e->id, undo_fn, &c, &fresh, &err) != 0) {
-		task_free(fresh);
+	if (task_store_update(s->o->store, e->id, undo_fn, &c, &fresh, &err) != 0)
 		return false;
-	}
-	sv_replace_task(e, fresh);
+	sv_replace_task(e, TAKE_PTR(fresh));
 	resume_outcome_release(out);
 	char hms[TIMEUTIL_ISO_LEN];
 	sv_emit(s, SUPERVISE_RETRY_FAILED, e->id,
@@ -221,11 +219,11 @@ static int64_t schedule_task(struct sv *s, struct task_list_entry *e, struct see
 		return 0;
 	case RETRY_GIVE_UP: {
 		struct sched_ctx c = {.policy = &o->policy, .now_ms = now, .give_up = true};
-		struct task *fresh = NULL;
+		_cleanup_task_ struct task *fresh = NULL;
 		_cleanup_error_ struct rv_error *err = NULL;
 		if (task_store_update(o->store, e->id, sched_fn, &c, &fresh, &err) < 0)
 			sv_warn(s, e->id, rv_error_msg(err));
-		sv_replace_task(e, fresh);
+		sv_replace_task(e, TAKE_PTR(fresh));
 		if (!sn->gave_up_reported) {
 			sn->gave_up_reported = true;
 			journal_needs_attention(o->store, e->id,
@@ -254,13 +252,13 @@ static int64_t schedule_task(struct sv *s, struct task_list_entry *e, struct see
 				      .reset_at_ms = sv_checkpoint_reset_at(o->store, e->task, now, &note),
 				      .rnd = random_u32()};
 		c.reset_note = note;
-		struct task *fresh = NULL;
+		_cleanup_task_ struct task *fresh = NULL;
 		_cleanup_error_ struct rv_error *err = NULL;
 		if (task_store_update(o->store, e->id, sched_fn, &c, &fresh, &err) < 0) {
 			sv_warn(s, e->id, rv_error_msg(err));
 			return 0;
 		}
-		sv_replace_task(e, fresh);
+		sv_replace_task(e, TAKE_PTR(fresh));
 		struct task_auto_retry ar;
 		task_get_auto_retry(e->task, &ar);
 		if (ar.next_retry_at_ms <= 0)

@@ -42,7 +42,7 @@ static int delete_containers(const struct task_store *st, int64_t id, const stru
 	if (t && !(cid && *cid) &&
 	    (!recorded || (task_status(t) == TASK_NEW && !resume_in_flight(t, NULL))))
 		return 0;
-	struct engine *e = NULL;
+	_cleanup_engine_ struct engine *e = NULL;
 	int r = t ? launch_engine_for_task(t, &e, err) : engine_discover(NULL, &e, err);
 	if (r < 0)
 		return rv_error_wrap(err, "cannot reach the engine to remove the container of task "
@@ -56,10 +56,8 @@ static int delete_containers(const struct task_store *st, int64_t id, const stru
 	struct engine_container_summary *list = NULL;
 	size_t nl = 0;
 	r = engine_container_list(e, filters, &list, &nl, err);
-	if (r < 0) {
-		engine_free(e);
+	if (r < 0)
 		return rv_error_wrap(err, "cannot list the containers of task %lld", (long long)id);
-	}
 	bool cid_listed = false;
 	for (size_t i = 0; i < nl && r == 0; i++) {
 		if (cid && taskops_id_matches(list[i].id, cid))
@@ -82,7 +80,6 @@ static int delete_containers(const struct task_store *st, int64_t id, const stru
 		}
 	}
 	engine_container_list_free(list, nl);
-	engine_free(e);
 	if (r < 0)
 		return rv_error_wrap(err, "cannot remove the container of task %lld", (long long)id);
 	return 0;

@@ -173,7 +173,7 @@ int taskops_pause(const struct task_store *st, const struct task *t,
 	int64_t n = task_iterations(t);
 	_cleanup_free_ char *drain = task_store_iteration_file(st, t->id, n, TASK_FILE_PAUSE_REQUEST);
 
-	struct engine *e = NULL;
+	_cleanup_engine_ struct engine *e = NULL;
 	int r = taskops_open_engine(t, "pause", &e, err);
 	if (r < 0)
 		return r;
@@ -183,7 +183,7 @@ int taskops_pause(const struct task_store *st, const struct task *t,
 	const char *const actions[] = {"die", NULL};
 	const char *const containers[] = {cid, NULL};
 	struct engine_events_filter f = {.actions = actions, .containers = containers};
-	struct engine_events *ev = NULL;
+	_cleanup_engine_events_ struct engine_events *ev = NULL;
 	_cleanup_error_ struct rv_error *ev_err = NULL;
 	if (engine_events_open(e, &f, on_die, &w, &ev, &ev_err) < 0)
 		ev = NULL; /* the inspect safety net alone then */
@@ -292,8 +292,6 @@ int taskops_pause(const struct task_store *st, const struct task *t,
 	return 0;
 
 fail:
-	engine_events_free(ev);
-	engine_free(e);
 	if (wrote_drain)
 		rv_error_wrap(err, "cannot pause task %lld (the pause request stays: the task "
 				   "pauses by itself after its current step)",
@@ -338,9 +336,8 @@ int taskops_request_pause(const struct task_store *st, int64_t id, enum task_pau
 {
 	*ret_asked = false;
 	struct request_ctx c = {.reason = reason, .now_ms = timeutil_now_ms()};
-	struct task *fresh = NULL;
+	_cleanup_task_ struct task *fresh = NULL;
 	int r = task_store_update(st, id, request_fn, &c, &fresh, err);
-	task_free(fresh);
 	if (r < 0)
 		return rv_error_wrap(err, "cannot ask task %lld to pause", (long long)id);
 	if (!c.asked)

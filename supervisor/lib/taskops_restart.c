@@ -245,7 +245,7 @@ int taskops_restart(const struct project *p, const struct task_store *st, const 
 				    "agentImage in rover.json",
 				    taskops_lid(t));
 	const char *cid = task_container_id(t);
-	struct engine *e = NULL;
+	_cleanup_engine_ struct engine *e = NULL;
 	int r;
 	if (task_status_is_running(s) && cid && *cid) {
 		r = taskops_open_engine(t, "restart", &e, err);
@@ -258,13 +258,11 @@ int taskops_restart(const struct project *p, const struct task_store *st, const 
 		if (engine_container_inspect(e, cid, &info, &ie) == 0) {
 			bool alive = orphan_container_from_state(info.status) == ORPHAN_CONTAINER_ALIVE;
 			engine_container_info_release(&info);
-			if (alive) {
-				engine_free(e);
+			if (alive)
 				return rv_error_set(err, EBUSY,
 						    "task %lld is still running in container %.12s; "
 						    "stop it first with 'rover stop %lld'",
 						    taskops_lid(t), cid, taskops_lid(t));
-			}
 		}
 	}
 
@@ -274,7 +272,7 @@ int taskops_restart(const struct project *p, const struct task_store *st, const 
 	c.iter_dir = task_store_iteration_dir(st, t->id, n);
 	c.status_path = task_store_iteration_file(st, t->id, n, TASK_FILE_STATUS);
 	struct lock *lk = NULL;
-	struct task *begun = NULL;
+	_cleanup_task_ struct task *begun = NULL;
 	struct worktree wt = {0};
 	/* Freed at out: (not _cleanup_free_: gcc 12's -fanalyzer misreads it here) */
 	char *ws = NULL;
@@ -328,9 +326,7 @@ out:
 	if (r < 0)
 		rv_error_wrap(err, "cannot restart task %lld", taskops_lid(t));
 	free(ws);
-	task_free(begun);
 	worktree_release(&wt);
-	engine_free(e);
 	json_object_put(c.prev);
 	free(c.iter_dir);
 	free(c.status_path);

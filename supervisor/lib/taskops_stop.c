@@ -55,8 +55,8 @@ int taskops_stop(const struct task_store *st, const struct task *t,
 {
 	enum task_status s = task_status(t);
 	if (s == TASK_COMPLETED || s == TASK_MERGED || s == TASK_PUSHED)
-		return rv_error_set(err, EPERM, "task %lld is %s: there is nothing to stop", taskops_lid(t),
-				    task_status_name(s));
+		return rv_error_set(err, EPERM, "task %lld is %s: there is nothing to stop",
+				    taskops_lid(t), task_status_name(s));
 	struct taskops_stop_result res = {.exit_code = -1};
 	int64_t n = task_iterations(t);
 	if (s == TASK_FAILED) {
@@ -70,7 +70,7 @@ int taskops_stop(const struct task_store *st, const struct task *t,
 	}
 	const char *cid = task_container_id(t);
 	if (cid && *cid) {
-		struct engine *e = NULL;
+		_cleanup_engine_ struct engine *e = NULL;
 		_cleanup_error_ struct rv_error *e2 = NULL;
 		int r = taskops_open_engine(t, "stop", &e, &e2);
 		struct engine_container_info info = {0};
@@ -105,7 +105,7 @@ int taskops_stop(const struct task_store *st, const struct task *t,
 							    rv_error_msg(e2));
 		}
 		engine_container_info_release(&info);
-		engine_free(e);
+		e = engine_free(e);
 		if (r < 0) {
 			/* A running container we could not stop must not be
 			 * recorded as stopped. */
