@@ -70,11 +70,6 @@ struct checkpoint *checkpoint_free(struct checkpoint *cp)
 	return NULL;
 }
 
-static void checkpoint_freep(struct checkpoint **cp)
-{
-	checkpoint_free(*cp);
-}
-
 /* ---- values -------------------------------------------------------------- */
 
 /* An output value as we store it: a string, valid UTF-8, at most
@@ -121,9 +116,7 @@ static int bad(struct loader *l, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	_cleanup_free_ char *what = NULL;
-	if (vasprintf(&what, fmt, ap) < 0)
-		what = NULL;
+	_cleanup_free_ char *what = xvasprintf(fmt, ap);
 	va_end(ap);
 	return rv_error_set(l->err, EBADMSG, "invalid checkpoint '%s': %s", l->path,
 			    what ? what : "malformed");
@@ -134,9 +127,7 @@ static void warn(struct loader *l, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	_cleanup_free_ char *w = NULL;
-	if (vasprintf(&w, fmt, ap) < 0)
-		w = NULL;
+	_cleanup_free_ char *w = xvasprintf(fmt, ap);
 	va_end(ap);
 	if (!w)
 		return;
@@ -393,7 +384,7 @@ int checkpoint_from_json(struct json_object *root, const char *path, struct chec
 {
 	int r;
 	struct loader l = { .path = path, .err = err };
-	_cleanup_(checkpoint_freep) struct checkpoint *cp = xcalloc(1, sizeof(*cp));
+	_cleanup_checkpoint_ struct checkpoint *cp = xcalloc(1, sizeof(*cp));
 	if ((r = load_header(&l, root, cp)) < 0 ||
 	    (r = load_completed(&l, root, &cp->completed_steps)) < 0 ||
 	    (r = load_loops(&l, root, &cp->loop_progress)) < 0 ||

@@ -83,6 +83,11 @@ int checkpoint_from_json(struct json_object *root, const char *path, struct chec
 			 char **ret_warning, struct rv_error **err);
 
 struct checkpoint *checkpoint_free(struct checkpoint *cp);
+static inline void checkpoint_freep(struct checkpoint **cp)
+{
+	checkpoint_free(*cp);
+}
+#define _cleanup_checkpoint_ __attribute__((cleanup(checkpoint_freep)))
 
 /* Outputs of a completed step, or NULL (borrowed). */
 struct json_object *checkpoint_completed_outputs(const struct checkpoint *cp, const char *step_id);

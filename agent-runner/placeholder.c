@@ -9,10 +9,11 @@
 
 #include "common/cleanup.h"
 #include "common/error.h"
+#include "common/strbuf.h"
 
+/* The output, cut off (too_big) past PLACEHOLDER_MAX_OUTPUT. */
 struct buf {
-	char *p;
-	size_t len, cap;
+	struct strbuf sb;
 	bool too_big;
 };
 
@@ -20,20 +21,11 @@ static void buf_add(struct buf *b, const char *s, size_t n)
 {
 	if (b->too_big)
 		return;
-	if (b->len + n > PLACEHOLDER_MAX_OUTPUT) {
+	if (b->sb.len + n > PLACEHOLDER_MAX_OUTPUT) {
 		b->too_big = true;
 		return;
 	}
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		b->p = xrealloc(b->p, cap);
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
+	strbuf_add(&b->sb, s, n);
 }
 
 static void buf_adds(struct buf *b, const char *s)
@@ -146,14 +138,14 @@ static void note_unresolved(struct buf *list, struct json_object *seen, const st
 	if (json_object_object_get_ex(seen, p, NULL))
 		return;
 	json_object_object_add(seen, p, NULL);
-	if (list->len)
+	if (list->sb.len)
 		buf_adds(list, ", ");
 	buf_adds(list, p);
 }
 
 char *placeholder_shell_quote(const char *s)
 {
-	struct buf b = {0};
+	struct buf b = {STRBUF_INIT, false};
 	buf_adds(&b, "'");
 	for (const char *p = s ? s : ""; *p; p++) {
 		if (*p == '\'')
@@ -162,7 +154,7 @@ char *placeholder_shell_quote(const char *s)
 			buf_add(&b, p, 1);
 	}
 	buf_adds(&b, "'");
-	return b.p;
+	return strbuf_detach(&b.sb, NULL);
 }
 
 /* Values passed through the environment (placeholder_resolve_env). */
@@ -186,7 +178,7 @@ static int resolve(const char *text, struct json_object *inputs, struct json_obj
 	if (!text)
 		return rv_error_set(err, EINVAL, "no text to resolve placeholders in");
 
-	struct buf out = {0}, unresolved = {0};
+	struct buf out = {STRBUF_INIT, false}, unresolved = {STRBUF_INIT, false};
 	_cleanup_json_ struct json_object *seen = json_object_new_object();
 	const char *end = text + strlen(text);
 	const char *p = text;
@@ -246,18 +238,21 @@ static int resolve(const char *text, struct json_object *inputs, struct json_obj
 	if (out.too_big || unresolved.too_big)
 		rc = rv_error_set(err, E2BIG, "text after placeholder substitution exceeds %u bytes",
 				  PLACEHOLDER_MAX_OUTPUT);
-	else if ((flags & PLACEHOLDER_STRICT) && unresolved.len)
-		rc = rv_error_set(err, EINVAL, "unresolved placeholders: %s", unresolved.p);
+	else if ((flags & PLACEHOLDER_STRICT) && unresolved.sb.len)
+		rc = rv_error_set(err, EINVAL, "unresolved placeholders: %s",
+				  strbuf_str(&unresolved.sb));
 	if (rc < 0) {
-		free(out.p);
-		free(unresolved.p);
+		strbuf_release(&out.sb);
+		strbuf_release(&unresolved.sb);
 		return rc;
 	}
-	*ret = out.p;
-	if (ret_unresolved)
-		*ret_unresolved = unresolved.p;
-	else
-		free(unresolved.p);
+	*ret = strbuf_detach(&out.sb, NULL);
+	/* NULL when every placeholder resolved, as callers expect */
+	if (ret_unresolved && unresolved.sb.buf)
+		*ret_unresolved = strbuf_detach(&unresolved.sb, NULL);
+	else if (ret_unresolved)
+		*ret_unresolved = NULL;
+	strbuf_release(&unresolved.sb);
 	return 0;
 }
 

@@ -126,9 +126,7 @@ static void log_event(struct run *r, const char *level, const char *event,
 {
 	va_list ap;
 	va_start(ap, fmt);
-	_cleanup_free_ char *msg = NULL;
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	_cleanup_free_ char *msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	_cleanup_json_ struct json_object *f = event_fields(s);
 	if (extra) {

@@ -50,6 +50,11 @@ struct status_file;
 int status_file_create(const char *path, const char *task_id, const char *step,
 		       struct status_file **ret, struct rv_error **err);
 struct status_file *status_file_free(struct status_file *sf);
+static inline void status_file_freep(struct status_file **sf)
+{
+	status_file_free(*sf);
+}
+#define _cleanup_status_file_ __attribute__((cleanup(status_file_freep)))
 
 int status_file_update(struct status_file *sf, const char *status, const char *step,
 		       int progress, const char *error, struct rv_error **err);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "strbuf.h"
 
 int fileio_write_all(int fd, const void *buf, size_t len)
 {
@@ -145,17 +146,16 @@ int fileio_read_bounded(const char *path, size_t max, char **ret_buf, size_t *re
 int fileio_read_fd(int fd, const char *path, size_t max, size_t first_cap, char **ret_buf,
 		   size_t *ret_len, struct rv_error **err)
 {
-	size_t cap = first_cap ? first_cap : 4096, len = 0;
-	_cleanup_free_ char *buf = xmalloc(cap + 1);
+	_cleanup_strbuf_ struct strbuf b = STRBUF_INIT;
+	strbuf_grow(&b, first_cap ? first_cap : 4096);
 	for (;;) {
-		if (len == cap) {
-			if (cap > max)
+		if (strbuf_avail(&b) == 0) {
+			if (b.len > max)
 				return rv_error_set(err, EFBIG, "'%s' is larger than %zu bytes", path,
 						    max);
-			cap *= 2;
-			buf = xrealloc(buf, cap + 1);
+			strbuf_grow(&b, b.len);
 		}
-		ssize_t n = read(fd, buf + len, cap - len);
+		ssize_t n = read(fd, b.buf + b.len, strbuf_avail(&b));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -163,14 +163,11 @@ int fileio_read_fd(int fd, const char *path, size_t max, size_t first_cap, char 
 		}
 		if (n == 0)
 			break;
-		len += (size_t)n;
-		if (len > max)
+		strbuf_setlen(&b, b.len + (size_t)n);
+		if (b.len > max)
 			return rv_error_set(err, EFBIG, "'%s' is larger than %zu bytes", path, max);
 	}
-	buf[len] = '\0';
-	if (ret_len)
-		*ret_len = len;
-	*ret_buf = TAKE_PTR(buf);
+	*ret_buf = strbuf_detach(&b, ret_len);
 	return 0;
 }
 

@@ -80,6 +80,9 @@ FORWARD(CURLMcode, curl_multi_poll,
 	(CURLM * m, struct curl_waitfd extra[], unsigned int n, int timeout_ms, int *ret),
 	(m, extra, n, timeout_ms, ret), CURLM_BAD_HANDLE)
 FORWARD(CURLMcode, curl_multi_wakeup, (CURLM * m), (m), CURLM_BAD_HANDLE)
+FORWARD(CURLMcode, curl_multi_fdset, (CURLM * m, fd_set *r, fd_set *w, fd_set *x, int *max_fd),
+	(m, r, w, x, max_fd), CURLM_BAD_HANDLE)
+FORWARD(CURLMcode, curl_multi_timeout, (CURLM * m, long *ret), (m, ret), CURLM_BAD_HANDLE)
 FORWARD(CURLMsg *, curl_multi_info_read, (CURLM * m, int *left), (m, left), NULL)
 FORWARD(const char *, curl_multi_strerror, (CURLMcode code), (code), "libcurl is not loaded")
 

@@ -39,12 +39,6 @@ const char *engine_kind_name(enum engine_kind kind)
 	}
 }
 
-static void engine_freep(struct engine **e)
-{
-	engine_free(*e);
-}
-#define _cleanup_engine_ _cleanup_(engine_freep)
-
 static void reply_releasep(struct engine_http_reply *r)
 {
 	engine_http_reply_release(r);

@@ -163,6 +163,12 @@ int engine_open_recorded(long long task_id, const char *value, struct engine **r
 
 /* NULL-safe; returns NULL. */
 struct engine *engine_free(struct engine *e);
+static inline void engine_freep(struct engine **e)
+{
+	engine_free(*e);
+}
+/* An engine freed when it goes out of scope (common/cleanup.h). */
+#define _cleanup_engine_ __attribute__((cleanup(engine_freep)))
 
 /* connect_ms: connection set-up; request_ms: each non-streaming call.
  * Values <= 0 leave the current one. */

@@ -3,11 +3,13 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <sys/select.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/cleanup.h"
 #include "common/jsonutil.h"
+#include "common/strbuf.h"
 #include "common/timeutil.h"
 #include "engine_http.h"
 
@@ -164,8 +166,7 @@ struct engine_events {
 	struct engine_http_request req;
 	engine_event_fn fn;
 	void *userdata;
-	char *line;
-	size_t line_len, line_cap;
+	struct strbuf line; /* the event being received, up to its newline */
 	int delivered;
 	int over;          /* 0 while open; else the final -errno */
 	char *over_msg;
@@ -197,27 +198,18 @@ static int on_data(void *userdata, const char *data, size_t len, struct rv_error
 	while (len > 0) {
 		const char *nl = memchr(data, '\n', len);
 		size_t take = nl ? (size_t)(nl - data) : len;
-		if (s->line_len + take > ENGINE_EVENTS_MAX_LINE)
+		if (s->line.len + take > ENGINE_EVENTS_MAX_LINE)
 			return rv_error_set(err, EPROTO, "engine event longer than %u bytes",
 					    ENGINE_EVENTS_MAX_LINE);
-		if (s->line_len + take + 1 > s->line_cap) {
-			size_t cap = s->line_cap ? s->line_cap : 4096;
-			while (cap < s->line_len + take + 1)
-				cap *= 2;
-			s->line = xrealloc(s->line, cap);
-			s->line_cap = cap;
-		}
-		memcpy(s->line + s->line_len, data, take);
-		s->line_len += take;
+		strbuf_add(&s->line, data, take);
 		data += take;
 		len -= take;
 		if (!nl)
 			break;
 		data++; /* the newline */
 		len--;
-		size_t n = s->line_len;
-		s->line_len = 0;
-		int r = deliver_line(s, s->line, n, err);
+		int r = deliver_line(s, strbuf_str(&s->line), s->line.len, err);
+		strbuf_reset(&s->line);
 		if (r < 0)
 			return r;
 	}
@@ -299,15 +291,10 @@ struct engine_events *engine_events_free(struct engine_events *s)
 		curl_multi_cleanup(s->multi);
 	engine_http_release(&s->http);
 	free(s->path);
-	free(s->line);
+	strbuf_release(&s->line);
 	free(s->over_msg);
 	free(s);
 	return NULL;
-}
-
-static void events_freep(struct engine_events **s)
-{
-	engine_events_free(*s);
 }
 
 int engine_events_open(struct engine *e, const struct engine_events_filter *filter,
@@ -315,7 +302,7 @@ int engine_events_open(struct engine *e, const struct engine_events_filter *filt
 		       struct rv_error **err)
 {
 	struct engine_http *eh = engine_http_of(e);
-	__attribute__((cleanup(events_freep))) struct engine_events *s = xcalloc(1, sizeof(*s));
+	_cleanup_engine_events_ struct engine_events *s = xcalloc(1, sizeof(*s));
 	s->fn = fn;
 	s->userdata = userdata;
 	int r = engine_http_open(&s->http, &eh->ep, err);
@@ -418,6 +405,46 @@ int engine_events_poll(struct engine_events *s, struct pollfd *extra, unsigned n
 			extra[i].revents |= POLLOUT;
 	}
 	r = perform(s, err);
+	if (r < 0)
+		return ended(s, r, err);
+	return s->delivered;
+}
+
+unsigned engine_events_pollfds(struct engine_events *s, struct pollfd *fds, unsigned max,
+			       int *ret_timeout_ms)
+{
+	*ret_timeout_ms = 0;
+	if (s->over)
+		return 0;
+	fd_set r, w, x;
+	FD_ZERO(&r);
+	FD_ZERO(&w);
+	FD_ZERO(&x);
+	int maxfd = -1;
+	if (curl_multi_fdset(s->multi, &r, &w, &x, &maxfd) != CURLM_OK)
+		return 0;
+	unsigned n = 0;
+	for (int fd = 0; fd <= maxfd && n < max; fd++) {
+		short ev = (short)((FD_ISSET(fd, &r) ? POLLIN : 0) | (FD_ISSET(fd, &w) ? POLLOUT : 0) |
+				   (FD_ISSET(fd, &x) ? POLLPRI : 0));
+		if (ev)
+			fds[n++] = (struct pollfd){.fd = fd, .events = ev};
+	}
+	long t = -1;
+	if (curl_multi_timeout(s->multi, &t) != CURLM_OK)
+		t = 0;
+	if (n == 0 && (t < 0 || t > ENGINE_EVENTS_BLIND_MS))
+		t = ENGINE_EVENTS_BLIND_MS;
+	*ret_timeout_ms = t < 0 ? -1 : t > INT_MAX ? INT_MAX : (int)t;
+	return n;
+}
+
+int engine_events_dispatch(struct engine_events *s, struct rv_error **err)
+{
+	if (s->over)
+		return over_again(s, err);
+	s->delivered = 0;
+	int r = perform(s, err);
 	if (r < 0)
 		return ended(s, r, err);
 	return s->delivered;

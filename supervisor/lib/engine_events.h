@@ -119,7 +119,30 @@ int engine_events_open(struct engine *e, const struct engine_events_filter *filt
 int engine_events_poll(struct engine_events *s, struct pollfd *extra, unsigned n_extra,
 		       int timeout_ms, struct rv_error **err);
 
+/* For a caller that owns the event loop (supervise.h): the descriptors the
+ * stream waits on, written to fds (at most max), and in *ret_timeout_ms how
+ * long the caller may wait before calling engine_events_dispatch even when
+ * none of them is ready (-1: no limit; 0: at once, as when the stream is
+ * over and dispatch must say so).  libcurl names its sockets through
+ * curl_multi_fdset, which cannot name a descriptor >= FD_SETSIZE: while no
+ * descriptor can be named the limit is ENGINE_EVENTS_BLIND_MS.  Returns the
+ * number written. */
+#define ENGINE_EVENTS_BLIND_MS 100
+unsigned engine_events_pollfds(struct engine_events *s, struct pollfd *fds, unsigned max,
+			       int *ret_timeout_ms);
+
+/* Read what arrived, without waiting, calling fn for each event: the
+ * counterpart of engine_events_pollfds, called after the caller's poll()
+ * (whatever it reported: it is cheap when nothing came).  Returns as
+ * engine_events_poll. */
+int engine_events_dispatch(struct engine_events *s, struct rv_error **err);
+
 /* NULL-safe; returns NULL. */
 struct engine_events *engine_events_free(struct engine_events *s);
+static inline void engine_events_freep(struct engine_events **s)
+{
+	engine_events_free(*s);
+}
+#define _cleanup_engine_events_ __attribute__((cleanup(engine_events_freep)))
 
 #endif

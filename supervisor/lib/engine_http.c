@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 
 #include "common/cleanup.h"
+#include "common/strbuf.h"
 #include "common/jsonutil.h"
 #include "common/timeutil.h"
 
@@ -214,9 +215,9 @@ static size_t on_write(char *buf, size_t size, size_t nmemb, void *userdata)
 		return len;
 	}
 	size_t max = x->req->on_data ? ENGINE_HTTP_MAX_ERROR_BODY : ENGINE_HTTP_MAX_BODY;
-	if (x->reply.len + len > max) {
+	if (x->body.len + len > max) {
 		if (x->req->on_data) /* an error body: its start is enough */
-			len = max - x->reply.len;
+			len = max - x->body.len;
 		else {
 			x->cb_code = EFBIG;
 			rv_error_set(&x->cb_err, EFBIG, "engine reply larger than %u MiB",
@@ -224,16 +225,7 @@ static size_t on_write(char *buf, size_t size, size_t nmemb, void *userdata)
 			return 0;
 		}
 	}
-	if (x->reply.len + len + 1 > x->cap) {
-		size_t cap = x->cap ? x->cap : 4096;
-		while (cap < x->reply.len + len + 1)
-			cap *= 2;
-		x->reply.body = xrealloc(x->reply.body, cap);
-		x->cap = cap;
-	}
-	memcpy(x->reply.body + x->reply.len, buf, len);
-	x->reply.len += len;
-	x->reply.body[x->reply.len] = '\0';
+	strbuf_add(&x->body, buf, len);
 	return size * nmemb;
 }
 
@@ -298,6 +290,7 @@ void engine_http_release(struct engine_http *h)
 		curl_easy_cleanup(h->curl);
 	curl_slist_free_all(h->headers);
 	engine_http_reply_release(&h->x.reply);
+	strbuf_release(&h->x.body);
 	rv_error_free(h->x.cb_err);
 	engine_endpoint_release(&h->ep);
 	free(h->base_url);
@@ -325,6 +318,7 @@ int engine_http_setup(struct engine_http *h, const struct engine_http_request *r
 		      struct rv_error **err)
 {
 	engine_http_reply_release(&h->x.reply);
+	strbuf_release(&h->x.body);
 	h->x.cb_err = rv_error_free(h->x.cb_err);
 	h->x = (struct engine_http_xfer){.req = req};
 	h->errbuf[0] = '\0';
@@ -373,11 +367,15 @@ int engine_http_complete(struct engine_http *h, CURLcode rc, struct engine_http_
 			code = engine_http_curl_error(rc, os_errno, h->ep.uri, h->errbuf, NULL, err);
 		}
 		engine_http_reply_release(&x->reply);
+		strbuf_release(&x->body);
 		x->cb_err = rv_error_free(x->cb_err);
 		x->req = NULL;
 		return code;
 	}
 	x->reply.status = engine_http_status_now(h);
+	/* NULL when the engine sent no body, as before */
+	x->reply.len = x->body.len;
+	x->reply.body = x->body.len || x->body.buf ? strbuf_detach(&x->body, NULL) : NULL;
 	*ret = x->reply;
 	x->reply = (struct engine_http_reply){0};
 	x->cb_err = rv_error_free(x->cb_err);
@@ -686,25 +684,18 @@ static int send_all(struct engine_http_raw *c, const char *data, size_t len, int
 	return 0;
 }
 
-/* Read into *buf (growing it) until stop() says enough, EOF, or deadline. */
-struct readbuf {
-	char *data;
-	size_t len, cap;
-};
-
-static int read_some(struct engine_http_raw *c, struct readbuf *b, size_t max, int64_t deadline,
+/* Read once into b (growing it, at most max bytes in all) before the
+ * deadline; *ret_eof: the engine closed the connection. */
+static int read_some(struct engine_http_raw *c, struct strbuf *b, size_t max, int64_t deadline,
 		     bool *ret_eof, struct rv_error **err)
 {
-	if (b->len + 4096 + 1 > b->cap) {
-		b->cap = b->cap ? b->cap * 2 : 8192;
-		b->data = xrealloc(b->data, b->cap);
-	}
-	size_t room = b->cap - b->len - 1;
+	strbuf_grow(b, 4096);
+	size_t room = strbuf_avail(b);
 	if (room > max - b->len)
 		room = max - b->len;
 	for (;;) {
 		size_t n = 0;
-		int r = engine_http_raw_recv(c, b->data + b->len, room, &n, err);
+		int r = engine_http_raw_recv(c, b->buf + b->len, room, &n, err);
 		if (r == -EAGAIN) {
 			r = wait_socket(c->fd, POLLIN, deadline);
 			if (r == 0)
@@ -714,8 +705,7 @@ static int read_some(struct engine_http_raw *c, struct readbuf *b, size_t max, i
 		}
 		if (r < 0)
 			return r;
-		b->len += n;
-		b->data[b->len] = '\0';
+		strbuf_setlen(b, b->len + n);
 		*ret_eof = n == 0;
 		return 0;
 	}
@@ -785,14 +775,14 @@ int engine_http_upgrade(const struct engine_endpoint *ep, const char *path, long
 						 "Upgrade: tcp\r\n"
 						 "\r\n",
 						 path, host);
-	struct readbuf b = {0};
+	_cleanup_strbuf_ struct strbuf b = STRBUF_INIT;
 	long status = 0;
 	size_t head_len = 0;
 	long long clen = -1;
 	bool chunked = false, eof = false;
 	int r = send_all(&c, request, strlen(request), deadline, err);
 	while (r == 0) {
-		r = b.len ? engine_http_parse_head(b.data, b.len, &status, &head_len, &clen, &chunked)
+		r = b.len ? engine_http_parse_head(b.buf, b.len, &status, &head_len, &clen, &chunked)
 			  : -EAGAIN;
 		if (r == -EPROTO) {
 			r = rv_error_set(err, EPROTO, "the engine at %s did not answer HTTP", ep->uri);
@@ -816,18 +806,17 @@ int engine_http_upgrade(const struct engine_endpoint *ep, const char *path, long
 		if (body_deadline > deadline)
 			body_deadline = deadline;
 		_cleanup_error_ struct rv_error *ignored = NULL;
-		while (b.len < want && !eof && !(chunked && memmem(b.data, b.len, "\r\n0\r\n", 5)))
+		while (b.len < want && !eof && !(chunked && memmem(b.buf, b.len, "\r\n0\r\n", 5)))
 			if (read_some(&c, &b, want, body_deadline, &eof, &ignored) < 0)
 				break;
 		size_t blen = b.len - head_len;
 		if (chunked)
-			blen = dechunk(b.data + head_len, blen);
-		r = engine_http_status_error(status, b.data + head_len, blen, what, err);
+			blen = dechunk(b.buf + head_len, blen);
+		r = engine_http_status_error(status, b.buf + head_len, blen, what, err);
 	}
 	if (r < 0) {
 		if (r == -ETIMEDOUT || r == -ECONNRESET)
 			rv_error_wrap(err, "%s", what);
-		free(b.data);
 		engine_http_raw_release(&c);
 		return r;
 	}
@@ -835,9 +824,8 @@ int engine_http_upgrade(const struct engine_endpoint *ep, const char *path, long
 	if (b.len > head_len) {
 		c.pending_len = b.len - head_len;
 		c.pending = xmalloc(c.pending_len);
-		memcpy(c.pending, b.data + head_len, c.pending_len);
+		memcpy(c.pending, b.buf + head_len, c.pending_len);
 	}
-	free(b.data);
 	*ret = c;
 	return 0;
 }

@@ -51,6 +51,7 @@
 #include <curl/curl.h>
 
 #include "common/error.h"
+#include "common/strbuf.h"
 
 /* What to do, said once at the end of an error (docs/design/errors.md):
  * a socket we may not open, and an engine that does not answer at all
@@ -116,7 +117,7 @@ void engine_http_reply_release(struct engine_http_reply *r);
 struct engine_http_xfer {
 	const struct engine_http_request *req;
 	struct engine_http_reply reply;
-	size_t cap;
+	struct strbuf body;      /* the reply's body as it arrives (reply.body at the end) */
 	struct rv_error *cb_err; /* error from on_data or from the cap */
 	int cb_code;
 };

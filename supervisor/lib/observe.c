@@ -29,9 +29,7 @@ static void reportf(observe_report_fn fn, void *ud, const char *level, int64_t i
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	_cleanup_free_ char *msg = NULL;
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	_cleanup_free_ char *msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	fn(ud, level, id, msg ? msg : "");
 }

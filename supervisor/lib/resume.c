@@ -626,9 +626,7 @@ static void not_resumable(struct resume_outcome *ret, struct rv_error **err, con
 {
 	va_list ap;
 	va_start(ap, fmt);
-	_cleanup_free_ char *msg = NULL;
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	_cleanup_free_ char *msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	ret->result = RESUME_NOT_RESUMABLE;
 	rv_error_set(err, EPERM, "%s", msg ? msg : "not resumable");

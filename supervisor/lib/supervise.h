@@ -13,7 +13,7 @@
  *     pipe): a status.json or description.json change triggers a pass that
  *     reads the status files (no engine call);
  *   - the engine event stream of every endpoint the store's tasks use
- *     (engine_events.h; die/destroy of containers labelled
+ *     (engine_events.h, its connection polled with the rest; die/destroy of containers labelled
  *     rover.store=<store>): an exit triggers a full pass, so it shows as a
  *     task status change well within a second.  A stream that ends (engine
  *     restarted, socket gone) is reopened with backoff (0.5 s doubling to
@@ -34,8 +34,10 @@
  * why the others wait, open gates nobody waits for; then stalls: a running
  * task whose status file shows no progress (updatedAt, outputAt, its start)
  * for project stallSeconds gets `stallRequest` and SIGTERM (task.h turns the
- * resulting pause into pauseReason stalled, auto-retried).  With several engine streams, the loop
- * blocks on the first and looks at the others at least every 100 ms.
+ * resulting pause into pauseReason stalled, auto-retried).  A pass starts
+ * at most SUPERVISE_MAX_RESUMES_PER_TURN resumes; the rest follow in the
+ * next pass, once the loop has read its descriptors.  The modules the loop
+ * is made of are listed in supervise_state.h.
  *
  * Exactly one process per store schedules retries: the holder of flock on
  * <store>/.supervisor.lock (taken non-blocking; the kernel drops it when the
@@ -76,6 +78,12 @@
 #define SUPERVISE_RECHECK_FIRST_MS 25
 #define SUPERVISE_RECHECK_FOR_MS 3000
 #define SUPERVISE_MAX_PENDING_EXITS 256
+/* Most resumes (auto-retries, queued starts, tasks back from a pause
+ * window) one pass starts: each starts a container, which takes the engine
+ * a second or more, and the loop must not leave its descriptors (signals,
+ * engine events) unread that long.  The others wait for the next pass,
+ * which follows at once. */
+#define SUPERVISE_MAX_RESUMES_PER_TURN 4
 
 enum supervise_event_kind {
 	SUPERVISE_STARTED,

@@ -183,6 +183,12 @@ int task_validate(const struct task *t, const char *path, struct rv_error **err)
 
 /* NULL-safe. */
 void task_free(struct task *t);
+static inline void task_freep(struct task **t)
+{
+	task_free(*t);
+}
+/* A task freed when it goes out of scope (common/cleanup.h). */
+#define _cleanup_task_ __attribute__((cleanup(task_freep)))
 
 /* A deep copy of t (to try a change without touching the original). */
 struct task *task_dup(const struct task *t);

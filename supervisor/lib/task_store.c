@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/strbuf.h"
 #include "common/fileio.h"
 #include "common/layout.h"
 #include "common/timeutil.h"
@@ -555,8 +556,7 @@ static int cmp_id(const void *a, const void *b)
  * the path buffer and the JSON tokener (allocating a tokener per file costs as
  * much as parsing the file). */
 struct reader {
-	char *buf;
-	size_t cap;
+	struct strbuf buf;
 	char *path;
 	size_t path_cap;
 	struct json_tokener *tok;
@@ -571,27 +571,26 @@ static int read_one(int dfd, const char *rel, struct reader *rd, size_t *ret_len
 	_cleanup_close_ int fd = openat(dfd, rel, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
-	size_t len = 0;
+	struct strbuf *b = &rd->buf;
+	strbuf_reset(b);
 	for (;;) {
-		if (len == rd->cap) {
-			if (rd->cap > TASK_MAX_FILE_BYTES)
+		if (strbuf_avail(b) == 0) {
+			if (b->len > TASK_MAX_FILE_BYTES)
 				return -EFBIG;
-			rd->cap *= 2;
-			rd->buf = xrealloc(rd->buf, rd->cap + 1);
+			strbuf_grow(b, b->len);
 		}
-		size_t want = rd->cap - len;
-		ssize_t n = read(fd, rd->buf + len, want);
+		size_t want = strbuf_avail(b);
+		ssize_t n = read(fd, b->buf + b->len, want);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
-		len += (size_t)n;
+		strbuf_setlen(b, b->len + (size_t)n);
 		if ((size_t)n < want)
 			break;
 	}
-	rd->buf[len] = '\0';
-	*ret_len = len;
+	*ret_len = b->len;
 	return 0;
 }
 
@@ -631,17 +630,17 @@ static bool list_one(int dfd, int64_t id, const char *tasks_dir, struct reader *
 		return true;
 	}
 	json_tokener_reset(rd->tok);
-	struct json_object *obj = json_tokener_parse_ex(rd->tok, rd->buf, (int)len);
+	struct json_object *obj = json_tokener_parse_ex(rd->tok, rd->buf.buf, (int)len);
 	bool ok = obj && json_tokener_get_error(rd->tok) == json_tokener_success;
 	for (size_t i = ok ? json_tokener_get_parse_end(rd->tok) : len; i < len; i++)
-		if (!isspace((unsigned char)rd->buf[i]))
+		if (!isspace((unsigned char)rd->buf.buf[i]))
 			ok = false;
 	if (ok) {
 		r = task_from_json(obj, id, path, &ent->task, NULL, &ent->err);
 	} else {
 		/* The slow path only words the error as every other reader does. */
 		json_object_put(obj);
-		r = task_parse(rd->buf, len, id, path, &ent->task, NULL, &ent->err);
+		r = task_parse(rd->buf.buf, len, id, path, &ent->task, NULL, &ent->err);
 	}
 	if (r < 0)
 		ent->task = NULL;
@@ -664,8 +663,8 @@ struct list_job {
 static void *list_slice(void *arg)
 {
 	struct list_job *job = arg;
-	struct reader rd = {.cap = 16384, .path_cap = strlen(job->tasks_dir) + 64};
-	rd.buf = xmalloc(rd.cap + 1);
+	struct reader rd = {.buf = STRBUF_INIT, .path_cap = strlen(job->tasks_dir) + 64};
+	strbuf_grow(&rd.buf, 16384);
 	rd.path = xmalloc(rd.path_cap);
 	rd.tok = json_tokener_new();
 	if (!rd.tok)
@@ -677,7 +676,7 @@ static void *list_slice(void *arg)
 			job->out_n++;
 	json_tokener_free(rd.tok);
 	free(rd.path);
-	free(rd.buf);
+	strbuf_release(&rd.buf);
 	return NULL;
 }
 

@@ -107,6 +107,7 @@ static inline void task_store_freep(struct task_store **s)
 {
 	task_store_free(*s);
 }
+#define _cleanup_task_store_ __attribute__((cleanup(task_store_freep)))
 
 /* "7" -> 7.  Canonical decimal only, the form rover prints and names
  * directories with: digits, no leading zero, no sign or space, value

@@ -250,9 +250,7 @@ static void notef(const struct tasklogs_opts *o, int64_t id, const char *fmt, ..
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	_cleanup_free_ char *msg = NULL;
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	_cleanup_free_ char *msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	o->report(o->report_userdata, "info", id, msg ? msg : "");
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/strbuf.h"
 #include "common/fileio.h"
 #include "supervisor/lib/hardening.h"
 
@@ -69,33 +70,29 @@ static char **git_environment(const char *const *extra)
 /* What git printed: stdout captured (up to out_max, the rest read and
  * dropped) or handed to out_fn; stderr captured (up to 64 KiB). */
 struct git_capture {
-	char *out;
-	size_t out_len, out_cap, out_max;
+	struct strbuf out;
+	size_t out_max;
 	bool out_truncated;
-	char *err;
-	size_t err_len;
+	struct strbuf err;
 	int fn_error; /* out_fn's first failure */
 };
 
+static void capture_release(struct git_capture *c)
+{
+	strbuf_release(&c->out);
+	strbuf_release(&c->err);
+}
+
 #define GIT_STDERR_MAX (64u * 1024u)
 
-static void capture_append(char **buf, size_t *len, size_t *cap, size_t max, bool *truncated,
-			   const char *data, size_t n)
+static void capture_append(struct strbuf *b, size_t max, bool *truncated, const char *data,
+			   size_t n)
 {
-	if (*len + n > max) {
+	if (b->len + n > max) {
 		*truncated = true;
-		n = max > *len ? max - *len : 0;
+		n = max > b->len ? max - b->len : 0;
 	}
-	if (*len + n + 1 > *cap) {
-		size_t c = *cap ? *cap : 4096;
-		while (c < *len + n + 1)
-			c *= 2;
-		*buf = xrealloc(*buf, c);
-		*cap = c;
-	}
-	memcpy(*buf + *len, data, n);
-	*len += n;
-	(*buf)[*len] = '\0';
+	strbuf_add(b, data, n);
 }
 
 static int64_t now_ms(void)
@@ -112,7 +109,6 @@ static bool drain(int outfd, int errfd, const struct worktree_git_opts *o, struc
 	int64_t deadline = o->timeout_s > 0 ? now_ms() + (int64_t)o->timeout_s * 1000 : 0;
 	struct pollfd p[2] = {{.fd = outfd, .events = POLLIN}, {.fd = errfd, .events = POLLIN}};
 	char buf[65536];
-	size_t err_cap = 0;
 	bool dummy = false;
 	while (p[0].fd >= 0 || p[1].fd >= 0) {
 		int wait = -1;
@@ -138,13 +134,12 @@ static bool drain(int outfd, int errfd, const struct worktree_git_opts *o, struc
 				continue;
 			}
 			if (i == 1)
-				capture_append(&c->err, &c->err_len, &err_cap, GIT_STDERR_MAX, &dummy, buf,
-					       (size_t)r);
+				capture_append(&c->err, GIT_STDERR_MAX, &dummy, buf, (size_t)r);
 			else if (o->out_fn && !c->fn_error)
 				c->fn_error = o->out_fn(o->out_userdata, buf, (size_t)r);
 			else if (!o->out_fn)
-				capture_append(&c->out, &c->out_len, &c->out_cap, c->out_max,
-					       &c->out_truncated, buf, (size_t)r);
+				capture_append(&c->out, c->out_max, &c->out_truncated, buf,
+					       (size_t)r);
 			if (c->fn_error)
 				return true; /* the reader is gone: stop git */
 		}
@@ -245,9 +240,9 @@ static int git_run(const struct worktree_git_opts *o, const char *const *argv,
 /* git's first line of complaint, for the error message. */
 static const char *first_error_line(struct git_capture *c)
 {
-	if (!c->err)
+	if (!c->err.buf)
 		return "(no message)";
-	char *e = c->err;
+	char *e = c->err.buf;
 	char *nl = strchr(e, '\n');
 	if (nl && strncmp(e, "Preparing", 9) == 0)
 		e = nl + 1;
@@ -261,13 +256,11 @@ int worktree_git_run(const struct worktree_git_opts *o, const char *const *argv,
 	struct git_capture c = {.out_max = o->out_max ? o->out_max : 64u * 1024u * 1024u};
 	int st = git_run(o, argv, &c, err);
 	if (st < 0 && !c.fn_error) {
-		free(c.out);
-		free(c.err);
+		capture_release(&c);
 		return st;
 	}
 	if (st < 0) { /* the reader's own error: no message from git */
-		free(c.out);
-		free(c.err);
+		capture_release(&c);
 		return rv_error_set(err, -st, "stopped git %s: %s", git_verb(argv), strerror(-st));
 	}
 	int r = 0;
@@ -281,15 +274,14 @@ int worktree_git_run(const struct worktree_git_opts *o, const char *const *argv,
 	if (r == 0) {
 		if (o->ret_status)
 			*o->ret_status = st;
-		if (o->ret_stderr)
-			*o->ret_stderr = c.err ? c.err : xstrdup(""), c.err = NULL;
-		if (ret_out)
-			*ret_out = c.out ? c.out : xstrdup(""), c.out = NULL;
 		if (ret_len)
-			*ret_len = c.out_len;
+			*ret_len = c.out.len;
+		if (o->ret_stderr)
+			*o->ret_stderr = strbuf_detach(&c.err, NULL);
+		if (ret_out)
+			*ret_out = strbuf_detach(&c.out, NULL);
 	}
-	free(c.out);
-	free(c.err);
+	capture_release(&c);
 	return r;
 }
 
@@ -308,16 +300,13 @@ int worktree_git(const char *cwd, const char *const *argv, char **ret_out,
 	else if (st != 0)
 		r = rv_error_set(err, EIO, "git %s failed: %s", git_verb(argv), first_error_line(&c));
 	if (r == 0 && ret_out) {
-		char *out = c.out ? c.out : xstrdup("");
-		size_t len = c.out ? c.out_len : 0;
-		while (len > 0 && (out[len - 1] == '\n' || out[len - 1] == '\r'))
+		size_t len = c.out.len;
+		while (len > 0 && (c.out.buf[len - 1] == '\n' || c.out.buf[len - 1] == '\r'))
 			len--;
-		out[len] = '\0';
-		*ret_out = out;
-		c.out = NULL;
+		strbuf_setlen(&c.out, len);
+		*ret_out = strbuf_detach(&c.out, NULL);
 	}
-	free(c.out);
-	free(c.err);
+	capture_release(&c);
 	return r;
 }
 

@@ -1263,6 +1263,65 @@ static void test_engine_events_stream_without_headers(void **state)
 	engine_free(e);
 }
 
+/* The caller owns the poll (supervise.h): the stream's descriptors go
+ * into the caller's poll(), dispatch reads them; nothing blocks inside. */
+static int dispatch_until(struct engine_events *s, struct got_events *g, int want,
+			  struct rv_error **err)
+{
+	int r = 0;
+	for (int i = 0; i < 50 && g->n < want && r >= 0; i++) {
+		struct pollfd fds[8];
+		int t = -1;
+		unsigned n = engine_events_pollfds(s, fds, 8, &t);
+		assert_true(n <= 8);
+		(void)poll(fds, n, t < 0 || t > 200 ? 200 : t);
+		r = engine_events_dispatch(s, err);
+	}
+	return r;
+}
+
+static void test_engine_events_caller_owns_the_poll(void **state)
+{
+	(void)state;
+	struct engine *e = open_fake();
+	const char *const actions[] = {"die", NULL};
+	struct engine_events_filter f = {.actions = actions};
+	struct got_events g = {0};
+	struct engine_events *s = NULL;
+	struct rv_error *err = NULL;
+	if (engine_events_open(e, &f, on_event, &g, &s, &err) < 0)
+		fail_msg("%s", rv_error_msg(err));
+	/* the connection is named: a caller can wait on it */
+	struct pollfd fds[8];
+	int t = -2;
+	assert_true(engine_events_pollfds(s, fds, 8, &t) >= 1);
+	assert_true(t >= -1);
+	assert_int_equal(engine_events_dispatch(s, NULL), 0);
+	assert_int_equal(g.n, 0);
+
+	gate_open();
+	if (dispatch_until(s, &g, 1, &err) < 0)
+		fail_msg("dispatch: %s", rv_error_msg(err));
+	assert_int_equal(g.n, 1);
+	assert_string_equal(g.ids[0], "c1full");
+	gate_open();
+	if (dispatch_until(s, &g, 2, &err) < 0)
+		fail_msg("dispatch: %s", rv_error_msg(err));
+	assert_string_equal(g.ids[1], "p2full");
+	/* the engine closes the stream: dispatch says so, pollfds asks for
+	 * dispatch at once and names nothing */
+	int r = dispatch_until(s, &g, 3, &err);
+	assert_int_equal(r, -ECONNRESET);
+	err = rv_error_free(err);
+	t = -2;
+	assert_int_equal(engine_events_pollfds(s, fds, 8, &t), 0);
+	assert_int_equal(t, 0);
+	assert_int_equal(engine_events_dispatch(s, &err), -ECONNRESET);
+	rv_error_free(err);
+	engine_events_free(s);
+	engine_free(e);
+}
+
 static void test_engine_events_open_refused(void **state)
 {
 	(void)state;
@@ -1422,6 +1481,8 @@ int main(void)
 		cmocka_unit_test(test_engine_events_query),
 		cmocka_unit_test_setup_teardown(test_engine_events_stream_without_headers,
 						setup_server, teardown),
+		cmocka_unit_test_setup_teardown(test_engine_events_caller_owns_the_poll, setup_server,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_engine_events_open_refused, setup_server,
 						teardown),
 		cmocka_unit_test(test_engine_error_mapping),

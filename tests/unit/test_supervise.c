@@ -18,6 +18,7 @@
 #include "common/fileio.h"
 #include "common/jsonutil.h"
 #include "supervisor/lib/supervise.h"
+#include "supervisor/lib/supervise_state.h"
 
 static char dir[] = "/tmp/rover-test-supervise-XXXXXX";
 
@@ -128,6 +129,20 @@ static void test_reconnect_delay(void **state)
 	assert_int_equal(prev, SUPERVISE_RECONNECT_MAX_MS);
 }
 
+/* A pass starts at most SUPERVISE_MAX_RESUMES_PER_TURN resumes; the one
+ * refused asks the loop to come back at once. */
+static void test_resume_budget(void **state)
+{
+	(void)state;
+	struct sv s = {.resumes_left = SUPERVISE_MAX_RESUMES_PER_TURN};
+	int taken = 0;
+	for (int i = 0; i < SUPERVISE_MAX_RESUMES_PER_TURN + 3; i++)
+		taken += sv_resume_take(&s);
+	assert_int_equal(taken, SUPERVISE_MAX_RESUMES_PER_TURN);
+	assert_true(s.need_status);
+	assert_true(SUPERVISE_MAX_RESUMES_PER_TURN >= 1);
+}
+
 static void test_status_messages(void **state)
 {
 	(void)state;
@@ -163,6 +178,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_scheduler_info, setup, teardown),
 		cmocka_unit_test(test_reconnect_delay),
 		cmocka_unit_test(test_status_messages),
+		cmocka_unit_test(test_resume_budget),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
