@@ -102,19 +102,21 @@ int cmd_list_watch(struct cmd_env *env, int interval_s, bool json, bool no_engin
 /* Prints observe/resume reports on stderr: "⚠ msg" or "ℹ msg". */
 void cmd_report_stderr(void *userdata, const char *level, int64_t id, const char *msg);
 
-/* Options of a command whose only options are --json and --help.  Returns
- * -1 to go on (optind at the operands), else the exit code to return now. */
-int cmd_parse_json_only(const char *verb, const char *usage, int argc, char **argv,
-			bool *ret_json);
-
-/* Options of restart and resume: --json, --image IMAGE, --help.  As
- * cmd_parse_json_only; *ret_image is NULL when not given. */
-int cmd_parse_json_image(const char *verb, const char *usage, int argc, char **argv,
-			 bool *ret_json, const char **ret_image);
+/* Options of a command whose only options are --json and --help (cmdopt.h):
+ * returns -1 to go on (optind at the operands), else the exit code to return
+ * now. */
+struct cmdopt_spec;
+int cmd_parse_json_only(const struct cmdopt_spec *spec, const char *json_help, int argc,
+			char **argv, bool *ret_json);
 
 /* --image on restart/resume: the image is on the engine task t runs on
  * (preflight.h), checked before anything changes.  NULL image: 0. */
 int cmd_preflight_task_image(const struct task *t, const char *image, struct rv_error **err);
+
+/* The one operand after the options (argv[optind]), a task id: -1 to go on,
+ * else CMD_USAGE after the usage error ("missing task id", "unexpected
+ * argument", not a positive integer). */
+int cmd_one_id(const char *verb, int argc, char **argv, int64_t *ret_id);
 
 /* What every "rover VERB [options] ID" does after its options: exactly one
  * operand, a valid task id, the project opened, the task loaded and, with

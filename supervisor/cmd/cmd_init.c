@@ -8,7 +8,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,29 +17,25 @@
 #include "common/fileio.h"
 #include "common/jsonutil.h"
 #include "supervisor/cmd/cmd.h"
+#include "supervisor/cmd/cmdopt.h"
 #include "supervisor/lib/engine.h"
 #include "supervisor/lib/preflight.h"
 #include "supervisor/lib/userconfig.h"
 
-static const char usage_text[] =
-	"Usage: rover init [--engine ENGINE] [--image IMAGE] [--agent TOOL] [--force] [--json]\n"
-	"\n"
-	"Set up rover for this project: check that the container engine answers and\n"
-	"has the image, print what was found, and write rover.json (agentImage,\n"
-	"agent, retry settings).  Nothing is written when a check fails.  The engine\n"
-	"is never written to rover.json; --engine saves it in your own\n"
-	"~/.config/rover/config.json.\n"
-	"\n"
-	"Options:\n"
-	"      --engine ENGINE  docker, podman, unix:///path or tcp://host:port; saved\n"
-	"                       in your configuration (default: discovery, not saved)\n"
-	"      --image IMAGE    the agent image (default: $ROVER_AGENT_IMAGE, else the\n"
-	"                       agentImage of an existing rover.json with --force)\n"
-	"  -a, --agent TOOL     default agent: claude, codex, gemini, qwen, opencode, cursor\n"
-	"      --force          update an existing rover.json (keys init does not set\n"
-	"                       are kept)\n"
-	"      --json           print one JSON object\n"
-	"  -h, --help           this help\n";
+static const struct cmdopt_spec spec = {
+	.verb = "init",
+	.header =
+		"Usage: rover init [--engine ENGINE] [--image IMAGE] [--agent TOOL] [--force] [--json]\n"
+		"\n"
+		"Set up rover for this project: check that the container engine answers and\n"
+		"has the image, print what was found, and write rover.json (agentImage,\n"
+		"agent, retry settings).  Nothing is written when a check fails.  The engine\n"
+		"is never written to rover.json; --engine saves it in your own\n"
+		"~/.config/rover/config.json.\n"
+		"\n",
+	.column = 23,
+	.no_operands = true,
+};
 
 struct init_found {
 	struct engine *engine;
@@ -69,42 +64,26 @@ static int find_engine(const char *engine_arg, struct init_found *f, struct rv_e
 
 int cmd_init(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"engine", required_argument, NULL, 'E'}, {"image", required_argument, NULL, 'I'},
-		{"agent", required_argument, NULL, 'a'},  {"force", no_argument, NULL, 'f'},
-		{"json", no_argument, NULL, 'j'},         {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	const char *engine_arg = NULL, *image = NULL, *agent = NULL;
 	bool json = false, force = false;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "a:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'E':
-			engine_arg = optarg;
-			break;
-		case 'I':
-			image = optarg;
-			break;
-		case 'a':
-			agent = optarg;
-			break;
-		case 'f':
-			force = true;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return CMD_OK;
-		default:
-			return cmd_usage_error("init", "invalid option");
-		}
-	}
-	if (optind < argc)
-		return cmd_usage_error("init", "unexpected argument '%s'", argv[optind]);
+	const struct cmdopt opts[] = {
+		CMDOPT_STRING("engine", 0, &engine_arg, "ENGINE",
+			      "docker, podman, unix:///path or tcp://host:port; saved\n"
+			      "in your configuration (default: discovery, not saved)"),
+		CMDOPT_STRING("image", 0, &image, "IMAGE",
+			      "the agent image (default: $ROVER_AGENT_IMAGE, else the\n"
+			      "agentImage of an existing rover.json with --force)"),
+		CMDOPT_STRING("agent", 'a', &agent, "TOOL",
+			      "default agent: claude, codex, gemini, qwen, opencode, cursor"),
+		CMDOPT_FLAG("force", 0, &force,
+			    "update an existing rover.json (keys init does not set\n"
+			    "are kept)"),
+		CMDOPT_FLAG("json", 0, &json, "print one JSON object"),
+		CMDOPT_END,
+	};
+	int rc = cmdopt_parse(&spec, opts, argc, argv);
+	if (rc >= 0)
+		return rc;
 	if (agent && !agent_tool_is_known(agent))
 		return cmd_usage_error("init",
 				       "unknown agent '%s' (claude, codex, gemini, qwen, opencode, "
@@ -147,7 +126,7 @@ int cmd_init(int argc, char **argv)
 	}
 
 	struct init_found f = {0};
-	int rc = CMD_FAILED;
+	rc = CMD_FAILED;
 	/* Freed at out: (not cleanup attributes: gcc 12's -fanalyzer misreads
 	 * them past the early returns above) */
 	struct json_object *settings = NULL;

@@ -13,6 +13,7 @@
 #include "common/tty.h"
 #include "common/timeutil.h"
 #include "supervisor/cmd/cmd.h"
+#include "supervisor/cmd/cmdopt.h"
 #include "supervisor/cmd/list_view.h"
 #include "supervisor/lib/approval.h"
 #include "supervisor/cmd/queue_view.h"
@@ -23,16 +24,17 @@
 #include "supervisor/lib/lock.h"
 #include "supervisor/lib/observe.h"
 
-static const char usage_text[] =
-	"Usage: rover inspect ID [--json]\n"
-	"\n"
-	"Show one task: its status and why, the current iteration, the checkpoint\n"
-	"(completed steps, pause reason, provider reset time), the container and the\n"
-	"auto-retry state.  An active task is first reconciled with its container.\n"
-	"\n"
-	"Options:\n"
-	"      --json     print one JSON object\n"
-	"  -h, --help     this help\n";
+static const struct cmdopt_spec spec = {
+	.verb = "inspect",
+	.header =
+		"Usage: rover inspect ID [--json]\n"
+		"\n"
+		"Show one task: its status and why, the current iteration, the checkpoint\n"
+		"(completed steps, pause reason, provider reset time), the container and the\n"
+		"auto-retry state.  An active task is first reconciled with its container.\n"
+		"\n",
+	.column = 17,
+};
 
 /* Everything inspect shows, as JSON (the human view prints from it too). */
 static struct json_object *inspect_json(const struct cmd_env *env, struct task *t)
@@ -263,7 +265,7 @@ static void print_human(const struct cmd_env *env, const struct task *t, struct 
 int cmd_inspect(int argc, char **argv)
 {
 	bool json = false;
-	int rc = cmd_parse_json_only("inspect", usage_text, argc, argv, &json);
+	int rc = cmd_parse_json_only(&spec, "print one JSON object", argc, argv, &json);
 	if (rc >= 0)
 		return rc;
 	struct cmd_env env;

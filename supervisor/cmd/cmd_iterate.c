@@ -2,7 +2,7 @@
  * task (iterate.h). */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
+#include <getopt.h> /* optind */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,53 +10,47 @@
 #include "common/cleanup.h"
 #include "common/jsonutil.h"
 #include "supervisor/cmd/cmd.h"
+#include "supervisor/cmd/cmdopt.h"
 #include "supervisor/lib/iterate.h"
 
-static const char usage_text[] =
-	"Usage: rover iterate ID INSTRUCTIONS [--json]\n"
-	"\n"
-	"Start a new iteration of a finished task (COMPLETED, FAILED, MERGED or PUSHED)\n"
-	"with follow-up instructions, in the same workspace and on the same branch.\n"
-	"The instructions replace the workflow's `description` input for the new\n"
-	"iteration (the built-in workflows' prompt).  The new iteration has its own\n"
-	"directory, status, checkpoint, logs (rover logs --iteration N) and pause and\n"
-	"resume; it starts from the beginning of the workflow.  The commits of the\n"
-	"finished iteration are imported into the project's branch first.\n"
-	"\n"
-	"Refused while the task runs (wait for it, or stop it) and while it is PAUSED\n"
-	"(resume it first).\n"
-	"\n"
-	"Options:\n"
-	"      --json   print {\"success\": true, \"taskId\": N, \"iteration\": N, ...}\n"
-	"  -h, --help   this help\n"
-	"\n"
-	"Environment: ROVER_AGENT_IMAGE overrides the task's image.\n"
-	"Exit status: 0 started, 1 not started (not found, not finished, the\n"
-	"container could not start), 2 usage error.\n";
+static const struct cmdopt_spec spec = {
+	.verb = "iterate",
+	.header =
+		"Usage: rover iterate ID INSTRUCTIONS [--json]\n"
+		"\n"
+		"Start a new iteration of a finished task (COMPLETED, FAILED, MERGED or PUSHED)\n"
+		"with follow-up instructions, in the same workspace and on the same branch.\n"
+		"The instructions replace the workflow's `description` input for the new\n"
+		"iteration (the built-in workflows' prompt).  The new iteration has its own\n"
+		"directory, status, checkpoint, logs (rover logs --iteration N) and pause and\n"
+		"resume; it starts from the beginning of the workflow.  The commits of the\n"
+		"finished iteration are imported into the project's branch first.\n"
+		"\n"
+		"Refused while the task runs (wait for it, or stop it) and while it is PAUSED\n"
+		"(resume it first).\n"
+		"\n",
+	.footer =
+		"\n"
+		"Environment: ROVER_AGENT_IMAGE overrides the task's image.\n"
+		"Exit status: 0 started, 1 not started (not found, not finished, the\n"
+		"container could not start), 2 usage error.\n",
+	.column = 15,
+	.stop_at_operand = true,
+};
 
 int cmd_iterate(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	bool json = false;
-	int c;
-	optind = 1;
-	/* "+": instructions may contain words starting with '-' after the id. */
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return CMD_OK;
-		default:
-			return cmd_usage_error("iterate", "invalid option");
-		}
-	}
+	const struct cmdopt opts[] = {
+		CMDOPT_FLAG("json", 0, &json,
+			    "print {\"success\": true, \"taskId\": N, \"iteration\": N, ...}"),
+		CMDOPT_END,
+	};
+	/* stop_at_operand: instructions may contain words starting with '-'
+	 * after the id. */
+	int rc = cmdopt_parse(&spec, opts, argc, argv);
+	if (rc >= 0)
+		return rc;
 	if (optind >= argc)
 		return cmd_usage_error("iterate", "missing task id");
 	int64_t id;
@@ -90,7 +84,7 @@ int cmd_iterate(int argc, char **argv)
 				  .image = image && *image ? image : NULL,
 				  .report = json ? NULL : cmd_report_stderr};
 	struct resume_outcome out = {0};
-	int rc = CMD_FAILED;
+	rc = CMD_FAILED;
 	int r = iterate_task(env.project, env.store, id, &io, &out, &err);
 	if (r < 0) {
 		rc = cmd_fail(json, CMD_FAILED, err);

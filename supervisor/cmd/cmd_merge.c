@@ -7,27 +7,28 @@
 #include "common/jsonutil.h"
 #include "common/textutil.h"
 #include "supervisor/cmd/cmd.h"
+#include "supervisor/cmd/cmdopt.h"
 #include "supervisor/lib/taskgit.h"
 
-static const char usage_text[] =
-	"Usage: rover merge ID [--json]\n"
-	"\n"
-	"Merge a task's work into the branch you are on in the project.  Files its\n"
-	"agent left uncommitted are first committed on the task's branch\n"
-	"rover/task-ID (\"rover: uncommitted work of task ID\"), then that branch is\n"
-	"merged (git merge --no-ff).  Refused, with nothing changed, while the task's\n"
-	"container runs, when your tracked files have uncommitted changes, and when\n"
-	"the task's work conflicts with your branch (the conflicting files are named).\n"
-	"\n"
-	"Options:\n"
-	"      --json     print {merged, taskId, into, commit, snapshotCommit,\n"
-	"                 alreadyMerged, skipped}\n"
-	"  -h, --help     this help\n";
+static const struct cmdopt_spec spec = {
+	.verb = "merge",
+	.header =
+		"Usage: rover merge ID [--json]\n"
+		"\n"
+		"Merge a task's work into the branch you are on in the project.  Files its\n"
+		"agent left uncommitted are first committed on the task's branch\n"
+		"rover/task-ID (\"rover: uncommitted work of task ID\"), then that branch is\n"
+		"merged (git merge --no-ff).  Refused, with nothing changed, while the task's\n"
+		"container runs, when your tracked files have uncommitted changes, and when\n"
+		"the task's work conflicts with your branch (the conflicting files are named).\n"
+		"\n",
+	.column = 17,
+};
 
 int cmd_merge(int argc, char **argv)
 {
 	bool json = false;
-	int rc = cmd_parse_json_only("merge", usage_text, argc, argv, &json);
+	int rc = cmd_parse_json_only(&spec, "print {merged, taskId, into, commit, snapshotCommit,\nalreadyMerged, skipped}", argc, argv, &json);
 	if (rc >= 0)
 		return rc;
 	struct cmd_env env;

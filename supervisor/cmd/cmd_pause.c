@@ -1,6 +1,5 @@
 /* rover pause ID [--now] [--timeout SECONDS] [--reason TEXT] [--json] */
 #define _GNU_SOURCE
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -8,26 +7,24 @@
 #include "common/cleanup.h"
 #include "common/jsonutil.h"
 #include "supervisor/cmd/cmd.h"
+#include "supervisor/cmd/cmdopt.h"
 #include "supervisor/lib/observe.h"
 #include "supervisor/lib/taskops.h"
 
-static const char usage_text[] =
-	"Usage: rover pause ID [--now] [--timeout SECONDS] [--reason TEXT] [--json]\n"
-	"       rover pause --all [--now] ... (every running task: rover pause --all --help)\n"
-	"\n"
-	"Pause a running task after its current step: the runner finishes the step,\n"
-	"saves its checkpoint and stops, and 'rover resume ID' continues from there.\n"
-	"If the step is not done within the timeout, the container gets SIGTERM (the\n"
-	"step is interrupted and runs again on resume), then SIGKILL after 30 s.\n"
-	"A task paused by a person is never retried automatically.\n"
-	"\n"
-	"Options:\n"
-	"      --now              interrupt the current step at once (SIGTERM)\n"
-	"  -t, --timeout SECONDS  how long the current step may take (default 600)\n"
-	"  -r, --reason TEXT      why; shown by 'rover inspect'\n"
-	"      --json             print {taskId, title, status, pausedAt, reason,\n"
-	"                         hasCheckpoint}\n"
-	"  -h, --help             this help\n";
+static const struct cmdopt_spec spec = {
+	.verb = "pause",
+	.header =
+		"Usage: rover pause ID [--now] [--timeout SECONDS] [--reason TEXT] [--json]\n"
+		"       rover pause --all [--now] ... (every running task: rover pause --all --help)\n"
+		"\n"
+		"Pause a running task after its current step: the runner finishes the step,\n"
+		"saves its checkpoint and stops, and 'rover resume ID' continues from there.\n"
+		"If the step is not done within the timeout, the container gets SIGTERM (the\n"
+		"step is interrupted and runs again on resume), then SIGKILL after 30 s.\n"
+		"A task paused by a person is never retried automatically.\n"
+		"\n",
+	.column = 25,
+};
 
 struct progress {
 	bool tty;
@@ -60,43 +57,23 @@ static void on_progress(void *userdata, int64_t id, enum taskops_pause_phase pha
 
 int cmd_pause(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"now", no_argument, NULL, 'n'},
-		{"timeout", required_argument, NULL, 't'},
-		{"reason", required_argument, NULL, 'r'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	if (cmd_wants_all(argc, argv))
 		return cmd_pause_all(argc, argv);
 	struct taskops_pause_opts o = {.timeout_s = -1};
 	bool json = false;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "t:r:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'n':
-			o.now = true;
-			break;
-		case 't':
-			if (!cmd_parse_uint("pause", "--timeout", optarg, 7 * 24 * 3600, &o.timeout_s))
-				return CMD_USAGE;
-			break;
-		case 'r':
-			o.reason = optarg;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return CMD_OK;
-		default:
-			return cmd_usage_error("pause", "invalid option");
-		}
-	}
-	int rc;
+	const struct cmdopt opts[] = {
+		CMDOPT_FLAG("now", 0, &o.now, "interrupt the current step at once (SIGTERM)"),
+		CMDOPT_UINT("timeout", 't', &o.timeout_s, 7 * 24 * 3600, "SECONDS",
+			    "how long the current step may take (default 600)"),
+		CMDOPT_STRING("reason", 'r', &o.reason, "TEXT", "why; shown by 'rover inspect'"),
+		CMDOPT_FLAG("json", 0, &json,
+			    "print {taskId, title, status, pausedAt, reason,\n"
+			    "hasCheckpoint}"),
+		CMDOPT_END,
+	};
+	int rc = cmdopt_parse(&spec, opts, argc, argv);
+	if (rc >= 0)
+		return rc;
 	struct cmd_env env;
 	struct task *t = NULL;
 	rc = cmd_open_task("pause", argc, argv, json, true, &env, &t);

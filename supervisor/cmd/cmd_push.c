@@ -1,6 +1,5 @@
 /* rover push ID [--remote R] [--json] */
 #define _GNU_SOURCE
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -8,54 +7,51 @@
 #include "common/jsonutil.h"
 #include "common/textutil.h"
 #include "supervisor/cmd/cmd.h"
+#include "supervisor/cmd/cmdopt.h"
 #include "supervisor/lib/taskgit.h"
 
-static const char usage_text[] =
-	"Usage: rover push ID [--remote R] [--json]\n"
-	"\n"
-	"Push a task's branch rover/task-ID to a remote of the project, under the same\n"
-	"name.  Files its agent left uncommitted are first committed on the branch\n"
-	"(\"rover: uncommitted work of task ID\"), as 'rover merge' does.  Refused while\n"
-	"the task's container runs.\n"
-	"\n"
-	"Options:\n"
-	"  -r, --remote R the remote (default: the branch's upstream remote, else origin)\n"
-	"      --json     print {pushed, taskId, remote, branch, commit, snapshotCommit}\n"
-	"  -h, --help     this help\n";
+static const struct cmdopt_spec spec = {
+	.verb = "push",
+	.header =
+		"Usage: rover push ID [--remote R] [--json]\n"
+		"\n"
+		"Push a task's branch rover/task-ID to a remote of the project, under the same\n"
+		"name.  Files its agent left uncommitted are first committed on the branch\n"
+		"(\"rover: uncommitted work of task ID\"), as 'rover merge' does.  Refused while\n"
+		"the task's container runs.\n"
+		"\n",
+	.column = 17,
+};
+
+/* A remote's name: never empty, and never what git would take as an option. */
+static bool remote_option(const char *verb, const char *arg, void *ptr)
+{
+	if (!*arg || *arg == '-') {
+		cmd_usage_error(verb, "--remote needs a remote's name");
+		return false;
+	}
+	*(const char **)ptr = arg;
+	return true;
+}
 
 int cmd_push(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"remote", required_argument, NULL, 'r'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	bool json = false;
 	const char *remote = NULL;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "r:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'r':
-			remote = optarg;
-			if (!*remote || *remote == '-')
-				return cmd_usage_error("push", "--remote needs a remote's name");
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return CMD_OK;
-		default:
-			return cmd_usage_error("push", "invalid option");
-		}
-	}
+	const struct cmdopt opts[] = {
+		CMDOPT_CALL("remote", 'r', remote_option, &remote, "R",
+			    "the remote (default: the branch's upstream remote, else origin)"),
+		CMDOPT_FLAG("json", 0, &json,
+			    "print {pushed, taskId, remote, branch, commit, snapshotCommit}"),
+		CMDOPT_END,
+	};
+	int rc = cmdopt_parse(&spec, opts, argc, argv);
+	if (rc >= 0)
+		return rc;
 	struct cmd_env env;
 	struct taskgit_task tg = {0};
 	int64_t id = 0;
-	int rc = cmd_open_taskgit("push", argc, argv, json, true, &env, &id, &tg);
+	rc = cmd_open_taskgit("push", argc, argv, json, true, &env, &id, &tg);
 	if (rc >= 0)
 		return rc;
 	rc = CMD_OK;

@@ -7,29 +7,36 @@
 #include "common/cleanup.h"
 #include "common/jsonutil.h"
 #include "supervisor/cmd/cmd.h"
+#include "supervisor/cmd/cmdopt.h"
 #include "supervisor/lib/observe.h"
 #include "supervisor/lib/taskops.h"
 
-static const char usage_text[] =
-	"Usage: rover restart ID [--image IMAGE] [--json]\n"
-	"\n"
-	"Run a task's current iteration again from its first step, in a new container.\n"
-	"For NEW and FAILED tasks, and for running ones whose container is gone.  The\n"
-	"old checkpoint is not reused: it is kept beside as\n"
-	"checkpoint.json.restart-<time>.  A PAUSED task is continued with\n"
-	"'rover resume ID' instead.\n"
-	"\n"
-	"Options:\n"
-	"      --image IMAGE  run it in this image from now on (recorded in the task;\n"
-	"                 checked on the task's engine before anything changes)\n"
-	"      --json     print {taskId, title, status, containerId, ...}\n"
-	"  -h, --help     this help\n";
+static const struct cmdopt_spec spec = {
+	.verb = "restart",
+	.header =
+		"Usage: rover restart ID [--image IMAGE] [--json]\n"
+		"\n"
+		"Run a task's current iteration again from its first step, in a new container.\n"
+		"For NEW and FAILED tasks, and for running ones whose container is gone.  The\n"
+		"old checkpoint is not reused: it is kept beside as\n"
+		"checkpoint.json.restart-<time>.  A PAUSED task is continued with\n"
+		"'rover resume ID' instead.\n"
+		"\n",
+	.column = 17,
+};
 
 int cmd_restart(int argc, char **argv)
 {
 	bool json = false;
 	const char *image = NULL;
-	int rc = cmd_parse_json_image("restart", usage_text, argc, argv, &json, &image);
+	const struct cmdopt opts[] = {
+		CMDOPT_CALL("image", 0, cmdopt_image, &image, "IMAGE",
+			    "run it in this image from now on (recorded in the task;\n"
+			    "checked on the task's engine before anything changes)"),
+		CMDOPT_FLAG("json", 0, &json, "print {taskId, title, status, containerId, ...}"),
+		CMDOPT_END,
+	};
+	int rc = cmdopt_parse(&spec, opts, argc, argv);
 	if (rc >= 0)
 		return rc;
 	struct cmd_env env;

@@ -10,54 +10,31 @@
 #include "common/jsonutil.h"
 #include "common/timeutil.h"
 #include "supervisor/cmd/cmd.h"
+#include "supervisor/cmd/cmdopt.h"
 #include "supervisor/lib/resume.h"
 
-static const char usage_text[] =
-	"Usage: rover resume ID [--image IMAGE] [--budget USD] [--recreate-workspace]\n"
-	"                       [--allow-workflow-change] [--json]\n"
-	"       rover resume --all [--json] (what pause --all or drain mode paused)\n"
-	"\n"
-	"Resume a paused or failed task from its checkpoint: completed steps are\n"
-	"skipped, the workflow continues where it stopped.  A task whose container\n"
-	"died is classified first, so it can be resumed at once.  A manual resume\n"
-	"resets the task's auto-retry budget.  Before anything changes, what the\n"
-	"checkpoint needs is checked: the workspace its completed steps worked in,\n"
-	"and the workflow it was saved for; a resume that lacks them is refused,\n"
-	"naming what is missing and the option that goes on anyway.\n"
-	"\n"
-	"Options:\n"
-	"      --image IMAGE  continue in this image (recorded in the task; checked on\n"
-	"               the task's engine before anything changes)\n"
-	"      --budget USD the task's new cost budget (a task paused because its budget\n"
-	"               was spent goes on only with a higher one)\n"
-	"      --recreate-workspace     the workspace is gone: make it again from the\n"
-	"               task's branch (files never committed are lost)\n"
-	"      --allow-workflow-change  resume although the task's workflow.yml\n"
-	"               changed since the checkpoint was saved\n"
-	"      --json   print {\"success\": true, \"taskId\": N, ...} on stdout\n"
-	"  -h, --help   this help\n"
-	"\n"
-	"Environment: ROVER_AGENT_IMAGE overrides the task's image (--image wins).\n"
-	"Exit status: 0 resumed, 1 not resumed (not found, not PAUSED or FAILED,\n"
-	"already being resumed, the container could not start), 2 usage error.\n";
-
-/* Remove "--opt VALUE" from argv; the value, or NULL when absent (a
- * missing value is left for the shared parser to refuse). */
-static const char *take_value(int *argc, char **argv, const char *opt)
-{
-	const char *value = NULL;
-	int k = 0;
-	for (int i = 0; i < *argc; i++) {
-		if (i > 0 && !strcmp(argv[i], opt) && i + 1 < *argc) {
-			value = argv[++i];
-			continue;
-		}
-		argv[k++] = argv[i];
-	}
-	argv[k] = NULL;
-	*argc = k;
-	return value;
-}
+static const struct cmdopt_spec spec = {
+	.verb = "resume",
+	.header =
+		"Usage: rover resume ID [--image IMAGE] [--budget USD] [--recreate-workspace]\n"
+		"                       [--allow-workflow-change] [--json]\n"
+		"       rover resume --all [--json] (what pause --all or drain mode paused)\n"
+		"\n"
+		"Resume a paused or failed task from its checkpoint: completed steps are\n"
+		"skipped, the workflow continues where it stopped.  A task whose container\n"
+		"died is classified first, so it can be resumed at once.  A manual resume\n"
+		"resets the task's auto-retry budget.  Before anything changes, what the\n"
+		"checkpoint needs is checked: the workspace its completed steps worked in,\n"
+		"and the workflow it was saved for; a resume that lacks them is refused,\n"
+		"naming what is missing and the option that goes on anyway.\n"
+		"\n",
+	.footer =
+		"\n"
+		"Environment: ROVER_AGENT_IMAGE overrides the task's image (--image wins).\n"
+		"Exit status: 0 resumed, 1 not resumed (not found, not PAUSED or FAILED,\n"
+		"already being resumed, the container could not start), 2 usage error.\n",
+	.column = 15,
+};
 
 static int set_budget(struct task *t, void *userdata, struct rv_error **err)
 {
@@ -65,23 +42,6 @@ static int set_budget(struct task *t, void *userdata, struct rv_error **err)
 	json_object_object_add(task_json(t), "budgetUsd",
 			       json_object_new_double(*(const double *)userdata));
 	return 0;
-}
-
-/* Remove flag from argv (the options the shared parser does not know);
- * true when it was there. */
-static bool take_flag(int *argc, char **argv, const char *flag)
-{
-	bool found = false;
-	int k = 0;
-	for (int i = 0; i < *argc; i++) {
-		if (i > 0 && !strcmp(argv[i], flag))
-			found = true;
-		else
-			argv[k++] = argv[i];
-	}
-	argv[k] = NULL;
-	*argc = k;
-	return found;
 }
 
 static void print_tree(const struct cmd_env *env, const struct task *t, const char *image)
@@ -113,15 +73,26 @@ int cmd_resume(int argc, char **argv)
 {
 	if (cmd_wants_all(argc, argv))
 		return cmd_resume_all(argc, argv);
-	bool json = false;
+	bool json = false, recreate = false, allow_change = false;
 	const char *opt_image = NULL;
-	bool recreate = take_flag(&argc, argv, "--recreate-workspace");
-	const char *budget_arg = take_value(&argc, argv, "--budget");
 	double budget = 0;
-	if (budget_arg && !cmd_parse_dollars("resume", "--budget", budget_arg, &budget))
-		return CMD_USAGE;
-	bool allow_change = take_flag(&argc, argv, "--allow-workflow-change");
-	int rc = cmd_parse_json_image("resume", usage_text, argc, argv, &json, &opt_image);
+	const struct cmdopt opts[] = {
+		CMDOPT_CALL("image", 0, cmdopt_image, &opt_image, "IMAGE",
+			    "continue in this image (recorded in the task; checked on\n"
+			    "the task's engine before anything changes)"),
+		CMDOPT_DOLLARS("budget", 0, &budget, "USD",
+			       "the task's new cost budget (a task paused because its budget\n"
+			       "was spent goes on only with a higher one)"),
+		CMDOPT_FLAG("recreate-workspace", 0, &recreate,
+			    "the workspace is gone: make it again from the\n"
+			    "task's branch (files never committed are lost)"),
+		CMDOPT_FLAG("allow-workflow-change", 0, &allow_change,
+			    "resume although the task's workflow.yml\n"
+			    "changed since the checkpoint was saved"),
+		CMDOPT_FLAG("json", 0, &json, "print {\"success\": true, \"taskId\": N, ...} on stdout"),
+		CMDOPT_END,
+	};
+	int rc = cmdopt_parse(&spec, opts, argc, argv);
 	if (rc >= 0)
 		return rc;
 	struct cmd_env env;

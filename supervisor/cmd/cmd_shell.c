@@ -2,7 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
+#include <getopt.h> /* optind */
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,24 +15,28 @@
 #include "common/fileio.h"
 #include "common/tty.h"
 #include "supervisor/cmd/cmd.h"
+#include "supervisor/cmd/cmdopt.h"
 #include "supervisor/lib/observe.h"
 #include "supervisor/lib/shell.h"
 
-static const char usage_text[] =
-	"Usage: rover shell [--image IMAGE] ID [-- COMMAND [ARG...]]\n"
-	"\n"
-	"Open a shell in a task's workspace, in a new container of the task's image\n"
-	"with the task's mounts and confinement (the workspace at /workspace, the\n"
-	"working directory).  On a terminal it is interactive (the container gets a\n"
-	"terminal of the same size); with stdin from a pipe or file, the commands are\n"
-	"read from it.  The container is removed afterwards; rover exits with the\n"
-	"shell's exit status.  Works beside a running task, in the same files.\n"
-	"\n"
-	"Options:\n"
-	"      --image IMAGE   another image (default: the one the task ran in)\n"
-	"  -h, --help          this help\n"
-	"\n"
-	"COMMAND defaults to /bin/sh.\n";
+static const struct cmdopt_spec spec = {
+	.verb = "shell",
+	.header =
+		"Usage: rover shell [--image IMAGE] ID [-- COMMAND [ARG...]]\n"
+		"\n"
+		"Open a shell in a task's workspace, in a new container of the task's image\n"
+		"with the task's mounts and confinement (the workspace at /workspace, the\n"
+		"working directory).  On a terminal it is interactive (the container gets a\n"
+		"terminal of the same size); with stdin from a pipe or file, the commands are\n"
+		"read from it.  The container is removed afterwards; rover exits with the\n"
+		"shell's exit status.  Works beside a running task, in the same files.\n"
+		"\n",
+	.footer =
+		"\n"
+		"COMMAND defaults to /bin/sh.\n",
+	.column = 22,
+	.stop_at_operand = true,
+};
 
 /* Ctrl+D: how a terminal says end of file (see engine_attach.h). */
 #define EOT_CHAR '\x04'
@@ -174,27 +178,17 @@ static int pump(struct session *se, int sfd, struct rv_error **err)
 
 int cmd_shell(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"image", required_argument, NULL, 'i'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	const char *image = NULL;
-	int c;
-	optind = 1;
-	/* "+": options end at the task id; what follows is the command's. */
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'i':
-			image = optarg;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return CMD_OK;
-		default:
-			return cmd_usage_error("shell", "invalid option");
-		}
-	}
+	const struct cmdopt opts[] = {
+		CMDOPT_STRING("image", 0, &image, "IMAGE",
+			      "another image (default: the one the task ran in)"),
+		CMDOPT_END,
+	};
+	/* stop_at_operand: options end at the task id; what follows is the
+	 * command's. */
+	int rc = cmdopt_parse(&spec, opts, argc, argv);
+	if (rc >= 0)
+		return rc;
 	if (optind >= argc)
 		return cmd_usage_error("shell", "missing task id");
 	int64_t id;
@@ -241,7 +235,7 @@ int cmd_shell(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &mask, &old);
 	_cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
-	int rc = CMD_FAILED;
+	rc = CMD_FAILED;
 	struct session se = {.tty = tty, .in_fd = STDIN_FILENO};
 	struct tty_saved saved = {.fd = STDIN_FILENO};
 	if (sfd < 0) {

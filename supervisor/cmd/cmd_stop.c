@@ -7,26 +7,28 @@
 #include "common/cleanup.h"
 #include "common/jsonutil.h"
 #include "supervisor/cmd/cmd.h"
+#include "supervisor/cmd/cmdopt.h"
 #include "supervisor/lib/observe.h"
 #include "supervisor/lib/taskops.h"
 
-static const char usage_text[] =
-	"Usage: rover stop ID [--json]\n"
-	"\n"
-	"Stop a task: its container gets SIGTERM (the runner saves what it has), then\n"
-	"SIGKILL after 30 s; its output is saved to container.log and the container is\n"
-	"removed.  The task ends FAILED with \"stopped by user\".  Its checkpoint is\n"
-	"kept: 'rover resume ID' continues it, 'rover restart ID' starts it over.\n"
-	"It is never retried automatically.\n"
-	"\n"
-	"Options:\n"
-	"      --json     print {taskId, title, status, error, hasCheckpoint, ...}\n"
-	"  -h, --help     this help\n";
+static const struct cmdopt_spec spec = {
+	.verb = "stop",
+	.header =
+		"Usage: rover stop ID [--json]\n"
+		"\n"
+		"Stop a task: its container gets SIGTERM (the runner saves what it has), then\n"
+		"SIGKILL after 30 s; its output is saved to container.log and the container is\n"
+		"removed.  The task ends FAILED with \"stopped by user\".  Its checkpoint is\n"
+		"kept: 'rover resume ID' continues it, 'rover restart ID' starts it over.\n"
+		"It is never retried automatically.\n"
+		"\n",
+	.column = 17,
+};
 
 int cmd_stop(int argc, char **argv)
 {
 	bool json = false;
-	int rc = cmd_parse_json_only("stop", usage_text, argc, argv, &json);
+	int rc = cmd_parse_json_only(&spec, "print {taskId, title, status, error, hasCheckpoint, ...}", argc, argv, &json);
 	if (rc >= 0)
 		return rc;
 	struct cmd_env env;

@@ -10,7 +10,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
+#include <getopt.h> /* optind */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +22,7 @@
 #include "common/jsonutil.h"
 #include "common/timeutil.h"
 #include "supervisor/cmd/cmd.h"
+#include "supervisor/cmd/cmdopt.h"
 #include "supervisor/cmd/queue_view.h"
 #include "supervisor/lib/builtin_workflows.h"
 #include "supervisor/lib/create.h"
@@ -31,26 +32,16 @@
 #include "supervisor/lib/preflight.h"
 #include "supervisor/lib/worktree.h"
 
-static const char usage_text[] =
-	"Usage: rover task [options] DESCRIPTION\n"
-	"\n"
-	"Create a task and start its agent in a container.  In a git project the task\n"
-	"works in its own worktree on branch rover/task-<id>.\n"
-	"\n"
-	"Options:\n"
-	"  -w, --workflow FILE|NAME  the workflow (a YAML file, or a built-in: default, swe)\n"
-	"  -a, --agent TOOL          agent tool: claude, codex, gemini, qwen, opencode, cursor\n"
-	"                            (default: agent in rover.json, else the workflow's)\n"
-	"  -m, --model MODEL         model for the agent tool\n"
-	"      --image IMAGE         container image (default: $ROVER_AGENT_IMAGE, else\n"
-	"                            agentImage in rover.json)\n"
-	"      --engine ENGINE       docker, podman, unix:///path or tcp://host:port\n"
-	"  -i, --input KEY=VALUE     a workflow input; repeatable\n"
-	"      --budget USD          pause the task (reason budget, never auto-retried)\n"
-	"                            before an agent step once the agents reported this\n"
-	"                            many dollars (default: budgetUsd in rover.json)\n"
-	"      --json                print {\"taskId\": N, \"status\": ...} on stdout\n"
-	"  -h, --help                this help\n";
+static const struct cmdopt_spec spec = {
+	.verb = "task",
+	.header =
+		"Usage: rover task [options] DESCRIPTION\n"
+		"\n"
+		"Create a task and start its agent in a container.  In a git project the task\n"
+		"works in its own worktree on branch rover/task-<id>.\n"
+		"\n",
+	.column = 28,
+};
 
 static char *make_title(const char *description)
 {
@@ -64,62 +55,50 @@ static char *make_title(const char *description)
 	return xstrndup(description, n);
 }
 
+/* -i KEY=VALUE into the inputs object ptr. */
+static bool input_option(const char *verb, const char *arg, void *ptr)
+{
+	const char *eq = strchr(arg, '=');
+	if (!eq || eq == arg) {
+		cmd_usage_error(verb, "-i takes KEY=VALUE, got '%s'", arg);
+		return false;
+	}
+	_cleanup_free_ char *k = xstrndup(arg, (size_t)(eq - arg));
+	jsonutil_set_str(ptr, k, eq + 1);
+	return true;
+}
+
 int cmd_task(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"workflow", required_argument, NULL, 'w'}, {"agent", required_argument, NULL, 'a'},
-		{"model", required_argument, NULL, 'm'},    {"image", required_argument, NULL, 'I'},
-		{"engine", required_argument, NULL, 'E'},   {"input", required_argument, NULL, 'i'},
-		{"json", no_argument, NULL, 'j'},           {"help", no_argument, NULL, 'h'},
-		{"budget", required_argument, NULL, 'B'},
-		{NULL, 0, NULL, 0},
-	};
 	const char *workflow_arg = NULL, *agent = NULL, *model = NULL, *image = NULL,
 		   *engine_arg = NULL;
 	bool json = false;
 	double budget = 0;
 	_cleanup_json_ struct json_object *inputs = json_object_new_object();
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "w:a:m:i:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'w':
-			workflow_arg = optarg;
-			break;
-		case 'a':
-			agent = optarg;
-			break;
-		case 'm':
-			model = optarg;
-			break;
-		case 'I':
-			image = optarg;
-			break;
-		case 'E':
-			engine_arg = optarg;
-			break;
-		case 'B':
-			if (!cmd_parse_dollars("task", "--budget", optarg, &budget))
-				return CMD_USAGE;
-			break;
-		case 'i': {
-			char *eq = strchr(optarg, '=');
-			if (!eq || eq == optarg)
-				return cmd_usage_error("task", "-i takes KEY=VALUE, got '%s'", optarg);
-			_cleanup_free_ char *k = xstrndup(optarg, (size_t)(eq - optarg));
-			jsonutil_set_str(inputs, k, eq + 1);
-			break;
-		}
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return CMD_OK;
-		default:
-			return cmd_usage_error("task", "invalid option");
-		}
-	}
+	const struct cmdopt opts[] = {
+		CMDOPT_STRING("workflow", 'w', &workflow_arg, "FILE|NAME",
+			      "the workflow (a YAML file, or a built-in: default, swe)"),
+		CMDOPT_STRING("agent", 'a', &agent, "TOOL",
+			      "agent tool: claude, codex, gemini, qwen, opencode, cursor\n"
+			      "(default: agent in rover.json, else the workflow's)"),
+		CMDOPT_STRING("model", 'm', &model, "MODEL", "model for the agent tool"),
+		CMDOPT_STRING("image", 0, &image, "IMAGE",
+			      "container image (default: $ROVER_AGENT_IMAGE, else\n"
+			      "agentImage in rover.json)"),
+		CMDOPT_STRING("engine", 0, &engine_arg, "ENGINE",
+			      "docker, podman, unix:///path or tcp://host:port"),
+		CMDOPT_CALL("input", 'i', input_option, inputs, "KEY=VALUE",
+			    "a workflow input; repeatable"),
+		CMDOPT_DOLLARS("budget", 0, &budget, "USD",
+			       "pause the task (reason budget, never auto-retried)\n"
+			       "before an agent step once the agents reported this\n"
+			       "many dollars (default: budgetUsd in rover.json)"),
+		CMDOPT_FLAG("json", 0, &json, "print {\"taskId\": N, \"status\": ...} on stdout"),
+		CMDOPT_END,
+	};
+	int rc = cmdopt_parse(&spec, opts, argc, argv);
+	if (rc >= 0)
+		return rc;
 	if (optind >= argc)
 		return cmd_usage_error("task", "missing DESCRIPTION");
 	/* The rest of the words are the description, so quoting is optional. */
@@ -158,7 +137,8 @@ int cmd_task(int argc, char **argv)
 	_cleanup_free_ char *wf_text = NULL;
 	size_t wf_len = 0;
 	const char *wf_name = "default";
-	int rc = CMD_FAILED, r0;
+	int r0;
+	rc = CMD_FAILED;
 	if (workflow_arg && fileio_exists(workflow_arg)) {
 		if (fileio_read_bounded(workflow_arg, WORKFLOW_MAX_BYTES, &wf_text, &wf_len, &err) < 0)
 			goto out_fail;

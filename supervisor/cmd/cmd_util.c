@@ -1,6 +1,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
+#include <getopt.h> /* optind */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +13,7 @@
 #include "supervisor/lib/taskgit.h"
 #include "supervisor/lib/hooks.h"
 #include "supervisor/cmd/cmd.h"
+#include "supervisor/cmd/cmdopt.h"
 #include "supervisor/lib/launch.h"
 #include "supervisor/lib/observe.h"
 #include "supervisor/lib/preflight.h"
@@ -142,42 +143,33 @@ void cmd_report_stderr(void *userdata, const char *level, int64_t id, const char
 	fprintf(stderr, "%s %s\n", tty_utf8() ? (warn ? "⚠" : "ℹ") : (warn ? "!" : "i"), safe);
 }
 
-int cmd_parse_json_only(const char *verb, const char *usage, int argc, char **argv,
-			bool *ret_json)
+int cmd_parse_json_only(const struct cmdopt_spec *spec, const char *json_help, int argc,
+			char **argv, bool *ret_json)
 {
-	static const struct option opts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	const struct cmdopt opts[] = {
+		CMDOPT_FLAG("json", 0, ret_json, json_help),
+		CMDOPT_END,
 	};
 	*ret_json = false;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			*ret_json = true;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return CMD_OK;
-		default:
-			return cmd_usage_error(verb, "invalid option");
-		}
-	}
-	return -1;
+	return cmdopt_parse(spec, opts, argc, argv);
 }
 
-int cmd_open_task(const char *verb, int argc, char **argv, bool json, bool observe,
-		  struct cmd_env *env, struct task **ret_task)
+int cmd_one_id(const char *verb, int argc, char **argv, int64_t *ret_id)
 {
 	if (optind + 1 != argc)
 		return optind >= argc ? cmd_usage_error(verb, "missing task id")
 				      : cmd_usage_error(verb, "unexpected argument '%s'",
 							argv[optind + 1]);
+	return cmd_parse_id(verb, argv[optind], ret_id) ? -1 : CMD_USAGE;
+}
+
+int cmd_open_task(const char *verb, int argc, char **argv, bool json, bool observe,
+		  struct cmd_env *env, struct task **ret_task)
+{
 	int64_t id;
-	if (!cmd_parse_id(verb, argv[optind], &id))
-		return CMD_USAGE;
+	int rc = cmd_one_id(verb, argc, argv, &id);
+	if (rc >= 0)
+		return rc;
 	_cleanup_error_ struct rv_error *err = NULL;
 	if (cmd_env_open(env, &err) < 0)
 		return cmd_fail(json, CMD_FAILED, err);
@@ -202,39 +194,6 @@ int cmd_load_hooks(const struct cmd_env *env, bool json, struct hooks *ret)
 				"repository never chooses commands to run on your machine; set them in "
 				"your own ~/.config/rover/config.json\n",
 			env->project->root);
-	return -1;
-}
-
-int cmd_parse_json_image(const char *verb, const char *usage, int argc, char **argv,
-			 bool *ret_json, const char **ret_image)
-{
-	static const struct option opts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"image", required_argument, NULL, 'I'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	*ret_json = false;
-	*ret_image = NULL;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			*ret_json = true;
-			break;
-		case 'I':
-			if (!*optarg)
-				return cmd_usage_error(verb, "--image needs an image name");
-			*ret_image = optarg;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return CMD_OK;
-		default:
-			return cmd_usage_error(verb, "invalid option");
-		}
-	}
 	return -1;
 }
 

@@ -1,6 +1,6 @@
 /* rover wait ID... [--timeout SECONDS] [--json]: taskwait.h over the CLI. */
 #define _GNU_SOURCE
-#include <getopt.h>
+#include <getopt.h> /* optind */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,24 +10,26 @@
 #include "common/jsonutil.h"
 #include "common/textutil.h"
 #include "supervisor/cmd/cmd.h"
+#include "supervisor/cmd/cmdopt.h"
 #include "supervisor/lib/taskwait.h"
 
-static const char usage_text[] =
-	"Usage: rover wait ID... [--timeout SECONDS] [--json]\n"
-	"\n"
-	"Wait until the tasks stop running: COMPLETED, FAILED, or PAUSED with no\n"
-	"auto-retry coming (a paused task that 'rover supervise' will retry is still\n"
-	"waited for).  Learns of changes from the task files and the engine's\n"
-	"events, and notices a container that ended without saying so.\n"
-	"\n"
-	"Options:\n"
-	"      --timeout SECONDS  give up after this long (exit 124); 0: look once\n"
-	"      --json             print {\"tasks\": [...], \"timedOut\", \"exitCode\"}\n"
-	"  -h, --help             this help\n"
-	"\n"
-	"Exit status: 0 all COMPLETED, 1 the wait failed (no such task...), 2 usage\n"
-	"error, 3 some FAILED (or could not start), 4 some PAUSED (none FAILED),\n"
-	"124 the timeout passed with a task still running.\n";
+static const struct cmdopt_spec spec = {
+	.verb = "wait",
+	.header =
+		"Usage: rover wait ID... [--timeout SECONDS] [--json]\n"
+		"\n"
+		"Wait until the tasks stop running: COMPLETED, FAILED, or PAUSED with no\n"
+		"auto-retry coming (a paused task that 'rover supervise' will retry is still\n"
+		"waited for).  Learns of changes from the task files and the engine's\n"
+		"events, and notices a container that ended without saying so.\n"
+		"\n",
+	.footer =
+		"\n"
+		"Exit status: 0 all COMPLETED, 1 the wait failed (no such task...), 2 usage\n"
+		"error, 3 some FAILED (or could not start), 4 some PAUSED (none FAILED),\n"
+		"124 the timeout passed with a task still running.\n",
+	.column = 25,
+};
 
 /* A terminal shows one line that is redrawn; it is cleared at the end. */
 static bool progress_shown;
@@ -60,32 +62,18 @@ static void on_report(void *userdata, const char *level, int64_t id, const char 
 
 int cmd_wait(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"timeout", required_argument, NULL, 't'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	bool json = false;
 	long timeout_s = -1;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 't':
-			if (!cmd_parse_uint("wait", "--timeout", optarg, 365L * 24 * 3600, &timeout_s))
-				return CMD_USAGE;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return CMD_OK;
-		default:
-			return cmd_usage_error("wait", "invalid option");
-		}
-	}
+	const struct cmdopt opts[] = {
+		CMDOPT_UINT("timeout", 0, &timeout_s, 365L * 24 * 3600, "SECONDS",
+			    "give up after this long (exit 124); 0: look once"),
+		CMDOPT_FLAG("json", 0, &json,
+			    "print {\"tasks\": [...], \"timedOut\", \"exitCode\"}"),
+		CMDOPT_END,
+	};
+	int rc = cmdopt_parse(&spec, opts, argc, argv);
+	if (rc >= 0)
+		return rc;
 	if (optind >= argc)
 		return cmd_usage_error("wait", "missing task id");
 	size_t n = (size_t)(argc - optind);
@@ -114,7 +102,7 @@ int cmd_wait(int argc, char **argv)
 	if (progress_shown)
 		fputs("\r\033[K", stderr);
 	if (r < 0) {
-		int rc = cmd_fail(json, TASKWAIT_EXIT_ERROR, err);
+		rc = cmd_fail(json, TASKWAIT_EXIT_ERROR, err);
 		cmd_env_release(&env);
 		return rc;
 	}
