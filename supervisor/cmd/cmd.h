@@ -113,6 +113,10 @@ int cmd_parse_json_only(const struct cmdopt_spec *spec, const char *json_help, i
  * (preflight.h), checked before anything changes.  NULL image: 0. */
 int cmd_preflight_task_image(const struct task *t, const char *image, struct rv_error **err);
 
+/* words[0..n-1] (n >= 1) joined by single spaces: a description or
+ * instructions given unquoted.  The caller frees it. */
+char *cmd_join_words(int n, char **words);
+
 /* The one operand after the options (argv[optind]), a task id: -1 to go on,
  * else CMD_USAGE after the usage error ("missing task id", "unexpected
  * argument", not a positive integer). */

@@ -87,6 +87,34 @@ static bool since_option(const char *verb, const char *arg, void *ptr)
 	return true;
 }
 
+/* What is said after the output: why there is no more (the container
+ * gone, none, the task's status once followed); the exit code. */
+static int logs_end(int r, const struct tasklogs_result *res, const struct task *end,
+		    bool follow, struct rv_error *err)
+{
+	int64_t id = end->id;
+	if (r >= 0 && res->saved_refused)
+		fprintf(stderr, "⚠ Saved output not shown: %s\n", res->saved_refused);
+	if (r < 0)
+		/* A reader that went away (rover logs 3 | head) is not a failure. */
+		return r == -EPIPE ? CMD_OK : cmd_fail(false, CMD_FAILED, err);
+	if (res->container == TASKLOGS_GONE)
+		fprintf(stderr,
+			res->had_saved ? "ℹ The container of task %lld is gone; above is the output "
+					 "saved from it\n"
+				       : "ℹ The container of task %lld is gone and none of its "
+					 "output was saved\n",
+			(long long)id);
+	else if (res->container == TASKLOGS_NONE && !follow)
+		fprintf(stderr, "ℹ Task %lld has no container (status %s)%s\n", (long long)id,
+			task_status_name(task_status(end)),
+			res->had_saved ? "; above is the saved output" : "");
+	if (follow && res->task)
+		fprintf(stderr, "ℹ Task %lld is %s\n", (long long)id,
+			task_status_name(task_status(res->task)));
+	return CMD_OK;
+}
+
 int cmd_logs(int argc, char **argv)
 {
 	bool follow = false, raw = false;
@@ -145,26 +173,7 @@ int cmd_logs(int argc, char **argv)
 	for (int k = 0; k < 2; k++)
 		if (o.held[k])
 			(void)fileio_write_all(k ? STDERR_FILENO : STDOUT_FILENO, "\\xc2", 4);
-	if (r >= 0 && res.saved_refused)
-		fprintf(stderr, "⚠ Saved output not shown: %s\n", res.saved_refused);
-	if (r < 0) {
-		/* A reader that went away (rover logs 3 | head) is not a failure. */
-		rc = r == -EPIPE ? CMD_OK : cmd_fail(false, CMD_FAILED, err);
-	} else if (res.container == TASKLOGS_GONE) {
-		fprintf(stderr,
-			res.had_saved ? "ℹ The container of task %lld is gone; above is the output "
-					"saved from it\n"
-				      : "ℹ The container of task %lld is gone and none of its "
-					"output was saved\n",
-			(long long)id);
-	} else if (res.container == TASKLOGS_NONE && !follow) {
-		fprintf(stderr, "ℹ Task %lld has no container (status %s)%s\n", (long long)id,
-			task_status_name(task_status(end)),
-			res.had_saved ? "; above is the saved output" : "");
-	}
-	if (r >= 0 && follow && res.task)
-		fprintf(stderr, "ℹ Task %lld is %s\n", (long long)id,
-			task_status_name(task_status(res.task)));
+	rc = logs_end(r, &res, end, follow, err);
 	tasklogs_result_release(&res);
 	task_free(t);
 out:

@@ -55,6 +55,52 @@ static void on_progress(void *userdata, int64_t id, enum taskops_pause_phase pha
 	p->last_s = s;
 }
 
+/* The outcome of a pause; the exit code (1 when the task failed first). */
+static int print_paused(const struct taskops_pause_result *res, int64_t id, const char *reason,
+			bool json)
+{
+	const struct task *f = res->task;
+	enum task_status s = task_status(f);
+	if (json) {
+		_cleanup_json_ struct json_object *j = json_object_new_object();
+		jsonutil_set_int64(j, "taskId", f->id);
+		jsonutil_set_str(j, "title", task_title(f));
+		jsonutil_set_str(j, "status", task_status_name(s));
+		const char *at = task_get_str(f, "pausedAt");
+		json_object_object_add(j, "pausedAt", at ? json_object_new_string(at) : NULL);
+		jsonutil_set_str(j, "reason", reason && *reason ? reason : TASKOPS_PAUSE_DEFAULT_REASON);
+		jsonutil_set_bool(j, "hasCheckpoint", res->has_checkpoint);
+		jsonutil_set_bool(j, "paused", res->paused);
+		if (res->exit_code >= 0)
+			jsonutil_set_int64(j, "exitCode", res->exit_code);
+		if (!res->paused && task_error(f))
+			jsonutil_set_str(j, "error", task_error(f));
+		cmd_print_json(j);
+	}
+	if (res->paused) {
+		if (!json) {
+			const char *how = res->reached == TASKOPS_PAUSE_DRAINING
+						  ? "after its current step"
+					  : res->reached == TASKOPS_PAUSE_TERMINATING
+						  ? "(its current step was interrupted)"
+						  : "(its container had to be killed)";
+			fprintf(stderr,
+				"⏸ Task %lld paused %s; %s. Continue it with: rover resume %lld\n",
+				(long long)id, how,
+				res->has_checkpoint ? "its checkpoint is saved"
+						    : "it had no checkpoint yet",
+				(long long)id);
+		}
+	} else if (s == TASK_FAILED) {
+		fprintf(stderr, "rover: task %lld failed before it could be paused: %s\n",
+			(long long)id, task_error(f) ? task_error(f) : "failed");
+	} else {
+		fprintf(stderr, "ℹ Task %lld ended on its own before it could be paused: it is %s\n",
+			(long long)id, task_status_name(s));
+	}
+	return s == TASK_FAILED ? CMD_FAILED : CMD_OK;
+}
+
 int cmd_pause(int argc, char **argv)
 {
 	if (cmd_wants_all(argc, argv))
@@ -94,47 +140,7 @@ int cmd_pause(int argc, char **argv)
 		rc = cmd_fail(json, CMD_FAILED, err);
 		goto out;
 	}
-	const struct task *f = res.task;
-	enum task_status s = task_status(f);
-	rc = s == TASK_FAILED ? CMD_FAILED : CMD_OK;
-	if (json) {
-		_cleanup_json_ struct json_object *j = json_object_new_object();
-		jsonutil_set_int64(j, "taskId", f->id);
-		jsonutil_set_str(j, "title", task_title(f));
-		jsonutil_set_str(j, "status", task_status_name(s));
-		const char *at = task_get_str(f, "pausedAt");
-		json_object_object_add(j, "pausedAt", at ? json_object_new_string(at) : NULL);
-		jsonutil_set_str(j, "reason",
-				 o.reason && *o.reason ? o.reason : TASKOPS_PAUSE_DEFAULT_REASON);
-		jsonutil_set_bool(j, "hasCheckpoint", res.has_checkpoint);
-		jsonutil_set_bool(j, "paused", res.paused);
-		if (res.exit_code >= 0)
-			jsonutil_set_int64(j, "exitCode", res.exit_code);
-		if (!res.paused && task_error(f))
-			jsonutil_set_str(j, "error", task_error(f));
-		cmd_print_json(j);
-	}
-	if (res.paused) {
-		if (!json) {
-			const char *how = res.reached == TASKOPS_PAUSE_DRAINING
-						  ? "after its current step"
-					  : res.reached == TASKOPS_PAUSE_TERMINATING
-						  ? "(its current step was interrupted)"
-						  : "(its container had to be killed)";
-			fprintf(stderr,
-				"⏸ Task %lld paused %s; %s. Continue it with: rover resume %lld\n",
-				(long long)id, how,
-				res.has_checkpoint ? "its checkpoint is saved"
-						   : "it had no checkpoint yet",
-				(long long)id);
-		}
-	} else if (s == TASK_FAILED) {
-		fprintf(stderr, "rover: task %lld failed before it could be paused: %s\n",
-			(long long)id, task_error(f) ? task_error(f) : "failed");
-	} else {
-		fprintf(stderr, "ℹ Task %lld ended on its own before it could be paused: it is %s\n",
-			(long long)id, task_status_name(s));
-	}
+	rc = print_paused(&res, id, o.reason, json);
 	taskops_pause_result_release(&res);
 out:
 	cmd_env_release(&env);

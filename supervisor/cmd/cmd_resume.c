@@ -69,6 +69,94 @@ static void print_tree(const struct cmd_env *env, const struct task *t, const ch
 	fflush(stdout);
 }
 
+/* What a resume needs, checked before anything changes: the status, the
+ * image on the task's engine, what the checkpoint needs (resume_validate),
+ * and the new budget recorded.  Returns -1 to go on, else the exit code. */
+static int check_resumable(const struct cmd_env *env, const struct task *t,
+			   const char *opt_image, const struct resume_opts *ro, double budget,
+			   bool json)
+{
+	int64_t id = t->id;
+	_cleanup_error_ struct rv_error *err = NULL;
+	if (!resume_is_resumable(t)) {
+		int rc = cmd_failf(json, CMD_FAILED,
+				   "Task %lld is not in PAUSED or FAILED status (current: %s)",
+				   (long long)id, task_status_name(task_status(t)));
+		if (!json)
+			fprintf(stderr,
+				"  Only PAUSED and FAILED tasks can be resumed\n"
+				"  Use rover inspect %lld to find out the current task status\n",
+				(long long)id);
+		return rc;
+	}
+	if (cmd_preflight_task_image(t, opt_image, &err) < 0)
+		return cmd_fail(json, CMD_FAILED, err);
+	_cleanup_free_ char *missing = resume_validate(env->project, env->store, t, ro);
+	if (missing)
+		return cmd_failf(json, CMD_FAILED, "Task %lld cannot be resumed as it is: %s",
+				 (long long)id, missing);
+	/* Recorded before the container starts: its runner gets it. */
+	if (budget > 0 && task_store_update(env->store, id, set_budget, &budget, NULL, &err) < 0)
+		return cmd_fail(json, CMD_FAILED, err);
+	return -1;
+}
+
+/* resume_task()'s answer as the exit code, the error printed; -1: resumed. */
+static int resume_failure(int r, const struct resume_outcome *out, int64_t id,
+			  struct rv_error *err, bool json)
+{
+	if (r < 0)
+		return r == -ENOENT ? cmd_failf(json, CMD_FAILED,
+						"Task %lld was removed during resume", (long long)id)
+				    : cmd_fail(json, CMD_FAILED, err);
+	switch (out->result) {
+	case RESUME_ALREADY_RESUMING:
+		return cmd_failf(json, CMD_FAILED,
+				 "Task %lld is already being resumed by another process",
+				 (long long)id);
+	case RESUME_NOT_RESUMABLE:
+		return cmd_failf(json, CMD_FAILED, "Task %lld is not in a resumable state: %s",
+				 (long long)id, rv_error_msg(err));
+	case RESUME_FAILED:
+	case RESUME_QUEUED: /* create.h only */
+		return cmd_failf(json, CMD_FAILED, "Failed to resume task %lld: %s", (long long)id,
+				 rv_error_msg(err));
+	case RESUME_OK:
+		break;
+	}
+	if (!out->task)
+		return cmd_failf(json, CMD_FAILED, "Task %lld was removed during resume",
+				 (long long)id);
+	return -1;
+}
+
+static void print_resumed(const struct resume_outcome *out, int64_t id, const char *resumed_at,
+			  bool json)
+{
+	if (json) {
+		_cleanup_json_ struct json_object *o = json_object_new_object();
+		jsonutil_set_bool(o, "success", true);
+		jsonutil_set_int64(o, "taskId", id);
+		jsonutil_set_str(o, "title", task_title(out->task));
+		jsonutil_set_str(o, "description", task_get_str(out->task, "description"));
+		jsonutil_set_str(o, "status", task_status_name(task_status(out->task)));
+		jsonutil_set_str(o, "resumedAt", resumed_at);
+		jsonutil_set_str(o, "containerId", out->container_id);
+		jsonutil_set_bool(o, "checkpoint", out->had_checkpoint);
+		cmd_print_json(o);
+		return;
+	}
+	if (out->worktree_recreated)
+		printf("ℹ The worktree was re-created from branch %s\n",
+		       task_get_str(out->task, "branchName"));
+	printf("✓ Task resumed successfully!\n"
+	       "  Use rover list --watch (or rover supervise) to monitor tasks and auto-retry "
+	       "paused tasks on credit reset\n"
+	       "  Use rover logs -f %lld to watch the task logs\n"
+	       "  Use rover inspect %lld to check the task status\n",
+	       (long long)id, (long long)id);
+}
+
 int cmd_resume(int argc, char **argv)
 {
 	if (cmd_wants_all(argc, argv))
@@ -102,104 +190,31 @@ int cmd_resume(int argc, char **argv)
 	rc = cmd_open_task("resume", argc, argv, json, true, &env, &t);
 	if (rc >= 0)
 		return rc;
-	rc = CMD_FAILED;
 	int64_t id = t->id;
-	_cleanup_error_ struct rv_error *err = NULL;
 	const char *image = opt_image ? opt_image : getenv("ROVER_AGENT_IMAGE");
 	if (image && !*image)
 		image = NULL;
-	struct resume_outcome out = {0};
-	_cleanup_free_ char *missing = NULL;
-	if (!resume_is_resumable(t)) {
-		rc = cmd_failf(json, CMD_FAILED,
-			       "Task %lld is not in PAUSED or FAILED status (current: %s)",
-			       (long long)id, task_status_name(task_status(t)));
-		if (!json)
-			fprintf(stderr,
-				"  Only PAUSED and FAILED tasks can be resumed\n"
-				"  Use rover inspect %lld to find out the current task status\n",
-				(long long)id);
-		goto out;
-	}
-	if (cmd_preflight_task_image(t, opt_image, &err) < 0) {
-		rc = cmd_fail(json, CMD_FAILED, err);
-		goto out;
-	}
 	struct resume_opts ro = {.mode = RESUME_MANUAL,
 				 .image = image,
 				 .observed = true,
 				 .report = json ? NULL : cmd_report_stderr,
 				 .recreate_workspace = recreate,
 				 .allow_workflow_change = allow_change};
-	missing = resume_validate(env.project, env.store, t, &ro);
-	if (missing) {
-		rc = cmd_failf(json, CMD_FAILED, "Task %lld cannot be resumed as it is: %s",
-			       (long long)id, missing);
-		goto out;
-	}
-	if (budget > 0) {
-		/* Recorded before the container starts: its runner gets it. */
-		if (task_store_update(env.store, id, set_budget, &budget, NULL, &err) < 0) {
-			rc = cmd_fail(json, CMD_FAILED, err);
-			goto out;
+	struct resume_outcome out = {0};
+	rc = check_resumable(&env, t, opt_image, &ro, budget, json);
+	if (rc < 0) {
+		if (!json)
+			print_tree(&env, t, image);
+		char resumed_at[TIMEUTIL_ISO_LEN];
+		timeutil_format_iso(timeutil_now_ms(), resumed_at);
+		_cleanup_error_ struct rv_error *err = NULL;
+		int r = resume_task(env.project, env.store, id, &ro, &out, &err);
+		rc = resume_failure(r, &out, id, err, json);
+		if (rc < 0) {
+			print_resumed(&out, id, resumed_at, json);
+			rc = CMD_OK;
 		}
 	}
-	if (!json)
-		print_tree(&env, t, image);
-	char resumed_at[TIMEUTIL_ISO_LEN];
-	timeutil_format_iso(timeutil_now_ms(), resumed_at);
-	int r = resume_task(env.project, env.store, id, &ro, &out, &err);
-	if (r < 0) {
-		rc = r == -ENOENT ? cmd_failf(json, CMD_FAILED, "Task %lld was removed during resume",
-					      (long long)id)
-				  : cmd_fail(json, CMD_FAILED, err);
-		goto out;
-	}
-	switch (out.result) {
-	case RESUME_ALREADY_RESUMING:
-		rc = cmd_failf(json, CMD_FAILED, "Task %lld is already being resumed by another process",
-			       (long long)id);
-		goto out;
-	case RESUME_NOT_RESUMABLE:
-		rc = cmd_failf(json, CMD_FAILED, "Task %lld is not in a resumable state: %s",
-			       (long long)id, rv_error_msg(err));
-		goto out;
-	case RESUME_FAILED:
-	case RESUME_QUEUED: /* create.h only */
-		rc = cmd_failf(json, CMD_FAILED, "Failed to resume task %lld: %s", (long long)id,
-			       rv_error_msg(err));
-		goto out;
-	case RESUME_OK:
-		break;
-	}
-	if (!out.task) {
-		rc = cmd_failf(json, CMD_FAILED, "Task %lld was removed during resume", (long long)id);
-		goto out;
-	}
-	if (json) {
-		_cleanup_json_ struct json_object *o = json_object_new_object();
-		jsonutil_set_bool(o, "success", true);
-		jsonutil_set_int64(o, "taskId", id);
-		jsonutil_set_str(o, "title", task_title(out.task));
-		jsonutil_set_str(o, "description", task_get_str(out.task, "description"));
-		jsonutil_set_str(o, "status", task_status_name(task_status(out.task)));
-		jsonutil_set_str(o, "resumedAt", resumed_at);
-		jsonutil_set_str(o, "containerId", out.container_id);
-		jsonutil_set_bool(o, "checkpoint", out.had_checkpoint);
-		cmd_print_json(o);
-	} else {
-		if (out.worktree_recreated)
-			printf("ℹ The worktree was re-created from branch %s\n",
-			       task_get_str(out.task, "branchName"));
-		printf("✓ Task resumed successfully!\n"
-		       "  Use rover list --watch (or rover supervise) to monitor tasks and auto-retry "
-		       "paused tasks on credit reset\n"
-		       "  Use rover logs -f %lld to watch the task logs\n"
-		       "  Use rover inspect %lld to check the task status\n",
-		       (long long)id, (long long)id);
-	}
-	rc = CMD_OK;
-out:
 	resume_outcome_release(&out);
 	task_free(t);
 	cmd_env_release(&env);

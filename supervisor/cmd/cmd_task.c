@@ -33,17 +33,6 @@ static const struct cmdopt_spec spec = {
 	.column = 28,
 };
 
-static char *join_words(int n, char **words)
-{
-	char *s = xstrdup(words[0]);
-	for (int i = 1; i < n; i++) {
-		char *d = xasprintf("%s %s", s, words[i]);
-		free(s);
-		s = d;
-	}
-	return s;
-}
-
 /* -i KEY=VALUE into the inputs object ptr. */
 static bool input_option(const char *verb, const char *arg, void *ptr)
 {
@@ -117,7 +106,7 @@ int cmd_task(int argc, char **argv)
 	if (optind >= argc)
 		return cmd_usage_error("task", "missing DESCRIPTION");
 	/* The rest of the words are the description, so quoting is optional. */
-	_cleanup_free_ char *description = join_words(argc - optind, argv + optind);
+	_cleanup_free_ char *description = cmd_join_words(argc - optind, argv + optind);
 	if (!*description)
 		return cmd_usage_error("task", "DESCRIPTION is empty");
 	/* The runner's own table decides which tools exist. */

@@ -154,6 +154,17 @@ int cmd_parse_json_only(const struct cmdopt_spec *spec, const char *json_help, i
 	return cmdopt_parse(spec, opts, argc, argv);
 }
 
+char *cmd_join_words(int n, char **words)
+{
+	char *s = xstrdup(words[0]);
+	for (int i = 1; i < n; i++) {
+		char *d = xasprintf("%s %s", s, words[i]);
+		free(s);
+		s = d;
+	}
+	return s;
+}
+
 int cmd_one_id(const char *verb, int argc, char **argv, int64_t *ret_id)
 {
 	if (optind + 1 != argc)

@@ -60,6 +60,47 @@ static void on_report(void *userdata, const char *level, int64_t id, const char 
 	cmd_report_stderr(userdata, level, id, msg);
 }
 
+static void print_wait_json(const struct taskwait_result *res, int code)
+{
+	_cleanup_json_ struct json_object *o = json_object_new_object();
+	struct json_object *arr = json_object_new_array();
+	for (size_t i = 0; i < res->n; i++) {
+		const struct task *t = res->tasks[i];
+		struct json_object *e = json_object_new_object();
+		jsonutil_set_int64(e, "id", t->id);
+		jsonutil_set_str(e, "status", task_status_name(task_status(t)));
+		jsonutil_set_str(e, "state", taskwait_state_name(res->states[i]));
+		jsonutil_set_str(e, "pauseReason", task_pause_reason_name(task_pause_reason(t)));
+		jsonutil_set_str(e, "error", task_get_str(t, "error"));
+		json_object_array_add(arr, e);
+	}
+	json_object_object_add(o, "tasks", arr);
+	jsonutil_set_bool(o, "timedOut", res->timed_out);
+	jsonutil_set_int64(o, "exitCode", code);
+	cmd_print_json(o);
+}
+
+static void print_wait_text(const struct taskwait_result *res, long timeout_s)
+{
+	for (size_t i = 0; i < res->n; i++) {
+		const struct task *t = res->tasks[i];
+		const char *status = task_status_name(task_status(t));
+		const char *reason = task_pause_reason_name(task_pause_reason(t));
+		const char *error = task_get_str(t, "error");
+		/* The error may quote what the container wrote. */
+		_cleanup_free_ char *safe = error ? textutil_escape_terminal(error) : NULL;
+		if (res->states[i] == TASKWAIT_RUNNING)
+			printf("task %lld: still %s after %lds\n", (long long)t->id, status,
+			       timeout_s);
+		else if (res->states[i] == TASKWAIT_COMPLETED)
+			printf("task %lld: %s\n", (long long)t->id, status);
+		else
+			printf("task %lld: %s%s%s%s%s%s\n", (long long)t->id, status,
+			       reason ? " (" : "", reason ? reason : "", reason ? ")" : "",
+			       safe && *safe ? ": " : "", safe ? safe : "");
+	}
+}
+
 int cmd_wait(int argc, char **argv)
 {
 	bool json = false;
@@ -107,42 +148,10 @@ int cmd_wait(int argc, char **argv)
 		return rc;
 	}
 	int code = taskwait_exit_code(res.states, res.n, res.timed_out);
-	if (json) {
-		_cleanup_json_ struct json_object *o_json = json_object_new_object();
-		struct json_object *arr = json_object_new_array();
-		for (size_t i = 0; i < res.n; i++) {
-			const struct task *t = res.tasks[i];
-			struct json_object *e = json_object_new_object();
-			jsonutil_set_int64(e, "id", t->id);
-			jsonutil_set_str(e, "status", task_status_name(task_status(t)));
-			jsonutil_set_str(e, "state", taskwait_state_name(res.states[i]));
-			jsonutil_set_str(e, "pauseReason", task_pause_reason_name(task_pause_reason(t)));
-			jsonutil_set_str(e, "error", task_get_str(t, "error"));
-			json_object_array_add(arr, e);
-		}
-		json_object_object_add(o_json, "tasks", arr);
-		jsonutil_set_bool(o_json, "timedOut", res.timed_out);
-		jsonutil_set_int64(o_json, "exitCode", code);
-		cmd_print_json(o_json);
-	} else {
-		for (size_t i = 0; i < res.n; i++) {
-			const struct task *t = res.tasks[i];
-			const char *status = task_status_name(task_status(t));
-			const char *reason = task_pause_reason_name(task_pause_reason(t));
-			const char *error = task_get_str(t, "error");
-			/* The error may quote what the container wrote. */
-			_cleanup_free_ char *safe = error ? textutil_escape_terminal(error) : NULL;
-			if (res.states[i] == TASKWAIT_RUNNING)
-				printf("task %lld: still %s after %lds\n", (long long)t->id, status,
-				       timeout_s);
-			else if (res.states[i] == TASKWAIT_COMPLETED)
-				printf("task %lld: %s\n", (long long)t->id, status);
-			else
-				printf("task %lld: %s%s%s%s%s%s\n", (long long)t->id, status,
-				       reason ? " (" : "", reason ? reason : "", reason ? ")" : "",
-				       safe && *safe ? ": " : "", safe ? safe : "");
-		}
-	}
+	if (json)
+		print_wait_json(&res, code);
+	else
+		print_wait_text(&res, timeout_s);
 	taskwait_result_release(&res);
 	cmd_env_release(&env);
 	return code;
