@@ -50,6 +50,9 @@ bool cmd_wants_all(int argc, char **argv);
 int cmd_pause_all(int argc, char **argv);
 int cmd_resume_all(int argc, char **argv);
 
+struct cmdopt;
+struct cmdopt_spec;
+
 /* The project and its store, opened from the current directory. */
 struct cmd_env {
 	struct project *project;
@@ -79,14 +82,21 @@ bool cmd_parse_dollars(const char *verb, const char *opt, const char *s, double 
  * message) when it is not one or is above max. */
 bool cmd_parse_uint(const char *verb, const char *opt, const char *s, long max, long *ret);
 
-/* What diff, merge and push do first: the task opened and observed
- * (cmd_open_task), refused while its container runs when need_idle
- * (taskgit_check_idle), and its git side opened (taskgit_open).  Returns
- * -1 to go on (*env and *tg are the caller's to release, *ret_id the task),
- * else the exit code, the error printed and nothing left to release. */
+/* What diff, merge and push do first: their options, the task opened and
+ * observed (as cmd_open_task; with ret_file, an optional FILE operand after
+ * the id, diff's, not empty), refused while its container runs when
+ * need_idle (taskgit_check_idle), and its git side opened (taskgit_open).
+ * Returns -1 to go on (*env and *tg are the caller's to release, *ret_id
+ * the task), else the exit code, the error printed and nothing left to
+ * release. */
 struct taskgit_task;
-int cmd_open_taskgit(const char *verb, int argc, char **argv, bool json, bool need_idle,
+int cmd_open_taskgit(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc,
+		     char **argv, const bool *json, bool need_idle, const char **ret_file,
 		     struct cmd_env *env, int64_t *ret_id, struct taskgit_task *tg);
+
+/* After a merge or a push: the task marked MERGED or PUSHED (taskgit_mark);
+ * a failure is only a warning naming what was done ("merged"). */
+void cmd_mark_done(const struct cmd_env *env, int64_t id, enum task_status to, const char *done);
 
 /* The user's hooks for a supervising command (supervise, list --watch),
  * and the warning that a project's rover.json "hooks" are ignored.  Returns
@@ -102,13 +112,6 @@ int cmd_list_watch(struct cmd_env *env, int interval_s, bool json, bool no_engin
 /* Prints observe/resume reports on stderr: "⚠ msg" or "ℹ msg". */
 void cmd_report_stderr(void *userdata, const char *level, int64_t id, const char *msg);
 
-/* Options of a command whose only options are --json and --help (cmdopt.h):
- * returns -1 to go on (optind at the operands), else the exit code to return
- * now. */
-struct cmdopt_spec;
-int cmd_parse_json_only(const struct cmdopt_spec *spec, const char *json_help, int argc,
-			char **argv, bool *ret_json);
-
 /* --image on restart/resume: the image is on the engine task t runs on
  * (preflight.h), checked before anything changes.  NULL image: 0. */
 int cmd_preflight_task_image(const struct task *t, const char *image, struct rv_error **err);
@@ -122,12 +125,17 @@ char *cmd_join_words(int n, char **words);
  * argument", not a positive integer). */
 int cmd_one_id(const char *verb, int argc, char **argv, int64_t *ret_id);
 
-/* What every "rover VERB [options] ID" does after its options: exactly one
- * operand, a valid task id, the project opened, the task loaded and, with
- * observe, reconciled with its status file and container.  Returns -1 to go
- * on (the caller then owns *env and *ret_task), else the exit code to return
- * (errors already printed, nothing left to release). */
-int cmd_open_task(const char *verb, int argc, char **argv, bool json, bool observe,
-		  struct cmd_env *env, struct task **ret_task);
+/* The project and its store, opened from the current directory; -1 to go
+ * on (cmd_env_release it), else the exit code (the error printed). */
+int cmd_open(struct cmd_env *env, bool json);
+
+/* What every "rover VERB [options] ID" does first: its options (cmdopt.h;
+ * *json is read once they are parsed), exactly one operand, a valid task
+ * id, the project opened, the task loaded and reconciled with its status
+ * file and container (observe_task).  Returns -1 to go on (the caller then
+ * owns *env and *ret_task), else the exit code to return (--help printed,
+ * or the error; nothing left to release). */
+int cmd_open_task(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc,
+		  char **argv, const bool *json, struct cmd_env *env, struct task **ret_task);
 
 #endif

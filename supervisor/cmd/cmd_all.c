@@ -78,12 +78,13 @@ static void say_failure(bool json, int64_t id, const char *verb, const char *msg
  * code (the error printed). */
 static int open_all(bool json, struct cmd_env *env, struct task_list *list)
 {
+	int rc = cmd_open(env, json);
+	if (rc >= 0)
+		return rc;
 	_cleanup_error_ struct rv_error *err = NULL;
-	if (cmd_env_open(env, &err) < 0)
-		return cmd_fail(json, CMD_FAILED, err);
 	*list = (struct task_list){0};
 	if (task_store_list(env->store, list, &err) < 0) {
-		int rc = cmd_fail(json, CMD_FAILED, err);
+		rc = cmd_fail(json, CMD_FAILED, err);
 		cmd_env_release(env);
 		return rc;
 	}

@@ -55,34 +55,36 @@ static bool parse_message(const char *verb, const char *arg, void *ptr)
 	return true;
 }
 
-/* approve and reject: --message, --json, --help; -1 to go on. */
-static int parse(const struct cmdopt_spec *spec, const char *message_help, const char *json_help,
-		 int argc, char **argv, const char **message, bool *json)
+/* approve and reject: --message, --json, --help, the task; -1 to go on
+ * (*env the caller's to release), else the exit code. */
+static int open_approval(const struct cmdopt_spec *spec, const char *message_help,
+			 const char *json_help, int argc, char **argv, const char **message,
+			 bool *json, struct cmd_env *env, int64_t *ret_id)
 {
 	const struct cmdopt opts[] = {
 		CMDOPT_CALL("message", 'm', parse_message, message, "TEXT", message_help),
 		CMDOPT_FLAG("json", 0, json, json_help),
 		CMDOPT_END,
 	};
-	return cmdopt_parse(spec, opts, argc, argv);
+	struct task *t = NULL;
+	int rc = cmd_open_task(spec, opts, argc, argv, json, env, &t);
+	if (rc < 0)
+		*ret_id = t->id;
+	task_free(t);
+	return rc;
 }
 
 int cmd_approve(int argc, char **argv)
 {
 	const char *message = "";
 	bool json = false;
-	int rc = parse(&approve_spec, "what to tell the next steps (at most 4096 bytes)",
-		       "print {success, taskId, stepId, status, containerId}", argc, argv, &message,
-		       &json);
-	if (rc >= 0)
-		return rc;
 	struct cmd_env env;
-	struct task *t = NULL;
-	rc = cmd_open_task("approve", argc, argv, json, true, &env, &t);
+	int64_t id = 0;
+	int rc = open_approval(&approve_spec, "what to tell the next steps (at most 4096 bytes)",
+			       "print {success, taskId, stepId, status, containerId}", argc, argv,
+			       &message, &json, &env, &id);
 	if (rc >= 0)
 		return rc;
-	int64_t id = t->id;
-	task_free(t);
 	_cleanup_error_ struct rv_error *err = NULL;
 	_cleanup_free_ char *step = NULL, *shown = NULL;
 	struct resume_outcome out = {0};
@@ -130,17 +132,13 @@ int cmd_reject(int argc, char **argv)
 {
 	const char *message = "";
 	bool json = false;
-	int rc = parse(&reject_spec, "why (at most 4096 bytes)",
-		       "print {success, taskId, status, error}", argc, argv, &message, &json);
-	if (rc >= 0)
-		return rc;
 	struct cmd_env env;
-	struct task *t = NULL;
-	rc = cmd_open_task("reject", argc, argv, json, true, &env, &t);
+	int64_t id = 0;
+	int rc = open_approval(&reject_spec, "why (at most 4096 bytes)",
+			       "print {success, taskId, status, error}", argc, argv, &message, &json,
+			       &env, &id);
 	if (rc >= 0)
 		return rc;
-	int64_t id = t->id;
-	task_free(t);
 	_cleanup_error_ struct rv_error *err = NULL;
 	struct task *f = NULL;
 	if (approval_reject(env.store, id, message, &f, &err) < 0) {

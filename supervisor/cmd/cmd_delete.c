@@ -170,10 +170,10 @@ int cmd_delete(int argc, char **argv)
 		rc = cmd_one_id("delete", argc, argv, &id);
 	if (rc >= 0)
 		return rc;
-	_cleanup_error_ struct rv_error *err = NULL;
 	struct cmd_env env;
-	if (cmd_env_open(&env, &err) < 0)
-		return cmd_fail(json, CMD_FAILED, err);
+	rc = cmd_open(&env, json);
+	if (rc >= 0)
+		return rc;
 	struct task *t = NULL;
 	rc = load_for_delete(&env, id, force, json, &t);
 	if (rc < 0 && confirm_delete(&env, t, id, force, yes, json, &rc))

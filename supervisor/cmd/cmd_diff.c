@@ -1,7 +1,6 @@
 /* rover diff ID [FILE] [--stat] [--json] */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h> /* optind */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -221,20 +220,11 @@ int cmd_diff(int argc, char **argv)
 			    "patch, skipped}"),
 		CMDOPT_END,
 	};
-	int rc = cmdopt_parse(&spec, opts, argc, argv);
-	if (rc >= 0)
-		return rc;
 	const char *file = NULL;
-	if (argc - optind == 2) {
-		file = argv[optind + 1];
-		argc--;
-		if (!*file)
-			return cmd_usage_error("diff", "FILE is empty");
-	}
 	struct cmd_env env;
 	struct taskgit_task tg = {0};
 	int64_t id = 0;
-	rc = cmd_open_taskgit("diff", argc, argv, json, false, &env, &id, &tg);
+	int rc = cmd_open_taskgit(&spec, opts, argc, argv, &json, false, &file, &env, &id, &tg);
 	if (rc >= 0)
 		return rc;
 	_cleanup_error_ struct rv_error *err = NULL;

@@ -282,10 +282,11 @@ int cmd_events(int argc, char **argv)
 	if (optind < argc)
 		return cmd_usage_error("events", "unexpected argument '%s'", argv[optind]);
 
-	_cleanup_error_ struct rv_error *err = NULL;
 	struct cmd_env env;
-	if (cmd_env_open(&env, &err) < 0)
-		return cmd_fail(f.json, CMD_FAILED, err);
+	rc = cmd_open(&env, f.json);
+	if (rc >= 0)
+		return rc;
+	_cleanup_error_ struct rv_error *err = NULL;
 	if (id) {
 		struct task *t = NULL;
 		if (task_store_load_id(env.store, id, &t, &err) < 0) {

@@ -131,11 +131,11 @@ int cmd_info(int argc, char **argv)
 	int rc = cmdopt_parse(&spec, opts, argc, argv);
 	if (rc >= 0)
 		return rc;
-
-	_cleanup_error_ struct rv_error *err = NULL;
 	struct cmd_env env;
-	if (cmd_env_open(&env, &err) < 0)
-		return cmd_fail(json, CMD_FAILED, err);
+	rc = cmd_open(&env, json);
+	if (rc >= 0)
+		return rc;
+	_cleanup_error_ struct rv_error *err = NULL;
 	struct json_object *eng = engine_json(engine_arg, &err);
 	if (!eng) {
 		cmd_env_release(&env);

@@ -192,12 +192,13 @@ static void print_human(const struct cmd_env *env, const struct task *t, struct 
 int cmd_inspect(int argc, char **argv)
 {
 	bool json = false;
-	int rc = cmd_parse_json_only(&spec, "print one JSON object", argc, argv, &json);
-	if (rc >= 0)
-		return rc;
+	const struct cmdopt opts[] = {
+		CMDOPT_FLAG("json", 0, &json, "print one JSON object"),
+		CMDOPT_END,
+	};
 	struct cmd_env env;
 	struct task *t = NULL;
-	rc = cmd_open_task("inspect", argc, argv, json, true, &env, &t);
+	int rc = cmd_open_task(&spec, opts, argc, argv, &json, &env, &t);
 	if (rc >= 0)
 		return rc;
 	_cleanup_json_ struct json_object *o = inspect_json(&env, t);

@@ -134,10 +134,11 @@ int cmd_iterate(int argc, char **argv)
 	int rc = iterate_args(argc, argv, &json, &id, &instructions);
 	if (rc >= 0)
 		return rc;
-	_cleanup_error_ struct rv_error *err = NULL;
 	struct cmd_env env;
-	if (cmd_env_open(&env, &err) < 0)
-		return cmd_fail(json, CMD_FAILED, err);
+	rc = cmd_open(&env, json);
+	if (rc >= 0)
+		return rc;
+	_cleanup_error_ struct rv_error *err = NULL;
 	const char *image = getenv("ROVER_AGENT_IMAGE");
 	struct iterate_opts io = {.instructions = instructions,
 				  .image = image && *image ? image : NULL,

@@ -147,10 +147,11 @@ int cmd_logs(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 
-	_cleanup_error_ struct rv_error *err = NULL;
 	struct cmd_env env;
-	if (cmd_env_open(&env, &err) < 0)
-		return cmd_fail(false, CMD_FAILED, err);
+	rc = cmd_open(&env, false);
+	if (rc >= 0)
+		return rc;
+	_cleanup_error_ struct rv_error *err = NULL;
 	struct task *t = NULL;
 	rc = CMD_OK;
 	if (task_store_load_id(env.store, id, &t, &err) < 0) {

@@ -28,27 +28,27 @@ static const struct cmdopt_spec spec = {
 int cmd_merge(int argc, char **argv)
 {
 	bool json = false;
-	int rc = cmd_parse_json_only(&spec, "print {merged, taskId, into, commit, snapshotCommit,\nalreadyMerged, skipped}", argc, argv, &json);
-	if (rc >= 0)
-		return rc;
+	const struct cmdopt opts[] = {
+		CMDOPT_FLAG("json", 0, &json,
+			    "print {merged, taskId, into, commit, snapshotCommit,\n"
+			    "alreadyMerged, skipped}"),
+		CMDOPT_END,
+	};
 	struct cmd_env env;
 	struct taskgit_task tg = {0};
 	int64_t id = 0;
-	rc = cmd_open_taskgit("merge", argc, argv, json, true, &env, &id, &tg);
+	int rc = cmd_open_taskgit(&spec, opts, argc, argv, &json, true, NULL, &env, &id, &tg);
 	if (rc >= 0)
 		return rc;
 	rc = CMD_OK;
 	_cleanup_error_ struct rv_error *err = NULL;
-	_cleanup_error_ struct rv_error *me = NULL;
 	struct taskgit_merge_result res = {0};
 	int r = taskgit_merge(&tg, &res, &err);
 	if (r < 0) {
 		rc = cmd_fail(json, CMD_FAILED, err);
 		goto out;
 	}
-	if (taskgit_mark(env.store, id, TASK_MERGED, &me) < 0)
-		fprintf(stderr, "⚠ Task %lld was merged, but its status was not updated: %s\n",
-			(long long)id, rv_error_msg(me));
+	cmd_mark_done(&env, id, TASK_MERGED, "merged");
 	if (json) {
 		_cleanup_json_ struct json_object *j = json_object_new_object();
 		jsonutil_set_bool(j, "merged", true);

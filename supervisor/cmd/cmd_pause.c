@@ -117,12 +117,9 @@ int cmd_pause(int argc, char **argv)
 			    "hasCheckpoint}"),
 		CMDOPT_END,
 	};
-	int rc = cmdopt_parse(&spec, opts, argc, argv);
-	if (rc >= 0)
-		return rc;
 	struct cmd_env env;
 	struct task *t = NULL;
-	rc = cmd_open_task("pause", argc, argv, json, true, &env, &t);
+	int rc = cmd_open_task(&spec, opts, argc, argv, &json, &env, &t);
 	if (rc >= 0)
 		return rc;
 	rc = CMD_OK;

@@ -45,27 +45,21 @@ int cmd_push(int argc, char **argv)
 			    "print {pushed, taskId, remote, branch, commit, snapshotCommit}"),
 		CMDOPT_END,
 	};
-	int rc = cmdopt_parse(&spec, opts, argc, argv);
-	if (rc >= 0)
-		return rc;
 	struct cmd_env env;
 	struct taskgit_task tg = {0};
 	int64_t id = 0;
-	rc = cmd_open_taskgit("push", argc, argv, json, true, &env, &id, &tg);
+	int rc = cmd_open_taskgit(&spec, opts, argc, argv, &json, true, NULL, &env, &id, &tg);
 	if (rc >= 0)
 		return rc;
 	rc = CMD_OK;
 	_cleanup_error_ struct rv_error *err = NULL;
-	_cleanup_error_ struct rv_error *me = NULL;
 	struct taskgit_push_result res = {0};
 	int r = taskgit_push(&tg, remote, &res, &err);
 	if (r < 0) {
 		rc = cmd_fail(json, CMD_FAILED, err);
 		goto out;
 	}
-	if (taskgit_mark(env.store, id, TASK_PUSHED, &me) < 0)
-		fprintf(stderr, "⚠ Task %lld was pushed, but its status was not updated: %s\n",
-			(long long)id, rv_error_msg(me));
+	cmd_mark_done(&env, id, TASK_PUSHED, "pushed");
 	if (json) {
 		_cleanup_json_ struct json_object *j = json_object_new_object();
 		jsonutil_set_bool(j, "pushed", true);

@@ -36,12 +36,9 @@ int cmd_restart(int argc, char **argv)
 		CMDOPT_FLAG("json", 0, &json, "print {taskId, title, status, containerId, ...}"),
 		CMDOPT_END,
 	};
-	int rc = cmdopt_parse(&spec, opts, argc, argv);
-	if (rc >= 0)
-		return rc;
 	struct cmd_env env;
 	struct task *t = NULL;
-	rc = cmd_open_task("restart", argc, argv, json, true, &env, &t);
+	int rc = cmd_open_task(&spec, opts, argc, argv, &json, &env, &t);
 	if (rc >= 0)
 		return rc;
 	rc = CMD_OK;

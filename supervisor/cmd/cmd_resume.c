@@ -180,14 +180,11 @@ int cmd_resume(int argc, char **argv)
 		CMDOPT_FLAG("json", 0, &json, "print {\"success\": true, \"taskId\": N, ...} on stdout"),
 		CMDOPT_END,
 	};
-	int rc = cmdopt_parse(&spec, opts, argc, argv);
-	if (rc >= 0)
-		return rc;
 	struct cmd_env env;
 	struct task *t = NULL;
 	/* Observed first: a task whose container died is classified before the
 	 * status check (the TypeScript rover refused such a task). */
-	rc = cmd_open_task("resume", argc, argv, json, true, &env, &t);
+	int rc = cmd_open_task(&spec, opts, argc, argv, &json, &env, &t);
 	if (rc >= 0)
 		return rc;
 	int64_t id = t->id;

@@ -273,10 +273,11 @@ int cmd_shell(int argc, char **argv)
 	int rc = shell_args(argc, argv, &image, &id, &cmdv);
 	if (rc >= 0)
 		return rc;
-	_cleanup_error_ struct rv_error *err = NULL;
 	struct cmd_env env;
-	if (cmd_env_open(&env, &err) < 0)
-		return cmd_fail(false, CMD_FAILED, err);
+	rc = cmd_open(&env, false);
+	if (rc >= 0)
+		return rc;
+	_cleanup_error_ struct rv_error *err = NULL;
 	struct task *t = NULL;
 	if (task_store_load_id(env.store, id, &t, &err) < 0) {
 		cmd_env_release(&env);

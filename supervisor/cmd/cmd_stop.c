@@ -28,12 +28,13 @@ static const struct cmdopt_spec spec = {
 int cmd_stop(int argc, char **argv)
 {
 	bool json = false;
-	int rc = cmd_parse_json_only(&spec, "print {taskId, title, status, error, hasCheckpoint, ...}", argc, argv, &json);
-	if (rc >= 0)
-		return rc;
+	const struct cmdopt opts[] = {
+		CMDOPT_FLAG("json", 0, &json, "print {taskId, title, status, error, hasCheckpoint, ...}"),
+		CMDOPT_END,
+	};
 	struct cmd_env env;
 	struct task *t = NULL;
-	rc = cmd_open_task("stop", argc, argv, json, true, &env, &t);
+	int rc = cmd_open_task(&spec, opts, argc, argv, &json, &env, &t);
 	if (rc >= 0)
 		return rc;
 	rc = CMD_OK;

@@ -108,10 +108,11 @@ int cmd_supervise(int argc, char **argv)
 	int rc = cmdopt_parse(&spec, opts, argc, argv);
 	if (rc >= 0)
 		return rc;
-	_cleanup_error_ struct rv_error *err = NULL;
 	struct cmd_env env;
-	if (cmd_env_open(&env, &err) < 0)
-		return cmd_fail(json, CMD_FAILED, err);
+	rc = cmd_open(&env, json);
+	if (rc >= 0)
+		return rc;
+	_cleanup_error_ struct rv_error *err = NULL;
 	struct hooks hooks;
 	rc = cmd_load_hooks(&env, json, &hooks);
 	if (rc >= 0) {

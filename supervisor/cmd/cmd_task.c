@@ -115,10 +115,11 @@ int cmd_task(int argc, char **argv)
 				       "unknown agent '%s' (claude, codex, gemini, qwen, opencode, "
 				       "cursor)",
 				       agent);
-	_cleanup_error_ struct rv_error *err = NULL;
 	struct cmd_env env;
-	if (cmd_env_open(&env, &err) < 0)
-		return cmd_fail(json, CMD_FAILED, err);
+	rc = cmd_open(&env, json);
+	if (rc >= 0)
+		return rc;
+	_cleanup_error_ struct rv_error *err = NULL;
 	struct create_request rq = {.description = description,
 				    .workflow = workflow_arg,
 				    .agent = agent,

@@ -143,17 +143,6 @@ void cmd_report_stderr(void *userdata, const char *level, int64_t id, const char
 	fprintf(stderr, "%s %s\n", tty_utf8() ? (warn ? "⚠" : "ℹ") : (warn ? "!" : "i"), safe);
 }
 
-int cmd_parse_json_only(const struct cmdopt_spec *spec, const char *json_help, int argc,
-			char **argv, bool *ret_json)
-{
-	const struct cmdopt opts[] = {
-		CMDOPT_FLAG("json", 0, ret_json, json_help),
-		CMDOPT_END,
-	};
-	*ret_json = false;
-	return cmdopt_parse(spec, opts, argc, argv);
-}
-
 char *cmd_join_words(int n, char **words)
 {
 	char *s = xstrdup(words[0]);
@@ -174,25 +163,40 @@ int cmd_one_id(const char *verb, int argc, char **argv, int64_t *ret_id)
 	return cmd_parse_id(verb, argv[optind], ret_id) ? -1 : CMD_USAGE;
 }
 
-int cmd_open_task(const char *verb, int argc, char **argv, bool json, bool observe,
-		  struct cmd_env *env, struct task **ret_task)
+int cmd_open(struct cmd_env *env, bool json)
 {
-	int64_t id;
-	int rc = cmd_one_id(verb, argc, argv, &id);
-	if (rc >= 0)
-		return rc;
 	_cleanup_error_ struct rv_error *err = NULL;
 	if (cmd_env_open(env, &err) < 0)
 		return cmd_fail(json, CMD_FAILED, err);
+	return -1;
+}
+
+/* After the options: the id, the project, the task loaded and observed. */
+static int open_task_id(const char *verb, int argc, char **argv, bool json, struct cmd_env *env,
+			struct task **ret_task)
+{
+	int64_t id;
+	int rc = cmd_one_id(verb, argc, argv, &id);
+	if (rc < 0)
+		rc = cmd_open(env, json);
+	if (rc >= 0)
+		return rc;
+	_cleanup_error_ struct rv_error *err = NULL;
 	struct task *t = NULL;
 	if (task_store_load_id(env->store, id, &t, &err) < 0) {
 		cmd_env_release(env);
 		return cmd_fail(json, CMD_FAILED, err);
 	}
-	if (observe)
-		observe_task(env->store, &t, 0, json ? NULL : cmd_report_stderr, NULL);
+	observe_task(env->store, &t, 0, json ? NULL : cmd_report_stderr, NULL);
 	*ret_task = t;
 	return -1;
+}
+
+int cmd_open_task(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc,
+		  char **argv, const bool *json, struct cmd_env *env, struct task **ret_task)
+{
+	int rc = cmdopt_parse(spec, opts, argc, argv);
+	return rc >= 0 ? rc : open_task_id(spec->verb, argc, argv, *json, env, ret_task);
 }
 
 int cmd_load_hooks(const struct cmd_env *env, bool json, struct hooks *ret)
@@ -236,11 +240,21 @@ bool cmd_parse_dollars(const char *verb, const char *opt, const char *s, double 
 	return true;
 }
 
-int cmd_open_taskgit(const char *verb, int argc, char **argv, bool json, bool need_idle,
+int cmd_open_taskgit(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc,
+		     char **argv, const bool *json, bool need_idle, const char **ret_file,
 		     struct cmd_env *env, int64_t *ret_id, struct taskgit_task *tg)
 {
+	const char *verb = spec->verb;
+	int rc = cmdopt_parse(spec, opts, argc, argv);
+	if (rc >= 0)
+		return rc;
+	if (ret_file && argc - optind == 2) {
+		*ret_file = argv[--argc];
+		if (!**ret_file)
+			return cmd_usage_error(verb, "FILE is empty");
+	}
 	struct task *t = NULL;
-	int rc = cmd_open_task(verb, argc, argv, json, true, env, &t);
+	rc = open_task_id(verb, argc, argv, *json, env, &t);
 	if (rc >= 0)
 		return rc;
 	*ret_id = t->id;
@@ -251,7 +265,15 @@ int cmd_open_taskgit(const char *verb, int argc, char **argv, bool json, bool ne
 	task_free(t);
 	if (r < 0) {
 		cmd_env_release(env);
-		return cmd_fail(json, CMD_FAILED, err);
+		return cmd_fail(*json, CMD_FAILED, err);
 	}
 	return -1;
+}
+
+void cmd_mark_done(const struct cmd_env *env, int64_t id, enum task_status to, const char *done)
+{
+	_cleanup_error_ struct rv_error *err = NULL;
+	if (taskgit_mark(env->store, id, to, &err) < 0)
+		fprintf(stderr, "⚠ Task %lld was %s, but its status was not updated: %s\n",
+			(long long)id, done, rv_error_msg(err));
 }
