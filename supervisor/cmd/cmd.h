@@ -82,6 +82,15 @@ bool cmd_parse_dollars(const char *verb, const char *opt, const char *s, double 
  * message) when it is not one or is above max. */
 bool cmd_parse_uint(const char *verb, const char *opt, const char *s, long max, long *ret);
 
+/* A "rover VERB [options] ID" command whole: cmd_open_task, then body with
+ * the project open and the task loaded and observed (ctx: the command's
+ * options), then both released.  Returns the exit code: cmd_open_task's,
+ * else the body's. */
+typedef int (*cmd_task_body)(const struct cmd_env *env, struct task *t, bool json,
+			     void *ctx);
+int cmd_run_task(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc,
+		 char **argv, const bool *json, cmd_task_body body, void *ctx);
+
 /* What diff, merge and push do first: their options, the task opened and
  * observed (as cmd_open_task; with ret_file, an optional FILE operand after
  * the id, diff's, not empty), refused while its container runs when

@@ -55,40 +55,29 @@ static bool parse_message(const char *verb, const char *arg, void *ptr)
 	return true;
 }
 
-/* approve and reject: --message, --json, --help, the task; -1 to go on
- * (*env the caller's to release), else the exit code. */
-static int open_approval(const struct cmdopt_spec *spec, const char *message_help,
-			 const char *json_help, int argc, char **argv, const char **message,
-			 bool *json, struct cmd_env *env, int64_t *ret_id)
-{
-	const struct cmdopt opts[] = {
-		CMDOPT_CALL("message", 'm', parse_message, message, "TEXT", message_help),
-		CMDOPT_FLAG("json", 0, json, json_help),
-		CMDOPT_END,
-	};
-	struct task *t = NULL;
-	int rc = cmd_open_task(spec, opts, argc, argv, json, env, &t);
-	if (rc < 0)
-		*ret_id = t->id;
-	task_free(t);
-	return rc;
-}
-
-int cmd_approve(int argc, char **argv)
+/* approve and reject: --message, --json, --help, then body over the task. */
+static int run_approval(const struct cmdopt_spec *spec, const char *message_help,
+			const char *json_help, int argc, char **argv, cmd_task_body body)
 {
 	const char *message = "";
 	bool json = false;
-	struct cmd_env env;
-	int64_t id = 0;
-	int rc = open_approval(&approve_spec, "what to tell the next steps (at most 4096 bytes)",
-			       "print {success, taskId, stepId, status, containerId}", argc, argv,
-			       &message, &json, &env, &id);
-	if (rc >= 0)
-		return rc;
+	const struct cmdopt opts[] = {
+		CMDOPT_CALL("message", 'm', parse_message, &message, "TEXT", message_help),
+		CMDOPT_FLAG("json", 0, &json, json_help),
+		CMDOPT_END,
+	};
+	return cmd_run_task(spec, opts, argc, argv, &json, body, &message);
+}
+
+static int approve(const struct cmd_env *env, struct task *t, bool json, void *ctx)
+{
+	const char *message = *(const char **)ctx;
+	int64_t id = t->id;
+	int rc;
 	_cleanup_error_ struct rv_error *err = NULL;
 	_cleanup_free_ char *step = NULL, *shown = NULL;
 	struct resume_outcome out = {0};
-	if (approval_approve(env.store, id, message, false, NULL, &step, &err) < 0) {
+	if (approval_approve(env->store, id, message, false, NULL, &step, &err) < 0) {
 		rc = cmd_fail(json, CMD_FAILED, err);
 		goto out;
 	}
@@ -100,7 +89,7 @@ int cmd_approve(int argc, char **argv)
 	struct resume_opts ro = {.mode = RESUME_MANUAL,
 				 .image = image && *image ? image : NULL,
 				 .report = json ? NULL : cmd_report_stderr};
-	int r = resume_task(env.project, env.store, id, &ro, &out, &err);
+	int r = resume_task(env->project, env->store, id, &ro, &out, &err);
 	if (r < 0 || out.result != RESUME_OK) {
 		rc = cmd_failf(json, CMD_FAILED,
 			       "task %lld: the approval is recorded but the task could not be "
@@ -124,24 +113,24 @@ int cmd_approve(int argc, char **argv)
 	rc = CMD_OK;
 out:
 	resume_outcome_release(&out);
-	cmd_env_release(&env);
 	return rc;
 }
 
-int cmd_reject(int argc, char **argv)
+int cmd_approve(int argc, char **argv)
 {
-	const char *message = "";
-	bool json = false;
-	struct cmd_env env;
-	int64_t id = 0;
-	int rc = open_approval(&reject_spec, "why (at most 4096 bytes)",
-			       "print {success, taskId, status, error}", argc, argv, &message, &json,
-			       &env, &id);
-	if (rc >= 0)
-		return rc;
+	return run_approval(&approve_spec, "what to tell the next steps (at most 4096 bytes)",
+			    "print {success, taskId, stepId, status, containerId}", argc, argv,
+			    approve);
+}
+
+static int reject(const struct cmd_env *env, struct task *t, bool json, void *ctx)
+{
+	const char *message = *(const char **)ctx;
+	int64_t id = t->id;
+	int rc;
 	_cleanup_error_ struct rv_error *err = NULL;
 	struct task *f = NULL;
-	if (approval_reject(env.store, id, message, &f, &err) < 0) {
+	if (approval_reject(env->store, id, message, &f, &err) < 0) {
 		rc = cmd_fail(json, CMD_FAILED, err);
 		goto out;
 	}
@@ -159,6 +148,11 @@ int cmd_reject(int argc, char **argv)
 	rc = CMD_OK;
 out:
 	task_free(f);
-	cmd_env_release(&env);
 	return rc;
+}
+
+int cmd_reject(int argc, char **argv)
+{
+	return run_approval(&reject_spec, "why (at most 4096 bytes)",
+			    "print {success, taskId, status, error}", argc, argv, reject);
 }

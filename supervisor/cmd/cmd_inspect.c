@@ -189,6 +189,17 @@ static void print_human(const struct cmd_env *env, const struct task *t, struct 
 	list_view_iter_release(&it);
 }
 
+static int inspect(const struct cmd_env *env, struct task *t, bool json, void *ctx)
+{
+	(void)ctx;
+	_cleanup_json_ struct json_object *o = inspect_json(env, t);
+	if (json)
+		cmd_print_json(o);
+	else
+		print_human(env, t, o);
+	return CMD_OK;
+}
+
 int cmd_inspect(int argc, char **argv)
 {
 	bool json = false;
@@ -196,17 +207,5 @@ int cmd_inspect(int argc, char **argv)
 		CMDOPT_FLAG("json", 0, &json, "print one JSON object"),
 		CMDOPT_END,
 	};
-	struct cmd_env env;
-	struct task *t = NULL;
-	int rc = cmd_open_task(&spec, opts, argc, argv, &json, &env, &t);
-	if (rc >= 0)
-		return rc;
-	_cleanup_json_ struct json_object *o = inspect_json(&env, t);
-	if (json)
-		cmd_print_json(o);
-	else
-		print_human(&env, t, o);
-	task_free(t);
-	cmd_env_release(&env);
-	return CMD_OK;
+	return cmd_run_task(&spec, opts, argc, argv, &json, inspect, NULL);
 }

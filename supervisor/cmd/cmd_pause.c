@@ -101,6 +101,24 @@ static int print_paused(const struct taskops_pause_result *res, int64_t id, cons
 	return s == TASK_FAILED ? CMD_FAILED : CMD_OK;
 }
 
+static int pause_task(const struct cmd_env *env, struct task *t, bool json, void *ctx)
+{
+	struct taskops_pause_opts *o = ctx;
+	_cleanup_error_ struct rv_error *err = NULL;
+	struct progress prog = {.tty = isatty(STDERR_FILENO), .last_phase = -1};
+	o->progress = on_progress;
+	o->userdata = &prog;
+	struct taskops_pause_result res = {0};
+	int r = taskops_pause(env->store, t, o, &res, &err);
+	if (prog.shown && prog.tty)
+		fputc('\n', stderr);
+	if (r < 0)
+		return cmd_fail(json, CMD_FAILED, err);
+	int rc = print_paused(&res, t->id, o->reason, json);
+	taskops_pause_result_release(&res);
+	return rc;
+}
+
 int cmd_pause(int argc, char **argv)
 {
 	if (cmd_wants_all(argc, argv))
@@ -117,29 +135,5 @@ int cmd_pause(int argc, char **argv)
 			    "hasCheckpoint}"),
 		CMDOPT_END,
 	};
-	struct cmd_env env;
-	struct task *t = NULL;
-	int rc = cmd_open_task(&spec, opts, argc, argv, &json, &env, &t);
-	if (rc >= 0)
-		return rc;
-	rc = CMD_OK;
-	int64_t id = t->id;
-	_cleanup_error_ struct rv_error *err = NULL;
-	struct progress prog = {.tty = isatty(STDERR_FILENO), .last_phase = -1};
-	o.progress = on_progress;
-	o.userdata = &prog;
-	struct taskops_pause_result res = {0};
-	int r = taskops_pause(env.store, t, &o, &res, &err);
-	if (prog.shown && prog.tty)
-		fputc('\n', stderr);
-	task_free(t);
-	if (r < 0) {
-		rc = cmd_fail(json, CMD_FAILED, err);
-		goto out;
-	}
-	rc = print_paused(&res, id, o.reason, json);
-	taskops_pause_result_release(&res);
-out:
-	cmd_env_release(&env);
-	return rc;
+	return cmd_run_task(&spec, opts, argc, argv, &json, pause_task, &o);
 }

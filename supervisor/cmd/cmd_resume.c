@@ -157,63 +157,67 @@ static void print_resumed(const struct resume_outcome *out, int64_t id, const ch
 	       (long long)id, (long long)id);
 }
 
-int cmd_resume(int argc, char **argv)
+struct resume_args {
+	const char *image; /* --image */
+	double budget;
+	bool recreate, allow_change;
+};
+
+static int resume(const struct cmd_env *env, struct task *t, bool json, void *ctx)
 {
-	if (cmd_wants_all(argc, argv))
-		return cmd_resume_all(argc, argv);
-	bool json = false, recreate = false, allow_change = false;
-	const char *opt_image = NULL;
-	double budget = 0;
-	const struct cmdopt opts[] = {
-		CMDOPT_CALL("image", 0, cmdopt_image, &opt_image, "IMAGE",
-			    "continue in this image (recorded in the task; checked on\n"
-			    "the task's engine before anything changes)"),
-		CMDOPT_DOLLARS("budget", 0, &budget, "USD",
-			       "the task's new cost budget (a task paused because its budget\n"
-			       "was spent goes on only with a higher one)"),
-		CMDOPT_FLAG("recreate-workspace", 0, &recreate,
-			    "the workspace is gone: make it again from the\n"
-			    "task's branch (files never committed are lost)"),
-		CMDOPT_FLAG("allow-workflow-change", 0, &allow_change,
-			    "resume although the task's workflow.yml\n"
-			    "changed since the checkpoint was saved"),
-		CMDOPT_FLAG("json", 0, &json, "print {\"success\": true, \"taskId\": N, ...} on stdout"),
-		CMDOPT_END,
-	};
-	struct cmd_env env;
-	struct task *t = NULL;
-	/* Observed first: a task whose container died is classified before the
-	 * status check (the TypeScript rover refused such a task). */
-	int rc = cmd_open_task(&spec, opts, argc, argv, &json, &env, &t);
-	if (rc >= 0)
-		return rc;
+	const struct resume_args *a = ctx;
 	int64_t id = t->id;
-	const char *image = opt_image ? opt_image : getenv("ROVER_AGENT_IMAGE");
+	const char *image = a->image ? a->image : getenv("ROVER_AGENT_IMAGE");
 	if (image && !*image)
 		image = NULL;
 	struct resume_opts ro = {.mode = RESUME_MANUAL,
 				 .image = image,
 				 .observed = true,
 				 .report = json ? NULL : cmd_report_stderr,
-				 .recreate_workspace = recreate,
-				 .allow_workflow_change = allow_change};
+				 .recreate_workspace = a->recreate,
+				 .allow_workflow_change = a->allow_change};
+	int rc = check_resumable(env, t, a->image, &ro, a->budget, json);
+	if (rc >= 0)
+		return rc;
+	if (!json)
+		print_tree(env, t, image);
+	char resumed_at[TIMEUTIL_ISO_LEN];
+	timeutil_format_iso(timeutil_now_ms(), resumed_at);
+	_cleanup_error_ struct rv_error *err = NULL;
 	struct resume_outcome out = {0};
-	rc = check_resumable(&env, t, opt_image, &ro, budget, json);
+	int r = resume_task(env->project, env->store, id, &ro, &out, &err);
+	rc = resume_failure(r, &out, id, err, json);
 	if (rc < 0) {
-		if (!json)
-			print_tree(&env, t, image);
-		char resumed_at[TIMEUTIL_ISO_LEN];
-		timeutil_format_iso(timeutil_now_ms(), resumed_at);
-		_cleanup_error_ struct rv_error *err = NULL;
-		int r = resume_task(env.project, env.store, id, &ro, &out, &err);
-		rc = resume_failure(r, &out, id, err, json);
-		if (rc < 0) {
-			print_resumed(&out, id, resumed_at, json);
-			rc = CMD_OK;
-		}
+		print_resumed(&out, id, resumed_at, json);
+		rc = CMD_OK;
 	}
 	resume_outcome_release(&out);
-	task_free(t);
-	cmd_env_release(&env);
 	return rc;
+}
+
+int cmd_resume(int argc, char **argv)
+{
+	if (cmd_wants_all(argc, argv))
+		return cmd_resume_all(argc, argv);
+	bool json = false;
+	struct resume_args a = {0};
+	const struct cmdopt opts[] = {
+		CMDOPT_CALL("image", 0, cmdopt_image, &a.image, "IMAGE",
+			    "continue in this image (recorded in the task; checked on\n"
+			    "the task's engine before anything changes)"),
+		CMDOPT_DOLLARS("budget", 0, &a.budget, "USD",
+			       "the task's new cost budget (a task paused because its budget\n"
+			       "was spent goes on only with a higher one)"),
+		CMDOPT_FLAG("recreate-workspace", 0, &a.recreate,
+			    "the workspace is gone: make it again from the\n"
+			    "task's branch (files never committed are lost)"),
+		CMDOPT_FLAG("allow-workflow-change", 0, &a.allow_change,
+			    "resume although the task's workflow.yml\n"
+			    "changed since the checkpoint was saved"),
+		CMDOPT_FLAG("json", 0, &json, "print {\"success\": true, \"taskId\": N, ...} on stdout"),
+		CMDOPT_END,
+	};
+	/* The task is observed first: one whose container died is classified
+	 * before the status check (the TypeScript rover refused such a task). */
+	return cmd_run_task(&spec, opts, argc, argv, &json, resume, &a);
 }

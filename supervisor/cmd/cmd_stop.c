@@ -25,28 +25,14 @@ static const struct cmdopt_spec spec = {
 	.column = 17,
 };
 
-int cmd_stop(int argc, char **argv)
+static int stop(const struct cmd_env *env, struct task *t, bool json, void *ctx)
 {
-	bool json = false;
-	const struct cmdopt opts[] = {
-		CMDOPT_FLAG("json", 0, &json, "print {taskId, title, status, error, hasCheckpoint, ...}"),
-		CMDOPT_END,
-	};
-	struct cmd_env env;
-	struct task *t = NULL;
-	int rc = cmd_open_task(&spec, opts, argc, argv, &json, &env, &t);
-	if (rc >= 0)
-		return rc;
-	rc = CMD_OK;
+	(void)ctx;
 	int64_t id = t->id;
 	_cleanup_error_ struct rv_error *err = NULL;
 	struct taskops_stop_result res = {0};
-	int r = taskops_stop(env.store, t, &res, &err);
-	task_free(t);
-	if (r < 0) {
-		rc = cmd_fail(json, CMD_FAILED, err);
-		goto out;
-	}
+	if (taskops_stop(env->store, t, &res, &err) < 0)
+		return cmd_fail(json, CMD_FAILED, err);
 	const struct task *f = res.task;
 	if (json) {
 		_cleanup_json_ struct json_object *j = json_object_new_object();
@@ -80,7 +66,15 @@ int cmd_stop(int argc, char **argv)
 					: "It had no checkpoint: 'rover restart' runs it again.");
 	}
 	taskops_stop_result_release(&res);
-out:
-	cmd_env_release(&env);
-	return rc;
+	return CMD_OK;
+}
+
+int cmd_stop(int argc, char **argv)
+{
+	bool json = false;
+	const struct cmdopt opts[] = {
+		CMDOPT_FLAG("json", 0, &json, "print {taskId, title, status, error, hasCheckpoint, ...}"),
+		CMDOPT_END,
+	};
+	return cmd_run_task(&spec, opts, argc, argv, &json, stop, NULL);
 }

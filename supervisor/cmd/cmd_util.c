@@ -199,6 +199,20 @@ int cmd_open_task(const struct cmdopt_spec *spec, const struct cmdopt *opts, int
 	return rc >= 0 ? rc : open_task_id(spec->verb, argc, argv, *json, env, ret_task);
 }
 
+int cmd_run_task(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc,
+		 char **argv, const bool *json, cmd_task_body body, void *ctx)
+{
+	struct cmd_env env;
+	struct task *t = NULL;
+	int rc = cmd_open_task(spec, opts, argc, argv, json, &env, &t);
+	if (rc >= 0)
+		return rc;
+	rc = body(&env, t, *json, ctx);
+	task_free(t);
+	cmd_env_release(&env);
+	return rc;
+}
+
 int cmd_load_hooks(const struct cmd_env *env, bool json, struct hooks *ret)
 {
 	_cleanup_error_ struct rv_error *err = NULL;
