@@ -103,6 +103,15 @@ int cmd_open_taskgit(const struct cmdopt_spec *spec, const struct cmdopt *opts, 
 		     char **argv, const bool *json, bool need_idle, const char **ret_file,
 		     struct cmd_env *env, int64_t *ret_id, struct taskgit_task *tg);
 
+/* diff, merge and push whole: cmd_open_taskgit, then body with the project,
+ * the task's git side and its id (ctx: the command's options), then all
+ * released.  Returns cmd_open_taskgit's exit code, else the body's. */
+typedef int (*cmd_taskgit_body)(const struct cmd_env *env, struct taskgit_task *tg, int64_t id,
+				bool json, void *ctx);
+int cmd_run_taskgit(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc,
+		    char **argv, const bool *json, bool need_idle, const char **ret_file,
+		    cmd_taskgit_body body, void *ctx);
+
 /* After a merge or a push: the task marked MERGED or PUSHED (taskgit_mark);
  * a failure is only a warning naming what was done ("merged"). */
 void cmd_mark_done(const struct cmd_env *env, int64_t id, enum task_status to, const char *done);
@@ -137,6 +146,13 @@ int cmd_one_id(const char *verb, int argc, char **argv, int64_t *ret_id);
 /* The project and its store, opened from the current directory; -1 to go
  * on (cmd_env_release it), else the exit code (the error printed). */
 int cmd_open(struct cmd_env *env, bool json);
+
+/* The options (cmdopt.h; *json is read once they are parsed), with ret_id
+ * exactly one operand, a task id (cmd_one_id), then the project opened
+ * (cmd_open).  -1 to go on (release *env), else the exit code (--help
+ * printed, or the error). */
+int cmd_open_opts(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc,
+		  char **argv, const bool *json, int64_t *ret_id, struct cmd_env *env);
 
 /* What every "rover VERB [options] ID" does first: its options (cmdopt.h;
  * *json is read once they are parsed), exactly one operand, a valid task

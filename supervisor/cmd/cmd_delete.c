@@ -165,13 +165,8 @@ int cmd_delete(int argc, char **argv)
 		CMDOPT_END,
 	};
 	int64_t id;
-	int rc = cmdopt_parse(&spec, opts, argc, argv);
-	if (rc < 0)
-		rc = cmd_one_id("delete", argc, argv, &id);
-	if (rc >= 0)
-		return rc;
 	struct cmd_env env;
-	rc = cmd_open(&env, json);
+	int rc = cmd_open_opts(&spec, opts, argc, argv, &json, &id, &env);
 	if (rc >= 0)
 		return rc;
 	struct task *t = NULL;

@@ -209,40 +209,46 @@ static int print_diff_text(struct taskgit_task *tg, const struct taskgit_snapsho
 	return CMD_OK;
 }
 
+struct diff_args {
+	bool stat;
+	const char *file; /* NULL: all */
+};
+
+static int diff(const struct cmd_env *env, struct taskgit_task *tg, int64_t id, bool json,
+		void *ctx)
+{
+	(void)env;
+	const struct diff_args *a = ctx;
+	_cleanup_error_ struct rv_error *err = NULL;
+	struct taskgit_snapshot snap = {0};
+	struct taskgit_file *files = NULL;
+	size_t nf = 0;
+	int rc;
+	int r = taskgit_snapshot(tg, &snap, &err);
+	if (r == 0)
+		r = taskgit_diff_files(tg, &snap, a->file, &files, &nf, &err);
+	if (r < 0)
+		rc = cmd_fail(json, CMD_FAILED, err);
+	else if (json)
+		rc = print_diff_json(tg, &snap, files, nf, a->file, id, a->stat);
+	else
+		rc = print_diff_text(tg, &snap, files, nf, a->file, id, a->stat);
+	taskgit_files_free(files, nf);
+	taskgit_snapshot_release(&snap);
+	return rc;
+}
+
 int cmd_diff(int argc, char **argv)
 {
-	bool json = false, stat = false;
+	bool json = false;
+	struct diff_args a = {0};
 	const struct cmdopt opts[] = {
-		CMDOPT_FLAG("stat", 0, &stat,
+		CMDOPT_FLAG("stat", 0, &a.stat,
 			    "only the changed files, with added and deleted line counts"),
 		CMDOPT_FLAG("json", 0, &json,
 			    "print {taskId, base, files: [{path, status, added, deleted}],\n"
 			    "patch, skipped}"),
 		CMDOPT_END,
 	};
-	const char *file = NULL;
-	struct cmd_env env;
-	struct taskgit_task tg = {0};
-	int64_t id = 0;
-	int rc = cmd_open_taskgit(&spec, opts, argc, argv, &json, false, &file, &env, &id, &tg);
-	if (rc >= 0)
-		return rc;
-	_cleanup_error_ struct rv_error *err = NULL;
-	struct taskgit_snapshot snap = {0};
-	struct taskgit_file *files = NULL;
-	size_t nf = 0;
-	int r = taskgit_snapshot(&tg, &snap, &err);
-	if (r == 0)
-		r = taskgit_diff_files(&tg, &snap, file, &files, &nf, &err);
-	if (r < 0)
-		rc = cmd_fail(json, CMD_FAILED, err);
-	else if (json)
-		rc = print_diff_json(&tg, &snap, files, nf, file, id, stat);
-	else
-		rc = print_diff_text(&tg, &snap, files, nf, file, id, stat);
-	taskgit_files_free(files, nf);
-	taskgit_snapshot_release(&snap);
-	taskgit_task_release(&tg);
-	cmd_env_release(&env);
-	return rc;
+	return cmd_run_taskgit(&spec, opts, argc, argv, &json, false, &a.file, diff, &a);
 }

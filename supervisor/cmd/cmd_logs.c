@@ -141,14 +141,9 @@ int cmd_logs(int argc, char **argv)
 		CMDOPT_END,
 	};
 	int64_t id;
-	int rc = cmdopt_parse(&spec, opts, argc, argv);
-	if (rc < 0)
-		rc = cmd_one_id("logs", argc, argv, &id);
-	if (rc >= 0)
-		return rc;
-
 	struct cmd_env env;
-	rc = cmd_open(&env, false);
+	const bool json = false; /* logs has no --json */
+	int rc = cmd_open_opts(&spec, opts, argc, argv, &json, &id, &env);
 	if (rc >= 0)
 		return rc;
 	_cleanup_error_ struct rv_error *err = NULL;

@@ -25,30 +25,19 @@ static const struct cmdopt_spec spec = {
 	.column = 17,
 };
 
-int cmd_merge(int argc, char **argv)
+static int merge(const struct cmd_env *env, struct taskgit_task *tg, int64_t id, bool json,
+		 void *ctx)
 {
-	bool json = false;
-	const struct cmdopt opts[] = {
-		CMDOPT_FLAG("json", 0, &json,
-			    "print {merged, taskId, into, commit, snapshotCommit,\n"
-			    "alreadyMerged, skipped}"),
-		CMDOPT_END,
-	};
-	struct cmd_env env;
-	struct taskgit_task tg = {0};
-	int64_t id = 0;
-	int rc = cmd_open_taskgit(&spec, opts, argc, argv, &json, true, NULL, &env, &id, &tg);
-	if (rc >= 0)
-		return rc;
-	rc = CMD_OK;
+	(void)ctx;
+	int rc = CMD_OK;
 	_cleanup_error_ struct rv_error *err = NULL;
 	struct taskgit_merge_result res = {0};
-	int r = taskgit_merge(&tg, &res, &err);
+	int r = taskgit_merge(tg, &res, &err);
 	if (r < 0) {
 		rc = cmd_fail(json, CMD_FAILED, err);
 		goto out;
 	}
-	cmd_mark_done(&env, id, TASK_MERGED, "merged");
+	cmd_mark_done(env, id, TASK_MERGED, "merged");
 	if (json) {
 		_cleanup_json_ struct json_object *j = json_object_new_object();
 		jsonutil_set_bool(j, "merged", true);
@@ -83,7 +72,17 @@ int cmd_merge(int argc, char **argv)
 			res.snapshot ? res.snapshot : "");
 out:
 	taskgit_merge_result_release(&res);
-	taskgit_task_release(&tg);
-	cmd_env_release(&env);
 	return rc;
+}
+
+int cmd_merge(int argc, char **argv)
+{
+	bool json = false;
+	const struct cmdopt opts[] = {
+		CMDOPT_FLAG("json", 0, &json,
+			    "print {merged, taskId, into, commit, snapshotCommit,\n"
+			    "alreadyMerged, skipped}"),
+		CMDOPT_END,
+	};
+	return cmd_run_taskgit(&spec, opts, argc, argv, &json, true, NULL, merge, NULL);
 }

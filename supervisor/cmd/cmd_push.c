@@ -34,38 +34,25 @@ static bool remote_option(const char *verb, const char *arg, void *ptr)
 	return true;
 }
 
-int cmd_push(int argc, char **argv)
+static int push(const struct cmd_env *env, struct taskgit_task *tg, int64_t id, bool json,
+		void *ctx)
 {
-	bool json = false;
-	const char *remote = NULL;
-	const struct cmdopt opts[] = {
-		CMDOPT_CALL("remote", 'r', remote_option, &remote, "R",
-			    "the remote (default: the branch's upstream remote, else origin)"),
-		CMDOPT_FLAG("json", 0, &json,
-			    "print {pushed, taskId, remote, branch, commit, snapshotCommit}"),
-		CMDOPT_END,
-	};
-	struct cmd_env env;
-	struct taskgit_task tg = {0};
-	int64_t id = 0;
-	int rc = cmd_open_taskgit(&spec, opts, argc, argv, &json, true, NULL, &env, &id, &tg);
-	if (rc >= 0)
-		return rc;
-	rc = CMD_OK;
+	const char *remote = *(const char **)ctx;
+	int rc = CMD_OK;
 	_cleanup_error_ struct rv_error *err = NULL;
 	struct taskgit_push_result res = {0};
-	int r = taskgit_push(&tg, remote, &res, &err);
+	int r = taskgit_push(tg, remote, &res, &err);
 	if (r < 0) {
 		rc = cmd_fail(json, CMD_FAILED, err);
 		goto out;
 	}
-	cmd_mark_done(&env, id, TASK_PUSHED, "pushed");
+	cmd_mark_done(env, id, TASK_PUSHED, "pushed");
 	if (json) {
 		_cleanup_json_ struct json_object *j = json_object_new_object();
 		jsonutil_set_bool(j, "pushed", true);
 		jsonutil_set_int64(j, "taskId", id);
 		jsonutil_set_str(j, "remote", res.remote);
-		jsonutil_set_str(j, "branch", tg.branch);
+		jsonutil_set_str(j, "branch", tg->branch);
 		jsonutil_set_str(j, "commit", res.commit);
 		json_object_object_add(j, "snapshotCommit",
 				       res.snapshot ? json_object_new_string(res.snapshot) : NULL);
@@ -78,12 +65,24 @@ int cmd_push(int argc, char **argv)
 	if (!json) {
 		_cleanup_free_ char *rem = textutil_escape_terminal(res.remote);
 		fprintf(stderr, "✓ Task %lld's branch %s pushed to '%s' (commit %.12s)%s\n",
-			(long long)id, tg.branch, rem, res.commit,
+			(long long)id, tg->branch, rem, res.commit,
 			res.snapshot ? "; its uncommitted files were committed on it first" : "");
 	}
 out:
 	taskgit_push_result_release(&res);
-	taskgit_task_release(&tg);
-	cmd_env_release(&env);
 	return rc;
+}
+
+int cmd_push(int argc, char **argv)
+{
+	bool json = false;
+	const char *remote = NULL;
+	const struct cmdopt opts[] = {
+		CMDOPT_CALL("remote", 'r', remote_option, &remote, "R",
+			    "the remote (default: the branch's upstream remote, else origin)"),
+		CMDOPT_FLAG("json", 0, &json,
+			    "print {pushed, taskId, remote, branch, commit, snapshotCommit}"),
+		CMDOPT_END,
+	};
+	return cmd_run_taskgit(&spec, opts, argc, argv, &json, true, NULL, push, &remote);
 }

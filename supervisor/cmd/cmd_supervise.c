@@ -105,11 +105,8 @@ int cmd_supervise(int argc, char **argv)
 		CMDOPT_FLAG("json", 0, &json, "one JSON object per event and line"),
 		CMDOPT_END,
 	};
-	int rc = cmdopt_parse(&spec, opts, argc, argv);
-	if (rc >= 0)
-		return rc;
 	struct cmd_env env;
-	rc = cmd_open(&env, json);
+	int rc = cmd_open_opts(&spec, opts, argc, argv, &json, NULL, &env);
 	if (rc >= 0)
 		return rc;
 	_cleanup_error_ struct rv_error *err = NULL;

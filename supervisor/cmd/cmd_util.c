@@ -171,16 +171,21 @@ int cmd_open(struct cmd_env *env, bool json)
 	return -1;
 }
 
-/* After the options: the id, the project, the task loaded and observed. */
-static int open_task_id(const char *verb, int argc, char **argv, bool json, struct cmd_env *env,
-			struct task **ret_task)
+int cmd_open_opts(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc,
+		  char **argv, const bool *json, int64_t *ret_id, struct cmd_env *env)
 {
-	int64_t id;
-	int rc = cmd_one_id(verb, argc, argv, &id);
+	int rc = cmdopt_parse(spec, opts, argc, argv);
+	if (rc < 0 && ret_id)
+		rc = cmd_one_id(spec->verb, argc, argv, ret_id);
 	if (rc < 0)
-		rc = cmd_open(env, json);
-	if (rc >= 0)
-		return rc;
+		rc = cmd_open(env, *json);
+	return rc;
+}
+
+/* The task id's record loaded and observed; -1 to go on, else the exit
+ * code (env released). */
+static int load_observed(struct cmd_env *env, int64_t id, bool json, struct task **ret_task)
+{
 	_cleanup_error_ struct rv_error *err = NULL;
 	struct task *t = NULL;
 	if (task_store_load_id(env->store, id, &t, &err) < 0) {
@@ -195,8 +200,9 @@ static int open_task_id(const char *verb, int argc, char **argv, bool json, stru
 int cmd_open_task(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc,
 		  char **argv, const bool *json, struct cmd_env *env, struct task **ret_task)
 {
-	int rc = cmdopt_parse(spec, opts, argc, argv);
-	return rc >= 0 ? rc : open_task_id(spec->verb, argc, argv, *json, env, ret_task);
+	int64_t id;
+	int rc = cmd_open_opts(spec, opts, argc, argv, json, &id, env);
+	return rc >= 0 ? rc : load_observed(env, id, *json, ret_task);
 }
 
 int cmd_run_task(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc,
@@ -267,8 +273,13 @@ int cmd_open_taskgit(const struct cmdopt_spec *spec, const struct cmdopt *opts, 
 		if (!**ret_file)
 			return cmd_usage_error(verb, "FILE is empty");
 	}
+	int64_t id;
+	rc = cmd_one_id(verb, argc, argv, &id);
+	if (rc < 0)
+		rc = cmd_open(env, *json);
 	struct task *t = NULL;
-	rc = open_task_id(verb, argc, argv, *json, env, &t);
+	if (rc < 0)
+		rc = load_observed(env, id, *json, &t);
 	if (rc >= 0)
 		return rc;
 	*ret_id = t->id;
@@ -282,6 +293,22 @@ int cmd_open_taskgit(const struct cmdopt_spec *spec, const struct cmdopt *opts, 
 		return cmd_fail(*json, CMD_FAILED, err);
 	}
 	return -1;
+}
+
+int cmd_run_taskgit(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc,
+		    char **argv, const bool *json, bool need_idle, const char **ret_file,
+		    cmd_taskgit_body body, void *ctx)
+{
+	struct cmd_env env;
+	struct taskgit_task tg = {0};
+	int64_t id = 0;
+	int rc = cmd_open_taskgit(spec, opts, argc, argv, json, need_idle, ret_file, &env, &id, &tg);
+	if (rc >= 0)
+		return rc;
+	rc = body(&env, &tg, id, *json, ctx);
+	taskgit_task_release(&tg);
+	cmd_env_release(&env);
+	return rc;
 }
 
 void cmd_mark_done(const struct cmd_env *env, int64_t id, enum task_status to, const char *done)
