@@ -72,7 +72,8 @@ int cmdopt_parse(const struct cmdopt_spec *spec, const struct cmdopt *opts, int 
 	char so[3 * CMDOPT_MAX + 3];
 	size_t n = build_getopt(spec, opts, lo, so);
 	int c;
-	optind = 1;
+	/* 0, not 1: glibc then reads the short options again ("+" included) */
+	optind = 0;
 	while ((c = getopt_long(argc, argv, so, lo, NULL)) != -1) {
 		if (c == 'h') {
 			cmdopt_print_help(spec, opts, stdout);

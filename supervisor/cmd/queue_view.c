@@ -12,6 +12,7 @@
 #include "supervisor/lib/admit.h"
 #include "supervisor/lib/gate.h"
 #include "supervisor/lib/supervise.h"
+#include "supervisor/lib/taskview.h"
 
 int queue_view_task_queued(const struct task_store *st, int64_t id, const struct task *t,
 			   bool json)
@@ -74,12 +75,11 @@ void queue_view_print_task(FILE *f, const struct task_store *st, const struct ta
 		_cleanup_free_ char *safe = textutil_escape_terminal(m ? m : "waiting");
 		fprintf(f, "%-16s position %lld: %s\n", "Queued", (long long)pos, safe);
 	}
-	_cleanup_free_ char *key = NULL, *label = NULL;
-	admit_account_of_task(t, &key, &label);
-	struct gate_table g = {0};
-	if (gate_table_load(st->dir, &g, NULL) < 0)
+	_cleanup_free_ char *label = NULL;
+	struct gate_table g;
+	const struct gate *gt = NULL;
+	if (taskview_account_gate(st, t, &g, &gt, &label) < 0)
 		return;
-	const struct gate *gt = gate_find(&g, key);
 	_cleanup_free_ char *safe = textutil_escape_terminal(label);
 	char hhmm[TIMEUTIL_ISO_LEN];
 	if (gt && now_ms < gt->until_ms)

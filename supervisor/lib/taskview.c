@@ -15,14 +15,26 @@
 #include "supervisor/lib/lock.h"
 #include "supervisor/lib/retry.h"
 
-static void add_gate(const struct task_store *st, const struct task *t, struct json_object *o)
+int taskview_account_gate(const struct task_store *st, const struct task *t,
+			  struct gate_table *table, const struct gate **ret_gate, char **ret_label)
 {
 	_cleanup_free_ char *key = NULL, *label = NULL;
 	admit_account_of_task(t, &key, &label);
-	struct gate_table g = {0};
-	if (gate_table_load(st->dir, &g, NULL) < 0)
+	*table = (struct gate_table){0};
+	if (gate_table_load(st->dir, table, NULL) < 0)
+		return -1;
+	*ret_gate = gate_find(table, key);
+	*ret_label = TAKE_PTR(label);
+	return 0;
+}
+
+static void add_gate(const struct task_store *st, const struct task *t, struct json_object *o)
+{
+	struct gate_table g;
+	const struct gate *gt = NULL;
+	_cleanup_free_ char *label = NULL;
+	if (taskview_account_gate(st, t, &g, &gt, &label) < 0)
 		return;
-	const struct gate *gt = gate_find(&g, key);
 	if (gt) {
 		char iso[TIMEUTIL_ISO_LEN];
 		struct json_object *j = json_object_new_object();

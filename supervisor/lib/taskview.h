@@ -38,6 +38,15 @@
 
 #include "supervisor/lib/task_store.h"
 
+/* The account t runs under (*ret_label, newly allocated, for people) and,
+ * while that account has one, its gate: *ret_gate points into *table
+ * (gate_table_release it), NULL when there is none.  -1 (nothing to
+ * release) when the store's gate table cannot be read. */
+struct gate;
+struct gate_table;
+int taskview_account_gate(const struct task_store *st, const struct task *t,
+			  struct gate_table *table, const struct gate **ret_gate, char **ret_label);
+
 void taskview_add_inspect(const struct task_store *st, const struct task *t,
 			  struct json_object *o);
 
