@@ -1,10 +1,15 @@
 /*
- * cmd.h - the `rover` commands.  Each cmd_<verb>() parses its own argv
- * (argv[0] is the verb), calls library code, prints the result, and returns
+ * cmd.h - the `rover` commands.  Each cmd_<verb>() describes its options
+ * in one table (cmdopt.h: it parses argv, argv[0] being the verb, and writes
+ * the --help), calls library code, prints the result, and returns
  * the exit code: 0 success, 1 the operation failed, 2 a usage error (an
  * unknown flag, a task id that is not a positive integer).  Errors are printed
  * here, once: "rover: <message>" on stderr, and with --json also
  * {"success": false, "errors": ["<message>"]} on stdout.
+ *
+ * A command over one task is its table and a body: cmd_run_task() (or
+ * cmd_run_taskgit() for diff, merge and push) parses, opens the project and
+ * the task, runs the body and releases them.
  */
 #ifndef ROVER_CMD_H
 #define ROVER_CMD_H
