@@ -160,6 +160,16 @@ static void finish_pause(const struct cmd_env *env, int64_t id,
 	taskops_pause_result_release(&res);
 }
 
+/* The options of pause --all or resume --all, and no task id. */
+static int parse_all(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc,
+		     char **argv)
+{
+	int rc = cmdopt_parse(spec, opts, argc, argv);
+	if (rc < 0 && optind < argc)
+		return cmd_usage_error(spec->verb, "--all takes no task id (got '%s')", argv[optind]);
+	return rc;
+}
+
 /* The options of pause --all; -1 to go on, else the exit code. */
 static int parse_pause_all(int argc, char **argv, struct taskops_pause_opts *o, bool *json)
 {
@@ -174,11 +184,9 @@ static int parse_pause_all(int argc, char **argv, struct taskops_pause_opts *o, 
 			    "print {success, paused: [ids], failed: [{taskId, error}]}"),
 		CMDOPT_END,
 	};
-	int rc = cmdopt_parse(&pause_spec, opts, argc, argv);
+	int rc = parse_all(&pause_spec, opts, argc, argv);
 	if (rc >= 0)
 		return rc;
-	if (optind < argc)
-		return cmd_usage_error("pause", "--all takes no task id (got '%s')", argv[optind]);
 	if (!o->reason || !*o->reason)
 		o->reason = ALL_PAUSE_REASON;
 	return -1;
@@ -255,11 +263,9 @@ int cmd_resume_all(int argc, char **argv)
 			    "print {success, resumed: [ids], failed: [{taskId, error}]}"),
 		CMDOPT_END,
 	};
-	int rc = cmdopt_parse(&resume_spec, opts, argc, argv);
+	int rc = parse_all(&resume_spec, opts, argc, argv);
 	if (rc >= 0)
 		return rc;
-	if (optind < argc)
-		return cmd_usage_error("resume", "--all takes no task id (got '%s')", argv[optind]);
 	struct cmd_env env;
 	struct task_list list;
 	rc = open_all(json, &env, &list);
