@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/cleanup.h"
@@ -7,8 +8,8 @@
 #include "supervisor/cmd/cmd.h"
 #include "supervisor/cmd/cmdopt.h"
 
-/* More than any command has; the tables are static text, so a longer one
- * fails the first time that command runs in a test. */
+/* More than any command has.  A longer table is a programming error, and
+ * it aborts the first time that command runs (in any test of it). */
 #define CMDOPT_MAX 24
 
 /* getopt_long's value for opts[i]: its short letter, else one no letter has. */
@@ -35,6 +36,8 @@ static size_t build_getopt(const struct cmdopt_spec *spec, const struct cmdopt *
 				so[k++] = ':';
 		}
 	}
+	if (opts[n].name)
+		abort();
 	lo[n] = (struct option){"help", no_argument, NULL, 'h'};
 	lo[n + 1] = (struct option){NULL, 0, NULL, 0};
 	so[k++] = 'h';
