@@ -269,7 +269,7 @@ int cmd_shell(int argc, char **argv)
 {
 	const char *image = NULL;
 	int64_t id;
-	char **cmdv = NULL;
+	char **cmdv = argv + argc; /* none */
 	int rc = shell_args(argc, argv, &image, &id, &cmdv);
 	if (rc >= 0)
 		return rc;

@@ -26,7 +26,7 @@ static size_t build_getopt(const struct cmdopt_spec *spec, const struct cmdopt *
 	size_t n = 0, k = 0;
 	if (spec->stop_at_operand)
 		so[k++] = '+';
-	for (; opts[n].name && n < CMDOPT_MAX; n++) {
+	for (; n < CMDOPT_MAX && opts[n].name; n++) {
 		const struct cmdopt *o = &opts[n];
 		lo[n] = (struct option){o->name, takes_arg(o) ? required_argument : no_argument, NULL,
 					o->short_name ? o->short_name : LONG_ONLY_VAL + (int)n};

@@ -93,9 +93,9 @@ static void add_checkpoint(const struct task_store *st, const struct task *t, in
 	if (r == 0)
 		r = checkpoint_from_json(root, cp_path, &cp, NULL, &e);
 	json_object_object_add(o, "checkpoint", cpj);
-	jsonutil_set_bool(cpj, "exists", r == 0);
-	if (r < 0) {
-		if (e->code != ENOENT)
+	jsonutil_set_bool(cpj, "exists", r == 0 && cp);
+	if (r < 0 || !cp) {
+		if (e && e->code != ENOENT)
 			jsonutil_set_str(cpj, "error", rv_error_msg(e));
 		return;
 	}
