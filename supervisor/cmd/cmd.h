@@ -87,30 +87,23 @@ bool cmd_parse_dollars(const char *verb, const char *opt, const char *s, double 
  * message) when it is not one or is above max. */
 bool cmd_parse_uint(const char *verb, const char *opt, const char *s, long max, long *ret);
 
-/* A "rover VERB [options] ID" command whole: cmd_open_task, then body with
- * the project open and the task loaded and observed (ctx: the command's
- * options), then both released.  Returns the exit code: cmd_open_task's,
- * else the body's. */
+/* A "rover VERB [options] ID" command whole: its options (cmdopt.h; *json
+ * is read once they are parsed), exactly one operand, a valid task id, the
+ * project opened, the task loaded and reconciled with its status file and
+ * container (observe_task); then body (ctx: the command's options); then
+ * both released.  Returns the exit code: the usage error's, or --help's, or
+ * the failure to open's (each printed), else the body's. */
 typedef int (*cmd_task_body)(const struct cmd_env *env, struct task *t, bool json,
 			     void *ctx);
 int cmd_run_task(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc,
 		 char **argv, const bool *json, cmd_task_body body, void *ctx);
 
-/* What diff, merge and push do first: their options, the task opened and
- * observed (as cmd_open_task; with ret_file, an optional FILE operand after
- * the id, diff's, not empty), refused while its container runs when
- * need_idle (taskgit_check_idle), and its git side opened (taskgit_open).
- * Returns -1 to go on (*env and *tg are the caller's to release, *ret_id
- * the task), else the exit code, the error printed and nothing left to
- * release. */
+/* diff, merge and push whole: as cmd_run_task (with ret_file, an optional
+ * FILE operand after the id, diff's, not empty), refused while its
+ * container runs when need_idle (taskgit_check_idle), its git side opened
+ * (taskgit_open); then body with the project, the task's git side and its
+ * id; then all released.  Returns as cmd_run_task. */
 struct taskgit_task;
-int cmd_open_taskgit(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc,
-		     char **argv, const bool *json, bool need_idle, const char **ret_file,
-		     struct cmd_env *env, int64_t *ret_id, struct taskgit_task *tg);
-
-/* diff, merge and push whole: cmd_open_taskgit, then body with the project,
- * the task's git side and its id (ctx: the command's options), then all
- * released.  Returns cmd_open_taskgit's exit code, else the body's. */
 typedef int (*cmd_taskgit_body)(const struct cmd_env *env, struct taskgit_task *tg, int64_t id,
 				bool json, void *ctx);
 int cmd_run_taskgit(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc,
@@ -143,29 +136,15 @@ int cmd_preflight_task_image(const struct task *t, const char *image, struct rv_
  * instructions given unquoted.  The caller frees it. */
 char *cmd_join_words(int n, char **words);
 
-/* The one operand after the options (argv[optind]), a task id: -1 to go on,
- * else CMD_USAGE after the usage error ("missing task id", "unexpected
- * argument", not a positive integer). */
-int cmd_one_id(const char *verb, int argc, char **argv, int64_t *ret_id);
-
 /* The project and its store, opened from the current directory; -1 to go
  * on (cmd_env_release it), else the exit code (the error printed). */
 int cmd_open(struct cmd_env *env, bool json);
 
 /* The options (cmdopt.h; *json is read once they are parsed), with ret_id
- * exactly one operand, a task id (cmd_one_id), then the project opened
+ * exactly one operand, a task id then the project opened
  * (cmd_open).  -1 to go on (release *env), else the exit code (--help
  * printed, or the error). */
 int cmd_open_opts(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc,
 		  char **argv, const bool *json, int64_t *ret_id, struct cmd_env *env);
-
-/* What every "rover VERB [options] ID" does first: its options (cmdopt.h;
- * *json is read once they are parsed), exactly one operand, a valid task
- * id, the project opened, the task loaded and reconciled with its status
- * file and container (observe_task).  Returns -1 to go on (the caller then
- * owns *env and *ret_task), else the exit code to return (--help printed,
- * or the error; nothing left to release). */
-int cmd_open_task(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc,
-		  char **argv, const bool *json, struct cmd_env *env, struct task **ret_task);
 
 #endif

@@ -154,7 +154,9 @@ char *cmd_join_words(int n, char **words)
 	return s;
 }
 
-int cmd_one_id(const char *verb, int argc, char **argv, int64_t *ret_id)
+/* The one operand after the options (argv[optind]), a task id: -1 to go on,
+ * else CMD_USAGE after the usage error. */
+static int one_id(const char *verb, int argc, char **argv, int64_t *ret_id)
 {
 	if (optind + 1 != argc)
 		return optind >= argc ? cmd_usage_error(verb, "missing task id")
@@ -176,7 +178,7 @@ int cmd_open_opts(const struct cmdopt_spec *spec, const struct cmdopt *opts, int
 {
 	int rc = cmdopt_parse(spec, opts, argc, argv);
 	if (rc < 0 && ret_id)
-		rc = cmd_one_id(spec->verb, argc, argv, ret_id);
+		rc = one_id(spec->verb, argc, argv, ret_id);
 	if (rc < 0)
 		rc = cmd_open(env, *json);
 	return rc;
@@ -197,7 +199,7 @@ static int load_observed(struct cmd_env *env, int64_t id, bool json, struct task
 	return -1;
 }
 
-int cmd_open_task(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc,
+static int open_task(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc,
 		  char **argv, const bool *json, struct cmd_env *env, struct task **ret_task)
 {
 	int64_t id;
@@ -210,7 +212,7 @@ int cmd_run_task(const struct cmdopt_spec *spec, const struct cmdopt *opts, int 
 {
 	struct cmd_env env;
 	struct task *t = NULL;
-	int rc = cmd_open_task(spec, opts, argc, argv, json, &env, &t);
+	int rc = open_task(spec, opts, argc, argv, json, &env, &t);
 	if (rc >= 0)
 		return rc;
 	rc = body(&env, t, *json, ctx);
@@ -260,7 +262,7 @@ bool cmd_parse_dollars(const char *verb, const char *opt, const char *s, double 
 	return true;
 }
 
-int cmd_open_taskgit(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc,
+static int open_taskgit(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc,
 		     char **argv, const bool *json, bool need_idle, const char **ret_file,
 		     struct cmd_env *env, int64_t *ret_id, struct taskgit_task *tg)
 {
@@ -274,7 +276,7 @@ int cmd_open_taskgit(const struct cmdopt_spec *spec, const struct cmdopt *opts, 
 			return cmd_usage_error(verb, "FILE is empty");
 	}
 	int64_t id;
-	rc = cmd_one_id(verb, argc, argv, &id);
+	rc = one_id(verb, argc, argv, &id);
 	if (rc < 0)
 		rc = cmd_open(env, *json);
 	struct task *t = NULL;
@@ -302,7 +304,7 @@ int cmd_run_taskgit(const struct cmdopt_spec *spec, const struct cmdopt *opts, i
 	struct cmd_env env;
 	struct taskgit_task tg = {0};
 	int64_t id = 0;
-	int rc = cmd_open_taskgit(spec, opts, argc, argv, json, need_idle, ret_file, &env, &id, &tg);
+	int rc = open_taskgit(spec, opts, argc, argv, json, need_idle, ret_file, &env, &id, &tg);
 	if (rc >= 0)
 		return rc;
 	rc = body(&env, &tg, id, *json, ctx);
