@@ -199,6 +199,7 @@ static int load_observed(struct cmd_env *env, int64_t id, bool json, struct task
 	return -1;
 }
 
+/* cmd_run_task's opening: -1 to go on (*env and *ret_task the caller's). */
 static int open_task(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc,
 		  char **argv, const bool *json, struct cmd_env *env, struct task **ret_task)
 {
@@ -262,6 +263,7 @@ bool cmd_parse_dollars(const char *verb, const char *opt, const char *s, double 
 	return true;
 }
 
+/* cmd_run_taskgit's opening: -1 to go on (*env and *tg the caller's). */
 static int open_taskgit(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc,
 		     char **argv, const bool *json, bool need_idle, const char **ret_file,
 		     struct cmd_env *env, int64_t *ret_id, struct taskgit_task *tg)
