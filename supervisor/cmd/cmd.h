@@ -1,10 +1,15 @@
 /*
- * cmd.h - the `rover` commands.  Each cmd_<verb>() parses its own argv
- * (argv[0] is the verb), calls library code, prints the result, and returns
+ * cmd.h - the `rover` commands.  Each cmd_<verb>() describes its options
+ * in one table (cmdopt.h: it parses argv, argv[0] being the verb, and writes
+ * the --help), calls library code, prints the result, and returns
  * the exit code: 0 success, 1 the operation failed, 2 a usage error (an
  * unknown flag, a task id that is not a positive integer).  Errors are printed
  * here, once: "rover: <message>" on stderr, and with --json also
  * {"success": false, "errors": ["<message>"]} on stdout.
+ *
+ * A command over one task is its table and a body: cmd_run_task() (or
+ * cmd_run_taskgit() for diff, merge and push) parses, opens the project and
+ * the task, runs the body and releases them.
  */
 #ifndef ROVER_CMD_H
 #define ROVER_CMD_H
@@ -50,6 +55,9 @@ bool cmd_wants_all(int argc, char **argv);
 int cmd_pause_all(int argc, char **argv);
 int cmd_resume_all(int argc, char **argv);
 
+struct cmdopt;
+struct cmdopt_spec;
+
 /* The project and its store, opened from the current directory. */
 struct cmd_env {
 	struct project *project;
@@ -79,14 +87,32 @@ bool cmd_parse_dollars(const char *verb, const char *opt, const char *s, double 
  * message) when it is not one or is above max. */
 bool cmd_parse_uint(const char *verb, const char *opt, const char *s, long max, long *ret);
 
-/* What diff, merge and push do first: the task opened and observed
- * (cmd_open_task), refused while its container runs when need_idle
- * (taskgit_check_idle), and its git side opened (taskgit_open).  Returns
- * -1 to go on (*env and *tg are the caller's to release, *ret_id the task),
- * else the exit code, the error printed and nothing left to release. */
+/* A "rover VERB [options] ID" command whole: its options (cmdopt.h; *json
+ * is read once they are parsed), exactly one operand, a valid task id, the
+ * project opened, the task loaded and reconciled with its status file and
+ * container (observe_task); then body (ctx: the command's options); then
+ * both released.  Returns the exit code: the usage error's, or --help's, or
+ * the failure to open's (each printed), else the body's. */
+typedef int (*cmd_task_body)(const struct cmd_env *env, struct task *t, bool json,
+			     void *ctx);
+int cmd_run_task(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc,
+		 char **argv, const bool *json, cmd_task_body body, void *ctx);
+
+/* diff, merge and push whole: as cmd_run_task (with ret_file, an optional
+ * FILE operand after the id, diff's, not empty), refused while its
+ * container runs when need_idle (taskgit_check_idle), its git side opened
+ * (taskgit_open); then body with the project, the task's git side and its
+ * id; then all released.  Returns as cmd_run_task. */
 struct taskgit_task;
-int cmd_open_taskgit(const char *verb, int argc, char **argv, bool json, bool need_idle,
-		     struct cmd_env *env, int64_t *ret_id, struct taskgit_task *tg);
+typedef int (*cmd_taskgit_body)(const struct cmd_env *env, struct taskgit_task *tg, int64_t id,
+				bool json, void *ctx);
+int cmd_run_taskgit(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc,
+		    char **argv, const bool *json, bool need_idle, const char **ret_file,
+		    cmd_taskgit_body body, void *ctx);
+
+/* After a merge or a push: the task marked MERGED or PUSHED (taskgit_mark);
+ * a failure is only a warning naming what was done ("merged"). */
+void cmd_mark_done(const struct cmd_env *env, int64_t id, enum task_status to, const char *done);
 
 /* The user's hooks for a supervising command (supervise, list --watch),
  * and the warning that a project's rover.json "hooks" are ignored.  Returns
@@ -102,26 +128,23 @@ int cmd_list_watch(struct cmd_env *env, int interval_s, bool json, bool no_engin
 /* Prints observe/resume reports on stderr: "⚠ msg" or "ℹ msg". */
 void cmd_report_stderr(void *userdata, const char *level, int64_t id, const char *msg);
 
-/* Options of a command whose only options are --json and --help.  Returns
- * -1 to go on (optind at the operands), else the exit code to return now. */
-int cmd_parse_json_only(const char *verb, const char *usage, int argc, char **argv,
-			bool *ret_json);
-
-/* Options of restart and resume: --json, --image IMAGE, --help.  As
- * cmd_parse_json_only; *ret_image is NULL when not given. */
-int cmd_parse_json_image(const char *verb, const char *usage, int argc, char **argv,
-			 bool *ret_json, const char **ret_image);
-
 /* --image on restart/resume: the image is on the engine task t runs on
  * (preflight.h), checked before anything changes.  NULL image: 0. */
 int cmd_preflight_task_image(const struct task *t, const char *image, struct rv_error **err);
 
-/* What every "rover VERB [options] ID" does after its options: exactly one
- * operand, a valid task id, the project opened, the task loaded and, with
- * observe, reconciled with its status file and container.  Returns -1 to go
- * on (the caller then owns *env and *ret_task), else the exit code to return
- * (errors already printed, nothing left to release). */
-int cmd_open_task(const char *verb, int argc, char **argv, bool json, bool observe,
-		  struct cmd_env *env, struct task **ret_task);
+/* words[0..n-1] (n >= 1) joined by single spaces: a description or
+ * instructions given unquoted.  The caller frees it. */
+char *cmd_join_words(int n, char **words);
+
+/* The project and its store, opened from the current directory; -1 to go
+ * on (cmd_env_release it), else the exit code (the error printed). */
+int cmd_open(struct cmd_env *env, bool json);
+
+/* The options (cmdopt.h; *json is read once they are parsed), with ret_id
+ * exactly one operand, a task id then the project opened
+ * (cmd_open).  -1 to go on (release *env), else the exit code (--help
+ * printed, or the error). */
+int cmd_open_opts(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc,
+		  char **argv, const bool *json, int64_t *ret_id, struct cmd_env *env);
 
 #endif

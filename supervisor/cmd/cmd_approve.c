@@ -3,7 +3,6 @@
  * A task waiting at a breakpoint step (approval.h). */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,88 +11,73 @@
 #include "common/jsonutil.h"
 #include "common/textutil.h"
 #include "supervisor/cmd/cmd.h"
+#include "supervisor/cmd/cmdopt.h"
 #include "supervisor/lib/approval.h"
 #include "supervisor/lib/resume.h"
 
-static const char approve_usage[] =
-	"Usage: rover approve ID [--message TEXT] [--json]\n"
-	"\n"
-	"Let a task waiting at a breakpoint step go on: the approval is recorded and\n"
-	"the task is resumed from its checkpoint past the breakpoint.  TEXT is the\n"
-	"breakpoint's outputs.message for the steps after it\n"
-	"({{steps.<id>.outputs.message}}).\n"
-	"\n"
-	"Options:\n"
-	"  -m, --message TEXT  what to tell the next steps (at most 4096 bytes)\n"
-	"      --json          print {success, taskId, stepId, status, containerId}\n"
-	"  -h, --help          this help\n"
-	"\n"
-	"Environment: ROVER_AGENT_IMAGE overrides the task's image.\n"
-	"Exit status: 0 approved and resumed, 1 not waiting for approval or not\n"
-	"resumed (the approval stays: 'rover resume ID' then passes it), 2 usage error.\n";
+static const struct cmdopt_spec approve_spec = {
+	.verb = "approve",
+	.header =
+		"Usage: rover approve ID [--message TEXT] [--json]\n"
+		"\n"
+		"Let a task waiting at a breakpoint step go on: the approval is recorded and\n"
+		"the task is resumed from its checkpoint past the breakpoint.  TEXT is the\n"
+		"breakpoint's outputs.message for the steps after it\n"
+		"({{steps.<id>.outputs.message}}).\n"
+		"\n",
+	.footer =
+		"\n"
+		"Environment: ROVER_AGENT_IMAGE overrides the task's image.\n"
+		"Exit status: 0 approved and resumed, 1 not waiting for approval or not\n"
+		"resumed (the approval stays: 'rover resume ID' then passes it), 2 usage error.\n",
+	.column = 22,
+};
 
-static const char reject_usage[] =
-	"Usage: rover reject ID [--message TEXT] [--json]\n"
-	"\n"
-	"Refuse a task waiting at a breakpoint step: it ends FAILED with \"Rejected at\n"
-	"breakpoint '<id>': TEXT\".  It is never retried automatically; 'rover resume\n"
-	"ID' would run it up to the breakpoint again and wait.\n"
-	"\n"
-	"Options:\n"
-	"  -m, --message TEXT  why (at most 4096 bytes)\n"
-	"      --json          print {success, taskId, status, error}\n"
-	"  -h, --help          this help\n";
+static const struct cmdopt_spec reject_spec = {
+	.verb = "reject",
+	.header =
+		"Usage: rover reject ID [--message TEXT] [--json]\n"
+		"\n"
+		"Refuse a task waiting at a breakpoint step: it ends FAILED with \"Rejected at\n"
+		"breakpoint '<id>': TEXT\".  It is never retried automatically; 'rover resume\n"
+		"ID' would run it up to the breakpoint again and wait.\n"
+		"\n",
+	.column = 22,
+};
 
-static int parse(const char *verb, const char *usage, int argc, char **argv, const char **message,
-		 bool *json)
+static bool parse_message(const char *verb, const char *arg, void *ptr)
 {
-	static const struct option opts[] = {
-		{"message", required_argument, NULL, 'm'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "m:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'm':
-			if (strlen(optarg) > APPROVAL_MESSAGE_MAX)
-				return cmd_usage_error(verb, "--message is longer than %d bytes",
-						       APPROVAL_MESSAGE_MAX);
-			*message = optarg;
-			break;
-		case 'j':
-			*json = true;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return CMD_OK;
-		default:
-			return cmd_usage_error(verb, "invalid option");
-		}
+	if (strlen(arg) > APPROVAL_MESSAGE_MAX) {
+		cmd_usage_error(verb, "--message is longer than %d bytes", APPROVAL_MESSAGE_MAX);
+		return false;
 	}
-	return -1;
+	*(const char **)ptr = arg;
+	return true;
 }
 
-int cmd_approve(int argc, char **argv)
+/* approve and reject: --message, --json, --help, then body over the task. */
+static int run_approval(const struct cmdopt_spec *spec, const char *message_help,
+			const char *json_help, int argc, char **argv, cmd_task_body body)
 {
 	const char *message = "";
 	bool json = false;
-	int rc = parse("approve", approve_usage, argc, argv, &message, &json);
-	if (rc >= 0)
-		return rc;
-	struct cmd_env env;
-	struct task *t = NULL;
-	rc = cmd_open_task("approve", argc, argv, json, true, &env, &t);
-	if (rc >= 0)
-		return rc;
+	const struct cmdopt opts[] = {
+		CMDOPT_CALL("message", 'm', parse_message, &message, "TEXT", message_help),
+		CMDOPT_FLAG("json", 0, &json, json_help),
+		CMDOPT_END,
+	};
+	return cmd_run_task(spec, opts, argc, argv, &json, body, &message);
+}
+
+static int approve(const struct cmd_env *env, struct task *t, bool json, void *ctx)
+{
+	const char *message = *(const char **)ctx;
 	int64_t id = t->id;
-	task_free(t);
+	int rc;
 	_cleanup_error_ struct rv_error *err = NULL;
 	_cleanup_free_ char *step = NULL, *shown = NULL;
 	struct resume_outcome out = {0};
-	if (approval_approve(env.store, id, message, false, NULL, &step, &err) < 0) {
+	if (approval_approve(env->store, id, message, false, NULL, &step, &err) < 0) {
 		rc = cmd_fail(json, CMD_FAILED, err);
 		goto out;
 	}
@@ -105,7 +89,7 @@ int cmd_approve(int argc, char **argv)
 	struct resume_opts ro = {.mode = RESUME_MANUAL,
 				 .image = image && *image ? image : NULL,
 				 .report = json ? NULL : cmd_report_stderr};
-	int r = resume_task(env.project, env.store, id, &ro, &out, &err);
+	int r = resume_task(env->project, env->store, id, &ro, &out, &err);
 	if (r < 0 || out.result != RESUME_OK) {
 		rc = cmd_failf(json, CMD_FAILED,
 			       "task %lld: the approval is recorded but the task could not be "
@@ -129,27 +113,24 @@ int cmd_approve(int argc, char **argv)
 	rc = CMD_OK;
 out:
 	resume_outcome_release(&out);
-	cmd_env_release(&env);
 	return rc;
 }
 
-int cmd_reject(int argc, char **argv)
+int cmd_approve(int argc, char **argv)
 {
-	const char *message = "";
-	bool json = false;
-	int rc = parse("reject", reject_usage, argc, argv, &message, &json);
-	if (rc >= 0)
-		return rc;
-	struct cmd_env env;
-	struct task *t = NULL;
-	rc = cmd_open_task("reject", argc, argv, json, true, &env, &t);
-	if (rc >= 0)
-		return rc;
+	return run_approval(&approve_spec, "what to tell the next steps (at most 4096 bytes)",
+			    "print {success, taskId, stepId, status, containerId}", argc, argv,
+			    approve);
+}
+
+static int reject(const struct cmd_env *env, struct task *t, bool json, void *ctx)
+{
+	const char *message = *(const char **)ctx;
 	int64_t id = t->id;
-	task_free(t);
+	int rc;
 	_cleanup_error_ struct rv_error *err = NULL;
 	struct task *f = NULL;
-	if (approval_reject(env.store, id, message, &f, &err) < 0) {
+	if (approval_reject(env->store, id, message, &f, &err) < 0) {
 		rc = cmd_fail(json, CMD_FAILED, err);
 		goto out;
 	}
@@ -167,6 +148,11 @@ int cmd_reject(int argc, char **argv)
 	rc = CMD_OK;
 out:
 	task_free(f);
-	cmd_env_release(&env);
 	return rc;
+}
+
+int cmd_reject(int argc, char **argv)
+{
+	return run_approval(&reject_spec, "why (at most 4096 bytes)",
+			    "print {success, taskId, status, error}", argc, argv, reject);
 }

@@ -1,7 +1,6 @@
 /* rover delete ID [--force] [-y] [--json] */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,29 +8,26 @@
 #include "common/cleanup.h"
 #include "common/jsonutil.h"
 #include "supervisor/cmd/cmd.h"
+#include "supervisor/cmd/cmdopt.h"
 #include "common/textutil.h"
 #include "supervisor/lib/observe.h"
 #include "supervisor/lib/taskgit.h"
 #include "supervisor/lib/taskops.h"
 
-static const char usage_text[] =
-	"Usage: rover delete ID [--force] [-y] [--json]\n"
-	"\n"
-	"Delete a task: its containers, its worktree and branch (rover/task-ID), and\n"
-	"its directory in the store (checkpoints and logs included).  A running task\n"
-	"is refused: stop it first, or use --force.  So is a task whose work would be\n"
-	"lost: commits on its branch that no other branch (local or remote-tracking)\n"
-	"has, or uncommitted files in its workspace ('rover merge' or 'rover push'\n"
-	"it first).  On a terminal it asks before deleting.\n"
-	"\n"
-	"Options:\n"
-	"  -f, --force    delete a running task, or one whose work would be lost; go on\n"
-	"                 when the engine cannot be reached or the task's record cannot\n"
-	"                 be read, and say what was left behind\n"
-	"  -y, --yes      do not ask\n"
-	"      --json     print {taskId, deleted, containersRemoved, worktreeRemoved,\n"
-	"                 leftBehind}\n"
-	"  -h, --help     this help\n";
+static const struct cmdopt_spec spec = {
+	.verb = "delete",
+	.header =
+		"Usage: rover delete ID [--force] [-y] [--json]\n"
+		"\n"
+		"Delete a task: its containers, its worktree and branch (rover/task-ID), and\n"
+		"its directory in the store (checkpoints and logs included).  A running task\n"
+		"is refused: stop it first, or use --force.  So is a task whose work would be\n"
+		"lost: commits on its branch that no other branch (local or remote-tracking)\n"
+		"has, or uncommitted files in its workspace ('rover merge' or 'rover push'\n"
+		"it first).  On a terminal it asks before deleting.\n"
+		"\n",
+	.column = 17,
+};
 
 /* What deleting task t would lose (NULL: nothing; "" when there is no
  * telling, with *ret_err set). */
@@ -97,94 +93,87 @@ static bool confirm_delete(const struct cmd_env *env, const struct task *t, int6
 	return false;
 }
 
-int cmd_delete(int argc, char **argv)
+/* The task's record, observed; NULL with --force when it cannot be read
+ * (said on stderr).  Returns -1 to go on, else the exit code. */
+static int load_for_delete(const struct cmd_env *env, int64_t id, bool force, bool json,
+			   struct task **ret)
 {
-	static const struct option opts[] = {
-		{"force", no_argument, NULL, 'f'},
-		{"yes", no_argument, NULL, 'y'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	bool json = false, force = false, yes = false;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "fyh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			force = true;
-			break;
-		case 'y':
-			yes = true;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return CMD_OK;
-		default:
-			return cmd_usage_error("delete", "invalid option");
-		}
-	}
-	if (optind + 1 != argc)
-		return optind >= argc ? cmd_usage_error("delete", "missing task id")
-				      : cmd_usage_error("delete", "unexpected argument '%s'",
-							argv[optind + 1]);
-	int64_t id;
-	if (!cmd_parse_id("delete", argv[optind], &id))
-		return CMD_USAGE;
-
 	_cleanup_error_ struct rv_error *err = NULL;
-	struct cmd_env env;
-	if (cmd_env_open(&env, &err) < 0)
-		return cmd_fail(json, CMD_FAILED, err);
 	struct task *t = NULL;
-	int rc = CMD_OK;
-	int r = task_store_load_id(env.store, id, &t, &err);
+	int r = task_store_load_id(env->store, id, &t, &err);
 	/* A record that cannot be read can still be deleted with --force. */
 	if (r < 0 && (r == -ENOENT || !force)) {
 		if (r != -ENOENT)
 			rv_error_wrap(&err, "use --force to delete task %lld anyway", (long long)id);
-		rc = cmd_fail(json, CMD_FAILED, err);
-		goto out;
+		return cmd_fail(json, CMD_FAILED, err);
 	}
-	if (r < 0) {
+	if (r < 0)
 		fprintf(stderr, "⚠ %s\n", rv_error_msg(err));
-		err = rv_error_free(err);
-	} else {
-		observe_task(env.store, &t, 0, json ? NULL : cmd_report_stderr, NULL);
-	}
-	if (!confirm_delete(&env, t, id, force, yes, json, &rc)) {
-		task_free(t);
-		goto out;
-	}
+	else
+		observe_task(env->store, &t, 0, json ? NULL : cmd_report_stderr, NULL);
+	*ret = t;
+	return -1;
+}
+
+static void print_deleted(int64_t id, const struct taskops_delete_result *res, bool json);
+
+static int delete_task(const struct cmd_env *env, int64_t id, const struct task *t, bool force,
+		       bool json)
+{
+	_cleanup_error_ struct rv_error *err = NULL;
 	struct taskops_delete_result res = {0};
-	r = taskops_delete(env.project, env.store, id, t, force, &res, &err);
-	task_free(t);
-	if (r < 0) {
-		rc = cmd_fail(json, CMD_FAILED, err);
-		goto out;
-	}
+	if (taskops_delete(env->project, env->store, id, t, force, &res, &err) < 0)
+		return cmd_fail(json, CMD_FAILED, err);
+	print_deleted(id, &res, json);
+	taskops_delete_result_release(&res);
+	return CMD_OK;
+}
+
+static void print_deleted(int64_t id, const struct taskops_delete_result *res, bool json)
+{
 	if (json) {
 		_cleanup_json_ struct json_object *j = json_object_new_object();
 		jsonutil_set_int64(j, "taskId", id);
 		jsonutil_set_bool(j, "deleted", true);
-		jsonutil_set_int64(j, "containersRemoved", (int64_t)res.containers_removed);
-		jsonutil_set_bool(j, "worktreeRemoved", res.worktree_removed);
+		jsonutil_set_int64(j, "containersRemoved", (int64_t)res->containers_removed);
+		jsonutil_set_bool(j, "worktreeRemoved", res->worktree_removed);
 		struct json_object *lb = json_object_new_array();
-		for (size_t i = 0; i < res.n_left; i++)
-			json_object_array_add(lb, json_object_new_string(res.left_behind[i]));
+		for (size_t i = 0; i < res->n_left; i++)
+			json_object_array_add(lb, json_object_new_string(res->left_behind[i]));
 		json_object_object_add(j, "leftBehind", lb);
 		cmd_print_json(j);
 	} else {
 		fprintf(stderr, "✓ Task %lld deleted (%zu container(s) removed%s)\n", (long long)id,
-			res.containers_removed, res.worktree_removed ? ", worktree removed" : "");
+			res->containers_removed, res->worktree_removed ? ", worktree removed" : "");
 	}
-	for (size_t i = 0; i < res.n_left; i++)
-		fprintf(stderr, "⚠ Left behind: %s\n", res.left_behind[i]);
-	taskops_delete_result_release(&res);
-out:
+	for (size_t i = 0; i < res->n_left; i++)
+		fprintf(stderr, "⚠ Left behind: %s\n", res->left_behind[i]);
+}
+
+int cmd_delete(int argc, char **argv)
+{
+	bool force = false, yes = false, json = false;
+	const struct cmdopt opts[] = {
+		CMDOPT_FLAG("force", 'f', &force,
+			    "delete a running task, or one whose work would be lost; go on\n"
+			    "when the engine cannot be reached or the task's record cannot\n"
+			    "be read, and say what was left behind"),
+		CMDOPT_FLAG("yes", 'y', &yes, "do not ask"),
+		CMDOPT_FLAG("json", 0, &json,
+			    "print {taskId, deleted, containersRemoved, worktreeRemoved,\n"
+			    "leftBehind}"),
+		CMDOPT_END,
+	};
+	int64_t id;
+	struct cmd_env env;
+	int rc = cmd_open_opts(&spec, opts, argc, argv, &json, &id, &env);
+	if (rc >= 0)
+		return rc;
+	struct task *t = NULL;
+	rc = load_for_delete(&env, id, force, json, &t);
+	if (rc < 0 && confirm_delete(&env, t, id, force, yes, json, &rc))
+		rc = delete_task(&env, id, t, force, json);
+	task_free(t);
 	cmd_env_release(&env);
 	return rc;
 }

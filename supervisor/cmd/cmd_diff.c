@@ -1,7 +1,6 @@
 /* rover diff ID [FILE] [--stat] [--json] */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,23 +9,23 @@
 #include "common/jsonutil.h"
 #include "common/textutil.h"
 #include "supervisor/cmd/cmd.h"
+#include "supervisor/cmd/cmdopt.h"
 #include "supervisor/lib/taskgit.h"
 
-static const char usage_text[] =
-	"Usage: rover diff ID [FILE] [--stat] [--json]\n"
-	"\n"
-	"Show a task's changes against the commit it started from: the commits on its\n"
-	"branch rover/task-ID and the files its agent left uncommitted (untracked ones\n"
-	"included) in its workspace.  git never runs in the workspace: its files are\n"
-	"read into the project as a snapshot.  FILE (a path from the project's top,\n"
-	"or a directory) limits the output to it.  On a terminal, control characters\n"
-	"in the content are shown escaped (\\xHH).\n"
-	"\n"
-	"Options:\n"
-	"      --stat     only the changed files, with added and deleted line counts\n"
-	"      --json     print {taskId, base, files: [{path, status, added, deleted}],\n"
-	"                 patch, skipped}\n"
-	"  -h, --help     this help\n";
+static const struct cmdopt_spec spec = {
+	.verb = "diff",
+	.header =
+		"Usage: rover diff ID [FILE] [--stat] [--json]\n"
+		"\n"
+		"Show a task's changes against the commit it started from: the commits on its\n"
+		"branch rover/task-ID and the files its agent left uncommitted (untracked ones\n"
+		"included) in its workspace.  git never runs in the workspace: its files are\n"
+		"read into the project as a snapshot.  FILE (a path from the project's top,\n"
+		"or a directory) limits the output to it.  On a terminal, control characters\n"
+		"in the content are shown escaped (\\xHH).\n"
+		"\n",
+	.column = 17,
+};
 
 /* Printing the patch as git writes it: raw into a pipe, escaped on a
  * terminal (the content is the agent's). */
@@ -140,111 +139,116 @@ static struct json_object *files_json(const struct taskgit_file *f, size_t n)
 	return a;
 }
 
-int cmd_diff(int argc, char **argv)
+/* The patch as one string for --json, or an error past JSON_PATCH_MAX. */
+static int patch_string(struct taskgit_task *tg, const struct taskgit_snapshot *snap,
+			const char *file, int64_t id, char **ret, struct rv_error **err)
 {
-	static const struct option opts[] = {
-		{"stat", no_argument, NULL, 's'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	bool json = false, stat = false;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			stat = true;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return CMD_OK;
-		default:
-			return cmd_usage_error("diff", "invalid option");
-		}
+	struct sink k = {.cap = 4096};
+	k.buf = xmalloc(k.cap);
+	k.buf[0] = '\0';
+	int r = taskgit_diff_patch(tg, snap, file, sink_write, &k, err);
+	if (r == -E2BIG)
+		r = rv_error_set(err, E2BIG,
+				 "task %lld's patch is larger than %u MiB; use --stat "
+				 "--json, or rover diff without --json",
+				 (long long)id, JSON_PATCH_MAX >> 20);
+	/* JSON is UTF-8: other bytes become U+FFFD here. */
+	if (r == 0)
+		*ret = textutil_utf8_clean(k.buf, k.len);
+	free(k.buf);
+	return r;
+}
+
+static int print_diff_json(struct taskgit_task *tg, const struct taskgit_snapshot *snap,
+			   const struct taskgit_file *files, size_t nf, const char *file,
+			   int64_t id, bool stat)
+{
+	_cleanup_error_ struct rv_error *err = NULL;
+	_cleanup_json_ struct json_object *j = json_object_new_object();
+	jsonutil_set_int64(j, "taskId", id);
+	jsonutil_set_str(j, "base", snap->base);
+	json_object_object_add(j, "files", files_json(files, nf));
+	if (!stat) {
+		_cleanup_free_ char *patch = NULL;
+		if (patch_string(tg, snap, file, id, &patch, &err) < 0)
+			return cmd_fail(true, CMD_FAILED, err);
+		jsonutil_set_str(j, "patch", patch);
 	}
-	const char *file = NULL;
-	if (argc - optind == 2) {
-		file = argv[optind + 1];
-		argc--;
-		if (!*file)
-			return cmd_usage_error("diff", "FILE is empty");
+	struct json_object *sk = json_object_new_array();
+	for (size_t i = 0; i < snap->n_skipped; i++)
+		json_object_array_add(sk, json_object_new_string(snap->skipped[i]));
+	json_object_object_add(j, "skipped", sk);
+	cmd_print_json(j);
+	return CMD_OK;
+}
+
+static int print_diff_text(struct taskgit_task *tg, const struct taskgit_snapshot *snap,
+			   const struct taskgit_file *files, size_t nf, const char *file,
+			   int64_t id, bool stat)
+{
+	warn_skipped(snap, id);
+	if (nf == 0) {
+		fprintf(stderr, "ℹ Task %lld has no changes%s%s%s\n", (long long)id,
+			file ? " in '" : "", file ? file : "", file ? "'" : "");
+		return CMD_OK;
 	}
-	struct cmd_env env;
-	struct taskgit_task tg = {0};
-	int64_t id = 0;
-	int rc = cmd_open_taskgit("diff", argc, argv, json, false, &env, &id, &tg);
-	if (rc >= 0)
-		return rc;
-	rc = CMD_OK;
+	if (stat) {
+		print_stat(files, nf);
+		return CMD_OK;
+	}
+	_cleanup_error_ struct rv_error *err = NULL;
+	struct sink k = {.escape = isatty(STDOUT_FILENO)};
+	int r = taskgit_diff_patch(tg, snap, file, sink_write, &k, &err);
+	if (r == 0 && k.carry)
+		r = put("\xC2", 1);
+	fflush(stdout);
+	free(k.buf);
+	/* A reader that went away (rover diff | head) is not a failure. */
+	if (r < 0 && r != -EPIPE)
+		return cmd_fail(false, CMD_FAILED, err);
+	return CMD_OK;
+}
+
+struct diff_args {
+	bool stat;
+	const char *file; /* NULL: all */
+};
+
+static int diff(const struct cmd_env *env, struct taskgit_task *tg, int64_t id, bool json,
+		void *ctx)
+{
+	(void)env;
+	const struct diff_args *a = ctx;
 	_cleanup_error_ struct rv_error *err = NULL;
 	struct taskgit_snapshot snap = {0};
 	struct taskgit_file *files = NULL;
 	size_t nf = 0;
-	struct sink k = {.escape = isatty(STDOUT_FILENO)};
-	int r = taskgit_snapshot(&tg, &snap, &err);
+	int rc;
+	int r = taskgit_snapshot(tg, &snap, &err);
 	if (r == 0)
-		r = taskgit_diff_files(&tg, &snap, file, &files, &nf, &err);
-	if (r < 0) {
+		r = taskgit_diff_files(tg, &snap, a->file, &files, &nf, &err);
+	if (r < 0)
 		rc = cmd_fail(json, CMD_FAILED, err);
-		goto out;
-	}
-	if (!json)
-		warn_skipped(&snap, id);
-	if (json) {
-		_cleanup_json_ struct json_object *j = json_object_new_object();
-		jsonutil_set_int64(j, "taskId", id);
-		jsonutil_set_str(j, "base", snap.base);
-		json_object_object_add(j, "files", files_json(files, nf));
-		if (!stat) {
-			k.cap = 4096;
-			k.buf = xmalloc(k.cap);
-			k.buf[0] = '\0';
-			r = taskgit_diff_patch(&tg, &snap, file, sink_write, &k, &err);
-			if (r == -E2BIG)
-				r = rv_error_set(&err, E2BIG,
-						 "task %lld's patch is larger than %u MiB; use --stat "
-						 "--json, or rover diff without --json",
-						 (long long)id, JSON_PATCH_MAX >> 20);
-			if (r < 0) {
-				rc = cmd_fail(json, CMD_FAILED, err);
-				goto out;
-			}
-			/* JSON is UTF-8: other bytes become U+FFFD here. */
-			_cleanup_free_ char *clean = textutil_utf8_clean(k.buf, k.len);
-			jsonutil_set_str(j, "patch", clean);
-		}
-		struct json_object *sk = json_object_new_array();
-		for (size_t i = 0; i < snap.n_skipped; i++)
-			json_object_array_add(sk, json_object_new_string(snap.skipped[i]));
-		json_object_object_add(j, "skipped", sk);
-		cmd_print_json(j);
-		goto out;
-	}
-	if (nf == 0) {
-		fprintf(stderr, "ℹ Task %lld has no changes%s%s%s\n", (long long)id,
-			file ? " in '" : "", file ? file : "", file ? "'" : "");
-		goto out;
-	}
-	if (stat) {
-		print_stat(files, nf);
-		goto out;
-	}
-	r = taskgit_diff_patch(&tg, &snap, file, sink_write, &k, &err);
-	if (r == 0 && k.carry)
-		r = put("\xC2", 1);
-	fflush(stdout);
-	/* A reader that went away (rover diff | head) is not a failure. */
-	if (r < 0 && r != -EPIPE)
-		rc = cmd_fail(json, CMD_FAILED, err);
-out:
-	free(k.buf);
+	else if (json)
+		rc = print_diff_json(tg, &snap, files, nf, a->file, id, a->stat);
+	else
+		rc = print_diff_text(tg, &snap, files, nf, a->file, id, a->stat);
 	taskgit_files_free(files, nf);
 	taskgit_snapshot_release(&snap);
-	taskgit_task_release(&tg);
-	cmd_env_release(&env);
 	return rc;
+}
+
+int cmd_diff(int argc, char **argv)
+{
+	bool json = false;
+	struct diff_args a = {0};
+	const struct cmdopt opts[] = {
+		CMDOPT_FLAG("stat", 0, &a.stat,
+			    "only the changed files, with added and deleted line counts"),
+		CMDOPT_FLAG("json", 0, &json,
+			    "print {taskId, base, files: [{path, status, added, deleted}],\n"
+			    "patch, skipped}"),
+		CMDOPT_END,
+	};
+	return cmd_run_taskgit(&spec, opts, argc, argv, &json, false, &a.file, diff, &a);
 }

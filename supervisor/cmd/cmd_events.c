@@ -1,7 +1,7 @@
 /* rover events [ID] [--follow] [--limit N] [--reverse] [--type T] [--since TIME] [--json] */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
+#include <getopt.h> /* optind */
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,29 +14,24 @@
 #include "common/textutil.h"
 #include "common/timeutil.h"
 #include "supervisor/cmd/cmd.h"
+#include "supervisor/cmd/cmdopt.h"
 #include "supervisor/lib/journal.h"
 
-static const char usage_text[] =
-	"Usage: rover events [ID] [-f|--follow] [--limit N] [--reverse] [--type T]\n"
-	"                    [--since TIME] [--no-steps] [--json]\n"
-	"\n"
-	"The journal of a task (or, without ID, of every task of the project), in the\n"
-	"order things happened: created, started, step_started, step_done, paused\n"
-	"(with its reason), retry_scheduled, retry_fired, resumed (with how long the\n"
-	"task was paused and how old its checkpoint was), iteration_started,\n"
-	"completed, failed, restarted.  Step events come from the runner's log in the\n"
-	"container; the others are written by rover on the host.\n"
-	"\n"
-	"Options:\n"
-	"  -f, --follow      keep printing new events until interrupted (Ctrl+C)\n"
-	"  -n, --limit N     only the last N events (with --reverse: the newest N)\n"
-	"  -r, --reverse     newest first\n"
-	"  -t, --type T      only events of type T (repeat, or T1,T2)\n"
-	"      --since TIME  only events at or after TIME: RFC 3339\n"
-	"                    (2026-11-25T14:00:00Z) or an age (30s, 10m, 2h, 1d)\n"
-	"      --no-steps    leave out the runner's step events\n"
-	"      --json        a JSON array (with --follow: one JSON object per line)\n"
-	"  -h, --help        this help\n";
+static const struct cmdopt_spec spec = {
+	.verb = "events",
+	.header =
+		"Usage: rover events [ID] [-f|--follow] [--limit N] [--reverse] [--type T]\n"
+		"                    [--since TIME] [--no-steps] [--json]\n"
+		"\n"
+		"The journal of a task (or, without ID, of every task of the project), in the\n"
+		"order things happened: created, started, step_started, step_done, paused\n"
+		"(with its reason), retry_scheduled, retry_fired, resumed (with how long the\n"
+		"task was paused and how old its checkpoint was), iteration_started,\n"
+		"completed, failed, restarted.  Step events come from the runner's log in the\n"
+		"container; the others are written by rover on the host.\n"
+		"\n",
+	.column = 20,
+};
 
 struct filter {
 	char **types;
@@ -238,74 +233,60 @@ static int print_events(const struct cmd_env *env, int64_t id, const struct filt
 	return CMD_OK;
 }
 
-static void add_types(struct filter *f, const char *arg)
+static bool add_types(const char *verb, const char *arg, void *ptr)
 {
+	(void)verb;
+	struct filter *f = ptr;
 	_cleanup_free_ char *copy = xstrdup(arg);
 	char *save = NULL;
 	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		f->types = xrealloc(f->types, (f->n_types + 1) * sizeof(*f->types));
 		f->types[f->n_types++] = xstrdup(t);
 	}
+	return true;
+}
+
+static bool since_option(const char *verb, const char *arg, void *ptr)
+{
+	if (parse_since(arg, timeutil_now_ms(), ptr))
+		return true;
+	cmd_usage_error(verb, "--since '%s' is neither an RFC 3339 time nor an age like 10m", arg);
+	return false;
 }
 
 int cmd_events(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"follow", no_argument, NULL, 'f'},   {"limit", required_argument, NULL, 'n'},
-		{"reverse", no_argument, NULL, 'r'},  {"type", required_argument, NULL, 't'},
-		{"since", required_argument, NULL, 's'}, {"no-steps", no_argument, NULL, 'S'},
-		{"json", no_argument, NULL, 'j'},     {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	struct filter f = {.steps = true};
-	bool follow_mode = false;
-	int rc = CMD_OK, c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "fn:rt:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			follow_mode = true;
-			break;
-		case 'n':
-			if (!cmd_parse_uint("events", "--limit", optarg, 1000000, &f.limit))
-				return CMD_USAGE;
-			break;
-		case 'r':
-			f.reverse = true;
-			break;
-		case 't':
-			add_types(&f, optarg);
-			break;
-		case 's':
-			if (!parse_since(optarg, timeutil_now_ms(), &f.since_ms))
-				return cmd_usage_error("events",
-						       "--since '%s' is neither an RFC 3339 time nor "
-						       "an age like 10m",
-						       optarg);
-			break;
-		case 'S':
-			f.steps = false;
-			break;
-		case 'j':
-			f.json = true;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return CMD_OK;
-		default:
-			return cmd_usage_error("events", "invalid option");
-		}
-	}
+	bool follow_mode = false, no_steps = false;
+	const struct cmdopt opts[] = {
+		CMDOPT_FLAG("follow", 'f', &follow_mode,
+			    "keep printing new events until interrupted (Ctrl+C)"),
+		CMDOPT_UINT("limit", 'n', &f.limit, 1000000, "N",
+			    "only the last N events (with --reverse: the newest N)"),
+		CMDOPT_FLAG("reverse", 'r', &f.reverse, "newest first"),
+		CMDOPT_CALL("type", 't', add_types, &f, "T", "only events of type T (repeat, or T1,T2)"),
+		CMDOPT_CALL("since", 0, since_option, &f.since_ms, "TIME",
+			    "only events at or after TIME: RFC 3339\n"
+			    "(2026-11-25T14:00:00Z) or an age (30s, 10m, 2h, 1d)"),
+		CMDOPT_FLAG("no-steps", 0, &no_steps, "leave out the runner's step events"),
+		CMDOPT_FLAG("json", 0, &f.json, "a JSON array (with --follow: one JSON object per line)"),
+		CMDOPT_END,
+	};
+	int rc = cmdopt_parse(&spec, opts, argc, argv);
+	if (rc >= 0)
+		return rc;
+	f.steps = !no_steps;
 	int64_t id = 0;
 	if (optind < argc && !cmd_parse_id("events", argv[optind++], &id))
 		return CMD_USAGE;
 	if (optind < argc)
 		return cmd_usage_error("events", "unexpected argument '%s'", argv[optind]);
 
-	_cleanup_error_ struct rv_error *err = NULL;
 	struct cmd_env env;
-	if (cmd_env_open(&env, &err) < 0)
-		return cmd_fail(f.json, CMD_FAILED, err);
+	rc = cmd_open(&env, f.json);
+	if (rc >= 0)
+		return rc;
+	_cleanup_error_ struct rv_error *err = NULL;
 	if (id) {
 		struct task *t = NULL;
 		if (task_store_load_id(env.store, id, &t, &err) < 0) {

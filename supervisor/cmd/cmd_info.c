@@ -1,7 +1,6 @@
 /* rover info [--engine VALUE] [--json] */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,23 +8,25 @@
 #include "common/cleanup.h"
 #include "common/jsonutil.h"
 #include "supervisor/cmd/cmd.h"
+#include "supervisor/cmd/cmdopt.h"
 #include "supervisor/lib/engine.h"
 #include "supervisor/lib/supervise.h"
 #include "supervisor/lib/userconfig.h"
 
-static const char usage_text[] =
-	"Usage: rover info [--engine VALUE] [--json]\n"
-	"\n"
-	"Show where rover keeps this project's tasks (the store), the project root,\n"
-	"your configuration file, the container engine rover would use and what\n"
-	"chose it (--engine, ROVER_ENGINE, DOCKER_HOST, CONTAINER_HOST, your\n"
-	"configuration, or the default sockets), and the project's settings.\n"
-	"The engine is pinged to tell which one answers.\n"
-	"\n"
-	"Options:\n"
-	"      --engine VALUE  show what 'rover task --engine VALUE' would use\n"
-	"      --json          print one JSON object\n"
-	"  -h, --help          this help\n";
+static const struct cmdopt_spec spec = {
+	.verb = "info",
+	.header =
+		"Usage: rover info [--engine VALUE] [--json]\n"
+		"\n"
+		"Show where rover keeps this project's tasks (the store), the project root,\n"
+		"your configuration file, the container engine rover would use and what\n"
+		"chose it (--engine, ROVER_ENGINE, DOCKER_HOST, CONTAINER_HOST, your\n"
+		"configuration, or the default sockets), and the project's settings.\n"
+		"The engine is pinged to tell which one answers.\n"
+		"\n",
+	.column = 22,
+	.no_operands = true,
+};
 
 /* Which engine, and what chose it; the engine is pinged, not used. */
 static struct json_object *engine_json(const char *explicit_value, struct rv_error **err)
@@ -119,38 +120,19 @@ static void print_text(struct json_object *o)
 
 int cmd_info(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"engine", required_argument, NULL, 'e'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	bool json = false;
 	const char *engine_arg = NULL;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'e':
-			engine_arg = optarg;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return CMD_OK;
-		default:
-			return cmd_usage_error("info", "invalid option");
-		}
-	}
-	if (optind < argc)
-		return cmd_usage_error("info", "unexpected argument '%s'", argv[optind]);
-
-	_cleanup_error_ struct rv_error *err = NULL;
+	const struct cmdopt opts[] = {
+		CMDOPT_STRING("engine", 0, &engine_arg, "VALUE",
+			      "show what 'rover task --engine VALUE' would use"),
+		CMDOPT_FLAG("json", 0, &json, "print one JSON object"),
+		CMDOPT_END,
+	};
 	struct cmd_env env;
-	if (cmd_env_open(&env, &err) < 0)
-		return cmd_fail(json, CMD_FAILED, err);
+	int rc = cmd_open_opts(&spec, opts, argc, argv, &json, NULL, &env);
+	if (rc >= 0)
+		return rc;
+	_cleanup_error_ struct rv_error *err = NULL;
 	struct json_object *eng = engine_json(engine_arg, &err);
 	if (!eng) {
 		cmd_env_release(&env);

@@ -1,7 +1,6 @@
 /* rover logs ID [-f|--follow] [--iteration N] [--tail N] [--since TIME] */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,36 +9,26 @@
 #include "common/fileio.h"
 #include "common/textutil.h"
 #include "supervisor/cmd/cmd.h"
+#include "supervisor/cmd/cmdopt.h"
 #include "common/timeutil.h"
 #include "supervisor/lib/logsel.h"
 #include "supervisor/lib/tasklogs.h"
 
-static const char usage_text[] =
-	"Usage: rover logs ID [-f|--follow] [--iteration N] [--tail N] [--since TIME] [--raw]\n"
-	"\n"
-	"Show a task's container output: what was saved from the iteration's containers\n"
-	"(container.log), then the current container's stdout and stderr, read from the\n"
-	"engine the task runs on (Docker or Podman).  Each container's output is shown\n"
-	"once, whether it was saved, is still on the engine, or both.  On a terminal,\n"
-	"control characters other than newline, tab and carriage return (escape\n"
-	"sequences that set the title or clear the screen) are shown escaped, as\n"
-	"\\x1b; piped or redirected, the output is exactly what the container wrote.\n"
-	"\n"
-	"Options:\n"
-	"  -f, --follow        keep printing while the task runs: into the next container\n"
-	"                      a resume or an automatic retry starts, and through a pause\n"
-	"                      that a running `rover supervise` will retry; returns when\n"
-	"                      the task is COMPLETED, FAILED, PAUSED with no retry coming,\n"
-	"                      moves to another iteration, or is deleted\n"
-	"  -n, --iteration N   another iteration (default: the latest)\n"
-	"      --tail N        only the last N lines (of all the iteration's output)\n"
-	"      --since TIME    only output since TIME: RFC 3339 (2026-11-25T14:05:00Z) or a\n"
-	"                      duration back from now (90s, 10m, 1h30m, 2d).  Saved output\n"
-	"                      has no per-line times: a saved container is kept or\n"
-	"                      dropped whole, by when it ended; a container still on the\n"
-	"                      engine is cut by the engine, to the second\n"
-	"      --raw           never escape, even on a terminal\n"
-	"  -h, --help          this help\n";
+static const struct cmdopt_spec spec = {
+	.verb = "logs",
+	.header =
+		"Usage: rover logs ID [-f|--follow] [--iteration N] [--tail N] [--since TIME] [--raw]\n"
+		"\n"
+		"Show a task's container output: what was saved from the iteration's containers\n"
+		"(container.log), then the current container's stdout and stderr, read from the\n"
+		"engine the task runs on (Docker or Podman).  Each container's output is shown\n"
+		"once, whether it was saved, is still on the engine, or both.  On a terminal,\n"
+		"control characters other than newline, tab and carriage return (escape\n"
+		"sequences that set the title or clear the screen) are shown escaped, as\n"
+		"\\x1b; piped or redirected, the output is exactly what the container wrote.\n"
+		"\n",
+	.column = 22,
+};
 
 /* Per output: whether it is escaped, and a 0xC2 held back from the last
  * chunk (a C1 control split between two chunks is still caught). */
@@ -76,66 +65,90 @@ static int to_fd(void *userdata, enum engine_stream stream, const char *data, si
 	return 0;
 }
 
+static bool iteration_option(const char *verb, const char *arg, void *ptr)
+{
+	long *iteration = ptr;
+	if (!cmd_parse_uint(verb, "--iteration", arg, 1000000, iteration))
+		return false;
+	if (*iteration < 1) {
+		cmd_usage_error(verb, "--iteration starts at 1");
+		return false;
+	}
+	return true;
+}
+
+static bool since_option(const char *verb, const char *arg, void *ptr)
+{
+	_cleanup_error_ struct rv_error *err = NULL;
+	if (logsel_parse_since(arg, timeutil_now_ms(), ptr, &err) < 0) {
+		cmd_usage_error(verb, "%s", rv_error_msg(err));
+		return false;
+	}
+	return true;
+}
+
+/* What is said after the output: why there is no more (the container
+ * gone, none, the task's status once followed); the exit code. */
+static int logs_end(int r, const struct tasklogs_result *res, const struct task *end,
+		    bool follow, struct rv_error *err)
+{
+	int64_t id = end->id;
+	if (r >= 0 && res->saved_refused)
+		fprintf(stderr, "⚠ Saved output not shown: %s\n", res->saved_refused);
+	if (r < 0)
+		/* A reader that went away (rover logs 3 | head) is not a failure. */
+		return r == -EPIPE ? CMD_OK : cmd_fail(false, CMD_FAILED, err);
+	if (res->container == TASKLOGS_GONE)
+		fprintf(stderr,
+			res->had_saved ? "ℹ The container of task %lld is gone; above is the output "
+					 "saved from it\n"
+				       : "ℹ The container of task %lld is gone and none of its "
+					 "output was saved\n",
+			(long long)id);
+	else if (res->container == TASKLOGS_NONE && !follow)
+		fprintf(stderr, "ℹ Task %lld has no container (status %s)%s\n", (long long)id,
+			task_status_name(task_status(end)),
+			res->had_saved ? "; above is the saved output" : "");
+	if (follow && res->task)
+		fprintf(stderr, "ℹ Task %lld is %s\n", (long long)id,
+			task_status_name(task_status(res->task)));
+	return CMD_OK;
+}
+
 int cmd_logs(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"follow", no_argument, NULL, 'f'},
-		{"iteration", required_argument, NULL, 'n'},
-		{"raw", no_argument, NULL, 'r'},
-		{"tail", required_argument, NULL, 't'},
-		{"since", required_argument, NULL, 's'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	bool follow = false, raw = false;
 	long iteration = 0, tail = -1;
 	int64_t since_ms = 0;
-	_cleanup_error_ struct rv_error *serr = NULL;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "fn:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			follow = true;
-			break;
-		case 'n':
-			if (!cmd_parse_uint("logs", "--iteration", optarg, 1000000, &iteration))
-				return CMD_USAGE;
-			if (iteration < 1)
-				return cmd_usage_error("logs", "--iteration starts at 1");
-			break;
-		case 'r':
-			raw = true;
-			break;
-		case 't':
-			if (!cmd_parse_uint("logs", "--tail", optarg, 100000000, &tail))
-				return CMD_USAGE;
-			break;
-		case 's':
-			if (logsel_parse_since(optarg, timeutil_now_ms(), &since_ms, &serr) < 0)
-				return cmd_usage_error("logs", "%s", rv_error_msg(serr));
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return CMD_OK;
-		default:
-			return cmd_usage_error("logs", "invalid option");
-		}
-	}
-	if (optind + 1 != argc)
-		return optind >= argc ? cmd_usage_error("logs", "missing task id")
-				      : cmd_usage_error("logs", "unexpected argument '%s'",
-							argv[optind + 1]);
+	const struct cmdopt opts[] = {
+		CMDOPT_FLAG("follow", 'f', &follow,
+			    "keep printing while the task runs: into the next container\n"
+			    "a resume or an automatic retry starts, and through a pause\n"
+			    "that a running `rover supervise` will retry; returns when\n"
+			    "the task is COMPLETED, FAILED, PAUSED with no retry coming,\n"
+			    "moves to another iteration, or is deleted"),
+		CMDOPT_CALL("iteration", 'n', iteration_option, &iteration, "N",
+			    "another iteration (default: the latest)"),
+		CMDOPT_UINT("tail", 0, &tail, 100000000, "N",
+			    "only the last N lines (of all the iteration's output)"),
+		CMDOPT_CALL("since", 0, since_option, &since_ms, "TIME",
+			    "only output since TIME: RFC 3339 (2026-11-25T14:05:00Z) or a\n"
+			    "duration back from now (90s, 10m, 1h30m, 2d).  Saved output\n"
+			    "has no per-line times: a saved container is kept or\n"
+			    "dropped whole, by when it ended; a container still on the\n"
+			    "engine is cut by the engine, to the second"),
+		CMDOPT_FLAG("raw", 0, &raw, "never escape, even on a terminal"),
+		CMDOPT_END,
+	};
 	int64_t id;
-	if (!cmd_parse_id("logs", argv[optind], &id))
-		return CMD_USAGE;
-
-	_cleanup_error_ struct rv_error *err = NULL;
 	struct cmd_env env;
-	if (cmd_env_open(&env, &err) < 0)
-		return cmd_fail(false, CMD_FAILED, err);
+	const bool json = false; /* logs has no --json */
+	int rc = cmd_open_opts(&spec, opts, argc, argv, &json, &id, &env);
+	if (rc >= 0)
+		return rc;
+	_cleanup_error_ struct rv_error *err = NULL;
 	struct task *t = NULL;
-	int rc = CMD_OK;
+	rc = CMD_OK;
 	if (task_store_load_id(env.store, id, &t, &err) < 0) {
 		rc = cmd_fail(false, CMD_FAILED, err);
 		goto out;
@@ -156,26 +169,7 @@ int cmd_logs(int argc, char **argv)
 	for (int k = 0; k < 2; k++)
 		if (o.held[k])
 			(void)fileio_write_all(k ? STDERR_FILENO : STDOUT_FILENO, "\\xc2", 4);
-	if (r >= 0 && res.saved_refused)
-		fprintf(stderr, "⚠ Saved output not shown: %s\n", res.saved_refused);
-	if (r < 0) {
-		/* A reader that went away (rover logs 3 | head) is not a failure. */
-		rc = r == -EPIPE ? CMD_OK : cmd_fail(false, CMD_FAILED, err);
-	} else if (res.container == TASKLOGS_GONE) {
-		fprintf(stderr,
-			res.had_saved ? "ℹ The container of task %lld is gone; above is the output "
-					"saved from it\n"
-				      : "ℹ The container of task %lld is gone and none of its "
-					"output was saved\n",
-			(long long)id);
-	} else if (res.container == TASKLOGS_NONE && !follow) {
-		fprintf(stderr, "ℹ Task %lld has no container (status %s)%s\n", (long long)id,
-			task_status_name(task_status(end)),
-			res.had_saved ? "; above is the saved output" : "");
-	}
-	if (r >= 0 && follow && res.task)
-		fprintf(stderr, "ℹ Task %lld is %s\n", (long long)id,
-			task_status_name(task_status(res.task)));
+	rc = logs_end(r, &res, end, follow, err);
 	tasklogs_result_release(&res);
 	task_free(t);
 out:

@@ -7,47 +7,37 @@
 #include "common/jsonutil.h"
 #include "common/textutil.h"
 #include "supervisor/cmd/cmd.h"
+#include "supervisor/cmd/cmdopt.h"
 #include "supervisor/lib/taskgit.h"
 
-static const char usage_text[] =
-	"Usage: rover merge ID [--json]\n"
-	"\n"
-	"Merge a task's work into the branch you are on in the project.  Files its\n"
-	"agent left uncommitted are first committed on the task's branch\n"
-	"rover/task-ID (\"rover: uncommitted work of task ID\"), then that branch is\n"
-	"merged (git merge --no-ff).  Refused, with nothing changed, while the task's\n"
-	"container runs, when your tracked files have uncommitted changes, and when\n"
-	"the task's work conflicts with your branch (the conflicting files are named).\n"
-	"\n"
-	"Options:\n"
-	"      --json     print {merged, taskId, into, commit, snapshotCommit,\n"
-	"                 alreadyMerged, skipped}\n"
-	"  -h, --help     this help\n";
+static const struct cmdopt_spec spec = {
+	.verb = "merge",
+	.header =
+		"Usage: rover merge ID [--json]\n"
+		"\n"
+		"Merge a task's work into the branch you are on in the project.  Files its\n"
+		"agent left uncommitted are first committed on the task's branch\n"
+		"rover/task-ID (\"rover: uncommitted work of task ID\"), then that branch is\n"
+		"merged (git merge --no-ff).  Refused, with nothing changed, while the task's\n"
+		"container runs, when your tracked files have uncommitted changes, and when\n"
+		"the task's work conflicts with your branch (the conflicting files are named).\n"
+		"\n",
+	.column = 17,
+};
 
-int cmd_merge(int argc, char **argv)
+static int merge(const struct cmd_env *env, struct taskgit_task *tg, int64_t id, bool json,
+		 void *ctx)
 {
-	bool json = false;
-	int rc = cmd_parse_json_only("merge", usage_text, argc, argv, &json);
-	if (rc >= 0)
-		return rc;
-	struct cmd_env env;
-	struct taskgit_task tg = {0};
-	int64_t id = 0;
-	rc = cmd_open_taskgit("merge", argc, argv, json, true, &env, &id, &tg);
-	if (rc >= 0)
-		return rc;
-	rc = CMD_OK;
+	(void)ctx;
+	int rc = CMD_OK;
 	_cleanup_error_ struct rv_error *err = NULL;
-	_cleanup_error_ struct rv_error *me = NULL;
 	struct taskgit_merge_result res = {0};
-	int r = taskgit_merge(&tg, &res, &err);
+	int r = taskgit_merge(tg, &res, &err);
 	if (r < 0) {
 		rc = cmd_fail(json, CMD_FAILED, err);
 		goto out;
 	}
-	if (taskgit_mark(env.store, id, TASK_MERGED, &me) < 0)
-		fprintf(stderr, "⚠ Task %lld was merged, but its status was not updated: %s\n",
-			(long long)id, rv_error_msg(me));
+	cmd_mark_done(env, id, TASK_MERGED, "merged");
 	if (json) {
 		_cleanup_json_ struct json_object *j = json_object_new_object();
 		jsonutil_set_bool(j, "merged", true);
@@ -82,7 +72,17 @@ int cmd_merge(int argc, char **argv)
 			res.snapshot ? res.snapshot : "");
 out:
 	taskgit_merge_result_release(&res);
-	taskgit_task_release(&tg);
-	cmd_env_release(&env);
 	return rc;
+}
+
+int cmd_merge(int argc, char **argv)
+{
+	bool json = false;
+	const struct cmdopt opts[] = {
+		CMDOPT_FLAG("json", 0, &json,
+			    "print {merged, taskId, into, commit, snapshotCommit,\n"
+			    "alreadyMerged, skipped}"),
+		CMDOPT_END,
+	};
+	return cmd_run_taskgit(&spec, opts, argc, argv, &json, true, NULL, merge, NULL);
 }

@@ -1,6 +1,5 @@
 /* rover pause ID [--now] [--timeout SECONDS] [--reason TEXT] [--json] */
 #define _GNU_SOURCE
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -8,26 +7,24 @@
 #include "common/cleanup.h"
 #include "common/jsonutil.h"
 #include "supervisor/cmd/cmd.h"
+#include "supervisor/cmd/cmdopt.h"
 #include "supervisor/lib/observe.h"
 #include "supervisor/lib/taskops.h"
 
-static const char usage_text[] =
-	"Usage: rover pause ID [--now] [--timeout SECONDS] [--reason TEXT] [--json]\n"
-	"       rover pause --all [--now] ... (every running task: rover pause --all --help)\n"
-	"\n"
-	"Pause a running task after its current step: the runner finishes the step,\n"
-	"saves its checkpoint and stops, and 'rover resume ID' continues from there.\n"
-	"If the step is not done within the timeout, the container gets SIGTERM (the\n"
-	"step is interrupted and runs again on resume), then SIGKILL after 30 s.\n"
-	"A task paused by a person is never retried automatically.\n"
-	"\n"
-	"Options:\n"
-	"      --now              interrupt the current step at once (SIGTERM)\n"
-	"  -t, --timeout SECONDS  how long the current step may take (default 600)\n"
-	"  -r, --reason TEXT      why; shown by 'rover inspect'\n"
-	"      --json             print {taskId, title, status, pausedAt, reason,\n"
-	"                         hasCheckpoint}\n"
-	"  -h, --help             this help\n";
+static const struct cmdopt_spec spec = {
+	.verb = "pause",
+	.header =
+		"Usage: rover pause ID [--now] [--timeout SECONDS] [--reason TEXT] [--json]\n"
+		"       rover pause --all [--now] ... (every running task: rover pause --all --help)\n"
+		"\n"
+		"Pause a running task after its current step: the runner finishes the step,\n"
+		"saves its checkpoint and stops, and 'rover resume ID' continues from there.\n"
+		"If the step is not done within the timeout, the container gets SIGTERM (the\n"
+		"step is interrupted and runs again on resume), then SIGKILL after 30 s.\n"
+		"A task paused by a person is never retried automatically.\n"
+		"\n",
+	.column = 25,
+};
 
 struct progress {
 	bool tty;
@@ -58,68 +55,12 @@ static void on_progress(void *userdata, int64_t id, enum taskops_pause_phase pha
 	p->last_s = s;
 }
 
-int cmd_pause(int argc, char **argv)
+/* The outcome of a pause; the exit code (1 when the task failed first). */
+static int print_paused(const struct taskops_pause_result *res, int64_t id, const char *reason,
+			bool json)
 {
-	static const struct option opts[] = {
-		{"now", no_argument, NULL, 'n'},
-		{"timeout", required_argument, NULL, 't'},
-		{"reason", required_argument, NULL, 'r'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	if (cmd_wants_all(argc, argv))
-		return cmd_pause_all(argc, argv);
-	struct taskops_pause_opts o = {.timeout_s = -1};
-	bool json = false;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "t:r:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'n':
-			o.now = true;
-			break;
-		case 't':
-			if (!cmd_parse_uint("pause", "--timeout", optarg, 7 * 24 * 3600, &o.timeout_s))
-				return CMD_USAGE;
-			break;
-		case 'r':
-			o.reason = optarg;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return CMD_OK;
-		default:
-			return cmd_usage_error("pause", "invalid option");
-		}
-	}
-	int rc;
-	struct cmd_env env;
-	struct task *t = NULL;
-	rc = cmd_open_task("pause", argc, argv, json, true, &env, &t);
-	if (rc >= 0)
-		return rc;
-	rc = CMD_OK;
-	int64_t id = t->id;
-	_cleanup_error_ struct rv_error *err = NULL;
-	struct progress prog = {.tty = isatty(STDERR_FILENO), .last_phase = -1};
-	o.progress = on_progress;
-	o.userdata = &prog;
-	struct taskops_pause_result res = {0};
-	int r = taskops_pause(env.store, t, &o, &res, &err);
-	if (prog.shown && prog.tty)
-		fputc('\n', stderr);
-	task_free(t);
-	if (r < 0) {
-		rc = cmd_fail(json, CMD_FAILED, err);
-		goto out;
-	}
-	const struct task *f = res.task;
+	const struct task *f = res->task;
 	enum task_status s = task_status(f);
-	rc = s == TASK_FAILED ? CMD_FAILED : CMD_OK;
 	if (json) {
 		_cleanup_json_ struct json_object *j = json_object_new_object();
 		jsonutil_set_int64(j, "taskId", f->id);
@@ -127,28 +68,27 @@ int cmd_pause(int argc, char **argv)
 		jsonutil_set_str(j, "status", task_status_name(s));
 		const char *at = task_get_str(f, "pausedAt");
 		json_object_object_add(j, "pausedAt", at ? json_object_new_string(at) : NULL);
-		jsonutil_set_str(j, "reason",
-				 o.reason && *o.reason ? o.reason : TASKOPS_PAUSE_DEFAULT_REASON);
-		jsonutil_set_bool(j, "hasCheckpoint", res.has_checkpoint);
-		jsonutil_set_bool(j, "paused", res.paused);
-		if (res.exit_code >= 0)
-			jsonutil_set_int64(j, "exitCode", res.exit_code);
-		if (!res.paused && task_error(f))
+		jsonutil_set_str(j, "reason", reason && *reason ? reason : TASKOPS_PAUSE_DEFAULT_REASON);
+		jsonutil_set_bool(j, "hasCheckpoint", res->has_checkpoint);
+		jsonutil_set_bool(j, "paused", res->paused);
+		if (res->exit_code >= 0)
+			jsonutil_set_int64(j, "exitCode", res->exit_code);
+		if (!res->paused && task_error(f))
 			jsonutil_set_str(j, "error", task_error(f));
 		cmd_print_json(j);
 	}
-	if (res.paused) {
+	if (res->paused) {
 		if (!json) {
-			const char *how = res.reached == TASKOPS_PAUSE_DRAINING
+			const char *how = res->reached == TASKOPS_PAUSE_DRAINING
 						  ? "after its current step"
-					  : res.reached == TASKOPS_PAUSE_TERMINATING
+					  : res->reached == TASKOPS_PAUSE_TERMINATING
 						  ? "(its current step was interrupted)"
 						  : "(its container had to be killed)";
 			fprintf(stderr,
 				"⏸ Task %lld paused %s; %s. Continue it with: rover resume %lld\n",
 				(long long)id, how,
-				res.has_checkpoint ? "its checkpoint is saved"
-						   : "it had no checkpoint yet",
+				res->has_checkpoint ? "its checkpoint is saved"
+						    : "it had no checkpoint yet",
 				(long long)id);
 		}
 	} else if (s == TASK_FAILED) {
@@ -158,8 +98,42 @@ int cmd_pause(int argc, char **argv)
 		fprintf(stderr, "ℹ Task %lld ended on its own before it could be paused: it is %s\n",
 			(long long)id, task_status_name(s));
 	}
+	return s == TASK_FAILED ? CMD_FAILED : CMD_OK;
+}
+
+static int pause_task(const struct cmd_env *env, struct task *t, bool json, void *ctx)
+{
+	struct taskops_pause_opts *o = ctx;
+	_cleanup_error_ struct rv_error *err = NULL;
+	struct progress prog = {.tty = isatty(STDERR_FILENO), .last_phase = -1};
+	o->progress = on_progress;
+	o->userdata = &prog;
+	struct taskops_pause_result res = {0};
+	int r = taskops_pause(env->store, t, o, &res, &err);
+	if (prog.shown && prog.tty)
+		fputc('\n', stderr);
+	if (r < 0)
+		return cmd_fail(json, CMD_FAILED, err);
+	int rc = print_paused(&res, t->id, o->reason, json);
 	taskops_pause_result_release(&res);
-out:
-	cmd_env_release(&env);
 	return rc;
+}
+
+int cmd_pause(int argc, char **argv)
+{
+	if (cmd_wants_all(argc, argv))
+		return cmd_pause_all(argc, argv);
+	struct taskops_pause_opts o = {.timeout_s = -1};
+	bool json = false;
+	const struct cmdopt opts[] = {
+		CMDOPT_FLAG("now", 0, &o.now, "interrupt the current step at once (SIGTERM)"),
+		CMDOPT_UINT("timeout", 't', &o.timeout_s, 7 * 24 * 3600, "SECONDS",
+			    "how long the current step may take (default 600)"),
+		CMDOPT_STRING("reason", 'r', &o.reason, "TEXT", "why; shown by 'rover inspect'"),
+		CMDOPT_FLAG("json", 0, &json,
+			    "print {taskId, title, status, pausedAt, reason,\n"
+			    "hasCheckpoint}"),
+		CMDOPT_END,
+	};
+	return cmd_run_task(&spec, opts, argc, argv, &json, pause_task, &o);
 }

@@ -1,6 +1,5 @@
 /* rover push ID [--remote R] [--json] */
 #define _GNU_SOURCE
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -8,74 +7,52 @@
 #include "common/jsonutil.h"
 #include "common/textutil.h"
 #include "supervisor/cmd/cmd.h"
+#include "supervisor/cmd/cmdopt.h"
 #include "supervisor/lib/taskgit.h"
 
-static const char usage_text[] =
-	"Usage: rover push ID [--remote R] [--json]\n"
-	"\n"
-	"Push a task's branch rover/task-ID to a remote of the project, under the same\n"
-	"name.  Files its agent left uncommitted are first committed on the branch\n"
-	"(\"rover: uncommitted work of task ID\"), as 'rover merge' does.  Refused while\n"
-	"the task's container runs.\n"
-	"\n"
-	"Options:\n"
-	"  -r, --remote R the remote (default: the branch's upstream remote, else origin)\n"
-	"      --json     print {pushed, taskId, remote, branch, commit, snapshotCommit}\n"
-	"  -h, --help     this help\n";
+static const struct cmdopt_spec spec = {
+	.verb = "push",
+	.header =
+		"Usage: rover push ID [--remote R] [--json]\n"
+		"\n"
+		"Push a task's branch rover/task-ID to a remote of the project, under the same\n"
+		"name.  Files its agent left uncommitted are first committed on the branch\n"
+		"(\"rover: uncommitted work of task ID\"), as 'rover merge' does.  Refused while\n"
+		"the task's container runs.\n"
+		"\n",
+	.column = 17,
+};
 
-int cmd_push(int argc, char **argv)
+/* A remote's name: never empty, and never what git would take as an option. */
+static bool remote_option(const char *verb, const char *arg, void *ptr)
 {
-	static const struct option opts[] = {
-		{"remote", required_argument, NULL, 'r'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	bool json = false;
-	const char *remote = NULL;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "r:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'r':
-			remote = optarg;
-			if (!*remote || *remote == '-')
-				return cmd_usage_error("push", "--remote needs a remote's name");
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return CMD_OK;
-		default:
-			return cmd_usage_error("push", "invalid option");
-		}
+	if (!*arg || *arg == '-') {
+		cmd_usage_error(verb, "--remote needs a remote's name");
+		return false;
 	}
-	struct cmd_env env;
-	struct taskgit_task tg = {0};
-	int64_t id = 0;
-	int rc = cmd_open_taskgit("push", argc, argv, json, true, &env, &id, &tg);
-	if (rc >= 0)
-		return rc;
-	rc = CMD_OK;
+	*(const char **)ptr = arg;
+	return true;
+}
+
+static int push(const struct cmd_env *env, struct taskgit_task *tg, int64_t id, bool json,
+		void *ctx)
+{
+	const char *remote = *(const char **)ctx;
+	int rc = CMD_OK;
 	_cleanup_error_ struct rv_error *err = NULL;
-	_cleanup_error_ struct rv_error *me = NULL;
 	struct taskgit_push_result res = {0};
-	int r = taskgit_push(&tg, remote, &res, &err);
+	int r = taskgit_push(tg, remote, &res, &err);
 	if (r < 0) {
 		rc = cmd_fail(json, CMD_FAILED, err);
 		goto out;
 	}
-	if (taskgit_mark(env.store, id, TASK_PUSHED, &me) < 0)
-		fprintf(stderr, "⚠ Task %lld was pushed, but its status was not updated: %s\n",
-			(long long)id, rv_error_msg(me));
+	cmd_mark_done(env, id, TASK_PUSHED, "pushed");
 	if (json) {
 		_cleanup_json_ struct json_object *j = json_object_new_object();
 		jsonutil_set_bool(j, "pushed", true);
 		jsonutil_set_int64(j, "taskId", id);
 		jsonutil_set_str(j, "remote", res.remote);
-		jsonutil_set_str(j, "branch", tg.branch);
+		jsonutil_set_str(j, "branch", tg->branch);
 		jsonutil_set_str(j, "commit", res.commit);
 		json_object_object_add(j, "snapshotCommit",
 				       res.snapshot ? json_object_new_string(res.snapshot) : NULL);
@@ -88,12 +65,24 @@ int cmd_push(int argc, char **argv)
 	if (!json) {
 		_cleanup_free_ char *rem = textutil_escape_terminal(res.remote);
 		fprintf(stderr, "✓ Task %lld's branch %s pushed to '%s' (commit %.12s)%s\n",
-			(long long)id, tg.branch, rem, res.commit,
+			(long long)id, tg->branch, rem, res.commit,
 			res.snapshot ? "; its uncommitted files were committed on it first" : "");
 	}
 out:
 	taskgit_push_result_release(&res);
-	taskgit_task_release(&tg);
-	cmd_env_release(&env);
 	return rc;
+}
+
+int cmd_push(int argc, char **argv)
+{
+	bool json = false;
+	const char *remote = NULL;
+	const struct cmdopt opts[] = {
+		CMDOPT_CALL("remote", 'r', remote_option, &remote, "R",
+			    "the remote (default: the branch's upstream remote, else origin)"),
+		CMDOPT_FLAG("json", 0, &json,
+			    "print {pushed, taskId, remote, branch, commit, snapshotCommit}"),
+		CMDOPT_END,
+	};
+	return cmd_run_taskgit(&spec, opts, argc, argv, &json, true, NULL, push, &remote);
 }

@@ -7,48 +7,35 @@
 #include "common/cleanup.h"
 #include "common/jsonutil.h"
 #include "supervisor/cmd/cmd.h"
+#include "supervisor/cmd/cmdopt.h"
 #include "supervisor/lib/observe.h"
 #include "supervisor/lib/taskops.h"
 
-static const char usage_text[] =
-	"Usage: rover restart ID [--image IMAGE] [--json]\n"
-	"\n"
-	"Run a task's current iteration again from its first step, in a new container.\n"
-	"For NEW and FAILED tasks, and for running ones whose container is gone.  The\n"
-	"old checkpoint is not reused: it is kept beside as\n"
-	"checkpoint.json.restart-<time>.  A PAUSED task is continued with\n"
-	"'rover resume ID' instead.\n"
-	"\n"
-	"Options:\n"
-	"      --image IMAGE  run it in this image from now on (recorded in the task;\n"
-	"                 checked on the task's engine before anything changes)\n"
-	"      --json     print {taskId, title, status, containerId, ...}\n"
-	"  -h, --help     this help\n";
+static const struct cmdopt_spec spec = {
+	.verb = "restart",
+	.header =
+		"Usage: rover restart ID [--image IMAGE] [--json]\n"
+		"\n"
+		"Run a task's current iteration again from its first step, in a new container.\n"
+		"For NEW and FAILED tasks, and for running ones whose container is gone.  The\n"
+		"old checkpoint is not reused: it is kept beside as\n"
+		"checkpoint.json.restart-<time>.  A PAUSED task is continued with\n"
+		"'rover resume ID' instead.\n"
+		"\n",
+	.column = 17,
+};
 
-int cmd_restart(int argc, char **argv)
+static int restart(const struct cmd_env *env, struct task *t, bool json, void *ctx)
 {
-	bool json = false;
-	const char *image = NULL;
-	int rc = cmd_parse_json_image("restart", usage_text, argc, argv, &json, &image);
-	if (rc >= 0)
-		return rc;
-	struct cmd_env env;
-	struct task *t = NULL;
-	rc = cmd_open_task("restart", argc, argv, json, true, &env, &t);
-	if (rc >= 0)
-		return rc;
-	rc = CMD_OK;
+	const char *image = *(const char **)ctx;
 	int64_t id = t->id;
 	_cleanup_error_ struct rv_error *err = NULL;
 	struct taskops_restart_result res = {0};
 	int r = cmd_preflight_task_image(t, image, &err);
 	if (r == 0)
-		r = taskops_restart(env.project, env.store, t, image, &res, &err);
-	task_free(t);
-	if (r < 0) {
-		rc = cmd_fail(json, CMD_FAILED, err);
-		goto out;
-	}
+		r = taskops_restart(env->project, env->store, t, image, &res, &err);
+	if (r < 0)
+		return cmd_fail(json, CMD_FAILED, err);
 	const struct task *f = res.task;
 	int64_t count = 0;
 	task_get_int(f, "restartCount", &count);
@@ -74,7 +61,20 @@ int cmd_restart(int argc, char **argv)
 			fprintf(stderr, "ℹ The workspace was missing and has been re-created\n");
 	}
 	taskops_restart_result_release(&res);
-out:
-	cmd_env_release(&env);
-	return rc;
+	return CMD_OK;
+}
+
+int cmd_restart(int argc, char **argv)
+{
+	bool json = false;
+	const char *image = NULL;
+	const struct cmdopt opts[] = {
+		CMDOPT_CALL("image", 0, cmdopt_image, &image, "IMAGE",
+			    "run it in this image from now on (recorded in the task;\n"
+			    "checked on the task's engine before anything changes)"),
+		CMDOPT_FLAG("json", 0, &json, "print {taskId, title, status, containerId, ...}"),
+		CMDOPT_END,
+	};
+	/* image is read once the options are parsed: passed by address */
+	return cmd_run_task(&spec, opts, argc, argv, &json, restart, &image);
 }

@@ -2,7 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
+#include <getopt.h> /* optind */
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,24 +15,28 @@
 #include "common/fileio.h"
 #include "common/tty.h"
 #include "supervisor/cmd/cmd.h"
+#include "supervisor/cmd/cmdopt.h"
 #include "supervisor/lib/observe.h"
 #include "supervisor/lib/shell.h"
 
-static const char usage_text[] =
-	"Usage: rover shell [--image IMAGE] ID [-- COMMAND [ARG...]]\n"
-	"\n"
-	"Open a shell in a task's workspace, in a new container of the task's image\n"
-	"with the task's mounts and confinement (the workspace at /workspace, the\n"
-	"working directory).  On a terminal it is interactive (the container gets a\n"
-	"terminal of the same size); with stdin from a pipe or file, the commands are\n"
-	"read from it.  The container is removed afterwards; rover exits with the\n"
-	"shell's exit status.  Works beside a running task, in the same files.\n"
-	"\n"
-	"Options:\n"
-	"      --image IMAGE   another image (default: the one the task ran in)\n"
-	"  -h, --help          this help\n"
-	"\n"
-	"COMMAND defaults to /bin/sh.\n";
+static const struct cmdopt_spec spec = {
+	.verb = "shell",
+	.header =
+		"Usage: rover shell [--image IMAGE] ID [-- COMMAND [ARG...]]\n"
+		"\n"
+		"Open a shell in a task's workspace, in a new container of the task's image\n"
+		"with the task's mounts and confinement (the workspace at /workspace, the\n"
+		"working directory).  On a terminal it is interactive (the container gets a\n"
+		"terminal of the same size); with stdin from a pipe or file, the commands are\n"
+		"read from it.  The container is removed afterwards; rover exits with the\n"
+		"shell's exit status.  Works beside a running task, in the same files.\n"
+		"\n",
+	.footer =
+		"\n"
+		"COMMAND defaults to /bin/sh.\n",
+	.column = 22,
+	.stop_at_operand = true,
+};
 
 /* Ctrl+D: how a terminal says end of file (see engine_attach.h). */
 #define EOT_CHAR '\x04'
@@ -172,45 +176,108 @@ static int pump(struct session *se, int sfd, struct rv_error **err)
 	}
 }
 
-int cmd_shell(int argc, char **argv)
+/* The options, the task id and the command after "--"; -1 to go on. */
+static int shell_args(int argc, char **argv, const char **image, int64_t *id, char ***cmdv)
 {
-	static const struct option opts[] = {
-		{"image", required_argument, NULL, 'i'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	const struct cmdopt opts[] = {
+		CMDOPT_STRING("image", 0, image, "IMAGE",
+			      "another image (default: the one the task ran in)"),
+		CMDOPT_END,
 	};
-	const char *image = NULL;
-	int c;
-	optind = 1;
-	/* "+": options end at the task id; what follows is the command's. */
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'i':
-			image = optarg;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return CMD_OK;
-		default:
-			return cmd_usage_error("shell", "invalid option");
-		}
-	}
+	/* stop_at_operand: options end at the task id; what follows is the
+	 * command's. */
+	int rc = cmdopt_parse(&spec, opts, argc, argv);
+	if (rc >= 0)
+		return rc;
 	if (optind >= argc)
 		return cmd_usage_error("shell", "missing task id");
-	int64_t id;
-	if (!cmd_parse_id("shell", argv[optind], &id))
+	if (!cmd_parse_id("shell", argv[optind], id))
 		return CMD_USAGE;
-	char **cmdv = argv + optind + 1;
-	if (*cmdv && !strcmp(*cmdv, "--"))
-		cmdv++;
-	else if (*cmdv)
+	*cmdv = argv + optind + 1;
+	if (**cmdv && !strcmp(**cmdv, "--"))
+		(*cmdv)++;
+	else if (**cmdv)
 		return cmd_usage_error("shell", "put '--' before the command ('rover shell %lld -- %s')",
-				       (long long)id, *cmdv);
+				       (long long)*id, **cmdv);
+	return -1;
+}
 
+/* How the session ended (pump's r): the shell's own status, 128 + the
+ * signal that ended it (its container removed), or a failure. */
+static int session_end(struct session *se, int r, int64_t id, struct rv_error **err)
+{
+	if (r < 0)
+		return cmd_fail(false, CMD_FAILED, *err);
+	if (r == 0) {
+		if (shell_remove(se->s, err) < 0)
+			cmd_fail(false, CMD_FAILED, *err);
+		else
+			fprintf(stderr, "rover: the shell of task %lld ended by signal %d (%s); its "
+					"container is removed\n",
+				(long long)id, se->signo, strsignal(se->signo));
+		return 128 + se->signo;
+	}
+	int code = 0;
+	if (shell_finish(se->s, &code, err) < 0)
+		return cmd_fail(false, CMD_FAILED, *err);
+	return code;
+}
+
+/* The container started, the terminal raw, the session pumped to its end.
+ * Signals are read in the loop, never delivered: whatever ends the
+ * session, the terminal is given back and the container removed. */
+static int run_session(const struct cmd_env *env, const struct task *t, const struct shell_opts *o)
+{
+	sigset_t mask, old;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGQUIT);
+	sigaddset(&mask, SIGWINCH);
+	sigprocmask(SIG_BLOCK, &mask, &old);
+	_cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	_cleanup_error_ struct rv_error *err = NULL;
+	int rc = CMD_FAILED;
+	struct session se = {.tty = o->tty, .in_fd = STDIN_FILENO};
+	struct tty_saved saved = {.fd = STDIN_FILENO};
+	if (sfd < 0) {
+		rc = cmd_failf(false, CMD_FAILED, "cannot open a shell: signalfd: %s",
+			       strerror(errno));
+	} else if (shell_start(env->project, env->store, t, o, &se.s, &err) < 0) {
+		rc = cmd_fail(false, CMD_FAILED, err);
+	} else {
+		int k = o->tty ? tty_raw(STDIN_FILENO, &saved) : 0;
+		if (k < 0) {
+			rc = cmd_failf(false, CMD_FAILED, "cannot open a shell: raw terminal: %s",
+				       strerror(-k));
+		} else {
+			if (o->tty)
+				on_winch(&se);
+			int r = pump(&se, sfd, &err);
+			tty_restore(&saved);
+			rc = session_end(&se, r, t->id, &err);
+		}
+	}
+	tty_restore(&saved);
+	shell_free(se.s);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+int cmd_shell(int argc, char **argv)
+{
+	const char *image = NULL;
+	int64_t id;
+	char **cmdv = argv + argc; /* none */
+	int rc = shell_args(argc, argv, &image, &id, &cmdv);
+	if (rc >= 0)
+		return rc;
 	struct cmd_env env;
-	if (cmd_env_open(&env, &err) < 0)
-		return cmd_fail(false, CMD_FAILED, err);
+	rc = cmd_open(&env, false);
+	if (rc >= 0)
+		return rc;
+	_cleanup_error_ struct rv_error *err = NULL;
 	struct task *t = NULL;
 	if (task_store_load_id(env.store, id, &t, &err) < 0) {
 		cmd_env_release(&env);
@@ -228,63 +295,7 @@ int cmd_shell(int argc, char **argv)
 	if (task_status_is_running(task_status(t)))
 		fprintf(stderr, "%s Task %lld is running: its agent works in these same files\n",
 			tty_utf8() ? "⚠" : "!", (long long)id);
-
-	/* Signals are read in the loop, never delivered: whatever ends the
-	 * session, the terminal is given back and the container removed. */
-	sigset_t mask, old;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGQUIT);
-	sigaddset(&mask, SIGWINCH);
-	sigprocmask(SIG_BLOCK, &mask, &old);
-	_cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-
-	int rc = CMD_FAILED;
-	struct session se = {.tty = tty, .in_fd = STDIN_FILENO};
-	struct tty_saved saved = {.fd = STDIN_FILENO};
-	if (sfd < 0) {
-		rc = cmd_failf(false, CMD_FAILED, "cannot open a shell: signalfd: %s",
-			       strerror(errno));
-		goto out;
-	}
-	if (shell_start(env.project, env.store, t, &o, &se.s, &err) < 0) {
-		rc = cmd_fail(false, CMD_FAILED, err);
-		goto out;
-	}
-	if (tty) {
-		int k = tty_raw(STDIN_FILENO, &saved);
-		if (k < 0) {
-			rc = cmd_failf(false, CMD_FAILED, "cannot open a shell: raw terminal: %s",
-				       strerror(-k));
-			goto out;
-		}
-		on_winch(&se);
-	}
-	int r = pump(&se, sfd, &err);
-	tty_restore(&saved);
-	if (r < 0) {
-		rc = cmd_fail(false, CMD_FAILED, err);
-	} else if (r == 0) {
-		rc = 128 + se.signo;
-		if (shell_remove(se.s, &err) < 0)
-			cmd_fail(false, CMD_FAILED, err);
-		else
-			fprintf(stderr, "rover: the shell of task %lld ended by signal %d (%s); its "
-					"container is removed\n",
-				(long long)id, se.signo, strsignal(se.signo));
-	} else {
-		int code = 0;
-		if (shell_finish(se.s, &code, &err) < 0)
-			rc = cmd_fail(false, CMD_FAILED, err);
-		else
-			rc = code;
-	}
-out:
-	tty_restore(&saved);
-	shell_free(se.s);
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	rc = run_session(&env, t, &o);
 	task_free(t);
 	cmd_env_release(&env);
 	return rc;

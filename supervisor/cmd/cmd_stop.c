@@ -7,43 +7,32 @@
 #include "common/cleanup.h"
 #include "common/jsonutil.h"
 #include "supervisor/cmd/cmd.h"
+#include "supervisor/cmd/cmdopt.h"
 #include "supervisor/lib/observe.h"
 #include "supervisor/lib/taskops.h"
 
-static const char usage_text[] =
-	"Usage: rover stop ID [--json]\n"
-	"\n"
-	"Stop a task: its container gets SIGTERM (the runner saves what it has), then\n"
-	"SIGKILL after 30 s; its output is saved to container.log and the container is\n"
-	"removed.  The task ends FAILED with \"stopped by user\".  Its checkpoint is\n"
-	"kept: 'rover resume ID' continues it, 'rover restart ID' starts it over.\n"
-	"It is never retried automatically.\n"
-	"\n"
-	"Options:\n"
-	"      --json     print {taskId, title, status, error, hasCheckpoint, ...}\n"
-	"  -h, --help     this help\n";
+static const struct cmdopt_spec spec = {
+	.verb = "stop",
+	.header =
+		"Usage: rover stop ID [--json]\n"
+		"\n"
+		"Stop a task: its container gets SIGTERM (the runner saves what it has), then\n"
+		"SIGKILL after 30 s; its output is saved to container.log and the container is\n"
+		"removed.  The task ends FAILED with \"stopped by user\".  Its checkpoint is\n"
+		"kept: 'rover resume ID' continues it, 'rover restart ID' starts it over.\n"
+		"It is never retried automatically.\n"
+		"\n",
+	.column = 17,
+};
 
-int cmd_stop(int argc, char **argv)
+static int stop(const struct cmd_env *env, struct task *t, bool json, void *ctx)
 {
-	bool json = false;
-	int rc = cmd_parse_json_only("stop", usage_text, argc, argv, &json);
-	if (rc >= 0)
-		return rc;
-	struct cmd_env env;
-	struct task *t = NULL;
-	rc = cmd_open_task("stop", argc, argv, json, true, &env, &t);
-	if (rc >= 0)
-		return rc;
-	rc = CMD_OK;
+	(void)ctx;
 	int64_t id = t->id;
 	_cleanup_error_ struct rv_error *err = NULL;
 	struct taskops_stop_result res = {0};
-	int r = taskops_stop(env.store, t, &res, &err);
-	task_free(t);
-	if (r < 0) {
-		rc = cmd_fail(json, CMD_FAILED, err);
-		goto out;
-	}
+	if (taskops_stop(env->store, t, &res, &err) < 0)
+		return cmd_fail(json, CMD_FAILED, err);
 	const struct task *f = res.task;
 	if (json) {
 		_cleanup_json_ struct json_object *j = json_object_new_object();
@@ -77,7 +66,15 @@ int cmd_stop(int argc, char **argv)
 					: "It had no checkpoint: 'rover restart' runs it again.");
 	}
 	taskops_stop_result_release(&res);
-out:
-	cmd_env_release(&env);
-	return rc;
+	return CMD_OK;
+}
+
+int cmd_stop(int argc, char **argv)
+{
+	bool json = false;
+	const struct cmdopt opts[] = {
+		CMDOPT_FLAG("json", 0, &json, "print {taskId, title, status, error, hasCheckpoint, ...}"),
+		CMDOPT_END,
+	};
+	return cmd_run_task(&spec, opts, argc, argv, &json, stop, NULL);
 }

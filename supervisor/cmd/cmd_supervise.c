@@ -1,6 +1,5 @@
 /* rover supervise [--json]: the headless supervisor loop (supervise.h). */
 #define _GNU_SOURCE
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,37 +10,40 @@
 #include "common/timeutil.h"
 #include "supervisor/lib/hooks.h"
 #include "supervisor/cmd/cmd.h"
+#include "supervisor/cmd/cmdopt.h"
 #include "supervisor/lib/supervise.h"
 
-static const char usage_text[] =
-	"Usage: rover supervise [--drain] [--json]\n"
-	"\n"
-	"Supervise this project's tasks until SIGTERM or SIGINT: container exits are\n"
-	"seen from the engine's event stream and the task files as they change,\n"
-	"tasks whose container died are classified, and tasks paused by a provider's\n"
-	"limit are resumed automatically (at the reset time plus 2-9 minutes when\n"
-	"known, else with exponential backoff; at most retry.max attempts).  One\n"
-	"process per project schedules retries; others only watch.  It also starts\n"
-	"queued tasks (an account limited until its reset, or rover.json maxRunning)\n"
-	"and pauses tasks that stall (stallSeconds).  When it starts scheduling it\n"
-	"says what it found scheduled.  One line per event on stdout.  See\n"
-	"docs/rover-supervise.service for systemd.\n"
-	"\n"
-	"Drain mode (--drain, or SIGUSR1 to a running supervisor): running tasks\n"
-	"finish their current step and pause (pauseReason drain), nothing new starts\n"
-	"and no auto-retry fires; 'rover resume --all' brings them back.\n"
-	"\n"
-	"Options:\n"
-	"      --drain  start in drain mode\n"
-	"      --json   one JSON object per event and line\n"
-	"  -h, --help   this help\n"
-	"\n"
-	"Environment: ROVER_RETRY_MAX, ROVER_RETRY_BASE_SECONDS, ROVER_RETRY_CAP_SECONDS\n"
-	"(override rover.json \"retry\"), ROVER_RETRY_RESET_WINDOW=MIN-MAX (seconds\n"
-	"after a provider's reset time, default 120-540), ROVER_AGENT_IMAGE,\n"
-	"ROVER_MAX_RUNNING and ROVER_STALL_SECONDS (override rover.json maxRunning and\n"
-	"stallSeconds), ROVER_GATE_PROBE_SECONDS and ROVER_GATE_STAGGER_SECONDS (how\n"
-	"an account's tasks are released after its reset time).\n";
+static const struct cmdopt_spec spec = {
+	.verb = "supervise",
+	.header =
+		"Usage: rover supervise [--drain] [--json]\n"
+		"\n"
+		"Supervise this project's tasks until SIGTERM or SIGINT: container exits are\n"
+		"seen from the engine's event stream and the task files as they change,\n"
+		"tasks whose container died are classified, and tasks paused by a provider's\n"
+		"limit are resumed automatically (at the reset time plus 2-9 minutes when\n"
+		"known, else with exponential backoff; at most retry.max attempts).  One\n"
+		"process per project schedules retries; others only watch.  It also starts\n"
+		"queued tasks (an account limited until its reset, or rover.json maxRunning)\n"
+		"and pauses tasks that stall (stallSeconds).  When it starts scheduling it\n"
+		"says what it found scheduled.  One line per event on stdout.  See\n"
+		"docs/rover-supervise.service for systemd.\n"
+		"\n"
+		"Drain mode (--drain, or SIGUSR1 to a running supervisor): running tasks\n"
+		"finish their current step and pause (pauseReason drain), nothing new starts\n"
+		"and no auto-retry fires; 'rover resume --all' brings them back.\n"
+		"\n",
+	.footer =
+		"\n"
+		"Environment: ROVER_RETRY_MAX, ROVER_RETRY_BASE_SECONDS, ROVER_RETRY_CAP_SECONDS\n"
+		"(override rover.json \"retry\"), ROVER_RETRY_RESET_WINDOW=MIN-MAX (seconds\n"
+		"after a provider's reset time, default 120-540), ROVER_AGENT_IMAGE,\n"
+		"ROVER_MAX_RUNNING and ROVER_STALL_SECONDS (override rover.json maxRunning and\n"
+		"stallSeconds), ROVER_GATE_PROBE_SECONDS and ROVER_GATE_STAGGER_SECONDS (how\n"
+		"an account's tasks are released after its reset time).\n",
+	.column = 15,
+	.no_operands = true,
+};
 
 static const char *kind_name(enum supervise_event_kind k)
 {
@@ -98,35 +100,16 @@ static void on_event(void *userdata, const struct supervise_event *ev)
 int cmd_supervise(int argc, char **argv)
 {
 	bool json = false, drain = false;
-	static const struct option opts[] = {
-		{"drain", no_argument, NULL, 'd'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	const struct cmdopt opts[] = {
+		CMDOPT_FLAG("drain", 0, &drain, "start in drain mode"),
+		CMDOPT_FLAG("json", 0, &json, "one JSON object per event and line"),
+		CMDOPT_END,
 	};
-	int c, rc;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			drain = true;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return CMD_OK;
-		default:
-			return cmd_usage_error("supervise", "invalid option");
-		}
-	}
-	if (optind < argc)
-		return cmd_usage_error("supervise", "unexpected argument '%s'", argv[optind]);
-	_cleanup_error_ struct rv_error *err = NULL;
 	struct cmd_env env;
-	if (cmd_env_open(&env, &err) < 0)
-		return cmd_fail(json, CMD_FAILED, err);
+	int rc = cmd_open_opts(&spec, opts, argc, argv, &json, NULL, &env);
+	if (rc >= 0)
+		return rc;
+	_cleanup_error_ struct rv_error *err = NULL;
 	struct hooks hooks;
 	rc = cmd_load_hooks(&env, json, &hooks);
 	if (rc >= 0) {

@@ -1,6 +1,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
+#include <getopt.h> /* optind */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +13,7 @@
 #include "supervisor/lib/taskgit.h"
 #include "supervisor/lib/hooks.h"
 #include "supervisor/cmd/cmd.h"
+#include "supervisor/cmd/cmdopt.h"
 #include "supervisor/lib/launch.h"
 #include "supervisor/lib/observe.h"
 #include "supervisor/lib/preflight.h"
@@ -142,54 +143,83 @@ void cmd_report_stderr(void *userdata, const char *level, int64_t id, const char
 	fprintf(stderr, "%s %s\n", tty_utf8() ? (warn ? "⚠" : "ℹ") : (warn ? "!" : "i"), safe);
 }
 
-int cmd_parse_json_only(const char *verb, const char *usage, int argc, char **argv,
-			bool *ret_json)
+char *cmd_join_words(int n, char **words)
 {
-	static const struct option opts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	*ret_json = false;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			*ret_json = true;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return CMD_OK;
-		default:
-			return cmd_usage_error(verb, "invalid option");
-		}
+	char *s = xstrdup(words[0]);
+	for (int i = 1; i < n; i++) {
+		char *d = xasprintf("%s %s", s, words[i]);
+		free(s);
+		s = d;
 	}
-	return -1;
+	return s;
 }
 
-int cmd_open_task(const char *verb, int argc, char **argv, bool json, bool observe,
-		  struct cmd_env *env, struct task **ret_task)
+/* The one operand after the options (argv[optind]), a task id: -1 to go on,
+ * else CMD_USAGE after the usage error. */
+static int one_id(const char *verb, int argc, char **argv, int64_t *ret_id)
 {
 	if (optind + 1 != argc)
 		return optind >= argc ? cmd_usage_error(verb, "missing task id")
 				      : cmd_usage_error(verb, "unexpected argument '%s'",
 							argv[optind + 1]);
-	int64_t id;
-	if (!cmd_parse_id(verb, argv[optind], &id))
-		return CMD_USAGE;
+	return cmd_parse_id(verb, argv[optind], ret_id) ? -1 : CMD_USAGE;
+}
+
+int cmd_open(struct cmd_env *env, bool json)
+{
 	_cleanup_error_ struct rv_error *err = NULL;
 	if (cmd_env_open(env, &err) < 0)
 		return cmd_fail(json, CMD_FAILED, err);
+	return -1;
+}
+
+int cmd_open_opts(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc,
+		  char **argv, const bool *json, int64_t *ret_id, struct cmd_env *env)
+{
+	int rc = cmdopt_parse(spec, opts, argc, argv);
+	if (rc < 0 && ret_id)
+		rc = one_id(spec->verb, argc, argv, ret_id);
+	if (rc < 0)
+		rc = cmd_open(env, *json);
+	return rc;
+}
+
+/* The task id's record loaded and observed; -1 to go on, else the exit
+ * code (env released). */
+static int load_observed(struct cmd_env *env, int64_t id, bool json, struct task **ret_task)
+{
+	_cleanup_error_ struct rv_error *err = NULL;
 	struct task *t = NULL;
 	if (task_store_load_id(env->store, id, &t, &err) < 0) {
 		cmd_env_release(env);
 		return cmd_fail(json, CMD_FAILED, err);
 	}
-	if (observe)
-		observe_task(env->store, &t, 0, json ? NULL : cmd_report_stderr, NULL);
+	observe_task(env->store, &t, 0, json ? NULL : cmd_report_stderr, NULL);
 	*ret_task = t;
 	return -1;
+}
+
+/* cmd_run_task's opening: -1 to go on (*env and *ret_task the caller's). */
+static int open_task(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc,
+		  char **argv, const bool *json, struct cmd_env *env, struct task **ret_task)
+{
+	int64_t id;
+	int rc = cmd_open_opts(spec, opts, argc, argv, json, &id, env);
+	return rc >= 0 ? rc : load_observed(env, id, *json, ret_task);
+}
+
+int cmd_run_task(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc,
+		 char **argv, const bool *json, cmd_task_body body, void *ctx)
+{
+	struct cmd_env env;
+	struct task *t = NULL;
+	int rc = open_task(spec, opts, argc, argv, json, &env, &t);
+	if (rc >= 0)
+		return rc;
+	rc = body(&env, t, *json, ctx);
+	task_free(t);
+	cmd_env_release(&env);
+	return rc;
 }
 
 int cmd_load_hooks(const struct cmd_env *env, bool json, struct hooks *ret)
@@ -202,39 +232,6 @@ int cmd_load_hooks(const struct cmd_env *env, bool json, struct hooks *ret)
 				"repository never chooses commands to run on your machine; set them in "
 				"your own ~/.config/rover/config.json\n",
 			env->project->root);
-	return -1;
-}
-
-int cmd_parse_json_image(const char *verb, const char *usage, int argc, char **argv,
-			 bool *ret_json, const char **ret_image)
-{
-	static const struct option opts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"image", required_argument, NULL, 'I'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	*ret_json = false;
-	*ret_image = NULL;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			*ret_json = true;
-			break;
-		case 'I':
-			if (!*optarg)
-				return cmd_usage_error(verb, "--image needs an image name");
-			*ret_image = optarg;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return CMD_OK;
-		default:
-			return cmd_usage_error(verb, "invalid option");
-		}
-	}
 	return -1;
 }
 
@@ -266,11 +263,27 @@ bool cmd_parse_dollars(const char *verb, const char *opt, const char *s, double 
 	return true;
 }
 
-int cmd_open_taskgit(const char *verb, int argc, char **argv, bool json, bool need_idle,
+/* cmd_run_taskgit's opening: -1 to go on (*env and *tg the caller's). */
+static int open_taskgit(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc,
+		     char **argv, const bool *json, bool need_idle, const char **ret_file,
 		     struct cmd_env *env, int64_t *ret_id, struct taskgit_task *tg)
 {
+	const char *verb = spec->verb;
+	int rc = cmdopt_parse(spec, opts, argc, argv);
+	if (rc >= 0)
+		return rc;
+	if (ret_file && argc - optind == 2) {
+		*ret_file = argv[--argc];
+		if (!**ret_file)
+			return cmd_usage_error(verb, "FILE is empty");
+	}
+	int64_t id;
+	rc = one_id(verb, argc, argv, &id);
+	if (rc < 0)
+		rc = cmd_open(env, *json);
 	struct task *t = NULL;
-	int rc = cmd_open_task(verb, argc, argv, json, true, env, &t);
+	if (rc < 0)
+		rc = load_observed(env, id, *json, &t);
 	if (rc >= 0)
 		return rc;
 	*ret_id = t->id;
@@ -281,7 +294,31 @@ int cmd_open_taskgit(const char *verb, int argc, char **argv, bool json, bool ne
 	task_free(t);
 	if (r < 0) {
 		cmd_env_release(env);
-		return cmd_fail(json, CMD_FAILED, err);
+		return cmd_fail(*json, CMD_FAILED, err);
 	}
 	return -1;
+}
+
+int cmd_run_taskgit(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc,
+		    char **argv, const bool *json, bool need_idle, const char **ret_file,
+		    cmd_taskgit_body body, void *ctx)
+{
+	struct cmd_env env;
+	struct taskgit_task tg = {0};
+	int64_t id = 0;
+	int rc = open_taskgit(spec, opts, argc, argv, json, need_idle, ret_file, &env, &id, &tg);
+	if (rc >= 0)
+		return rc;
+	rc = body(&env, &tg, id, *json, ctx);
+	taskgit_task_release(&tg);
+	cmd_env_release(&env);
+	return rc;
+}
+
+void cmd_mark_done(const struct cmd_env *env, int64_t id, enum task_status to, const char *done)
+{
+	_cleanup_error_ struct rv_error *err = NULL;
+	if (taskgit_mark(env->store, id, to, &err) < 0)
+		fprintf(stderr, "⚠ Task %lld was %s, but its status was not updated: %s\n",
+			(long long)id, done, rv_error_msg(err));
 }

@@ -1,6 +1,6 @@
 /* rover wait ID... [--timeout SECONDS] [--json]: taskwait.h over the CLI. */
 #define _GNU_SOURCE
-#include <getopt.h>
+#include <getopt.h> /* optind */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,24 +10,26 @@
 #include "common/jsonutil.h"
 #include "common/textutil.h"
 #include "supervisor/cmd/cmd.h"
+#include "supervisor/cmd/cmdopt.h"
 #include "supervisor/lib/taskwait.h"
 
-static const char usage_text[] =
-	"Usage: rover wait ID... [--timeout SECONDS] [--json]\n"
-	"\n"
-	"Wait until the tasks stop running: COMPLETED, FAILED, or PAUSED with no\n"
-	"auto-retry coming (a paused task that 'rover supervise' will retry is still\n"
-	"waited for).  Learns of changes from the task files and the engine's\n"
-	"events, and notices a container that ended without saying so.\n"
-	"\n"
-	"Options:\n"
-	"      --timeout SECONDS  give up after this long (exit 124); 0: look once\n"
-	"      --json             print {\"tasks\": [...], \"timedOut\", \"exitCode\"}\n"
-	"  -h, --help             this help\n"
-	"\n"
-	"Exit status: 0 all COMPLETED, 1 the wait failed (no such task...), 2 usage\n"
-	"error, 3 some FAILED (or could not start), 4 some PAUSED (none FAILED),\n"
-	"124 the timeout passed with a task still running.\n";
+static const struct cmdopt_spec spec = {
+	.verb = "wait",
+	.header =
+		"Usage: rover wait ID... [--timeout SECONDS] [--json]\n"
+		"\n"
+		"Wait until the tasks stop running: COMPLETED, FAILED, or PAUSED with no\n"
+		"auto-retry coming (a paused task that 'rover supervise' will retry is still\n"
+		"waited for).  Learns of changes from the task files and the engine's\n"
+		"events, and notices a container that ended without saying so.\n"
+		"\n",
+	.footer =
+		"\n"
+		"Exit status: 0 all COMPLETED, 1 the wait failed (no such task...), 2 usage\n"
+		"error, 3 some FAILED (or could not start), 4 some PAUSED (none FAILED),\n"
+		"124 the timeout passed with a task still running.\n",
+	.column = 25,
+};
 
 /* A terminal shows one line that is redrawn; it is cleared at the end. */
 static bool progress_shown;
@@ -58,34 +60,61 @@ static void on_report(void *userdata, const char *level, int64_t id, const char 
 	cmd_report_stderr(userdata, level, id, msg);
 }
 
+static void print_wait_json(const struct taskwait_result *res, int code)
+{
+	_cleanup_json_ struct json_object *o = json_object_new_object();
+	struct json_object *arr = json_object_new_array();
+	for (size_t i = 0; i < res->n; i++) {
+		const struct task *t = res->tasks[i];
+		struct json_object *e = json_object_new_object();
+		jsonutil_set_int64(e, "id", t->id);
+		jsonutil_set_str(e, "status", task_status_name(task_status(t)));
+		jsonutil_set_str(e, "state", taskwait_state_name(res->states[i]));
+		jsonutil_set_str(e, "pauseReason", task_pause_reason_name(task_pause_reason(t)));
+		jsonutil_set_str(e, "error", task_get_str(t, "error"));
+		json_object_array_add(arr, e);
+	}
+	json_object_object_add(o, "tasks", arr);
+	jsonutil_set_bool(o, "timedOut", res->timed_out);
+	jsonutil_set_int64(o, "exitCode", code);
+	cmd_print_json(o);
+}
+
+static void print_wait_text(const struct taskwait_result *res, long timeout_s)
+{
+	for (size_t i = 0; i < res->n; i++) {
+		const struct task *t = res->tasks[i];
+		const char *status = task_status_name(task_status(t));
+		const char *reason = task_pause_reason_name(task_pause_reason(t));
+		const char *error = task_get_str(t, "error");
+		/* The error may quote what the container wrote. */
+		_cleanup_free_ char *safe = error ? textutil_escape_terminal(error) : NULL;
+		if (res->states[i] == TASKWAIT_RUNNING)
+			printf("task %lld: still %s after %lds\n", (long long)t->id, status,
+			       timeout_s);
+		else if (res->states[i] == TASKWAIT_COMPLETED)
+			printf("task %lld: %s\n", (long long)t->id, status);
+		else
+			printf("task %lld: %s%s%s%s%s%s\n", (long long)t->id, status,
+			       reason ? " (" : "", reason ? reason : "", reason ? ")" : "",
+			       safe && *safe ? ": " : "", safe ? safe : "");
+	}
+}
+
 int cmd_wait(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"timeout", required_argument, NULL, 't'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	bool json = false;
 	long timeout_s = -1;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 't':
-			if (!cmd_parse_uint("wait", "--timeout", optarg, 365L * 24 * 3600, &timeout_s))
-				return CMD_USAGE;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return CMD_OK;
-		default:
-			return cmd_usage_error("wait", "invalid option");
-		}
-	}
+	const struct cmdopt opts[] = {
+		CMDOPT_UINT("timeout", 0, &timeout_s, 365L * 24 * 3600, "SECONDS",
+			    "give up after this long (exit 124); 0: look once"),
+		CMDOPT_FLAG("json", 0, &json,
+			    "print {\"tasks\": [...], \"timedOut\", \"exitCode\"}"),
+		CMDOPT_END,
+	};
+	int rc = cmdopt_parse(&spec, opts, argc, argv);
+	if (rc >= 0)
+		return rc;
 	if (optind >= argc)
 		return cmd_usage_error("wait", "missing task id");
 	size_t n = (size_t)(argc - optind);
@@ -114,47 +143,15 @@ int cmd_wait(int argc, char **argv)
 	if (progress_shown)
 		fputs("\r\033[K", stderr);
 	if (r < 0) {
-		int rc = cmd_fail(json, TASKWAIT_EXIT_ERROR, err);
+		rc = cmd_fail(json, TASKWAIT_EXIT_ERROR, err);
 		cmd_env_release(&env);
 		return rc;
 	}
 	int code = taskwait_exit_code(res.states, res.n, res.timed_out);
-	if (json) {
-		_cleanup_json_ struct json_object *o_json = json_object_new_object();
-		struct json_object *arr = json_object_new_array();
-		for (size_t i = 0; i < res.n; i++) {
-			const struct task *t = res.tasks[i];
-			struct json_object *e = json_object_new_object();
-			jsonutil_set_int64(e, "id", t->id);
-			jsonutil_set_str(e, "status", task_status_name(task_status(t)));
-			jsonutil_set_str(e, "state", taskwait_state_name(res.states[i]));
-			jsonutil_set_str(e, "pauseReason", task_pause_reason_name(task_pause_reason(t)));
-			jsonutil_set_str(e, "error", task_get_str(t, "error"));
-			json_object_array_add(arr, e);
-		}
-		json_object_object_add(o_json, "tasks", arr);
-		jsonutil_set_bool(o_json, "timedOut", res.timed_out);
-		jsonutil_set_int64(o_json, "exitCode", code);
-		cmd_print_json(o_json);
-	} else {
-		for (size_t i = 0; i < res.n; i++) {
-			const struct task *t = res.tasks[i];
-			const char *status = task_status_name(task_status(t));
-			const char *reason = task_pause_reason_name(task_pause_reason(t));
-			const char *error = task_get_str(t, "error");
-			/* The error may quote what the container wrote. */
-			_cleanup_free_ char *safe = error ? textutil_escape_terminal(error) : NULL;
-			if (res.states[i] == TASKWAIT_RUNNING)
-				printf("task %lld: still %s after %lds\n", (long long)t->id, status,
-				       timeout_s);
-			else if (res.states[i] == TASKWAIT_COMPLETED)
-				printf("task %lld: %s\n", (long long)t->id, status);
-			else
-				printf("task %lld: %s%s%s%s%s%s\n", (long long)t->id, status,
-				       reason ? " (" : "", reason ? reason : "", reason ? ")" : "",
-				       safe && *safe ? ": " : "", safe ? safe : "");
-		}
-	}
+	if (json)
+		print_wait_json(&res, code);
+	else
+		print_wait_text(&res, timeout_s);
 	taskwait_result_release(&res);
 	cmd_env_release(&env);
 	return code;

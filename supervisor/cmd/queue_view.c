@@ -12,6 +12,7 @@
 #include "supervisor/lib/admit.h"
 #include "supervisor/lib/gate.h"
 #include "supervisor/lib/supervise.h"
+#include "supervisor/lib/taskview.h"
 
 int queue_view_task_queued(const struct task_store *st, int64_t id, const struct task *t,
 			   bool json)
@@ -74,12 +75,11 @@ void queue_view_print_task(FILE *f, const struct task_store *st, const struct ta
 		_cleanup_free_ char *safe = textutil_escape_terminal(m ? m : "waiting");
 		fprintf(f, "%-16s position %lld: %s\n", "Queued", (long long)pos, safe);
 	}
-	_cleanup_free_ char *key = NULL, *label = NULL;
-	admit_account_of_task(t, &key, &label);
-	struct gate_table g = {0};
-	if (gate_table_load(st->dir, &g, NULL) < 0)
+	_cleanup_free_ char *label = NULL;
+	struct gate_table g;
+	const struct gate *gt = NULL;
+	if (taskview_account_gate(st, t, &g, &gt, &label) < 0)
 		return;
-	const struct gate *gt = gate_find(&g, key);
 	_cleanup_free_ char *safe = textutil_escape_terminal(label);
 	char hhmm[TIMEUTIL_ISO_LEN];
 	if (gt && now_ms < gt->until_ms)
@@ -90,29 +90,5 @@ void queue_view_print_task(FILE *f, const struct task_store *st, const struct ta
 			timeutil_format_hhmm(gt->until_ms, hhmm));
 	else
 		fprintf(f, "%-16s %s\n", "Account", safe);
-	gate_table_release(&g);
-}
-
-void queue_view_add_gate_json(struct json_object *o, const struct task_store *st,
-			      const struct task *t)
-{
-	_cleanup_free_ char *key = NULL, *label = NULL;
-	admit_account_of_task(t, &key, &label);
-	struct gate_table g = {0};
-	if (gate_table_load(st->dir, &g, NULL) < 0)
-		return;
-	const struct gate *gt = gate_find(&g, key);
-	if (gt) {
-		char iso[TIMEUTIL_ISO_LEN];
-		struct json_object *j = json_object_new_object();
-		jsonutil_set_str(j, "account", gt->account);
-		jsonutil_set_str(j, "label", gt->label);
-		jsonutil_set_str(j, "limitedUntil", timeutil_format_iso(gt->until_ms, iso));
-		if (gt->task_id > 0)
-			jsonutil_set_int64(j, "task", gt->task_id);
-		if (gt->probe_task > 0)
-			jsonutil_set_int64(j, "probeTask", gt->probe_task);
-		json_object_object_add(o, "gate", j);
-	}
 	gate_table_release(&g);
 }

@@ -25,10 +25,4 @@ void queue_view_print_gates(FILE *f, const char *store_dir, int64_t now_ms);
 void queue_view_print_task(FILE *f, const struct task_store *st, const struct task *t,
 			   int64_t now_ms);
 
-/* inspect --json: "gate": {"account", "label", "limitedUntil", "task",
- * "probeTask"} when the task's account has a gate. */
-struct json_object;
-void queue_view_add_gate_json(struct json_object *o, const struct task_store *st,
-			      const struct task *t);
-
 #endif

@@ -65,4 +65,31 @@ int create_task(const struct project *p, const struct task_store *st,
 		const struct create_opts *o, int64_t *ret_id, struct resume_outcome *ret,
 		struct rv_error **err);
 
+/* What `rover task` asks for, as given: nothing resolved or checked yet. */
+struct create_request {
+	const char *description; /* required, not empty */
+	const char *workflow;    /* a YAML file, else a built-in name; NULL: "default" */
+	const char *agent;       /* NULL: the project's rover.json "agent", else the workflow's */
+	const char *model;
+	const char *image;  /* NULL: project_agent_image() */
+	const char *engine; /* engine_discover()'s argument */
+	struct json_object *inputs; /* "description" is added when missing */
+	double budget_usd;
+};
+
+/* The one entry point of `rover task`: first every check that needs no
+ * side effect (the workflow is found and parses, its required inputs are
+ * given: preflight_inputs; an image is chosen; rover.json's container
+ * settings load: hardening.h; the project's HEAD in a git project; the
+ * engine answers and has the image: preflight_image), so a refusal leaves
+ * no record, workspace or branch; then create_task().  Returns as
+ * create_task(): < 0 with nothing created, or 0 with *ret_id and *ret. */
+int create_task_checked(const struct project *p, const struct task_store *st,
+			const struct create_request *rq, int64_t *ret_id,
+			struct resume_outcome *ret, struct rv_error **err);
+
+/* The title a task gets from its description: the first line, at most 72
+ * characters ("..." past 69).  The caller frees it. */
+char *create_title(const char *description);
+
 #endif
