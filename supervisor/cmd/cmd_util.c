@@ -87,11 +87,9 @@ int cmd_failf(bool json, int code, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	_cleanup_free_ char *msg = NULL;
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	_cleanup_free_ char *msg = xvasprintf(fmt, ap);
 	va_end(ap);
-	return fail_msg(json, code, msg ? msg : "error");
+	return fail_msg(json, code, msg);
 }
 
 int cmd_usage_error(const char *verb, const char *fmt, ...)
