@@ -111,7 +111,8 @@ int create_task(const struct project *p, const struct task_store *st,
 		admit_result_release(&ad);
 		return 0;
 	}
-	struct resume_opts ro = {.mode = RESUME_START, .image = o->image, .observed = true};
+	struct resume_opts ro = {
+		.mode = RESUME_START, .image = o->image, .observed = true, .fresh = true};
 	r = resume_task(p, st, id, &ro, ret, err);
 	admit_result_release(&ad);
 	if (r < 0)

@@ -282,7 +282,7 @@ int launch_container(struct engine *e, const struct task_store *st, struct task 
 
 	/* A previous container of this iteration (a run that paused or failed):
 	 * keep its output, then make room. */
-	r = remove_previous(e, st, t->id, n, err);
+	r = o->fresh ? 0 : remove_previous(e, st, t->id, n, err);
 	if (r < 0)
 		return rv_error_wrap(err, "cannot replace the previous container of task %lld",
 				     (long long)t->id);
@@ -409,6 +409,12 @@ int launch_container(struct engine *e, const struct task_store *st, struct task 
 	_cleanup_free_ char *id = NULL;
 	_cleanup_error_ struct rv_error *name_err = NULL;
 	r = engine_container_create(e, &spec, &id, &name_err);
+	if (r == -EEXIST && o->fresh && remove_previous(e, st, t->id, n, NULL) == 0) {
+		/* Ours after all (see launch_opts.fresh): room made, once more. */
+		rv_error_free(name_err);
+		name_err = NULL;
+		r = engine_container_create(e, &spec, &id, &name_err);
+	}
 	if (r == -EEXIST) {
 		/* The contract's name is taken by another store's task of the same
 		 * id on this engine: ours gets the store's hash appended (lookups go

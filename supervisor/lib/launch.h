@@ -54,6 +54,11 @@ struct launch_opts {
 	bool resume;           /* pass --checkpoint when checkpoint.json exists */
 	bool allow_workflow_change; /* pass --allow-workflow-change (rover resume) */
 	double budget_usd;          /* > 0: pass --budget-usd (the task's, else the project's) */
+	/* The task was made by this process a moment ago, so no earlier
+	 * container of its iteration can exist: the lookup by label that makes
+	 * room for one is skipped, and done only if the name turns out taken
+	 * (a store made again after its id counter was lost). */
+	bool fresh;
 };
 
 /* Create and start the container; on success *ret_id is its id (caller frees)

@@ -784,6 +784,7 @@ static int resume_locked(const struct project *p, const struct task_store *st, i
 				 .project_root = p->is_git ? p->root : NULL,
 				 .resume = o->mode != RESUME_START && o->mode != RESUME_ITERATE,
 				 .allow_workflow_change = o->allow_workflow_change,
+				 .fresh = o->fresh && o->mode == RESUME_START,
 				 .budget_usd = task_budget_usd(marked, p->settings.budget_usd)};
 	r = launch_container(e, st, marked, &lo, &ret->container_id, &cause);
 	engine_free(e);

@@ -117,6 +117,7 @@ struct resume_opts {
 	 * anyway (a person's choice: the supervisor never sets them). */
 	bool recreate_workspace;    /* a missing workspace is made again from the branch */
 	bool allow_workflow_change; /* resume although the workflow changed */
+	bool fresh; /* RESUME_START of a task this process just made (launch_opts.fresh) */
 };
 
 /* What a manual resume of t needs and lacks: NULL when nothing, else a

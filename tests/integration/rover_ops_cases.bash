@@ -90,6 +90,38 @@ YML
 	[ "$(rover list --json | jq -r ".[] | select(.id == $TID) | .status")" = COMPLETED ]
 }
 
+# A new task skips the lookup of earlier containers of its id (none can
+# exist: launch.h, fresh), unless its name is taken: a store made again after
+# it lost its id counter meets its own earlier containers, and replaces them
+# as any start does (never a second container under another name).
+case_new_task_replaces_a_lost_stores_container() {
+	write_wf wf.yml <<'YML'
+version: '1.0'
+name: one
+steps:
+  - id: one
+    type: command
+    command: echo one >> runs.log
+YML
+	new_task -w wf.yml "first life"
+	wait_status "$TID" COMPLETED 60
+	local first=$TID old
+	old=$(container_of "$first")
+	# the store loses the task and its counter; the container stays
+	rm -rf "${STORE:?}/tasks/$first" "$STORE/workspaces/$first"
+	git -C "$P" branch -q -D "rover/task-$first"
+	echo $((first - 1)) >"$STORE/tasks/.last-id"
+	new_task -w wf.yml "second life"
+	[ "$TID" = "$first" ]
+	wait_status "$TID" COMPLETED 60
+	[ "$(container_of "$TID")" != "$old" ]
+	run probe "$ENGINE" list "rover.task=$TID" "rover.store=$STORE"
+	[ "$status" -eq 0 ]
+	[ "$(printf '%s\n' "$output" | grep -c .)" = 1 ]
+	run probe "$ENGINE" inspect "$(container_of "$TID")"
+	[[ "$output" == *"name=rover-task-$TID-1"* ]]
+}
+
 case_pause_drains_after_current_step() {
 	wf_waiting
 	new_task -w wf.yml "pause me"

@@ -12,4 +12,5 @@ teardown() { ops_teardown; }
 @test "podman: stop ends FAILED 'stopped by user' and keeps the checkpoint" { case_stop_fails_the_task_and_keeps_the_checkpoint; }
 @test "podman: logs -f streams while the task runs and returns when it ends" { case_logs_follow_streams_until_the_end; }
 @test "podman: delete removes container, worktree, branch and task dir" { case_delete_cleans_up; }
+@test "podman: a new task replaces a container its id left in a lost store, under its own name" { case_new_task_replaces_a_lost_stores_container; }
 @test "podman: restart moves the checkpoint aside and runs from the start" { case_restart_runs_from_the_start; }
