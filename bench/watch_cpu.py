@@ -6,6 +6,10 @@ pty of ROWSxCOLS) and measure its CPU time, threads and kernel included, from
 
     watch_cpu.py ROVER STORE N_CHANGES IDLE_SECONDS [--no-tty]
 
+The idle window starts 35 s after the start: the loop's first periodic
+full pass comes 30 s in, and only from then on does an unreachable engine
+make them come every 5 s (supervise.h); measuring earlier would miss them.
+
 Prints two lines: "idle <cpu_s> <seconds>" and "change <cpu_ms_per_change> <n>".
 A change rewrites one task's status.json by rename, as the runner does
 (tasks 1..N in turn); after each one the script waits until the process has
@@ -23,6 +27,7 @@ import glob
 import json
 
 ROWS, COLS = 50, 200
+WARMUP_S = 35
 
 
 def cpu_ns(pid):
@@ -94,6 +99,7 @@ def main():
     try:
         time.sleep(1.0)
         settle(pid, quiet_s=1.0, limit_s=120)
+        time.sleep(WARMUP_S)
         c0 = cpu_ns(pid)
         time.sleep(idle_s)
         c1 = cpu_ns(pid)

@@ -4,8 +4,10 @@
 #   idle     CPU over 15 s with nothing changing
 #   change   CPU per changed task: one status.json rewritten by rename, N
 #            times (tasks 1..N), each measured until the process is quiet
-# each with the engine reachable (ROVER_ENGINE = the test Docker) and with
-# ROVER_ENGINE pointing at a socket nobody answers; and the floor: reading
+# each with the engine reachable (ROVER_ENGINE and the tasks' recorded
+# endpoint = the test Docker, so the event streams are up) and unreachable
+# (both a socket nobody answers: the loop falls back to a full pass every
+# 5 s, supervise.h); and the floor: reading
 # and parsing one task's description.json and status.json
 # (bench/watch_floor.c).  CPU is the process's own (all threads, user and
 # kernel) from /proc/PID/task/*/schedstat (bench/watch_cpu.py).
@@ -21,7 +23,7 @@ n=${1:-30}
 tasks=${2:-10000}
 build=${BUILD:-build}
 make -s -C "$root" -j2 all "$build/bench/watch_floor" >/dev/null
-rover=$root/bin/rover
+rover=${ROVER_BIN:-$root/bin/rover} # ROVER_BIN: another build, e.g. to compare
 work=$(mktemp -d /var/tmp/rover-bench-watch.XXXXXX)
 trap 'pids=$(jobs -p); [ -z "$pids" ] || kill $pids 2>/dev/null; rm -rf "$work"' EXIT
 store=$work/store
@@ -36,7 +38,12 @@ cd "$work"
 live=unix:///run/rover-test/docker.sock
 dead=unix://$work/dead.sock
 for engine in reachable unreachable; do
-	if [ $engine = reachable ]; then export ROVER_ENGINE=$live; else export ROVER_ENGINE=$dead; fi
+	if [ $engine = reachable ]; then
+		export ROVER_ENGINE=$live
+	else
+		export ROVER_ENGINE=$dead
+		find "$store/tasks" -name description.json -exec sed -i "s#$live#$dead#" {} +
+	fi
 	python3 "$root/bench/watch_cpu.py" "$rover" "$store" "$n" 15 |
 		awk -v e="$engine" -v t="$tasks" '
 			$1 == "idle" { printf "list --watch, %d tasks, engine %s: idle %.4f s CPU per %d s\n", t, e, $2, $3 }

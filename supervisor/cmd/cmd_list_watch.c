@@ -26,7 +26,7 @@
 
 struct watch_screen {
 	const struct cmd_env *env;
-	const struct supervise_opts *so;
+	struct supervise_opts *so;
 	int interval_s;
 	bool json;
 	char *recent[WATCH_RECENT];
@@ -133,6 +133,20 @@ static char *gates_text(const char *store_dir, int64_t now_ms, unsigned *ret_lin
 	return buf;
 }
 
+/* On a terminal the timer redraws only a screen that would look different:
+ * one with a row whose duration runs, or a gate's line.  Otherwise the next
+ * frame comes with the next change, and an idle watch does no work.  The
+ * loop reads view_interval_ms after each on_view.  A pipe keeps its frame
+ * every interval (a log of the screen). */
+static void set_timer(struct watch_screen *w, bool tty, const struct task_list *shown,
+		      unsigned gate_lines)
+{
+	bool ticks = !tty || gate_lines > 0;
+	for (size_t i = 0; i < shown->n && !ticks; i++)
+		ticks = shown->entries[i].task && list_view_row_ticks(shown->entries[i].task);
+	w->so->view_interval_ms = ticks ? w->interval_s * 1000 : 0;
+}
+
 static void on_view_json(struct watch_screen *w, const struct supervise_view *v)
 {
 	const struct project_retry *policy = &w->env->project->settings.retry;
@@ -168,6 +182,7 @@ static void on_view(void *userdata, const struct supervise_view *v)
 	unsigned other = gate_lines + 1 + 3 + (w->n_recent ? (unsigned)w->n_recent + 1 : 0);
 	size_t hidden = 0;
 	struct task_list shown = visible_tasks(v->tasks, rows, other, &hidden);
+	set_timer(w, tty, &shown, gate_lines);
 	if (v->tasks->n == 0)
 		printf("No tasks yet. Create one with: rover task \"what to do\"\n");
 	else

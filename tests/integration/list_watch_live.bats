@@ -130,3 +130,34 @@ PY
 	lines=$(echo "$output" | sed -n 's/^LINES=//p')
 	[ "$lines" -le 20 ]
 }
+
+# Frames drawn on a terminal within SECONDS: count_tty_frames SECONDS
+count_tty_frames() {
+	python3 - "$ROVER" "$1" <<'PY'
+import fcntl, os, pty, select, struct, sys, termios, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], "list", "--watch", "1", "--no-engine"])
+fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 160, 0, 0))
+out, end = b"", time.time() + float(sys.argv[2])
+while time.time() < end:
+    if not select.select([fd], [], [], max(0.0, end - time.time()))[0]:
+        continue
+    try:
+        out += os.read(fd, 65536)
+    except OSError:
+        break
+os.kill(pid, 15)
+os.waitpid(pid, 0)
+print(out.count(b"\x1b[2J"))
+PY
+}
+
+@test "list --watch on a terminal redraws on the timer only what counts time" {
+	# finished tasks only: nothing on screen moves, one frame in 3.5 s
+	[ "$(count_tty_frames 3.5)" -eq 1 ]
+	# a running task's duration runs: a frame a second
+	edit "$T/1/iterations/1/status.json" status=running currentStep=working progress=30
+	edit "$T/1/description.json" status=ITERATING executionStatus=running
+	[ "$(count_tty_frames 3.5)" -ge 3 ]
+}
