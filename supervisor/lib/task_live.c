@@ -143,9 +143,13 @@ static int64_t *dirty_ids(struct task_live *m, const struct watch_changes *c, si
 {
 	size_t n = c->n + m->n_touched + m->n_waiting;
 	int64_t *ids = xmalloc((n ? n : 1) * sizeof(*ids));
-	memcpy(ids, c->ids, c->n * sizeof(*ids));
-	memcpy(ids + c->n, m->touched, m->n_touched * sizeof(*ids));
-	memcpy(ids + c->n + m->n_touched, m->waiting, m->n_waiting * sizeof(*ids));
+	/* (memcpy from NULL is undefined even for 0 bytes) */
+	if (c->n)
+		memcpy(ids, c->ids, c->n * sizeof(*ids));
+	if (m->n_touched)
+		memcpy(ids + c->n, m->touched, m->n_touched * sizeof(*ids));
+	if (m->n_waiting)
+		memcpy(ids + c->n + m->n_touched, m->waiting, m->n_waiting * sizeof(*ids));
 	m->n_touched = 0;
 	qsort(ids, n, sizeof(*ids), cmp_id);
 	size_t k = 0;
