@@ -587,3 +587,12 @@ void list_view_print_json(FILE *f, const struct task_store *st, struct task_list
 	fputs(l->n ? "\n]\n" : "]\n", f);
 	fflush(f);
 }
+
+bool list_view_row_ticks(const struct task *t)
+{
+	/* The one cell that moves with the clock is the duration of a task
+	 * that has started and not ended (duration_of); "retry at" is a time
+	 * of day. */
+	int64_t v;
+	return duration_of(t, 0) < 0 && task_get_time(t, "startedAt", &v);
+}

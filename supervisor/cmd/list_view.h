@@ -103,6 +103,11 @@ char *list_view_task_text(const struct task_store *st, struct task *t,
 void list_view_print_json(FILE *f, const struct task_store *st, struct task_list *l,
 			  const struct project_retry *policy);
 
+/* Whether the task's row changes with time alone, nothing written (the
+ * duration of a task that has started and not ended): a screen without such
+ * rows need not be redrawn until something changes. */
+bool list_view_row_ticks(const struct task *t);
+
 /* "1h 5m", "3m 2s", "42s" into buf; "-" for negative. */
 const char *list_view_duration(int64_t ms, char *buf, size_t n);
 

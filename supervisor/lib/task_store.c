@@ -20,6 +20,7 @@
 #include "common/layout.h"
 #include "common/timeutil.h"
 #include "supervisor/lib/journal.h"
+#include "supervisor/lib/task_live.h"
 
 /* Listing: stores this big are split over this many threads at most. */
 #define TASK_STORE_PARALLEL_MIN 512
@@ -357,6 +358,8 @@ int task_store_create(const struct task_store *s, const char *title, const char 
 		 * costs the scan of the highest directory next time. */
 		(void)fileio_write_atomic(last_path, text, (size_t)n, 0644, NULL);
 		journal_record_change(s, NULL, t);
+		if (s->live)
+			task_live_touch(s->live, id);
 	}
 	if (r < 0) {
 		(void)fileio_remove_tree(tmp, NULL);
@@ -375,6 +378,8 @@ int task_store_create(const struct task_store *s, const char *title, const char 
 int task_store_save(const struct task_store *s, const struct task *t, struct rv_error **err)
 {
 	_cleanup_free_ char *path = task_store_description_path(s, t->id);
+	if (s->live)
+		task_live_touch(s->live, t->id);
 	return task_save(t, path, err);
 }
 
@@ -502,6 +507,8 @@ int task_store_delete(const struct task_store *s, int64_t id, struct rv_error **
 	snprintf(name, sizeof(name), "%lld", (long long)id);
 	_cleanup_free_ char *gone = xasprintf(".deleted-%lld-%d-%lld", (long long)id,
 					      (int)getpid(), (long long)timeutil_mono_ms());
+	if (s->live)
+		task_live_touch(s->live, id);
 	if (renameat(tasks_fd, name, tasks_fd, gone) < 0) {
 		int e = errno;
 		task_store_unlock(fd);
@@ -720,6 +727,8 @@ int64_t *task_store_ids(const struct task_store *s, size_t *ret_n)
 
 int task_store_list(const struct task_store *s, struct task_list *ret, struct rv_error **err)
 {
+	if (s->live)
+		return task_live_list(s->live, s, ret, err);
 	int dfd = -1;
 	_cleanup_error_ struct rv_error *oerr = NULL;
 	int r = open_tasks_dir(s, &dfd, &oerr);
@@ -803,6 +812,40 @@ int task_store_list(const struct task_store *s, struct task_list *ret, struct rv
 	}
 	closedir(d);
 	*ret = l;
+	return 0;
+}
+
+int task_store_list_disk(const struct task_store *s, struct task_list *ret,
+			 struct rv_error **err)
+{
+	struct task_store plain = *s;
+	plain.live = NULL;
+	return task_store_list(&plain, ret, err);
+}
+
+int task_store_list_ids(const struct task_store *s, const int64_t *ids, size_t n,
+			struct task_list *ret, struct rv_error **err)
+{
+	*ret = (struct task_list){0};
+	int dfd = -1;
+	_cleanup_error_ struct rv_error *oerr = NULL;
+	int r = open_tasks_dir(s, &dfd, &oerr);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0) {
+		if (err) {
+			rv_error_free(*err);
+			*err = TAKE_PTR(oerr);
+		}
+		return r;
+	}
+	struct list_job job = {.dfd = dfd, .tasks_dir = s->tasks_dir, .ids = ids, .n = n,
+			       .now_ms = timeutil_now_ms(),
+			       .out = xcalloc(n ? n : 1, sizeof(struct task_list_entry))};
+	list_slice(&job);
+	close(dfd);
+	ret->entries = job.out;
+	ret->n = job.out_n;
 	return 0;
 }
 

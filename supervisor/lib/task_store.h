@@ -66,6 +66,10 @@ struct task_store {
 	 * (worktree_sync); outside git it is the workspace itself. */
 	const char *project_root;
 	bool project_is_git;
+	/* NULL: task_store_list() reads the disk.  Else it serves the listing
+	 * kept in memory (task_live.h; set by `list --watch`), and this
+	 * process's writes are noted there. */
+	struct task_live *live;
 };
 
 /* Files of an iteration directory. */
@@ -200,6 +204,16 @@ int64_t *task_store_ids(const struct task_store *s, size_t *ret_n);
  * sees.  A store without tasks/ lists empty. */
 int task_store_list(const struct task_store *s, struct task_list *ret, struct rv_error **err);
 void task_list_release(struct task_list *l);
+
+/* task_store_list() from the disk, whatever s->live says. */
+int task_store_list_disk(const struct task_store *s, struct task_list *ret,
+			 struct rv_error **err);
+
+/* The entries task_store_list() would give for these ids only (sorted,
+ * unique): a task that does not exist, or is being created, gets none.
+ * Reads no directory listing and sweeps nothing. */
+int task_store_list_ids(const struct task_store *s, const int64_t *ids, size_t n,
+			struct task_list *ret, struct rv_error **err);
 
 /* Remove tasks/<id>/ and everything in it: under the task lock the directory
  * is renamed to tasks/.deleted-<id>-<pid>-<ms>, so it vanishes at once for

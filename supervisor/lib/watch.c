@@ -31,6 +31,118 @@ struct watch {
 /* libinotifytools has one global instance. */
 static atomic_bool in_use;
 
+/* The changed tasks noted by the thread (watch.h), taken by any reader. */
+static pthread_mutex_t noted_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	bool active; /* a watch runs and its thread is alive */
+	uint64_t gen;
+	bool all;
+	int64_t *ids; /* in arrival order, may repeat */
+	size_t n, cap;
+} noted;
+
+static void noted_reset(bool active)
+{
+	pthread_mutex_lock(&noted_lock);
+	noted.active = active;
+	if (active)
+		noted.gen++;
+	noted.all = false;
+	free(noted.ids);
+	noted.ids = NULL;
+	noted.n = noted.cap = 0;
+	pthread_mutex_unlock(&noted_lock);
+}
+
+/* id 0: everything. */
+static void note(int64_t id)
+{
+	pthread_mutex_lock(&noted_lock);
+	if (noted.all) {
+		/* nothing to add */
+	} else if (id <= 0 || noted.n == WATCH_MAX_NOTED) {
+		noted.all = true;
+		noted.n = 0;
+	} else if (!noted.n || noted.ids[noted.n - 1] != id) {
+		/* A running task rewrites its status file again and again:
+		 * repeats in a row are dropped here, the rest on take. */
+		if (noted.n == noted.cap) {
+			noted.cap = noted.cap ? noted.cap * 2 : 64;
+			noted.ids = xrealloc(noted.ids, noted.cap * sizeof(*noted.ids));
+		}
+		noted.ids[noted.n++] = id;
+	}
+	pthread_mutex_unlock(&noted_lock);
+}
+
+void watch_note_all(void)
+{
+	note(0);
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+bool watch_changes_take(struct watch_changes *ret)
+{
+	*ret = (struct watch_changes){0};
+	pthread_mutex_lock(&noted_lock);
+	bool active = noted.active;
+	if (active) {
+		ret->gen = noted.gen;
+		ret->all = noted.all;
+		ret->ids = noted.ids;
+		ret->n = noted.n;
+		noted.ids = NULL;
+		noted.n = noted.cap = 0;
+		noted.all = false;
+	}
+	pthread_mutex_unlock(&noted_lock);
+	if (ret->n > 1) {
+		qsort(ret->ids, ret->n, sizeof(*ret->ids), cmp_id);
+		size_t k = 1;
+		for (size_t i = 1; i < ret->n; i++)
+			if (ret->ids[i] != ret->ids[k - 1])
+				ret->ids[k++] = ret->ids[i];
+		ret->n = k;
+	}
+	return active;
+}
+
+/* A canonical task directory name (task_store_parse_id's rules), up to the
+ * first '/' or the end; 0 when not one. */
+static int64_t parse_task_name(const char *s)
+{
+	if (*s < '1' || *s > '9')
+		return 0;
+	int64_t v = 0;
+	size_t n = 0;
+	for (; *s && *s != '/'; s++, n++) {
+		if (*s < '0' || *s > '9' || n >= 12)
+			return 0;
+		v = v * 10 + (*s - '0');
+	}
+	return v;
+}
+
+int64_t watch_event_task(const char *root, const char *dir, int depth, const char *name)
+{
+	if (depth < 0 || !name)
+		return 0;
+	if (depth == 0)
+		return parse_task_name(name);
+	size_t rl = strlen(root);
+	while (rl > 1 && root[rl - 1] == '/')
+		rl--;
+	const char *p = dir + rl;
+	while (*p == '/')
+		p++;
+	return parse_task_name(p);
+}
+
 int watch_depth(const char *root, const char *path)
 {
 	size_t rl = strlen(root);
@@ -112,6 +224,7 @@ static unsigned handle_event(struct watch *w, const struct inotify_event *ev)
 {
 	if (ev->mask & IN_Q_OVERFLOW) {
 		watch_tree(w->root, 0);
+		note(0);
 		return WATCH_OVERFLOW | WATCH_CHANGED;
 	}
 	if (ev->mask & IN_IGNORED || ev->len == 0)
@@ -128,7 +241,13 @@ static unsigned handle_event(struct watch *w, const struct inotify_event *ev)
 		_cleanup_free_ char *sub = xasprintf("%s%s/", dir, ev->name);
 		watch_tree(sub, depth + 1);
 	}
-	return watch_event_relevant(depth, ev->name, is_dir) ? WATCH_CHANGED : 0;
+	if (!watch_event_relevant(depth, ev->name, is_dir))
+		return 0;
+	/* Noted after the new directory's watch exists (watch.h). */
+	int64_t id = watch_event_task(w->root, dir, depth, ev->name);
+	if (id > 0)
+		note(id);
+	return WATCH_CHANGED;
 }
 
 static void report(struct watch *w, unsigned flags)
@@ -158,6 +277,7 @@ static void *thread_main(void *arg)
 			int e = inotifytools_error();
 			if (e == EINTR || e == 0)
 				continue;
+			noted_reset(false);
 			report(w, WATCH_FAILED);
 			return NULL;
 		}
@@ -226,9 +346,13 @@ int watch_start(const char *tasks_dir, struct watch **ret, struct rv_error **err
 		goto fail;
 	}
 	watch_tree(w->root, 0);
+	/* A new generation before any event can be noted: a reader's next
+	 * take tells it to read everything once. */
+	noted_reset(true);
 	r = pthread_create(&w->thread, NULL, thread_main, w);
 	if (r != 0) {
 		r = rv_error_errno(err, r, "cannot start the watch thread");
+		noted_reset(false);
 		inotifytools_cleanup();
 		goto fail;
 	}
@@ -267,6 +391,7 @@ struct watch *watch_stop(struct watch *w)
 		pthread_cancel(w->thread);
 		pthread_join(w->thread, NULL);
 	}
+	noted_reset(false);
 	inotifytools_cleanup();
 	close(w->pipe_rd);
 	close(w->pipe_wr);

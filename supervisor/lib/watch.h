@@ -17,13 +17,20 @@
  *     tasks/<id>/iterations/<n>/   depth 3: status.json
  * for IN_MOVED_TO | IN_MOVED_FROM | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE.
  * A directory created at depth < 3 gets its watch (and its existing
- * subdirectories theirs) as soon as its event is read; the caller re-reads
- * everything on any change, so files written before the watch existed are
- * not missed.  Names starting with '.' (locks, temp files, deleted tasks)
+ * subdirectories theirs) as soon as its event is read, and only then is its
+ * task noted as changed (below): a reader that re-reads the task after
+ * taking the note sees the files written before the watch existed, and any
+ * written later have their own events.  Names starting with '.' (locks, temp files, deleted tasks)
  * and files other than description.json and status.json are ignored, so the
  * supervisor's own lock traffic does not wake it.  IN_Q_OVERFLOW (events
  * were lost): every directory is watched again and WATCH_OVERFLOW tells the
  * caller to re-read everything.
+ *
+ * Which tasks changed: every relevant event names a task (tasks/<id> or a
+ * path below it), and the thread notes its id in a set that any code of the
+ * process may take with watch_changes_take() - the supervisor loop only
+ * drains the pipe, while the listing it reads (task_live.h) takes the ids.
+ * After an overflow, or past WATCH_MAX_NOTED ids, the note says "all".
  *
  * The thread inherits the signal mask of the caller of watch_start(): block
  * the signals the caller reads from a signalfd first, or the thread may get
@@ -68,6 +75,33 @@ unsigned watch_drain(struct watch *w);
 
 /* Stop the thread, release libinotifytools.  NULL-safe; returns NULL. */
 struct watch *watch_stop(struct watch *w);
+
+/* More changed tasks than this between two takes: the note says "all". */
+#define WATCH_MAX_NOTED 4096
+
+/* What changed since the last take (or since the watch started). */
+struct watch_changes {
+	uint64_t gen;  /* which watch of this process noted them: a reader that
+			  read everything under another generation (or with no
+			  watch running) must read everything again */
+	bool all;      /* events were lost or too many: read everything */
+	int64_t *ids;  /* sorted, unique; free() it */
+	size_t n;
+};
+
+/* Take (and clear) what the running watch noted.  false when no watch runs
+ * in this process (never started, stopped, or its thread failed): nothing
+ * is known, so the caller must read everything.  Thread-safe. */
+bool watch_changes_take(struct watch_changes *ret);
+
+/* Note that anything may have changed, as after an overflow (tests use it
+ * to force a full read). */
+void watch_note_all(void);
+
+/* Pure: the id of the task an event names - the name itself at depth 0,
+ * else the first component of dir below root; 0 when none (not a canonical
+ * task id). */
+int64_t watch_event_task(const char *root, const char *dir, int depth, const char *name);
 
 /* Pure, for the thread and tests: the depth of directory path below root
  * (root itself 0; -1 when path is not inside root).  Both may end in '/'. */

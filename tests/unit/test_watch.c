@@ -90,6 +90,21 @@ static void test_relevance(void **state)
 	assert_false(watch_dir_wanted(0, ".deleted-1"));
 }
 
+static void test_event_task(void **state)
+{
+	(void)state;
+	/* the task an event names: the directory itself at depth 0 */
+	assert_int_equal(watch_event_task("/s/tasks/", "/s/tasks/", 0, "12"), 12);
+	assert_int_equal(watch_event_task("/s/tasks", "/s/tasks/", 0, ".deleted-12-1-2"), 0);
+	assert_int_equal(watch_event_task("/s/tasks", "/s/tasks/", 0, "012"), 0);
+	/* else the first component below the root */
+	assert_int_equal(watch_event_task("/s/tasks/", "/s/tasks/7/", 1, "description.json"), 7);
+	assert_int_equal(watch_event_task("/s/tasks", "/s/tasks/7/iterations/3/", 3, "status.json"),
+			 7);
+	assert_int_equal(watch_event_task("/s/tasks", "/s/tasks/1234567890123/", 1, "x"), 0);
+	assert_int_equal(watch_event_task("/s/tasks", "/s/tasks/7/", -1, "x"), 0);
+}
+
 /* Wait (poll, no sleep) up to timeout_ms for `want`; returns every flag seen. */
 static unsigned wait_for(struct watch *w, unsigned want, int timeout_ms)
 {
@@ -137,10 +152,22 @@ static void test_status_change_wakes_the_poller(void **state)
 	assert_true(fcntl(fd, F_GETFL) & O_NONBLOCK);
 	assert_int_equal(watch_drain(w), 0);
 
+	struct watch_changes c;
+	assert_true(watch_changes_take(&c));
+	uint64_t gen = c.gen;
 	write_file("7/iterations/1/status.json", "{\"status\":\"running\"}");
 	assert_true(wait_for(w, WATCH_CHANGED, 5000) & WATCH_CHANGED);
 	write_file("7/description.json", "{}");
 	assert_true(wait_for(w, WATCH_CHANGED, 5000) & WATCH_CHANGED);
+	/* both named task 7, taken once */
+	assert_true(watch_changes_take(&c));
+	assert_int_equal(c.gen, gen);
+	assert_false(c.all);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.ids[0], 7);
+	free(c.ids);
+	assert_true(watch_changes_take(&c));
+	assert_int_equal(c.n, 0);
 
 	/* one process per store: a second watch is refused */
 	struct watch *w2 = NULL;
@@ -149,8 +176,11 @@ static void test_status_change_wakes_the_poller(void **state)
 	assert_null(w2);
 	w = watch_stop(w);
 	assert_null(w);
-	/* and after a stop a new one works */
+	assert_false(watch_changes_take(&c)); /* nothing is known without a watch */
+	/* and after a stop a new one works, under a new generation */
 	assert_int_equal(watch_start(dir, &w, NULL), 0);
+	assert_true(watch_changes_take(&c));
+	assert_true(c.gen != gen);
 	write_file("7/iterations/1/status.json", "{\"status\":\"paused\"}");
 	assert_true(wait_for(w, WATCH_CHANGED, 5000) & WATCH_CHANGED);
 	watch_stop(w);
@@ -225,6 +255,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_depth),
 		cmocka_unit_test(test_relevance),
+		cmocka_unit_test(test_event_task),
 		cmocka_unit_test_setup_teardown(test_status_change_wakes_the_poller, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_and_temp_traffic_is_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_new_task_directories_are_watched, setup,
