@@ -58,12 +58,8 @@ __attribute__((format(printf, 2, 3))) static void footer(const struct list_view_
 {
 	va_list ap;
 	va_start(ap, fmt);
-	_cleanup_free_ char *line = NULL;
-	if (vasprintf(&line, fmt, ap) < 0)
-		line = NULL;
+	_cleanup_free_ char *line = xvasprintf(fmt, ap);
 	va_end(ap);
-	if (!line)
-		return;
 	if (style->width <= 0 && style->utf8) {
 		puts(line);
 		return;
