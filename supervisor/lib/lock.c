@@ -42,13 +42,23 @@ struct self {
 	char boot[40];
 };
 
+/* Read once per process: the boot id cannot change while we run, and the
+ * host name is what this process writes into its own locks, so judging by the
+ * one it started with keeps the two consistent.  A listing of 1,000 running
+ * tasks then costs no uname(2) and no /proc read per task. */
 static void self_init(struct self *s)
 {
-	memset(s, 0, sizeof(*s));
-	if (gethostname(s->host, sizeof(s->host) - 1) < 0)
-		s->host[0] = '\0';
-	if (!proc_boot_id(s->boot, sizeof(s->boot)))
-		s->boot[0] = '\0';
+	static struct self cached;
+	static bool have;
+	if (!have) {
+		memset(&cached, 0, sizeof(cached));
+		if (gethostname(cached.host, sizeof(cached.host) - 1) < 0)
+			cached.host[0] = '\0';
+		if (!proc_boot_id(cached.boot, sizeof(cached.boot)))
+			cached.boot[0] = '\0';
+		have = true;
+	}
+	*s = cached;
 }
 
 static bool parse_u64(const char *s, size_t len, uint64_t *ret)
