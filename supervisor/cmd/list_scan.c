@@ -266,7 +266,7 @@ void list_scan_run(const struct task_store *st, const struct list_scan_opts *o,
 	_cleanup_free_ char *cache_path = fileio_join(st->dir, o->cache_file);
 	ret->cache = list_cache_open(cache_path, o->view_key);
 	size_t n = 0;
-	_cleanup_free_ int64_t *ids = task_store_ids(st, &n);
+	_cleanup_free_ int64_t *ids = task_store_ids_sweep(st, &n);
 	ret->items = xcalloc(n ? n : 1, sizeof(*ret->items));
 	struct scan s = {.st = st, .o = o, .out = ret};
 	s.dfd = open(st->tasks_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

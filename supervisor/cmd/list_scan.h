@@ -4,7 +4,8 @@
  * from the view's cache (list_cache.h) when its record did not change, else
  * from the record, observed first (observe.h) and put back in the cache.
  *
- * Per task, in id order (task_store_ids: one walk of tasks/), relative to one
+ * Per task, in id order (task_store_ids_sweep: one walk of tasks/, which also
+ * removes abandoned deletions as task_store_list does), relative to one
  * descriptor of tasks/ (no absolute path lookups):
  *   - fstatat of description.json; a finished task whose key matches is a
  *     hit (no read);
