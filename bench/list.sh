@@ -4,9 +4,9 @@
 # written by bench/gen_store.py), warm (the caches .list-cache and .list-rows
 # filled by a first run), each against its floor: `cat` of every
 # description.json of the store (what a listing without a cache must read at
-# least).  Goal: list --json under 50 ms for 10,000.  Medians of RUNS runs
-# (bench/runtime.py): wall time, and CPU time (user + system), the steadier
-# figure on a loaded machine.
+# least).  Goal: list --json under 50 ms for 10,000.  RUNS runs each
+# (bench/runtime.py): median wall time, median and least CPU time (user +
+# system), the steadier figures on a loaded machine.
 #
 #   bench/list.sh [SIZES...]        (default: 1000 10000); RUNS=15
 # Output: one line per size and command: wall and CPU ms, the cat floor's,
@@ -28,8 +28,8 @@ unset DOCKER_HOST CONTAINER_HOST
 ms() { awk -v u="$1" 'BEGIN {printf "%.1f", u / 1000}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
 
-printf '%-8s %-12s %9s %9s %11s %10s %8s %8s\n' tasks command wall_ms cpu_ms cat_wall_ms \
-	cat_cpu_ms x_wall x_cpu
+printf '%-8s %-12s %8s %8s %8s %9s %8s %8s %7s %7s %7s\n' tasks command wall cpu cpu_min \
+	cat_wall cat_cpu cat_min x_wall x_cpu x_min
 for n in "${sizes[@]}"; do
 	store=$work/store-$n
 	python3 "$root/bench/gen_store.py" "$store" "$n"
@@ -38,11 +38,13 @@ for n in "${sizes[@]}"; do
 	[ "$got" -eq "$n" ] || { echo "list returned $got of $n tasks" >&2; exit 1; }
 	"$rover" list >/dev/null
 	printf '%s\0' "$store"/tasks/*/description.json >"$work/files"
-	read -r cw cc < <(python3 "$root/bench/runtime.py" "$runs" xargs -0 -a "$work/files" cat)
+	read -r cw cc cm < <(python3 "$root/bench/runtime.py" "$runs" xargs -0 -a "$work/files" cat)
 	for args in "list --json" "list"; do
 		# shellcheck disable=SC2086
-		read -r w c < <(python3 "$root/bench/runtime.py" "$runs" "$rover" $args)
-		printf '%-8s %-12s %9s %9s %11s %10s %8s %8s\n' "$n" "$args" "$(ms "$w")" "$(ms "$c")" \
-			"$(ms "$cw")" "$(ms "$cc")" "$(ratio "$w" "$cw")" "$(ratio "$c" "$cc")"
+		read -r w c m < <(python3 "$root/bench/runtime.py" "$runs" "$rover" $args)
+		printf '%-8s %-12s %8s %8s %8s %9s %8s %8s %7s %7s %7s\n' "$n" "$args" "$(ms "$w")" \
+			"$(ms "$c")" "$(ms "$m")" "$(ms "$cw")" "$(ms "$cc")" "$(ms "$cm")" \
+			"$(ratio "$w" "$cw")" "$(ratio "$c" "$cc")" "$(ratio "$m" "$cm")"
 	done
 done
+echo "(times in ms: median wall, median and least CPU; x_: rover against cat of the records)"

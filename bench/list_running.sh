@@ -7,9 +7,9 @@
 # is rover's own work per running task (record and status-file keys, the
 # cache, the one failed engine connection, the table's warning per task),
 # not an engine's answer.  The floor: `cat` of every description.json and of
-# the running tasks' status.json.  Medians of RUNS runs (bench/runtime.py):
-# wall time, and CPU time (user + system), the steadier figure on a loaded
-# machine; the ratio is given for both.
+# the running tasks' status.json.  RUNS runs each (bench/runtime.py): median
+# wall time, median CPU time (user + system) and least CPU time, the
+# steadier figures on a loaded machine; the ratio is given for each.
 #
 #   bench/list_running.sh [N] [RUNS]
 set -euo pipefail
@@ -40,16 +40,18 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; 
 	grep -l '"ITERATING"' "$work"/busy/tasks/*/description.json |
 		sed 's,/description.json$,/iterations/1/status.json,' | tr '\n' '\0'
 } >"$work/files"
-read -r fw fc < <(python3 "$root/bench/runtime.py" "$runs" xargs -0 -a "$work/files" cat)
-printf '%-12s %6s %12s %12s %12s %12s %8s %8s\n' command tasks none_wall_ms run10_wall_ms \
-	none_cpu_ms run10_cpu_ms x_wall x_cpu
+read -r fw fc fm < <(python3 "$root/bench/runtime.py" "$runs" xargs -0 -a "$work/files" cat)
+printf '%-12s %6s %9s %9s %9s %9s %9s %9s %7s %7s %7s\n' command tasks none_wall run10_wall \
+	none_cpu run10_cpu none_min run10_min x_wall x_cpu x_min
 for args in "list --json" "list"; do
 	# shellcheck disable=SC2086
-	read -r aw ac < <(measure "$work/idle" $args)
+	read -r aw ac am < <(measure "$work/idle" $args)
 	# shellcheck disable=SC2086
-	read -r bw bc < <(measure "$work/busy" $args)
-	printf '%-12s %6d %12s %12s %12s %12s %8s %8s\n' "$args" "$n" "$(ms "$aw")" "$(ms "$bw")" \
-		"$(ms "$ac")" "$(ms "$bc")" "$(ratio "$bw" "$aw")" "$(ratio "$bc" "$ac")"
+	read -r bw bc bm < <(measure "$work/busy" $args)
+	printf '%-12s %6d %9s %9s %9s %9s %9s %9s %7s %7s %7s\n' "$args" "$n" "$(ms "$aw")" \
+		"$(ms "$bw")" "$(ms "$ac")" "$(ms "$bc")" "$(ms "$am")" "$(ms "$bm")" \
+		"$(ratio "$bw" "$aw")" "$(ratio "$bc" "$ac")" "$(ratio "$bm" "$am")"
 done
-printf '%-12s %6d %12s %12s %12s %12s  (floor: the files of the running store)\n' "cat" "$n" "-" \
-	"$(ms "$fw")" "-" "$(ms "$fc")"
+printf '%-12s %6d %9s %9s %9s %9s %9s %9s  (floor: the files of the running store)\n' "cat" "$n" \
+	"-" "$(ms "$fw")" "-" "$(ms "$fc")" "-" "$(ms "$fm")"
+echo "(times in ms; none: no task running, run10: 10 % running)"

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""The median wall time and the median CPU time (user + system, of the
-command and its children: os.wait4) of RUNS runs of a command after 3
-warm-up runs, its output to /dev/null.  On a loaded machine the CPU time is
-the steadier figure: the wall time also counts waiting for a core.
+"""The median wall time, the median CPU time (user + system, of the command
+and its children: os.wait4) and the least CPU time of RUNS runs of a
+command after 3 warm-up runs, its output to /dev/null.  On a loaded machine
+the CPU time is the steadier figure (the wall time also counts waiting for
+a core), and its minimum the least disturbed one (a busy neighbour also
+slows a process's own work: caches, memory bandwidth).
 
-    bench/runtime.py RUNS CMD [ARGS...]     prints "WALL_US CPU_US"
+    bench/runtime.py RUNS CMD [ARGS...]     prints "WALL_US CPU_US CPU_MIN_US"
 """
 import os
 import subprocess
@@ -31,7 +33,8 @@ def main():
         once(argv)
     res = [once(argv) for _ in range(max(runs, 1))]
     med = lambda xs: sorted(xs)[len(xs) // 2]
-    print("%d %d" % (med([w for w, _ in res]), med([c for _, c in res])))
+    cpu = [c for _, c in res]
+    print("%d %d %d" % (med([w for w, _ in res]), med(cpu), min(cpu)))
 
 
 if __name__ == "__main__":
