@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # Peak memory (maximum resident set size, /usr/bin/time -v) of
-#   - `rover list --json` over a store of 10,000 finished tasks
-#     (bench/gen_store.py), and of `rover list` (the table);
+#   - `rover list --json` over a store of TASKS finished tasks
+#     (bench/gen_store.py), and of `rover list` (the table), cold (its row
+#     cache .list-rows empty: every record read) and warm; goal (issue:
+#     performance): `rover list` under 40 MiB at 50,000 tasks
+#     (bench/memory.sh 50000);
 #   - `rover-agent run` of a workflow on this host: 20 command steps, one of
 #     which writes 20 MB of output (the runner keeps only a tail), and two
 #     agent steps through the fake agent (tests/fake-agent).
 #
-#   bench/memory.sh [TASKS]          (default 10000)
+#   bench/memory.sh [TASKS]          (default 10000); BINDIR=dir: its rover
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 n=${1:-10000}
 [ -x /usr/bin/time ] || { echo "memory.sh: needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
 make -s -C "$root" all >/dev/null
+rover=${BINDIR:-$root/bin}/rover # BINDIR: another build to compare
 work=$(mktemp -d /var/tmp/rover-bench-mem.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
@@ -30,9 +34,10 @@ mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
 python3 "$root/bench/gen_store.py" "$work/store" "$n"
 cd "$work"
 export ROVER_STORE=$work/store ROVER_ENGINE=unix://$work/no-engine.sock
-printf '%-44s %10s\n' "rover list --json ($n tasks)" "$(mib "$(peak_kb "$root/bin/rover" list --json)")"
-printf '%-44s %10s\n' "rover list ($n tasks, table)" "$(mib "$(peak_kb "$root/bin/rover" list)")"
-printf '%-44s %10s\n' "rover inspect (1 task of $n)" "$(mib "$(peak_kb "$root/bin/rover" inspect 1)")"
+printf '%-44s %10s\n' "rover list --json ($n tasks, cold)" "$(mib "$(peak_kb "$rover" list --json)")"
+printf '%-44s %10s\n' "rover list ($n tasks, table, cold)" "$(mib "$(peak_kb "$rover" list)")"
+printf '%-44s %10s\n' "rover list ($n tasks, table, warm)" "$(mib "$(peak_kb "$rover" list)")"
+printf '%-44s %10s\n' "rover inspect (1 task of $n)" "$(mib "$(peak_kb "$rover" inspect 1)")"
 
 mkdir -p "$work/out" "$work/ws" "$work/bin"
 ln -s "$root/tests/fake-agent/fake-agent" "$work/bin/claude"

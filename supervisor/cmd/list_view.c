@@ -178,22 +178,6 @@ static int imax(int a, int b)
 	return a > b ? a : b;
 }
 
-static int64_t duration_of(const struct task *t, int64_t now)
-{
-	int64_t start, end = now, v;
-	if (!task_get_time(t, "startedAt", &start))
-		return -1;
-	enum task_status s = task_status(t);
-	if (s == TASK_PAUSED && task_get_time(t, "pausedAt", &v))
-		end = v;
-	else if (s == TASK_FAILED && task_get_time(t, "failedAt", &v))
-		end = v;
-	else if ((s == TASK_COMPLETED || s == TASK_MERGED || s == TASK_PUSHED) &&
-		 task_get_time(t, "completedAt", &v))
-		end = v;
-	return end - start;
-}
-
 /* ---- the table ---------------------------------------------------------- */
 
 #define NATURAL_TITLE 30
@@ -284,12 +268,52 @@ void list_view_layout(int width, const struct list_view_want *want, struct list_
 	*ret = l;
 }
 
+/* Most cells are plain printable ASCII: one column a byte, nothing to
+ * decode (textutil's UTF-8 walk was 3/4 of the table's time). */
+static bool plain_ascii(const char *s, size_t *ret_len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	for (; *p; p++)
+		if (*p < 0x20 || *p >= 0x7F)
+			return false;
+	*ret_len = (size_t)(p - (const unsigned char *)s);
+	return true;
+}
+
+static int width_of(const char *s, bool utf8)
+{
+	size_t n;
+	return plain_ascii(s, &n) ? (int)n : textutil_width(s, utf8);
+}
+
+/* textutil_fit, with the plain ASCII case done here (same result). */
+static char *fit(const char *s, int width, bool utf8, bool pad)
+{
+	size_t n;
+	if (width <= 0 || !plain_ascii(s, &n))
+		return textutil_fit(s, width, utf8, pad);
+	char *out = xmalloc((size_t)width + 4);
+	if (n > (size_t)width) { /* cut, with an ellipsis of 1 column or "..." */
+		size_t ell_w = utf8 ? 1 : width < 3 ? (size_t)width : 3;
+		size_t keep = (size_t)width - ell_w;
+		memcpy(out, s, keep);
+		memcpy(out + keep, utf8 ? "\xE2\x80\xA6" : "...", utf8 ? 3 : ell_w);
+		out[keep + (utf8 ? 3 : ell_w)] = '\0';
+		return out;
+	}
+	size_t w = pad ? (size_t)width : n;
+	memcpy(out, s, n);
+	memset(out + n, ' ', w - n);
+	out[w] = '\0';
+	return out;
+}
+
 /* A cell: s escaped for the terminal (titles, errors and steps come from the
  * container: no control character reaches it, textutil.h), fitted to width. */
 static char *cell(const char *raw, int width, bool utf8, bool pad)
 {
 	_cleanup_free_ char *safe = textutil_escape_terminal(raw ? raw : "");
-	return textutil_fit(safe, width, utf8, pad);
+	return fit(safe, width, utf8, pad);
 }
 
 const char *list_view_status_color(enum task_status s)
@@ -335,7 +359,7 @@ static void print_row(FILE *f, char *const cells[], size_t n, int status_col, co
 	while (o > 0 && plain[o - 1] == ' ')
 		o--; /* no trailing blanks */
 	plain[o] = '\0';
-	if (style->width > 0 && textutil_width(plain, style->utf8) > style->width) {
+	if (style->width > 0 && width_of(plain, style->utf8) > style->width) {
 		_cleanup_free_ char *cut = textutil_fit(plain, style->width, style->utf8, false);
 		fprintf(f, "%s\n", cut);
 		return;
@@ -378,134 +402,252 @@ static void print_row(FILE *f, char *const cells[], size_t n, int status_col, co
 	fputc('\n', f);
 }
 
-/* What each row shows, worked out once for the widths and the printing. */
+/* ---- rows: what the table shows of a task, rendered once ----------------
+ *
+ * A row is one line of text (list_cache.h keeps it in .list-rows): fields
+ * separated by tabs, every string already escaped for a terminal (so none
+ * holds a tab or any other control character):
+ *   r1 status progress start_ms end_ms retry_at_ms title agent workflow
+ *   status_label step
+ * end_ms 0: the duration runs to now; start_ms -1: no duration; retry_at_ms
+ * > 0: the step reads "retry at HH:MM", in the local time of the printing. */
+
+#define ROW_MAGIC "r1"
+#define ROW_FIELDS 11
+
 struct row {
 	int64_t id;
-	const struct rv_error *err; /* a record that did not load */
-	char *title, *agent, *workflow, *status, *step, *duration;
-	int progress;
 	enum task_status st;
+	int progress;
+	int64_t start_ms, end_ms, retry_at_ms;
+	const char *title, *agent, *workflow, *status, *step;
+	char *buf; /* the fields point into it */
+	char step_buf[32];
 };
 
-static void rows_release(struct row *rows, size_t n)
+static void row_end_ms(const struct task *t, int64_t *ret_start, int64_t *ret_end)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(rows[i].title);
-		free(rows[i].agent);
-		free(rows[i].workflow);
-		free(rows[i].status);
-		free(rows[i].step);
-		free(rows[i].duration);
-	}
-	free(rows);
+	int64_t start, v;
+	*ret_start = -1;
+	*ret_end = 0;
+	if (!task_get_time(t, "startedAt", &start))
+		return;
+	*ret_start = start;
+	enum task_status s = task_status(t);
+	if (s == TASK_PAUSED && task_get_time(t, "pausedAt", &v))
+		*ret_end = v;
+	else if (s == TASK_FAILED && task_get_time(t, "failedAt", &v))
+		*ret_end = v;
+	else if ((s == TASK_COMPLETED || s == TASK_MERGED || s == TASK_PUSHED) &&
+		 task_get_time(t, "completedAt", &v))
+		*ret_end = v;
 }
 
-static int safe_width(const char *s, bool utf8)
+char *list_view_row_text(const struct task_store *st, struct task *t,
+			 const struct project_retry *policy, size_t *ret_len)
 {
-	_cleanup_free_ char *safe = textutil_escape_terminal(s ? s : "");
-	return textutil_width(safe, utf8);
+	struct list_view_iter it;
+	iter_for(st, t, &it);
+	char status[256], step[512];
+	const char *agent = task_get_str(t, "agent"), *model = task_get_str(t, "agentModel");
+	const char *wf = task_get_str(t, "workflowName");
+	_cleanup_free_ char *agent_s = model ? xasprintf("%s:%s", agent ? agent : "claude", model)
+					     : xstrdup(agent ? agent : "claude");
+	list_view_status_label(t, &it, status, sizeof(status));
+	list_view_step_label(t, &it, policy, step, sizeof(step));
+	struct task_auto_retry ar;
+	task_get_auto_retry(t, &ar);
+	int64_t retry_at = 0, start, end;
+	if (task_status(t) == TASK_PAUSED && !list_view_needs_person(t, policy) &&
+	    ar.next_retry_at_ms > 0)
+		retry_at = ar.next_retry_at_ms;
+	row_end_ms(t, &start, &end);
+	const char *raw[] = {task_title(t), agent_s, wf ? wf : "-", status, retry_at ? "" : step};
+	char *safe[ARRAY_SIZE(raw)];
+	for (size_t k = 0; k < ARRAY_SIZE(raw); k++)
+		safe[k] = textutil_escape_terminal(raw[k] ? raw[k] : "");
+	char *text = xasprintf(ROW_MAGIC "\t%d\t%d\t%lld\t%lld\t%lld\t%s\t%s\t%s\t%s\t%s",
+			       (int)task_status(t), it.progress, (long long)start, (long long)end,
+			       (long long)retry_at, safe[0], safe[1], safe[2], safe[3], safe[4]);
+	for (size_t k = 0; k < ARRAY_SIZE(raw); k++)
+		free(safe[k]);
+	list_view_iter_release(&it);
+	*ret_len = strlen(text);
+	return text;
+}
+
+/* Split an item's row into r (false: not a row this version wrote). */
+static bool row_parse(const struct list_view_item *item, struct row *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = item->id;
+	r->buf = xstrndup(item->text, item->len);
+	char *f[ROW_FIELDS], *p = r->buf;
+	for (size_t k = 0; k < ROW_FIELDS; k++) {
+		f[k] = p;
+		char *tab = k + 1 < ROW_FIELDS ? strchr(p, '\t') : NULL;
+		if (k + 1 < ROW_FIELDS && !tab)
+			return false;
+		if (tab) {
+			*tab = '\0';
+			p = tab + 1;
+		}
+	}
+	if (strcmp(f[0], ROW_MAGIC))
+		return false;
+	r->st = (enum task_status)atoi(f[1]);
+	r->progress = atoi(f[2]);
+	r->start_ms = strtoll(f[3], NULL, 10);
+	r->end_ms = strtoll(f[4], NULL, 10);
+	r->retry_at_ms = strtoll(f[5], NULL, 10);
+	r->title = f[6], r->agent = f[7], r->workflow = f[8], r->status = f[9], r->step = f[10];
+	if (r->retry_at_ms > 0) {
+		char hhmm[8];
+		snprintf(r->step_buf, sizeof(r->step_buf), "retry at %s",
+			 timeutil_format_hhmm(r->retry_at_ms, hhmm));
+		r->step = r->step_buf;
+	}
+	return true;
+}
+
+static void row_release(struct row *r)
+{
+	free(r->buf);
+	r->buf = NULL;
+}
+
+/* The widths the rows want (a pass over them; only on a terminal). */
+static void want_of(const struct list_view_item *items, size_t n, bool utf8, bool measure,
+		    struct list_view_want *want)
+{
+	memset(want, 0, sizeof(*want));
+	want->id = 4;
+	for (size_t i = 0; i < n; i++) {
+		char tmp[32];
+		want->id = imax(want->id, snprintf(tmp, sizeof(tmp), "%lld", (long long)items[i].id));
+		struct row r;
+		if (!measure || !items[i].text || !row_parse(&items[i], &r)) {
+			if (measure && items[i].text)
+				row_release(&r);
+			continue;
+		}
+		want->title = imax(want->title, width_of(r.title, utf8));
+		want->agent = imax(want->agent, width_of(r.agent, utf8));
+		want->workflow = imax(want->workflow, width_of(r.workflow, utf8));
+		want->status = imax(want->status, width_of(r.status, utf8));
+		want->step = imax(want->step, width_of(r.step, utf8));
+		row_release(&r);
+	}
+	/* Wide enough for "run rover resume <id>" of the largest id. */
+	want->step_natural = 17 + want->id > 25 ? 17 + want->id : 25;
+}
+
+/* The cells of the layout's columns (NULL: left out), fitted, vals escaped. */
+static void print_cells(FILE *f, const int widths[8], const char *const vals[8], int status_col,
+			const char *color, const struct list_view_style *style)
+{
+	char *cells[8] = {0};
+	for (size_t k = 0; k < 8; k++)
+		cells[k] = widths[k] > 0 ? fit(vals[k], widths[k], style->utf8, true) : NULL;
+	print_row(f, cells, 8, status_col, color, style);
+	for (size_t k = 0; k < 8; k++)
+		free(cells[k]);
+}
+
+static void progress_bar(int progress, bool u, char *bar)
+{
+	if (progress < 0) {
+		strcpy(bar, "-");
+		return;
+	}
+	/* progress is the container's number: no overflow past 100% */
+	int full = progress >= 100 ? 8 : progress * 8 / 100;
+	size_t o = 0;
+	for (int k = 0; k < 8; k++) {
+		const char *g = u ? (k < full ? "█" : "░") : (k < full ? "#" : ".");
+		size_t gl = strlen(g);
+		memcpy(bar + o, g, gl);
+		o += gl;
+	}
+	bar[o] = '\0';
+}
+
+/* A task whose record did not load (or whose row is unreadable). */
+static void print_broken(FILE *f, const struct list_view_item *item, int id_width,
+			 const struct list_view_style *style)
+{
+	char id[32];
+	snprintf(id, sizeof(id), "%lld", (long long)item->id);
+	const char *why = item->err ? rv_error_msg(item->err) : "cannot show this task";
+	_cleanup_free_ char *msg = xasprintf("%s %s", style->utf8 ? "⚠" : "!", why);
+	char *two[2] = {cell(id, id_width, style->utf8, true),
+			cell(msg, style->width > 0 ? style->width : INT_MAX / 2, style->utf8,
+			     false)};
+	print_row(f, two, 2, -1, NULL, style);
+	free(two[0]);
+	free(two[1]);
+}
+
+static void print_one(FILE *f, const struct list_view_item *item, const int widths[8],
+		      int64_t now_ms, const struct list_view_style *style)
+{
+	struct row r;
+	if (!item->text || !row_parse(item, &r)) {
+		if (item->text)
+			row_release(&r);
+		print_broken(f, item, widths[0], style);
+		return;
+	}
+	char id[32], bar[64], dur[32];
+	snprintf(id, sizeof(id), "%lld", (long long)r.id);
+	progress_bar(r.progress, style->utf8, bar);
+	list_view_duration(r.start_ms < 0 ? -1 : (r.end_ms ? r.end_ms : now_ms) - r.start_ms, dur,
+			   sizeof(dur));
+	const char *vals[8] = {id, r.title, r.agent, r.workflow, r.status, bar, r.step, dur};
+	print_cells(f, widths, vals, 4, style->color ? list_view_status_color(r.st) : NULL, style);
+	row_release(&r);
+}
+
+void list_view_print_rows(FILE *f, const struct list_view_item *items, size_t n, int64_t now_ms,
+			  const struct list_view_style *style)
+{
+	static const struct list_view_style plain = {.width = 0, .color = false, .utf8 = true};
+	if (!style)
+		style = &plain;
+	/* Into a pipe the layout is the natural one whatever the rows hold:
+	 * one pass, each row printed as it is read. */
+	struct list_view_want want;
+	want_of(items, n, style->utf8, style->width > 0, &want);
+	struct list_view_layout lay;
+	list_view_layout(style->width, &want, &lay);
+	const int widths[] = {lay.id, lay.title, lay.agent, lay.workflow, lay.status, lay.progress,
+			      lay.step, lay.duration};
+	static const char *const heads[] = {"ID", "Title", "Agent", "Workflow", "Status",
+					    "Progress", "Current Step", "Duration"};
+	print_cells(f, widths, heads, -1, NULL, style);
+	for (size_t i = 0; i < n; i++)
+		print_one(f, &items[i], widths, now_ms, style);
 }
 
 void list_view_print_table_styled(FILE *f, const struct task_store *st, const struct task_list *l,
 				  const struct project_retry *policy, int64_t now_ms,
 				  const struct list_view_style *style)
 {
-	static const struct list_view_style plain = {.width = 0, .color = false, .utf8 = true};
-	if (!style)
-		style = &plain;
-	const bool u = style->utf8;
-	struct row *rows = xcalloc(l->n ? l->n : 1, sizeof(*rows));
-	struct list_view_want want = {.id = 4};
+	struct list_view_item *items = xcalloc(l->n ? l->n : 1, sizeof(*items));
 	for (size_t i = 0; i < l->n; i++) {
-		const struct task_list_entry *e = &l->entries[i];
-		struct row *r = &rows[i];
-		r->id = e->id;
-		char tmp[32];
-		int w = snprintf(tmp, sizeof(tmp), "%lld", (long long)e->id);
-		if (w > want.id)
-			want.id = w;
-		if (!e->task) {
-			r->err = e->err;
-			continue;
-		}
-		const struct task *t = e->task;
-		struct list_view_iter it;
-		iter_for(st, t, &it);
-		char b[256];
-		const char *agent = task_get_str(t, "agent");
-		const char *model = task_get_str(t, "agentModel");
-		r->agent = model ? xasprintf("%s:%s", agent ? agent : "claude", model)
-				 : xstrdup(agent ? agent : "claude");
-		const char *wf = task_get_str(t, "workflowName");
-		r->workflow = xstrdup(wf ? wf : "-");
-		r->title = xstrdup(task_title(t));
-		r->status = xstrdup(list_view_status_label(t, &it, b, sizeof(b)));
-		r->step = xstrdup(list_view_step_label(t, &it, policy, b, sizeof(b)));
-		r->duration = xstrdup(list_view_duration(duration_of(t, now_ms), b, sizeof(b)));
-		r->progress = it.progress;
-		r->st = task_status(t);
-		list_view_iter_release(&it);
-		want.title = imax(want.title, safe_width(r->title, u));
-		want.agent = imax(want.agent, safe_width(r->agent, u));
-		want.workflow = imax(want.workflow, safe_width(r->workflow, u));
-		want.status = imax(want.status, safe_width(r->status, u));
-		want.step = imax(want.step, safe_width(r->step, u));
-	}
-	/* Wide enough for "run rover resume <id>" of the largest id. */
-	want.step_natural = 17 + want.id > 25 ? 17 + want.id : 25;
-	struct list_view_layout lay;
-	list_view_layout(style->width, &want, &lay);
-
-	const int widths[] = {lay.id, lay.title, lay.agent, lay.workflow, lay.status, lay.progress,
-			      lay.step, lay.duration};
-	static const char *const heads[] = {"ID", "Title", "Agent", "Workflow", "Status",
-					    "Progress", "Current Step", "Duration"};
-	char *cells[8] = {0};
-	for (size_t k = 0; k < 8; k++)
-		cells[k] = widths[k] > 0 ? cell(heads[k], widths[k], u, true) : NULL;
-	print_row(f, cells, 8, -1, NULL, style);
-	for (size_t k = 0; k < 8; k++)
-		cells[k] = (free(cells[k]), NULL);
-
-	for (size_t i = 0; i < l->n; i++) {
-		const struct row *r = &rows[i];
-		char id[32];
-		snprintf(id, sizeof(id), "%lld", (long long)r->id);
-		if (r->err || !r->status) {
-			_cleanup_free_ char *msg = xasprintf("%s %s", u ? "⚠" : "!",
-							     rv_error_msg(r->err));
-			char *two[2] = {cell(id, lay.id, u, true),
-					cell(msg, style->width > 0 ? style->width : INT_MAX / 2, u,
-					     false)};
-			print_row(f, two, 2, -1, NULL, style);
-			free(two[0]);
-			free(two[1]);
-			continue;
-		}
-		char bar[64] = "";
-		if (r->progress >= 0) {
-			/* progress is the container's number: no overflow past 100% */
-			int full = r->progress >= 100 ? 8 : r->progress * 8 / 100;
-			size_t o = 0;
-			for (int k = 0; k < 8; k++) {
-				const char *g = u ? (k < full ? "█" : "░") : (k < full ? "#" : ".");
-				size_t gl = strlen(g);
-				memcpy(bar + o, g, gl);
-				o += gl;
-			}
-			bar[o] = '\0';
+		items[i].id = l->entries[i].id;
+		if (l->entries[i].task) {
+			items[i].owned = list_view_row_text(st, l->entries[i].task, policy,
+							    &items[i].len);
+			items[i].text = items[i].owned;
 		} else {
-			strcpy(bar, "-");
+			items[i].err = l->entries[i].err;
 		}
-		const char *vals[8] = {id, r->title, r->agent, r->workflow, r->status, bar, r->step,
-				       r->duration};
-		for (size_t k = 0; k < 8; k++)
-			cells[k] = widths[k] > 0 ? cell(vals[k], widths[k], u, true) : NULL;
-		print_row(f, cells, 8, 4, style->color ? list_view_status_color(r->st) : NULL, style);
-		for (size_t k = 0; k < 8; k++)
-			cells[k] = (free(cells[k]), NULL);
 	}
-	rows_release(rows, l->n);
+	list_view_print_rows(f, items, l->n, now_ms, style);
+	for (size_t i = 0; i < l->n; i++)
+		free(items[i].owned);
+	free(items);
 }
 
 void list_view_print_table(FILE *f, const struct task_store *st, const struct task_list *l,
@@ -574,25 +716,31 @@ struct json_object *list_view_json(const struct task_store *st, const struct tas
 	return arr;
 }
 
-void list_view_print_json(FILE *f, const struct task_store *st, struct task_list *l,
-			  const struct project_retry *policy)
+void list_view_print_items_json(FILE *f, const struct list_view_item *items, size_t n)
 {
 	fputs("[", f);
-	for (size_t i = 0; i < l->n; i++) {
-		struct json_object *o = entry_json(st, &l->entries[i], policy);
+	for (size_t i = 0; i < n; i++) {
 		fputs(i ? ",\n" : "\n", f);
+		if (items[i].text) {
+			fwrite(items[i].text, 1, items[i].len, f);
+			continue;
+		}
+		_cleanup_json_ struct json_object *o = json_object_new_object();
+		jsonutil_set_int64(o, "id", items[i].id);
+		json_object_object_add(o, "status", NULL);
+		jsonutil_set_str(o, "loadError", rv_error_msg(items[i].err));
 		fputs(json_object_to_json_string_ext(o, LIST_JSON_FLAGS), f);
-		json_object_put(o);
 	}
-	fputs(l->n ? "\n]\n" : "]\n", f);
+	fputs(n ? "\n]\n" : "]\n", f);
 	fflush(f);
 }
 
 bool list_view_row_ticks(const struct task *t)
 {
 	/* The one cell that moves with the clock is the duration of a task
-	 * that has started and not ended (duration_of); "retry at" is a time
-	 * of day. */
-	int64_t v;
-	return duration_of(t, 0) < 0 && task_get_time(t, "startedAt", &v);
+	 * that has started and not ended (row_end_ms: end 0); "retry at" is a
+	 * time of day. */
+	int64_t start, end;
+	row_end_ms(t, &start, &end);
+	return start >= 0 && end == 0;
 }

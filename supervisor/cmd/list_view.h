@@ -99,9 +99,35 @@ struct json_object *list_view_json(const struct task_store *st, const struct tas
 char *list_view_task_text(const struct task_store *st, struct task *t,
 			  const struct project_retry *policy, size_t *ret_len);
 
-/* Print the --json array of a listing to f, one element at a time. */
-void list_view_print_json(FILE *f, const struct task_store *st, struct task_list *l,
-			  const struct project_retry *policy);
+/* A listed task as a view shows it: its rendered text (a JSON object of
+ * list_view_task_text, or a row of list_view_row_text), or why its record
+ * could not be read (text NULL). */
+struct list_view_item {
+	int64_t id;
+	const char *text;
+	size_t len;
+	struct rv_error *err;
+	char *owned; /* text, when not borrowed from a cache */
+};
+
+/* What the table shows of a task, as one line of text (the cells escaped
+ * for a terminal, the duration and retry time left to the printing):
+ * cached by `rover list` like the JSON of `--json` (list_cache.h).  Newly
+ * allocated, length in *ret_len. */
+char *list_view_row_text(const struct task_store *st, struct task *t,
+			 const struct project_retry *policy, size_t *ret_len);
+
+/* The table of items (rows of list_view_row_text), laid out like
+ * list_view_print_table_styled.  Into a pipe (style->width 0) each row is
+ * printed as it is read; on a terminal a first pass measures the columns.
+ * Holds one row at a time. */
+void list_view_print_rows(FILE *f, const struct list_view_item *items, size_t n, int64_t now_ms,
+			  const struct list_view_style *style);
+
+/* The --json array of items (JSON texts; a broken record as {id, status:
+ * null, loadError}). */
+void list_view_print_items_json(FILE *f, const struct list_view_item *items, size_t n);
+
 
 /* Whether the task's row changes with time alone, nothing written (the
  * duration of a task that has started and not ended): a screen without such

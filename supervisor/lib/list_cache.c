@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,14 +10,21 @@
 #include "common/cleanup.h"
 #include "common/fileio.h"
 
-#define MAGIC "rover-list-cache 1 "
-/* The cache of 100 000 tasks is ~100 MiB; refuse to read more than that. */
+/* Version 2: the status-file key and the live fields.  A version 1 file has
+ * another magic and is ignored (rebuilt). */
+#define MAGIC "rover-list-cache 2 "
+/* The cache of 100 000 tasks is ~150 MiB; refuse to read more than that. */
 #define MAX_CACHE_BYTES (256u << 20)
+/* id, record key (5), status key (5), iteration, cid length, endpoint length,
+ * text length */
+#define N_FIELDS 15
 
 struct entry {
 	int64_t id;
-	uint64_t dev, ino, size, mtime_s, mtime_ns;
-	const char *json; /* into buf, or owned when `owned` */
+	struct list_cache_key rec;
+	struct list_cache_key status;
+	int64_t iteration; /* > 0: live */
+	const char *cid, *endpoint, *text; /* into buf, or owned when `owned` */
 	size_t len;
 	bool owned, used;
 };
@@ -32,6 +38,21 @@ struct list_cache {
 	bool dirty;
 };
 
+void list_cache_key_of(const struct stat *st, struct list_cache_key *ret)
+{
+	ret->dev = (uint64_t)st->st_dev;
+	ret->ino = (uint64_t)st->st_ino;
+	ret->size = (uint64_t)st->st_size;
+	ret->mtime_s = (uint64_t)st->st_mtim.tv_sec;
+	ret->mtime_ns = (uint64_t)st->st_mtim.tv_nsec;
+}
+
+bool list_cache_key_same(const struct list_cache_key *a, const struct list_cache_key *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime_s == b->mtime_s && a->mtime_ns == b->mtime_ns;
+}
+
 static struct entry *add(struct list_cache *c)
 {
 	if (c->n == c->cap) {
@@ -43,6 +64,37 @@ static struct entry *add(struct list_cache *c)
 	return e;
 }
 
+/* N_FIELDS decimal numbers separated by single spaces, ending at the line's
+ * end.  By hand: sscanf costs more than the rest of a warm listing. */
+static bool parse_numbers(const char *p, const char *nl, uint64_t v[N_FIELDS])
+{
+	for (int k = 0; k < N_FIELDS; k++) {
+		if (k && *p++ != ' ')
+			return false;
+		if (p >= nl || *p < '0' || *p > '9')
+			return false;
+		uint64_t x = 0;
+		int digits = 0;
+		for (; p < nl && *p >= '0' && *p <= '9'; p++, digits++)
+			x = x * 10 + (uint64_t)(*p - '0');
+		if (digits > 19)
+			return false;
+		v[k] = x;
+	}
+	return p == nl;
+}
+
+/* One field of n bytes at *p followed by '\n' (made the NUL): its start. */
+static const char *take(char **p, char *end, uint64_t n)
+{
+	if (n >= (uint64_t)(end - *p) || (*p)[n] != '\n')
+		return NULL;
+	char *s = *p;
+	s[n] = '\0';
+	*p += n + 1;
+	return s;
+}
+
 static void parse(struct list_cache *c, size_t len)
 {
 	char *p = c->buf, *end = c->buf + len;
@@ -52,23 +104,19 @@ static void parse(struct list_cache *c, size_t len)
 		return;
 	p += ml + kl + 1;
 	while (p < end) {
-		struct entry tmp = {0};
-		unsigned long long v[7];
+		uint64_t v[N_FIELDS];
 		char *nl = memchr(p, '\n', (size_t)(end - p));
-		if (!nl)
-			break;
-		*nl = '\0';
-		if (sscanf(p, "%llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
-			   &v[4], &v[5], &v[6]) != 7)
+		if (!nl || !parse_numbers(p, nl, v))
 			break;
 		p = nl + 1;
-		if (v[6] > (unsigned long long)(end - p) || p[v[6]] != '\n')
+		struct entry tmp = {.id = (int64_t)v[0], .iteration = (int64_t)v[11], .len = v[14]};
+		tmp.rec = (struct list_cache_key){v[1], v[2], v[3], v[4], v[5]};
+		tmp.status = (struct list_cache_key){v[6], v[7], v[8], v[9], v[10]};
+		if (!(tmp.cid = take(&p, end, v[12])) || !(tmp.endpoint = take(&p, end, v[13])) ||
+		    !(tmp.text = take(&p, end, v[14])))
 			break; /* truncated: keep what parsed so far */
-		tmp.id = (int64_t)v[0], tmp.dev = v[1], tmp.ino = v[2], tmp.size = v[3];
-		tmp.mtime_s = v[4], tmp.mtime_ns = v[5];
-		tmp.json = p, tmp.len = (size_t)v[6];
-		p[v[6]] = '\0';
-		p += v[6] + 1;
+		if (tmp.iteration > 0 && !*tmp.cid)
+			break; /* not something we wrote */
 		*add(c) = tmp;
 	}
 }
@@ -113,48 +161,94 @@ static struct entry *find(struct list_cache *c, int64_t id)
 	return i < c->n && c->e[i].id == id ? &c->e[i] : NULL;
 }
 
-static bool same(const struct entry *e, const struct stat *st)
+const char *list_cache_peek(struct list_cache *c, int64_t id, const struct stat *st,
+			    size_t *ret_len, struct list_cache_live *ret_live)
 {
-	return e->dev == (uint64_t)st->st_dev && e->ino == (uint64_t)st->st_ino &&
-	       e->size == (uint64_t)st->st_size && e->mtime_s == (uint64_t)st->st_mtim.tv_sec &&
-	       e->mtime_ns == (uint64_t)st->st_mtim.tv_nsec;
+	struct entry *e = find(c, id);
+	struct list_cache_key k;
+	list_cache_key_of(st, &k);
+	memset(ret_live, 0, sizeof(*ret_live));
+	if (!e || !e->text || !list_cache_key_same(&e->rec, &k))
+		return NULL;
+	if (e->iteration > 0) {
+		ret_live->status = e->status;
+		ret_live->iteration = e->iteration;
+		ret_live->container_id = e->cid;
+		ret_live->endpoint = e->endpoint;
+	}
+	*ret_len = e->len;
+	return e->text;
+}
+
+void list_cache_use(struct list_cache *c, int64_t id)
+{
+	struct entry *e = find(c, id);
+	if (e)
+		e->used = true;
 }
 
 const char *list_cache_get(struct list_cache *c, int64_t id, const struct stat *st,
 			   size_t *ret_len)
 {
-	struct entry *e = find(c, id);
-	if (!e || !e->json || !same(e, st))
+	struct list_cache_live live;
+	size_t len = 0;
+	const char *text = list_cache_peek(c, id, st, &len, &live);
+	if (!text || live.iteration > 0)
 		return NULL;
-	e->used = true;
-	*ret_len = e->len;
-	return e->json;
+	list_cache_use(c, id);
+	*ret_len = len;
+	return text;
 }
 
-void list_cache_put(struct list_cache *c, int64_t id, const struct stat *st, const char *json,
-		    size_t len)
+static void entry_clear(struct entry *e)
+{
+	if (e->owned) {
+		free((char *)e->text);
+		free((char *)e->cid);
+		free((char *)e->endpoint);
+	}
+}
+
+const char *list_cache_put_live(struct list_cache *c, int64_t id, const struct stat *st,
+				const struct list_cache_live *live, const char *text, size_t len)
 {
 	size_t i = lower_bound(c, id);
 	struct entry *e;
 	if (i < c->n && c->e[i].id == id) {
 		e = &c->e[i];
-		if (e->owned)
-			free((char *)e->json);
+		entry_clear(e);
 	} else {
 		/* Insert in place: the array stays sorted for find(). */
 		add(c);
 		memmove(&c->e[i + 1], &c->e[i], (c->n - 1 - i) * sizeof(*c->e));
 		e = &c->e[i];
-		memset(e, 0, sizeof(*e));
-		e->id = id;
 	}
-	e->dev = (uint64_t)st->st_dev, e->ino = (uint64_t)st->st_ino;
-	e->size = (uint64_t)st->st_size;
-	e->mtime_s = (uint64_t)st->st_mtim.tv_sec, e->mtime_ns = (uint64_t)st->st_mtim.tv_nsec;
-	e->json = xstrndup(json, len);
+	memset(e, 0, sizeof(*e));
+	e->id = id;
+	list_cache_key_of(st, &e->rec);
+	if (live && live->iteration > 0 && live->container_id && *live->container_id) {
+		e->status = live->status;
+		e->iteration = live->iteration;
+		e->cid = xstrdup(live->container_id);
+		e->endpoint = xstrdup(live->endpoint ? live->endpoint : "");
+	} else {
+		e->cid = xstrdup("");
+		e->endpoint = xstrdup("");
+	}
+	char *copy = xmalloc(len + 1); /* a row may hold any byte */
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	e->text = copy;
 	e->len = len;
 	e->owned = e->used = true;
 	c->dirty = true;
+	return e->text;
+}
+
+const char *list_cache_put(struct list_cache *c, int64_t id, const struct stat *st,
+			   const char *text, size_t len)
+{
+	return list_cache_put_live(c, id, st, NULL, text, len);
 }
 
 int list_cache_save(struct list_cache *c, struct rv_error **err)
@@ -166,18 +260,23 @@ int list_cache_save(struct list_cache *c, struct rv_error **err)
 		return 0;
 	size_t cap = 4096, len = 0;
 	for (size_t i = 0; i < c->n; i++)
-		cap += c->e[i].len + 128;
+		cap += c->e[i].len + strlen(c->e[i].cid) + strlen(c->e[i].endpoint) + 400;
 	_cleanup_free_ char *out = xmalloc(cap);
 	len += (size_t)snprintf(out, cap, "%s%s\n", MAGIC, c->view_key);
 	for (size_t i = 0; i < c->n; i++) {
 		const struct entry *e = &c->e[i];
-		if (!e->used || !e->json)
+		if (!e->used || !e->text)
 			continue;
-		len += (size_t)snprintf(out + len, cap - len,
-					"%" PRId64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
-					" %" PRIu64 " %zu\n",
-					e->id, e->dev, e->ino, e->size, e->mtime_s, e->mtime_ns, e->len);
-		memcpy(out + len, e->json, e->len);
+		const struct list_cache_key *r = &e->rec, *s = &e->status;
+		len += (size_t)snprintf(
+			out + len, cap - len,
+			"%" PRId64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
+			" %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRId64
+			" %zu %zu %zu\n%s\n%s\n",
+			e->id, r->dev, r->ino, r->size, r->mtime_s, r->mtime_ns, s->dev, s->ino,
+			s->size, s->mtime_s, s->mtime_ns, e->iteration, strlen(e->cid),
+			strlen(e->endpoint), e->len, e->cid, e->endpoint);
+		memcpy(out + len, e->text, e->len);
 		len += e->len;
 		out[len++] = '\n';
 	}
@@ -192,8 +291,7 @@ void list_cache_free(struct list_cache *c)
 	if (!c)
 		return;
 	for (size_t i = 0; i < c->n; i++)
-		if (c->e[i].owned)
-			free((char *)c->e[i].json);
+		entry_clear(&c->e[i]);
 	free(c->e);
 	free(c->buf);
 	free(c->path);

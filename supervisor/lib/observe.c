@@ -2,6 +2,7 @@
 #include "observe.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -205,6 +206,13 @@ static bool endpoint_connect(struct endpoint *ep)
 	return true;
 }
 
+static int cmp_summary_id(const void *a, const void *b)
+{
+	const char *x = ((const struct engine_container_summary *)a)->id;
+	const char *y = ((const struct engine_container_summary *)b)->id;
+	return strcmp(x ? x : "", y ? y : "");
+}
+
 static void endpoint_list(struct endpoint *ep, const char *store_dir)
 {
 	if (ep->listed)
@@ -215,15 +223,19 @@ static void endpoint_list(struct endpoint *ep, const char *store_dir)
 	_cleanup_free_ char *filter = layout_label(LAYOUT_LABEL_STORE, store_dir);
 	const char *filters[] = {filter, NULL};
 	engine_container_list(ep->engine, filters, &ep->list, &ep->n, &ep->err);
+	/* Sorted by id: a listing of 1,000 running tasks looks each one up by
+	 * binary search, not by a scan of every container. */
+	if (ep->n > 1)
+		qsort(ep->list, ep->n, sizeof(*ep->list), cmp_summary_id);
 }
 
 static const struct engine_container_summary *find_container(const struct endpoint *ep,
 							     const char *cid, const char *name)
 {
-	for (size_t i = 0; i < ep->n; i++) {
-		const struct engine_container_summary *s = &ep->list[i];
-		if (cid && s->id && !strcmp(s->id, cid))
-			return s;
+	if (cid) {
+		struct engine_container_summary key = {.id = (char *)cid};
+		return ep->n ? bsearch(&key, ep->list, ep->n, sizeof(*ep->list), cmp_summary_id)
+			     : NULL;
 	}
 	for (size_t i = 0; i < ep->n; i++) {
 		const struct engine_container_summary *s = &ep->list[i];
@@ -475,8 +487,91 @@ static void import_finished_work(const struct task_store *st, const struct task 
 			(long long)t->id, rv_error_msg(err));
 }
 
+struct observe_engines {
+	struct endpoint *eps;
+	size_t n;
+};
+
+struct observe_engines *observe_engines_new(void)
+{
+	return xcalloc(1, sizeof(struct observe_engines));
+}
+
+void observe_engines_free(struct observe_engines *e)
+{
+	if (!e)
+		return;
+	for (size_t i = 0; i < e->n; i++) {
+		free(e->eps[i].uri);
+		engine_free(e->eps[i].engine);
+		rv_error_free(e->eps[i].err);
+		engine_container_list_free(e->eps[i].list, e->eps[i].n);
+	}
+	free(e->eps);
+	free(e);
+}
+
+static struct endpoint *engines_endpoint(struct observe_engines *e, const char *uri, int64_t id)
+{
+	struct endpoint *ep = endpoint_for(&e->eps, &e->n, uri && *uri ? uri : NULL);
+	if (!ep->task_id)
+		ep->task_id = (long long)id;
+	return ep;
+}
+
+/* Is there anything at the task's resume lock name?  Usually not: one
+ * fstatat relative to tasks/ (tasks_dfd), or an lstat. */
+static bool lock_present(const struct task_store *st, int tasks_dfd, int64_t id, int64_t iteration)
+{
+	struct stat ls;
+	if (tasks_dfd >= 0) {
+		char rel[96];
+		snprintf(rel, sizeof(rel), "%lld/iterations/%lld/%s", (long long)id,
+			 (long long)iteration, LOCK_FILE_NAME);
+		return fstatat(tasks_dfd, rel, &ls, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT;
+	}
+	_cleanup_free_ char *path = task_store_iteration_file(st, id, iteration,
+							      TASK_FILE_RESUME_LOCK);
+	return lstat(path, &ls) == 0 || errno != ENOENT;
+}
+
+int observe_unchanged_running(const struct task_store *st, struct observe_engines *e,
+			      int tasks_dfd, int64_t id, int64_t iteration,
+			      const char *container_id, const char *endpoint,
+			      observe_report_fn report, void *userdata)
+{
+	if (!container_id || !*container_id)
+		return 0; /* an interrupted start: observe_tasks settles it */
+	struct endpoint *ep = engines_endpoint(e, endpoint, id);
+	endpoint_list(ep, st->dir);
+	if (ep->err) {
+		/* What orphan_check does: nothing, with a warning unless a resume
+		 * holds the task (looked at only when someone reads warnings). */
+		if (report) {
+			_cleanup_free_ char *iter_dir = task_store_iteration_dir(st, id, iteration);
+			struct lock_info li;
+			if (lock_present(st, tasks_dfd, id, iteration) &&
+			    lock_inspect(iter_dir, &li, NULL) == 0 && li.held)
+				return 1;
+			reportf(report, userdata, "warn", id,
+				"Could not check the container of task %lld, skipping orphan "
+				"check: %s",
+				(long long)id, rv_error_msg(ep->err));
+		}
+		return 1;
+	}
+	const struct engine_container_summary *s = find_container(ep, container_id, NULL);
+	return s && orphan_container_from_state(s->state) == ORPHAN_CONTAINER_ALIVE;
+}
+
 int observe_tasks(const struct task_store *st, struct task_list *list, unsigned flags,
 		  observe_report_fn report, void *userdata)
+{
+	return observe_tasks_with(st, list, flags, NULL, report, userdata);
+}
+
+int observe_tasks_with(const struct task_store *st, struct task_list *list, unsigned flags,
+		       struct observe_engines *engines, observe_report_fn report, void *userdata)
 {
 	int changed = 0;
 	bool *was_active = xcalloc(list->n ? list->n : 1, sizeof(bool));
@@ -499,8 +594,8 @@ int observe_tasks(const struct task_store *st, struct task_list *list, unsigned 
 		return changed;
 	}
 
-	struct endpoint *eps = NULL;
-	size_t n_eps = 0;
+	struct observe_engines *own = engines ? NULL : observe_engines_new();
+	struct observe_engines *eng = engines ? engines : own;
 	for (size_t i = 0; i < list->n; i++) {
 		struct task **t = &list->entries[i].task;
 		if (!*t)
@@ -509,9 +604,7 @@ int observe_tasks(const struct task_store *st, struct task_list *list, unsigned 
 		task_get_engine(*t, NULL, &uri);
 		if (!was_active[i])
 			continue;
-		struct endpoint *ep = endpoint_for(&eps, &n_eps, uri && *uri ? uri : NULL);
-		if (!ep->task_id)
-			ep->task_id = (long long)(*t)->id;
+		struct endpoint *ep = engines_endpoint(eng, uri, (*t)->id);
 		if (task_status_is_running(task_status(*t)))
 			changed += orphan_check(st, t, ep, report, userdata);
 		if (!task_status_is_running(task_status(*t))) {
@@ -520,13 +613,7 @@ int observe_tasks(const struct task_store *st, struct task_list *list, unsigned 
 		}
 	}
 	free(was_active);
-	for (size_t i = 0; i < n_eps; i++) {
-		free(eps[i].uri);
-		engine_free(eps[i].engine);
-		rv_error_free(eps[i].err);
-		engine_container_list_free(eps[i].list, eps[i].n);
-	}
-	free(eps);
+	observe_engines_free(own);
 	return changed;
 }
 

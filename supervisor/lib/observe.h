@@ -36,6 +36,29 @@ typedef void (*observe_report_fn)(void *userdata, const char *level, int64_t tas
 int observe_tasks(const struct task_store *st, struct task_list *list, unsigned flags,
 		  observe_report_fn report, void *userdata);
 
+/* The engines one pass over a store asks: one container listing per
+ * endpoint, taken on first use and shared by every task of the pass. */
+struct observe_engines;
+struct observe_engines *observe_engines_new(void);
+void observe_engines_free(struct observe_engines *e);
+
+/* observe_tasks with the listings of engines (NULL: its own). */
+int observe_tasks_with(const struct task_store *st, struct task_list *list, unsigned flags,
+		       struct observe_engines *engines, observe_report_fn report, void *userdata);
+
+/* For a running task whose record and status file did not change since it
+ * was last observed with no change (list_cache.h): would observe_tasks leave
+ * it as it is?  1 when its container (on endpoint, NULL or "": discovered) is
+ * alive, or when the engine cannot tell (then the warning observe_tasks gives
+ * is reported); 0 when it must be observed for real: its container exited or
+ * is gone, or it recorded none.  Costs no file access but the engine's one
+ * listing per pass (and, for the warning, a look for a resume lock relative
+ * to tasks_dfd, the store's tasks/ directory; -1: by path). */
+int observe_unchanged_running(const struct task_store *st, struct observe_engines *e,
+			      int tasks_dfd, int64_t id, int64_t iteration,
+			      const char *container_id, const char *endpoint,
+			      observe_report_fn report, void *userdata);
+
 /* Observe one task (*t is replaced when it changed). */
 int observe_task(const struct task_store *st, struct task **t, unsigned flags,
 		 observe_report_fn report, void *userdata);

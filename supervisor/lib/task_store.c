@@ -704,25 +704,47 @@ static size_t list_workers(size_t n)
 	return (size_t)cpus;
 }
 
-int64_t *task_store_ids(const struct task_store *s, size_t *ret_n)
+static int64_t *collect_ids(const struct task_store *s, bool sweep, size_t *ret_n)
 {
-	size_t n = 0, cap = 256;
+	size_t n = 0, cap = 256, n_gone = 0;
 	int64_t *ids = xmalloc(cap * sizeof(*ids));
+	char **gone = NULL;
 	DIR *d = opendir(s->tasks_dir);
 	struct dirent *de;
 	while (d && (de = readdir(d))) {
 		int64_t id;
-		if (!parse_dir_name(de->d_name, &id))
+		if (!parse_dir_name(de->d_name, &id)) {
+			if (sweep && (!strncmp(de->d_name, ".deleted-", 9) ||
+				      !strncmp(de->d_name, ".new-", 5))) {
+				gone = xrealloc(gone, (n_gone + 1) * sizeof(*gone));
+				gone[n_gone++] = xstrdup(de->d_name);
+			}
 			continue;
+		}
 		if (n == cap)
 			ids = xrealloc(ids, (cap *= 2) * sizeof(*ids));
 		ids[n++] = id;
 	}
+	if (n_gone)
+		sweep_deleted(dirfd(d), s->tasks_dir, gone, n_gone);
+	for (size_t i = 0; i < n_gone; i++)
+		free(gone[i]);
+	free(gone);
 	if (d)
 		closedir(d);
 	qsort(ids, n, sizeof(*ids), cmp_id);
 	*ret_n = n;
 	return ids;
+}
+
+int64_t *task_store_ids(const struct task_store *s, size_t *ret_n)
+{
+	return collect_ids(s, false, ret_n);
+}
+
+int64_t *task_store_ids_sweep(const struct task_store *s, size_t *ret_n)
+{
+	return collect_ids(s, true, ret_n);
 }
 
 int task_store_list(const struct task_store *s, struct task_list *ret, struct rv_error **err)

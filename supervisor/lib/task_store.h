@@ -197,6 +197,11 @@ void task_store_unlock(int fd);
  * is missing), without reading any record.  Newly allocated. */
 int64_t *task_store_ids(const struct task_store *s, size_t *ret_n);
 
+/* task_store_ids, and what task_store_list also does on its walk: remove
+ * the abandoned tasks/.deleted-* and .new-* directories (see
+ * task_store_delete), which no reader sees.  For the listings. */
+int64_t *task_store_ids_sweep(const struct task_store *s, size_t *ret_n);
+
 /* Every task, sorted by id.  A task whose file is missing or broken becomes
  * an entry with err instead of failing the listing.  Takes no lock, migrates
  * only in memory; the one thing it writes is the removal of abandoned

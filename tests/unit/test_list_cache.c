@@ -134,6 +134,59 @@ static void test_list_cache_drops_unused_entries_on_save(void **state)
 	list_cache_free(c);
 }
 
+/* A running task's entry: found by its record key, but only what the caller
+ * checks next (status key, container) decides; list_cache_get never serves
+ * it; its fields survive a save. */
+static void test_list_cache_live_entry_roundtrip(void **state)
+{
+	(void)state;
+	struct list_cache *c = list_cache_open(path, "k");
+	struct stat rec = key(21, 5), status = key(22, 9), other = key(22, 10);
+	struct list_cache_live live = {.iteration = 3, .container_id = "c0ffee",
+				       .endpoint = "unix:///run/x y.sock"};
+	list_cache_key_of(&status, &live.status);
+	const char *stored = list_cache_put_live(c, 4, &rec, &live, "row\twith\ttabs", 13);
+	assert_memory_equal(stored, "row\twith\ttabs", 13);
+	assert_int_equal(list_cache_save(c, NULL), 0);
+	list_cache_free(c);
+
+	c = list_cache_open(path, "k");
+	size_t len = 0;
+	assert_null(list_cache_get(c, 4, &rec, &len)); /* live: not without its checks */
+	struct list_cache_live got;
+	const char *t = list_cache_peek(c, 4, &rec, &len, &got);
+	assert_non_null(t);
+	assert_int_equal(len, 13);
+	assert_int_equal(got.iteration, 3);
+	assert_string_equal(got.container_id, "c0ffee");
+	assert_string_equal(got.endpoint, "unix:///run/x y.sock");
+	struct list_cache_key k;
+	list_cache_key_of(&status, &k);
+	assert_true(list_cache_key_same(&got.status, &k));
+	list_cache_key_of(&other, &k);
+	assert_false(list_cache_key_same(&got.status, &k));
+	/* peeked but not used: dropped on save */
+	assert_int_equal(list_cache_save(c, NULL), 0);
+	list_cache_free(c);
+	c = list_cache_open(path, "k");
+	assert_null(list_cache_peek(c, 4, &rec, &len, &got));
+	list_cache_free(c);
+}
+
+/* A cache of the previous format (no status keys) is ignored, not misread. */
+static void test_list_cache_version_1_file_is_ignored(void **state)
+{
+	(void)state;
+	assert_int_equal(fileio_write_atomic(path, "rover-list-cache 1 k\n1 8 11 100 1795335467 5 2\n{}\n",
+					     50, 0644, NULL),
+			 0);
+	struct list_cache *c = list_cache_open(path, "k");
+	struct stat a = key(11, 5);
+	size_t len;
+	assert_null(list_cache_get(c, 1, &a, &len));
+	list_cache_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -143,6 +196,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_list_cache_truncated_or_garbage_file_is_not_trusted,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_cache_drops_unused_entries_on_save, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_list_cache_live_entry_roundtrip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_cache_version_1_file_is_ignored, setup,
 						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
