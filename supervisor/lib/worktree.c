@@ -498,7 +498,9 @@ int worktree_sync(const char *root, const char *path, const char *branch,
 		return rv_error_set(err, EIO, "cannot read the imported ref '%s'", imported);
 	_cleanup_free_ char *target = NULL;
 	r = import_target(root, branch, prev, tip, w, &target, err);
-	if (r < 0 || !strcmp(target, tip ? tip : ""))
+	/* !target never holds (import_target sets it whenever it returns 0);
+	 * gcc -fanalyzer, which cannot see into worktree_git.c, needs telling. */
+	if (r < 0 || !target || !strcmp(target, tip ? tip : ""))
 		return r;
 	_cleanup_free_ char *where = checked_out_in(root, ref);
 	if (where)
