@@ -1,3 +1,10 @@
+/*
+ * Why one file over 800 lines: it is one table of rules (which failures are
+ * transient, retryable or fatal) and the matchers that table needs - JSON
+ * error objects, text patterns compiled once, reset times.  The rules and
+ * their matchers change together (docs/design/agents.md: classification
+ * stays in one table-driven module).
+ */
 #define _GNU_SOURCE
 #include "classify.h"
 

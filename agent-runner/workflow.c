@@ -1,5 +1,6 @@
 /* workflow.c - rover's YAML workflow format 1.0 with libyaml's document API;
- * see workflow.h.
+ * see workflow.h.  The typed, bounded reading of YAML nodes it is built on
+ * is workflow_yaml.c.
  *
  * The whole file is loaded into a libyaml document, then converted node by
  * node into struct workflow.  The tree is allocated zeroed and attached to
@@ -20,349 +21,34 @@
 
 #include "agent-runner/agent_tool.h"
 #include "agent-runner/condition.h"
+#include "agent-runner/workflow_yaml.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/fileio.h"
 
-/* User text echoed in a message is cut to this many bytes. */
-#define ECHO "%.64s"
-
 #define TOOL_LIST "claude, codex, cursor, gemini, opencode or qwen"
 
-struct seen_id {
-	const char *id; /* borrowed from the tree */
-	int line;
-};
-
-struct ctx {
-	yaml_document_t *doc;
-	const char *name;
-	struct rv_error **err;
-	size_t nodes;
-	struct seen_id *ids;
-	size_t n_ids;
-};
-
-static int line_of(const yaml_node_t *n)
+static int get_tool(struct wfyaml_ctx *c, const yaml_node_t *n, const char *where, char **ret)
 {
-	return n ? (int)n->start_mark.line + 1 : 1;
-}
-
-/* "<file>:<line>: [<where>: ]<reason>", code EBADMSG. */
-static int fail(struct ctx *c, const yaml_node_t *n, const char *where, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(struct ctx *c, const yaml_node_t *n, const char *where, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return rv_error_set(c->err, EBADMSG, "%s:%d: %s%s%s", c->name, line_of(n),
-			    where && *where ? where : "", where && *where ? ": " : "", msg);
-}
-
-/* Every node we look at costs one unit, so aliases used over and over cannot
- * make the conversion run without bound. */
-static int spend(struct ctx *c, const yaml_node_t *n, size_t units)
-{
-	c->nodes += units;
-	if (c->nodes > WORKFLOW_MAX_NODES)
-		return fail(c, n, NULL, "workflow too large (more than %d YAML nodes)",
-			    WORKFLOW_MAX_NODES);
-	return 0;
-}
-
-static yaml_node_t *node_at(struct ctx *c, int index)
-{
-	return yaml_document_get_node(c->doc, index);
-}
-
-static const char *kind_name(const yaml_node_t *n)
-{
-	switch (n->type) {
-	case YAML_MAPPING_NODE:
-		return "a mapping";
-	case YAML_SEQUENCE_NODE:
-		return "a list";
-	default:
-		return "a scalar";
-	}
-}
-
-/* ---- scalars: YAML 1.2 core schema resolution of plain scalars ---- */
-
-enum scalar_kind { SK_STRING, SK_NULL, SK_BOOL, SK_INT, SK_FLOAT };
-
-static const char *scalar_text(const yaml_node_t *n)
-{
-	return (const char *)n->data.scalar.value;
-}
-
-static bool matches_int(const char *s)
-{
-	if (*s == '+' || *s == '-')
-		s++;
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (!isdigit((unsigned char)*s))
-			return false;
-	return true;
-}
-
-static bool matches_float(const char *s)
-{
-	static const char *const special[] = {".inf", ".Inf", ".INF", ".nan", ".NaN", ".NAN"};
-	const char *t = (*s == '+' || *s == '-') ? s + 1 : s;
-	for (size_t i = 0; i < ARRAY_SIZE(special); i++)
-		if (!strcmp(t, special[i]) && (t == s || i < 3))
-			return true;
-	bool digits = false;
-	while (isdigit((unsigned char)*t)) {
-		t++;
-		digits = true;
-	}
-	if (*t == '.') {
-		t++;
-		while (isdigit((unsigned char)*t)) {
-			t++;
-			digits = true;
-		}
-	}
-	if (!digits)
-		return false;
-	if (*t == 'e' || *t == 'E') {
-		t++;
-		if (*t == '+' || *t == '-')
-			t++;
-		if (!isdigit((unsigned char)*t))
-			return false;
-		while (isdigit((unsigned char)*t))
-			t++;
-	}
-	return *t == '\0';
-}
-
-static enum scalar_kind scalar_kind(const yaml_node_t *n)
-{
-	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return SK_STRING;
-	const char *s = scalar_text(n);
-	if (!*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") ||
-	    !strcmp(s, "NULL"))
-		return SK_NULL;
-	if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE") ||
-	    !strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))
-		return SK_BOOL;
-	if (matches_int(s))
-		return SK_INT;
-	if (matches_float(s))
-		return SK_FLOAT;
-	return SK_STRING;
-}
-
-static const char *kind_word(enum scalar_kind k)
-{
-	static const char *const words[] = {"a string", "null", "a boolean", "an integer",
-					    "a number"};
-	return words[k];
-}
-
-/* A scalar with an embedded NUL would be cut short by every C string API. */
-static int check_scalar(struct ctx *c, const yaml_node_t *n, const char *where, const char *key)
-{
-	if (n->type != YAML_SCALAR_NODE)
-		return fail(c, n, where, "'%s' must be a scalar, not %s", key, kind_name(n));
-	if (strlen(scalar_text(n)) != n->data.scalar.length)
-		return fail(c, n, where, "'%s' contains a NUL character", key);
-	return 0;
-}
-
-static int get_string(struct ctx *c, const yaml_node_t *n, const char *where, const char *key,
-		      char **ret)
-{
-	int r = check_scalar(c, n, where, key);
-	if (r < 0)
-		return r;
-	enum scalar_kind k = scalar_kind(n);
-	if (k != SK_STRING)
-		return fail(c, n, where, "'%s' must be a string, not %s (quote it)", key,
-			    kind_word(k));
-	free(*ret);
-	*ret = xstrdup(scalar_text(n));
-	return 0;
-}
-
-static int get_bool(struct ctx *c, const yaml_node_t *n, const char *where, const char *key,
-		    bool *ret)
-{
-	int r = check_scalar(c, n, where, key);
-	if (r < 0)
-		return r;
-	if (scalar_kind(n) != SK_BOOL)
-		return fail(c, n, where, "'%s' must be true or false, not '" ECHO "'", key,
-			    scalar_text(n));
-	*ret = tolower((unsigned char)scalar_text(n)[0]) == 't';
-	return 0;
-}
-
-static int get_int(struct ctx *c, const yaml_node_t *n, const char *where, const char *key,
-		   int min, int max, int *ret)
-{
-	int r = check_scalar(c, n, where, key);
-	if (r < 0)
-		return r;
-	const char *s = scalar_text(n);
-	const char *what = min > 0 ? "a positive integer" : "a non-negative integer";
-	if (scalar_kind(n) != SK_INT)
-		return fail(c, n, where, "'%s' must be %s, not '" ECHO "'", key, what, s);
-	errno = 0;
-	long v = strtol(s, NULL, 10);
-	if (errno || v < min || v > max)
-		return fail(c, n, where, "'%s' must be %s of at most %d, not '" ECHO "'", key,
-			    what, max, s);
-	*ret = (int)v;
-	return 0;
-}
-
-static bool valid_name(const char *s)
-{
-	size_t n = strlen(s);
-	if (!n || n > WORKFLOW_MAX_ID_LEN)
-		return false;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-')
-			return false;
-	return true;
-}
-
-static int get_name(struct ctx *c, const yaml_node_t *n, const char *where, const char *key,
-		    char **ret)
-{
-	int r = get_string(c, n, where, key, ret);
-	if (r < 0)
-		return r;
-	if (!valid_name(*ret))
-		return fail(c, n, where,
-			    "'%s' must be 1 to %d characters of [A-Za-z0-9_-], not '" ECHO "'",
-			    key, WORKFLOW_MAX_ID_LEN, *ret);
-	return 0;
-}
-
-static int get_enum(struct ctx *c, const yaml_node_t *n, const char *where, const char *key,
-		    const char *const *allowed, size_t n_allowed, const char *expected,
-		    char **ret)
-{
-	int r = get_string(c, n, where, key, ret);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < n_allowed; i++)
-		if (!strcmp(*ret, allowed[i]))
-			return 0;
-	return fail(c, n, where, "unknown %s '" ECHO "' (expected %s)", key, *ret, expected);
-}
-
-static int get_tool(struct ctx *c, const yaml_node_t *n, const char *where, char **ret)
-{
-	int r = get_string(c, n, where, "tool", ret);
+	int r = wfyaml_get_string(c, n, where, "tool", ret);
 	if (r < 0)
 		return r;
 	if (!agent_tool_is_known(*ret))
-		return fail(c, n, where, "unknown tool '" ECHO "' (expected " TOOL_LIST ")", *ret);
+		return wfyaml_fail(c, n, where, "unknown tool '" ECHO "' (expected " TOOL_LIST ")",
+				   *ret);
 	return 0;
 }
 
-static int get_condition(struct ctx *c, const yaml_node_t *n, const char *where,
+static int get_condition(struct wfyaml_ctx *c, const yaml_node_t *n, const char *where,
 			 const char *key, char **ret)
 {
-	int r = get_string(c, n, where, key, ret);
+	int r = wfyaml_get_string(c, n, where, key, ret);
 	if (r < 0)
 		return r;
 	_cleanup_free_ char *reason = NULL;
 	if (!condition_is_valid(*ret, &reason))
-		return fail(c, n, where, "invalid '%s': %s", key, reason);
+		return wfyaml_fail(c, n, where, "invalid '%s': %s", key, reason);
 	return 0;
-}
-
-/* ---- mappings and sequences ---- */
-
-struct key_rule {
-	const char *const *allowed; /* the keys this mapping may hold */
-	size_t n_allowed;
-	bool ignore_unknown;
-	const char *const *foreign; /* keys of a sibling kind (NULL-terminated) */
-	const char *foreign_msg;    /* "... does not apply to <foreign_msg>" */
-};
-
-/* Check the keys of map: scalar strings, known (or ignored), not repeated. */
-static int check_keys(struct ctx *c, const yaml_node_t *map, const char *where,
-		      const struct key_rule *rule)
-{
-	unsigned long long seen = 0; /* one bit per allowed key */
-	size_t n = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
-	int r = spend(c, map, n);
-	if (r < 0)
-		return r;
-	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-	     p++) {
-		const yaml_node_t *k = node_at(c, p->key);
-		if (k->type != YAML_SCALAR_NODE || scalar_kind(k) == SK_NULL)
-			return fail(c, k, where, "keys must be plain names, not %s",
-				    k->type == YAML_SCALAR_NODE ? "null" : kind_name(k));
-		const char *key = scalar_text(k);
-		size_t i = 0;
-		while (i < rule->n_allowed && strcmp(key, rule->allowed[i]))
-			i++;
-		if (i < rule->n_allowed) {
-			if (seen & (1ull << i))
-				return fail(c, k, where, "duplicate key '" ECHO "'", key);
-			seen |= 1ull << i;
-			continue;
-		}
-		if (rule->ignore_unknown)
-			continue;
-		for (const char *const *f = rule->foreign; f && *f; f++)
-			if (!strcmp(key, *f))
-				return fail(c, k, where, "'%s' does not apply to %s", key,
-					    rule->foreign_msg);
-		return fail(c, k, where, "unknown key '" ECHO "'", key);
-	}
-	return 0;
-}
-
-/* The value of key in map, NULL when absent (keys already checked). */
-static yaml_node_t *map_get(struct ctx *c, const yaml_node_t *map, const char *key)
-{
-	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-	     p++) {
-		yaml_node_t *k = node_at(c, p->key);
-		if (k->type == YAML_SCALAR_NODE && !strcmp(scalar_text(k), key))
-			return node_at(c, p->value);
-	}
-	return NULL;
-}
-
-static int expect_mapping(struct ctx *c, const yaml_node_t *n, const char *where, const char *key)
-{
-	if (n->type != YAML_MAPPING_NODE)
-		return fail(c, n, where, "'%s' must be a mapping, not %s", key, kind_name(n));
-	return 0;
-}
-
-/* A list; *ret_n gets its length. */
-static int expect_sequence(struct ctx *c, const yaml_node_t *n, const char *where,
-			   const char *key, size_t *ret_n)
-{
-	if (n->type != YAML_SEQUENCE_NODE)
-		return fail(c, n, where, "'%s' must be a list, not %s", key, kind_name(n));
-	*ret_n = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-	return spend(c, n, *ret_n);
-}
-
-static yaml_node_t *seq_item(struct ctx *c, const yaml_node_t *seq, size_t i)
-{
-	return node_at(c, seq->data.sequence.items.start[i]);
 }
 
 /* ---- inputs and outputs ---- */
@@ -385,104 +71,107 @@ static bool safe_filename(const char *f)
 	return true;
 }
 
-static int parse_input(struct ctx *c, const yaml_node_t *map, struct workflow_input *in)
+static int parse_input(struct wfyaml_ctx *c, const yaml_node_t *map, struct workflow_input *in)
 {
-	static const struct key_rule rule = {input_keys, ARRAY_SIZE(input_keys), false, NULL,
-					     NULL};
+	static const struct wfyaml_key_rule rule = {input_keys, ARRAY_SIZE(input_keys), false,
+						    NULL, NULL};
 	const char *where = "input";
 	yaml_node_t *v;
 	int r;
 	if (map->type != YAML_MAPPING_NODE)
-		return fail(c, map, NULL, "an input must be a mapping, not %s", kind_name(map));
-	if (!(v = map_get(c, map, "name")))
-		return fail(c, map, where, "missing 'name'");
-	if ((r = get_name(c, v, where, "name", &in->name)) < 0)
+		return wfyaml_fail(c, map, NULL, "an input must be a mapping, not %s",
+				   wfyaml_kind_name(map));
+	if (!(v = wfyaml_map_get(c, map, "name")))
+		return wfyaml_fail(c, map, where, "missing 'name'");
+	if ((r = wfyaml_get_name(c, v, where, "name", &in->name)) < 0)
 		return r;
 	char w[WORKFLOW_MAX_ID_LEN + 16];
 	snprintf(w, sizeof(w), "input '%s'", in->name);
-	if ((r = check_keys(c, map, w, &rule)) < 0)
+	if ((r = wfyaml_check_keys(c, map, w, &rule)) < 0)
 		return r;
-	if ((v = map_get(c, map, "description")) && (r = get_string(c, v, w, "description",
-								   &in->description)) < 0)
+	if ((v = wfyaml_map_get(c, map, "description")) &&
+	    (r = wfyaml_get_string(c, v, w, "description", &in->description)) < 0)
 		return r;
-	if ((v = map_get(c, map, "label")) && (r = get_string(c, v, w, "label", &in->label)) < 0)
+	if ((v = wfyaml_map_get(c, map, "label")) &&
+	    (r = wfyaml_get_string(c, v, w, "label", &in->label)) < 0)
 		return r;
-	if ((v = map_get(c, map, "type")) &&
-	    (r = get_enum(c, v, w, "type", input_types, ARRAY_SIZE(input_types),
-			  "string, number or boolean", &in->type)) < 0)
+	if ((v = wfyaml_map_get(c, map, "type")) &&
+	    (r = wfyaml_get_enum(c, v, w, "type", input_types, ARRAY_SIZE(input_types),
+				 "string, number or boolean", &in->type)) < 0)
 		return r;
-	if ((v = map_get(c, map, "required")) && (r = get_bool(c, v, w, "required",
-								&in->required)) < 0)
+	if ((v = wfyaml_map_get(c, map, "required")) &&
+	    (r = wfyaml_get_bool(c, v, w, "required", &in->required)) < 0)
 		return r;
-	if ((v = map_get(c, map, "default"))) {
-		if ((r = check_scalar(c, v, w, "default")) < 0)
+	if ((v = wfyaml_map_get(c, map, "default"))) {
+		if ((r = wfyaml_check_scalar(c, v, w, "default")) < 0)
 			return r;
-		if (scalar_kind(v) != SK_NULL)
-			in->default_value = xstrdup(scalar_text(v));
+		if (wfyaml_scalar_kind(v) != WFYAML_NULL)
+			in->default_value = xstrdup(wfyaml_scalar_text(v));
 	}
 	return 0;
 }
 
-static int parse_output(struct ctx *c, const yaml_node_t *map, const char *owner,
+static int parse_output(struct wfyaml_ctx *c, const yaml_node_t *map, const char *owner,
 			struct workflow_output *out)
 {
-	static const struct key_rule rule = {output_keys, ARRAY_SIZE(output_keys), false, NULL,
-					     NULL};
+	static const struct wfyaml_key_rule rule = {output_keys, ARRAY_SIZE(output_keys), false,
+						    NULL, NULL};
 	char w[2 * WORKFLOW_MAX_ID_LEN + 32];
 	yaml_node_t *v;
 	int r;
 	snprintf(w, sizeof(w), "%s%soutput", owner ? owner : "", owner ? ": " : "");
 	if (map->type != YAML_MAPPING_NODE)
-		return fail(c, map, owner, "an output must be a mapping, not %s", kind_name(map));
-	if (!(v = map_get(c, map, "name")))
-		return fail(c, map, w, "missing 'name'");
-	if ((r = get_name(c, v, w, "name", &out->name)) < 0)
+		return wfyaml_fail(c, map, owner, "an output must be a mapping, not %s",
+				   wfyaml_kind_name(map));
+	if (!(v = wfyaml_map_get(c, map, "name")))
+		return wfyaml_fail(c, map, w, "missing 'name'");
+	if ((r = wfyaml_get_name(c, v, w, "name", &out->name)) < 0)
 		return r;
 	snprintf(w, sizeof(w), "%s%soutput '%s'", owner ? owner : "", owner ? ": " : "",
 		 out->name);
-	if ((r = check_keys(c, map, w, &rule)) < 0)
+	if ((r = wfyaml_check_keys(c, map, w, &rule)) < 0)
 		return r;
-	if ((v = map_get(c, map, "description")) &&
-	    (r = get_string(c, v, w, "description", &out->description)) < 0)
+	if ((v = wfyaml_map_get(c, map, "description")) &&
+	    (r = wfyaml_get_string(c, v, w, "description", &out->description)) < 0)
 		return r;
-	if ((v = map_get(c, map, "type")) &&
-	    (r = get_enum(c, v, w, "type", output_types, ARRAY_SIZE(output_types),
-			  "string, number, boolean or file", &out->type)) < 0)
+	if ((v = wfyaml_map_get(c, map, "type")) &&
+	    (r = wfyaml_get_enum(c, v, w, "type", output_types, ARRAY_SIZE(output_types),
+				 "string, number, boolean or file", &out->type)) < 0)
 		return r;
-	if ((v = map_get(c, map, "filename"))) {
-		if ((r = get_string(c, v, w, "filename", &out->filename)) < 0)
+	if ((v = wfyaml_map_get(c, map, "filename"))) {
+		if ((r = wfyaml_get_string(c, v, w, "filename", &out->filename)) < 0)
 			return r;
 		if (!safe_filename(out->filename))
-			return fail(c, v, w,
-				    "'filename' must be a relative path inside the output "
-				    "directory, not '" ECHO "'",
-				    out->filename);
+			return wfyaml_fail(c, v, w,
+					   "'filename' must be a relative path inside the output "
+					   "directory, not '" ECHO "'",
+					   out->filename);
 	}
-	if ((v = map_get(c, map, "required")) &&
-	    (r = get_bool(c, v, w, "required", &out->required)) < 0)
+	if ((v = wfyaml_map_get(c, map, "required")) &&
+	    (r = wfyaml_get_bool(c, v, w, "required", &out->required)) < 0)
 		return r;
 	if (out->type && !strcmp(out->type, "file") && !out->filename)
-		return fail(c, map, w, "type 'file' needs a 'filename'");
+		return wfyaml_fail(c, map, w, "type 'file' needs a 'filename'");
 	return 0;
 }
 
 /* owner: NULL for the workflow's outputs, "step 'x'" for a step's. */
-static int parse_outputs(struct ctx *c, const yaml_node_t *seq, const char *owner,
+static int parse_outputs(struct wfyaml_ctx *c, const yaml_node_t *seq, const char *owner,
 			 struct workflow_output **ret, size_t *ret_n)
 {
 	size_t n = 0;
-	int r = expect_sequence(c, seq, owner, "outputs", &n);
+	int r = wfyaml_expect_sequence(c, seq, owner, "outputs", &n);
 	if (r < 0)
 		return r;
 	*ret = xcalloc(n ? n : 1, sizeof(**ret));
 	*ret_n = n;
 	for (size_t i = 0; i < n; i++) {
-		if ((r = parse_output(c, seq_item(c, seq, i), owner, &(*ret)[i])) < 0)
+		if ((r = parse_output(c, wfyaml_seq_item(c, seq, i), owner, &(*ret)[i])) < 0)
 			return r;
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp((*ret)[j].name, (*ret)[i].name))
-				return fail(c, seq_item(c, seq, i), owner,
-					    "duplicate output name '%s'", (*ret)[i].name);
+				return wfyaml_fail(c, wfyaml_seq_item(c, seq, i), owner,
+						   "duplicate output name '%s'", (*ret)[i].name);
 	}
 	return 0;
 }
@@ -506,107 +195,111 @@ static const char *const all_step_keys[] = {"tool",  "model",         "prompt", 
 					    "timeout", "onTimeout", NULL};
 static const char *const step_config_keys[] = {"timeout", "retries"};
 
-static int parse_steps(struct ctx *c, const yaml_node_t *seq, const char *where, int depth,
+static int parse_steps(struct wfyaml_ctx *c, const yaml_node_t *seq, const char *where, int depth,
 		       struct workflow_step **ret, size_t *ret_n);
 
-static int register_id(struct ctx *c, const yaml_node_t *n, const char *id)
+static int register_id(struct wfyaml_ctx *c, const yaml_node_t *n, const char *id)
 {
 	for (size_t i = 0; i < c->n_ids; i++)
 		if (!strcmp(c->ids[i].id, id))
-			return fail(c, n, NULL,
-				    "step '%s': duplicate id (first used at line %d; ids must be "
-				    "unique across the whole workflow, loop steps included)",
-				    id, c->ids[i].line);
+			return wfyaml_fail(c, n, NULL,
+					   "step '%s': duplicate id (first used at line %d; ids must be "
+					   "unique across the whole workflow, loop steps included)",
+					   id, c->ids[i].line);
 	if (c->n_ids >= WORKFLOW_MAX_STEPS)
-		return fail(c, n, NULL, "too many steps (at most %d)", WORKFLOW_MAX_STEPS);
+		return wfyaml_fail(c, n, NULL, "too many steps (at most %d)", WORKFLOW_MAX_STEPS);
 	c->ids = xrealloc(c->ids, (c->n_ids + 1) * sizeof(*c->ids));
-	c->ids[c->n_ids++] = (struct seen_id){id, line_of(n)};
+	c->ids[c->n_ids++] = (struct seen_id){id, wfyaml_line_of(n)};
 	return 0;
 }
 
-static int parse_agent(struct ctx *c, const yaml_node_t *map, const char *w,
+static int parse_agent(struct wfyaml_ctx *c, const yaml_node_t *map, const char *w,
 		       struct workflow_step *s)
 {
 	yaml_node_t *v;
 	int r;
-	if ((v = map_get(c, map, "tool")) && (r = get_tool(c, v, w, &s->tool)) < 0)
+	if ((v = wfyaml_map_get(c, map, "tool")) && (r = get_tool(c, v, w, &s->tool)) < 0)
 		return r;
-	if ((v = map_get(c, map, "model")) && (r = get_string(c, v, w, "model", &s->model)) < 0)
+	if ((v = wfyaml_map_get(c, map, "model")) &&
+	    (r = wfyaml_get_string(c, v, w, "model", &s->model)) < 0)
 		return r;
-	if (!(v = map_get(c, map, "prompt")))
-		return fail(c, map, w, "missing 'prompt' (agent steps need one)");
-	if ((r = get_string(c, v, w, "prompt", &s->prompt)) < 0)
+	if (!(v = wfyaml_map_get(c, map, "prompt")))
+		return wfyaml_fail(c, map, w, "missing 'prompt' (agent steps need one)");
+	if ((r = wfyaml_get_string(c, v, w, "prompt", &s->prompt)) < 0)
 		return r;
 	if (!s->prompt[strspn(s->prompt, " \t\r\n")])
-		return fail(c, v, w, "'prompt' is empty");
-	if ((v = map_get(c, map, "config"))) {
-		static const struct key_rule rule = {step_config_keys, ARRAY_SIZE(step_config_keys),
-						     false, NULL, NULL};
+		return wfyaml_fail(c, v, w, "'prompt' is empty");
+	if ((v = wfyaml_map_get(c, map, "config"))) {
+		static const struct wfyaml_key_rule rule = {step_config_keys,
+							    ARRAY_SIZE(step_config_keys), false,
+							    NULL, NULL};
 		yaml_node_t *t;
-		if ((r = expect_mapping(c, v, w, "config")) < 0 ||
-		    (r = check_keys(c, v, w, &rule)) < 0)
+		if ((r = wfyaml_expect_mapping(c, v, w, "config")) < 0 ||
+		    (r = wfyaml_check_keys(c, v, w, &rule)) < 0)
 			return r;
-		if ((t = map_get(c, v, "timeout")) &&
-		    (r = get_int(c, t, w, "timeout", 1, WORKFLOW_MAX_TIMEOUT_S, &s->timeout_s)) < 0)
+		if ((t = wfyaml_map_get(c, v, "timeout")) &&
+		    (r = wfyaml_get_int(c, t, w, "timeout", 1, WORKFLOW_MAX_TIMEOUT_S,
+					&s->timeout_s)) < 0)
 			return r;
-		if ((t = map_get(c, v, "retries")) &&
-		    (r = get_int(c, t, w, "retries", 0, 100, &s->retries)) < 0)
+		if ((t = wfyaml_map_get(c, v, "retries")) &&
+		    (r = wfyaml_get_int(c, t, w, "retries", 0, 100, &s->retries)) < 0)
 			return r;
 	}
 	return 0;
 }
 
-static int parse_command(struct ctx *c, const yaml_node_t *map, const char *w,
+static int parse_command(struct wfyaml_ctx *c, const yaml_node_t *map, const char *w,
 			 struct workflow_step *s)
 {
 	yaml_node_t *v;
 	int r;
-	if (!(v = map_get(c, map, "command")))
-		return fail(c, map, w, "missing 'command' (command steps need one)");
-	if ((r = get_string(c, v, w, "command", &s->command)) < 0)
+	if (!(v = wfyaml_map_get(c, map, "command")))
+		return wfyaml_fail(c, map, w, "missing 'command' (command steps need one)");
+	if ((r = wfyaml_get_string(c, v, w, "command", &s->command)) < 0)
 		return r;
 	if (!s->command[strspn(s->command, " \t\r\n")])
-		return fail(c, v, w, "'command' is empty");
-	if ((v = map_get(c, map, "args"))) {
+		return wfyaml_fail(c, v, w, "'command' is empty");
+	if ((v = wfyaml_map_get(c, map, "args"))) {
 		size_t n = 0;
-		if ((r = expect_sequence(c, v, w, "args", &n)) < 0)
+		if ((r = wfyaml_expect_sequence(c, v, w, "args", &n)) < 0)
 			return r;
 		s->args = xcalloc(n ? n : 1, sizeof(char *));
 		s->n_args = n;
 		for (size_t i = 0; i < n; i++)
-			if ((r = get_string(c, seq_item(c, v, i), w, "args", &s->args[i])) < 0)
+			if ((r = wfyaml_get_string(c, wfyaml_seq_item(c, v, i), w, "args",
+						   &s->args[i])) < 0)
 				return r;
 	}
-	if ((v = map_get(c, map, "allow_failure")) &&
-	    (r = get_bool(c, v, w, "allow_failure", &s->allow_failure)) < 0)
+	if ((v = wfyaml_map_get(c, map, "allow_failure")) &&
+	    (r = wfyaml_get_bool(c, v, w, "allow_failure", &s->allow_failure)) < 0)
 		return r;
 	return 0;
 }
 
-static int parse_loop(struct ctx *c, const yaml_node_t *map, const char *w, int depth,
+static int parse_loop(struct wfyaml_ctx *c, const yaml_node_t *map, const char *w, int depth,
 		      struct workflow_step *s)
 {
 	yaml_node_t *v;
 	int r;
 	if (depth >= WORKFLOW_MAX_DEPTH)
-		return fail(c, map, w, "loops nested more than %d deep", WORKFLOW_MAX_DEPTH);
-	if (!(v = map_get(c, map, "steps")))
-		return fail(c, map, w, "missing 'steps' (loop steps need them)");
+		return wfyaml_fail(c, map, w, "loops nested more than %d deep", WORKFLOW_MAX_DEPTH);
+	if (!(v = wfyaml_map_get(c, map, "steps")))
+		return wfyaml_fail(c, map, w, "missing 'steps' (loop steps need them)");
 	if ((r = parse_steps(c, v, w, depth + 1, &s->steps, &s->n_steps)) < 0)
 		return r;
-	if (!(v = map_get(c, map, "until")))
-		return fail(c, map, w, "missing 'until' (loop steps need one)");
+	if (!(v = wfyaml_map_get(c, map, "until")))
+		return wfyaml_fail(c, map, w, "missing 'until' (loop steps need one)");
 	if ((r = get_condition(c, v, w, "until", &s->until)) < 0)
 		return r;
 	s->max_iterations = WORKFLOW_DEFAULT_MAX_ITERATIONS;
-	if ((v = map_get(c, map, "maxIterations")) &&
-	    (r = get_int(c, v, w, "maxIterations", 1, WORKFLOW_MAX_ITERATIONS_CAP,
-			 &s->max_iterations)) < 0)
+	if ((v = wfyaml_map_get(c, map, "maxIterations")) &&
+	    (r = wfyaml_get_int(c, v, w, "maxIterations", 1, WORKFLOW_MAX_ITERATIONS_CAP,
+				&s->max_iterations)) < 0)
 		return r;
 	return 0;
 }
 
-static int parse_breakpoint(struct ctx *c, const yaml_node_t *map, const char *w, int depth,
+static int parse_breakpoint(struct wfyaml_ctx *c, const yaml_node_t *map, const char *w, int depth,
 			    struct workflow_step *s)
 {
 	yaml_node_t *v;
@@ -614,37 +307,39 @@ static int parse_breakpoint(struct ctx *c, const yaml_node_t *map, const char *w
 	/* An approval is given to a step id, once per run: inside a loop the
 	 * same id would come back every iteration. */
 	if (depth > 0)
-		return fail(c, map, w,
-			    "breakpoint steps must be at the top level of the workflow, not "
-			    "inside a loop");
-	if (!(v = map_get(c, map, "message")))
-		return fail(c, map, w, "missing 'message' (breakpoint steps need one)");
-	if ((r = get_string(c, v, w, "message", &s->message)) < 0)
+		return wfyaml_fail(c, map, w,
+				   "breakpoint steps must be at the top level of the workflow, not "
+				   "inside a loop");
+	if (!(v = wfyaml_map_get(c, map, "message")))
+		return wfyaml_fail(c, map, w, "missing 'message' (breakpoint steps need one)");
+	if ((r = wfyaml_get_string(c, v, w, "message", &s->message)) < 0)
 		return r;
 	if (!s->message[strspn(s->message, " \t\r\n")])
-		return fail(c, v, w, "'message' is empty");
+		return wfyaml_fail(c, v, w, "'message' is empty");
 	if (strlen(s->message) > WORKFLOW_MAX_MESSAGE)
-		return fail(c, v, w, "'message' is longer than %d bytes", WORKFLOW_MAX_MESSAGE);
-	if ((v = map_get(c, map, "timeout")) &&
-	    (r = get_int(c, v, w, "timeout", 1, WORKFLOW_MAX_TIMEOUT_S, &s->timeout_s)) < 0)
+		return wfyaml_fail(c, v, w, "'message' is longer than %d bytes",
+				   WORKFLOW_MAX_MESSAGE);
+	if ((v = wfyaml_map_get(c, map, "timeout")) &&
+	    (r = wfyaml_get_int(c, v, w, "timeout", 1, WORKFLOW_MAX_TIMEOUT_S, &s->timeout_s)) < 0)
 		return r;
-	if ((v = map_get(c, map, "onTimeout"))) {
+	if ((v = wfyaml_map_get(c, map, "onTimeout"))) {
 		_cleanup_free_ char *how = NULL;
-		if ((r = get_enum(c, v, w, "onTimeout", on_timeout_values,
-				  ARRAY_SIZE(on_timeout_values), "fail or continue", &how)) < 0)
+		if ((r = wfyaml_get_enum(c, v, w, "onTimeout", on_timeout_values,
+					 ARRAY_SIZE(on_timeout_values), "fail or continue", &how)) < 0)
 			return r;
 		if (!s->timeout_s)
-			return fail(c, v, w, "'onTimeout' needs a 'timeout'");
+			return wfyaml_fail(c, v, w, "'onTimeout' needs a 'timeout'");
 		s->on_timeout = !strcmp(how, "continue") ? WORKFLOW_ON_TIMEOUT_CONTINUE
 							  : WORKFLOW_ON_TIMEOUT_FAIL;
 	}
 	return 0;
 }
 
-static int parse_step(struct ctx *c, const yaml_node_t *map, int depth, struct workflow_step *s)
+static int parse_step(struct wfyaml_ctx *c, const yaml_node_t *map, int depth,
+		      struct workflow_step *s)
 {
 	static const char *const types[] = {"agent", "command", "loop", "breakpoint"};
-	static const struct key_rule rules[] = {
+	static const struct wfyaml_key_rule rules[] = {
 		{agent_keys, ARRAY_SIZE(agent_keys), false, all_step_keys, "agent steps"},
 		{command_keys, ARRAY_SIZE(command_keys), false, all_step_keys, "command steps"},
 		{loop_keys, ARRAY_SIZE(loop_keys), false, all_step_keys, "loop steps"},
@@ -654,38 +349,42 @@ static int parse_step(struct ctx *c, const yaml_node_t *map, int depth, struct w
 	yaml_node_t *v;
 	int r;
 
-	s->line = line_of(map);
+	s->line = wfyaml_line_of(map);
 	if (map->type != YAML_MAPPING_NODE)
-		return fail(c, map, NULL, "a step must be a mapping, not %s", kind_name(map));
+		return wfyaml_fail(c, map, NULL, "a step must be a mapping, not %s",
+				   wfyaml_kind_name(map));
 	/* id and type first: every later message names the step, and the type
 	 * decides which keys are allowed. */
-	if (!(v = map_get(c, map, "id")))
-		return fail(c, map, NULL, "step without 'id'");
-	if ((r = get_name(c, v, "step", "id", &s->id)) < 0)
+	if (!(v = wfyaml_map_get(c, map, "id")))
+		return wfyaml_fail(c, map, NULL, "step without 'id'");
+	if ((r = wfyaml_get_name(c, v, "step", "id", &s->id)) < 0)
 		return r;
 	char w[WORKFLOW_MAX_ID_LEN + 16];
 	snprintf(w, sizeof(w), "step '%s'", s->id);
 	if ((r = register_id(c, v, s->id)) < 0)
 		return r;
-	if (!(v = map_get(c, map, "type")))
-		return fail(c, map, w, "missing 'type' (agent, command, loop or breakpoint)");
+	if (!(v = wfyaml_map_get(c, map, "type")))
+		return wfyaml_fail(c, map, w,
+				   "missing 'type' (agent, command, loop or breakpoint)");
 	_cleanup_free_ char *type = NULL;
-	if ((r = get_enum(c, v, w, "type", types, ARRAY_SIZE(types),
-			  "agent, command, loop or breakpoint", &type)) < 0)
+	if ((r = wfyaml_get_enum(c, v, w, "type", types, ARRAY_SIZE(types),
+				 "agent, command, loop or breakpoint", &type)) < 0)
 		return r;
 	size_t t = 0;
 	while (strcmp(type, types[t]))
 		t++;
 	/* types[] is in the order of enum workflow_step_type. */
 	s->type = (enum workflow_step_type)t;
-	if ((r = check_keys(c, map, w, &rules[t])) < 0)
+	if ((r = wfyaml_check_keys(c, map, w, &rules[t])) < 0)
 		return r;
 
-	if ((v = map_get(c, map, "name")) && (r = get_string(c, v, w, "name", &s->name)) < 0)
+	if ((v = wfyaml_map_get(c, map, "name")) &&
+	    (r = wfyaml_get_string(c, v, w, "name", &s->name)) < 0)
 		return r;
 	if (!s->name)
 		s->name = xstrdup(s->id);
-	if ((v = map_get(c, map, "if")) && (r = get_condition(c, v, w, "if", &s->if_cond)) < 0)
+	if ((v = wfyaml_map_get(c, map, "if")) &&
+	    (r = get_condition(c, v, w, "if", &s->if_cond)) < 0)
 		return r;
 
 	switch (s->type) {
@@ -705,25 +404,25 @@ static int parse_step(struct ctx *c, const yaml_node_t *map, int depth, struct w
 	if (r < 0)
 		return r;
 	if ((s->type == WORKFLOW_STEP_AGENT || s->type == WORKFLOW_STEP_COMMAND) &&
-	    (v = map_get(c, map, "outputs")) &&
+	    (v = wfyaml_map_get(c, map, "outputs")) &&
 	    (r = parse_outputs(c, v, w, &s->outputs, &s->n_outputs)) < 0)
 		return r;
 	return 0;
 }
 
-static int parse_steps(struct ctx *c, const yaml_node_t *seq, const char *where, int depth,
+static int parse_steps(struct wfyaml_ctx *c, const yaml_node_t *seq, const char *where, int depth,
 		       struct workflow_step **ret, size_t *ret_n)
 {
 	size_t n = 0;
-	int r = expect_sequence(c, seq, where, "steps", &n);
+	int r = wfyaml_expect_sequence(c, seq, where, "steps", &n);
 	if (r < 0)
 		return r;
 	if (n == 0)
-		return fail(c, seq, where, "'steps' is empty");
+		return wfyaml_fail(c, seq, where, "'steps' is empty");
 	*ret = xcalloc(n, sizeof(**ret));
 	*ret_n = n;
 	for (size_t i = 0; i < n; i++)
-		if ((r = parse_step(c, seq_item(c, seq, i), depth, &(*ret)[i])) < 0)
+		if ((r = parse_step(c, wfyaml_seq_item(c, seq, i), depth, &(*ret)[i])) < 0)
 			return r;
 	return 0;
 }
@@ -735,170 +434,106 @@ static const char *const top_keys[] = {"version", "name",     "description", "in
 static const char *const defaults_keys[] = {"tool", "model"};
 static const char *const config_keys[] = {"timeout", "continueOnError", "loopLimit"};
 
-static int parse_version(struct ctx *c, const yaml_node_t *v, struct workflow *wf)
+static int parse_version(struct wfyaml_ctx *c, const yaml_node_t *v, struct workflow *wf)
 {
-	int r = check_scalar(c, v, NULL, "version");
+	int r = wfyaml_check_scalar(c, v, NULL, "version");
 	if (r < 0)
 		return r;
-	enum scalar_kind k = scalar_kind(v);
+	enum wfyaml_scalar_kind k = wfyaml_scalar_kind(v);
 	/* '1.0' quoted, or written bare (a YAML float): both mean 1.0.  A bare
 	 * 1 or 1.00 is not how anyone writes this version. */
-	if ((k != SK_STRING && k != SK_FLOAT) || strcmp(scalar_text(v), "1.0"))
-		return fail(c, v, NULL, "unsupported workflow version '" ECHO "' (expected '1.0')",
-			    scalar_text(v));
+	if ((k != WFYAML_STRING && k != WFYAML_FLOAT) || strcmp(wfyaml_scalar_text(v), "1.0"))
+		return wfyaml_fail(c, v, NULL,
+				   "unsupported workflow version '" ECHO "' (expected '1.0')",
+				   wfyaml_scalar_text(v));
 	wf->version = xstrdup("1.0");
 	return 0;
 }
 
-static int parse_root(struct ctx *c, const yaml_node_t *root, struct workflow *wf)
+static int parse_root(struct wfyaml_ctx *c, const yaml_node_t *root, struct workflow *wf)
 {
-	static const struct key_rule rule = {top_keys, ARRAY_SIZE(top_keys), true, NULL, NULL};
+	static const struct wfyaml_key_rule rule = {top_keys, ARRAY_SIZE(top_keys), true,
+						    NULL, NULL};
 	yaml_node_t *v;
 	int r;
 	if (root->type != YAML_MAPPING_NODE)
-		return fail(c, root, NULL, "a workflow must be a mapping, not %s", kind_name(root));
-	if ((r = check_keys(c, root, NULL, &rule)) < 0)
+		return wfyaml_fail(c, root, NULL, "a workflow must be a mapping, not %s",
+				   wfyaml_kind_name(root));
+	if ((r = wfyaml_check_keys(c, root, NULL, &rule)) < 0)
 		return r;
 
-	if (!(v = map_get(c, root, "version")))
-		return fail(c, root, NULL, "missing 'version' (expected '1.0')");
+	if (!(v = wfyaml_map_get(c, root, "version")))
+		return wfyaml_fail(c, root, NULL, "missing 'version' (expected '1.0')");
 	if ((r = parse_version(c, v, wf)) < 0)
 		return r;
-	if ((v = map_get(c, root, "name")) && (r = get_string(c, v, NULL, "name", &wf->name)) < 0)
+	if ((v = wfyaml_map_get(c, root, "name")) &&
+	    (r = wfyaml_get_string(c, v, NULL, "name", &wf->name)) < 0)
 		return r;
-	if ((v = map_get(c, root, "description")) &&
-	    (r = get_string(c, v, NULL, "description", &wf->description)) < 0)
+	if ((v = wfyaml_map_get(c, root, "description")) &&
+	    (r = wfyaml_get_string(c, v, NULL, "description", &wf->description)) < 0)
 		return r;
 
-	if ((v = map_get(c, root, "inputs"))) {
+	if ((v = wfyaml_map_get(c, root, "inputs"))) {
 		size_t n = 0;
-		if ((r = expect_sequence(c, v, NULL, "inputs", &n)) < 0)
+		if ((r = wfyaml_expect_sequence(c, v, NULL, "inputs", &n)) < 0)
 			return r;
 		wf->inputs = xcalloc(n ? n : 1, sizeof(*wf->inputs));
 		wf->n_inputs = n;
 		for (size_t i = 0; i < n; i++) {
-			if ((r = parse_input(c, seq_item(c, v, i), &wf->inputs[i])) < 0)
+			if ((r = parse_input(c, wfyaml_seq_item(c, v, i), &wf->inputs[i])) < 0)
 				return r;
 			for (size_t j = 0; j < i; j++)
 				if (!strcmp(wf->inputs[j].name, wf->inputs[i].name))
-					return fail(c, seq_item(c, v, i), NULL,
-						    "duplicate input name '%s'", wf->inputs[i].name);
+					return wfyaml_fail(c, wfyaml_seq_item(c, v, i), NULL,
+							   "duplicate input name '%s'",
+							   wf->inputs[i].name);
 		}
 	}
-	if ((v = map_get(c, root, "outputs")) &&
+	if ((v = wfyaml_map_get(c, root, "outputs")) &&
 	    (r = parse_outputs(c, v, NULL, &wf->outputs, &wf->n_outputs)) < 0)
 		return r;
 
-	if ((v = map_get(c, root, "defaults"))) {
-		static const struct key_rule drule = {defaults_keys, ARRAY_SIZE(defaults_keys),
-						      false, NULL, NULL};
+	if ((v = wfyaml_map_get(c, root, "defaults"))) {
+		static const struct wfyaml_key_rule drule = {defaults_keys,
+							     ARRAY_SIZE(defaults_keys), false,
+							     NULL, NULL};
 		yaml_node_t *t;
-		if ((r = expect_mapping(c, v, NULL, "defaults")) < 0 ||
-		    (r = check_keys(c, v, "defaults", &drule)) < 0)
+		if ((r = wfyaml_expect_mapping(c, v, NULL, "defaults")) < 0 ||
+		    (r = wfyaml_check_keys(c, v, "defaults", &drule)) < 0)
 			return r;
-		if ((t = map_get(c, v, "tool")) && (r = get_tool(c, t, "defaults",
-								 &wf->default_tool)) < 0)
+		if ((t = wfyaml_map_get(c, v, "tool")) &&
+		    (r = get_tool(c, t, "defaults", &wf->default_tool)) < 0)
 			return r;
-		if ((t = map_get(c, v, "model")) &&
-		    (r = get_string(c, t, "defaults", "model", &wf->default_model)) < 0)
+		if ((t = wfyaml_map_get(c, v, "model")) &&
+		    (r = wfyaml_get_string(c, t, "defaults", "model", &wf->default_model)) < 0)
 			return r;
 	}
 
 	wf->timeout_s = WORKFLOW_DEFAULT_TIMEOUT_S;
-	if ((v = map_get(c, root, "config"))) {
-		static const struct key_rule crule = {config_keys, ARRAY_SIZE(config_keys), false,
-						      NULL, NULL};
+	if ((v = wfyaml_map_get(c, root, "config"))) {
+		static const struct wfyaml_key_rule crule = {config_keys, ARRAY_SIZE(config_keys),
+							     false, NULL, NULL};
 		yaml_node_t *t;
-		if ((r = expect_mapping(c, v, NULL, "config")) < 0 ||
-		    (r = check_keys(c, v, "config", &crule)) < 0)
+		if ((r = wfyaml_expect_mapping(c, v, NULL, "config")) < 0 ||
+		    (r = wfyaml_check_keys(c, v, "config", &crule)) < 0)
 			return r;
-		if ((t = map_get(c, v, "timeout")) &&
-		    (r = get_int(c, t, "config", "timeout", 1, WORKFLOW_MAX_TIMEOUT_S,
-				 &wf->timeout_s)) < 0)
+		if ((t = wfyaml_map_get(c, v, "timeout")) &&
+		    (r = wfyaml_get_int(c, t, "config", "timeout", 1, WORKFLOW_MAX_TIMEOUT_S,
+					&wf->timeout_s)) < 0)
 			return r;
-		if ((t = map_get(c, v, "continueOnError")) &&
-		    (r = get_bool(c, t, "config", "continueOnError", &wf->continue_on_error)) < 0)
+		if ((t = wfyaml_map_get(c, v, "continueOnError")) &&
+		    (r = wfyaml_get_bool(c, t, "config", "continueOnError",
+					 &wf->continue_on_error)) < 0)
 			return r;
-		if ((t = map_get(c, v, "loopLimit")) &&
-		    (r = get_int(c, t, "config", "loopLimit", 1, WORKFLOW_MAX_ITERATIONS_CAP,
-				 &wf->loop_limit)) < 0)
+		if ((t = wfyaml_map_get(c, v, "loopLimit")) &&
+		    (r = wfyaml_get_int(c, t, "config", "loopLimit", 1, WORKFLOW_MAX_ITERATIONS_CAP,
+					&wf->loop_limit)) < 0)
 			return r;
 	}
 
-	if (!(v = map_get(c, root, "steps")))
-		return fail(c, root, NULL, "missing 'steps'");
+	if (!(v = wfyaml_map_get(c, root, "steps")))
+		return wfyaml_fail(c, root, NULL, "missing 'steps'");
 	return parse_steps(c, v, NULL, 0, &wf->steps, &wf->n_steps);
-}
-
-/* libyaml's own message for a document it could not load. */
-static int yaml_failure(struct ctx *c, const yaml_parser_t *p, const char *buf, size_t len)
-{
-	if (p->error == YAML_MEMORY_ERROR)
-		return rv_error_set(c->err, ENOMEM, "%s: out of memory while parsing YAML", c->name);
-	int line;
-	if (p->error == YAML_READER_ERROR) {
-		/* Reader errors (bad encoding, control characters) only give a
-		 * byte offset. */
-		line = 1;
-		for (size_t i = 0; i < p->problem_offset && i < len; i++)
-			line += buf[i] == '\n';
-	} else {
-		line = (int)p->problem_mark.line + 1;
-	}
-	const char *problem = p->problem ? p->problem : "invalid YAML";
-	if (p->context && p->error != YAML_READER_ERROR)
-		return rv_error_set(c->err, EBADMSG, "%s:%d: %s (%s at line %d)", c->name, line,
-				    problem, p->context, (int)p->context_mark.line + 1);
-	return rv_error_set(c->err, EBADMSG, "%s:%d: %s", c->name, line, problem);
-}
-
-/* libyaml (0.2.5) has no nesting limit, and its scanner does work in
- * proportion to the flow depth for every token: 1 MiB of "[[[[..." would
- * take tens of minutes to load.  So a first pass through the event API
- * counts the depth and stops at WORKFLOW_MAX_YAML_DEPTH, while libyaml
- * scans: the work before that is linear in the text.  The document is only
- * built once the text has passed. */
-static int check_nesting(struct ctx *c, const char *buf, size_t len)
-{
-	yaml_parser_t p;
-	if (!yaml_parser_initialize(&p))
-		return rv_error_set(c->err, ENOMEM, "%s: cannot initialize the YAML parser",
-				    c->name);
-	yaml_parser_set_input_string(&p, (const unsigned char *)(buf ? buf : ""), buf ? len : 0);
-	int depth = 0, r = 0;
-	size_t nodes = 0;
-	for (;;) {
-		yaml_event_t ev;
-		if (!yaml_parser_parse(&p, &ev)) {
-			r = yaml_failure(c, &p, buf, len);
-			break;
-		}
-		yaml_event_type_t type = ev.type;
-		int line = (int)ev.start_mark.line + 1;
-		yaml_event_delete(&ev);
-		if ((type == YAML_SCALAR_EVENT || type == YAML_ALIAS_EVENT ||
-		     type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) &&
-		    ++nodes > WORKFLOW_MAX_NODES) {
-			r = rv_error_set(c->err, EBADMSG,
-					 "%s:%d: workflow too large (more than %d YAML nodes)", c->name,
-					 line, WORKFLOW_MAX_NODES);
-			break;
-		}
-		if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
-			if (++depth > WORKFLOW_MAX_YAML_DEPTH) {
-				r = rv_error_set(c->err, EBADMSG,
-						 "%s:%d: lists and mappings nested more than %d deep",
-						 c->name, line, WORKFLOW_MAX_YAML_DEPTH);
-				break;
-			}
-		} else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) {
-			depth--;
-		} else if (type == YAML_STREAM_END_EVENT) {
-			break;
-		}
-	}
-	yaml_parser_delete(&p);
-	return r;
 }
 
 struct parser_guard {
@@ -921,12 +556,12 @@ int workflow_parse(const char *buf, size_t len, const char *name, struct workflo
 		   struct rv_error **err)
 {
 	_cleanup_(parser_guard_release) struct parser_guard g = {0};
-	struct ctx c = {.name = name ? name : "<workflow>", .err = err};
+	struct wfyaml_ctx c = {.name = name ? name : "<workflow>", .err = err};
 
 	if (len > WORKFLOW_MAX_BYTES)
 		return rv_error_set(err, EFBIG, "%s: workflow larger than %d bytes", c.name,
 				    WORKFLOW_MAX_BYTES);
-	int r = check_nesting(&c, buf, len);
+	int r = wfyaml_check_nesting(&c, buf, len);
 	if (r < 0)
 		return r;
 	if (!yaml_parser_initialize(&g.parser))
@@ -935,7 +570,7 @@ int workflow_parse(const char *buf, size_t len, const char *name, struct workflo
 	yaml_parser_set_input_string(&g.parser, (const unsigned char *)(buf ? buf : ""),
 				     buf ? len : 0);
 	if (!yaml_parser_load(&g.parser, &g.doc))
-		return yaml_failure(&c, &g.parser, buf, len);
+		return wfyaml_failure(&c, &g.parser, buf, len);
 	g.doc_ok = true;
 	c.doc = &g.doc;
 
@@ -944,12 +579,12 @@ int workflow_parse(const char *buf, size_t len, const char *name, struct workflo
 		return rv_error_set(err, EBADMSG, "%s:1: the workflow is empty", c.name);
 	/* A second document would be silently ignored: refuse it. */
 	if (!yaml_parser_load(&g.parser, &g.extra))
-		return yaml_failure(&c, &g.parser, buf, len);
+		return wfyaml_failure(&c, &g.parser, buf, len);
 	g.extra_ok = true;
 	yaml_node_t *extra_root = yaml_document_get_root_node(&g.extra);
 	if (extra_root)
 		return rv_error_set(err, EBADMSG, "%s:%d: more than one YAML document", c.name,
-				    line_of(extra_root));
+				    wfyaml_line_of(extra_root));
 
 	struct workflow *wf = xcalloc(1, sizeof(*wf));
 	r = parse_root(&c, root, wf);

@@ -1,3 +1,10 @@
+/*
+ * Why one file over 800 lines: it is the one wrapper of a libcurl easy
+ * handle.  Endpoints, bounded and streamed replies, the mapping of curl
+ * codes and HTTP statuses to rover's errors, and hijacked (attach)
+ * connections all set options on, and read results from, the same handle
+ * and its callbacks; split, each part would need the handle's internals.
+ */
 #define _GNU_SOURCE
 #include "engine_http.h"
 

@@ -1,3 +1,12 @@
+/*
+ * Why one file over 800 lines: most of it is one table of settings walked
+ * by every source (defaults, user configuration, environment, rover.json)
+ * with the tighten-only rule for the repository's values; the agent's user
+ * and the re-owning of the files it wrote are the other half of the same
+ * decision (which uid the container runs as), made from the same settings.
+ * Re-owning a tree (chown_entries and its callers) is the part to move out
+ * if this file grows further.
+ */
 #define _GNU_SOURCE
 #include "hardening.h"
 

@@ -1,3 +1,11 @@
+/*
+ * Why one file over 800 lines: everything here answers project.h's one
+ * question - where a project lives, where its store is and what rover.json
+ * says - and the migration of the previous rover's in-project store (from
+ * "the store the previous rover kept inside the project") needs the same
+ * root and store-path rules.  The migration is the part to move out
+ * (project_migrate.c) if this file grows further.
+ */
 #define _GNU_SOURCE
 #include "project.h"
 

@@ -1,3 +1,10 @@
+/*
+ * Why one file over 800 lines: it is one procedure, resume_task(), whose
+ * eight steps resume.h lists in order; each section below is one of those
+ * steps, and the crash recovery of step 4 finishes or undoes exactly what
+ * steps 5-8 do (resumeInFlight).  Read together, the order and its undo stay checkable;
+ * split, they would not.
+ */
 #define _GNU_SOURCE
 #include "resume.h"
 

@@ -1,3 +1,10 @@
+/*
+ * Why one file over 800 lines: it is the parser, migrator and accessor set of
+ * one format, description.json.  Validation, version migration, the status
+ * enum and the typed field accessors all read and write the same json-c
+ * object under the same rules (task.h); apart they would each have to
+ * repeat those rules.
+ */
 #define _GNU_SOURCE
 #include "task.h"
 

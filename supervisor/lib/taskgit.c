@@ -1,3 +1,13 @@
+/*
+ * Why one file over 800 lines: everything here acts on one snapshot of a
+ * task's work (taskgit.h) - taking it, diffing it, committing, merging,
+ * pushing it, and telling what a delete would lose.  Taking the snapshot
+ * (from "the walk before git looks" to "diff") is the part that would stand
+ * alone, and was split out once; gcc 12's -fanalyzer (make lint) then
+ * reported a false "uninitialized" in taskgit_merge, which it does not when
+ * taskgit_snapshot() is in this file.  Split it again once the analyzer
+ * copes.
+ */
 #define _GNU_SOURCE
 #include "taskgit.h"
 

@@ -4,7 +4,9 @@
  * split anywhere, event parsing, error mapping; and the HTTP paths end to end
  * against a small scripted HTTP server on an AF_UNIX socket in a thread
  * (404/409/500 bodies, the reply cap, a timeout, an event stream that sends
- * no headers until told to). */
+ * no headers until told to).
+ * Over 800 lines because it shares one scripted HTTP server among all of
+ * these. */
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>
