@@ -51,6 +51,23 @@ static void on_heartbeat(void *userdata, bool output)
 	(void)status_file_heartbeat(r->status, output, &e);
 }
 
+/* How every step's process runs: in the workspace, teed, captured up to
+ * CAPTURE_CAP, with the step's timeout and the run's grace and heartbeat. */
+static struct spawn_opts step_spawn_opts(struct run *r, char **argv, char *const *env,
+					 int timeout_s)
+{
+	return (struct spawn_opts){.argv = argv,
+				   .cwd = r->o->workdir,
+				   .timeout_s = timeout_s,
+				   .grace_s = r->o->grace_s,
+				   .capture_cap = CAPTURE_CAP,
+				   .tee = true,
+				   .env = env,
+				   .heartbeat_ms = heartbeat_ms(),
+				   .heartbeat = on_heartbeat,
+				   .heartbeat_ud = r};
+}
+
 /* The last non-empty lines of a stream, at most max bytes, for error texts. */
 static char *tail_text(const char *s, size_t max)
 {
@@ -183,16 +200,7 @@ static enum step_outcome run_agent(struct run *r, const struct workflow_step *s,
 	enum step_outcome outcome = STEP_FAILED;
 
 	for (int attempt = 0;; attempt++) {
-		struct spawn_opts so = {.argv = argv,
-					.cwd = r->o->workdir,
-					.timeout_s = timeout_s,
-					.grace_s = r->o->grace_s,
-					.capture_cap = CAPTURE_CAP,
-					.tee = true,
-					.env = env,
-					.heartbeat_ms = heartbeat_ms(),
-					.heartbeat = on_heartbeat,
-					.heartbeat_ud = r};
+		struct spawn_opts so = step_spawn_opts(r, argv, env, timeout_s);
 		struct spawn_result res = {0};
 		if (spawn_run(&so, &r->sig, &r->pm, &res, &e) < 0) {
 			jsonutil_set_str(outputs, "error", rv_error_msg(e));
@@ -321,16 +329,7 @@ static enum step_outcome run_command(struct run *r, const struct workflow_step *
 	}
 	char *argv[] = {(char *)"/bin/sh", (char *)"-c", cmd, NULL};
 	int timeout_s = workflow_step_timeout(r->wf, s);
-	struct spawn_opts so = {.argv = argv,
-				.cwd = r->o->workdir,
-				.timeout_s = timeout_s,
-				.grace_s = r->o->grace_s,
-				.capture_cap = CAPTURE_CAP,
-				.tee = true,
-				.env = env,
-				.heartbeat_ms = heartbeat_ms(),
-				.heartbeat = on_heartbeat,
-				.heartbeat_ud = r};
+	struct spawn_opts so = step_spawn_opts(r, argv, env, timeout_s);
 	struct spawn_result res = {0};
 	int spawned = spawn_run(&so, &r->sig, &r->pm, &res, &e);
 	placeholder_env_free(env);
