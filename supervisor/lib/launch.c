@@ -260,6 +260,18 @@ static const char *with_ro(const char *const parts[3], char *buf, size_t n)
 	return buf;
 }
 
+void launch_confine(struct engine_create_spec *spec, const struct hardening_launch *hl)
+{
+	spec->user = hl->user.spec;
+	spec->cap_drop_all = true;
+	spec->cap_add = (const char *const *)hl->h.cap_add;
+	spec->no_new_privileges = hl->h.no_new_privileges;
+	spec->pids_limit = hl->h.pids_limit ? hl->h.pids_limit : -1;
+	spec->memory = hl->h.memory;
+	spec->nano_cpus = hl->h.nano_cpus;
+	spec->read_only_rootfs = hl->h.read_only_rootfs;
+}
+
 int launch_container(struct engine *e, const struct task_store *st, struct task *t,
 		     const struct launch_opts *o, char **ret_id, struct rv_error **err)
 {
@@ -396,19 +408,12 @@ int launch_container(struct engine *e, const struct task_store *st, struct task 
 		.labels = labels,
 		.binds = binds,
 		.env = (const char *const *)env,
-		.user = hl.user.spec,
 		.working_dir = LAYOUT_CT_WORKSPACE,
 		.network_mode = network && *network ? network : NULL,
 		.stop_signal = "SIGTERM",
 		.stop_timeout = LAUNCH_STOP_TIMEOUT_S,
-		.cap_drop_all = true,
-		.cap_add = (const char *const *)hl.h.cap_add,
-		.no_new_privileges = hl.h.no_new_privileges,
-		.pids_limit = hl.h.pids_limit ? hl.h.pids_limit : -1,
-		.memory = hl.h.memory,
-		.nano_cpus = hl.h.nano_cpus,
-		.read_only_rootfs = hl.h.read_only_rootfs,
 	};
+	launch_confine(&spec, &hl);
 	_cleanup_free_ char *id = NULL;
 	_cleanup_error_ struct rv_error *name_err = NULL;
 	r = engine_container_create(e, &spec, &id, &name_err);

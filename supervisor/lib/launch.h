@@ -39,6 +39,7 @@
 
 #include "common/error.h"
 #include "supervisor/lib/engine.h"
+#include "supervisor/lib/hardening.h"
 #include "supervisor/lib/task.h"
 #include "supervisor/lib/task_store.h"
 
@@ -60,6 +61,11 @@ struct launch_opts {
 	 * (a store made again after its id counter was lost). */
 	bool fresh;
 };
+
+/* The confinement hl (hardening.h) and the agent's user, set on a
+ * container's spec: every container rover makes for a task (its run, a
+ * `rover shell`) is confined alike. */
+void launch_confine(struct engine_create_spec *spec, const struct hardening_launch *hl);
 
 /* Create and start the container; on success *ret_id is its id (caller frees)
  * and t records containerId, engine {kind, endpoint}, executionStatus

@@ -176,20 +176,13 @@ static int create_container(struct shell *s, const struct project *p,
 		.labels = labels,
 		.binds = binds,
 		.env = env,
-		.user = hl.user.spec,
 		.working_dir = LAYOUT_CT_WORKSPACE,
 		.network_mode = network && *network ? network : NULL,
 		.stop_timeout = -1,
-		.cap_drop_all = true,
-		.cap_add = (const char *const *)hl.h.cap_add,
-		.no_new_privileges = hl.h.no_new_privileges,
-		.pids_limit = hl.h.pids_limit ? hl.h.pids_limit : -1,
-		.memory = hl.h.memory,
-		.nano_cpus = hl.h.nano_cpus,
-		.read_only_rootfs = hl.h.read_only_rootfs,
 		.open_stdin = true,
 		.tty = o->tty,
 	};
+	launch_confine(&spec, &hl);
 	r = engine_container_create(s->e, &spec, &s->id, err);
 	hardening_launch_release(&hl);
 	if (r == -ENOENT && err && *err && (*err)->http_status == 404)
