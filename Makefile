@@ -5,7 +5,8 @@
 #   make unit       unit tests only (cmocka)
 #   make check      unit + local integration tests under ASan+UBSan
 #   make valgrind   unit tests under valgrind
-#   make lint       cppcheck and gcc -fanalyzer
+#   make lint       clang-format (no difference allowed), cppcheck, gcc -fanalyzer
+#   make format     apply .clang-format to every C file
 #   make fuzz       libFuzzer harnesses (clang, ASan+UBSan) in build-fuzz/, each run
 #                   FUZZ_SECONDS (default 30); tests/fuzz/run.sh
 #   make install PREFIX=/usr/local
@@ -50,7 +51,7 @@ UNIT_BINS := $(patsubst %.c,$(BUILD)/%,$(UNIT_SRC))
 FAULTS_O := $(BUILD)/tests/unit/helpers/faults.o
 TESTUTIL_O := $(BUILD)/tests/unit/helpers/testutil.o
 
-.PHONY: all tools test unit integration check valgrind lint install clean bench fuzz fuzz-build \
+.PHONY: all tools test unit integration check valgrind lint format install clean bench fuzz fuzz-build \
 	mutate
 all: $(BINDIR)/rover-agent $(BINDIR)/rover
 
@@ -115,7 +116,16 @@ valgrind:
 	ROVER_VALGRIND=1 tests/run.sh --unit-only $(patsubst $(BUILD)/%,build-vg/%,$(UNIT_BINS))
 	tests/valgrind-agent.sh build-vg/bin/rover-agent
 
+# Every C file of the tree, for clang-format (.clang-format).
+FORMAT_FILES := $(wildcard common/*.[ch] agent-runner/*.[ch] supervisor/*.[ch] \
+	supervisor/*/*.[ch] tests/unit/*.[ch] tests/unit/helpers/*.[ch] tests/fuzz/*.[ch] \
+	tests/tools/*.[ch] bench/*.[ch])
+
+format:
+	clang-format -i $(FORMAT_FILES)
+
 lint:
+	clang-format --dry-run --Werror $(FORMAT_FILES)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 		--suppress=redundantInitialization --suppress=missingIncludeSystem --inline-suppr \
 		--library=scripts/lint/json-c.cfg -I. \
