@@ -69,6 +69,9 @@
 #define SUPERVISE_INFO_FILE ".supervisor.json"
 #define SUPERVISE_FULL_INTERVAL_MS 30000
 #define SUPERVISE_FALLBACK_MS 5000
+/* Every task is visited by a pass at least this often (most passes visit
+ * only the changed and the active ones; supervise_state.h). */
+#define SUPERVISE_ALL_INTERVAL_MS (10 * 60 * 1000)
 #define SUPERVISE_LOCK_RETRY_MS 2000
 #define SUPERVISE_RECONNECT_MIN_MS 500
 #define SUPERVISE_RECONNECT_MAX_MS 30000

@@ -24,11 +24,18 @@ struct task_live {
 	size_t n_waiting;
 	size_t last_read;
 	bool last_full;
+	/* What the listings re-read since task_live_take_changed last asked:
+	 * the ids (unsorted, may repeat), or everything. */
+	int64_t *since;
+	size_t n_since, cap_since;
+	bool since_all;
 };
 
 struct task_live *task_live_new(void)
 {
-	return xcalloc(1, sizeof(struct task_live));
+	struct task_live *m = xcalloc(1, sizeof(struct task_live));
+	m->since_all = true;
+	return m;
 }
 
 void task_live_free(struct task_live *m)
@@ -38,6 +45,7 @@ void task_live_free(struct task_live *m)
 	task_list_release(&m->cur);
 	free(m->touched);
 	free(m->waiting);
+	free(m->since);
 	free(m);
 }
 
@@ -62,6 +70,49 @@ static int cmp_id(const void *a, const void *b)
 {
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
 	return x < y ? -1 : x > y;
+}
+
+/* Sort ids and drop repeats; returns the new count. */
+static size_t sort_unique(int64_t *ids, size_t n)
+{
+	qsort(ids, n, sizeof(*ids), cmp_id);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!k || ids[i] != ids[k - 1])
+			ids[k++] = ids[i];
+	return k;
+}
+
+static void note_since(struct task_live *m, const int64_t *ids, size_t n)
+{
+	if (m->since_all || !n)
+		return;
+	if (m->n_since + n > WATCH_MAX_NOTED) {
+		m->since_all = true;
+		m->n_since = 0;
+		return;
+	}
+	if (m->n_since + n > m->cap_since) {
+		m->cap_since = m->n_since + n + 64;
+		m->since = xrealloc(m->since, m->cap_since * sizeof(*m->since));
+	}
+	memcpy(m->since + m->n_since, ids, n * sizeof(*ids));
+	m->n_since += n;
+}
+
+bool task_live_take_changed(struct task_live *m, int64_t **ret_ids, size_t *ret_n)
+{
+	bool all = m->since_all;
+	*ret_ids = NULL;
+	*ret_n = 0;
+	if (!all && m->n_since) {
+		*ret_n = sort_unique(m->since, m->n_since);
+		*ret_ids = xmalloc(*ret_n * sizeof(**ret_ids));
+		memcpy(*ret_ids, m->since, *ret_n * sizeof(**ret_ids));
+	}
+	m->n_since = 0;
+	m->since_all = false;
+	return all;
 }
 
 /* The ids of tasks/ that the listing has no entry for: directories being
@@ -98,6 +149,8 @@ static int read_all(struct task_live *m, const struct task_store *s, uint64_t ge
 	m->next_full_mono = timeutil_mono_ms() + TASK_LIVE_FULL_MS;
 	m->last_read = l.n;
 	m->last_full = true;
+	m->since_all = true;
+	m->n_since = 0;
 	find_waiting(m, s);
 	return 0;
 }
@@ -151,12 +204,7 @@ static int64_t *dirty_ids(struct task_live *m, const struct watch_changes *c, si
 	if (m->n_waiting)
 		memcpy(ids + c->n + m->n_touched, m->waiting, m->n_waiting * sizeof(*ids));
 	m->n_touched = 0;
-	qsort(ids, n, sizeof(*ids), cmp_id);
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++)
-		if (!k || ids[i] != ids[k - 1])
-			ids[k++] = ids[i];
-	*ret_n = k;
+	*ret_n = sort_unique(ids, n);
 	return ids;
 }
 
@@ -176,6 +224,7 @@ static int read_changed(struct task_live *m, const struct task_store *s,
 	m->last_full = false;
 	if (!n)
 		return 0;
+	note_since(m, ids, n);
 	struct task_list fresh = {0};
 	int r = task_store_list_ids(s, ids, n, &fresh, err);
 	if (r < 0)

@@ -33,6 +33,8 @@
 #ifndef ROVER_TASK_LIVE_H
 #define ROVER_TASK_LIVE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/error.h"
@@ -55,6 +57,15 @@ int task_live_list(struct task_live *m, const struct task_store *s, struct task_
 /* This process changed task id (written, created, removed): re-read it at
  * the next listing. */
 void task_live_touch(struct task_live *m, int64_t id);
+
+/* What the listings since the last call re-read, for a caller that keeps
+ * facts about each task (the supervisor loop, supervise_state.h): true when
+ * they read everything (a full read, or more than WATCH_MAX_NOTED ids) -
+ * then every task may have changed; else the ids re-read (sorted, unique;
+ * *ret_ids NULL when none; free() it).  Any caller of task_store_list()
+ * in the process may have done the listing: the ids are kept until taken.
+ * A new model answers true. */
+bool task_live_take_changed(struct task_live *m, int64_t **ret_ids, size_t *ret_n);
 
 /* How the last listing was made, for tests and benchmarks: the number of
  * tasks re-read, and whether it was a full read. */

@@ -201,6 +201,43 @@ static void test_a_task_being_created_is_looked_at_again(void **state)
 	task_list_release(&l);
 }
 
+/* What the listings re-read is kept for the supervisor loop until it asks,
+ * across listings made by anyone in the process. */
+static void test_changed_ids_are_kept_until_taken(void **state)
+{
+	(void)state;
+	int64_t *ids = NULL;
+	size_t n = 0;
+	assert_true(task_live_take_changed(st->live, &ids, &n)); /* a new model: all */
+	check_same(0, true);
+	assert_true(task_live_take_changed(st->live, &ids, &n)); /* a full read: all */
+	assert_null(ids);
+	check_same(0, false);
+	assert_false(task_live_take_changed(st->live, &ids, &n));
+	assert_int_equal(n, 0);
+	assert_null(ids);
+	/* two changes, each listed (by someone else of the process) */
+	assert_int_equal(task_store_update(other, 3, set_title, (char *)"a", NULL, NULL), 0);
+	wait_event();
+	check_same(1, false);
+	assert_int_equal(task_store_update(other, 1, set_title, (char *)"b", NULL, NULL), 0);
+	wait_event();
+	check_same(1, false);
+	assert_false(task_live_take_changed(st->live, &ids, &n));
+	assert_int_equal(n, 2);
+	assert_int_equal(ids[0], 1);
+	assert_int_equal(ids[1], 3);
+	free(ids);
+	/* taken: nothing left */
+	assert_false(task_live_take_changed(st->live, &ids, &n));
+	assert_int_equal(n, 0);
+	/* lost events: all again */
+	watch_note_all();
+	check_same(0, true);
+	assert_true(task_live_take_changed(st->live, &ids, &n));
+	assert_null(ids);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -209,6 +246,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lost_events_or_no_watch_read_everything, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_a_task_being_created_is_looked_at_again, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_changed_ids_are_kept_until_taken, setup,
 						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
