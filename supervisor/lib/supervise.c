@@ -92,11 +92,19 @@ static void focus_leave(struct sv *s, struct task_list whole)
 	s->list = whole;
 }
 
+/* s->list up to date: patched from the store's model when it has one
+ * (only the tasks re-read change), else read again. */
 static bool list_store(struct sv *s)
 {
-	task_list_release(&s->list);
 	_cleanup_error_ struct rv_error *err = NULL;
-	if (task_store_list(s->o->store, &s->list, &err) < 0) {
+	int r;
+	if (s->o->store->live) {
+		r = task_live_list_update(s->o->store->live, s->o->store, &s->list, &err);
+	} else {
+		task_list_release(&s->list);
+		r = task_store_list(s->o->store, &s->list, &err);
+	}
+	if (r < 0) {
 		sv_warn(s, 0, rv_error_msg(err));
 		return false;
 	}

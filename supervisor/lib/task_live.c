@@ -24,6 +24,7 @@ struct task_live {
 	size_t n_waiting;
 	size_t last_read;
 	bool last_full;
+	int64_t *last_ids; /* the ids the last listing re-read (not full) */
 	/* What the listings re-read since task_live_take_changed last asked:
 	 * the ids (unsorted, may repeat), or everything. */
 	int64_t *since;
@@ -46,6 +47,7 @@ void task_live_free(struct task_live *m)
 	free(m->touched);
 	free(m->waiting);
 	free(m->since);
+	free(m->last_ids);
 	free(m);
 }
 
@@ -225,6 +227,8 @@ static int read_changed(struct task_live *m, const struct task_store *s,
 	if (!n)
 		return 0;
 	note_since(m, ids, n);
+	m->last_ids = xrealloc(m->last_ids, n * sizeof(*m->last_ids));
+	memcpy(m->last_ids, ids, n * sizeof(*ids));
 	struct task_list fresh = {0};
 	int r = task_store_list_ids(s, ids, n, &fresh, err);
 	if (r < 0)
@@ -251,36 +255,39 @@ static int read_changed(struct task_live *m, const struct task_store *s,
 	return 0;
 }
 
+static void share_entry(const struct task_list_entry *e, struct task_list_entry *o)
+{
+	*o = (struct task_list_entry){.id = e->id};
+	if (e->task) {
+		o->task = xcalloc(1, sizeof(*o->task));
+		o->task->id = e->task->id;
+		o->task->obj = json_object_get(e->task->obj);
+	}
+	if (e->err)
+		rv_error_set(&o->err, e->err->code, "%s", rv_error_msg(e->err));
+}
+
 /* The model as a listing the caller owns: the records are shared. */
 static void hand_out(const struct task_list *cur, struct task_list *ret)
 {
 	ret->entries = xcalloc(cur->n ? cur->n : 1, sizeof(*ret->entries));
 	ret->n = cur->n;
-	for (size_t i = 0; i < cur->n; i++) {
-		const struct task_list_entry *e = &cur->entries[i];
-		struct task_list_entry *o = &ret->entries[i];
-		o->id = e->id;
-		if (e->task) {
-			o->task = xcalloc(1, sizeof(*o->task));
-			o->task->id = e->task->id;
-			o->task->obj = json_object_get(e->task->obj);
-		}
-		if (e->err)
-			rv_error_set(&o->err, e->err->code, "%s", rv_error_msg(e->err));
-	}
+	for (size_t i = 0; i < cur->n; i++)
+		share_entry(&cur->entries[i], &ret->entries[i]);
 }
 
-int task_live_list(struct task_live *m, const struct task_store *s, struct task_list *ret,
+/* Bring the model up to date; *ret_full: everything was read. */
+static int refresh(struct task_live *m, const struct task_store *s, bool *ret_full,
 		   struct rv_error **err)
 {
-	*ret = (struct task_list){0};
 	struct watch_changes c;
 	/* Taken before reading: what changes from now on is noted for the
 	 * next listing. */
 	bool watching = watch_changes_take(&c);
 	int r;
-	if (!watching || !m->valid || c.gen != m->gen || c.all ||
-	    timeutil_mono_ms() >= m->next_full_mono) {
+	*ret_full = !watching || !m->valid || c.gen != m->gen || c.all ||
+		    timeutil_mono_ms() >= m->next_full_mono;
+	if (*ret_full) {
 		m->n_touched = 0;
 		r = read_all(m, s, watching ? c.gen : 0, err);
 	} else {
@@ -292,6 +299,79 @@ int task_live_list(struct task_live *m, const struct task_store *s, struct task_
 		m->valid = false;
 		return r;
 	}
+	return 0;
+}
+
+int task_live_list(struct task_live *m, const struct task_store *s, struct task_list *ret,
+		   struct rv_error **err)
+{
+	*ret = (struct task_list){0};
+	bool full = false;
+	int r = refresh(m, s, &full, err);
+	if (r < 0)
+		return r;
 	hand_out(&m->cur, ret);
+	return 0;
+}
+
+static size_t find_at(const struct task_list *l, int64_t id, bool *found)
+{
+	size_t lo = 0, hi = l->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (l->entries[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = lo < l->n && l->entries[lo].id == id;
+	return lo;
+}
+
+static void drop_entry(struct task_list_entry *e)
+{
+	task_free(e->task);
+	rv_error_free(e->err);
+	*e = (struct task_list_entry){0};
+}
+
+/* Past this many re-read tasks a listing is handed out anew rather than
+ * patched (each insertion moves the entries after it). */
+#define TASK_LIVE_PATCH_MAX 64
+
+int task_live_list_update(struct task_live *m, const struct task_store *s,
+			  struct task_list *list, struct rv_error **err)
+{
+	bool full = false;
+	int r = refresh(m, s, &full, err);
+	if (r < 0)
+		return r;
+	size_t n = m->last_read;
+	if (full || !list->entries || n > TASK_LIVE_PATCH_MAX) {
+		task_list_release(list);
+		hand_out(&m->cur, list);
+		return 0;
+	}
+	const int64_t *ids = m->last_ids;
+	for (size_t i = 0; i < n; i++) {
+		bool in_cur = false, in_list = false;
+		size_t c = find_at(&m->cur, ids[i], &in_cur);
+		size_t at = find_at(list, ids[i], &in_list);
+		if (in_list)
+			drop_entry(&list->entries[at]);
+		if (in_cur && in_list) {
+			share_entry(&m->cur.entries[c], &list->entries[at]);
+		} else if (in_cur) {
+			list->entries = xrealloc(list->entries, (list->n + 1) * sizeof(*list->entries));
+			memmove(list->entries + at + 1, list->entries + at,
+				(list->n - at) * sizeof(*list->entries));
+			list->n++;
+			share_entry(&m->cur.entries[c], &list->entries[at]);
+		} else if (in_list) {
+			memmove(list->entries + at, list->entries + at + 1,
+				(list->n - at - 1) * sizeof(*list->entries));
+			list->n--;
+		}
+	}
 	return 0;
 }

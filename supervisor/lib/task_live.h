@@ -54,6 +54,15 @@ void task_live_free(struct task_live *m); /* NULL-safe */
 int task_live_list(struct task_live *m, const struct task_store *s, struct task_list *ret,
 		   struct rv_error **err);
 
+/* task_live_list() into a listing the caller keeps from call to call:
+ * *list (from an earlier call, or zeroed) is patched - the entries of the
+ * tasks re-read are replaced, inserted or removed - rather than handed out
+ * anew, so an unchanged store costs nothing.  The caller may replace
+ * entries meanwhile (with records it wrote: those are re-read anyway),
+ * never reorder them.  Release with task_list_release(). */
+int task_live_list_update(struct task_live *m, const struct task_store *s,
+			  struct task_list *list, struct rv_error **err);
+
 /* This process changed task id (written, created, removed): re-read it at
  * the next listing. */
 void task_live_touch(struct task_live *m, int64_t id);
