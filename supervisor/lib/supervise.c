@@ -132,17 +132,24 @@ static void pass(struct sv *s, bool full)
 		s->need_all = all;
 		return;
 	}
-	if (full && !o->no_engine && s->lock_fd >= 0 && sv_retry_recover_pass(s)) {
-		if (!list_store(s)) {
-			s->need_all = true;
-			return;
-		}
-		all = true; /* rare: a resume settled; look at everything */
-	}
 	focus_choose(s, all);
+	struct task_list whole;
+	if (full && !o->no_engine && s->lock_fd >= 0) {
+		whole = focus_enter(s);
+		bool recovered = sv_retry_recover_pass(s); /* running tasks only */
+		focus_leave(s, whole);
+		if (recovered) {
+			if (!list_store(s)) {
+				s->need_all = true;
+				return;
+			}
+			all = true; /* rare: a resume settled; look at everything */
+			focus_choose(s, all);
+		}
+	}
 	if (s->n_focus == s->list.n)
 		all = true;
-	struct task_list whole = focus_enter(s);
+	whole = focus_enter(s);
 	observe_tasks(o->store, &s->list, full && !o->no_engine ? 0 : OBSERVE_STATUS_ONLY,
 		      sv_report_on_observe, s);
 	focus_leave(s, whole);
