@@ -6,9 +6,9 @@
 #            times (tasks 1..N), each measured until the process is quiet
 # each with the engine reachable (ROVER_ENGINE and the tasks' recorded
 # endpoint = the test Docker, so the event streams are up) and unreachable
-# (both a socket nobody answers: the loop falls back to a full pass every
-# 5 s, supervise.h); and the floor: reading
-# and parsing one task's description.json and status.json
+# (both a socket nobody answers: the loop falls back to checking the running
+# tasks' containers every 5 s, supervise.h); and the floor: reading and
+# parsing one task's description.json and status.json
 # (bench/watch_floor.c).  CPU is the process's own (all threads, user and
 # kernel) from /proc/PID/task/*/schedstat (bench/watch_cpu.py).
 #

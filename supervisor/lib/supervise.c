@@ -71,7 +71,7 @@ static void focus_choose(struct sv *s, bool all)
 }
 
 /* Let the steps of the pass see only the focus as s->list; returns the
- * whole listing, for sv_focus_leave. */
+ * whole listing, for focus_leave. */
 static struct task_list focus_enter(struct sv *s)
 {
 	struct task_list whole = s->list;

@@ -113,7 +113,7 @@ struct sv {
 	int resumes_left; /* this turn's budget of resumes (sv_resume_take) */
 	/* The focus of this pass (supervise.c): the indexes in s->list of the
 	 * tasks it visits, ascending.  While the steps of the pass run,
-	 * s->list holds only those entries (sv_focus_enter/leave). */
+	 * s->list holds only those entries (focus_enter/leave, supervise.c). */
 	size_t *focus_at;
 	size_t n_focus;
 	bool focus_scheduler;   /* lock_fd >= 0 when the focus was chosen */
