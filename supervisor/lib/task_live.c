@@ -13,6 +13,13 @@
 #include "supervisor/lib/task_store.h"
 #include "supervisor/lib/watch.h"
 
+/* Ids noted (unsorted, may repeat), or "all". */
+struct idset {
+	int64_t *v;
+	size_t n, cap;
+	bool all;
+};
+
 struct task_live {
 	struct task_list cur; /* the model: owned, sorted by id */
 	bool valid;           /* cur was read under watch generation gen */
@@ -24,18 +31,16 @@ struct task_live {
 	size_t n_waiting;
 	size_t last_read;
 	bool last_full;
-	int64_t *last_ids; /* the ids the last listing re-read (not full) */
-	/* What the listings re-read since task_live_take_changed last asked:
-	 * the ids (unsorted, may repeat), or everything. */
-	int64_t *since;
-	size_t n_since, cap_since;
-	bool since_all;
+	/* What the listings re-read since task_live_take_changed last asked,
+	 * and since task_live_list_update last patched its listing (someone
+	 * else of the process may list in between). */
+	struct idset since, unpatched;
 };
 
 struct task_live *task_live_new(void)
 {
 	struct task_live *m = xcalloc(1, sizeof(struct task_live));
-	m->since_all = true;
+	m->since.all = m->unpatched.all = true;
 	return m;
 }
 
@@ -46,8 +51,8 @@ void task_live_free(struct task_live *m)
 	task_list_release(&m->cur);
 	free(m->touched);
 	free(m->waiting);
-	free(m->since);
-	free(m->last_ids);
+	free(m->since.v);
+	free(m->unpatched.v);
 	free(m);
 }
 
@@ -85,35 +90,41 @@ static size_t sort_unique(int64_t *ids, size_t n)
 	return k;
 }
 
-static void note_since(struct task_live *m, const int64_t *ids, size_t n)
+static void idset_add(struct idset *set, const int64_t *ids, size_t n)
 {
-	if (m->since_all || !n)
+	if (set->all || !n)
 		return;
-	if (m->n_since + n > WATCH_MAX_NOTED) {
-		m->since_all = true;
-		m->n_since = 0;
+	if (set->n + n > WATCH_MAX_NOTED) {
+		set->all = true;
+		set->n = 0;
 		return;
 	}
-	if (m->n_since + n > m->cap_since) {
-		m->cap_since = m->n_since + n + 64;
-		m->since = xrealloc(m->since, m->cap_since * sizeof(*m->since));
+	if (set->n + n > set->cap) {
+		set->cap = set->n + n + 64;
+		set->v = xrealloc(set->v, set->cap * sizeof(*set->v));
 	}
-	memcpy(m->since + m->n_since, ids, n * sizeof(*ids));
-	m->n_since += n;
+	memcpy(set->v + set->n, ids, n * sizeof(*ids));
+	set->n += n;
+}
+
+static void idset_set_all(struct idset *set)
+{
+	set->all = true;
+	set->n = 0;
 }
 
 bool task_live_take_changed(struct task_live *m, int64_t **ret_ids, size_t *ret_n)
 {
-	bool all = m->since_all;
+	bool all = m->since.all;
 	*ret_ids = NULL;
 	*ret_n = 0;
-	if (!all && m->n_since) {
-		*ret_n = sort_unique(m->since, m->n_since);
+	if (!all && m->since.n) {
+		*ret_n = sort_unique(m->since.v, m->since.n);
 		*ret_ids = xmalloc(*ret_n * sizeof(**ret_ids));
-		memcpy(*ret_ids, m->since, *ret_n * sizeof(**ret_ids));
+		memcpy(*ret_ids, m->since.v, *ret_n * sizeof(**ret_ids));
 	}
-	m->n_since = 0;
-	m->since_all = false;
+	m->since.n = 0;
+	m->since.all = false;
 	return all;
 }
 
@@ -151,8 +162,8 @@ static int read_all(struct task_live *m, const struct task_store *s, uint64_t ge
 	m->next_full_mono = timeutil_mono_ms() + TASK_LIVE_FULL_MS;
 	m->last_read = l.n;
 	m->last_full = true;
-	m->since_all = true;
-	m->n_since = 0;
+	idset_set_all(&m->since);
+	idset_set_all(&m->unpatched);
 	find_waiting(m, s);
 	return 0;
 }
@@ -226,9 +237,8 @@ static int read_changed(struct task_live *m, const struct task_store *s,
 	m->last_full = false;
 	if (!n)
 		return 0;
-	note_since(m, ids, n);
-	m->last_ids = xrealloc(m->last_ids, n * sizeof(*m->last_ids));
-	memcpy(m->last_ids, ids, n * sizeof(*ids));
+	idset_add(&m->since, ids, n);
+	idset_add(&m->unpatched, ids, n);
 	struct task_list fresh = {0};
 	int r = task_store_list_ids(s, ids, n, &fresh, err);
 	if (r < 0)
@@ -346,13 +356,18 @@ int task_live_list_update(struct task_live *m, const struct task_store *s,
 	int r = refresh(m, s, &full, err);
 	if (r < 0)
 		return r;
-	size_t n = m->last_read;
-	if (full || !list->entries || n > TASK_LIVE_PATCH_MAX) {
+	/* Every task re-read since the last patch, by whichever listing. */
+	struct idset *u = &m->unpatched;
+	size_t n = u->all ? 0 : sort_unique(u->v, u->n);
+	if (full || u->all || !list->entries || n > TASK_LIVE_PATCH_MAX) {
+		u->all = false;
+		u->n = 0;
 		task_list_release(list);
 		hand_out(&m->cur, list);
 		return 0;
 	}
-	const int64_t *ids = m->last_ids;
+	u->n = 0;
+	const int64_t *ids = u->v;
 	for (size_t i = 0; i < n; i++) {
 		bool in_cur = false, in_list = false;
 		size_t c = find_at(&m->cur, ids[i], &in_cur);

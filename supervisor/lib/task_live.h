@@ -56,7 +56,8 @@ int task_live_list(struct task_live *m, const struct task_store *s, struct task_
 
 /* task_live_list() into a listing the caller keeps from call to call:
  * *list (from an earlier call, or zeroed) is patched - the entries of the
- * tasks re-read are replaced, inserted or removed - rather than handed out
+ * tasks re-read since its last call (by any listing of the process) are
+ * replaced, inserted or removed - rather than handed out
  * anew, so an unchanged store costs nothing.  The caller may replace
  * entries meanwhile (with records it wrote: those are re-read anyway),
  * never reorder them.  Release with task_list_release(). */

@@ -275,6 +275,16 @@ static void test_a_kept_listing_is_patched(void **state)
 	check_kept(&kept);
 	assert_int_equal(kept.n, 3);
 	assert_int_equal(kept.entries[0].id, 2);
+	/* another listing of the process re-reads a change first: the kept
+	 * listing is still patched with it */
+	assert_int_equal(task_store_update(other, 2, set_title, (char *)"listed first", NULL, NULL),
+			 0);
+	wait_event();
+	struct task_list l = {0};
+	assert_int_equal(task_store_list(st, &l, NULL), 0);
+	task_list_release(&l);
+	check_kept(&kept);
+	assert_string_equal(task_title(kept.entries[0].task), "listed first");
 	/* this process's own write, before the watch saw it */
 	assert_int_equal(task_store_update(st, 3, set_title, (char *)"mine", NULL, NULL), 0);
 	check_kept(&kept);
