@@ -30,7 +30,9 @@ store=$work/store
 python3 "$root/bench/gen_store.py" "$store" "$tasks"
 export ROVER_STORE=$store
 unset DOCKER_HOST CONTAINER_HOST
-flock -n "$store/.supervisor.lock" sleep 100000 &
+# The lock holder is the job itself (exec), so the trap's kill ends it:
+# `flock FILE sleep` would leave its sleep behind, holding nothing useful.
+(exec 9>"$store/.supervisor.lock" && flock -n 9 && exec sleep 100000) &
 sleep 0.2
 cd "$work"
 
