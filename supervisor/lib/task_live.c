@@ -82,6 +82,8 @@ static int cmp_id(const void *a, const void *b)
 /* Sort ids and drop repeats; returns the new count. */
 static size_t sort_unique(int64_t *ids, size_t n)
 {
+	if (!n)
+		return 0; /* ids may be NULL (qsort's argument must not be) */
 	qsort(ids, n, sizeof(*ids), cmp_id);
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++)
