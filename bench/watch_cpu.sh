@@ -6,9 +6,9 @@
 #            times (tasks 1..N), each measured until the process is quiet
 # each with the engine reachable (ROVER_ENGINE and the tasks' recorded
 # endpoint = the test Docker, so the event streams are up) and unreachable
-# (both a socket nobody answers: the loop falls back to a full pass every
-# 5 s, supervise.h); and the floor: reading
-# and parsing one task's description.json and status.json
+# (both a socket nobody answers: the loop falls back to checking the running
+# tasks' containers every 5 s, supervise.h); and the floor: reading and
+# parsing one task's description.json and status.json
 # (bench/watch_floor.c).  CPU is the process's own (all threads, user and
 # kernel) from /proc/PID/task/*/schedstat (bench/watch_cpu.py).
 #
@@ -30,7 +30,9 @@ store=$work/store
 python3 "$root/bench/gen_store.py" "$store" "$tasks"
 export ROVER_STORE=$store
 unset DOCKER_HOST CONTAINER_HOST
-flock -n "$store/.supervisor.lock" sleep 100000 &
+# The lock holder is the job itself (exec), so the trap's kill ends it:
+# `flock FILE sleep` would leave its sleep behind, holding nothing useful.
+(exec 9>"$store/.supervisor.lock" && flock -n 9 && exec sleep 100000) &
 sleep 0.2
 cd "$work"
 

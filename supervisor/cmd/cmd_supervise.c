@@ -12,6 +12,7 @@
 #include "supervisor/cmd/cmd.h"
 #include "supervisor/cmd/cmdopt.h"
 #include "supervisor/lib/supervise.h"
+#include "supervisor/lib/task_live.h"
 
 static const struct cmdopt_spec spec = {
 	.verb = "supervise",
@@ -129,9 +130,14 @@ int cmd_supervise(int argc, char **argv)
 	};
 	retry_policy_init(&so.policy, &env.project->settings.retry);
 	rc = CMD_OK;
+	/* The loop lists the store after every change: from memory, re-reading
+	 * only the tasks the file watch names (task_live.h). */
+	env.store->live = task_live_new();
 	if (retry_policy_set_reset_window(&so.policy, getenv("ROVER_RETRY_RESET_WINDOW"), &err) < 0 ||
 	    supervise_run(&so, &err) < 0)
 		rc = cmd_fail(json, CMD_FAILED, err);
+	task_live_free(env.store->live);
+	env.store->live = NULL;
 	hooks_release(&hooks);
 	cmd_env_release(&env);
 	return rc;

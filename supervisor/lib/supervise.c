@@ -25,36 +25,137 @@
 #include "supervisor/lib/supervise_retry.h"
 #include "supervisor/lib/supervise_state.h"
 #include "supervisor/lib/supervise_streams.h"
+#include "supervisor/lib/task_live.h"
 #include "supervisor/lib/watch.h"
 
+/* Whether a task last seen in status st is visited by every pass
+ * (supervise_state.h). */
+static bool status_watched(const struct sv *s, enum task_status st)
+{
+	if (st == TASK_NEW || task_status_is_running(st))
+		return true;
+	return st == TASK_PAUSED && s->lock_fd >= 0 && !s->o->no_engine;
+}
+
+/* Choose the focus of this pass over s->list (sorted by id). */
+static void focus_choose(struct sv *s, bool all)
+{
+	_cleanup_free_ int64_t *ids = NULL;
+	size_t n_ids = 0;
+	if (s->o->store->live && task_live_take_changed(s->o->store->live, &ids, &n_ids))
+		all = true;
+	if (!s->o->store->live || s->first_pass || s->focus_scheduler != (s->lock_fd >= 0))
+		all = true;
+	s->focus_scheduler = s->lock_fd >= 0;
+	free(s->focus_at);
+	s->focus_at = xmalloc((s->list.n ? s->list.n : 1) * sizeof(*s->focus_at));
+	s->n_focus = 0;
+	size_t j = 0, k = 0;
+	for (size_t i = 0; i < s->list.n; i++) {
+		int64_t id = s->list.entries[i].id;
+		bool in = all;
+		if (!in) {
+			while (k < n_ids && ids[k] < id)
+				k++;
+			in = k < n_ids && ids[k] == id;
+		}
+		if (!in) {
+			while (j < s->n_seen && s->seen[j].id < id)
+				j++;
+			in = j == s->n_seen || s->seen[j].id != id ||
+			     status_watched(s, s->seen[j].status);
+		}
+		if (in)
+			s->focus_at[s->n_focus++] = i;
+	}
+}
+
+/* Let the steps of the pass see only the focus as s->list; returns the
+ * whole listing, for focus_leave. */
+static struct task_list focus_enter(struct sv *s)
+{
+	struct task_list whole = s->list;
+	struct task_list f = {.entries = xcalloc(s->n_focus ? s->n_focus : 1, sizeof(*f.entries)),
+			      .n = s->n_focus};
+	for (size_t k = 0; k < s->n_focus; k++)
+		f.entries[k] = whole.entries[s->focus_at[k]];
+	s->list = f;
+	return whole;
+}
+
+/* Back to the whole listing, with the entries the steps replaced. */
+static void focus_leave(struct sv *s, struct task_list whole)
+{
+	for (size_t k = 0; k < s->n_focus; k++)
+		whole.entries[s->focus_at[k]] = s->list.entries[k];
+	free(s->list.entries);
+	s->list = whole;
+}
+
+/* s->list up to date: patched from the store's model when it has one
+ * (only the tasks re-read change), else read again. */
+static bool list_store(struct sv *s)
+{
+	_cleanup_error_ struct rv_error *err = NULL;
+	int r;
+	if (s->o->store->live) {
+		r = task_live_list_update(s->o->store->live, s->o->store, &s->list, &err);
+	} else {
+		task_list_release(&s->list);
+		r = task_store_list(s->o->store, &s->list, &err);
+	}
+	if (r < 0) {
+		sv_warn(s, 0, rv_error_msg(err));
+		return false;
+	}
+	return true;
+}
+
+/* One pass over the focus (supervise_state.h); full: the containers are
+ * checked too (observe.h), not only the status files. */
 static void pass(struct sv *s, bool full)
 {
 	const struct supervise_opts *o = s->o;
+	int64_t mono = timeutil_mono_ms();
+	bool all = s->need_all || mono >= s->next_all_mono;
 	s->need_status = false;
+	s->need_all = false;
 	s->resumes_left = SUPERVISE_MAX_RESUMES_PER_TURN;
 	if (full) {
 		s->need_full = false;
-		s->next_full_mono = timeutil_mono_ms() +
-				    (sv_streams_all_up(s) && s->watch ? SUPERVISE_FULL_INTERVAL_MS
-								   : SUPERVISE_FALLBACK_MS);
+		s->next_full_mono = mono + (sv_streams_all_up(s) && s->watch ? SUPERVISE_FULL_INTERVAL_MS
+									    : SUPERVISE_FALLBACK_MS);
 	}
-	task_list_release(&s->list);
-	_cleanup_error_ struct rv_error *err = NULL;
-	if (task_store_list(o->store, &s->list, &err) < 0) {
-		sv_warn(s, 0, rv_error_msg(err));
+	if (all)
+		s->next_all_mono = mono + SUPERVISE_ALL_INTERVAL_MS;
+	if (!list_store(s)) {
+		s->need_all = all;
 		return;
 	}
-	if (full && !o->no_engine && s->lock_fd >= 0 && sv_retry_recover_pass(s)) {
-		task_list_release(&s->list);
-		if (task_store_list(o->store, &s->list, &err) < 0) {
-			sv_warn(s, 0, rv_error_msg(err));
-			return;
+	focus_choose(s, all);
+	struct task_list whole;
+	if (full && !o->no_engine && s->lock_fd >= 0) {
+		whole = focus_enter(s);
+		bool recovered = sv_retry_recover_pass(s); /* running tasks only */
+		focus_leave(s, whole);
+		if (recovered) {
+			if (!list_store(s)) {
+				s->need_all = true;
+				return;
+			}
+			all = true; /* rare: a resume settled; look at everything */
+			focus_choose(s, all);
 		}
 	}
+	if (s->n_focus == s->list.n)
+		all = true;
+	whole = focus_enter(s);
 	observe_tasks(o->store, &s->list, full && !o->no_engine ? 0 : OBSERVE_STATUS_ONLY,
 		      sv_report_on_observe, s);
-	sv_report_diff(s);
+	focus_leave(s, whole);
+	sv_report_diff(s, all ? NULL : s->focus_at, s->n_focus);
 	sv_report_flush_warnings(s);
+	whole = focus_enter(s);
 	if (full)
 		sv_exits_check(s);
 	if (s->draining && !o->no_engine) {
@@ -64,13 +165,15 @@ static void pass(struct sv *s, bool full)
 		sv_pauses_window(s); /* after schedule_pass, which resets next_due_wall */
 		sv_queue_pass(s);
 		sv_pauses_stall(s);
-		sv_retry_announce(s);
+		if (all)
+			sv_retry_announce(s);
 	}
 	/* The scheduler alone runs hooks: one process, so each fires once. */
 	if (s->lock_fd >= 0 && o->hooks)
 		hooks_dispatch(o->store, o->hooks, sv_report_on_hook, s);
 	if (!o->no_engine)
-		sv_streams_sync(s);
+		sv_streams_sync(s, all);
+	focus_leave(s, whole);
 	sv_report_view(s);
 }
 
@@ -91,6 +194,7 @@ static int timeout_ms(struct sv *s)
 	int64_t mono = timeutil_mono_ms(), wall = timeutil_now_ms();
 	int64_t d = 0;
 	d = min_pos(d, s->next_full_mono - mono <= 0 ? 1 : s->next_full_mono - mono);
+	d = min_pos(d, s->next_all_mono - mono <= 0 ? 1 : s->next_all_mono - mono);
 	if (s->next_view_mono > 0)
 		d = min_pos(d, s->next_view_mono - mono <= 0 ? 1 : s->next_view_mono - mono);
 	if (s->lock_fd < 0 && !s->o->no_engine)
@@ -110,7 +214,7 @@ static int timeout_ms(struct sv *s)
 static void start_draining(struct sv *s)
 {
 	s->draining = true;
-	s->need_full = true;
+	s->need_full = s->need_all = true;
 	s->next_due_wall = 0;
 	if (s->lock_fd >= 0)
 		sv_info_write(s->o, true);
@@ -158,7 +262,7 @@ static void wait_once(struct sv *s)
 	if (watch_at > 0 && s->watch && (fds[watch_at].revents & POLLIN)) {
 		unsigned f = watch_drain(s->watch);
 		if (f & WATCH_OVERFLOW)
-			s->need_full = true;
+			s->need_full = s->need_all = true;
 		if (f & WATCH_CHANGED)
 			s->need_status = true;
 		if (f & WATCH_FAILED) {
@@ -166,6 +270,7 @@ static void wait_once(struct sv *s)
 				   "file watch stopped; checking the status files every %ds",
 				   SUPERVISE_FALLBACK_MS / 1000);
 			s->watch = watch_stop(s->watch);
+			s->need_all = true;
 		}
 	}
 }
@@ -187,6 +292,8 @@ static void run_due(struct sv *s)
 		s->need_status = true;
 	if (s->next_view_mono > 0 && s->next_view_mono <= mono)
 		s->need_status = true;
+	if (s->next_all_mono <= mono)
+		s->need_all = s->need_status = true;
 	if (s->need_full)
 		pass(s, true);
 	else if (s->need_status)
@@ -244,6 +351,7 @@ int supervise_run(const struct supervise_opts *o, struct rv_error **err)
 	sv_report_flush_warnings(&s);
 	free(s.last_warning);
 	task_list_release(&s.list);
+	free(s.focus_at);
 	s.watch = watch_stop(s.watch);
 	close(s.sigfd);
 	/* Signals that arrived meanwhile stay pending and would fire on

@@ -22,6 +22,13 @@
  *     every SUPERVISE_FALLBACK_MS;
  *   - deadlines: the next due retry, the periodic full pass
  *     (SUPERVISE_FULL_INTERVAL_MS, the safety net), the display interval.
+ * A pass visits only the tasks that need it - the ones re-read since the
+ * last pass, the NEW and running ones, the PAUSED ones while this process
+ * schedules (their due times are the deadlines above) - and every task only
+ * on the first pass, after lost file events, on a change of scheduler and
+ * every SUPERVISE_ALL_INTERVAL_MS (supervise_state.h); its listing is kept
+ * and patched (task_live_list_update), so a pass over an unchanged store of
+ * any size costs next to nothing.
  * A pass: list the tasks, finish or undo resumes that died half-way
  * (resume_recover; scheduler, full passes), observe them (observe.h: status
  * files; full passes also the containers), report status changes, then
@@ -69,6 +76,9 @@
 #define SUPERVISE_INFO_FILE ".supervisor.json"
 #define SUPERVISE_FULL_INTERVAL_MS 30000
 #define SUPERVISE_FALLBACK_MS 5000
+/* Every task is visited by a pass at least this often (most passes visit
+ * only the changed and the active ones; supervise_state.h). */
+#define SUPERVISE_ALL_INTERVAL_MS (10 * 60 * 1000)
 #define SUPERVISE_LOCK_RETRY_MS 2000
 #define SUPERVISE_RECONNECT_MIN_MS 500
 #define SUPERVISE_RECONNECT_MAX_MS 30000

@@ -127,26 +127,71 @@ void sv_report_flush_warnings(struct sv *s)
 	s->n_warnings = 0;
 }
 
-/* Report what changed since the last pass and carry the per-task state
- * over (both lists are sorted by id). */
-void sv_report_diff(struct sv *s)
+static void emit_removed(struct sv *s, const struct seen *old)
 {
+	if (s->first_pass)
+		return;
+	_cleanup_free_ char *m = xasprintf("task %lld: removed", (long long)old->id);
+	struct supervise_event ev = {.kind = SUPERVISE_STATUS,
+				     .task_id = old->id,
+				     .from = task_status_name(old->status),
+				     .to = "",
+				     .message = m};
+	sv_emit_ev(s, &ev);
+}
+
+/* Compare the status of e with what cur remembers; report and remember. */
+static void diff_one(struct sv *s, struct seen *cur, const struct task_list_entry *e)
+{
+	cur->changed = false;
+	if (!e->task)
+		return;
+	enum task_status st = task_status(e->task);
+	if (!s->first_pass && cur->status != st) {
+		cur->changed = true;
+		const char *from = cur->status == TASK__STATUS_MAX ? "" : task_status_name(cur->status);
+		_cleanup_free_ char *m = supervise_status_message(e->task, from);
+		struct supervise_event ev = {.kind = SUPERVISE_STATUS,
+					     .task_id = e->id,
+					     .from = from,
+					     .to = task_status_name(st),
+					     .message = m};
+		sv_emit_ev(s, &ev);
+	}
+	cur->status = st;
+}
+
+/* Whether the seen array has exactly the ids of the listing. */
+static bool same_ids(const struct sv *s)
+{
+	if (s->n_seen != s->list.n)
+		return false;
+	for (size_t i = 0; i < s->n_seen; i++)
+		if (s->seen[i].id != s->list.entries[i].id)
+			return false;
+	return true;
+}
+
+/* Report what changed since the last pass and carry the per-task state
+ * over (both lists are sorted by id).  Only the entries at focus (indexes
+ * into s->list, ascending; NULL: all) may have changed. */
+void sv_report_diff(struct sv *s, const size_t *focus, size_t n_focus)
+{
+	if (focus && same_ids(s)) {
+		/* The usual pass: nothing came or went, the seen array stays. */
+		for (size_t i = 0; i < s->n_seen; i++)
+			s->seen[i].changed = false;
+		for (size_t k = 0; k < n_focus; k++)
+			diff_one(s, &s->seen[focus[k]], &s->list.entries[focus[k]]);
+		s->first_pass = false;
+		return;
+	}
 	struct seen *next = xcalloc(s->list.n ? s->list.n : 1, sizeof(*next));
-	size_t n = 0, j = 0;
+	size_t n = 0, j = 0, k = 0;
 	for (size_t i = 0; i < s->list.n; i++) {
 		const struct task_list_entry *e = &s->list.entries[i];
 		while (j < s->n_seen && s->seen[j].id < e->id) {
-			if (!s->first_pass) {
-				struct supervise_event ev = {
-					.kind = SUPERVISE_STATUS,
-					.task_id = s->seen[j].id,
-					.from = task_status_name(s->seen[j].status),
-					.to = ""};
-				_cleanup_free_ char *m = xasprintf("task %lld: removed",
-								   (long long)s->seen[j].id);
-				ev.message = m;
-				sv_emit_ev(s, &ev);
-			}
+			emit_removed(s, &s->seen[j]);
 			free(s->seen[j].last_warning);
 			j++;
 		}
@@ -156,34 +201,15 @@ void sv_report_diff(struct sv *s)
 			*cur = *old; /* takes last_warning */
 		else
 			*cur = (struct seen){.id = e->id, .status = TASK__STATUS_MAX};
-		cur->changed = false;
-		if (!e->task)
-			continue;
-		enum task_status st = task_status(e->task);
-		if (!s->first_pass && cur->status != st) {
-			cur->changed = true;
-			const char *from = cur->status == TASK__STATUS_MAX ? ""
-									   : task_status_name(cur->status);
-			_cleanup_free_ char *m = supervise_status_message(e->task, from);
-			struct supervise_event ev = {.kind = SUPERVISE_STATUS,
-						     .task_id = e->id,
-						     .from = from,
-						     .to = task_status_name(st),
-						     .message = m};
-			sv_emit_ev(s, &ev);
-		}
-		cur->status = st;
+		while (focus && k < n_focus && focus[k] < i)
+			k++;
+		if (!focus || !old || (k < n_focus && focus[k] == i))
+			diff_one(s, cur, e);
+		else
+			cur->changed = false;
 	}
 	for (; j < s->n_seen; j++) {
-		if (!s->first_pass) {
-			_cleanup_free_ char *m = xasprintf("task %lld: removed", (long long)s->seen[j].id);
-			struct supervise_event ev = {.kind = SUPERVISE_STATUS,
-						     .task_id = s->seen[j].id,
-						     .from = task_status_name(s->seen[j].status),
-						     .to = "",
-						     .message = m};
-			sv_emit_ev(s, &ev);
-		}
+		emit_removed(s, &s->seen[j]);
 		free(s->seen[j].last_warning);
 	}
 	free(s->seen);

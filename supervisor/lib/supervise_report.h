@@ -35,8 +35,10 @@ void sv_report_on_observe(void *userdata, const char *level, int64_t id, const c
 /* Report the waiting warnings of tasks whose status did not change. */
 void sv_report_flush_warnings(struct sv *s);
 /* Report status changes (and removed tasks) since the last pass and carry
- * the per-task memory over; the first pass only records. */
-void sv_report_diff(struct sv *s);
+ * the per-task memory over; the first pass only records.  s->list is the
+ * whole listing; only its entries at focus (n_focus ascending indexes; NULL:
+ * all) are compared, the others keep what was seen. */
+void sv_report_diff(struct sv *s, const size_t *focus, size_t n_focus);
 /* on_view with the current listing; plans the next one. */
 void sv_report_view(struct sv *s);
 /* hooks_report_fn: a HOOK event. */

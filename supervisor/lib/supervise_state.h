@@ -16,6 +16,20 @@
  *                        windows, stalls;
  *   supervise_streams.c  the engine event streams and the exits they report.
  *
+ * A pass visits only the tasks that need it (its focus, chosen in
+ * supervise.c): those the listing re-read since the last pass
+ * (task_live_take_changed: the file watch named them, or this process
+ * wrote them), those whose last seen status needs watching whatever the
+ * files say (NEW, IN_PROGRESS, ITERATING: observed, counted by the queue;
+ * PAUSED while this process schedules: their retries, windows, gates and
+ * breakpoint timeouts are timed from them), and new ones.  The status each
+ * task had at the last pass is kept in its struct seen, so choosing costs
+ * no JSON.  Every task is visited on the first pass, when the listing read
+ * everything (no watch, an overflow, the listing's own safety net), when
+ * this process becomes or stops being the scheduler, and every
+ * SUPERVISE_ALL_INTERVAL_MS.  The steps of a pass see the focus as
+ * s->list; the report diff and the view get the whole listing.
+ *
  * One struct sv lives on supervise_run's stack for the whole run; every
  * function here gets it and runs on the loop's thread.  s->list is the
  * listing of the current pass: a function that rewrites a task replaces
@@ -97,6 +111,14 @@ struct sv {
 	bool draining; /* drain mode: pause running tasks, start nothing */
 	bool announced_schedule; /* said what is scheduled, once per scheduler term */
 	int resumes_left; /* this turn's budget of resumes (sv_resume_take) */
+	/* The focus of this pass (supervise.c): the indexes in s->list of the
+	 * tasks it visits, ascending.  While the steps of the pass run,
+	 * s->list holds only those entries (focus_enter/leave, supervise.c). */
+	size_t *focus_at;
+	size_t n_focus;
+	bool focus_scheduler;   /* lock_fd >= 0 when the focus was chosen */
+	bool need_all;          /* the next pass visits every task */
+	int64_t next_all_mono;  /* the safety net: every task, this often */
 };
 
 /* Count one resume against this turn's budget: false (and the loop comes

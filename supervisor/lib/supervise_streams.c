@@ -117,10 +117,11 @@ static void sv_stream_lost(struct sv *s, struct stream *st, const struct rv_erro
 	s->need_full = true;
 }
 
-/* Open streams for endpoints newly in use; mark the others unwanted. */
-void sv_streams_sync(struct sv *s)
+/* Open streams for endpoints newly in use; when s->list is every task
+ * (prune), drop the others. */
+void sv_streams_sync(struct sv *s, bool prune)
 {
-	for (size_t i = 0; i < s->n_streams; i++)
+	for (size_t i = 0; i < s->n_streams && prune; i++)
 		s->streams[i].wanted = false;
 	for (size_t i = 0; i < s->list.n; i++) {
 		const struct task *t = s->list.entries[i].task;

@@ -20,8 +20,9 @@
 
 #include "supervisor/lib/supervise_state.h"
 
-/* Open streams for endpoints newly in use, drop unused ones. */
-void sv_streams_sync(struct sv *s);
+/* Open streams for endpoints the tasks of s->list use; prune (s->list is
+ * every task): also drop the endpoints none uses. */
+void sv_streams_sync(struct sv *s, bool prune);
 /* Every stream in use is up. */
 bool sv_streams_all_up(const struct sv *s);
 /* Reopen the streams whose backoff is over. */

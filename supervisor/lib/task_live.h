@@ -33,6 +33,8 @@
 #ifndef ROVER_TASK_LIVE_H
 #define ROVER_TASK_LIVE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/error.h"
@@ -52,9 +54,28 @@ void task_live_free(struct task_live *m); /* NULL-safe */
 int task_live_list(struct task_live *m, const struct task_store *s, struct task_list *ret,
 		   struct rv_error **err);
 
+/* task_live_list() into a listing the caller keeps from call to call:
+ * *list (from an earlier call, or zeroed) is patched - the entries of the
+ * tasks re-read since its last call (by any listing of the process) are
+ * replaced, inserted or removed - rather than handed out
+ * anew, so an unchanged store costs nothing.  The caller may replace
+ * entries meanwhile (with records it wrote: those are re-read anyway),
+ * never reorder them.  Release with task_list_release(). */
+int task_live_list_update(struct task_live *m, const struct task_store *s,
+			  struct task_list *list, struct rv_error **err);
+
 /* This process changed task id (written, created, removed): re-read it at
  * the next listing. */
 void task_live_touch(struct task_live *m, int64_t id);
+
+/* What the listings since the last call re-read, for a caller that keeps
+ * facts about each task (the supervisor loop, supervise_state.h): true when
+ * they read everything (a full read, or more than WATCH_MAX_NOTED ids) -
+ * then every task may have changed; else the ids re-read (sorted, unique;
+ * *ret_ids NULL when none; free() it).  Any caller of task_store_list()
+ * in the process may have done the listing: the ids are kept until taken.
+ * A new model answers true. */
+bool task_live_take_changed(struct task_live *m, int64_t **ret_ids, size_t *ret_n);
 
 /* How the last listing was made, for tests and benchmarks: the number of
  * tasks re-read, and whether it was a full read. */

@@ -201,6 +201,97 @@ static void test_a_task_being_created_is_looked_at_again(void **state)
 	task_list_release(&l);
 }
 
+/* What the listings re-read is kept for the supervisor loop until it asks,
+ * across listings made by anyone in the process. */
+static void test_changed_ids_are_kept_until_taken(void **state)
+{
+	(void)state;
+	int64_t *ids = NULL;
+	size_t n = 0;
+	assert_true(task_live_take_changed(st->live, &ids, &n)); /* a new model: all */
+	check_same(0, true);
+	assert_true(task_live_take_changed(st->live, &ids, &n)); /* a full read: all */
+	assert_null(ids);
+	check_same(0, false);
+	assert_false(task_live_take_changed(st->live, &ids, &n));
+	assert_int_equal(n, 0);
+	assert_null(ids);
+	/* two changes, each listed (by someone else of the process) */
+	assert_int_equal(task_store_update(other, 3, set_title, (char *)"a", NULL, NULL), 0);
+	wait_event();
+	check_same(1, false);
+	assert_int_equal(task_store_update(other, 1, set_title, (char *)"b", NULL, NULL), 0);
+	wait_event();
+	check_same(1, false);
+	assert_false(task_live_take_changed(st->live, &ids, &n));
+	assert_int_equal(n, 2);
+	assert_int_equal(ids[0], 1);
+	assert_int_equal(ids[1], 3);
+	free(ids);
+	/* taken: nothing left */
+	assert_false(task_live_take_changed(st->live, &ids, &n));
+	assert_int_equal(n, 0);
+	/* lost events: all again */
+	watch_note_all();
+	check_same(0, true);
+	assert_true(task_live_take_changed(st->live, &ids, &n));
+	assert_null(ids);
+}
+
+/* A kept listing patched by task_live_list_update equals a fresh one. */
+static void check_kept(struct task_list *kept)
+{
+	struct task_list disk = {0};
+	assert_int_equal(task_live_list_update(st->live, st, kept, NULL), 0);
+	assert_int_equal(task_store_list_disk(st, &disk, NULL), 0);
+	assert_int_equal(kept->n, disk.n);
+	for (size_t i = 0; i < kept->n; i++) {
+		assert_int_equal(kept->entries[i].id, disk.entries[i].id);
+		assert_string_equal(task_title(kept->entries[i].task),
+				    task_title(disk.entries[i].task));
+	}
+	task_list_release(&disk);
+}
+
+static void test_a_kept_listing_is_patched(void **state)
+{
+	(void)state;
+	struct task_list kept = {0};
+	check_kept(&kept);
+	struct task_list_entry *before = kept.entries;
+	check_kept(&kept); /* nothing changed: not handed out anew */
+	assert_ptr_equal(kept.entries, before);
+	assert_int_equal(task_store_update(other, 2, set_title, (char *)"patched", NULL, NULL), 0);
+	wait_event();
+	check_kept(&kept);
+	assert_string_equal(task_title(kept.entries[1].task), "patched");
+	assert_int_equal(task_store_create(other, "new", "x", timeutil_now_ms(), NULL, NULL, NULL,
+					   NULL), 0);
+	wait_event();
+	check_kept(&kept);
+	assert_int_equal(kept.n, 4);
+	assert_int_equal(task_store_delete(other, 1, NULL), 0);
+	wait_event();
+	check_kept(&kept);
+	assert_int_equal(kept.n, 3);
+	assert_int_equal(kept.entries[0].id, 2);
+	/* another listing of the process re-reads a change first: the kept
+	 * listing is still patched with it */
+	assert_int_equal(task_store_update(other, 2, set_title, (char *)"listed first", NULL, NULL),
+			 0);
+	wait_event();
+	struct task_list l = {0};
+	assert_int_equal(task_store_list(st, &l, NULL), 0);
+	task_list_release(&l);
+	check_kept(&kept);
+	assert_string_equal(task_title(kept.entries[0].task), "listed first");
+	/* this process's own write, before the watch saw it */
+	assert_int_equal(task_store_update(st, 3, set_title, (char *)"mine", NULL, NULL), 0);
+	check_kept(&kept);
+	assert_string_equal(task_title(kept.entries[1].task), "mine");
+	task_list_release(&kept);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -210,6 +301,9 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_a_task_being_created_is_looked_at_again, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_changed_ids_are_kept_until_taken, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_a_kept_listing_is_patched, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
