@@ -147,7 +147,8 @@ static int prepare_gemini(const struct adapter_ctx *c, struct strv *env, struct 
 		auth = "gemini-api-key";
 	else if (env_of(c, "GOOGLE_API_KEY") || env_of(c, "GOOGLE_GENAI_USE_VERTEXAI"))
 		auth = "vertex-ai";
-	else if ((r = copy_login(c, ".gemini/oauth_creds.json", dir, "oauth_creds.json", err)) < 0 ||
+	else if ((r = copy_login(c, ".gemini/oauth_creds.json", dir, "oauth_creds.json", err)) <
+			 0 ||
 		 (r = copy_login(c, ".gemini/google_accounts.json", dir, "google_accounts.json",
 				 err)) < 0)
 		return r;
@@ -336,7 +337,8 @@ static void claude_line(struct json_object *o, void *arg)
 			r->usage.has_usage = true;
 		}
 		if (json_object_object_get_ex(o, "total_cost_usd", &c) &&
-		    (json_object_is_type(c, json_type_double) || json_object_is_type(c, json_type_int))) {
+		    (json_object_is_type(c, json_type_double) ||
+		     json_object_is_type(c, json_type_int))) {
 			double d = json_object_get_double(c);
 			if (isfinite(d) && d >= 0 && d < 1e9) {
 				r->usage.cost_usd = d;
@@ -397,7 +399,8 @@ static void gemini_line(struct json_object *o, void *arg)
 		const char *role = jsonutil_get_str(o, "role");
 		const char *content = jsonutil_get_str(o, "content");
 		if (role && !strcmp(role, "assistant") && content) {
-			char *s = r->answer ? xasprintf("%s%s", r->answer, content) : xstrdup(content);
+			char *s = r->answer ? xasprintf("%s%s", r->answer, content)
+					    : xstrdup(content);
 			free(r->answer);
 			r->answer = s;
 		}
@@ -451,7 +454,6 @@ static bool retry_in(const char *text, int64_t now_ms, int64_t *ret)
 	}
 	return found;
 }
-
 
 /* The tz database the named-zone rewrite reads; the agent image carries it. */
 #define ZONEINFO_DIR "/usr/share/zoneinfo"
@@ -564,7 +566,8 @@ static void usage_add_into(struct json_object *o, const struct agent_usage *u)
 		struct json_object *c = NULL;
 		double cur = 0;
 		if (json_object_object_get_ex(o, "costUsd", &c) &&
-		    (json_object_is_type(c, json_type_double) || json_object_is_type(c, json_type_int)))
+		    (json_object_is_type(c, json_type_double) ||
+		     json_object_is_type(c, json_type_int)))
 			cur = json_object_get_double(c);
 		if (!isfinite(cur) || cur < 0)
 			cur = 0;
@@ -581,7 +584,8 @@ struct json_object *adapter_usage_record(struct json_object *doc, const char *st
 					 const struct agent_usage *u)
 {
 	struct json_object *d = NULL;
-	if (!doc || json_object_deep_copy(doc, &d, NULL) < 0 || !json_object_is_type(d, json_type_object)) {
+	if (!doc || json_object_deep_copy(doc, &d, NULL) < 0 ||
+	    !json_object_is_type(d, json_type_object)) {
 		json_object_put(d);
 		d = json_object_new_object();
 	}
@@ -609,17 +613,18 @@ void adapter_judge(const struct adapter_report *rep, const char *out, const char
 	/* Structured stdout is events, not words: its numbers and ids would
 	 * read as status codes.  Only the CLI's message and stderr count. */
 	if (rep->structured)
-		v.full_text = xasprintf("%s%s\n%s", error ? error : "",
-					rep->http_status == 429 ? " (HTTP 429)" : "", err ? err : "");
+		v.full_text =
+			xasprintf("%s%s\n%s", error ? error : "",
+				  rep->http_status == 429 ? " (HTTP 429)" : "", err ? err : "");
 	else
-		v.full_text = xasprintf("%s\n%s\n%s", error ? error : "", err ? err : "",
-					out ? out : "");
+		v.full_text =
+			xasprintf("%s\n%s\n%s", error ? error : "", err ? err : "", out ? out : "");
 	if (rep->error) {
 		/* The CLI's own message, with the provider's status when it gave
 		 * one; its stderr still has the provider's words. */
-		_cleanup_free_ char *said = rep->http_status
-						    ? xasprintf("%s (HTTP %d)", rep->error, rep->http_status)
-						    : xstrdup(rep->error);
+		_cleanup_free_ char *said =
+			rep->http_status ? xasprintf("%s (HTTP %d)", rep->error, rep->http_status)
+					 : xstrdup(rep->error);
 		classify_agent_failure(said, err, timed_out, &v.cls);
 	} else {
 		classify_agent_failure(out, err, timed_out, &v.cls);
@@ -631,8 +636,9 @@ void adapter_judge(const struct adapter_report *rep, const char *out, const char
 	v.transient = ran && !rep->not_transient &&
 		      !(rep->structured && v.cls.code == CLASSIFY_RATE_LIMIT) &&
 		      (classify_is_transient(error) || v.cls.code == CLASSIFY_SERVER);
-	v.retryable = ran && (v.cls.retryable || v.transient || classify_is_retryable(error, NULL) ||
-			      classify_is_retryable(v.full_text, NULL));
+	v.retryable =
+		ran && (v.cls.retryable || v.transient || classify_is_retryable(error, NULL) ||
+			classify_is_retryable(v.full_text, NULL));
 	*ret = v;
 }
 

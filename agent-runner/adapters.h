@@ -52,24 +52,24 @@ struct agent_usage {
 
 /* What an adapter read from one run. */
 struct adapter_report {
-	bool structured;    /* the CLI's structured output was found */
-	char *answer;       /* final answer text, or NULL */
-	char *error;        /* the CLI's own error message, or NULL */
-	int http_status;    /* the provider's HTTP status when the CLI names it, else 0 */
+	bool structured;     /* the CLI's structured output was found */
+	char *answer;        /* final answer text, or NULL */
+	char *error;         /* the CLI's own error message, or NULL */
+	int http_status;     /* the provider's HTTP status when the CLI names it, else 0 */
 	int64_t reset_at_ms; /* the provider's reset time, epoch ms; 0: none */
-	bool not_transient; /* a quota or credit refusal: pause, never retry in-process */
+	bool not_transient;  /* a quota or credit refusal: pause, never retry in-process */
 	struct agent_usage usage;
 };
 
 typedef const char *(*adapter_getenv_fn)(const char *name);
 
 struct adapter_ctx {
-	const char *tool;  /* claude, codex, gemini, qwen, opencode, cursor */
-	const char *model; /* NULL or "": the CLI's default */
-	bool as_root;      /* the runner (and so the CLI) runs as uid 0 */
-	const char *scratch_dir; /* private, writable directory for CLI homes (codex, gemini) */
+	const char *tool;            /* claude, codex, gemini, qwen, opencode, cursor */
+	const char *model;           /* NULL or "": the CLI's default */
+	bool as_root;                /* the runner (and so the CLI) runs as uid 0 */
+	const char *scratch_dir;     /* private, writable directory for CLI homes (codex, gemini) */
 	adapter_getenv_fn getenv_fn; /* getenv, or a stub in tests */
-	const char *logins_dir; /* NULL: ADAPTER_LOGINS_DIR (tests set another) */
+	const char *logins_dir;      /* NULL: ADAPTER_LOGINS_DIR (tests set another) */
 };
 
 /* Where rover mounts the login copies the user chose to share
@@ -113,8 +113,8 @@ struct json_object *adapter_usage_record(struct json_object *doc, const char *st
 /* What to do with a failed run (exit_code != 0 or timed out). */
 struct adapter_verdict {
 	struct classify_result cls;
-	bool transient; /* retry in-process (an overload blip) */
-	bool retryable; /* when not retried (or retries spent): pause, not fail */
+	bool transient;  /* retry in-process (an overload blip) */
+	bool retryable;  /* when not retried (or retries spent): pause, not fail */
 	char *full_text; /* what was classified, for the reset time; caller frees */
 };
 

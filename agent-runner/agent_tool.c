@@ -38,17 +38,19 @@ char *agent_tool_prompt(const char *prompt, const struct workflow_step *step,
 		return xstrdup(prompt);
 	size_t cap = strlen(prompt) + 512, len = 0;
 	char *s = xmalloc(cap);
-	len = (size_t)snprintf(s, cap, "%s\n\nWhen you are done, end your answer with one JSON "
-				       "object on its own line with these keys:",
+	len = (size_t)snprintf(s, cap,
+			       "%s\n\nWhen you are done, end your answer with one JSON "
+			       "object on its own line with these keys:",
 			       prompt);
 	for (size_t i = 0; i < step->n_outputs; i++) {
 		const struct workflow_output *o = &step->outputs[i];
 		char *line;
 		if (o->type && !strcmp(o->type, "file") && o->filename)
-			line = xasprintf("\n- \"%s\": write the file %s/%s and give its name", o->name,
-					 output_dir, o->filename);
+			line = xasprintf("\n- \"%s\": write the file %s/%s and give its name",
+					 o->name, output_dir, o->filename);
 		else
-			line = xasprintf("\n- \"%s\" (%s): %s", o->name, o->type ? o->type : "string",
+			line = xasprintf("\n- \"%s\" (%s): %s", o->name,
+					 o->type ? o->type : "string",
 					 o->description ? o->description : "");
 		size_t l = strlen(line);
 		if (len + l + 1 > cap) {
@@ -76,8 +78,8 @@ struct json_object *agent_tool_last_json_object(const char *text)
 			if (text[start - 1] != '{')
 				continue;
 			struct json_object *obj = NULL;
-			if (jsonutil_parse(text + start - 1, end - start + 1, "output", &obj, NULL) ==
-				    0 &&
+			if (jsonutil_parse(text + start - 1, end - start + 1, "output", &obj,
+					   NULL) == 0 &&
 			    json_object_is_type(obj, json_type_object))
 				return obj;
 			json_object_put(obj);
@@ -121,7 +123,8 @@ void agent_tool_extract_outputs(const struct workflow_step *step, const char *st
 		if (val) {
 			jsonutil_set_str(outputs, o->name, val);
 		} else if (o->required) {
-			char *m = missing ? xasprintf("%s, %s", missing, o->name) : xstrdup(o->name);
+			char *m =
+				missing ? xasprintf("%s, %s", missing, o->name) : xstrdup(o->name);
 			free(missing);
 			missing = m;
 		}

@@ -21,13 +21,13 @@ struct checkpoint_store {
 };
 
 static const char *const known_keys[] = {
-	"version",	"workflowHash", "savedAt",  "seq",	 "completedSteps",
-	"loopProgress", "failedStepId", "error",    "isRetryable", "provider",
-	"pauseReason",	"resetAt",	NULL,
+	"version",      "workflowHash", "savedAt", "seq",         "completedSteps",
+	"loopProgress", "failedStepId", "error",   "isRetryable", "provider",
+	"pauseReason",  "resetAt",      NULL,
 };
 
-static const char *const pause_reasons[] = { "retryable_error", "signal", "user", "approval",
-					     "budget", NULL };
+static const char *const pause_reasons[] = {"retryable_error", "signal", "user",
+					    "approval",        "budget", NULL};
 
 static bool in_list(const char *s, const char *const *list)
 {
@@ -58,7 +58,7 @@ static void checkpoint_release(struct checkpoint *cp)
 	free(cp->provider);
 	free(cp->pause_reason);
 	json_object_put(cp->extra);
-	*cp = (struct checkpoint){ 0 };
+	*cp = (struct checkpoint){0};
 }
 
 struct checkpoint *checkpoint_free(struct checkpoint *cp)
@@ -79,7 +79,8 @@ static struct json_object *stored_value(struct json_object *v)
 	const char *s;
 	if (!v)
 		s = "null";
-	else if (json_object_is_type(v, json_type_object) || json_object_is_type(v, json_type_array))
+	else if (json_object_is_type(v, json_type_object) ||
+		 json_object_is_type(v, json_type_array))
 		s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
 	else
 		s = json_object_get_string(v); /* 42 -> "42", true -> "true" */
@@ -171,9 +172,8 @@ static int load_outputs(struct loader *l, struct json_object *v, const char *whe
 			return bad(l, "%s.%s must be a string", where, key);
 		if (strcmp(key, "input_prompt") == 0)
 			continue; /* written by an older runner: never carried forward */
-		json_object_object_add(o, key,
-				       json_object_new_string(val ? json_object_get_string(val) :
-								    "null"));
+		json_object_object_add(
+			o, key, json_object_new_string(val ? json_object_get_string(val) : "null"));
 	}
 	*ret = TAKE_PTR(o);
 	return 0;
@@ -250,7 +250,8 @@ static int load_loop_entry(struct loader *l, const char *id, struct json_object 
 		for (size_t i = 0; i < n; i++) {
 			struct json_object *s = json_object_array_get_idx(sk, i);
 			if (!s || !json_object_is_type(s, json_type_string))
-				return bad(l, "loopProgress.%s.skippedSubSteps[%zu] must be a string",
+				return bad(l,
+					   "loopProgress.%s.skippedSubSteps[%zu] must be a string",
 					   id, i);
 			json_object_array_add(skipped, json_object_get(s));
 		}
@@ -340,8 +341,7 @@ static int load_header(struct loader *l, struct json_object *root, struct checkp
 	return 0;
 }
 
-static int load_failure_and_pause(struct loader *l, struct json_object *root,
-				  struct checkpoint *cp)
+static int load_failure_and_pause(struct loader *l, struct json_object *root, struct checkpoint *cp)
 {
 	int r;
 	if ((r = opt_string(l, root, "failedStepId", &cp->failed_step_id)) < 0 ||
@@ -357,12 +357,14 @@ static int load_failure_and_pause(struct loader *l, struct json_object *root,
 		cp->is_retryable = json_object_get_boolean(v);
 	}
 	if (cp->pause_reason && !in_list(cp->pause_reason, pause_reasons))
-		return bad(l, "\"pauseReason\" \"%s\" is not retryable_error, signal, user, approval or budget",
-			   cp->pause_reason);
+		return bad(
+			l,
+			"\"pauseReason\" \"%s\" is not retryable_error, signal, user, approval or budget",
+			cp->pause_reason);
 	v = member(root, "resetAt");
 	if (v) {
-		const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v)
-									 : NULL;
+		const char *s =
+			json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 		if (!s || !timeutil_parse_iso(s, &cp->reset_at_ms))
 			return bad(l, "\"resetAt\" must be an ISO-8601 time");
 	}
@@ -383,7 +385,7 @@ int checkpoint_from_json(struct json_object *root, const char *path, struct chec
 			 char **ret_warning, struct rv_error **err)
 {
 	int r;
-	struct loader l = { .path = path, .err = err };
+	struct loader l = {.path = path, .err = err};
 	_cleanup_checkpoint_ struct checkpoint *cp = xcalloc(1, sizeof(*cp));
 	if ((r = load_header(&l, root, cp)) < 0 ||
 	    (r = load_completed(&l, root, &cp->completed_steps)) < 0 ||
@@ -618,9 +620,8 @@ int checkpoint_store_set_loop_progress(struct checkpoint_store *st, const char *
 	if (!loop_id || !*loop_id)
 		return rv_error_set(err, EINVAL, "loop progress needs a loop id");
 	if (iteration < 1)
-		return rv_error_set(err, EINVAL,
-				    "invalid loop progress for \"%s\": iteration=%d", loop_id,
-				    iteration);
+		return rv_error_set(err, EINVAL, "invalid loop progress for \"%s\": iteration=%d",
+				    loop_id, iteration);
 	if (next_sub_step_index < 0)
 		return rv_error_set(err, EINVAL,
 				    "invalid loop progress for \"%s\": nextSubStepIndex=%d",
@@ -638,10 +639,11 @@ int checkpoint_store_set_loop_progress(struct checkpoint_store *st, const char *
 	size_t n_skipped = skipped ? json_object_array_length(skipped) : 0;
 	for (size_t i = 0; i < n_skipped; i++)
 		if (!json_object_is_type(json_object_array_get_idx(skipped, i), json_type_string))
-			return rv_error_set(err, EINVAL,
-					    "invalid loop progress for \"%s\": skippedSubSteps[%zu] "
-					    "is not a string",
-					    loop_id, i);
+			return rv_error_set(
+				err, EINVAL,
+				"invalid loop progress for \"%s\": skippedSubSteps[%zu] "
+				"is not a string",
+				loop_id, i);
 
 	struct json_object *subs = json_object_new_object();
 	if (sub_step_outputs) {

@@ -61,13 +61,13 @@ struct checkpoint {
 	bool has_is_retryable;
 	bool is_retryable;
 	char *pause_reason;
-	int64_t reset_at_ms; /* 0: none */
+	int64_t reset_at_ms;       /* 0: none */
 	struct json_object *extra; /* unknown top-level keys, kept on rewrite; may be NULL */
 };
 
 struct checkpoint_loop_progress {
-	int iteration;              /* >= 1 */
-	int next_sub_step_index;    /* >= 0 */
+	int iteration;                        /* >= 1 */
+	int next_sub_step_index;              /* >= 0 */
 	struct json_object *sub_step_outputs; /* borrowed: {stepId: {k: v}} */
 	struct json_object *skipped;          /* borrowed: array of ids */
 };

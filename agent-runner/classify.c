@@ -36,19 +36,20 @@
 #define TIMEOUT_WORD "time[[:space:]_-]*out"
 
 /* ECONNREFUSED and friends: the network hiccups of the TypeScript rover's list. */
-#define RX_NET_TRANSIENT                                                          \
+#define RX_NET_TRANSIENT                                                                   \
 	"econnrefused|etimedout|enetunreach|econnreset|network" SEP "error|connection" SEP \
 	"(failed|refused|reset)"
 /* A connection timeout pauses but is not retried in-process (as before). */
 #define RX_CONN_TIMEOUT "connection" SEP "(" TIMEOUT_WORD "|timed" SEP "out)"
 #define RX_TOO_MANY "too" SEP "many" SEP "requests|" WB "429" WA
 /* Our fix: the provider is down or busy, not the request wrong. */
-#define RX_SERVER                                                                     \
-	WB "5[0-9][0-9]" WA "|overloaded|service" SEP "unavailable|bad" SEP "gateway|gateway" SEP \
-	TIMEOUT_WORD "|internal" SEP "server" SEP "error|high" SEP "demand"
+#define RX_SERVER                                                                           \
+	WB "5[0-9][0-9]" WA "|overloaded|service" SEP "unavailable|bad" SEP                 \
+	   "gateway|gateway" SEP TIMEOUT_WORD "|internal" SEP "server" SEP "error|high" SEP \
+	   "demand"
 #define RX_RATE "rate" SEP "limit|ratelimit|" RX_TOO_MANY
 /* A usage window of a subscription: "5-hour limit reached", "weekly limit". */
-#define RX_USAGE                                                                         \
+#define RX_USAGE                                                                            \
 	"hit" SEP "your" SEP "limit|usage" SEP "limit|plan" SEP "limit|(hour|daily|weekly|" \
 	"monthly|session)" SEP "limit"
 /* Money or quota ran out: retryable, and it wins over an auth-looking
@@ -59,30 +60,36 @@
 #define RX_CREDIT_PLAIN                                                                 \
 	"insufficient" SEP "(quota|credits?|balance|funds)|exceed[a-z]*" SEP "your" SEP \
 	"(current" SEP ")?quota"
-#define CONJ_CREDIT                                                                          \
-	{ .a = RX_CREDIT_PLAIN },                                                       \
-	{ .a = WB "credit", .b = "[^[:alnum:]](limit|exhaust|balance|insufficien)" },   \
-	{ .a = WB "billing", .b = "[^[:alnum:]](limit|error|issue|problem)" },          \
-	{ .a = WB "quota", .b = "[^[:alnum:]](exceed|exhaust|limit|reached)" },         \
-	{ .a = WB "balance", .b = "[^[:alnum:]](insufficien|low|zero|negative|empty)" }
+#define CONJ_CREDIT                                                                         \
+	{.a = RX_CREDIT_PLAIN},                                                             \
+		{.a = WB "credit", .b = "[^[:alnum:]](limit|exhaust|balance|insufficien)"}, \
+		{.a = WB "billing", .b = "[^[:alnum:]](limit|error|issue|problem)"},        \
+		{.a = WB "quota", .b = "[^[:alnum:]](exceed|exhaust|limit|reached)"},       \
+	{                                                                                   \
+		.a = WB "balance", .b = "[^[:alnum:]](insufficien|low|zero|negative|empty)" \
+	}
 #define RX_INVALID_KEY "invalid" SEP "(x-)?api" SEP "key"
-#define RX_AUTH_PLAIN                                                                   \
-	"authenticat|unauthori[sz]ed|" RX_INVALID_KEY "|not" SEP "logged" SEP "in|log"     \
-	"[[:space:]]?in" SEP "required|please" SEP "(run" SEP ")?/?log[[:space:]]?in|" WB \
-	"401" WA
-#define CONJ_AUTH                                                           \
-	{ .a = RX_AUTH_PLAIN },                                                         \
-	{ .a = "api" SEP "key", .b = "invalid|missing|expired|revoked" },               \
-	{ .a = "(oauth|access)" SEP "token", .b = "expired|revoked|invalid" }
-#define CONJ_AUTH_PROMPT                                                               \
-	{ .a = "please visit the following url to authorize|enter the authorization "   \
-	       "code:|accounts\\.google\\.com/o/oauth2" },                              \
-	{ .a = "failed to authenticate", .b = "retrying" }
+#define RX_AUTH_PLAIN                                                                  \
+	"authenticat|unauthori[sz]ed|" RX_INVALID_KEY "|not" SEP "logged" SEP "in|log" \
+	"[[:space:]]?in" SEP "required|please" SEP "(run" SEP ")?/?log[[:space:]]?in|" WB "401" WA
+#define CONJ_AUTH                                                                             \
+	{.a = RX_AUTH_PLAIN}, {.a = "api" SEP "key", .b = "invalid|missing|expired|revoked"}, \
+	{                                                                                     \
+		.a = "(oauth|access)" SEP "token", .b = "expired|revoked|invalid"             \
+	}
+#define CONJ_AUTH_PROMPT                                                             \
+	{.a = "please visit the following url to authorize|enter the authorization " \
+	      "code:|accounts\\.google\\.com/o/oauth2"},                             \
+	{                                                                            \
+		.a = "failed to authenticate", .b = "retrying"                       \
+	}
 #define RX_TOOL "fataltoolexecutionerror|invalid_tool_params|file path must be absolute"
-#define CONJ_MODEL                                                                     \
-	{ .a = "(invalid|unsupported|unknown)" SEP "model" },                           \
-	{ .a = "model", .b = "not" SEP "found|invalid|unsupported|not" SEP "supported|does" SEP "not" SEP \
-		   "exist" }
+#define CONJ_MODEL                                                               \
+	{.a = "(invalid|unsupported|unknown)" SEP "model"},                      \
+	{                                                                        \
+		.a = "model", .b = "not" SEP "found|invalid|unsupported|not" SEP \
+				   "supported|does" SEP "not" SEP "exist"        \
+	}
 #define RX_PERMISSION "permission" SEP "denied|access" SEP "denied|forbidden|" WB "403" WA
 
 /* Only the end of a long text is looked at: that is where a tool prints its
@@ -336,7 +343,8 @@ static struct json_object *last_error_object(const char *text)
 			struct json_tokener *tok = json_tokener_new();
 			if (!tok)
 				break;
-			struct json_object *o = json_tokener_parse_ex(tok, start, (int)(c - start + 1));
+			struct json_object *o =
+				json_tokener_parse_ex(tok, start, (int)(c - start + 1));
 			bool ok = o && json_tokener_get_error(tok) == json_tokener_success;
 			json_tokener_free(tok);
 			if (ok && is_error_object(o)) {
@@ -381,7 +389,7 @@ static enum classify_code classify_json(struct json_object *o)
 {
 	struct json_object *eo = jsonutil_get_obj(o, "error");
 	const char *parts[] = {
-		scalar_text(eo, "type"), scalar_text(eo, "code"), scalar_text(eo, "status"),
+		scalar_text(eo, "type"), scalar_text(eo, "code"),  scalar_text(eo, "status"),
 		scalar_text(o, "code"),  scalar_text(o, "status"),
 	};
 	const char *otype = jsonutil_get_str(o, "type");
@@ -431,15 +439,15 @@ static const struct {
 	enum classify_code code;
 } text_rules[] = {
 	/* First match wins (its step 4), money before auth. */
-	{ RULE_USAGE, CLASSIFY_RATE_LIMIT },
-	{ RULE_CREDIT, CLASSIFY_RATE_LIMIT },
-	{ RULE_AUTH, CLASSIFY_AUTH },
-	{ RULE_RATE, CLASSIFY_RATE_LIMIT },
-	{ RULE_TOOL, CLASSIFY_TOOL },
-	{ RULE_MODEL, CLASSIFY_INVALID_MODEL },
-	{ RULE_NETWORK, CLASSIFY_NETWORK },
-	{ RULE_SERVER, CLASSIFY_SERVER },
-	{ RULE_PERMISSION, CLASSIFY_PERMISSION },
+	{RULE_USAGE, CLASSIFY_RATE_LIMIT},
+	{RULE_CREDIT, CLASSIFY_RATE_LIMIT},
+	{RULE_AUTH, CLASSIFY_AUTH},
+	{RULE_RATE, CLASSIFY_RATE_LIMIT},
+	{RULE_TOOL, CLASSIFY_TOOL},
+	{RULE_MODEL, CLASSIFY_INVALID_MODEL},
+	{RULE_NETWORK, CLASSIFY_NETWORK},
+	{RULE_SERVER, CLASSIFY_SERVER},
+	{RULE_PERMISSION, CLASSIFY_PERMISSION},
 };
 
 static enum classify_code classify_text(const char *a, const char *b)
@@ -539,11 +547,11 @@ static const char *parse_number_milli(const char *p, int64_t *ret)
 /* "120 seconds", "30", "5 minutes", "1m9.6s", "1 hour 30 minutes", "20ms". */
 static bool parse_duration(const char *p, int64_t *ret_ms)
 {
-	static const char *const u_ms[] = { "ms", "msec", "millisecond", "milliseconds", NULL };
-	static const char *const u_s[] = { "s", "sec", "secs", "second", "seconds", NULL };
-	static const char *const u_m[] = { "m", "min", "mins", "minute", "minutes", NULL };
-	static const char *const u_h[] = { "h", "hr", "hrs", "hour", "hours", NULL };
-	static const char *const u_d[] = { "d", "day", "days", NULL };
+	static const char *const u_ms[] = {"ms", "msec", "millisecond", "milliseconds", NULL};
+	static const char *const u_s[] = {"s", "sec", "secs", "second", "seconds", NULL};
+	static const char *const u_m[] = {"m", "min", "mins", "minute", "minutes", NULL};
+	static const char *const u_h[] = {"h", "hr", "hrs", "hour", "hours", NULL};
+	static const char *const u_d[] = {"d", "day", "days", NULL};
 	int64_t total = 0;
 	bool any = false;
 
@@ -605,9 +613,9 @@ static bool parse_zone(const char *p, int64_t *ret_offset_ms)
 		const char *name;
 		int minutes;
 	} abbrevs[] = {
-		{ "utc", 0 },	  { "gmt", 0 },	   { "z", 0 },	     { "pst", -480 }, { "pdt", -420 },
-		{ "mst", -420 },  { "mdt", -360 }, { "cst", -360 },  { "cdt", -300 }, { "est", -300 },
-		{ "edt", -240 },  { "cet", 60 },   { "cest", 120 },  { "bst", 60 },   { "jst", 540 },
+		{"utc", 0},    {"gmt", 0},    {"z", 0},      {"pst", -480}, {"pdt", -420},
+		{"mst", -420}, {"mdt", -360}, {"cst", -360}, {"cdt", -300}, {"est", -300},
+		{"edt", -240}, {"cet", 60},   {"cest", 120}, {"bst", 60},   {"jst", 540},
 	};
 	p = skip_space(p);
 	bool paren = *p == '(';
@@ -618,7 +626,8 @@ static bool parse_zone(const char *p, int64_t *ret_offset_ms)
 	bool named = false;
 	if (n > 0) {
 		for (size_t i = 0; i < ARRAY_SIZE(abbrevs); i++) {
-			if (strlen(abbrevs[i].name) == n && strncasecmp(p, abbrevs[i].name, n) == 0) {
+			if (strlen(abbrevs[i].name) == n &&
+			    strncasecmp(p, abbrevs[i].name, n) == 0) {
 				off = (int64_t)abbrevs[i].minutes * 60 * MS_PER_S;
 				named = true;
 				break;
@@ -699,9 +708,9 @@ static bool parse_clock(const char **pp, int *ret_sec)
 
 static int month_of(const char *p, size_t n)
 {
-	static const char *const names[] = { "january", "february", "march",	 "april",
-					     "may",	"june",	    "july",	 "august",
-					     "september", "october", "november", "december" };
+	static const char *const names[] = {"january",   "february", "march",    "april",
+					    "may",       "june",     "july",     "august",
+					    "september", "october",  "november", "december"};
 	if (n < 3)
 		return -1;
 	for (int i = 0; i < 12; i++)
@@ -719,8 +728,8 @@ static bool parse_absolute(const char *p, int64_t now_ms, int64_t *ret_ms)
 	if (isdigit((unsigned char)p[0]) && strnlen(p, 10) == 10 && p[4] == '-' && p[7] == '-') {
 		char iso[40];
 		size_t n = 0;
-		while (n < sizeof(iso) - 1 && p[n] && (isalnum((unsigned char)p[n]) ||
-							strchr(":.+-", p[n])))
+		while (n < sizeof(iso) - 1 && p[n] &&
+		       (isalnum((unsigned char)p[n]) || strchr(":.+-", p[n])))
 			n++;
 		while (n > 0 && p[n - 1] == '.') /* the end of a sentence */
 			n--;
@@ -770,7 +779,7 @@ static bool parse_absolute(const char *p, int64_t now_ms, int64_t *ret_ms)
 		gmtime_r(&t, &tm);
 		int year = tm.tm_year;
 		for (int tries = 0;; tries++) {
-			struct tm want = { .tm_year = year, .tm_mon = month, .tm_mday = mday };
+			struct tm want = {.tm_year = year, .tm_mon = month, .tm_mday = mday};
 			time_t day = timegm(&want);
 			if (day == (time_t)-1 || want.tm_mday != mday) /* "Feb 30" */
 				return false;
@@ -809,11 +818,11 @@ static const struct {
 	const char *re;
 	enum when_kind kind;
 } when_rules[WHEN_RULES] = {
-	{ "retry" SEP "in|try" SEP "again" SEP "in|resets?" SEP "in", WHEN_RELATIVE },
-	{ "retry" SEP "after|try" SEP "again" SEP "after", WHEN_AFTER },
-	{ "resets?(" SEP "at)?" SEP, WHEN_ABSOLUTE },
-	{ "resets?" SEP "on" SEP, WHEN_ABSOLUTE },
-	{ "(limit|usage)" SEP "reached[[:space:]]*\\|", WHEN_EPOCH },
+	{"retry" SEP "in|try" SEP "again" SEP "in|resets?" SEP "in", WHEN_RELATIVE},
+	{"retry" SEP "after|try" SEP "again" SEP "after", WHEN_AFTER},
+	{"resets?(" SEP "at)?" SEP, WHEN_ABSOLUTE},
+	{"resets?" SEP "on" SEP, WHEN_ABSOLUTE},
+	{"(limit|usage)" SEP "reached[[:space:]]*\\|", WHEN_EPOCH},
 };
 
 static void compile_when_rules(void)

@@ -232,9 +232,10 @@ bool condition_is_valid(const char *expr, char **ret_reason)
 			if (!parse_clause(p, len, &c)) {
 				const char *q = p;
 				trim(&q, &len);
-				reason = xasprintf("\"%.*s\" is not a clause of the form "
-						   "\"steps.<id>.outputs.<name> == <value>\" (or !=)",
-						   (int)(len < ECHO_MAX ? len : ECHO_MAX), q);
+				reason = xasprintf(
+					"\"%.*s\" is not a clause of the form "
+					"\"steps.<id>.outputs.<name> == <value>\" (or !=)",
+					(int)(len < ECHO_MAX ? len : ECHO_MAX), q);
 			}
 			p = bar ? bar + 2 : NULL;
 		}

@@ -21,8 +21,8 @@ struct eventlog {
 	bool torn;
 };
 
-static const char *const levels[] = { "info", "warn", "error", "debug", NULL };
-static const char *const reserved[] = { "timestamp", "level", "event", "message", NULL };
+static const char *const levels[] = {"info", "warn", "error", "debug", NULL};
+static const char *const reserved[] = {"timestamp", "level", "event", "message", NULL};
 
 static bool in_list(const char *s, const char *const *list)
 {
@@ -75,8 +75,9 @@ char *eventlog_format(const char *task_id, const char *level, const char *event,
 	_cleanup_json_ struct json_object *o = json_object_new_object();
 	json_object_object_add(o, "timestamp",
 			       json_object_new_string(timeutil_format_iso(timeutil_now_ms(), iso)));
-	json_object_object_add(o, "level",
-			       json_object_new_string(level && in_list(level, levels) ? level : "info"));
+	json_object_object_add(
+		o, "level",
+		json_object_new_string(level && in_list(level, levels) ? level : "info"));
 	json_object_object_add(o, "event", safe_string(event ? event : "unknown"));
 	json_object_object_add(o, "message", safe_string(message));
 	if (task_id)
@@ -87,19 +88,20 @@ char *eventlog_format(const char *task_id, const char *level, const char *event,
 			if (in_list(key, reserved))
 				continue;
 			if (val && json_object_is_type(val, json_type_string))
-				json_object_object_add(o, key, safe_string(json_object_get_string(val)));
+				json_object_object_add(o, key,
+						       safe_string(json_object_get_string(val)));
 			else
 				json_object_object_add(o, key, json_object_get(val));
 		}
 	}
 	/* PLAIN never emits a newline: one event is one line. */
 	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-								 JSON_C_TO_STRING_NOSLASHESCAPE);
+								  JSON_C_TO_STRING_NOSLASHESCAPE);
 	return xasprintf("%s\n", s);
 }
 
-void eventlog_emit(struct eventlog *log, const char *level, const char *event,
-		   const char *message, struct json_object *fields)
+void eventlog_emit(struct eventlog *log, const char *level, const char *event, const char *message,
+		   struct json_object *fields)
 {
 	if (!log || log->fd < 0)
 		return;

@@ -33,8 +33,8 @@ struct eventlog *eventlog_free(struct eventlog *log);
 
 /* level: info|warn|error|debug.  fields (may be NULL) is merged in and stays
  * owned by the caller. */
-void eventlog_emit(struct eventlog *log, const char *level, const char *event,
-		   const char *message, struct json_object *fields);
+void eventlog_emit(struct eventlog *log, const char *level, const char *event, const char *message,
+		   struct json_object *fields);
 
 /* How many events could not be written whole since the log was opened. */
 unsigned eventlog_failures(const struct eventlog *log);

@@ -11,6 +11,8 @@ struct transition {
 	enum pause_reason reason; /* set when the machine had none yet */
 };
 
+/* The table is laid out by hand, one row per line: */
+/* clang-format off */
 #define STAY(s) {s, PAUSE_ACT_NONE, PAUSE_REASON_NONE}
 
 /* The whole protocol.  Rows: state; columns: event. */
@@ -83,6 +85,7 @@ static const struct transition table[PAUSE__STATES][PAUSE__EVENTS] = {
 		[PAUSE_EV_BUDGET] = STAY(PAUSE_EXITING),
 	},
 };
+/* clang-format on */
 
 void pause_machine_init(struct pause_machine *pm)
 {
@@ -142,7 +145,7 @@ const char *pause_event_name(enum pause_event e)
 {
 	static const char *const names[] = {"SIGTERM",    "SIGINT",        "drain", "retryable",
 					    "step-ended", "grace-expired", "saved", "save-failed",
-					    "breakpoint",  "budget"};
+					    "breakpoint", "budget"};
 	return (unsigned)e < ARRAY_SIZE(names) ? names[e] : "?";
 }
 

@@ -37,14 +37,14 @@ enum pause_state {
 enum pause_event {
 	PAUSE_EV_SIGTERM,
 	PAUSE_EV_SIGINT,
-	PAUSE_EV_DRAIN,           /* <output>/.pause-requested appeared */
-	PAUSE_EV_RETRYABLE,       /* a step failed with a retryable error */
-	PAUSE_EV_STEP_ENDED,      /* the running step ended (or none was running) */
-	PAUSE_EV_GRACE_EXPIRED,   /* the forwarded signal's grace ran out */
-	PAUSE_EV_SAVED,           /* checkpoint and paused status written */
-	PAUSE_EV_SAVE_FAILED,     /* the checkpoint could not be written */
-	PAUSE_EV_BREAKPOINT,      /* a breakpoint step was reached without approval */
-	PAUSE_EV_BUDGET,          /* the cost budget is spent: no agent step starts */
+	PAUSE_EV_DRAIN,         /* <output>/.pause-requested appeared */
+	PAUSE_EV_RETRYABLE,     /* a step failed with a retryable error */
+	PAUSE_EV_STEP_ENDED,    /* the running step ended (or none was running) */
+	PAUSE_EV_GRACE_EXPIRED, /* the forwarded signal's grace ran out */
+	PAUSE_EV_SAVED,         /* checkpoint and paused status written */
+	PAUSE_EV_SAVE_FAILED,   /* the checkpoint could not be written */
+	PAUSE_EV_BREAKPOINT,    /* a breakpoint step was reached without approval */
+	PAUSE_EV_BUDGET,        /* the cost budget is spent: no agent step starts */
 	PAUSE__EVENTS
 };
 

@@ -236,7 +236,8 @@ static int resolve(const char *text, struct json_object *inputs, struct json_obj
 
 	int rc = 0;
 	if (out.too_big || unresolved.too_big)
-		rc = rv_error_set(err, E2BIG, "text after placeholder substitution exceeds %u bytes",
+		rc = rv_error_set(err, E2BIG,
+				  "text after placeholder substitution exceeds %u bytes",
 				  PLACEHOLDER_MAX_OUTPUT);
 	else if ((flags & PLACEHOLDER_STRICT) && unresolved.sb.len)
 		rc = rv_error_set(err, EINVAL, "unresolved placeholders: %s",
@@ -262,9 +263,8 @@ int placeholder_resolve(const char *text, struct json_object *inputs, struct jso
 	return resolve(text, inputs, steps, flags, NULL, ret, ret_unresolved, err);
 }
 
-int placeholder_resolve_env(const char *text, struct json_object *inputs,
-			    struct json_object *steps, char **ret, char ***ret_env,
-			    struct rv_error **err)
+int placeholder_resolve_env(const char *text, struct json_object *inputs, struct json_object *steps,
+			    char **ret, char ***ret_env, struct rv_error **err)
 {
 	struct env_list env = {.vars = xcalloc(1, sizeof(char *)), .cap = 1};
 	int r = resolve(text, inputs, steps, PLACEHOLDER_STRICT, &env, ret, NULL, err);

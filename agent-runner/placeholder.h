@@ -57,9 +57,8 @@ int placeholder_resolve(const char *text, struct json_object *inputs, struct jso
  * array for the command's environment (free with placeholder_env_free).  A
  * value can then hold quotes, $() or newlines without ever being parsed as
  * shell, and the TypeScript rover's workflows work unquoted and inside double quotes alike. */
-int placeholder_resolve_env(const char *text, struct json_object *inputs,
-			    struct json_object *steps, char **ret, char ***ret_env,
-			    struct rv_error **err);
+int placeholder_resolve_env(const char *text, struct json_object *inputs, struct json_object *steps,
+			    char **ret, char ***ret_env, struct rv_error **err);
 void placeholder_env_free(char **env);
 
 /* Single-quote s for /bin/sh: abc'd -> 'abc'\''d'.  Newly allocated. */

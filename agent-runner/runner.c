@@ -57,7 +57,8 @@ static struct json_object *event_fields(const struct workflow_step *s)
 }
 
 void runner_log_event(struct run *r, const char *level, const char *event,
-		      const struct workflow_step *s, struct json_object *extra, const char *fmt, ...)
+		      const struct workflow_step *s, struct json_object *extra, const char *fmt,
+		      ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -160,7 +161,8 @@ static void poll_pause_requests(struct run *r)
 	}
 	if (!pause_machine_stopping(&r->pm) && fileio_exists(r->drain_path)) {
 		runner_feed(r, PAUSE_EV_DRAIN);
-		runner_say("⏸ Pause requested (%s): finishing the current step", LAYOUT_DRAIN_FILE);
+		runner_say("⏸ Pause requested (%s): finishing the current step",
+			   LAYOUT_DRAIN_FILE);
 	}
 }
 
@@ -235,8 +237,8 @@ static enum step_outcome run_top(struct run *r)
 		r->index = i;
 		if (runner_must_stop(r))
 			return STEP_STOP;
-		struct json_object *done = r->prior ? checkpoint_completed_outputs(r->prior, s->id)
-						    : NULL;
+		struct json_object *done =
+			r->prior ? checkpoint_completed_outputs(r->prior, s->id) : NULL;
 		if (done) {
 			runner_say("⏭ Skipping completed step: %s", s->name);
 			runner_store_outputs(r, s->id, done);
@@ -269,8 +271,8 @@ static enum step_outcome run_top(struct run *r)
 		} else {
 			note_failure(r, s, jsonutil_get_str(outputs, "error"));
 			if (!r->wf->continue_on_error) {
-				_cleanup_free_ char *msg = xasprintf("Workflow stopped due to step failure: %s",
-								     r->fail_error);
+				_cleanup_free_ char *msg = xasprintf(
+					"Workflow stopped due to step failure: %s", r->fail_error);
 				runner_set_str(&r->fail_error, msg);
 				return STEP_FAILED;
 			}
@@ -296,9 +298,10 @@ static int load_inputs(struct run *r, struct rv_error **err)
 		{
 			if (json_object_is_type(v, json_type_null))
 				continue;
-			const char *s = json_object_is_type(v, json_type_string)
-						? json_object_get_string(v)
-						: json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+			const char *s =
+				json_object_is_type(v, json_type_string)
+					? json_object_get_string(v)
+					: json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
 			jsonutil_set_str(r->inputs, k, s);
 		}
 	}
@@ -335,9 +338,10 @@ static bool keep_not_breakpoint(const char *id, void *data)
 	if (!s || s->type != WORKFLOW_STEP_BREAKPOINT)
 		return true;
 	if (!runner_approval_of(r, id))
-		runner_say("⚠ The checkpoint records breakpoint \"%s\" as passed, but rover did not "
-			   "approve it: it waits again",
-			   id);
+		runner_say(
+			"⚠ The checkpoint records breakpoint \"%s\" as passed, but rover did not "
+			"approve it: it waits again",
+			id);
 	return false;
 }
 
@@ -369,8 +373,9 @@ static int load_checkpoint(struct run *r, struct rv_error **err)
 	}
 	int dropped = checkpoint_drop_unknown(r->prior, keep_known, r->wf);
 	if (dropped > 0)
-		runner_say("⚠ Dropped %d checkpoint entry(s) referencing steps no longer in the workflow",
-			   dropped);
+		runner_say(
+			"⚠ Dropped %d checkpoint entry(s) referencing steps no longer in the workflow",
+			dropped);
 	(void)checkpoint_drop_unknown(r->prior, keep_not_breakpoint, r);
 	size_t n = json_object_array_length(r->prior->completed_steps);
 	runner_say("🔄 Resuming from checkpoint: %zu step(s) will be skipped", n);
@@ -395,7 +400,9 @@ static const char *pause_message(struct run *r, char **owned)
 		return *owned;
 	case PAUSE_REASON_USER: {
 		_cleanup_free_ char *why = NULL;
-		if (fileio_read_bounded(r->drain_path, LAYOUT_DRAIN_FILE_MAX, &why, NULL, NULL) == 0 && why[0]) {
+		if (fileio_read_bounded(r->drain_path, LAYOUT_DRAIN_FILE_MAX, &why, NULL, NULL) ==
+			    0 &&
+		    why[0]) {
 			why[strcspn(why, "\n")] = '\0';
 			*owned = xasprintf("Workflow paused by user: %s", why);
 		} else {
@@ -463,10 +470,11 @@ static int finish_paused(struct run *r)
 	if (r->pm.reason == PAUSE_REASON_APPROVAL && r->breakpoint)
 		status_file_set_breakpoint(r->status, r->breakpoint->id);
 	/* The pause's one status save, exit code included. */
-	warn_status(status_file_pause(r->status, step, msg,
-				      r->pm.reason == PAUSE_REASON_RETRYABLE ? r->pause_provider : NULL,
-				      reason, r->reset_at_ms, RUNNER_EXIT_PAUSED, &e),
-		    &e);
+	warn_status(
+		status_file_pause(r->status, step, msg,
+				  r->pm.reason == PAUSE_REASON_RETRYABLE ? r->pause_provider : NULL,
+				  reason, r->reset_at_ms, RUNNER_EXIT_PAUSED, &e),
+		&e);
 	runner_log_event(r, "warn", "workflow_pause", NULL, extra, "%s", msg);
 	if (r->reset_at_ms) {
 		char iso[TIMEUTIL_ISO_LEN];
@@ -505,8 +513,9 @@ static int finish_completed(struct run *r)
 		/* The host would read the stale "running" and a bare exit 0.  The
 		 * checkpoint is kept: `rover resume` then finishes without running
 		 * any step again. */
-		runner_say_err("the workflow completed but its status could not be saved; exiting as "
-			       "failed (rover resume finishes it from the checkpoint)");
+		runner_say_err(
+			"the workflow completed but its status could not be saved; exiting as "
+			"failed (rover resume finishes it from the checkpoint)");
 		runner_say("✗ Workflow completed, but the status file could not be saved");
 		return RUNNER_EXIT_FAILED;
 	}
@@ -614,7 +623,7 @@ int runner_run(const struct runner_opts *o, struct rv_error **err)
 	unlink(r.drain_path);
 	goto out;
 
-out_fail_status: {
+out_fail_status : {
 	_cleanup_error_ struct rv_error *e = NULL;
 	warn_status(status_file_fail(r.status, "Starting workflow", rv_error_msg(*err), &e), &e);
 	code = RUNNER_EXIT_FAILED;

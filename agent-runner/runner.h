@@ -31,11 +31,11 @@
 struct runner_opts {
 	const char *workflow_path;
 	const char *output_dir;
-	const char *task_id;         /* NULL: "local" */
-	const char *status_path;     /* NULL: <output>/status.json */
-	const char *inputs_json;     /* NULL: none */
+	const char *task_id;            /* NULL: "local" */
+	const char *status_path;        /* NULL: <output>/status.json */
+	const char *inputs_json;        /* NULL: none */
 	struct json_object *cli_inputs; /* -i k=v, {k: "v"}; borrowed */
-	const char *checkpoint_path; /* NULL: fresh run */
+	const char *checkpoint_path;    /* NULL: fresh run */
 	bool allow_workflow_change;
 	const char *agent_tool;  /* NULL: workflow default, else claude */
 	const char *agent_model; /* NULL: workflow default */
@@ -51,8 +51,8 @@ struct runner_opts {
 	 * with reason "budget", never auto-retried. */
 	double budget_usd;
 	bool verbose;
-	int grace_s;             /* ROVER_AGENT_GRACE, default 10 */
-	int64_t retry_delay_ms;  /* ROVER_AGENT_RETRY_DELAY_MS, default 10000 */
+	int grace_s;            /* ROVER_AGENT_GRACE, default 10 */
+	int64_t retry_delay_ms; /* ROVER_AGENT_RETRY_DELAY_MS, default 10000 */
 };
 
 /* Run the workflow; returns the exit code.  Setup failures (unreadable

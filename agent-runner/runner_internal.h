@@ -45,16 +45,16 @@ struct run {
 	size_t index;     /* current top-level step */
 	char *drain_path;
 
-	bool exit_now;  /* PAUSE_ACT_EXIT_NOW: stop without a new save */
-	bool save_due;  /* PAUSE_ACT_SAVE: the pause's one save is to be made */
+	bool exit_now; /* PAUSE_ACT_EXIT_NOW: stop without a new save */
+	bool save_due; /* PAUSE_ACT_SAVE: the pause's one save is to be made */
 	bool last_save_ok;
 	char *pause_error;
 	char *pause_provider;
 	int64_t reset_at_ms;
-	char *fail_error;      /* the first failure of the run */
+	char *fail_error; /* the first failure of the run */
 	char *fail_step_id;
-	char *current_step;    /* name of the step running now */
-	char *save_error;      /* first checkpoint save that failed, or NULL */
+	char *current_step;                     /* name of the step running now */
+	char *save_error;                       /* first checkpoint save that failed, or NULL */
 	const struct workflow_step *breakpoint; /* the one we wait at, or NULL */
 };
 
@@ -70,8 +70,8 @@ void runner_set_str(char **slot, const char *v);
 /* One event in the run's event log; s (may be NULL) names the step, extra
  * (may be NULL) adds fields. */
 void runner_log_event(struct run *r, const char *level, const char *event,
-		      const struct workflow_step *s, struct json_object *extra, const char *fmt, ...)
-	__attribute__((format(printf, 6, 7)));
+		      const struct workflow_step *s, struct json_object *extra, const char *fmt,
+		      ...) __attribute__((format(printf, 6, 7)));
 /* Feed the pause machine an event and carry out its answer (pause.h). */
 unsigned runner_feed(struct run *r, enum pause_event ev);
 /* A signal read while no step runs (there is no group to forward it to). */

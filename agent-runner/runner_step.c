@@ -164,7 +164,7 @@ static enum step_outcome run_agent(struct run *r, const struct workflow_step *s,
 		return STEP_STOP;
 	}
 	const char *tool = s->tool ? s->tool : r->tool;
-	const char *model = s->model ? s->model
+	const char *model = s->model            ? s->model
 			    : r->o->agent_model ? r->o->agent_model
 						: r->wf->default_model;
 	_cleanup_free_ char *prompt = NULL, *unresolved = NULL;
@@ -175,8 +175,10 @@ static enum step_outcome run_agent(struct run *r, const struct workflow_step *s,
 		return STEP_FAILED;
 	}
 	if (unresolved) {
-		runner_say("⚠ Step '%s': unresolved placeholders left in the prompt: %s", s->id, unresolved);
-		runner_log_event(r, "warn", "agent_error", s, NULL, "unresolved placeholders: %s", unresolved);
+		runner_say("⚠ Step '%s': unresolved placeholders left in the prompt: %s", s->id,
+			   unresolved);
+		runner_log_event(r, "warn", "agent_error", s, NULL, "unresolved placeholders: %s",
+				 unresolved);
 	}
 	_cleanup_free_ char *full_prompt = agent_tool_prompt(prompt, s, r->o->output_dir);
 	/* The CLI's own settings home (codex, gemini), private to this step. */
@@ -189,8 +191,9 @@ static enum step_outcome run_agent(struct run *r, const struct workflow_step *s,
 				 .getenv_fn = runner_getenv};
 	char **argv = NULL, **env = NULL;
 	if (adapter_prepare(&ac, full_prompt, &argv, &env, &e) < 0) {
-		_cleanup_free_ char *msg = xasprintf("step '%s': cannot prepare agent tool '%s': %s",
-						     s->id, tool, rv_error_msg(e));
+		_cleanup_free_ char *msg =
+			xasprintf("step '%s': cannot prepare agent tool '%s': %s", s->id, tool,
+				  rv_error_msg(e));
 		jsonutil_set_str(outputs, "error", msg);
 		if (have_scratch)
 			(void)fileio_remove_tree(scratch, NULL);
@@ -218,12 +221,13 @@ static enum step_outcome run_agent(struct run *r, const struct workflow_step *s,
 		_cleanup_(adapter_report_release) struct adapter_report rep = {0};
 		adapter_parse(tool, res.out, res.err, timeutil_now_ms(), &rep);
 		if (rep.structured) {
-			_cleanup_json_ struct json_object *u =
-				adapter_usage_record(checkpoint_store_usage(r->cp), s->id, &rep.usage);
+			_cleanup_json_ struct json_object *u = adapter_usage_record(
+				checkpoint_store_usage(r->cp), s->id, &rep.usage);
 			checkpoint_store_set_usage(r->cp, u);
 			status_file_set_usage(r->status, u);
 		}
-		if (res.exit_code == 0 && !res.timed_out && !(rep.structured && rep.error && !rep.answer)) {
+		if (res.exit_code == 0 && !res.timed_out &&
+		    !(rep.structured && rep.error && !rep.answer)) {
 			_cleanup_free_ char *missing = NULL;
 			const char *answer = rep.structured && rep.answer ? rep.answer : res.out;
 			agent_tool_extract_outputs(s, answer, r->o->output_dir, outputs, &missing);
@@ -231,8 +235,8 @@ static enum step_outcome run_agent(struct run *r, const struct workflow_step *s,
 			jsonutil_set_str(outputs, "input_prompt", prompt);
 			spawn_result_release(&res);
 			if (missing) {
-				_cleanup_free_ char *msg =
-					xasprintf("agent did not produce required outputs: %s", missing);
+				_cleanup_free_ char *msg = xasprintf(
+					"agent did not produce required outputs: %s", missing);
 				jsonutil_set_str(outputs, "error", msg);
 				outcome = STEP_FAILED;
 			} else {
@@ -258,10 +262,11 @@ static enum step_outcome run_agent(struct run *r, const struct workflow_step *s,
 		spawn_result_release(&res);
 		if (transient && attempt < MAX_TRANSIENT_RETRIES) {
 			int64_t delay = r->o->retry_delay_ms << attempt;
-			runner_say("⚠ Transient error detected. Retrying in %llds (attempt %d/%d)...",
-				   (long long)(delay / 1000), attempt + 1, MAX_TRANSIENT_RETRIES);
-			runner_log_event(r, "warn", "agent_error", s, NULL, "transient error, retrying: %s",
-					 error);
+			runner_say(
+				"⚠ Transient error detected. Retrying in %llds (attempt %d/%d)...",
+				(long long)(delay / 1000), attempt + 1, MAX_TRANSIENT_RETRIES);
+			runner_log_event(r, "warn", "agent_error", s, NULL,
+					 "transient error, retrying: %s", error);
 			if (!wait_retry(r, delay)) {
 				outcome = STEP_STOP;
 				break;
@@ -276,10 +281,11 @@ static enum step_outcome run_agent(struct run *r, const struct workflow_step *s,
 		jsonutil_set_str(extra, "error", error);
 		jsonutil_set_str(extra, "errorCode", classify_code_name(cls.code));
 		jsonutil_set_bool(extra, "errorRetryable", retryable);
-		runner_log_event(r, "error", cls.code == CLASSIFY_AUTH ? "agent_auth_error"
-				      : res.timed_out           ? "agent_timeout"
-								: "agent_error",
-			  s, extra, "%s", error);
+		runner_log_event(r, "error",
+				 cls.code == CLASSIFY_AUTH ? "agent_auth_error"
+				 : res.timed_out           ? "agent_timeout"
+							   : "agent_error",
+				 s, extra, "%s", error);
 		if (retryable) {
 			outcome = pause_for_retryable(r, s, error, provider_of(r, s), full);
 			if (rep.reset_at_ms > 0)
@@ -317,7 +323,8 @@ static enum step_outcome run_command(struct run *r, const struct workflow_step *
 		_cleanup_free_ char *arg = NULL;
 		if (placeholder_resolve(s->args[i], r->inputs, r->steps, PLACEHOLDER_STRICT, &arg,
 					NULL, &e) < 0) {
-			_cleanup_free_ char *msg = xasprintf("step '%s': %s", s->id, rv_error_msg(e));
+			_cleanup_free_ char *msg =
+				xasprintf("step '%s': %s", s->id, rv_error_msg(e));
 			jsonutil_set_str(outputs, "error", msg);
 			placeholder_env_free(env);
 			return STEP_FAILED;
@@ -370,15 +377,16 @@ static enum step_outcome run_command(struct run *r, const struct workflow_step *
 	_cleanup_free_ char *tail = tail_text(res.err, 2000);
 	_cleanup_free_ char *error =
 		res.timed_out ? xasprintf("step '%s' timed out after %ds", s->id, timeout_s)
-		: tail	      ? xstrdup(tail)
+		: tail        ? xstrdup(tail)
 			      : xasprintf("Command exited with code %d", res.exit_code);
 	jsonutil_set_str(outputs, "error", error);
 	bool tempfail = !res.timed_out && classify_command_exit(res.exit_code);
 	_cleanup_free_ char *full = xasprintf("%s\n%s", res.err, res.out);
 	spawn_result_release(&res);
 	if (tempfail) {
-		_cleanup_free_ char *msg = xasprintf("Command exited with code 75 (temporary failure)%s%s",
-						     tail ? ": " : "", tail ? tail : "");
+		_cleanup_free_ char *msg =
+			xasprintf("Command exited with code 75 (temporary failure)%s%s",
+				  tail ? ": " : "", tail ? tail : "");
 		return pause_for_retryable(r, s, msg, NULL, full);
 	}
 	if (s->allow_failure) {
@@ -414,12 +422,12 @@ static enum step_outcome run_breakpoint(struct run *r, const struct workflow_ste
 		jsonutil_set_str(outputs, "approved", timed_out ? "false" : "true");
 		jsonutil_set_str(outputs, "timedOut", timed_out ? "true" : "false");
 		if (timed_out)
-			runner_say("⏭ Breakpoint \"%s\" timed out; continuing (onTimeout: continue)",
-				   s->name);
+			runner_say(
+				"⏭ Breakpoint \"%s\" timed out; continuing (onTimeout: continue)",
+				s->name);
 		else
-			runner_say("✓ Breakpoint \"%s\" approved%s%s", s->name, msg &&
-				   *msg ? ": " : "",
-				   msg ? msg : "");
+			runner_say("✓ Breakpoint \"%s\" approved%s%s", s->name,
+				   msg && *msg ? ": " : "", msg ? msg : "");
 		return STEP_OK;
 	}
 	runner_say("⏸ Breakpoint \"%s\": %s", s->name, s->message);
@@ -466,15 +474,15 @@ static void array_remove(struct json_object *arr, const char *id)
 		}
 }
 
-static void persist_loop(struct run *r, const struct workflow_step *loop, int iteration,
-			 int next, struct json_object *sub_outputs, struct json_object *skipped)
+static void persist_loop(struct run *r, const struct workflow_step *loop, int iteration, int next,
+			 struct json_object *sub_outputs, struct json_object *skipped)
 {
 	_cleanup_error_ struct rv_error *e = NULL;
 	if (checkpoint_store_set_loop_progress(r->cp, loop->id, iteration, next, sub_outputs,
 					       skipped, &e) < 0) {
 		r->last_save_ok = false;
 		runner_say_err("cannot save loop progress for \"%s\": %s", loop->id,
-		    rv_error_msg(e));
+			       rv_error_msg(e));
 	} else {
 		r->last_save_ok = true;
 	}
@@ -486,7 +494,7 @@ static void clear_loop(struct run *r, const struct workflow_step *loop)
 	if (checkpoint_store_clear_loop_progress(r->cp, loop->id, &e) < 0) {
 		r->last_save_ok = false;
 		runner_say_err("cannot save loop progress removal for \"%s\": %s", loop->id,
-		    rv_error_msg(e));
+			       rv_error_msg(e));
 	}
 }
 
@@ -501,9 +509,10 @@ static enum step_outcome run_loop(struct run *r, const struct workflow_step *loo
 
 	if (checkpoint_loop_progress(checkpoint_store_get(r->cp), loop->id, &lp)) {
 		if (lp.iteration > max) {
-			runner_say("⚠ Checkpoint iteration %d exceeds maxIterations %d — restarting loop "
-				   "\"%s\"",
-				   lp.iteration, max, loop->name);
+			runner_say(
+				"⚠ Checkpoint iteration %d exceeds maxIterations %d — restarting loop "
+				"\"%s\"",
+				lp.iteration, max, loop->name);
 			clear_loop(r, loop);
 		} else if (lp.iteration < 1 || lp.next_sub_step_index < 0 ||
 			   (size_t)lp.next_sub_step_index > loop->n_steps) {
@@ -528,11 +537,12 @@ static enum step_outcome run_loop(struct run *r, const struct workflow_step *loo
 				}
 			}
 			if ((size_t)start_index == loop->n_steps)
-				runner_say("↺ Resuming loop \"%s\" at iteration %d, pending until check",
-					   loop->name, start_iter);
+				runner_say(
+					"↺ Resuming loop \"%s\" at iteration %d, pending until check",
+					loop->name, start_iter);
 			else
-				runner_say("↺ Resuming loop \"%s\" at iteration %d, sub-step %d", loop->name,
-					   start_iter, start_index + 1);
+				runner_say("↺ Resuming loop \"%s\" at iteration %d, sub-step %d",
+					   loop->name, start_iter, start_index + 1);
 		}
 	}
 
@@ -550,7 +560,8 @@ static enum step_outcome run_loop(struct run *r, const struct workflow_step *loo
 				runner_store_outputs(r, sub->id, so);
 				json_object_object_add(sub_outputs, sub->id, json_object_get(so));
 				if (!array_has(skipped, sub->id))
-					json_object_array_add(skipped, json_object_new_string(sub->id));
+					json_object_array_add(skipped,
+							      json_object_new_string(sub->id));
 				persist_loop(r, loop, iter, (int)k + 1, sub_outputs, skipped);
 				continue;
 			}

@@ -58,8 +58,7 @@ static void carry_out(unsigned act, pid_t pid, int signo, int64_t grace_ms, int6
 		*exit_now = true;
 }
 
-static void child_exec(const struct spawn_opts *o, const struct signals *sig, int out_w,
-		       int err_w)
+static void child_exec(const struct spawn_opts *o, const struct signals *sig, int out_w, int err_w)
 {
 	setpgid(0, 0);
 	signals_child_reset(sig);
@@ -114,8 +113,8 @@ int spawn_run(const struct spawn_opts *o, struct signals *sig, struct pause_mach
 	int status = 0;
 	bool exited = false, timed_out = false, exit_now = false, group_killed = false;
 	int64_t timeout_at = o->timeout_s > 0 ? start + (int64_t)o->timeout_s * 1000 : 0;
-	int64_t kill_at = 0;  /* the timeout's grace: SIGKILL the group then */
-	int64_t grace_at = 0; /* the pause's grace: tell the machine then */
+	int64_t kill_at = 0;     /* the timeout's grace: SIGKILL the group then */
+	int64_t grace_at = 0;    /* the pause's grace: tell the machine then */
 	int64_t drain_until = 0; /* stop reading pipes after the child's exit */
 	int64_t grace_ms = (int64_t)(o->grace_s > 0 ? o->grace_s : 10) * 1000;
 	bool beat_on = o->heartbeat && o->heartbeat_ms > 0, printed = false;
@@ -134,8 +133,8 @@ int spawn_run(const struct spawn_opts *o, struct signals *sig, struct pause_mach
 		}
 		if (!exited && grace_at && now >= grace_at) {
 			grace_at = 0;
-			carry_out(pause_machine_handle(pm, PAUSE_EV_GRACE_EXPIRED), pid, 0, grace_ms,
-				  &grace_at, &exit_now);
+			carry_out(pause_machine_handle(pm, PAUSE_EV_GRACE_EXPIRED), pid, 0,
+				  grace_ms, &grace_at, &exit_now);
 		}
 		if (exited && drain_until && now >= drain_until)
 			break;

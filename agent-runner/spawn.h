@@ -44,11 +44,11 @@ struct spawn_opts {
 };
 
 struct spawn_result {
-	int exit_code;     /* exit status, or 128 + signal; 127 when exec failed */
-	bool timed_out;    /* the step's timeout killed it */
-	bool exit_now;     /* the pause machine asked to stop at once */
-	char *out;         /* captured tail of stdout, NUL-terminated */
-	char *err;         /* captured tail of stderr */
+	int exit_code;      /* exit status, or 128 + signal; 127 when exec failed */
+	bool timed_out;     /* the step's timeout killed it */
+	bool exit_now;      /* the pause machine asked to stop at once */
+	char *out;          /* captured tail of stdout, NUL-terminated */
+	char *err;          /* captured tail of stderr */
 	size_t out_dropped; /* bytes dropped from the head of stdout */
 	size_t err_dropped;
 	int64_t duration_ms;

@@ -20,18 +20,18 @@ struct status_file {
 };
 
 static const char *const known_keys[] = {
-	"taskId",   "status", "currentStep", "progress", "startedAt", "updatedAt", "completedAt",
-	"error",    "provider", "pauseReason", "resetAt", "exitCode", "usage", "breakpoint",
-	"heartbeatAt", "outputAt", NULL,
+	"taskId",      "status",     "currentStep", "progress",    "startedAt", "updatedAt",
+	"completedAt", "error",      "provider",    "pauseReason", "resetAt",   "exitCode",
+	"usage",       "breakpoint", "heartbeatAt", "outputAt",    NULL,
 };
 
-static const char *const statuses[] = { "initializing", "running", "completed", "failed",
-					"paused", NULL };
+static const char *const statuses[] = {"initializing", "running", "completed",
+				       "failed",       "paused",  NULL};
 
 /* stalled: written by the supervisor's resume helper when it puts a stalled
  * task back after a failed retry (the runner never pauses for it). */
-static const char *const pause_reasons[] = { "retryable_error", "signal", "user", "approval",
-					     "stalled", "budget", NULL };
+static const char *const pause_reasons[] = {"retryable_error", "signal", "user", "approval",
+					    "stalled",         "budget", NULL};
 
 static bool in_list(const char *s, const char *const *list)
 {
@@ -139,8 +139,8 @@ struct status_file *status_file_free(struct status_file *sf)
 	return NULL;
 }
 
-int status_file_update(struct status_file *sf, const char *status, const char *step,
-		       int progress, const char *error, struct rv_error **err)
+int status_file_update(struct status_file *sf, const char *status, const char *step, int progress,
+		       const char *error, struct rv_error **err)
 {
 	if (!status || !in_list(status, statuses))
 		return rv_error_set(err, EINVAL, "invalid status \"%s\" for '%s'",

@@ -56,8 +56,8 @@ static inline void status_file_freep(struct status_file **sf)
 }
 #define _cleanup_status_file_ __attribute__((cleanup(status_file_freep)))
 
-int status_file_update(struct status_file *sf, const char *status, const char *step,
-		       int progress, const char *error, struct rv_error **err);
+int status_file_update(struct status_file *sf, const char *status, const char *step, int progress,
+		       const char *error, struct rv_error **err);
 int status_file_complete(struct status_file *sf, const char *step, struct rv_error **err);
 int status_file_fail(struct status_file *sf, const char *step, const char *error,
 		     struct rv_error **err);

@@ -53,11 +53,10 @@ static int get_condition(struct wfyaml_ctx *c, const yaml_node_t *n, const char 
 
 /* ---- inputs and outputs ---- */
 
-static const char *const input_keys[] = {"name",     "description", "label",
-					 "type",     "required",    "default"};
+static const char *const input_keys[] = {"name", "description", "label",
+					 "type", "required",    "default"};
 static const char *const input_types[] = {"string", "number", "boolean"};
-static const char *const output_keys[] = {"name", "description", "type", "filename",
-					  "required"};
+static const char *const output_keys[] = {"name", "description", "type", "filename", "required"};
 static const char *const output_types[] = {"string", "number", "boolean", "file"};
 
 static bool safe_filename(const char *f)
@@ -73,8 +72,8 @@ static bool safe_filename(const char *f)
 
 static int parse_input(struct wfyaml_ctx *c, const yaml_node_t *map, struct workflow_input *in)
 {
-	static const struct wfyaml_key_rule rule = {input_keys, ARRAY_SIZE(input_keys), false,
-						    NULL, NULL};
+	static const struct wfyaml_key_rule rule = {input_keys, ARRAY_SIZE(input_keys), false, NULL,
+						    NULL};
 	const char *where = "input";
 	yaml_node_t *v;
 	int r;
@@ -127,8 +126,7 @@ static int parse_output(struct wfyaml_ctx *c, const yaml_node_t *map, const char
 		return wfyaml_fail(c, map, w, "missing 'name'");
 	if ((r = wfyaml_get_name(c, v, w, "name", &out->name)) < 0)
 		return r;
-	snprintf(w, sizeof(w), "%s%soutput '%s'", owner ? owner : "", owner ? ": " : "",
-		 out->name);
+	snprintf(w, sizeof(w), "%s%soutput '%s'", owner ? owner : "", owner ? ": " : "", out->name);
 	if ((r = wfyaml_check_keys(c, map, w, &rule)) < 0)
 		return r;
 	if ((v = wfyaml_map_get(c, map, "description")) &&
@@ -178,21 +176,20 @@ static int parse_outputs(struct wfyaml_ctx *c, const yaml_node_t *seq, const cha
 
 /* ---- steps ---- */
 
-static const char *const agent_keys[] = {"id",     "name",    "type",   "if",
-					 "tool",   "model",   "prompt", "outputs",
-					 "config"};
-static const char *const command_keys[] = {"id",   "name",          "type",   "if",
+static const char *const agent_keys[] = {"id",    "name",   "type",    "if",    "tool",
+					 "model", "prompt", "outputs", "config"};
+static const char *const command_keys[] = {"id",      "name", "type",          "if",
 					   "command", "args", "allow_failure", "outputs"};
-static const char *const loop_keys[] = {"id", "name", "type", "if", "steps", "until",
-					"maxIterations"};
+static const char *const loop_keys[] = {"id",    "name",  "type",         "if",
+					"steps", "until", "maxIterations"};
 static const char *const breakpoint_keys[] = {"id",      "name",    "type",     "if",
 					      "message", "timeout", "onTimeout"};
 static const char *const on_timeout_values[] = {"fail", "continue"};
 /* Every step key, for "does not apply to" messages. */
-static const char *const all_step_keys[] = {"tool",  "model",         "prompt",  "config",
-					    "command", "args", "allow_failure", "outputs",
-					    "steps", "until", "maxIterations", "message",
-					    "timeout", "onTimeout", NULL};
+static const char *const all_step_keys[] = {
+	"tool",          "model",         "prompt",  "config",    "command",
+	"args",          "allow_failure", "outputs", "steps",     "until",
+	"maxIterations", "message",       "timeout", "onTimeout", NULL};
 static const char *const step_config_keys[] = {"timeout", "retries"};
 
 static int parse_steps(struct wfyaml_ctx *c, const yaml_node_t *seq, const char *where, int depth,
@@ -202,10 +199,11 @@ static int register_id(struct wfyaml_ctx *c, const yaml_node_t *n, const char *i
 {
 	for (size_t i = 0; i < c->n_ids; i++)
 		if (!strcmp(c->ids[i].id, id))
-			return wfyaml_fail(c, n, NULL,
-					   "step '%s': duplicate id (first used at line %d; ids must be "
-					   "unique across the whole workflow, loop steps included)",
-					   id, c->ids[i].line);
+			return wfyaml_fail(
+				c, n, NULL,
+				"step '%s': duplicate id (first used at line %d; ids must be "
+				"unique across the whole workflow, loop steps included)",
+				id, c->ids[i].line);
 	if (c->n_ids >= WORKFLOW_MAX_STEPS)
 		return wfyaml_fail(c, n, NULL, "too many steps (at most %d)", WORKFLOW_MAX_STEPS);
 	c->ids = xrealloc(c->ids, (c->n_ids + 1) * sizeof(*c->ids));
@@ -230,9 +228,8 @@ static int parse_agent(struct wfyaml_ctx *c, const yaml_node_t *map, const char 
 	if (!s->prompt[strspn(s->prompt, " \t\r\n")])
 		return wfyaml_fail(c, v, w, "'prompt' is empty");
 	if ((v = wfyaml_map_get(c, map, "config"))) {
-		static const struct wfyaml_key_rule rule = {step_config_keys,
-							    ARRAY_SIZE(step_config_keys), false,
-							    NULL, NULL};
+		static const struct wfyaml_key_rule rule = {
+			step_config_keys, ARRAY_SIZE(step_config_keys), false, NULL, NULL};
 		yaml_node_t *t;
 		if ((r = wfyaml_expect_mapping(c, v, w, "config")) < 0 ||
 		    (r = wfyaml_check_keys(c, v, w, &rule)) < 0)
@@ -325,12 +322,13 @@ static int parse_breakpoint(struct wfyaml_ctx *c, const yaml_node_t *map, const 
 	if ((v = wfyaml_map_get(c, map, "onTimeout"))) {
 		_cleanup_free_ char *how = NULL;
 		if ((r = wfyaml_get_enum(c, v, w, "onTimeout", on_timeout_values,
-					 ARRAY_SIZE(on_timeout_values), "fail or continue", &how)) < 0)
+					 ARRAY_SIZE(on_timeout_values), "fail or continue", &how)) <
+		    0)
 			return r;
 		if (!s->timeout_s)
 			return wfyaml_fail(c, v, w, "'onTimeout' needs a 'timeout'");
 		s->on_timeout = !strcmp(how, "continue") ? WORKFLOW_ON_TIMEOUT_CONTINUE
-							  : WORKFLOW_ON_TIMEOUT_FAIL;
+							 : WORKFLOW_ON_TIMEOUT_FAIL;
 	}
 	return 0;
 }
@@ -452,8 +450,8 @@ static int parse_version(struct wfyaml_ctx *c, const yaml_node_t *v, struct work
 
 static int parse_root(struct wfyaml_ctx *c, const yaml_node_t *root, struct workflow *wf)
 {
-	static const struct wfyaml_key_rule rule = {top_keys, ARRAY_SIZE(top_keys), true,
-						    NULL, NULL};
+	static const struct wfyaml_key_rule rule = {top_keys, ARRAY_SIZE(top_keys), true, NULL,
+						    NULL};
 	yaml_node_t *v;
 	int r;
 	if (root->type != YAML_MAPPING_NODE)
@@ -494,9 +492,8 @@ static int parse_root(struct wfyaml_ctx *c, const yaml_node_t *root, struct work
 		return r;
 
 	if ((v = wfyaml_map_get(c, root, "defaults"))) {
-		static const struct wfyaml_key_rule drule = {defaults_keys,
-							     ARRAY_SIZE(defaults_keys), false,
-							     NULL, NULL};
+		static const struct wfyaml_key_rule drule = {
+			defaults_keys, ARRAY_SIZE(defaults_keys), false, NULL, NULL};
 		yaml_node_t *t;
 		if ((r = wfyaml_expect_mapping(c, v, NULL, "defaults")) < 0 ||
 		    (r = wfyaml_check_keys(c, v, "defaults", &drule)) < 0)
@@ -715,14 +712,14 @@ size_t workflow_count_steps(const struct workflow *wf)
 	return wf ? count_in(wf->steps, wf->n_steps) : 0;
 }
 
-int workflow_check_input(const struct workflow_input *in, const char *value,
-			 struct rv_error **err)
+int workflow_check_input(const struct workflow_input *in, const char *value, struct rv_error **err)
 {
 	if (!value)
 		value = in->default_value;
 	if (!value)
-		return in->required ? rv_error_set(err, EINVAL, "missing required input '%s'", in->name)
-				    : 0;
+		return in->required
+			       ? rv_error_set(err, EINVAL, "missing required input '%s'", in->name)
+			       : 0;
 	if (in->type && !strcmp(in->type, "number")) {
 		char *end = NULL;
 		strtod(value, &end);

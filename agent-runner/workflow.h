@@ -154,8 +154,7 @@ int workflow_parse(const char *buf, size_t len, const char *name, struct workflo
  * a number or boolean input with a value of another kind -EINVAL.  The
  * runner checks its inputs with it at start, `rover task` before a task
  * exists, so both refuse the same things. */
-int workflow_check_input(const struct workflow_input *in, const char *value,
-			 struct rv_error **err);
+int workflow_check_input(const struct workflow_input *in, const char *value, struct rv_error **err);
 
 /* NULL-safe; returns NULL. */
 struct workflow *workflow_free(struct workflow *wf);

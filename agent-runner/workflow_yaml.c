@@ -117,8 +117,8 @@ enum wfyaml_scalar_kind wfyaml_scalar_kind(const yaml_node_t *n)
 	if (!*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") ||
 	    !strcmp(s, "NULL"))
 		return WFYAML_NULL;
-	if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE") ||
-	    !strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))
+	if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE") || !strcmp(s, "false") ||
+	    !strcmp(s, "False") || !strcmp(s, "FALSE"))
 		return WFYAML_BOOL;
 	if (matches_int(s))
 		return WFYAML_INT;
@@ -147,8 +147,7 @@ int wfyaml_check_scalar(struct wfyaml_ctx *c, const yaml_node_t *n, const char *
 }
 
 int wfyaml_get_string(struct wfyaml_ctx *c, const yaml_node_t *n, const char *where,
-		      const char *key,
-		      char **ret)
+		      const char *key, char **ret)
 {
 	int r = wfyaml_check_scalar(c, n, where, key);
 	if (r < 0)
@@ -213,14 +212,14 @@ int wfyaml_get_name(struct wfyaml_ctx *c, const yaml_node_t *n, const char *wher
 		return r;
 	if (!valid_name(*ret))
 		return wfyaml_fail(c, n, where,
-				   "'%s' must be 1 to %d characters of [A-Za-z0-9_-], not '" ECHO "'",
+				   "'%s' must be 1 to %d characters of [A-Za-z0-9_-], not '" ECHO
+				   "'",
 				   key, WORKFLOW_MAX_ID_LEN, *ret);
 	return 0;
 }
 
 int wfyaml_get_enum(struct wfyaml_ctx *c, const yaml_node_t *n, const char *where, const char *key,
-		    const char *const *allowed, size_t n_allowed, const char *expected,
-		    char **ret)
+		    const char *const *allowed, size_t n_allowed, const char *expected, char **ret)
 {
 	int r = wfyaml_get_string(c, n, where, key, ret);
 	if (r < 0)
@@ -247,7 +246,8 @@ int wfyaml_check_keys(struct wfyaml_ctx *c, const yaml_node_t *map, const char *
 		const yaml_node_t *k = node_at(c, p->key);
 		if (k->type != YAML_SCALAR_NODE || wfyaml_scalar_kind(k) == WFYAML_NULL)
 			return wfyaml_fail(c, k, where, "keys must be plain names, not %s",
-					   k->type == YAML_SCALAR_NODE ? "null" : wfyaml_kind_name(k));
+					   k->type == YAML_SCALAR_NODE ? "null"
+								       : wfyaml_kind_name(k));
 		const char *key = wfyaml_scalar_text(k);
 		size_t i = 0;
 		while (i < rule->n_allowed && strcmp(key, rule->allowed[i]))
@@ -310,7 +310,8 @@ yaml_node_t *wfyaml_seq_item(struct wfyaml_ctx *c, const yaml_node_t *seq, size_
 int wfyaml_failure(struct wfyaml_ctx *c, const yaml_parser_t *p, const char *buf, size_t len)
 {
 	if (p->error == YAML_MEMORY_ERROR)
-		return rv_error_set(c->err, ENOMEM, "%s: out of memory while parsing YAML", c->name);
+		return rv_error_set(c->err, ENOMEM, "%s: out of memory while parsing YAML",
+				    c->name);
 	int line;
 	if (p->error == YAML_READER_ERROR) {
 		/* Reader errors (bad encoding, control characters) only give a
@@ -356,15 +357,16 @@ int wfyaml_check_nesting(struct wfyaml_ctx *c, const char *buf, size_t len)
 		     type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) &&
 		    ++nodes > WORKFLOW_MAX_NODES) {
 			r = rv_error_set(c->err, EBADMSG,
-					 "%s:%d: workflow too large (more than %d YAML nodes)", c->name,
-					 line, WORKFLOW_MAX_NODES);
+					 "%s:%d: workflow too large (more than %d YAML nodes)",
+					 c->name, line, WORKFLOW_MAX_NODES);
 			break;
 		}
 		if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
 			if (++depth > WORKFLOW_MAX_YAML_DEPTH) {
-				r = rv_error_set(c->err, EBADMSG,
-						 "%s:%d: lists and mappings nested more than %d deep",
-						 c->name, line, WORKFLOW_MAX_YAML_DEPTH);
+				r = rv_error_set(
+					c->err, EBADMSG,
+					"%s:%d: lists and mappings nested more than %d deep",
+					c->name, line, WORKFLOW_MAX_YAML_DEPTH);
 				break;
 			}
 		} else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) {

@@ -53,8 +53,8 @@ struct wfyaml_ctx {
 int wfyaml_line_of(const yaml_node_t *n);
 
 /* "<file>:<line>: [<where>: ]<reason>", code EBADMSG. */
-int wfyaml_fail(struct wfyaml_ctx *c, const yaml_node_t *n, const char *where, const char *fmt,
-		...) __attribute__((format(printf, 4, 5)));
+int wfyaml_fail(struct wfyaml_ctx *c, const yaml_node_t *n, const char *where, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /* "a mapping", "a list" or "a scalar". */
 const char *wfyaml_kind_name(const yaml_node_t *n);
@@ -71,18 +71,17 @@ int wfyaml_check_scalar(struct wfyaml_ctx *c, const yaml_node_t *n, const char *
  * written only on success (a string replaces, and frees, the old one). */
 int wfyaml_get_string(struct wfyaml_ctx *c, const yaml_node_t *n, const char *where,
 		      const char *key, char **ret);
-int wfyaml_get_bool(struct wfyaml_ctx *c, const yaml_node_t *n, const char *where,
-		    const char *key, bool *ret);
+int wfyaml_get_bool(struct wfyaml_ctx *c, const yaml_node_t *n, const char *where, const char *key,
+		    bool *ret);
 /* An integer in [min, max]. */
-int wfyaml_get_int(struct wfyaml_ctx *c, const yaml_node_t *n, const char *where,
-		   const char *key, int min, int max, int *ret);
+int wfyaml_get_int(struct wfyaml_ctx *c, const yaml_node_t *n, const char *where, const char *key,
+		   int min, int max, int *ret);
 /* A string of 1 to WORKFLOW_MAX_ID_LEN characters of [A-Za-z0-9_-]. */
-int wfyaml_get_name(struct wfyaml_ctx *c, const yaml_node_t *n, const char *where,
-		    const char *key, char **ret);
+int wfyaml_get_name(struct wfyaml_ctx *c, const yaml_node_t *n, const char *where, const char *key,
+		    char **ret);
 /* One of allowed; expected names them in the message. */
-int wfyaml_get_enum(struct wfyaml_ctx *c, const yaml_node_t *n, const char *where,
-		    const char *key, const char *const *allowed, size_t n_allowed,
-		    const char *expected, char **ret);
+int wfyaml_get_enum(struct wfyaml_ctx *c, const yaml_node_t *n, const char *where, const char *key,
+		    const char *const *allowed, size_t n_allowed, const char *expected, char **ret);
 
 struct wfyaml_key_rule {
 	const char *const *allowed; /* the keys this mapping may hold */

@@ -59,8 +59,7 @@ int main(int argc, char **argv)
 		{"resets-lines", "resets in 0s, retry after 1m; "},
 	};
 	static const size_t sizes[] = {16u << 10, 64u << 10, 1u << 20, 16u << 20};
-	printf("%-14s %10s %12s %14s %14s\n", "text", "bytes", "best ms", "ns/window B",
-	       "ns/byte");
+	printf("%-14s %10s %12s %14s %14s\n", "text", "bytes", "best ms", "ns/window B", "ns/byte");
 	(void)classify_once("x", "y"); /* the patterns are compiled on first use */
 	for (size_t t = 0; t < sizeof(texts) / sizeof(texts[0]); t++) {
 		for (size_t z = 0; z < sizeof(sizes) / sizeof(sizes[0]); z++) {
@@ -74,7 +73,8 @@ int main(int argc, char **argv)
 			}
 			size_t window = sizes[z] < (64u << 10) ? sizes[z] : (64u << 10);
 			printf("%-14s %10zu %12.3f %14.2f %14.4f\n", texts[t].name, sizes[z],
-			       best * 1e3, best * 1e9 / (double)window, best * 1e9 / (double)sizes[z]);
+			       best * 1e3, best * 1e9 / (double)window,
+			       best * 1e9 / (double)sizes[z]);
 			free(out);
 			free(err);
 		}

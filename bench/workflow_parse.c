@@ -45,8 +45,8 @@ static void ordinary_steps(struct buf *b)
 	pad[sizeof(pad) - 1] = '\0';
 	char line[1200];
 	for (int i = 0; i < WORKFLOW_MAX_STEPS && b->n < TARGET - sizeof(line); i++) {
-		snprintf(line, sizeof(line), "  - id: s%d\n    type: command\n    command: echo %s\n",
-			 i, pad);
+		snprintf(line, sizeof(line),
+			 "  - id: s%d\n    type: command\n    command: echo %s\n", i, pad);
 		put(b, line);
 	}
 }
@@ -59,10 +59,22 @@ static void repeat_until(struct buf *b, const char *prefix, const char *unit, co
 	put(b, tail);
 }
 
-static void flow_seq_nest(struct buf *b) { repeat_until(b, "x: ", "[", "\n"); }
-static void flow_map_nest(struct buf *b) { repeat_until(b, "x: ", "{a: ", "\n"); }
-static void block_seq_nest(struct buf *b) { repeat_until(b, "x:\n", "- ", "1\n"); }
-static void wide_flow_seq(struct buf *b) { repeat_until(b, "x: [", "1,", "1]\n"); }
+static void flow_seq_nest(struct buf *b)
+{
+	repeat_until(b, "x: ", "[", "\n");
+}
+static void flow_map_nest(struct buf *b)
+{
+	repeat_until(b, "x: ", "{a: ", "\n");
+}
+static void block_seq_nest(struct buf *b)
+{
+	repeat_until(b, "x:\n", "- ", "1\n");
+}
+static void wide_flow_seq(struct buf *b)
+{
+	repeat_until(b, "x: [", "1,", "1]\n");
+}
 static void many_keys(struct buf *b)
 {
 	put(b, head);
@@ -87,8 +99,8 @@ static void aliases(struct buf *b)
 	put(b, "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
 	char line[128];
 	for (int i = 1; b->n < TARGET - 128; i++) {
-		snprintf(line, sizeof(line), "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n", i, i,
-			 i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
+		snprintf(line, sizeof(line), "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n", i,
+			 i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
 		put(b, line);
 	}
 }
@@ -104,7 +116,10 @@ static void deep_indent(struct buf *b)
 	while (b->n < TARGET - 16)
 		put(b, "#padding padding\n");
 }
-static void unclosed_quotes(struct buf *b) { repeat_until(b, "x: '", "it''s ", "\n"); }
+static void unclosed_quotes(struct buf *b)
+{
+	repeat_until(b, "x: '", "it''s ", "\n");
+}
 static void random_bytes(struct buf *b)
 {
 	srand(7);

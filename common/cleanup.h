@@ -56,17 +56,17 @@ static inline void rv_error_freep(struct rv_error **e)
 #define _cleanup_json_ _cleanup_(json_putp)
 #define _cleanup_error_ _cleanup_(rv_error_freep)
 
-#define TAKE_PTR(p)                        \
-	({                                 \
-		__typeof__(p) _tp_ = (p);  \
-		(p) = NULL;                \
-		_tp_;                      \
+#define TAKE_PTR(p)                       \
+	({                                \
+		__typeof__(p) _tp_ = (p); \
+		(p) = NULL;               \
+		_tp_;                     \
 	})
-#define TAKE_FD(fd)                   \
-	({                            \
-		int _tf_ = (fd);      \
-		(fd) = -EBADF;        \
-		_tf_;                 \
+#define TAKE_FD(fd)              \
+	({                       \
+		int _tf_ = (fd); \
+		(fd) = -EBADF;   \
+		_tf_;            \
 	})
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

@@ -63,8 +63,8 @@ int fileio_fsync_dir(const char *dir, struct rv_error **err)
 	return 0;
 }
 
-static int write_atomic(const char *path, const void *buf, size_t len, mode_t mode,
-			bool durable, struct rv_error **err)
+static int write_atomic(const char *path, const void *buf, size_t len, mode_t mode, bool durable,
+			struct rv_error **err)
 {
 	_cleanup_free_ char *dir = fileio_dirname(path);
 	_cleanup_free_ char *base = base_name(path);
@@ -73,7 +73,8 @@ static int write_atomic(const char *path, const void *buf, size_t len, mode_t mo
 
 	int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
-		return rv_error_errno(err, errno, "cannot create a temporary file beside '%s'", path);
+		return rv_error_errno(err, errno, "cannot create a temporary file beside '%s'",
+				      path);
 	if (fchmod(fd, mode) < 0) {
 		r = rv_error_errno(err, errno, "cannot set the mode of '%s'", tmp);
 		goto out_close_unlink;
@@ -151,8 +152,8 @@ int fileio_read_fd(int fd, const char *path, size_t max, size_t first_cap, char 
 	for (;;) {
 		if (strbuf_avail(&b) == 0) {
 			if (b.len > max)
-				return rv_error_set(err, EFBIG, "'%s' is larger than %zu bytes", path,
-						    max);
+				return rv_error_set(err, EFBIG, "'%s' is larger than %zu bytes",
+						    path, max);
 			strbuf_grow(&b, b.len);
 		}
 		ssize_t n = read(fd, b.buf + b.len, strbuf_avail(&b));
@@ -224,8 +225,8 @@ static int remove_at(int parent_fd, const char *name, const char *shown, int dep
 	struct stat fst;
 	if (fstat(fd, &fst) < 0 || fst.st_dev != st.st_dev || fst.st_ino != st.st_ino) {
 		close(fd);
-		return rv_error_set(err, EBUSY, "'%s' changed while it was being removed; try again",
-				    shown);
+		return rv_error_set(err, EBUSY,
+				    "'%s' changed while it was being removed; try again", shown);
 	}
 	DIR *d = fdopendir(fd);
 	if (!d) {
@@ -250,8 +251,7 @@ static int remove_at(int parent_fd, const char *name, const char *shown, int dep
 	return 0;
 }
 
-int fileio_remove_tree_at(int dirfd, const char *name, const char *shown,
-			  struct rv_error **err)
+int fileio_remove_tree_at(int dirfd, const char *name, const char *shown, struct rv_error **err)
 {
 	if (!is_component(name))
 		return rv_error_set(err, EINVAL, "refusing to remove '%s': not a single name",
@@ -267,8 +267,8 @@ int fileio_remove_tree(const char *path, struct rv_error **err)
 		copy[--n] = '\0';
 	char *slash = strrchr(copy, '/');
 	const char *name = slash ? slash + 1 : copy;
-	_cleanup_free_ char *parent = slash ? xstrndup(copy, slash == copy ? 1 : (size_t)(slash - copy))
-					    : xstrdup(".");
+	_cleanup_free_ char *parent =
+		slash ? xstrndup(copy, slash == copy ? 1 : (size_t)(slash - copy)) : xstrdup(".");
 	if (!is_component(name))
 		return rv_error_set(err, EINVAL, "refusing to remove '%s'", path);
 	_cleanup_close_ int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -317,8 +317,8 @@ static int copy_file_at(int sfd, int dfd, const char *name, mode_t mode, const c
 	_cleanup_close_ int in = openat(sfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
 	if (in < 0)
 		return rv_error_errno(err, errno, "cannot open '%s'", shown);
-	_cleanup_close_ int out =
-		openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode & 07777);
+	_cleanup_close_ int out = openat(
+		dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode & 07777);
 	if (out < 0)
 		return rv_error_errno(err, errno, "cannot create a copy of '%s'", shown);
 	char buf[65536];
@@ -365,13 +365,14 @@ static int copy_dir_at(int sfd, int dfd, const char *shown, int depth, struct rv
 			r = rv_error_errno(err, errno, "cannot stat '%s'", child);
 		} else if (S_ISDIR(st.st_mode)) {
 			if (mkdirat(dfd, de->d_name, st.st_mode & 07777) < 0) {
-				r = rv_error_errno(err, errno, "cannot create a copy of '%s'", child);
+				r = rv_error_errno(err, errno, "cannot create a copy of '%s'",
+						   child);
 				continue;
 			}
-			_cleanup_close_ int s2 = openat(sfd, de->d_name,
-							O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-			_cleanup_close_ int d2 = openat(dfd, de->d_name,
-							O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+			_cleanup_close_ int s2 = openat(
+				sfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+			_cleanup_close_ int d2 = openat(
+				dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 			if (s2 < 0 || d2 < 0)
 				r = rv_error_errno(err, errno, "cannot open '%s'", child);
 			else
@@ -382,12 +383,14 @@ static int copy_dir_at(int sfd, int dfd, const char *shown, int depth, struct rv
 			char target[PATH_MAX];
 			ssize_t n = readlinkat(sfd, de->d_name, target, sizeof(target) - 1);
 			if (n < 0) {
-				r = rv_error_errno(err, errno, "cannot read the symlink '%s'", child);
+				r = rv_error_errno(err, errno, "cannot read the symlink '%s'",
+						   child);
 				continue;
 			}
 			target[n] = '\0';
 			if (symlinkat(target, dfd, de->d_name) < 0)
-				r = rv_error_errno(err, errno, "cannot copy the symlink '%s'", child);
+				r = rv_error_errno(err, errno, "cannot copy the symlink '%s'",
+						   child);
 		}
 		/* sockets, fifos, devices: nothing rover keeps; skipped */
 	}
@@ -415,8 +418,7 @@ int fileio_copy_tree(const char *from, const char *to, struct rv_error **err)
 	return r;
 }
 
-int fileio_copy(const char *from, const char *to, size_t max, mode_t mode,
-		struct rv_error **err)
+int fileio_copy(const char *from, const char *to, size_t max, mode_t mode, struct rv_error **err)
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0;

@@ -66,8 +66,7 @@ int fileio_fsync_dir(const char *dir, struct rv_error **err);
  * followed, so nothing outside dirfd's directory is ever removed, whatever
  * is renamed or replaced meanwhile.  name must be one path component (no
  * '/', not "." or ".."): -EINVAL.  shown names the entry in messages. */
-int fileio_remove_tree_at(int dirfd, const char *name, const char *shown,
-			  struct rv_error **err);
+int fileio_remove_tree_at(int dirfd, const char *name, const char *shown, struct rv_error **err);
 
 /* fileio_remove_tree_at() of path's last component, from its parent opened
  * with the usual path walk: for a path the caller created and trusts (its
@@ -90,8 +89,7 @@ int fileio_open_dir_beneath(int dirfd, const char *rel);
 int fileio_copy_tree(const char *from, const char *to, struct rv_error **err);
 
 /* Copy a file's bytes to a new path atomically (fileio_write_atomic). */
-int fileio_copy(const char *from, const char *to, size_t max, mode_t mode,
-		struct rv_error **err);
+int fileio_copy(const char *from, const char *to, size_t max, mode_t mode, struct rv_error **err);
 
 /* Remove temp files fileio_write_atomic() left in dir for `name` when its
  * writer was killed (".<name>.tmp-*").  Only for a directory with one writer:

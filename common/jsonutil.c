@@ -109,8 +109,9 @@ int jsonutil_read_member(const char *path, size_t max, const char *what, const c
 
 char *jsonutil_to_pretty(struct json_object *obj)
 {
-	const char *s = json_object_to_json_string_ext(
-		obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+	const char *s = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY |
+								    JSON_C_TO_STRING_SPACED |
+								    JSON_C_TO_STRING_NOSLASHESCAPE);
 	return xasprintf("%s\n", s);
 }
 
@@ -120,8 +121,7 @@ int jsonutil_write_file(const char *path, struct json_object *obj, struct rv_err
 	return fileio_write_atomic(path, text, strlen(text), 0644, err);
 }
 
-int jsonutil_write_file_volatile(const char *path, struct json_object *obj,
-				 struct rv_error **err)
+int jsonutil_write_file_volatile(const char *path, struct json_object *obj, struct rv_error **err)
 {
 	_cleanup_free_ char *text = jsonutil_to_pretty(obj);
 	return fileio_write_atomic_volatile(path, text, strlen(text), 0644, err);
@@ -139,7 +139,8 @@ const char *jsonutil_get_str(struct json_object *obj, const char *key)
 bool jsonutil_get_int64(struct json_object *obj, const char *key, int64_t *ret)
 {
 	struct json_object *v = NULL;
-	if (!obj || !json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_int))
+	if (!obj || !json_object_object_get_ex(obj, key, &v) ||
+	    !json_object_is_type(v, json_type_int))
 		return false;
 	*ret = json_object_get_int64(v);
 	return true;

@@ -43,8 +43,7 @@ int jsonutil_read_member(const char *path, size_t max, const char *what, const c
 /* Pretty (2-space) JSON with a trailing newline, written atomically and durably. */
 int jsonutil_write_file(const char *path, struct json_object *obj, struct rv_error **err);
 /* The same through fileio_write_atomic_volatile() (fileio.h says when). */
-int jsonutil_write_file_volatile(const char *path, struct json_object *obj,
-				 struct rv_error **err);
+int jsonutil_write_file_volatile(const char *path, struct json_object *obj, struct rv_error **err);
 
 /* Pretty text of obj with trailing newline; caller frees. */
 char *jsonutil_to_pretty(struct json_object *obj);

@@ -19,12 +19,12 @@
 #include <stdint.h>
 
 /* ---- the iteration directory: <store>/tasks/<id>/iterations/<n>/ ---- */
-#define LAYOUT_STATUS_FILE "status.json"         /* the runner: status.h */
-#define LAYOUT_CHECKPOINT_FILE "checkpoint.json" /* the runner: checkpoint.h */
-#define LAYOUT_EVENT_LOG_FILE "rover.jsonl"      /* the runner: eventlog.h */
-#define LAYOUT_INPUTS_FILE "inputs.json"         /* rover task: the inputs */
+#define LAYOUT_STATUS_FILE "status.json"          /* the runner: status.h */
+#define LAYOUT_CHECKPOINT_FILE "checkpoint.json"  /* the runner: checkpoint.h */
+#define LAYOUT_EVENT_LOG_FILE "rover.jsonl"       /* the runner: eventlog.h */
+#define LAYOUT_INPUTS_FILE "inputs.json"          /* rover task: the inputs */
 #define LAYOUT_CONTAINER_LOG_FILE "container.log" /* rover: the saved container output */
-#define LAYOUT_RESUME_LOCK_FILE ".resume.lock"   /* rover: supervisor/lib/lock.h */
+#define LAYOUT_RESUME_LOCK_FILE ".resume.lock"    /* rover: supervisor/lib/lock.h */
 /* rover pause: its content is the reason (one line); the runner pauses
  * after the current step when it appears. */
 #define LAYOUT_DRAIN_FILE ".pause-requested"

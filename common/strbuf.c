@@ -12,7 +12,8 @@ void strbuf_grow(struct strbuf *b, size_t extra)
 	if (b->len + extra + 1 <= b->cap && b->buf)
 		return;
 	if (extra > (size_t)-1 / 2 - b->len) {
-		fprintf(stderr, "rover: out of memory (buffer of %zu + %zu bytes)\n", b->len, extra);
+		fprintf(stderr, "rover: out of memory (buffer of %zu + %zu bytes)\n", b->len,
+			extra);
 		abort();
 	}
 	size_t cap = b->cap ? b->cap : STRBUF_MIN_CAP;

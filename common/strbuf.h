@@ -33,7 +33,10 @@ struct strbuf {
 	size_t cap; /* bytes allocated, the NUL included */
 };
 
-#define STRBUF_INIT {NULL, 0, 0}
+#define STRBUF_INIT        \
+	{                  \
+		NULL, 0, 0 \
+	}
 
 /* Make room for extra more bytes (and the NUL): afterwards
  * strbuf_avail(b) >= extra and b->buf is not NULL. */

@@ -87,9 +87,8 @@ bool timeutil_parse_iso(const char *s, int64_t *ret_ms)
 	    !digits(s + 14, 2, &mm) || s[16] != ':' || !digits(s + 17, 2, &ss))
 		return false;
 	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	if (mon < 1 || mon > 12 || day < 1 ||
-	    day > mdays[mon - 1] + (mon == 2 && is_leap(year)) || hh > 23 || mm > 59 ||
-	    ss > 60 /* a leap second */)
+	if (mon < 1 || mon > 12 || day < 1 || day > mdays[mon - 1] + (mon == 2 && is_leap(year)) ||
+	    hh > 23 || mm > 59 || ss > 60 /* a leap second */)
 		return false;
 
 	size_t i = 19;

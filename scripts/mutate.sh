@@ -31,7 +31,7 @@ mutants=(
 	"lock-no-age-limit|supervisor/lib/lock.c|	if (age >= LOCK_STALE_MS)|	if (0)|unit:test_lock"
 	"pause-drain-as-signal|agent-runner/runner.c|		runner_feed(r, PAUSE_EV_DRAIN);|		runner_feed(r, PAUSE_EV_SIGTERM);|bats:agent_local:drain file"
 	"pause-sigterm-as-drain|agent-runner/pause.c|		return PAUSE_EV_SIGTERM;|		return PAUSE_EV_DRAIN;|unit:test_pause bats:agent_local:SIGTERM mid-step"
-	"pause-grace-not-fed|agent-runner/spawn.c|			carry_out(pause_machine_handle(pm, PAUSE_EV_GRACE_EXPIRED), pid, 0, grace_ms,|			carry_out(pause_machine_handle(pm, PAUSE_EV_STEP_ENDED), pid, 0, grace_ms,|bats:agent_local:killed after the grace"
+	"pause-grace-not-fed|agent-runner/spawn.c|			carry_out(pause_machine_handle(pm, PAUSE_EV_GRACE_EXPIRED), pid, 0,|			carry_out(pause_machine_handle(pm, PAUSE_EV_STEP_ENDED), pid, 0,|bats:agent_local:killed after the grace"
 	"pause-table-drain-reason|agent-runner/pause.c|		[PAUSE_EV_DRAIN] = {PAUSE_DRAINING, PAUSE_ACT_NONE, PAUSE_REASON_USER},|		[PAUSE_EV_DRAIN] = {PAUSE_DRAINING, PAUSE_ACT_NONE, PAUSE_REASON_SIGNAL},|unit:test_pause"
 )
 

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-
 #include "supervisor/cmd/cmd.h"
 #include "supervisor/lib/engine.h"
 

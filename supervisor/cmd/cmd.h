@@ -93,10 +93,9 @@ bool cmd_parse_uint(const char *verb, const char *opt, const char *s, long max, 
  * container (observe_task); then body (ctx: the command's options); then
  * both released.  Returns the exit code: the usage error's, or --help's, or
  * the failure to open's (each printed), else the body's. */
-typedef int (*cmd_task_body)(const struct cmd_env *env, struct task *t, bool json,
-			     void *ctx);
-int cmd_run_task(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc,
-		 char **argv, const bool *json, cmd_task_body body, void *ctx);
+typedef int (*cmd_task_body)(const struct cmd_env *env, struct task *t, bool json, void *ctx);
+int cmd_run_task(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc, char **argv,
+		 const bool *json, cmd_task_body body, void *ctx);
 
 /* diff, merge and push whole: as cmd_run_task (with ret_file, an optional
  * FILE operand after the id, diff's, not empty), refused while its
@@ -144,7 +143,7 @@ int cmd_open(struct cmd_env *env, bool json);
  * exactly one operand, a task id then the project opened
  * (cmd_open).  -1 to go on (release *env), else the exit code (--help
  * printed, or the error). */
-int cmd_open_opts(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc,
-		  char **argv, const bool *json, int64_t *ret_id, struct cmd_env *env);
+int cmd_open_opts(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc, char **argv,
+		  const bool *json, int64_t *ret_id, struct cmd_env *env);
 
 #endif

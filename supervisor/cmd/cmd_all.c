@@ -23,27 +23,25 @@
 
 static const struct cmdopt_spec pause_spec = {
 	.verb = "pause",
-	.header =
-		"Usage: rover pause --all [--now] [--timeout SECONDS] [--reason TEXT] [--json]\n"
-		"\n"
-		"Pause every running task of this project: each finishes its current step\n"
-		"(all at once), saves its checkpoint and stops; --now interrupts the steps\n"
-		"at once (SIGTERM; about a second per task).  The tasks are PAUSED with\n"
-		"pauseReason operator: 'rover resume --all' brings exactly those back.\n"
-		"\n",
+	.header = "Usage: rover pause --all [--now] [--timeout SECONDS] [--reason TEXT] [--json]\n"
+		  "\n"
+		  "Pause every running task of this project: each finishes its current step\n"
+		  "(all at once), saves its checkpoint and stops; --now interrupts the steps\n"
+		  "at once (SIGTERM; about a second per task).  The tasks are PAUSED with\n"
+		  "pauseReason operator: 'rover resume --all' brings exactly those back.\n"
+		  "\n",
 	.column = 25,
 };
 
 static const struct cmdopt_spec resume_spec = {
 	.verb = "resume",
-	.header =
-		"Usage: rover resume --all [--json]\n"
-		"\n"
-		"Resume every task paused by 'rover pause --all' (pauseReason operator) or by\n"
-		"the supervisor's drain mode (drain).  Tasks waiting for approval at a\n"
-		"breakpoint, paused by a person, by a signal or by a provider's limit are\n"
-		"left as they are.\n"
-		"\n",
+	.header = "Usage: rover resume --all [--json]\n"
+		  "\n"
+		  "Resume every task paused by 'rover pause --all' (pauseReason operator) or by\n"
+		  "the supervisor's drain mode (drain).  Tasks waiting for approval at a\n"
+		  "breakpoint, paused by a person, by a signal or by a provider's limit are\n"
+		  "left as they are.\n"
+		  "\n",
 	.column = 15,
 };
 
@@ -133,9 +131,8 @@ static int64_t *request_pauses(const struct cmd_env *env, const struct task_list
 
 /* Wait for one asked task to pause (taskops_pause); its id into paused, or
  * the error into failed. */
-static void finish_pause(const struct cmd_env *env, int64_t id,
-			 const struct taskops_pause_opts *o, bool json, struct json_object *paused,
-			 struct json_object *failed)
+static void finish_pause(const struct cmd_env *env, int64_t id, const struct taskops_pause_opts *o,
+			 bool json, struct json_object *paused, struct json_object *failed)
 {
 	struct task *t = NULL;
 	_cleanup_error_ struct rv_error *e2 = NULL;
@@ -152,7 +149,8 @@ static void finish_pause(const struct cmd_env *env, int64_t id,
 		json_object_array_add(paused, json_object_new_int64(id));
 		if (!json)
 			fprintf(stderr, "⏸ Task %lld paused%s\n", (long long)id,
-				res.reached == TASKOPS_PAUSE_DRAINING ? " after its current step" : "");
+				res.reached == TASKOPS_PAUSE_DRAINING ? " after its current step"
+								      : "");
 	} else if (!json) {
 		fprintf(stderr, "ℹ Task %lld ended on its own before it could be paused: %s\n",
 			(long long)id, task_status_name(task_status(res.task)));
@@ -166,7 +164,8 @@ static int parse_all(const struct cmdopt_spec *spec, const struct cmdopt *opts, 
 {
 	int rc = cmdopt_parse(spec, opts, argc, argv);
 	if (rc < 0 && optind < argc)
-		return cmd_usage_error(spec->verb, "--all takes no task id (got '%s')", argv[optind]);
+		return cmd_usage_error(spec->verb, "--all takes no task id (got '%s')",
+				       argv[optind]);
 	return rc;
 }
 

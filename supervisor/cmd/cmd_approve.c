@@ -17,14 +17,13 @@
 
 static const struct cmdopt_spec approve_spec = {
 	.verb = "approve",
-	.header =
-		"Usage: rover approve ID [--message TEXT] [--json]\n"
-		"\n"
-		"Let a task waiting at a breakpoint step go on: the approval is recorded and\n"
-		"the task is resumed from its checkpoint past the breakpoint.  TEXT is the\n"
-		"breakpoint's outputs.message for the steps after it\n"
-		"({{steps.<id>.outputs.message}}).\n"
-		"\n",
+	.header = "Usage: rover approve ID [--message TEXT] [--json]\n"
+		  "\n"
+		  "Let a task waiting at a breakpoint step go on: the approval is recorded and\n"
+		  "the task is resumed from its checkpoint past the breakpoint.  TEXT is the\n"
+		  "breakpoint's outputs.message for the steps after it\n"
+		  "({{steps.<id>.outputs.message}}).\n"
+		  "\n",
 	.footer =
 		"\n"
 		"Environment: ROVER_AGENT_IMAGE overrides the task's image.\n"
@@ -35,13 +34,12 @@ static const struct cmdopt_spec approve_spec = {
 
 static const struct cmdopt_spec reject_spec = {
 	.verb = "reject",
-	.header =
-		"Usage: rover reject ID [--message TEXT] [--json]\n"
-		"\n"
-		"Refuse a task waiting at a breakpoint step: it ends FAILED with \"Rejected at\n"
-		"breakpoint '<id>': TEXT\".  It is never retried automatically; 'rover resume\n"
-		"ID' would run it up to the breakpoint again and wait.\n"
-		"\n",
+	.header = "Usage: rover reject ID [--message TEXT] [--json]\n"
+		  "\n"
+		  "Refuse a task waiting at a breakpoint step: it ends FAILED with \"Rejected at\n"
+		  "breakpoint '<id>': TEXT\".  It is never retried automatically; 'rover resume\n"
+		  "ID' would run it up to the breakpoint again and wait.\n"
+		  "\n",
 	.column = 22,
 };
 
@@ -103,7 +101,8 @@ static int approve(const struct cmd_env *env, struct task *t, bool json, void *c
 		jsonutil_set_int64(j, "taskId", id);
 		jsonutil_set_str(j, "stepId", step);
 		jsonutil_set_str(j, "message", message);
-		jsonutil_set_str(j, "status", out.task ? task_status_name(task_status(out.task)) : NULL);
+		jsonutil_set_str(j, "status",
+				 out.task ? task_status_name(task_status(out.task)) : NULL);
 		jsonutil_set_str(j, "containerId", out.container_id);
 		cmd_print_json(j);
 	} else {

@@ -16,16 +16,15 @@
 
 static const struct cmdopt_spec spec = {
 	.verb = "delete",
-	.header =
-		"Usage: rover delete ID [--force] [-y] [--json]\n"
-		"\n"
-		"Delete a task: its containers, its worktree and branch (rover/task-ID), and\n"
-		"its directory in the store (checkpoints and logs included).  A running task\n"
-		"is refused: stop it first, or use --force.  So is a task whose work would be\n"
-		"lost: commits on its branch that no other branch (local or remote-tracking)\n"
-		"has, or uncommitted files in its workspace ('rover merge' or 'rover push'\n"
-		"it first).  On a terminal it asks before deleting.\n"
-		"\n",
+	.header = "Usage: rover delete ID [--force] [-y] [--json]\n"
+		  "\n"
+		  "Delete a task: its containers, its worktree and branch (rover/task-ID), and\n"
+		  "its directory in the store (checkpoints and logs included).  A running task\n"
+		  "is refused: stop it first, or use --force.  So is a task whose work would be\n"
+		  "lost: commits on its branch that no other branch (local or remote-tracking)\n"
+		  "has, or uncommitted files in its workspace ('rover merge' or 'rover push'\n"
+		  "it first).  On a terminal it asks before deleting.\n"
+		  "\n",
 	.column = 17,
 };
 
@@ -55,8 +54,8 @@ static char *would_lose(const struct cmd_env *env, const struct task *t, struct 
 
 /* Whether to go on: refuses work that would be lost without --force, asks
  * on a terminal without --yes.  false: *rc says how the command ends. */
-static bool confirm_delete(const struct cmd_env *env, const struct task *t, int64_t id,
-			   bool force, bool yes, bool json, int *rc)
+static bool confirm_delete(const struct cmd_env *env, const struct task *t, int64_t id, bool force,
+			   bool yes, bool json, int *rc)
 {
 	bool ask = !yes && isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
 	if (force && !ask)
@@ -69,11 +68,12 @@ static bool confirm_delete(const struct cmd_env *env, const struct task *t, int6
 					"%s; not deleted (use --force to delete task %lld anyway)",
 					rv_error_msg(err), (long long)id);
 		else
-			*rc = cmd_failf(json, CMD_FAILED,
-					"task %lld has work that would be lost: %s; merge it ('rover "
-					"merge %lld') or push it ('rover push %lld') first, or use "
-					"--force to delete it anyway",
-					(long long)id, lost, (long long)id, (long long)id);
+			*rc = cmd_failf(
+				json, CMD_FAILED,
+				"task %lld has work that would be lost: %s; merge it ('rover "
+				"merge %lld') or push it ('rover push %lld') first, or use "
+				"--force to delete it anyway",
+				(long long)id, lost, (long long)id, (long long)id);
 		return false;
 	}
 	if (!ask)
@@ -104,7 +104,8 @@ static int load_for_delete(const struct cmd_env *env, int64_t id, bool force, bo
 	/* A record that cannot be read can still be deleted with --force. */
 	if (r < 0 && (r == -ENOENT || !force)) {
 		if (r != -ENOENT)
-			rv_error_wrap(&err, "use --force to delete task %lld anyway", (long long)id);
+			rv_error_wrap(&err, "use --force to delete task %lld anyway",
+				      (long long)id);
 		return cmd_fail(json, CMD_FAILED, err);
 	}
 	if (r < 0)

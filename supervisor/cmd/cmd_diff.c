@@ -14,16 +14,15 @@
 
 static const struct cmdopt_spec spec = {
 	.verb = "diff",
-	.header =
-		"Usage: rover diff ID [FILE] [--stat] [--json]\n"
-		"\n"
-		"Show a task's changes against the commit it started from: the commits on its\n"
-		"branch rover/task-ID and the files its agent left uncommitted (untracked ones\n"
-		"included) in its workspace.  git never runs in the workspace: its files are\n"
-		"read into the project as a snapshot.  FILE (a path from the project's top,\n"
-		"or a directory) limits the output to it.  On a terminal, control characters\n"
-		"in the content are shown escaped (\\xHH).\n"
-		"\n",
+	.header = "Usage: rover diff ID [FILE] [--stat] [--json]\n"
+		  "\n"
+		  "Show a task's changes against the commit it started from: the commits on its\n"
+		  "branch rover/task-ID and the files its agent left uncommitted (untracked ones\n"
+		  "included) in its workspace.  git never runs in the workspace: its files are\n"
+		  "read into the project as a snapshot.  FILE (a path from the project's top,\n"
+		  "or a directory) limits the output to it.  On a terminal, control characters\n"
+		  "in the content are shown escaped (\\xHH).\n"
+		  "\n",
 	.column = 17,
 };
 

@@ -19,17 +19,16 @@
 
 static const struct cmdopt_spec spec = {
 	.verb = "events",
-	.header =
-		"Usage: rover events [ID] [-f|--follow] [--limit N] [--reverse] [--type T]\n"
-		"                    [--since TIME] [--no-steps] [--json]\n"
-		"\n"
-		"The journal of a task (or, without ID, of every task of the project), in the\n"
-		"order things happened: created, started, step_started, step_done, paused\n"
-		"(with its reason), retry_scheduled, retry_fired, resumed (with how long the\n"
-		"task was paused and how old its checkpoint was), iteration_started,\n"
-		"completed, failed, restarted.  Step events come from the runner's log in the\n"
-		"container; the others are written by rover on the host.\n"
-		"\n",
+	.header = "Usage: rover events [ID] [-f|--follow] [--limit N] [--reverse] [--type T]\n"
+		  "                    [--since TIME] [--no-steps] [--json]\n"
+		  "\n"
+		  "The journal of a task (or, without ID, of every task of the project), in the\n"
+		  "order things happened: created, started, step_started, step_done, paused\n"
+		  "(with its reason), retry_scheduled, retry_fired, resumed (with how long the\n"
+		  "task was paused and how old its checkpoint was), iteration_started,\n"
+		  "completed, failed, restarted.  Step events come from the runner's log in the\n"
+		  "container; the others are written by rover on the host.\n"
+		  "\n",
 	.column = 20,
 };
 
@@ -51,9 +50,11 @@ static bool parse_since(const char *s, int64_t now_ms, int64_t *ret)
 	long long n = strtoll(s, &end, 10);
 	if (errno || end == s || n < 0 || n > 100000 || !end[0] || end[1])
 		return false;
-	int64_t unit = end[0] == 's' ? 1000 : end[0] == 'm' ? 60000 : end[0] == 'h' ? 3600000 :
-		       end[0] == 'd'                        ? 86400000 :
-								    0;
+	int64_t unit = end[0] == 's'   ? 1000
+		       : end[0] == 'm' ? 60000
+		       : end[0] == 'h' ? 3600000
+		       : end[0] == 'd' ? 86400000
+				       : 0;
 	if (!unit)
 		return false;
 	*ret = now_ms - (int64_t)n * unit;
@@ -95,9 +96,10 @@ static void print_human(struct json_object *e)
 		if (!strcmp(key, "at") || !strcmp(key, "taskId") || !strcmp(key, "type") ||
 		    !strcmp(key, "source"))
 			continue;
-		const char *text = json_object_is_type(val, json_type_string)
-					   ? json_object_get_string(val)
-					   : json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN);
+		const char *text =
+			json_object_is_type(val, json_type_string)
+				? json_object_get_string(val)
+				: json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN);
 		_cleanup_free_ char *esc = textutil_escape_terminal(text);
 		printf(" %s=%s", key, esc ? esc : "");
 	}
@@ -264,12 +266,14 @@ int cmd_events(int argc, char **argv)
 		CMDOPT_UINT("limit", 'n', &f.limit, 1000000, "N",
 			    "only the last N events (with --reverse: the newest N)"),
 		CMDOPT_FLAG("reverse", 'r', &f.reverse, "newest first"),
-		CMDOPT_CALL("type", 't', add_types, &f, "T", "only events of type T (repeat, or T1,T2)"),
+		CMDOPT_CALL("type", 't', add_types, &f, "T",
+			    "only events of type T (repeat, or T1,T2)"),
 		CMDOPT_CALL("since", 0, since_option, &f.since_ms, "TIME",
 			    "only events at or after TIME: RFC 3339\n"
 			    "(2026-11-25T14:00:00Z) or an age (30s, 10m, 2h, 1d)"),
 		CMDOPT_FLAG("no-steps", 0, &no_steps, "leave out the runner's step events"),
-		CMDOPT_FLAG("json", 0, &f.json, "a JSON array (with --follow: one JSON object per line)"),
+		CMDOPT_FLAG("json", 0, &f.json,
+			    "a JSON array (with --follow: one JSON object per line)"),
 		CMDOPT_END,
 	};
 	int rc = cmdopt_parse(&spec, opts, argc, argv);

@@ -15,15 +15,14 @@
 
 static const struct cmdopt_spec spec = {
 	.verb = "info",
-	.header =
-		"Usage: rover info [--engine VALUE] [--json]\n"
-		"\n"
-		"Show where rover keeps this project's tasks (the store), the project root,\n"
-		"your configuration file, the container engine rover would use and what\n"
-		"chose it (--engine, ROVER_ENGINE, DOCKER_HOST, CONTAINER_HOST, your\n"
-		"configuration, or the default sockets), and the project's settings.\n"
-		"The engine is pinged to tell which one answers.\n"
-		"\n",
+	.header = "Usage: rover info [--engine VALUE] [--json]\n"
+		  "\n"
+		  "Show where rover keeps this project's tasks (the store), the project root,\n"
+		  "your configuration file, the container engine rover would use and what\n"
+		  "chose it (--engine, ROVER_ENGINE, DOCKER_HOST, CONTAINER_HOST, your\n"
+		  "configuration, or the default sockets), and the project's settings.\n"
+		  "The engine is pinged to tell which one answers.\n"
+		  "\n",
 	.column = 22,
 	.no_operands = true,
 };
@@ -113,9 +112,10 @@ static void print_text(struct json_object *o)
 	struct json_object *sup = jsonutil_get_obj(o, "supervisor");
 	if (sup)
 		printf("Supervisor:   pid %lld%s\n", get_int(sup, "pid"),
-		       get_bool(sup, "draining") ? ", in drain mode (running tasks pause after their "
-						   "current step; nothing new starts)"
-						 : "");
+		       get_bool(sup, "draining")
+			       ? ", in drain mode (running tasks pause after their "
+				 "current step; nothing new starts)"
+			       : "");
 }
 
 int cmd_info(int argc, char **argv)

@@ -111,8 +111,9 @@ static int init_read_existing(struct init_run *in)
 						    : jsonutil_get_str(in->existing, "agentImage");
 	}
 	if (!in->image || !*in->image)
-		return cmd_failf(in->json, CMD_FAILED,
-				 "no image to check: pass --image IMAGE (or set ROVER_AGENT_IMAGE)");
+		return cmd_failf(
+			in->json, CMD_FAILED,
+			"no image to check: pass --image IMAGE (or set ROVER_AGENT_IMAGE)");
 	if (!in->agent && in->existing) {
 		const char *kept = jsonutil_get_str(in->existing, "agent");
 		in->agent = kept && agent_tool_is_known(kept) ? kept : NULL;

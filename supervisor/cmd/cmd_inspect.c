@@ -17,13 +17,12 @@
 
 static const struct cmdopt_spec spec = {
 	.verb = "inspect",
-	.header =
-		"Usage: rover inspect ID [--json]\n"
-		"\n"
-		"Show one task: its status and why, the current iteration, the checkpoint\n"
-		"(completed steps, pause reason, provider reset time), the container and the\n"
-		"auto-retry state.  An active task is first reconciled with its container.\n"
-		"\n",
+	.header = "Usage: rover inspect ID [--json]\n"
+		  "\n"
+		  "Show one task: its status and why, the current iteration, the checkpoint\n"
+		  "(completed steps, pause reason, provider reset time), the container and the\n"
+		  "auto-retry state.  An active task is first reconciled with its container.\n"
+		  "\n",
 	.column = 17,
 };
 
@@ -55,7 +54,8 @@ static void print_state(const struct cmd_env *env, const struct task *t,
 	_cleanup_free_ char *title = textutil_escape_terminal(task_title(t));
 	printf("Task %lld: %s\n", (long long)t->id, title ? title : "");
 	const char *label = list_view_status_label(t, it, buf, sizeof(buf));
-	const char *color = tty_color(STDOUT_FILENO) ? list_view_status_color(task_status(t)) : NULL;
+	const char *color =
+		tty_color(STDOUT_FILENO) ? list_view_status_color(task_status(t)) : NULL;
 	if (color)
 		printf("%-16s %s%s\033[0m\n", "Status", color, label);
 	else
@@ -73,10 +73,11 @@ static void print_state(const struct cmd_env *env, const struct task *t,
 	/* A pause someone asked for (a person, a signal, pause --all, drain)
 	 * is no error: its note is a message. */
 	enum task_pause_reason pr = task_pause_reason(t);
-	bool asked = task_status(t) == TASK_PAUSED &&
-		     (pr == TASK_PAUSE_USER || pr == TASK_PAUSE_SIGNAL || pr == TASK_PAUSE_OPERATOR ||
-		      pr == TASK_PAUSE_DRAIN || pr == TASK_PAUSE_APPROVAL || pr == TASK_PAUSE_WINDOW ||
-		      pr == TASK_PAUSE_BUDGET);
+	bool asked =
+		task_status(t) == TASK_PAUSED &&
+		(pr == TASK_PAUSE_USER || pr == TASK_PAUSE_SIGNAL || pr == TASK_PAUSE_OPERATOR ||
+		 pr == TASK_PAUSE_DRAIN || pr == TASK_PAUSE_APPROVAL || pr == TASK_PAUSE_WINDOW ||
+		 pr == TASK_PAUSE_BUDGET);
 	line(asked ? "Message" : "Error", task_error(t));
 	queue_view_print_task(stdout, env->store, t, timeutil_now_ms());
 }
@@ -158,8 +159,9 @@ static void print_gathered(struct json_object *o)
 		size_t nids = ids ? json_object_array_length(ids) : 0;
 		size_t off = (size_t)snprintf(b2, sizeof(b2), "%zu completed step(s)", nids);
 		for (size_t i = 0; i < nids && off < sizeof(b2) - 1; i++)
-			off += (size_t)snprintf(b2 + off, sizeof(b2) - off, "%s%s", i ? ", " : ": ",
-						json_object_get_string(json_object_array_get_idx(ids, i)));
+			off += (size_t)snprintf(
+				b2 + off, sizeof(b2) - off, "%s%s", i ? ", " : ": ",
+				json_object_get_string(json_object_array_get_idx(ids, i)));
 		line("Checkpoint", b2);
 		const char *ignored = jsonutil_get_str(cp, "resetAtIgnored");
 		line("Provider reset", ignored ? ignored : jsonutil_get_str(cp, "resetAt"));

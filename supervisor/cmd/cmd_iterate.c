@@ -15,25 +15,23 @@
 
 static const struct cmdopt_spec spec = {
 	.verb = "iterate",
-	.header =
-		"Usage: rover iterate ID INSTRUCTIONS [--json]\n"
-		"\n"
-		"Start a new iteration of a finished task (COMPLETED, FAILED, MERGED or PUSHED)\n"
-		"with follow-up instructions, in the same workspace and on the same branch.\n"
-		"The instructions replace the workflow's `description` input for the new\n"
-		"iteration (the built-in workflows' prompt).  The new iteration has its own\n"
-		"directory, status, checkpoint, logs (rover logs --iteration N) and pause and\n"
-		"resume; it starts from the beginning of the workflow.  The commits of the\n"
-		"finished iteration are imported into the project's branch first.\n"
-		"\n"
-		"Refused while the task runs (wait for it, or stop it) and while it is PAUSED\n"
-		"(resume it first).\n"
-		"\n",
-	.footer =
-		"\n"
-		"Environment: ROVER_AGENT_IMAGE overrides the task's image.\n"
-		"Exit status: 0 started, 1 not started (not found, not finished, the\n"
-		"container could not start), 2 usage error.\n",
+	.header = "Usage: rover iterate ID INSTRUCTIONS [--json]\n"
+		  "\n"
+		  "Start a new iteration of a finished task (COMPLETED, FAILED, MERGED or PUSHED)\n"
+		  "with follow-up instructions, in the same workspace and on the same branch.\n"
+		  "The instructions replace the workflow's `description` input for the new\n"
+		  "iteration (the built-in workflows' prompt).  The new iteration has its own\n"
+		  "directory, status, checkpoint, logs (rover logs --iteration N) and pause and\n"
+		  "resume; it starts from the beginning of the workflow.  The commits of the\n"
+		  "finished iteration are imported into the project's branch first.\n"
+		  "\n"
+		  "Refused while the task runs (wait for it, or stop it) and while it is PAUSED\n"
+		  "(resume it first).\n"
+		  "\n",
+	.footer = "\n"
+		  "Environment: ROVER_AGENT_IMAGE overrides the task's image.\n"
+		  "Exit status: 0 started, 1 not started (not found, not finished, the\n"
+		  "container could not start), 2 usage error.\n",
 	.column = 15,
 	.stop_at_operand = true,
 };
@@ -101,8 +99,8 @@ static int iterate_failure(int r, const struct resume_outcome *out, int64_t id,
 	return -1;
 }
 
-static void print_iterated(const struct resume_outcome *out, int64_t id,
-			   const char *instructions, bool json)
+static void print_iterated(const struct resume_outcome *out, int64_t id, const char *instructions,
+			   bool json)
 {
 	int64_t n = task_iterations(out->task);
 	if (json) {

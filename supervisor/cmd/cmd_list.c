@@ -35,14 +35,12 @@ static const char usage_text[] =
 	"and plain (--watch prints each frame after a '----' line, no screen\n"
 	"clearing).  Outside a UTF-8 locale the output is plain ASCII.\n";
 
-static char *render_json(const struct task_store *st, struct task *t, void *policy,
-			 size_t *ret_len)
+static char *render_json(const struct task_store *st, struct task *t, void *policy, size_t *ret_len)
 {
 	return list_view_task_text(st, t, policy, ret_len);
 }
 
-static char *render_row(const struct task_store *st, struct task *t, void *policy,
-			size_t *ret_len)
+static char *render_row(const struct task_store *st, struct task *t, void *policy, size_t *ret_len)
 {
 	return list_view_row_text(st, t, policy, ret_len);
 }
@@ -113,15 +111,16 @@ static int parse_args(int argc, char **argv, struct list_args *a)
 		case 'w':
 			a->watch = true;
 			/* "--watch 5" as well as "--watch=5" */
-			if (!optarg && optind < argc && argv[optind][0] >= '0' && argv[optind][0] <= '9')
+			if (!optarg && optind < argc && argv[optind][0] >= '0' &&
+			    argv[optind][0] <= '9')
 				optarg = argv[optind++];
 			if (optarg) {
 				if (!cmd_parse_uint("list", "--watch", optarg, 60, &a->interval))
 					return CMD_USAGE;
 				if (a->interval < 1)
-					return cmd_usage_error("list",
-							       "Watch interval must be between 1 and 60 "
-							       "seconds");
+					return cmd_usage_error(
+						"list", "Watch interval must be between 1 and 60 "
+							"seconds");
 			}
 			break;
 		case 'n':
@@ -156,8 +155,9 @@ int cmd_list(int argc, char **argv)
 	}
 	print_listing(&env, a.json, a.no_engine);
 	if (!a.json && supervise_draining(env.project->store_dir))
-		fprintf(stderr, "ℹ The supervisor is in drain mode: running tasks pause after their "
-				"current step and nothing new starts\n");
+		fprintf(stderr,
+			"ℹ The supervisor is in drain mode: running tasks pause after their "
+			"current step and nothing new starts\n");
 	cmd_env_release(&env);
 	return CMD_OK;
 }

@@ -41,8 +41,9 @@ static void on_event(void *userdata, const struct supervise_event *ev)
 	char hhmm[8];
 	/* Messages quote task errors, which the container wrote. */
 	_cleanup_free_ char *msg = textutil_escape_terminal(ev->message ? ev->message : "");
-	char *line = xasprintf("%s %s%s", timeutil_format_hhmm(ev->time_ms, hhmm),
-			       ev->kind == SUPERVISE_WARNING ? (tty_utf8() ? "⚠ " : "! ") : "", msg);
+	char *line =
+		xasprintf("%s %s%s", timeutil_format_hhmm(ev->time_ms, hhmm),
+			  ev->kind == SUPERVISE_WARNING ? (tty_utf8() ? "⚠ " : "! ") : "", msg);
 	if (w->n_recent == WATCH_RECENT) {
 		free(w->recent[0]);
 		memmove(w->recent, w->recent + 1, (WATCH_RECENT - 1) * sizeof(w->recent[0]));
@@ -76,12 +77,14 @@ static void print_footers(const struct watch_screen *w, const struct supervise_v
 	bool u = style->utf8;
 	footer(style, "%sRefreshing every %ds (Ctrl+C to exit)...", u ? "⏱ " : "", w->interval_s);
 	if (w->so->no_engine)
-		footer(style, "%sEngine not asked (--no-engine): no container checks, no "
-			      "auto-retries.",
+		footer(style,
+		       "%sEngine not asked (--no-engine): no container checks, no "
+		       "auto-retries.",
 		       u ? "ℹ " : "");
 	else if (v->scheduler)
-		footer(style, "%sThis process schedules auto-retries: paused tasks retry when "
-			      "credits reset (up to %d attempts).",
+		footer(style,
+		       "%sThis process schedules auto-retries: paused tasks retry when "
+		       "credits reset (up to %d attempts).",
 		       u ? "↻ " : "", w->so->policy.max);
 	else if (v->scheduler_pid > 0)
 		footer(style, "%sAuto-retries are scheduled by process %d (rover %s).",
@@ -105,8 +108,8 @@ static struct task_list visible_tasks(const struct task_list *l, unsigned rows,
 	if (rows == 0)
 		return *l;
 	/* The header, the "older tasks" line, and at least a few rows. */
-	size_t fit = rows > other_lines + 2 + WATCH_MIN_ROWS ? rows - other_lines - 2
-							     : WATCH_MIN_ROWS;
+	size_t fit =
+		rows > other_lines + 2 + WATCH_MIN_ROWS ? rows - other_lines - 2 : WATCH_MIN_ROWS;
 	if (l->n <= fit + 1)
 		return *l;
 	*ret_hidden = l->n - fit;
@@ -225,7 +228,8 @@ int cmd_list_watch(struct cmd_env *env, int interval_s, bool json, bool no_engin
 	/* The loop lists the store after every change: from memory, re-reading
 	 * only the tasks the file watch names (task_live.h). */
 	env->store->live = task_live_new();
-	if (retry_policy_set_reset_window(&so.policy, getenv("ROVER_RETRY_RESET_WINDOW"), &err) < 0 ||
+	if (retry_policy_set_reset_window(&so.policy, getenv("ROVER_RETRY_RESET_WINDOW"), &err) <
+		    0 ||
 	    supervise_run(&so, &err) < 0)
 		rc = cmd_fail(json, CMD_FAILED, err);
 	task_live_free(env->store->live);

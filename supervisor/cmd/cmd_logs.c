@@ -89,8 +89,8 @@ static bool since_option(const char *verb, const char *arg, void *ptr)
 
 /* What is said after the output: why there is no more (the container
  * gone, none, the task's status once followed); the exit code. */
-static int logs_end(int r, const struct tasklogs_result *res, const struct task *end,
-		    bool follow, struct rv_error *err)
+static int logs_end(int r, const struct tasklogs_result *res, const struct task *end, bool follow,
+		    struct rv_error *err)
 {
 	int64_t id = end->id;
 	if (r >= 0 && res->saved_refused)
@@ -100,10 +100,11 @@ static int logs_end(int r, const struct tasklogs_result *res, const struct task 
 		return r == -EPIPE ? CMD_OK : cmd_fail(false, CMD_FAILED, err);
 	if (res->container == TASKLOGS_GONE)
 		fprintf(stderr,
-			res->had_saved ? "ℹ The container of task %lld is gone; above is the output "
-					 "saved from it\n"
-				       : "ℹ The container of task %lld is gone and none of its "
-					 "output was saved\n",
+			res->had_saved
+				? "ℹ The container of task %lld is gone; above is the output "
+				  "saved from it\n"
+				: "ℹ The container of task %lld is gone and none of its "
+				  "output was saved\n",
 			(long long)id);
 	else if (res->container == TASKLOGS_NONE && !follow)
 		fprintf(stderr, "ℹ Task %lld has no container (status %s)%s\n", (long long)id,

@@ -12,16 +12,15 @@
 
 static const struct cmdopt_spec spec = {
 	.verb = "merge",
-	.header =
-		"Usage: rover merge ID [--json]\n"
-		"\n"
-		"Merge a task's work into the branch you are on in the project.  Files its\n"
-		"agent left uncommitted are first committed on the task's branch\n"
-		"rover/task-ID (\"rover: uncommitted work of task ID\"), then that branch is\n"
-		"merged (git merge --no-ff).  Refused, with nothing changed, while the task's\n"
-		"container runs, when your tracked files have uncommitted changes, and when\n"
-		"the task's work conflicts with your branch (the conflicting files are named).\n"
-		"\n",
+	.header = "Usage: rover merge ID [--json]\n"
+		  "\n"
+		  "Merge a task's work into the branch you are on in the project.  Files its\n"
+		  "agent left uncommitted are first committed on the task's branch\n"
+		  "rover/task-ID (\"rover: uncommitted work of task ID\"), then that branch is\n"
+		  "merged (git merge --no-ff).  Refused, with nothing changed, while the task's\n"
+		  "container runs, when your tracked files have uncommitted changes, and when\n"
+		  "the task's work conflicts with your branch (the conflicting files are named).\n"
+		  "\n",
 	.column = 17,
 };
 

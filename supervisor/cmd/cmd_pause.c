@@ -68,7 +68,8 @@ static int print_paused(const struct taskops_pause_result *res, int64_t id, cons
 		jsonutil_set_str(j, "status", task_status_name(s));
 		const char *at = task_get_str(f, "pausedAt");
 		json_object_object_add(j, "pausedAt", at ? json_object_new_string(at) : NULL);
-		jsonutil_set_str(j, "reason", reason && *reason ? reason : TASKOPS_PAUSE_DEFAULT_REASON);
+		jsonutil_set_str(j, "reason",
+				 reason && *reason ? reason : TASKOPS_PAUSE_DEFAULT_REASON);
 		jsonutil_set_bool(j, "hasCheckpoint", res->has_checkpoint);
 		jsonutil_set_bool(j, "paused", res->paused);
 		if (res->exit_code >= 0)
@@ -95,7 +96,8 @@ static int print_paused(const struct taskops_pause_result *res, int64_t id, cons
 		fprintf(stderr, "rover: task %lld failed before it could be paused: %s\n",
 			(long long)id, task_error(f) ? task_error(f) : "failed");
 	} else {
-		fprintf(stderr, "ℹ Task %lld ended on its own before it could be paused: it is %s\n",
+		fprintf(stderr,
+			"ℹ Task %lld ended on its own before it could be paused: it is %s\n",
 			(long long)id, task_status_name(s));
 	}
 	return s == TASK_FAILED ? CMD_FAILED : CMD_OK;

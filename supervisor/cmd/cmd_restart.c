@@ -13,15 +13,14 @@
 
 static const struct cmdopt_spec spec = {
 	.verb = "restart",
-	.header =
-		"Usage: rover restart ID [--image IMAGE] [--json]\n"
-		"\n"
-		"Run a task's current iteration again from its first step, in a new container.\n"
-		"For NEW and FAILED tasks, and for running ones whose container is gone.  The\n"
-		"old checkpoint is not reused: it is kept beside as\n"
-		"checkpoint.json.restart-<time>.  A PAUSED task is continued with\n"
-		"'rover resume ID' instead.\n"
-		"\n",
+	.header = "Usage: rover restart ID [--image IMAGE] [--json]\n"
+		  "\n"
+		  "Run a task's current iteration again from its first step, in a new container.\n"
+		  "For NEW and FAILED tasks, and for running ones whose container is gone.  The\n"
+		  "old checkpoint is not reused: it is kept beside as\n"
+		  "checkpoint.json.restart-<time>.  A PAUSED task is continued with\n"
+		  "'rover resume ID' instead.\n"
+		  "\n",
 	.column = 17,
 };
 
@@ -51,8 +50,9 @@ static int restart(const struct cmd_env *env, struct task *t, bool json, void *c
 		cmd_print_json(j);
 	} else {
 		printf("%lld\n", (long long)id);
-		fprintf(stderr, "✓ Task %lld restarted from its first step in container %.12s "
-				"(restart #%lld)\n",
+		fprintf(stderr,
+			"✓ Task %lld restarted from its first step in container %.12s "
+			"(restart #%lld)\n",
 			(long long)id, res.container_id, (long long)count);
 		if (res.checkpoint_aside)
 			fprintf(stderr, "ℹ The old checkpoint is kept, unused, at %s\n",

@@ -15,24 +15,22 @@
 
 static const struct cmdopt_spec spec = {
 	.verb = "resume",
-	.header =
-		"Usage: rover resume ID [--image IMAGE] [--budget USD] [--recreate-workspace]\n"
-		"                       [--allow-workflow-change] [--json]\n"
-		"       rover resume --all [--json] (what pause --all or drain mode paused)\n"
-		"\n"
-		"Resume a paused or failed task from its checkpoint: completed steps are\n"
-		"skipped, the workflow continues where it stopped.  A task whose container\n"
-		"died is classified first, so it can be resumed at once.  A manual resume\n"
-		"resets the task's auto-retry budget.  Before anything changes, what the\n"
-		"checkpoint needs is checked: the workspace its completed steps worked in,\n"
-		"and the workflow it was saved for; a resume that lacks them is refused,\n"
-		"naming what is missing and the option that goes on anyway.\n"
-		"\n",
-	.footer =
-		"\n"
-		"Environment: ROVER_AGENT_IMAGE overrides the task's image (--image wins).\n"
-		"Exit status: 0 resumed, 1 not resumed (not found, not PAUSED or FAILED,\n"
-		"already being resumed, the container could not start), 2 usage error.\n",
+	.header = "Usage: rover resume ID [--image IMAGE] [--budget USD] [--recreate-workspace]\n"
+		  "                       [--allow-workflow-change] [--json]\n"
+		  "       rover resume --all [--json] (what pause --all or drain mode paused)\n"
+		  "\n"
+		  "Resume a paused or failed task from its checkpoint: completed steps are\n"
+		  "skipped, the workflow continues where it stopped.  A task whose container\n"
+		  "died is classified first, so it can be resumed at once.  A manual resume\n"
+		  "resets the task's auto-retry budget.  Before anything changes, what the\n"
+		  "checkpoint needs is checked: the workspace its completed steps worked in,\n"
+		  "and the workflow it was saved for; a resume that lacks them is refused,\n"
+		  "naming what is missing and the option that goes on anyway.\n"
+		  "\n",
+	.footer = "\n"
+		  "Environment: ROVER_AGENT_IMAGE overrides the task's image (--image wins).\n"
+		  "Exit status: 0 resumed, 1 not resumed (not found, not PAUSED or FAILED,\n"
+		  "already being resumed, the container could not start), 2 usage error.\n",
 	.column = 15,
 };
 
@@ -72,9 +70,8 @@ static void print_tree(const struct cmd_env *env, const struct task *t, const ch
 /* What a resume needs, checked before anything changes: the status, the
  * image on the task's engine, what the checkpoint needs (resume_validate),
  * and the new budget recorded.  Returns -1 to go on, else the exit code. */
-static int check_resumable(const struct cmd_env *env, const struct task *t,
-			   const char *opt_image, const struct resume_opts *ro, double budget,
-			   bool json)
+static int check_resumable(const struct cmd_env *env, const struct task *t, const char *opt_image,
+			   const struct resume_opts *ro, double budget, bool json)
 {
 	int64_t id = t->id;
 	_cleanup_error_ struct rv_error *err = NULL;
@@ -102,13 +99,14 @@ static int check_resumable(const struct cmd_env *env, const struct task *t,
 }
 
 /* resume_task()'s answer as the exit code, the error printed; -1: resumed. */
-static int resume_failure(int r, const struct resume_outcome *out, int64_t id,
-			  struct rv_error *err, bool json)
+static int resume_failure(int r, const struct resume_outcome *out, int64_t id, struct rv_error *err,
+			  bool json)
 {
 	if (r < 0)
-		return r == -ENOENT ? cmd_failf(json, CMD_FAILED,
-						"Task %lld was removed during resume", (long long)id)
-				    : cmd_fail(json, CMD_FAILED, err);
+		return r == -ENOENT
+			       ? cmd_failf(json, CMD_FAILED, "Task %lld was removed during resume",
+					   (long long)id)
+			       : cmd_fail(json, CMD_FAILED, err);
 	switch (out->result) {
 	case RESUME_ALREADY_RESUMING:
 		return cmd_failf(json, CMD_FAILED,
@@ -214,7 +212,8 @@ int cmd_resume(int argc, char **argv)
 		CMDOPT_FLAG("allow-workflow-change", 0, &a.allow_change,
 			    "resume although the task's workflow.yml\n"
 			    "changed since the checkpoint was saved"),
-		CMDOPT_FLAG("json", 0, &json, "print {\"success\": true, \"taskId\": N, ...} on stdout"),
+		CMDOPT_FLAG("json", 0, &json,
+			    "print {\"success\": true, \"taskId\": N, ...} on stdout"),
 		CMDOPT_END,
 	};
 	/* The task is observed first: one whose container died is classified

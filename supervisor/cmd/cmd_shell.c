@@ -21,19 +21,17 @@
 
 static const struct cmdopt_spec spec = {
 	.verb = "shell",
-	.header =
-		"Usage: rover shell [--image IMAGE] ID [-- COMMAND [ARG...]]\n"
-		"\n"
-		"Open a shell in a task's workspace, in a new container of the task's image\n"
-		"with the task's mounts and confinement (the workspace at /workspace, the\n"
-		"working directory).  On a terminal it is interactive (the container gets a\n"
-		"terminal of the same size); with stdin from a pipe or file, the commands are\n"
-		"read from it.  The container is removed afterwards; rover exits with the\n"
-		"shell's exit status.  Works beside a running task, in the same files.\n"
-		"\n",
-	.footer =
-		"\n"
-		"COMMAND defaults to /bin/sh.\n",
+	.header = "Usage: rover shell [--image IMAGE] ID [-- COMMAND [ARG...]]\n"
+		  "\n"
+		  "Open a shell in a task's workspace, in a new container of the task's image\n"
+		  "with the task's mounts and confinement (the workspace at /workspace, the\n"
+		  "working directory).  On a terminal it is interactive (the container gets a\n"
+		  "terminal of the same size); with stdin from a pipe or file, the commands are\n"
+		  "read from it.  The container is removed afterwards; rover exits with the\n"
+		  "shell's exit status.  Works beside a running task, in the same files.\n"
+		  "\n",
+	.footer = "\n"
+		  "COMMAND defaults to /bin/sh.\n",
 	.column = 22,
 	.stop_at_operand = true,
 };
@@ -197,7 +195,8 @@ static int shell_args(int argc, char **argv, const char **image, int64_t *id, ch
 	if (**cmdv && !strcmp(**cmdv, "--"))
 		(*cmdv)++;
 	else if (**cmdv)
-		return cmd_usage_error("shell", "put '--' before the command ('rover shell %lld -- %s')",
+		return cmd_usage_error("shell",
+				       "put '--' before the command ('rover shell %lld -- %s')",
 				       (long long)*id, **cmdv);
 	return -1;
 }
@@ -212,8 +211,9 @@ static int session_end(struct session *se, int r, int64_t id, struct rv_error **
 		if (shell_remove(se->s, err) < 0)
 			cmd_fail(false, CMD_FAILED, *err);
 		else
-			fprintf(stderr, "rover: the shell of task %lld ended by signal %d (%s); its "
-					"container is removed\n",
+			fprintf(stderr,
+				"rover: the shell of task %lld ended by signal %d (%s); its "
+				"container is removed\n",
 				(long long)id, se->signo, strsignal(se->signo));
 		return 128 + se->signo;
 	}

@@ -13,15 +13,14 @@
 
 static const struct cmdopt_spec spec = {
 	.verb = "stop",
-	.header =
-		"Usage: rover stop ID [--json]\n"
-		"\n"
-		"Stop a task: its container gets SIGTERM (the runner saves what it has), then\n"
-		"SIGKILL after 30 s; its output is saved to container.log and the container is\n"
-		"removed.  The task ends FAILED with \"stopped by user\".  Its checkpoint is\n"
-		"kept: 'rover resume ID' continues it, 'rover restart ID' starts it over.\n"
-		"It is never retried automatically.\n"
-		"\n",
+	.header = "Usage: rover stop ID [--json]\n"
+		  "\n"
+		  "Stop a task: its container gets SIGTERM (the runner saves what it has), then\n"
+		  "SIGKILL after 30 s; its output is saved to container.log and the container is\n"
+		  "removed.  The task ends FAILED with \"stopped by user\".  Its checkpoint is\n"
+		  "kept: 'rover resume ID' continues it, 'rover restart ID' starts it over.\n"
+		  "It is never retried automatically.\n"
+		  "\n",
 	.column = 17,
 };
 
@@ -58,8 +57,7 @@ static int stop(const struct cmd_env *env, struct task *t, bool json, void *ctx)
 			fprintf(stderr, "ℹ Task %lld completed before it could be stopped\n",
 				(long long)id);
 		else
-			fprintf(stderr,
-				"■ Task %lld stopped%s. %s\n", (long long)id,
+			fprintf(stderr, "■ Task %lld stopped%s. %s\n", (long long)id,
 				res.stopped_running ? " (its container was running)" : "",
 				res.has_checkpoint
 					? "Its checkpoint is kept: 'rover resume' continues it."
@@ -73,7 +71,8 @@ int cmd_stop(int argc, char **argv)
 {
 	bool json = false;
 	const struct cmdopt opts[] = {
-		CMDOPT_FLAG("json", 0, &json, "print {taskId, title, status, error, hasCheckpoint, ...}"),
+		CMDOPT_FLAG("json", 0, &json,
+			    "print {taskId, title, status, error, hasCheckpoint, ...}"),
 		CMDOPT_END,
 	};
 	return cmd_run_task(&spec, opts, argc, argv, &json, stop, NULL);

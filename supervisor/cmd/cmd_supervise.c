@@ -16,24 +16,23 @@
 
 static const struct cmdopt_spec spec = {
 	.verb = "supervise",
-	.header =
-		"Usage: rover supervise [--drain] [--json]\n"
-		"\n"
-		"Supervise this project's tasks until SIGTERM or SIGINT: container exits are\n"
-		"seen from the engine's event stream and the task files as they change,\n"
-		"tasks whose container died are classified, and tasks paused by a provider's\n"
-		"limit are resumed automatically (at the reset time plus 2-9 minutes when\n"
-		"known, else with exponential backoff; at most retry.max attempts).  One\n"
-		"process per project schedules retries; others only watch.  It also starts\n"
-		"queued tasks (an account limited until its reset, or rover.json maxRunning)\n"
-		"and pauses tasks that stall (stallSeconds).  When it starts scheduling it\n"
-		"says what it found scheduled.  One line per event on stdout.  See\n"
-		"docs/rover-supervise.service for systemd.\n"
-		"\n"
-		"Drain mode (--drain, or SIGUSR1 to a running supervisor): running tasks\n"
-		"finish their current step and pause (pauseReason drain), nothing new starts\n"
-		"and no auto-retry fires; 'rover resume --all' brings them back.\n"
-		"\n",
+	.header = "Usage: rover supervise [--drain] [--json]\n"
+		  "\n"
+		  "Supervise this project's tasks until SIGTERM or SIGINT: container exits are\n"
+		  "seen from the engine's event stream and the task files as they change,\n"
+		  "tasks whose container died are classified, and tasks paused by a provider's\n"
+		  "limit are resumed automatically (at the reset time plus 2-9 minutes when\n"
+		  "known, else with exponential backoff; at most retry.max attempts).  One\n"
+		  "process per project schedules retries; others only watch.  It also starts\n"
+		  "queued tasks (an account limited until its reset, or rover.json maxRunning)\n"
+		  "and pauses tasks that stall (stallSeconds).  When it starts scheduling it\n"
+		  "says what it found scheduled.  One line per event on stdout.  See\n"
+		  "docs/rover-supervise.service for systemd.\n"
+		  "\n"
+		  "Drain mode (--drain, or SIGUSR1 to a running supervisor): running tasks\n"
+		  "finish their current step and pause (pauseReason drain), nothing new starts\n"
+		  "and no auto-retry fires; 'rover resume --all' brings them back.\n"
+		  "\n",
 	.footer =
 		"\n"
 		"Environment: ROVER_RETRY_MAX, ROVER_RETRY_BASE_SECONDS, ROVER_RETRY_CAP_SECONDS\n"
@@ -49,11 +48,10 @@ static const struct cmdopt_spec spec = {
 static const char *kind_name(enum supervise_event_kind k)
 {
 	static const char *const names[] = {
-		"started",    "scheduler",       "status",     "warning",
-		"retry_scheduled", "retry_fired", "retry_failed", "retry_gave_up",
-		"recovered",  "engine",          "stopping",   "hook",
-		"approval_timeout", "drain",     "gate",       "queue",
-		"stall",      "window",
+		"started",     "scheduler",    "status",           "warning",   "retry_scheduled",
+		"retry_fired", "retry_failed", "retry_gave_up",    "recovered", "engine",
+		"stopping",    "hook",         "approval_timeout", "drain",     "gate",
+		"queue",       "stall",        "window",
 	};
 	return (unsigned)k < ARRAY_SIZE(names) ? names[k] : "event";
 }
@@ -133,7 +131,8 @@ int cmd_supervise(int argc, char **argv)
 	/* The loop lists the store after every change: from memory, re-reading
 	 * only the tasks the file watch names (task_live.h). */
 	env.store->live = task_live_new();
-	if (retry_policy_set_reset_window(&so.policy, getenv("ROVER_RETRY_RESET_WINDOW"), &err) < 0 ||
+	if (retry_policy_set_reset_window(&so.policy, getenv("ROVER_RETRY_RESET_WINDOW"), &err) <
+		    0 ||
 	    supervise_run(&so, &err) < 0)
 		rc = cmd_fail(json, CMD_FAILED, err);
 	task_live_free(env.store->live);

@@ -24,12 +24,11 @@
 
 static const struct cmdopt_spec spec = {
 	.verb = "task",
-	.header =
-		"Usage: rover task [options] DESCRIPTION\n"
-		"\n"
-		"Create a task and start its agent in a container.  In a git project the task\n"
-		"works in its own worktree on branch rover/task-<id>.\n"
-		"\n",
+	.header = "Usage: rover task [options] DESCRIPTION\n"
+		  "\n"
+		  "Create a task and start its agent in a container.  In a git project the task\n"
+		  "works in its own worktree on branch rover/task-<id>.\n"
+		  "\n",
 	.column = 28,
 };
 

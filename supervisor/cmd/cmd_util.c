@@ -124,13 +124,13 @@ bool cmd_parse_uint(const char *verb, const char *opt, const char *s, long max, 
 	long v = strtol(s, &end, 10);
 	/* digits only: strtol alone would take " 5" and "+5" */
 	if (errno || *s < '0' || *s > '9' || *end || v < 0 || v > max) {
-		cmd_usage_error(verb, "%s takes a whole number from 0 to %ld, got '%s'", opt, max, s);
+		cmd_usage_error(verb, "%s takes a whole number from 0 to %ld, got '%s'", opt, max,
+				s);
 		return false;
 	}
 	*ret = v;
 	return true;
 }
-
 
 void cmd_report_stderr(void *userdata, const char *level, int64_t id, const char *msg)
 {
@@ -171,8 +171,8 @@ int cmd_open(struct cmd_env *env, bool json)
 	return -1;
 }
 
-int cmd_open_opts(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc,
-		  char **argv, const bool *json, int64_t *ret_id, struct cmd_env *env)
+int cmd_open_opts(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc, char **argv,
+		  const bool *json, int64_t *ret_id, struct cmd_env *env)
 {
 	int rc = cmdopt_parse(spec, opts, argc, argv);
 	if (rc < 0 && ret_id)
@@ -199,15 +199,15 @@ static int load_observed(struct cmd_env *env, int64_t id, bool json, struct task
 
 /* cmd_run_task's opening: -1 to go on (*env and *ret_task the caller's). */
 static int open_task(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc,
-		  char **argv, const bool *json, struct cmd_env *env, struct task **ret_task)
+		     char **argv, const bool *json, struct cmd_env *env, struct task **ret_task)
 {
 	int64_t id;
 	int rc = cmd_open_opts(spec, opts, argc, argv, json, &id, env);
 	return rc >= 0 ? rc : load_observed(env, id, *json, ret_task);
 }
 
-int cmd_run_task(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc,
-		 char **argv, const bool *json, cmd_task_body body, void *ctx)
+int cmd_run_task(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc, char **argv,
+		 const bool *json, cmd_task_body body, void *ctx)
 {
 	struct cmd_env env;
 	struct task *t = NULL;
@@ -226,9 +226,10 @@ int cmd_load_hooks(const struct cmd_env *env, bool json, struct hooks *ret)
 	if (hooks_load(ret, &err) < 0)
 		return cmd_fail(json, CMD_FAILED, err);
 	if (env->project->settings.repo_hooks_ignored)
-		fprintf(stderr, "rover: warning: %s/rover.json sets \"hooks\", which are ignored: a "
-				"repository never chooses commands to run on your machine; set them in "
-				"your own ~/.config/rover/config.json\n",
+		fprintf(stderr,
+			"rover: warning: %s/rover.json sets \"hooks\", which are ignored: a "
+			"repository never chooses commands to run on your machine; set them in "
+			"your own ~/.config/rover/config.json\n",
 			env->project->root);
 	return -1;
 }
@@ -253,8 +254,8 @@ bool cmd_parse_dollars(const char *verb, const char *opt, const char *s, double 
 	errno = 0;
 	double d = strtod(s, &end);
 	if (errno || end == s || *end || !(d > 0) || d > PROJECT_BUDGET_LIMIT_USD) {
-		cmd_usage_error(verb, "%s '%s' is not a number of dollars above 0 (at most %d)", opt,
-				s, PROJECT_BUDGET_LIMIT_USD);
+		cmd_usage_error(verb, "%s '%s' is not a number of dollars above 0 (at most %d)",
+				opt, s, PROJECT_BUDGET_LIMIT_USD);
 		return false;
 	}
 	*ret = d;
@@ -263,8 +264,8 @@ bool cmd_parse_dollars(const char *verb, const char *opt, const char *s, double 
 
 /* cmd_run_taskgit's opening: -1 to go on (*env and *tg the caller's). */
 static int open_taskgit(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc,
-		     char **argv, const bool *json, bool need_idle, const char **ret_file,
-		     struct cmd_env *env, int64_t *ret_id, struct taskgit_task *tg)
+			char **argv, const bool *json, bool need_idle, const char **ret_file,
+			struct cmd_env *env, int64_t *ret_id, struct taskgit_task *tg)
 {
 	const char *verb = spec->verb;
 	int rc = cmdopt_parse(spec, opts, argc, argv);

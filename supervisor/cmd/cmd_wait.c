@@ -15,19 +15,17 @@
 
 static const struct cmdopt_spec spec = {
 	.verb = "wait",
-	.header =
-		"Usage: rover wait ID... [--timeout SECONDS] [--json]\n"
-		"\n"
-		"Wait until the tasks stop running: COMPLETED, FAILED, or PAUSED with no\n"
-		"auto-retry coming (a paused task that 'rover supervise' will retry is still\n"
-		"waited for).  Learns of changes from the task files and the engine's\n"
-		"events, and notices a container that ended without saying so.\n"
-		"\n",
-	.footer =
-		"\n"
-		"Exit status: 0 all COMPLETED, 1 the wait failed (no such task...), 2 usage\n"
-		"error, 3 some FAILED (or could not start), 4 some PAUSED (none FAILED),\n"
-		"124 the timeout passed with a task still running.\n",
+	.header = "Usage: rover wait ID... [--timeout SECONDS] [--json]\n"
+		  "\n"
+		  "Wait until the tasks stop running: COMPLETED, FAILED, or PAUSED with no\n"
+		  "auto-retry coming (a paused task that 'rover supervise' will retry is still\n"
+		  "waited for).  Learns of changes from the task files and the engine's\n"
+		  "events, and notices a container that ended without saying so.\n"
+		  "\n",
+	.footer = "\n"
+		  "Exit status: 0 all COMPLETED, 1 the wait failed (no such task...), 2 usage\n"
+		  "error, 3 some FAILED (or could not start), 4 some PAUSED (none FAILED),\n"
+		  "124 the timeout passed with a task still running.\n",
 	.column = 25,
 };
 

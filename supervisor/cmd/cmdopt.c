@@ -28,7 +28,8 @@ static size_t build_getopt(const struct cmdopt_spec *spec, const struct cmdopt *
 		so[k++] = '+';
 	for (; n < CMDOPT_MAX && opts[n].name; n++) {
 		const struct cmdopt *o = &opts[n];
-		lo[n] = (struct option){o->name, takes_arg(o) ? required_argument : no_argument, NULL,
+		lo[n] = (struct option){o->name, takes_arg(o) ? required_argument : no_argument,
+					NULL,
 					o->short_name ? o->short_name : LONG_ONLY_VAL + (int)n};
 		if (o->short_name) {
 			so[k++] = o->short_name;
@@ -68,8 +69,7 @@ static bool store(const char *verb, const struct cmdopt *o, const char *arg)
 	return false;
 }
 
-int cmdopt_parse(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc,
-		 char **argv)
+int cmdopt_parse(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc, char **argv)
 {
 	struct option lo[CMDOPT_MAX + 2];
 	char so[3 * CMDOPT_MAX + 3];
@@ -83,7 +83,8 @@ int cmdopt_parse(const struct cmdopt_spec *spec, const struct cmdopt *opts, int 
 			return CMD_OK;
 		}
 		size_t i = 0;
-		while (i < n && c != (opts[i].short_name ? opts[i].short_name : LONG_ONLY_VAL + (int)i))
+		while (i < n &&
+		       c != (opts[i].short_name ? opts[i].short_name : LONG_ONLY_VAL + (int)i))
 			i++;
 		if (i == n)
 			return cmd_usage_error(spec->verb, "invalid option");
@@ -95,8 +96,8 @@ int cmdopt_parse(const struct cmdopt_spec *spec, const struct cmdopt *opts, int 
 	return -1;
 }
 
-static void print_row(FILE *f, int column, char short_name, const char *name,
-		      const char *arg_name, const char *help)
+static void print_row(FILE *f, int column, char short_name, const char *name, const char *arg_name,
+		      const char *help)
 {
 	int w = short_name ? fprintf(f, "  -%c, --%s", short_name, name)
 			   : fprintf(f, "      --%s", name);

@@ -44,11 +44,11 @@
 #include <stdio.h>
 
 enum cmdopt_kind {
-	CMDOPT_FLAG,   /* bool *: set to true */
-	CMDOPT_STRING, /* const char **: the argument (argv's own storage) */
-	CMDOPT_UINT,   /* long *: a whole number from 0 to max (cmd_parse_uint) */
+	CMDOPT_FLAG,    /* bool *: set to true */
+	CMDOPT_STRING,  /* const char **: the argument (argv's own storage) */
+	CMDOPT_UINT,    /* long *: a whole number from 0 to max (cmd_parse_uint) */
 	CMDOPT_DOLLARS, /* double *: dollars above 0 (cmd_parse_dollars) */
-	CMDOPT_CALL,   /* call(verb, arg, ptr): false after printing a usage error */
+	CMDOPT_CALL,    /* call(verb, arg, ptr): false after printing a usage error */
 };
 
 struct cmdopt {
@@ -58,31 +58,45 @@ struct cmdopt {
 	void *ptr;
 	long max; /* CMDOPT_UINT */
 	bool (*call)(const char *verb, const char *arg, void *ptr);
-	bool takes_arg; /* CMDOPT_CALL: whether it has an argument */
+	bool takes_arg;       /* CMDOPT_CALL: whether it has an argument */
 	const char *arg_name; /* in the help: "--name ARG" */
-	const char *help; /* NULL: not in the help (pause --all) */
+	const char *help;     /* NULL: not in the help (pause --all) */
 };
 
-#define CMDOPT_FLAG(n, s, p, h) {.name = (n), .short_name = (s), .kind = CMDOPT_FLAG, .ptr = (p), .help = (h)}
-#define CMDOPT_STRING(n, s, p, a, h)                                                              \
-	{.name = (n), .short_name = (s), .kind = CMDOPT_STRING, .ptr = (p), .arg_name = (a),      \
-	 .help = (h)}
-#define CMDOPT_UINT(n, s, p, m, a, h)                                                             \
-	{.name = (n), .short_name = (s), .kind = CMDOPT_UINT, .ptr = (p), .max = (m),             \
-	 .arg_name = (a), .help = (h)}
-#define CMDOPT_DOLLARS(n, s, p, a, h)                                                             \
-	{.name = (n), .short_name = (s), .kind = CMDOPT_DOLLARS, .ptr = (p), .arg_name = (a),     \
-	 .help = (h)}
-#define CMDOPT_CALL(n, s, f, p, a, h)                                                             \
-	{.name = (n), .short_name = (s), .kind = CMDOPT_CALL, .ptr = (p), .call = (f),            \
-	 .takes_arg = true, .arg_name = (a), .help = (h)}
-#define CMDOPT_END {.name = NULL}
+#define CMDOPT_FLAG(n, s, p, h)                                                              \
+	{                                                                                    \
+		.name = (n), .short_name = (s), .kind = CMDOPT_FLAG, .ptr = (p), .help = (h) \
+	}
+#define CMDOPT_STRING(n, s, p, a, h)                                               \
+	{                                                                          \
+		.name = (n), .short_name = (s), .kind = CMDOPT_STRING, .ptr = (p), \
+		.arg_name = (a), .help = (h)                                       \
+	}
+#define CMDOPT_UINT(n, s, p, m, a, h)                                                        \
+	{                                                                                    \
+		.name = (n), .short_name = (s), .kind = CMDOPT_UINT, .ptr = (p), .max = (m), \
+		.arg_name = (a), .help = (h)                                                 \
+	}
+#define CMDOPT_DOLLARS(n, s, p, a, h)                                               \
+	{                                                                           \
+		.name = (n), .short_name = (s), .kind = CMDOPT_DOLLARS, .ptr = (p), \
+		.arg_name = (a), .help = (h)                                        \
+	}
+#define CMDOPT_CALL(n, s, f, p, a, h)                                                         \
+	{                                                                                     \
+		.name = (n), .short_name = (s), .kind = CMDOPT_CALL, .ptr = (p), .call = (f), \
+		.takes_arg = true, .arg_name = (a), .help = (h)                               \
+	}
+#define CMDOPT_END           \
+	{                    \
+		.name = NULL \
+	}
 
 struct cmdopt_spec {
-	const char *verb;   /* "pause": in usage errors ("rover: pause: ...") */
-	const char *header; /* the help before "Options:\n" */
-	const char *footer; /* after the options (NULL: none) */
-	int column;         /* where the options' help texts start */
+	const char *verb;     /* "pause": in usage errors ("rover: pause: ...") */
+	const char *header;   /* the help before "Options:\n" */
+	const char *footer;   /* after the options (NULL: none) */
+	int column;           /* where the options' help texts start */
 	bool stop_at_operand; /* options end at the first operand (shell, iterate) */
 	bool no_operands;     /* an operand is "unexpected argument '...'" */
 };
@@ -90,8 +104,7 @@ struct cmdopt_spec {
 /* Parse argv[1..] against opts.  Returns -1 to go on (optind at the first
  * operand), CMD_OK after printing the help on stdout, or CMD_USAGE after
  * printing a usage error on stderr. */
-int cmdopt_parse(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc,
-		 char **argv);
+int cmdopt_parse(const struct cmdopt_spec *spec, const struct cmdopt *opts, int argc, char **argv);
 
 /* The help text the table describes (what --help prints). */
 void cmdopt_print_help(const struct cmdopt_spec *spec, const struct cmdopt *opts, FILE *f);

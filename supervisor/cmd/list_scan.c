@@ -25,7 +25,7 @@ struct scan {
 	const struct task_store *st;
 	const struct list_scan_opts *o;
 	struct list_scan *out;
-	int dfd; /* tasks/ */
+	int dfd;                     /* tasks/ */
 	struct observe_engines *eng; /* one listing per endpoint for the pass */
 	struct pending *check, *load;
 	size_t n_check, n_load;
@@ -111,7 +111,8 @@ static void check_running(struct scan *s)
 					      s->o->report_data)) {
 			size_t len = 0;
 			struct list_cache_live live;
-			const char *text = list_cache_peek(s->out->cache, it->id, &p->rec, &len, &live);
+			const char *text =
+				list_cache_peek(s->out->cache, it->id, &p->rec, &len, &live);
 			hit(s, it, text, len);
 		} else {
 			s->load[s->n_load++] = *p;

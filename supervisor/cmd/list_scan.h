@@ -42,7 +42,7 @@ struct list_scan_opts {
 	const char *view_key;   /* what else the text depends on (list_cache.h) */
 	list_scan_render_fn render;
 	void *render_data;
-	bool no_engine;         /* OBSERVE_STATUS_ONLY */
+	bool no_engine; /* OBSERVE_STATUS_ONLY */
 	observe_report_fn report;
 	void *report_data;
 };

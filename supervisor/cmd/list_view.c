@@ -18,8 +18,8 @@ void list_view_iter_read(const struct task_store *st, const struct task *t,
 	ret->progress = -1;
 	ret->current_step = NULL;
 	ret->provider = NULL;
-	_cleanup_free_ char *path = task_store_iteration_file(st, t->id, task_iterations(t),
-							      TASK_FILE_STATUS);
+	_cleanup_free_ char *path =
+		task_store_iteration_file(st, t->id, task_iterations(t), TASK_FILE_STATUS);
 	_cleanup_json_ struct json_object *o = NULL;
 	/* Container-written: read without following links or blocking. */
 	if (iterfile_read_json(path, &o, NULL) < 0)
@@ -86,8 +86,8 @@ static const char *provider_of(const struct task *t, const struct list_view_iter
 	return task_get_str(t, "agent");
 }
 
-const char *list_view_status_label(const struct task *t, const struct list_view_iter *it,
-				   char *buf, size_t n)
+const char *list_view_status_label(const struct task *t, const struct list_view_iter *it, char *buf,
+				   size_t n)
 {
 	static const char *const names[] = {"New",       "In Progress", "Iterating", "Paused",
 					    "Completed", "Failed",      "Merged",    "Pushed"};
@@ -101,8 +101,9 @@ const char *list_view_status_label(const struct task *t, const struct list_view_
 			snprintf(it_s, sizeof(it_s), " #%lld", (long long)task_iterations(t));
 		if (r == TASK_PAUSE_APPROVAL)
 			snprintf(buf, n, "Awaiting approval%s", it_s);
-		else if (r == TASK_PAUSE_USER || r == TASK_PAUSE_SIGNAL || r == TASK_PAUSE_OPERATOR ||
-			 r == TASK_PAUSE_DRAIN || r == TASK_PAUSE_STALLED || r == TASK_PAUSE_WINDOW ||
+		else if (r == TASK_PAUSE_USER || r == TASK_PAUSE_SIGNAL ||
+			 r == TASK_PAUSE_OPERATOR || r == TASK_PAUSE_DRAIN ||
+			 r == TASK_PAUSE_STALLED || r == TASK_PAUSE_WINDOW ||
 			 r == TASK_PAUSE_BUDGET)
 			snprintf(buf, n, "Paused (%s)%s", task_pause_reason_name(r), it_s);
 		else if (p)
@@ -137,11 +138,13 @@ const char *list_view_step_label(const struct task *t, const struct list_view_it
 		}
 		if (ar.next_retry_at_ms > 0) {
 			char hhmm[8];
-			snprintf(buf, n, "retry at %s", timeutil_format_hhmm(ar.next_retry_at_ms, hhmm));
+			snprintf(buf, n, "retry at %s",
+				 timeutil_format_hhmm(ar.next_retry_at_ms, hhmm));
 			return buf;
 		}
 	}
-	if ((s == TASK_FAILED || (s == TASK_PAUSED && task_pause_reason(t) == TASK_PAUSE_APPROVAL)) &&
+	if ((s == TASK_FAILED ||
+	     (s == TASK_PAUSED && task_pause_reason(t) == TASK_PAUSE_APPROVAL)) &&
 	    task_error(t)) {
 		snprintf(buf, n, "%s", task_error(t));
 		return buf;
@@ -196,8 +199,8 @@ static int clampi(int v, int lo, int hi)
 
 static int layout_total(const struct list_view_layout *l)
 {
-	const int w[] = {l->id, l->title, l->agent, l->workflow, l->status, l->progress, l->step,
-			 l->duration};
+	const int w[] = {l->id,     l->title,    l->agent, l->workflow,
+			 l->status, l->progress, l->step,  l->duration};
 	int total = 0, n = 0;
 	for (size_t i = 0; i < ARRAY_SIZE(w); i++)
 		if (w[i] > 0) {
@@ -258,8 +261,8 @@ void list_view_layout(int width, const struct list_view_want *want, struct list_
 		} else {
 			/* both cut, in proportion to what each wants, each at least 10 */
 			int t = (int)((long long)avail * t_want / (t_want + s_want));
-			t = clampi(t, MIN_TITLE, avail - MIN_STEP > MIN_TITLE ? avail - MIN_STEP
-									    : MIN_TITLE);
+			t = clampi(t, MIN_TITLE,
+				   avail - MIN_STEP > MIN_TITLE ? avail - MIN_STEP : MIN_TITLE);
 			l.title = t;
 			l.step = avail - t > MIN_STEP ? avail - t : MIN_STEP;
 		}
@@ -524,7 +527,8 @@ static void want_of(const struct list_view_item *items, size_t n, bool utf8, boo
 	want->id = 4;
 	for (size_t i = 0; i < n; i++) {
 		char tmp[32];
-		want->id = imax(want->id, snprintf(tmp, sizeof(tmp), "%lld", (long long)items[i].id));
+		want->id =
+			imax(want->id, snprintf(tmp, sizeof(tmp), "%lld", (long long)items[i].id));
 		struct row r;
 		if (!measure || !items[i].text || !row_parse(&items[i], &r)) {
 			if (measure && items[i].text)
@@ -580,9 +584,9 @@ static void print_broken(FILE *f, const struct list_view_item *item, int id_widt
 	snprintf(id, sizeof(id), "%lld", (long long)item->id);
 	const char *why = item->err ? rv_error_msg(item->err) : "cannot show this task";
 	_cleanup_free_ char *msg = xasprintf("%s %s", style->utf8 ? "⚠" : "!", why);
-	char *two[2] = {cell(id, id_width, style->utf8, true),
-			cell(msg, style->width > 0 ? style->width : INT_MAX / 2, style->utf8,
-			     false)};
+	char *two[2] = {
+		cell(id, id_width, style->utf8, true),
+		cell(msg, style->width > 0 ? style->width : INT_MAX / 2, style->utf8, false)};
 	print_row(f, two, 2, -1, NULL, style);
 	free(two[0]);
 	free(two[1]);
@@ -620,10 +624,10 @@ void list_view_print_rows(FILE *f, const struct list_view_item *items, size_t n,
 	want_of(items, n, style->utf8, style->width > 0, &want);
 	struct list_view_layout lay;
 	list_view_layout(style->width, &want, &lay);
-	const int widths[] = {lay.id, lay.title, lay.agent, lay.workflow, lay.status, lay.progress,
-			      lay.step, lay.duration};
-	static const char *const heads[] = {"ID", "Title", "Agent", "Workflow", "Status",
-					    "Progress", "Current Step", "Duration"};
+	const int widths[] = {lay.id,     lay.title,    lay.agent, lay.workflow,
+			      lay.status, lay.progress, lay.step,  lay.duration};
+	static const char *const heads[] = {"ID",     "Title",    "Agent",        "Workflow",
+					    "Status", "Progress", "Current Step", "Duration"};
 	print_cells(f, widths, heads, -1, NULL, style);
 	for (size_t i = 0; i < n; i++)
 		print_one(f, &items[i], widths, now_ms, style);
@@ -637,8 +641,8 @@ void list_view_print_table_styled(FILE *f, const struct task_store *st, const st
 	for (size_t i = 0; i < l->n; i++) {
 		items[i].id = l->entries[i].id;
 		if (l->entries[i].task) {
-			items[i].owned = list_view_row_text(st, l->entries[i].task, policy,
-							    &items[i].len);
+			items[i].owned =
+				list_view_row_text(st, l->entries[i].task, policy, &items[i].len);
 			items[i].text = items[i].owned;
 		} else {
 			items[i].err = l->entries[i].err;

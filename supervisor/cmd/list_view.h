@@ -17,9 +17,9 @@
 
 /* What the iteration's status.json adds to a row (read when useful). */
 struct list_view_iter {
-	int progress;          /* -1: unknown */
-	char *current_step;    /* NULL: unknown */
-	char *provider;        /* NULL: none */
+	int progress;       /* -1: unknown */
+	char *current_step; /* NULL: unknown */
+	char *provider;     /* NULL: none */
 };
 
 void list_view_iter_read(const struct task_store *st, const struct task *t,
@@ -31,8 +31,8 @@ void list_view_iter_release(struct list_view_iter *it);
 bool list_view_needs_person(const struct task *t, const struct project_retry *policy);
 
 /* "Paused (claude)", "In Progress", ... into buf. */
-const char *list_view_status_label(const struct task *t, const struct list_view_iter *it,
-				   char *buf, size_t n);
+const char *list_view_status_label(const struct task *t, const struct list_view_iter *it, char *buf,
+				   size_t n);
 
 /* The "Current Step" cell: retry time, the manual-resume hint, the step. */
 const char *list_view_step_label(const struct task *t, const struct list_view_iter *it,
@@ -127,7 +127,6 @@ void list_view_print_rows(FILE *f, const struct list_view_item *items, size_t n,
 /* The --json array of items (JSON texts; a broken record as {id, status:
  * null, loadError}). */
 void list_view_print_items_json(FILE *f, const struct list_view_item *items, size_t n);
-
 
 /* Whether the task's row changes with time alone, nothing written (the
  * duration of a task that has started and not ended): a screen without such

@@ -14,8 +14,7 @@
 #include "supervisor/lib/supervise.h"
 #include "supervisor/lib/taskview.h"
 
-int queue_view_task_queued(const struct task_store *st, int64_t id, const struct task *t,
-			   bool json)
+int queue_view_task_queued(const struct task_store *st, int64_t id, const struct task *t, bool json)
 {
 	struct json_object *q = t ? admit_queued(t) : NULL;
 	const char *msg = q ? jsonutil_get_str(q, "message") : NULL;
@@ -35,8 +34,8 @@ int queue_view_task_queued(const struct task_store *st, int64_t id, const struct
 		return CMD_OK;
 	}
 	printf("%lld\n", (long long)id);
-	fprintf(stderr, "⏳ Task %lld is queued (position %lld): %s\n", (long long)id, (long long)pos,
-		msg ? msg : "waiting");
+	fprintf(stderr, "⏳ Task %lld is queued (position %lld): %s\n", (long long)id,
+		(long long)pos, msg ? msg : "waiting");
 	if (sched)
 		fprintf(stderr, "  rover supervise (process %d) starts it when its turn comes\n",
 			(int)pid);
@@ -56,7 +55,8 @@ void queue_view_print_gates(FILE *f, const char *store_dir, int64_t now_ms)
 		_cleanup_free_ char *label = textutil_escape_terminal(g.v[i].label);
 		if (now_ms < g.v[i].until_ms)
 			fprintf(f, "%s: limited until %s (task %lld hit the limit)\n", label,
-				timeutil_format_hhmm(g.v[i].until_ms, hhmm), (long long)g.v[i].task_id);
+				timeutil_format_hhmm(g.v[i].until_ms, hhmm),
+				(long long)g.v[i].task_id);
 		else
 			fprintf(f, "%s: limit reset at %s, its tasks are released one at a time\n",
 				label, timeutil_format_hhmm(g.v[i].until_ms, hhmm));

@@ -157,7 +157,8 @@ int admit_new_task(const struct project *p, const struct task_store *st, int64_t
 	if ((r = gate_table_load(st->dir, &gates, err)) < 0)
 		return r;
 	int max_running = p->settings.max_running;
-	bool engine_limits = p->settings.max_running_docker > 0 || p->settings.max_running_podman > 0;
+	bool engine_limits =
+		p->settings.max_running_docker > 0 || p->settings.max_running_podman > 0;
 	/* Nothing limits: no need to look at the other tasks. */
 	if (gates.n == 0 && max_running <= 0 && !engine_limits) {
 		gate_table_release(&gates);
@@ -214,7 +215,8 @@ int admit_new_task(const struct project *p, const struct task_store *st, int64_t
 		if (self)
 			task_get_engine(self, &kind, NULL);
 		if (mine->why != QUEUE_SLOTS)
-			ret->message = queue_why_text(mine->why, g ? g->label : label, mine->at_ms, 0);
+			ret->message =
+				queue_why_text(mine->why, g ? g->label : label, mine->at_ms, 0);
 		else if (mine->group_full)
 			ret->message = queue_why_text(mine->why, kind, 0, mine->group_max);
 		else

@@ -55,11 +55,11 @@ int admit_set_queued(const struct task_store *st, int64_t id, const struct queue
 		     const char *message, struct rv_error **err);
 
 struct admit_result {
-	bool start;       /* start it now */
-	int lock_fd;      /* >= 0: the queue lock, held until the start is done */
+	bool start;  /* start it now */
+	int lock_fd; /* >= 0: the queue lock, held until the start is done */
 	enum queue_why why;
 	int position;
-	char *message;    /* why it waits */
+	char *message; /* why it waits */
 };
 
 /* For `rover task`: task id was just created NEW.  Records its account;

@@ -39,9 +39,8 @@ static bool known(const char *cli)
 	return false;
 }
 
-int agent_logins_prepare(const char *clis, const char *home, const char *task_dir,
-			 bool chown_to, uid_t uid, gid_t gid, char ***ret_binds,
-			 struct rv_error **err)
+int agent_logins_prepare(const char *clis, const char *home, const char *task_dir, bool chown_to,
+			 uid_t uid, gid_t gid, char ***ret_binds, struct rv_error **err)
 {
 	char **binds = xcalloc(ARRAY_SIZE(login_files) + 1, sizeof(char *));
 	size_t nb = 0;
@@ -70,8 +69,8 @@ int agent_logins_prepare(const char *clis, const char *home, const char *task_di
 			/* The agent's uid must read its copy; the user's file is
 			 * left as it is. */
 			if (chown_to && (chown(dir, uid, gid) < 0 || chown(to, uid, gid) < 0)) {
-				r = rv_error_errno(err, errno, "cannot give '%s' to the agent's user",
-						   to);
+				r = rv_error_errno(err, errno,
+						   "cannot give '%s' to the agent's user", to);
 				goto fail;
 			}
 			binds[nb++] = xasprintf("%s:%s/%s/%s:ro", to, AGENT_LOGINS_DIR, cli,

@@ -33,9 +33,8 @@
  * free with agent_logins_free) in *ret_binds.  chown_to: give the copies to
  * uid:gid (rover runs as root and picked a numeric user); else they stay
  * the caller's. */
-int agent_logins_prepare(const char *clis, const char *home, const char *task_dir,
-			 bool chown_to, uid_t uid, gid_t gid, char ***ret_binds,
-			 struct rv_error **err);
+int agent_logins_prepare(const char *clis, const char *home, const char *task_dir, bool chown_to,
+			 uid_t uid, gid_t gid, char ***ret_binds, struct rv_error **err);
 
 void agent_logins_free(char **binds);
 

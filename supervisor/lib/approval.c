@@ -104,26 +104,28 @@ void approval_args_free(char **args)
 	free(args);
 }
 
-int approval_find_breakpoint(const struct task_store *st, const struct task *t,
-			     const char *step_id, struct workflow **ret_wf,
-			     const struct workflow_step **ret_step, struct rv_error **err)
+int approval_find_breakpoint(const struct task_store *st, const struct task *t, const char *step_id,
+			     struct workflow **ret_wf, const struct workflow_step **ret_step,
+			     struct rv_error **err)
 {
 	_cleanup_free_ char *path = task_store_workflow_path(st, t->id);
 	struct workflow *wf = NULL;
 	int r = workflow_load(path, &wf, err);
 	if (r < 0)
-		return rv_error_wrap(err, "cannot read the workflow of task %lld", (long long)t->id);
+		return rv_error_wrap(err, "cannot read the workflow of task %lld",
+				     (long long)t->id);
 	const struct workflow_step *s = NULL;
 	for (size_t i = 0; step_id && i < wf->n_steps; i++)
 		if (!strcmp(wf->steps[i].id, step_id))
 			s = &wf->steps[i];
 	if (!s || s->type != WORKFLOW_STEP_BREAKPOINT) {
 		workflow_free(wf);
-		return rv_error_set(err, EINVAL,
-				    "task %lld reports waiting at step '%.128s', which is not a "
-				    "breakpoint step of its workflow (its container wrote that); stop "
-				    "it with rover stop %lld",
-				    (long long)t->id, step_id ? step_id : "(none)", (long long)t->id);
+		return rv_error_set(
+			err, EINVAL,
+			"task %lld reports waiting at step '%.128s', which is not a "
+			"breakpoint step of its workflow (its container wrote that); stop "
+			"it with rover stop %lld",
+			(long long)t->id, step_id ? step_id : "(none)", (long long)t->id);
 	}
 	*ret_wf = wf;
 	*ret_step = s;
@@ -149,7 +151,8 @@ static int not_waiting(const struct task *t, struct rv_error **err)
 		return rv_error_set(err, EPERM,
 				    "task %lld is not waiting for approval: it is PAUSED (%s); use "
 				    "rover resume %lld",
-				    (long long)t->id, reason ? reason : "no reason", (long long)t->id);
+				    (long long)t->id, reason ? reason : "no reason",
+				    (long long)t->id);
 	return rv_error_set(err, EPERM, "task %lld is not waiting for approval: it is %s",
 			    (long long)t->id, task_status_name(s));
 }
@@ -186,8 +189,8 @@ static int decide_fn(struct task *t, void *userdata, struct rv_error **err)
 	return 0;
 }
 
-static int decide(const struct task_store *st, int64_t id, struct decide_ctx *c,
-		  struct task **ret, char **ret_step_id, struct rv_error **err)
+static int decide(const struct task_store *st, int64_t id, struct decide_ctx *c, struct task **ret,
+		  char **ret_step_id, struct rv_error **err)
 {
 	c->st = st;
 	c->now_ms = timeutil_now_ms();
@@ -209,15 +212,15 @@ static int decide(const struct task_store *st, int64_t id, struct decide_ctx *c,
 	return 0;
 }
 
-int approval_approve(const struct task_store *st, int64_t id, const char *message,
-		     bool timed_out, struct task **ret, char **ret_step_id, struct rv_error **err)
+int approval_approve(const struct task_store *st, int64_t id, const char *message, bool timed_out,
+		     struct task **ret, char **ret_step_id, struct rv_error **err)
 {
 	struct decide_ctx c = {.message = message, .approve = true, .timed_out = timed_out};
 	return decide(st, id, &c, ret, ret_step_id, err);
 }
 
-int approval_reject(const struct task_store *st, int64_t id, const char *message,
-		    struct task **ret, struct rv_error **err)
+int approval_reject(const struct task_store *st, int64_t id, const char *message, struct task **ret,
+		    struct rv_error **err)
 {
 	struct decide_ctx c = {.message = message};
 	return decide(st, id, &c, ret, NULL, err);
@@ -226,8 +229,8 @@ int approval_reject(const struct task_store *st, int64_t id, const char *message
 static int reject_timeout(const struct task_store *st, int64_t id, int timeout_s,
 			  struct rv_error **err)
 {
-	_cleanup_free_ char *why = xasprintf("nobody answered within %ds (onTimeout: fail)",
-					     timeout_s);
+	_cleanup_free_ char *why =
+		xasprintf("nobody answered within %ds (onTimeout: fail)", timeout_s);
 	struct decide_ctx c = {.message = why, .timed_out = true};
 	return decide(st, id, &c, NULL, NULL, err);
 }

@@ -76,21 +76,21 @@ void approval_args_free(char **args);
  * top-level breakpoint step.  -ENOENT/-EBADMSG for the file, -EINVAL
  * "task 7 reports waiting at 'x', which is not a breakpoint step of its
  * workflow" otherwise.  *ret_wf owns *ret_step. */
-int approval_find_breakpoint(const struct task_store *st, const struct task *t,
-			     const char *step_id, struct workflow **ret_wf,
-			     const struct workflow_step **ret_step, struct rv_error **err);
+int approval_find_breakpoint(const struct task_store *st, const struct task *t, const char *step_id,
+			     struct workflow **ret_wf, const struct workflow_step **ret_step,
+			     struct rv_error **err);
 
 /* Record the approval of the breakpoint task id waits at (timed_out: the
  * supervisor's onTimeout continue).  *ret (may be NULL): the record as
  * written; *ret_step_id (may be NULL): the step approved (newly allocated).
  * -EPERM when the task does not wait for approval. */
-int approval_approve(const struct task_store *st, int64_t id, const char *message,
-		     bool timed_out, struct task **ret, char **ret_step_id, struct rv_error **err);
+int approval_approve(const struct task_store *st, int64_t id, const char *message, bool timed_out,
+		     struct task **ret, char **ret_step_id, struct rv_error **err);
 
 /* FAILED with "Rejected at breakpoint 'ID'[: MESSAGE]" (prefix of a
  * timeout: "Approval timed out ..."); same checks as approve. */
-int approval_reject(const struct task_store *st, int64_t id, const char *message,
-		    struct task **ret, struct rv_error **err);
+int approval_reject(const struct task_store *st, int64_t id, const char *message, struct task **ret,
+		    struct rv_error **err);
 
 enum approval_timeout_action {
 	APPROVAL_TIMEOUT_NONE,     /* no timeout, or not waiting */

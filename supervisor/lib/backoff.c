@@ -22,7 +22,8 @@ int64_t backoff_delay_ms(const struct backoff_policy *p, int attempt, uint32_t r
 	if (!p || p->base_seconds <= 0)
 		return 0;
 	int64_t base = clamp_seconds(p->base_seconds) * 1000;
-	int64_t cap = p->cap_seconds > p->base_seconds ? clamp_seconds(p->cap_seconds) * 1000 : base;
+	int64_t cap =
+		p->cap_seconds > p->base_seconds ? clamp_seconds(p->cap_seconds) * 1000 : base;
 	if (attempt < 0)
 		attempt = 0;
 	/* Double until the cap is reached; stopping there avoids any overflow

@@ -45,8 +45,8 @@ static int init_fn(struct task *t, void *userdata, struct rv_error **err)
 		task_set_engine(t, engine_kind_name(engine_get_kind(o->engine)),
 				engine_get_uri(o->engine));
 	if (c->p->is_git) {
-		_cleanup_free_ char *ws = xasprintf("%s/workspaces/%lld", c->st->dir,
-						    (long long)t->id);
+		_cleanup_free_ char *ws =
+			xasprintf("%s/workspaces/%lld", c->st->dir, (long long)t->id);
 		_cleanup_free_ char *branch = xasprintf("rover/task-%lld", (long long)t->id);
 		task_set_str(t, "worktreePath", ws);
 		task_set_str(t, "branchName", branch);
@@ -68,15 +68,14 @@ static int fail_fn(struct task *t, void *userdata, struct rv_error **err)
 	return r;
 }
 
-int create_task(const struct project *p, const struct task_store *st,
-		const struct create_opts *o, int64_t *ret_id, struct resume_outcome *ret,
-		struct rv_error **err)
+int create_task(const struct project *p, const struct task_store *st, const struct create_opts *o,
+		int64_t *ret_id, struct resume_outcome *ret, struct rv_error **err)
 {
 	*ret = (struct resume_outcome){.result = RESUME_FAILED};
 	struct init_ctx ic = {.st = st, .p = p, .o = o};
 	struct task *t = NULL;
-	int r = task_store_create(st, o->title, o->description, timeutil_now_ms(), init_fn, &ic,
-				  &t, err);
+	int r = task_store_create(st, o->title, o->description, timeutil_now_ms(), init_fn, &ic, &t,
+				  err);
 	if (r < 0)
 		return r;
 	int64_t id = t->id;
@@ -92,8 +91,8 @@ int create_task(const struct project *p, const struct task_store *st,
 	if (r == 0)
 		r = jsonutil_write_file(inputs_path, o->inputs, &ferr);
 	if (r < 0) {
-		_cleanup_free_ char *msg = xasprintf("task files could not be written: %s",
-						     rv_error_msg(ferr));
+		_cleanup_free_ char *msg =
+			xasprintf("task files could not be written: %s", rv_error_msg(ferr));
 		struct fail_ctx fc = {.msg = msg};
 		(void)task_store_update(st, id, fail_fn, &fc, &ret->task, NULL);
 		rv_error_set(err, -r, "task %lld was created but %s", (long long)id, msg);
@@ -118,8 +117,9 @@ int create_task(const struct project *p, const struct task_store *st,
 	if (r < 0)
 		return r;
 	if (ret->result != RESUME_OK)
-		rv_error_wrap(err, "task %lld was created, but reset to 'New' due to an error "
-				   "starting it",
+		rv_error_wrap(err,
+			      "task %lld was created, but reset to 'New' due to an error "
+			      "starting it",
 			      (long long)id);
 	return 0;
 }
@@ -150,10 +150,11 @@ static int load_workflow(const char *arg, struct json_object *inputs, char **ret
 	} else {
 		const char *b = builtin_workflow(arg);
 		if (!b)
-			return rv_error_set(err, ENOENT,
-					    "workflow '%s' is neither a file nor a built-in workflow "
-					    "(%s)",
-					    arg, builtin_workflow_names());
+			return rv_error_set(
+				err, ENOENT,
+				"workflow '%s' is neither a file nor a built-in workflow "
+				"(%s)",
+				arg, builtin_workflow_names());
 		text = xstrdup(b);
 		len = strlen(b);
 	}
@@ -161,8 +162,9 @@ static int load_workflow(const char *arg, struct json_object *inputs, char **ret
 	int r = workflow_parse(text, len, arg ? arg : "default", &wf, err);
 	if (r < 0)
 		return r;
-	_cleanup_free_ char *name =
-		xstrdup(is_file ? (wf->name ? wf->name : "custom") : arg ? arg : "default");
+	_cleanup_free_ char *name = xstrdup(is_file ? (wf->name ? wf->name : "custom")
+					    : arg   ? arg
+						    : "default");
 	/* Missing inputs are the user's to give now, not the runner's to
 	 * discover in a container later. */
 	r = preflight_inputs(wf, name, inputs, err);

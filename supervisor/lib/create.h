@@ -61,9 +61,8 @@ struct create_opts {
  * RESUME_OK when its container runs, else RESUME_FAILED with err set and the
  * task NEW with the reason.  -errno (no task was created) when step 1
  * failed. */
-int create_task(const struct project *p, const struct task_store *st,
-		const struct create_opts *o, int64_t *ret_id, struct resume_outcome *ret,
-		struct rv_error **err);
+int create_task(const struct project *p, const struct task_store *st, const struct create_opts *o,
+		int64_t *ret_id, struct resume_outcome *ret, struct rv_error **err);
 
 /* What `rover task` asks for, as given: nothing resolved or checked yet. */
 struct create_request {
@@ -71,8 +70,8 @@ struct create_request {
 	const char *workflow;    /* a YAML file, else a built-in name; NULL: "default" */
 	const char *agent;       /* NULL: the project's rover.json "agent", else the workflow's */
 	const char *model;
-	const char *image;  /* NULL: project_agent_image() */
-	const char *engine; /* engine_discover()'s argument */
+	const char *image;          /* NULL: project_agent_image() */
+	const char *engine;         /* engine_discover()'s argument */
 	struct json_object *inputs; /* "description" is added when missing */
 	double budget_usd;
 };

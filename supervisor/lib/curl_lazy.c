@@ -22,8 +22,8 @@ static void load(void)
 	if (!library) {
 		const char *why = dlerror();
 		snprintf(load_error, sizeof(load_error),
-			 "cannot load %s (%s); install it: apt-get install libcurl4", LIBCURL_SONAME,
-			 why ? why : "not found");
+			 "cannot load %s (%s); install it: apt-get install libcurl4",
+			 LIBCURL_SONAME, why ? why : "not found");
 	}
 }
 
@@ -42,18 +42,18 @@ bool curl_lazy_loaded(void)
 /* One forwarding definition per libcurl function rover calls.  typeof of
  * the function itself gives the pointer type from <curl/curl.h>, so a
  * prototype can never drift from the header's. */
-#define FORWARD(ret, name, params, args, failed)                                               \
-	ret name params                                                                        \
-	{                                                                                      \
-		typeof(&name) real = (typeof(&name))resolve(#name);                           \
-		return real ? real args : failed;                                              \
+#define FORWARD(ret, name, params, args, failed)                    \
+	ret name params                                             \
+	{                                                           \
+		typeof(&name) real = (typeof(&name))resolve(#name); \
+		return real ? real args : failed;                   \
 	}
-#define FORWARD_VOID(name, params, args)                                                       \
-	void name params                                                                       \
-	{                                                                                      \
-		typeof(&name) real = (typeof(&name))resolve(#name);                           \
-		if (real)                                                                      \
-			real args;                                                             \
+#define FORWARD_VOID(name, params, args)                            \
+	void name params                                            \
+	{                                                           \
+		typeof(&name) real = (typeof(&name))resolve(#name); \
+		if (real)                                           \
+			real args;                                  \
 	}
 
 FORWARD(CURLcode, curl_global_init, (long flags), (flags), CURLE_FAILED_INIT)

@@ -96,7 +96,8 @@ int engine_reply_json(const struct engine_http_reply *r, struct json_object **re
 		      struct rv_error **err)
 {
 	if (!r->body || r->len == 0)
-		return rv_error_set(err, EPROTO, "empty reply from the engine (HTTP %ld)", r->status);
+		return rv_error_set(err, EPROTO, "empty reply from the engine (HTTP %ld)",
+				    r->status);
 	int k = jsonutil_parse(r->body, r->len, "the engine's reply", ret, err);
 	if (k < 0) {
 		if (err && *err)
@@ -127,7 +128,8 @@ int engine_negotiate_api_version(const char *server_version, char ret[ENGINE_API
 {
 	int smaj, smin, maj, min, lmaj, lmin;
 	if (!version_parse(server_version, &smaj, &smin))
-		return rv_error_set(err, EPROTO, "the engine reports no usable API version ('%.32s')",
+		return rv_error_set(err, EPROTO,
+				    "the engine reports no usable API version ('%.32s')",
 				    server_version ? server_version : "");
 	version_parse(ENGINE_API_VERSION, &maj, &min);
 	version_parse(ENGINE_API_VERSION_MIN, &lmaj, &lmin);
@@ -281,7 +283,7 @@ static void push_podman(struct engine_candidates *c, const struct engine_discove
 	if (set(env->xdg_runtime_dir) && env->xdg_runtime_dir[0] == '/')
 		push_uri(c, xasprintf("unix://%s/podman/podman.sock", env->xdg_runtime_dir));
 	push_uri(c, xasprintf("unix://%s", set(env->podman_root_sock) ? env->podman_root_sock
-								       : ENGINE_PODMAN_ROOT_SOCK));
+								      : ENGINE_PODMAN_ROOT_SOCK));
 }
 
 static const char *docker_sock(const struct engine_discover_env *env)
@@ -309,17 +311,15 @@ static int expand_value(const char *value, const struct engine_discover_env *env
 	return 0;
 }
 
-int engine_discover_candidates(const struct engine_discover_env *env,
-			       struct engine_candidates *ret, struct rv_error **err)
+int engine_discover_candidates(const struct engine_discover_env *env, struct engine_candidates *ret,
+			       struct rv_error **err)
 {
 	const struct {
 		const char *value;
 		const char *source;
 	} order[] = {
-		{env->explicit_value, "--engine"},
-		{env->rover_engine, "ROVER_ENGINE"},
-		{env->docker_host, "DOCKER_HOST"},
-		{env->container_host, "CONTAINER_HOST"},
+		{env->explicit_value, "--engine"}, {env->rover_engine, "ROVER_ENGINE"},
+		{env->docker_host, "DOCKER_HOST"}, {env->container_host, "CONTAINER_HOST"},
 		{env->user_engine, "user config"},
 	};
 	struct engine_candidates c = {0};
@@ -362,7 +362,8 @@ static int try_candidates(const struct engine_candidates *c, struct engine **ret
 			rv_error_wrap(&e, "engine from %s", c->source);
 		/* The hint once, at the end, where a person reads what to do. */
 		if (engine_error_means_down(-r))
-			return rv_error_set(err, -r, "%s; %s", rv_error_msg(e), ENGINE_HTTP_HINT_DOWN);
+			return rv_error_set(err, -r, "%s; %s", rv_error_msg(e),
+					    ENGINE_HTTP_HINT_DOWN);
 		if (err) {
 			rv_error_free(*err);
 			*err = TAKE_PTR(e);
@@ -384,12 +385,11 @@ static int try_candidates(const struct engine_candidates *c, struct engine **ret
 	}
 	/* One socket we may not open among missing ones: the permission is
 	 * what to fix (its hint is in its own message), not the engine. */
-	return rv_error_set(err, denied ? EACCES : ECONNREFUSED,
-			    "no container engine answers (%s%s): %s%s%s",
-			    strcmp(c->source, "default") == 0 ? "tried the default places"
-							      : "from ",
-			    strcmp(c->source, "default") == 0 ? "" : c->source, tried,
-			    down && !denied ? "; " : "", down && !denied ? ENGINE_HTTP_HINT_DOWN : "");
+	return rv_error_set(
+		err, denied ? EACCES : ECONNREFUSED, "no container engine answers (%s%s): %s%s%s",
+		strcmp(c->source, "default") == 0 ? "tried the default places" : "from ",
+		strcmp(c->source, "default") == 0 ? "" : c->source, tried,
+		down && !denied ? "; " : "", down && !denied ? ENGINE_HTTP_HINT_DOWN : "");
 }
 
 int engine_discover_with(const struct engine_discover_env *env, struct engine **ret,
@@ -490,10 +490,11 @@ int engine_check_recorded(const struct engine_discover_env *env, long long task_
 	struct engine_candidates rec = {0};
 	_cleanup_error_ struct rv_error *perr = NULL;
 	if (!set(value) || expand_value(value, env, &rec, &perr) < 0)
-		return rv_error_set(err, EINVAL,
-				    "task %lld names engine endpoint '%.200s', which is not a valid "
-				    "endpoint (%s); refusing to use it",
-				    task_id, value ? value : "", rv_error_msg(perr));
+		return rv_error_set(
+			err, EINVAL,
+			"task %lld names engine endpoint '%.200s', which is not a valid "
+			"endpoint (%s); refusing to use it",
+			task_id, value ? value : "", rv_error_msg(perr));
 	struct engine_candidates ok = {0};
 	engine_configured_endpoints(env, &ok);
 	const char *bad = NULL;
@@ -502,10 +503,11 @@ int engine_check_recorded(const struct engine_discover_env *env, long long task_
 			bad = rec.uris[i];
 	int r = 0;
 	if (bad)
-		r = rv_error_set(err, EPERM,
-				 "task %lld names engine endpoint %s, which is not configured here; "
-				 "set ROVER_ENGINE=%s to use it",
-				 task_id, bad, bad);
+		r = rv_error_set(
+			err, EPERM,
+			"task %lld names engine endpoint %s, which is not configured here; "
+			"set ROVER_ENGINE=%s to use it",
+			task_id, bad, bad);
 	engine_candidates_release(&ok);
 	engine_candidates_release(&rec);
 	return r;

@@ -101,7 +101,7 @@ struct engine_discover_env {
 
 /* The endpoints discovery would try, in order. */
 struct engine_candidates {
-	char **uris;        /* canonical endpoint URIs */
+	char **uris; /* canonical endpoint URIs */
 	size_t n;
 	const char *source; /* static: "--engine", "ROVER_ENGINE", "DOCKER_HOST",
 			       "CONTAINER_HOST", "user config" or "default" */
@@ -109,8 +109,8 @@ struct engine_candidates {
 
 /* Pure: the candidates for env.  A bad value: -EINVAL/-ENOTSUP naming its
  * source ("DOCKER_HOST: ...").  Release with engine_candidates_release. */
-int engine_discover_candidates(const struct engine_discover_env *env,
-			       struct engine_candidates *ret, struct rv_error **err);
+int engine_discover_candidates(const struct engine_discover_env *env, struct engine_candidates *ret,
+			       struct rv_error **err);
 void engine_candidates_release(struct engine_candidates *c);
 
 /* Discovery from env (see top). */
@@ -200,9 +200,9 @@ int engine_negotiate_api_version(const char *server_version, char ret[ENGINE_API
 /* ---- images ------------------------------------------------------------- */
 
 struct engine_image_info {
-	char *id;       /* "sha256:..." */
-	int64_t size;   /* bytes, as the engine reports it (0 when absent) */
-	char *created;  /* RFC 3339 as the engine gave it, or NULL */
+	char *id;      /* "sha256:..." */
+	int64_t size;  /* bytes, as the engine reports it (0 when absent) */
+	char *created; /* RFC 3339 as the engine gave it, or NULL */
 };
 
 /* Pure: an image reference fit for a request path - not empty, at most
@@ -233,26 +233,26 @@ void engine_labels_free(struct engine_label *labels, size_t n);
 
 /* Arrays are NULL-terminated; a NULL array is "not set" (image default). */
 struct engine_create_spec {
-	const char *name;                 /* or NULL: the engine picks one */
-	const char *image;                /* required */
-	const char *const *cmd;           /* argv */
-	const char *const *entrypoint;    /* argv */
-	const char *const *labels;        /* "key=value" (no '=': empty value) */
-	const char *const *binds;         /* "src:dst" or "src:dst:ro" (any Docker bind options) */
-	const char *const *env;           /* "NAME=value" */
-	const char *user;                 /* "uid:gid" or a name */
+	const char *name;              /* or NULL: the engine picks one */
+	const char *image;             /* required */
+	const char *const *cmd;        /* argv */
+	const char *const *entrypoint; /* argv */
+	const char *const *labels;     /* "key=value" (no '=': empty value) */
+	const char *const *binds;      /* "src:dst" or "src:dst:ro" (any Docker bind options) */
+	const char *const *env;        /* "NAME=value" */
+	const char *user;              /* "uid:gid" or a name */
 	const char *working_dir;
-	const char *network_mode;         /* "none", "host", ... */
-	const char *stop_signal;          /* "SIGTERM" */
-	int stop_timeout;                 /* seconds; < 0: engine default */
+	const char *network_mode; /* "none", "host", ... */
+	const char *stop_signal;  /* "SIGTERM" */
+	int stop_timeout;         /* seconds; < 0: engine default */
 	/* Confinement (hardening.h); zero values leave the engine's default. */
-	bool cap_drop_all;                /* CapDrop ["ALL"] */
-	const char *const *cap_add;       /* CapAdd: "CHOWN", ... (NULL: none) */
-	bool no_new_privileges;           /* SecurityOpt ["no-new-privileges"] */
-	int64_t pids_limit;               /* PidsLimit; 0: engine default, < 0: no limit */
-	int64_t memory;                   /* Memory bytes and MemorySwap the same (no swap) */
-	int64_t nano_cpus;                /* NanoCpus, 1e9 per CPU */
-	bool read_only_rootfs;            /* ReadonlyRootfs, with a tmpfs on /tmp */
+	bool cap_drop_all;          /* CapDrop ["ALL"] */
+	const char *const *cap_add; /* CapAdd: "CHOWN", ... (NULL: none) */
+	bool no_new_privileges;     /* SecurityOpt ["no-new-privileges"] */
+	int64_t pids_limit;         /* PidsLimit; 0: engine default, < 0: no limit */
+	int64_t memory;             /* Memory bytes and MemorySwap the same (no swap) */
+	int64_t nano_cpus;          /* NanoCpus, 1e9 per CPU */
+	bool read_only_rootfs;      /* ReadonlyRootfs, with a tmpfs on /tmp */
 	/* An interactive container (engine_attach.h): stdin kept open for one
 	 * attach (OpenStdin, StdinOnce, AttachStdin/Stdout/Stderr), and with
 	 * tty a terminal (Tty: the output is one raw stream). */
@@ -269,27 +269,27 @@ int engine_create_body(const struct engine_create_spec *spec, struct json_object
 
 /* Create (never starts, never pulls).  *ret_id: the full id, caller frees.
  * Name in use -EEXIST; image missing -ENOENT. */
-int engine_container_create(struct engine *e, const struct engine_create_spec *spec,
-			    char **ret_id, struct rv_error **err);
+int engine_container_create(struct engine *e, const struct engine_create_spec *spec, char **ret_id,
+			    struct rv_error **err);
 
 /* Start; starting a running container is success (HTTP 304). */
 int engine_container_start(struct engine *e, const char *id, struct rv_error **err);
 
 struct engine_container_info {
 	char *id;
-	char *name;        /* without Docker's leading '/' */
-	char *image;       /* Config.Image as given at create */
-	char *status;      /* State.Status: created, running, paused, restarting,
+	char *name;   /* without Docker's leading '/' */
+	char *image;  /* Config.Image as given at create */
+	char *status; /* State.Status: created, running, paused, restarting,
 			      removing, exited, dead (Podman: also "stopped", "configured") */
 	bool running, paused, restarting, oom_killed, dead;
-	int exit_code;     /* State.ExitCode; 137 = SIGKILL, 143 = SIGTERM */
-	int pid;           /* host PID of the container's PID 1, 0 when not running */
-	char *started_at;  /* RFC 3339 as the engine gave it, or NULL */
+	int exit_code;    /* State.ExitCode; 137 = SIGKILL, 143 = SIGTERM */
+	int pid;          /* host PID of the container's PID 1, 0 when not running */
+	char *started_at; /* RFC 3339 as the engine gave it, or NULL */
 	char *finished_at;
-	int64_t started_at_ms;  /* epoch ms; 0 when never (the engine says year 1) */
+	int64_t started_at_ms; /* epoch ms; 0 when never (the engine says year 1) */
 	int64_t finished_at_ms;
-	char *error;       /* State.Error, or NULL when empty */
-	bool tty;          /* Config.Tty: logs are a raw stream */
+	char *error; /* State.Error, or NULL when empty */
+	bool tty;    /* Config.Tty: logs are a raw stream */
 	struct engine_label *labels;
 	size_t n_labels;
 };
@@ -301,8 +301,8 @@ int engine_container_info_parse(struct json_object *obj, struct engine_container
 void engine_container_info_release(struct engine_container_info *info);
 
 /* Inspect.  No such container: -ENOENT (http_status 404). */
-int engine_container_inspect(struct engine *e, const char *id,
-			     struct engine_container_info *ret, struct rv_error **err);
+int engine_container_inspect(struct engine *e, const char *id, struct engine_container_info *ret,
+			     struct rv_error **err);
 
 enum engine_wait_condition {
 	ENGINE_WAIT_NOT_RUNNING = 0, /* returns at once for a created or exited container */
@@ -323,8 +323,7 @@ int engine_container_kill(struct engine *e, const char *id, int signo, struct rv
 /* Stop: the stop signal, then SIGKILL after timeout_s (< 0: the container's
  * own StopTimeout).  Already stopped is success.  The call may take
  * timeout_s plus the request timeout. */
-int engine_container_stop(struct engine *e, const char *id, int timeout_s,
-			  struct rv_error **err);
+int engine_container_stop(struct engine *e, const char *id, int timeout_s, struct rv_error **err);
 
 /* Set the size of a running container's terminal (Tty): POST
  * /containers/{id}/resize?h=rows&w=cols.  Not running: -EBUSY or -ENOENT
@@ -334,15 +333,14 @@ int engine_container_resize(struct engine *e, const char *id, unsigned rows, uns
 
 /* Remove (force: a running one too, killed first).  No such container:
  * -ENOENT; running without force: -EBUSY. */
-int engine_container_remove(struct engine *e, const char *id, bool force,
-			    struct rv_error **err);
+int engine_container_remove(struct engine *e, const char *id, bool force, struct rv_error **err);
 
 struct engine_container_summary {
 	char *id;
-	char *name;   /* first name, without '/' */
+	char *name; /* first name, without '/' */
 	char *image;
-	char *state;  /* "created", "running", "paused", "exited", ... */
-	char *status; /* human text: "Exited (3) 2 seconds ago" */
+	char *state;     /* "created", "running", "paused", "exited", ... */
+	char *status;    /* human text: "Exited (3) 2 seconds ago" */
 	int64_t created; /* epoch seconds */
 	struct engine_label *labels;
 	size_t n_labels;

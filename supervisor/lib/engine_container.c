@@ -175,7 +175,8 @@ int engine_create_body(const struct engine_create_spec *spec, struct json_object
 		json_object_object_add(o, "Labels", l);
 		for (const char *const *p = spec->labels; *p; p++) {
 			const char *eq = strchr(*p, '=');
-			_cleanup_free_ char *key = eq ? xstrndup(*p, (size_t)(eq - *p)) : xstrdup(*p);
+			_cleanup_free_ char *key =
+				eq ? xstrndup(*p, (size_t)(eq - *p)) : xstrdup(*p);
 			if (!*key)
 				return rv_error_set(err, EINVAL, "label '%s' has an empty key", *p);
 			json_object_object_add(l, key, json_object_new_string(eq ? eq + 1 : ""));
@@ -203,14 +204,16 @@ int engine_create_body(const struct engine_create_spec *spec, struct json_object
 			const char *colon = strchr(*p, ':');
 			if (!colon || colon == *p || colon[1] != '/')
 				return rv_error_set(err, EINVAL,
-						    "bind mount '%s': expected src:/dst[:options]", *p);
+						    "bind mount '%s': expected src:/dst[:options]",
+						    *p);
 		}
 		json_object_object_add(host, "Binds", str_array(spec->binds));
 	}
 	if (spec->network_mode)
 		jsonutil_set_str(host, "NetworkMode", spec->network_mode);
 	if (spec->cap_drop_all)
-		json_object_object_add(host, "CapDrop", str_array((const char *const[]){"ALL", NULL}));
+		json_object_object_add(host, "CapDrop",
+				       str_array((const char *const[]){"ALL", NULL}));
 	if (spec->cap_add && spec->cap_add[0])
 		json_object_object_add(host, "CapAdd", str_array(spec->cap_add));
 	/* The bare word, the one spelling Docker 20.10 and Podman 4.3 both
@@ -249,8 +252,8 @@ static int status_err(const struct engine_http_reply *r, const char *verb, const
 	return engine_http_status_error(r->status, r->body, r->len, what, err);
 }
 
-int engine_container_create(struct engine *e, const struct engine_create_spec *spec,
-			    char **ret_id, struct rv_error **err)
+int engine_container_create(struct engine *e, const struct engine_create_spec *spec, char **ret_id,
+			    struct rv_error **err)
 {
 	const char *label = spec->name ? spec->name : spec->image ? spec->image : "";
 	_cleanup_json_ struct json_object *body = NULL;
@@ -269,7 +272,7 @@ int engine_container_create(struct engine *e, const struct engine_create_spec *s
 	}
 	_cleanup_reply_ struct engine_http_reply rep = {0};
 	r = engine_call(e, "POST", path, json_object_to_json_string_ext(body, JSON_FLAGS),
-		 ENGINE_HTTP_TIMEOUT_DEFAULT, &rep, err);
+			ENGINE_HTTP_TIMEOUT_DEFAULT, &rep, err);
 	if (r < 0)
 		return rv_error_wrap(err, "cannot create container '%s'", label);
 	if (rep.status != 201 && rep.status != 200)
@@ -327,8 +330,7 @@ int engine_container_kill(struct engine *e, const char *id, int signo, struct rv
 	return r;
 }
 
-int engine_container_stop(struct engine *e, const char *id, int timeout_s,
-			  struct rv_error **err)
+int engine_container_stop(struct engine *e, const char *id, int timeout_s, struct rv_error **err)
 {
 	char q[32] = "";
 	long timeout_ms = ENGINE_HTTP_TIMEOUT_NONE;
@@ -336,8 +338,7 @@ int engine_container_stop(struct engine *e, const char *id, int timeout_s,
 		snprintf(q, sizeof(q), "t=%d", timeout_s);
 		timeout_ms = (long)timeout_s * 1000L + e->http.timeout_ms;
 	}
-	return simple_post(e, id, "stop", timeout_s >= 0 ? q : NULL, "stop", true, timeout_ms,
-			   err);
+	return simple_post(e, id, "stop", timeout_s >= 0 ? q : NULL, "stop", true, timeout_ms, err);
 }
 
 int engine_container_resize(struct engine *e, const char *id, unsigned rows, unsigned cols,
@@ -348,8 +349,7 @@ int engine_container_resize(struct engine *e, const char *id, unsigned rows, uns
 	return simple_post(e, id, "resize", q, "resize", false, ENGINE_HTTP_TIMEOUT_DEFAULT, err);
 }
 
-int engine_container_remove(struct engine *e, const char *id, bool force,
-			    struct rv_error **err)
+int engine_container_remove(struct engine *e, const char *id, bool force, struct rv_error **err)
 {
 	_cleanup_free_ char *esc = NULL;
 	int r = engine_escape_id(id, &esc, err);
@@ -379,8 +379,8 @@ int engine_container_wait(struct engine *e, const char *id, enum engine_wait_con
 	_cleanup_free_ char *path =
 		xasprintf("%s/containers/%s/wait?condition=%s", e->prefix, esc, conds[cond]);
 	_cleanup_reply_ struct engine_http_reply rep = {0};
-	r = engine_call(e, "POST", path, NULL, timeout_ms > 0 ? timeout_ms : ENGINE_HTTP_TIMEOUT_NONE,
-		 &rep, err);
+	r = engine_call(e, "POST", path, NULL,
+			timeout_ms > 0 ? timeout_ms : ENGINE_HTTP_TIMEOUT_NONE, &rep, err);
 	if (r < 0)
 		return rv_error_wrap(err, "cannot wait for container '%s'", id);
 	if (rep.status != 200)
@@ -395,7 +395,8 @@ int engine_container_wait(struct engine *e, const char *id, enum engine_wait_con
 		return rv_error_set(err, EIO, "cannot wait for container '%s': %s", id, msg);
 	if (!jsonutil_get_int64(o, "StatusCode", &code))
 		return rv_error_set(err, EPROTO,
-				    "cannot wait for container '%s': no StatusCode in the reply", id);
+				    "cannot wait for container '%s': no StatusCode in the reply",
+				    id);
 	*ret_exit_code = (int)code;
 	return 0;
 }
@@ -434,7 +435,7 @@ int engine_container_info_parse(struct json_object *obj, struct engine_container
 		.name = strip_slash(jsonutil_get_str(obj, "Name")),
 		.image = dup_or_null(jsonutil_get_str(cfg, "Image")),
 		.status = xstrdup(jsonutil_get_str(st, "Status") ? jsonutil_get_str(st, "Status")
-								  : "unknown"),
+								 : "unknown"),
 		.started_at = dup_or_null(jsonutil_get_str(st, "StartedAt")),
 		.finished_at = dup_or_null(jsonutil_get_str(st, "FinishedAt")),
 		.error = dup_or_null(jsonutil_get_str(st, "Error")),
@@ -474,8 +475,8 @@ void engine_container_info_release(struct engine_container_info *info)
 	*info = (struct engine_container_info){0};
 }
 
-int engine_container_inspect(struct engine *e, const char *id,
-			     struct engine_container_info *ret, struct rv_error **err)
+int engine_container_inspect(struct engine *e, const char *id, struct engine_container_info *ret,
+			     struct rv_error **err)
 {
 	_cleanup_free_ char *esc = NULL;
 	int r = engine_escape_id(id, &esc, err);
@@ -525,14 +526,17 @@ int engine_container_list_parse(struct json_object *arr, struct engine_container
 		if (!id)
 			continue;
 		struct json_object *names = jsonutil_get_array(c, "Names");
-		const char *name = names && json_object_array_length(names) > 0
-					   ? json_object_get_string(json_object_array_get_idx(names, 0))
-					   : NULL;
+		const char *name =
+			names && json_object_array_length(names) > 0
+				? json_object_get_string(json_object_array_get_idx(names, 0))
+				: NULL;
 		struct engine_container_summary *s = &v[k++];
 		s->id = xstrdup(id);
 		s->name = name ? strip_slash(name) : xstrdup("");
-		s->image = xstrdup(jsonutil_get_str(c, "Image") ? jsonutil_get_str(c, "Image") : "");
-		s->state = xstrdup(jsonutil_get_str(c, "State") ? jsonutil_get_str(c, "State") : "");
+		s->image =
+			xstrdup(jsonutil_get_str(c, "Image") ? jsonutil_get_str(c, "Image") : "");
+		s->state =
+			xstrdup(jsonutil_get_str(c, "State") ? jsonutil_get_str(c, "State") : "");
 		s->status =
 			xstrdup(jsonutil_get_str(c, "Status") ? jsonutil_get_str(c, "Status") : "");
 		jsonutil_get_int64(c, "Created", &s->created);

@@ -88,8 +88,9 @@ int engine_event_parse(const char *json, size_t len, struct engine_event *ret,
 		.id = xstrdup(id ? id : ""),
 		.name = jsonutil_get_str(attrs, "name") ? xstrdup(jsonutil_get_str(attrs, "name"))
 							: NULL,
-		.image = jsonutil_get_str(attrs, "image") ? xstrdup(jsonutil_get_str(attrs, "image"))
-							  : NULL,
+		.image = jsonutil_get_str(attrs, "image")
+				 ? xstrdup(jsonutil_get_str(attrs, "image"))
+				 : NULL,
 	};
 	if (strcmp(ev.action, "die") == 0 && attrs)
 		ev.has_exit_code = exit_code_of(attrs, "exitCode", &ev.exit_code) ||
@@ -133,7 +134,8 @@ char *engine_events_query(const struct engine_events_filter *f, enum engine_kind
 			  int64_t now_ms)
 {
 	_cleanup_json_ struct json_object *filters = json_object_new_object();
-	json_object_object_add(filters, "type", str_array((const char *const[]){"container", NULL}));
+	json_object_object_add(filters, "type",
+			       str_array((const char *const[]){"container", NULL}));
 	if (f->actions && *f->actions) {
 		struct json_object *ev = str_array(f->actions);
 		if (kind == ENGINE_KIND_PODMAN)
@@ -168,7 +170,7 @@ struct engine_events {
 	void *userdata;
 	struct strbuf line; /* the event being received, up to its newline */
 	int delivered;
-	int over;          /* 0 while open; else the final -errno */
+	int over; /* 0 while open; else the final -errno */
 	char *over_msg;
 	int over_http;
 };
@@ -425,8 +427,9 @@ unsigned engine_events_pollfds(struct engine_events *s, struct pollfd *fds, unsi
 		return 0;
 	unsigned n = 0;
 	for (int fd = 0; fd <= maxfd && n < max; fd++) {
-		short ev = (short)((FD_ISSET(fd, &r) ? POLLIN : 0) | (FD_ISSET(fd, &w) ? POLLOUT : 0) |
-				   (FD_ISSET(fd, &x) ? POLLPRI : 0));
+		short ev =
+			(short)((FD_ISSET(fd, &r) ? POLLIN : 0) | (FD_ISSET(fd, &w) ? POLLOUT : 0) |
+				(FD_ISSET(fd, &x) ? POLLPRI : 0));
 		if (ev)
 			fds[n++] = (struct pollfd){.fd = fd, .events = ev};
 	}

@@ -61,7 +61,7 @@ struct engine_event {
 	char *image;        /* Attributes.image, or NULL */
 	bool has_exit_code; /* die events only */
 	int exit_code;
-	int64_t time_ns;    /* timeNano, else time * 1e9; 0 when absent, not
+	int64_t time_ns; /* timeNano, else time * 1e9; 0 when absent, not
 			       positive, or too large for int64 nanoseconds */
 	/* Actor.Attributes: the container's labels, with name, image, exitCode... */
 	struct engine_label *attrs;

@@ -38,11 +38,12 @@ static int parse_unix(const char *value, const char *path, struct engine_endpoin
 	struct sockaddr_un sa;
 	if (path[0] != '/')
 		return rv_error_set(err, EINVAL,
-				    "engine endpoint '%s': the socket path must be absolute", value);
+				    "engine endpoint '%s': the socket path must be absolute",
+				    value);
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return rv_error_set(err, EINVAL,
-				    "engine endpoint '%s': socket path longer than %zu bytes", value,
-				    sizeof(sa.sun_path) - 1);
+				    "engine endpoint '%s': socket path longer than %zu bytes",
+				    value, sizeof(sa.sun_path) - 1);
 	*ret = (struct engine_endpoint){
 		.type = ENGINE_ENDPOINT_UNIX,
 		.uri = xasprintf("unix://%s", path),
@@ -64,7 +65,8 @@ static int parse_tcp(const char *value, const char *rest, struct engine_endpoint
 		char *close = strchr(hp, ']');
 		if (!close || close[1] != ':')
 			return rv_error_set(err, EINVAL,
-					    "engine endpoint '%s': expected tcp://[address]:port", value);
+					    "engine endpoint '%s': expected tcp://[address]:port",
+					    value);
 		*close = '\0';
 		host = hp + 1;
 		port = close + 2;
@@ -72,15 +74,16 @@ static int parse_tcp(const char *value, const char *rest, struct engine_endpoint
 	} else {
 		char *colon = strrchr(hp, ':');
 		if (!colon)
-			return rv_error_set(err, EINVAL,
-					    "engine endpoint '%s': a port is required (tcp://host:port)",
-					    value);
+			return rv_error_set(
+				err, EINVAL,
+				"engine endpoint '%s': a port is required (tcp://host:port)",
+				value);
 		*colon = '\0';
 		port = colon + 1;
 		if (strchr(host, ':'))
-			return rv_error_set(err, EINVAL,
-					    "engine endpoint '%s': write an IPv6 address in brackets",
-					    value);
+			return rv_error_set(
+				err, EINVAL,
+				"engine endpoint '%s': write an IPv6 address in brackets", value);
 	}
 	if (!*host || strpbrk(host, "/@?#"))
 		return rv_error_set(err, EINVAL, "engine endpoint '%s': bad host", value);
@@ -94,7 +97,8 @@ static int parse_tcp(const char *value, const char *rest, struct engine_endpoint
 		return rv_error_set(err, EINVAL, "engine endpoint '%s': bad port", value);
 	*ret = (struct engine_endpoint){
 		.type = ENGINE_ENDPOINT_TCP,
-		.uri = v6 ? xasprintf("tcp://[%s]:%ld", host, p) : xasprintf("tcp://%s:%ld", host, p),
+		.uri = v6 ? xasprintf("tcp://[%s]:%ld", host, p)
+			  : xasprintf("tcp://%s:%ld", host, p),
 		.host = xstrdup(host),
 		.port = (int)p,
 	};
@@ -236,8 +240,7 @@ static size_t on_write(char *buf, size_t size, size_t nmemb, void *userdata)
 	return size * nmemb;
 }
 
-int engine_http_open(struct engine_http *h, const struct engine_endpoint *ep,
-		     struct rv_error **err)
+int engine_http_open(struct engine_http *h, const struct engine_endpoint *ep, struct rv_error **err)
 {
 	pthread_once(&curl_once, curl_init_once);
 	if (curl_init_rc != CURLE_OK)
@@ -258,8 +261,9 @@ int engine_http_open(struct engine_http *h, const struct engine_endpoint *ep,
 		h->base_url = xstrdup("http://d");
 		ok &= curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, ep->path) == CURLE_OK;
 	} else {
-		h->base_url = strchr(ep->host, ':') ? xasprintf("http://[%s]:%d", ep->host, ep->port)
-						    : xasprintf("http://%s:%d", ep->host, ep->port);
+		h->base_url = strchr(ep->host, ':')
+				      ? xasprintf("http://[%s]:%d", ep->host, ep->port)
+				      : xasprintf("http://%s:%d", ep->host, ep->port);
 		ok &= curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L) == CURLE_OK;
 		ok &= curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L) == CURLE_OK;
 	}
@@ -332,7 +336,7 @@ int engine_http_setup(struct engine_http *h, const struct engine_http_request *r
 
 	_cleanup_free_ char *url = xasprintf("%s%s", h->base_url, req->path);
 	long timeout = req->timeout_ms == ENGINE_HTTP_TIMEOUT_DEFAULT ? h->timeout_ms
-		       : req->timeout_ms < 0			      ? 0L
+		       : req->timeout_ms < 0                          ? 0L
 								      : req->timeout_ms;
 	CURL *c = h->curl;
 	bool ok = curl_easy_setopt(c, CURLOPT_URL, url) == CURLE_OK;
@@ -371,7 +375,8 @@ int engine_http_complete(struct engine_http *h, CURLcode rc, struct engine_http_
 		} else {
 			long os_errno = 0;
 			curl_easy_getinfo(h->curl, CURLINFO_OS_ERRNO, &os_errno);
-			code = engine_http_curl_error(rc, os_errno, h->ep.uri, h->errbuf, NULL, err);
+			code = engine_http_curl_error(rc, os_errno, h->ep.uri, h->errbuf, NULL,
+						      err);
 		}
 		engine_http_reply_release(&x->reply);
 		strbuf_release(&x->body);
@@ -413,10 +418,11 @@ int engine_http_curl_error(CURLcode rc, long os_errno, const char *uri, const ch
 		/* A socket we may not open is not a dead engine: waiting or
 		 * starting the engine would not help, joining its group would. */
 		if ((os_errno == EACCES || os_errno == EPERM) && strncmp(uri, "unix://", 7) == 0)
-			return rv_error_set(err, EACCES,
-					    "%scannot connect to the engine at %s: permission denied "
-					    "on %s: %s",
-					    pre, uri, uri + 7, ENGINE_HTTP_HINT_PERMISSION);
+			return rv_error_set(
+				err, EACCES,
+				"%scannot connect to the engine at %s: permission denied "
+				"on %s: %s",
+				pre, uri, uri + 7, ENGINE_HTTP_HINT_PERMISSION);
 		/* Never ENOENT: see the header. */
 		return rv_error_set(err, ECONNREFUSED, "%scannot connect to the engine at %s: %s",
 				    pre, uri, os_errno > 0 ? strerror((int)os_errno) : why);
@@ -729,7 +735,8 @@ int engine_http_upgrade(const struct engine_endpoint *ep, const char *path, long
 	c.curl = curl_easy_init();
 	if (!c.curl)
 		return rv_error_set(err, ENOMEM, "cannot create a libcurl handle");
-	int64_t deadline = timeutil_mono_ms() + (timeout_ms > 0 ? timeout_ms : ENGINE_HTTP_TIMEOUT_MS);
+	int64_t deadline =
+		timeutil_mono_ms() + (timeout_ms > 0 ? timeout_ms : ENGINE_HTTP_TIMEOUT_MS);
 	char errbuf[CURL_ERROR_SIZE] = "";
 	_cleanup_free_ char *url = NULL, *host = NULL;
 	bool ok = true;
@@ -789,10 +796,12 @@ int engine_http_upgrade(const struct engine_endpoint *ep, const char *path, long
 	bool chunked = false, eof = false;
 	int r = send_all(&c, request, strlen(request), deadline, err);
 	while (r == 0) {
-		r = b.len ? engine_http_parse_head(b.buf, b.len, &status, &head_len, &clen, &chunked)
+		r = b.len ? engine_http_parse_head(b.buf, b.len, &status, &head_len, &clen,
+						   &chunked)
 			  : -EAGAIN;
 		if (r == -EPROTO) {
-			r = rv_error_set(err, EPROTO, "the engine at %s did not answer HTTP", ep->uri);
+			r = rv_error_set(err, EPROTO, "the engine at %s did not answer HTTP",
+					 ep->uri);
 			break;
 		}
 		if (r == 0)

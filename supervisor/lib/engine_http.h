@@ -56,8 +56,7 @@
 /* What to do, said once at the end of an error (docs/design/errors.md):
  * a socket we may not open, and an engine that does not answer at all
  * (engine.h adds the latter once, after every endpoint was tried). */
-#define ENGINE_HTTP_HINT_PERMISSION \
-	"add yourself to the docker group (or run rootless podman)"
+#define ENGINE_HTTP_HINT_PERMISSION "add yourself to the docker group (or run rootless podman)"
 #define ENGINE_HTTP_HINT_DOWN "is the engine running? set ROVER_ENGINE or --engine"
 
 /* Largest buffered reply (inspect, list, create...). */
@@ -95,17 +94,17 @@ typedef int (*engine_http_data_fn)(void *userdata, const char *data, size_t len,
 				   struct rv_error **err);
 
 struct engine_http_request {
-	const char *method;   /* "GET", "POST", "DELETE" */
-	const char *path;     /* "/v1.41/containers/json?all=1" (already escaped) */
-	const char *body;     /* JSON body for POST, or NULL */
-	long timeout_ms;      /* ENGINE_HTTP_TIMEOUT_DEFAULT, _NONE or a value */
+	const char *method;          /* "GET", "POST", "DELETE" */
+	const char *path;            /* "/v1.41/containers/json?all=1" (already escaped) */
+	const char *body;            /* JSON body for POST, or NULL */
+	long timeout_ms;             /* ENGINE_HTTP_TIMEOUT_DEFAULT, _NONE or a value */
 	engine_http_data_fn on_data; /* NULL: buffer the body (up to ENGINE_HTTP_MAX_BODY) */
 	void *userdata;
 };
 
 struct engine_http_reply {
-	long status;              /* HTTP status */
-	char *body;               /* NUL-terminated; for streamed calls only an error body */
+	long status; /* HTTP status */
+	char *body;  /* NUL-terminated; for streamed calls only an error body */
 	size_t len;
 	char *api_version;        /* "Api-Version" header, or NULL */
 	char *server;             /* "Server" header, or NULL */
@@ -126,9 +125,9 @@ struct engine_http_xfer {
 struct engine_http {
 	struct engine_endpoint ep;
 	CURL *curl;
-	char *base_url;            /* "http://d" or "http://host:port" */
-	long connect_timeout_ms;   /* default ENGINE_HTTP_CONNECT_TIMEOUT_MS */
-	long timeout_ms;           /* default ENGINE_HTTP_TIMEOUT_MS */
+	char *base_url;          /* "http://d" or "http://host:port" */
+	long connect_timeout_ms; /* default ENGINE_HTTP_CONNECT_TIMEOUT_MS */
+	long timeout_ms;         /* default ENGINE_HTTP_TIMEOUT_MS */
 	struct curl_slist *headers;
 	struct engine_http_xfer x;
 	char errbuf[CURL_ERROR_SIZE];
@@ -189,7 +188,7 @@ char *engine_http_escape(const char *s);
 struct engine_http_raw {
 	CURL *curl;
 	curl_socket_t fd;
-	char *pending;      /* stream bytes that came with the reply head */
+	char *pending; /* stream bytes that came with the reply head */
 	size_t pending_len, pending_off;
 	bool write_shut;
 };

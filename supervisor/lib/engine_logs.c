@@ -32,11 +32,11 @@ int engine_demux_feed(struct engine_demux *d, const char *data, size_t len, engi
 			d->hdr_len = 0;
 			const unsigned char *h = d->hdr;
 			if (h[0] > ENGINE_STREAM_SYSTEM || h[1] || h[2] || h[3])
-				return rv_error_set(err, EPROTO,
-						    "bad log frame header %02x %02x %02x %02x after "
-						    "%llu frames (a TTY stream read as multiplexed?)",
-						    h[0], h[1], h[2], h[3],
-						    (unsigned long long)d->frames);
+				return rv_error_set(
+					err, EPROTO,
+					"bad log frame header %02x %02x %02x %02x after "
+					"%llu frames (a TTY stream read as multiplexed?)",
+					h[0], h[1], h[2], h[3], (unsigned long long)d->frames);
 			d->stream = (enum engine_stream)h[0];
 			d->remaining = (uint32_t)h[4] << 24 | (uint32_t)h[5] << 16 |
 				       (uint32_t)h[6] << 8 | (uint32_t)h[7];
@@ -58,8 +58,9 @@ int engine_demux_finish(const struct engine_demux *d, struct rv_error **err)
 {
 	if (d->raw || (d->hdr_len == 0 && d->remaining == 0))
 		return 0;
-	return rv_error_set(err, EPROTO, "log stream ended inside a frame (%zu header bytes, "
-					 "%u payload bytes missing)",
+	return rv_error_set(err, EPROTO,
+			    "log stream ended inside a frame (%zu header bytes, "
+			    "%u payload bytes missing)",
 			    d->hdr_len, d->remaining);
 }
 
@@ -81,8 +82,8 @@ int engine_container_logs(struct engine *e, const char *id, unsigned flags, engi
 	return engine_container_logs_select(e, id, flags, 0, -1, fn, userdata, err);
 }
 
-int engine_container_logs_select(struct engine *e, const char *id, unsigned flags,
-				 int64_t since_s, int64_t tail, engine_log_fn fn, void *userdata,
+int engine_container_logs_select(struct engine *e, const char *id, unsigned flags, int64_t since_s,
+				 int64_t tail, engine_log_fn fn, void *userdata,
 				 struct rv_error **err)
 {
 	struct engine_container_info info = {0};
@@ -123,8 +124,7 @@ int engine_container_logs_select(struct engine *e, const char *id, unsigned flag
 		return rv_error_wrap(err, "cannot read the logs of container '%s'", id);
 	}
 	if (rep.status != 200) {
-		_cleanup_free_ char *what =
-			xasprintf("cannot read the logs of container '%s'", id);
+		_cleanup_free_ char *what = xasprintf("cannot read the logs of container '%s'", id);
 		r = engine_http_status_error(rep.status, rep.body, rep.len, what, err);
 		engine_http_reply_release(&rep);
 		return r;

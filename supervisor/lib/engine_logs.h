@@ -39,9 +39,9 @@ struct engine_demux {
 	bool raw;             /* TTY: no frames */
 	unsigned char hdr[8]; /* header being collected */
 	size_t hdr_len;
-	uint32_t remaining;   /* payload bytes left in the current frame */
+	uint32_t remaining; /* payload bytes left in the current frame */
 	enum engine_stream stream;
-	uint64_t frames;      /* complete headers seen */
+	uint64_t frames; /* complete headers seen */
 };
 
 void engine_demux_init(struct engine_demux *d, bool raw);
@@ -70,8 +70,8 @@ int engine_container_logs(struct engine *e, const char *id, unsigned flags, engi
 /* As engine_container_logs, with the engine's own selection: since_s > 0
  * keeps what was written at or after that Unix second; tail >= 0 keeps the
  * last tail lines only (< 0: all). */
-int engine_container_logs_select(struct engine *e, const char *id, unsigned flags,
-				 int64_t since_s, int64_t tail, engine_log_fn fn, void *userdata,
+int engine_container_logs_select(struct engine *e, const char *id, unsigned flags, int64_t since_s,
+				 int64_t tail, engine_log_fn fn, void *userdata,
 				 struct rv_error **err);
 
 #endif

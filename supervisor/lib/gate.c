@@ -67,8 +67,7 @@ void gate_account_of(const char *tool, gate_getenv_fn get, char **ret_key, char 
 
 /* ---- policy ------------------------------------------------------------------ */
 
-static int env_seconds(gate_getenv_fn get, const char *name, int64_t *ret_ms,
-		       struct rv_error **err)
+static int env_seconds(gate_getenv_fn get, const char *name, int64_t *ret_ms, struct rv_error **err)
 {
 	const char *s = get ? get(name) : NULL;
 	if (!s || !*s)
@@ -332,7 +331,8 @@ int gate_table_load(const char *store_dir, struct gate_table *ret, struct rv_err
 		int64_t until = o ? get_time(o, "limitedUntil") : 0;
 		if (!acc || !*acc || until <= 0 || gate_find(ret, acc))
 			continue;
-		const char *label = jsonutil_get_str(o, "label"), *reason = jsonutil_get_str(o, "reason");
+		const char *label = jsonutil_get_str(o, "label"),
+			   *reason = jsonutil_get_str(o, "reason");
 		int64_t task = 0, probe = 0;
 		jsonutil_get_int64(o, "task", &task);
 		jsonutil_get_int64(o, "probeTask", &probe);

@@ -65,13 +65,13 @@ typedef const char *(*gate_getenv_fn)(const char *name);
 void gate_account_of(const char *tool, gate_getenv_fn get, char **ret_key, char **ret_label);
 
 struct gate {
-	char *account;         /* key */
-	char *label;           /* for people */
-	char *reason;          /* the limit's message (may be NULL) */
-	int64_t until_ms;      /* the provider's reset time */
+	char *account;    /* key */
+	char *label;      /* for people */
+	char *reason;     /* the limit's message (may be NULL) */
+	int64_t until_ms; /* the provider's reset time */
 	int64_t closed_at_ms;
-	int64_t task_id;       /* the task that hit the limit */
-	int64_t probe_task;    /* 0: no probe yet */
+	int64_t task_id;    /* the task that hit the limit */
+	int64_t probe_task; /* 0: no probe yet */
 	int64_t probe_at_ms;
 	int64_t last_release_ms;
 };
@@ -131,17 +131,17 @@ enum queue_why {
 struct queue_item {
 	int64_t id;
 	const char *account;
-	bool due;           /* false: a scheduled retry (counts as waiting for its gate) */
+	bool due; /* false: a scheduled retry (counts as waiting for its gate) */
 	/* A second limit, the item's engine (maxRunning per engine): items of
 	 * one engine share *group_running, which a START increments. */
-	int group_max;      /* <= 0: none */
+	int group_max; /* <= 0: none */
 	int *group_running;
 	/* results */
 	enum queue_why why;
-	bool probe;         /* START as its gate's probe */
-	int64_t at_ms;      /* GATE, STAGGER */
-	int position;       /* 1-based among the waiting; 0 for START and NOT_DUE */
-	bool group_full;    /* SLOTS because of its engine's limit */
+	bool probe;      /* START as its gate's probe */
+	int64_t at_ms;   /* GATE, STAGGER */
+	int position;    /* 1-based among the waiting; 0 for START and NOT_DUE */
+	bool group_full; /* SLOTS because of its engine's limit */
 };
 
 /* Plan (see top).  items are sorted by id here; gates is updated for every

@@ -32,21 +32,56 @@ enum key { K_PIDS, K_MEMORY, K_CPUS, K_CAP_ADD, K_NNP, K_RO, K_USER, K_N };
 
 static const char *const key_names[K_N] = {"pidsLimit",       "memory",         "cpus", "capAdd",
 					   "noNewPrivileges", "readOnlyRootfs", "user"};
-static const char *const env_names[K_N] = {
-	HARDENING_ENV_PIDS_LIMIT,        HARDENING_ENV_MEMORY,           HARDENING_ENV_CPUS,
-	HARDENING_ENV_CAP_ADD,           HARDENING_ENV_NO_NEW_PRIVILEGES, HARDENING_ENV_READ_ONLY_ROOTFS,
-	HARDENING_ENV_USER};
+static const char *const env_names[K_N] = {HARDENING_ENV_PIDS_LIMIT,
+					   HARDENING_ENV_MEMORY,
+					   HARDENING_ENV_CPUS,
+					   HARDENING_ENV_CAP_ADD,
+					   HARDENING_ENV_NO_NEW_PRIVILEGES,
+					   HARDENING_ENV_READ_ONLY_ROOTFS,
+					   HARDENING_ENV_USER};
 
 /* Linux capabilities by number (capability.h), without CAP_. */
 static const char *const cap_names[] = {
-	"CHOWN",           "DAC_OVERRIDE",     "DAC_READ_SEARCH", "FOWNER",         "FSETID",
-	"KILL",            "SETGID",           "SETUID",          "SETPCAP",        "LINUX_IMMUTABLE",
-	"NET_BIND_SERVICE", "NET_BROADCAST",   "NET_ADMIN",       "NET_RAW",        "IPC_LOCK",
-	"IPC_OWNER",       "SYS_MODULE",       "SYS_RAWIO",       "SYS_CHROOT",     "SYS_PTRACE",
-	"SYS_PACCT",       "SYS_ADMIN",        "SYS_BOOT",        "SYS_NICE",       "SYS_RESOURCE",
-	"SYS_TIME",        "SYS_TTY_CONFIG",   "MKNOD",           "LEASE",          "AUDIT_WRITE",
-	"AUDIT_CONTROL",   "SETFCAP",          "MAC_OVERRIDE",    "MAC_ADMIN",      "SYSLOG",
-	"WAKE_ALARM",      "BLOCK_SUSPEND",    "AUDIT_READ",      "PERFMON",        "BPF",
+	"CHOWN",
+	"DAC_OVERRIDE",
+	"DAC_READ_SEARCH",
+	"FOWNER",
+	"FSETID",
+	"KILL",
+	"SETGID",
+	"SETUID",
+	"SETPCAP",
+	"LINUX_IMMUTABLE",
+	"NET_BIND_SERVICE",
+	"NET_BROADCAST",
+	"NET_ADMIN",
+	"NET_RAW",
+	"IPC_LOCK",
+	"IPC_OWNER",
+	"SYS_MODULE",
+	"SYS_RAWIO",
+	"SYS_CHROOT",
+	"SYS_PTRACE",
+	"SYS_PACCT",
+	"SYS_ADMIN",
+	"SYS_BOOT",
+	"SYS_NICE",
+	"SYS_RESOURCE",
+	"SYS_TIME",
+	"SYS_TTY_CONFIG",
+	"MKNOD",
+	"LEASE",
+	"AUDIT_WRITE",
+	"AUDIT_CONTROL",
+	"SETFCAP",
+	"MAC_OVERRIDE",
+	"MAC_ADMIN",
+	"SYSLOG",
+	"WAKE_ALARM",
+	"BLOCK_SUSPEND",
+	"AUDIT_READ",
+	"PERFMON",
+	"BPF",
 	"CHECKPOINT_RESTORE",
 };
 
@@ -282,13 +317,14 @@ static int check_cpus(int64_t nano, const struct hardening_host *host, const cha
 	if (nano == 0)
 		return 0;
 	if (nano < HARDENING_MIN_NANO_CPUS)
-		return rv_error_set(err, EINVAL, "%s: %s must be 0 (no limit) or at least 0.01", src,
-				    key);
+		return rv_error_set(err, EINVAL, "%s: %s must be 0 (no limit) or at least 0.01",
+				    src, key);
 	if (nano > (int64_t)host->ncpus * 1000000000LL)
-		return rv_error_set(err, EINVAL,
-				    "%s: %s %.2f is more than the %d CPUs this host has (the engines "
-				    "refuse it)",
-				    src, key, (double)nano / 1e9, host->ncpus);
+		return rv_error_set(
+			err, EINVAL,
+			"%s: %s %.2f is more than the %d CPUs this host has (the engines "
+			"refuse it)",
+			src, key, (double)nano / 1e9, host->ncpus);
 	return 0;
 }
 
@@ -339,10 +375,11 @@ static int layer_from_json(struct json_object *c, const struct hardening_host *h
 		while (k < K_N && strcmp(key, key_names[k]) != 0)
 			k++;
 		if (k == K_N)
-			return rv_error_set(err, EINVAL,
-					    "%s: unknown setting container.%.64s (known: pidsLimit, "
-					    "memory, cpus, capAdd, noNewPrivileges, readOnlyRootfs, user)",
-					    what, key);
+			return rv_error_set(
+				err, EINVAL,
+				"%s: unknown setting container.%.64s (known: pidsLimit, "
+				"memory, cpus, capAdd, noNewPrivileges, readOnlyRootfs, user)",
+				what, key);
 		_cleanup_free_ char *name = xasprintf("container.%s", key);
 		enum json_type t = json_object_get_type(v);
 		int r = 0;
@@ -358,15 +395,17 @@ static int layer_from_json(struct json_object *c, const struct hardening_host *h
 			if (t == json_type_int) {
 				l->memory = json_object_get_int64(v);
 			} else if (t == json_type_string) {
-				if (hardening_parse_memory(json_object_get_string(v), &l->memory) < 0)
+				if (hardening_parse_memory(json_object_get_string(v), &l->memory) <
+				    0)
 					return rv_error_set(err, EINVAL,
 							    "%s: %s '%.64s' is not a size (like "
 							    "\"512m\", \"4g\")",
 							    what, name, json_object_get_string(v));
 			} else {
-				return rv_error_set(err, EINVAL,
-						    "%s: %s must be a size string (\"4g\") or bytes",
-						    what, name);
+				return rv_error_set(
+					err, EINVAL,
+					"%s: %s must be a size string (\"4g\") or bytes", what,
+					name);
 			}
 			r = check_memory(l->memory, what, name, err);
 			break;
@@ -374,15 +413,17 @@ static int layer_from_json(struct json_object *c, const struct hardening_host *h
 			if (t == json_type_int || t == json_type_double) {
 				double d = json_object_get_double(v);
 				if (!(d >= 0 && d <= 1e6))
-					return rv_error_set(err, EINVAL,
-							    "%s: %s must be 0 or more", what, name);
+					return rv_error_set(err, EINVAL, "%s: %s must be 0 or more",
+							    what, name);
 				l->nano_cpus = (int64_t)llround(d * 1e9);
 			} else if (t == json_type_string) {
-				if (hardening_parse_cpus(json_object_get_string(v), &l->nano_cpus) < 0)
-					return rv_error_set(err, EINVAL,
-							    "%s: %s '%.64s' is not a number of CPUs "
-							    "(like 1.5)",
-							    what, name, json_object_get_string(v));
+				if (hardening_parse_cpus(json_object_get_string(v), &l->nano_cpus) <
+				    0)
+					return rv_error_set(
+						err, EINVAL,
+						"%s: %s '%.64s' is not a number of CPUs "
+						"(like 1.5)",
+						what, name, json_object_get_string(v));
 			} else {
 				return rv_error_set(err, EINVAL, "%s: %s must be a number", what,
 						    name);
@@ -392,8 +433,8 @@ static int layer_from_json(struct json_object *c, const struct hardening_host *h
 		case K_CAP_ADD:
 			if (t != json_type_array)
 				return rv_error_set(err, EINVAL,
-						    "%s: %s must be an array of capability names", what,
-						    name);
+						    "%s: %s must be an array of capability names",
+						    what, name);
 			l->caps = xcalloc(1, sizeof(char *));
 			for (size_t i = 0; i < json_object_array_length(v) && r == 0; i++) {
 				struct json_object *e = json_object_array_get_idx(v, i);
@@ -407,13 +448,14 @@ static int layer_from_json(struct json_object *c, const struct hardening_host *h
 		case K_NNP:
 		case K_RO:
 			if (t != json_type_boolean)
-				return rv_error_set(err, EINVAL, "%s: %s must be true or false", what,
-						    name);
+				return rv_error_set(err, EINVAL, "%s: %s must be true or false",
+						    what, name);
 			*(k == K_NNP ? &l->nnp : &l->ro) = json_object_get_boolean(v);
 			break;
 		case K_USER:
 			if (t != json_type_string)
-				return rv_error_set(err, EINVAL, "%s: %s must be a string", what, name);
+				return rv_error_set(err, EINVAL, "%s: %s must be a string", what,
+						    name);
 			r = set_user(l, json_object_get_string(v), what, name, err);
 			break;
 		case K_N:
@@ -426,9 +468,8 @@ static int layer_from_json(struct json_object *c, const struct hardening_host *h
 	return 0;
 }
 
-static int layer_from_env(const char *(*getenv_fn)(const char *),
-			  const struct hardening_host *host, struct layer *l,
-			  struct rv_error **err)
+static int layer_from_env(const char *(*getenv_fn)(const char *), const struct hardening_host *host,
+			  struct layer *l, struct rv_error **err)
 {
 	for (size_t k = 0; k < K_N; k++) {
 		const char *name = env_names[k];
@@ -443,24 +484,25 @@ static int layer_from_env(const char *(*getenv_fn)(const char *),
 			errno = 0;
 			long long n = strtoll(v, &end, 10);
 			if (errno || *end || !isdigit((unsigned char)v[0]))
-				return rv_error_set(err, EINVAL, "%s must be an integer, not '%.64s'",
-						    src, v);
+				return rv_error_set(err, EINVAL,
+						    "%s must be an integer, not '%.64s'", src, v);
 			l->pids = n;
 			r = check_pids(l->pids, "invalid setting", src, err);
 			break;
 		}
 		case K_MEMORY:
 			if (hardening_parse_memory(v, &l->memory) < 0)
-				return rv_error_set(err, EINVAL,
-						    "%s must be a size (like 512m, 4g), not '%.64s'", src,
-						    v);
+				return rv_error_set(
+					err, EINVAL,
+					"%s must be a size (like 512m, 4g), not '%.64s'", src, v);
 			r = check_memory(l->memory, "invalid setting", src, err);
 			break;
 		case K_CPUS:
 			if (hardening_parse_cpus(v, &l->nano_cpus) < 0)
-				return rv_error_set(err, EINVAL,
-						    "%s must be a number of CPUs (like 1.5), not '%.64s'",
-						    src, v);
+				return rv_error_set(
+					err, EINVAL,
+					"%s must be a number of CPUs (like 1.5), not '%.64s'", src,
+					v);
 			r = check_cpus(l->nano_cpus, host, "invalid setting", src, err);
 			break;
 		case K_CAP_ADD: {
@@ -477,9 +519,9 @@ static int layer_from_env(const char *(*getenv_fn)(const char *),
 		case K_NNP:
 		case K_RO:
 			if (bool_parse(v, k == K_NNP ? &l->nnp : &l->ro) < 0)
-				return rv_error_set(err, EINVAL,
-						    "%s must be 1 or 0 (true or false), not '%.64s'", src,
-						    v);
+				return rv_error_set(
+					err, EINVAL,
+					"%s must be 1 or 0 (true or false), not '%.64s'", src, v);
 			break;
 		case K_USER:
 			r = set_user(l, v, "invalid setting", src, err);
@@ -538,8 +580,7 @@ static void apply_layer(struct hardening *h, const struct layer *l, const char *
 }
 
 int hardening_apply_trusted(struct hardening *h, const struct hardening_host *host,
-			    struct json_object *container, const char *what,
-			    struct rv_error **err)
+			    struct json_object *container, const char *what, struct rv_error **err)
 {
 	if (!container)
 		return 0;
@@ -637,11 +678,12 @@ int hardening_apply_repo(struct hardening *h, const struct hardening_host *host,
 		uid_t u = 0;
 		gid_t g = 0;
 		if (user_parse(l.user, &u, &g) != 1 || u == 0 || g == 0)
-			r = rv_error_set(err, EPERM,
-					 "%s: container.user \"%s\" is refused: a repository may only "
-					 "tighten the container, to a non-root uid:gid (a name may be "
-					 "root in the image) - to run as it, set %s or %s",
-					 what, l.user, HARDENING_ENV_USER, USER_CONFIG_HINT);
+			r = rv_error_set(
+				err, EPERM,
+				"%s: container.user \"%s\" is refused: a repository may only "
+				"tighten the container, to a non-root uid:gid (a name may be "
+				"root in the image) - to run as it, set %s or %s",
+				what, l.user, HARDENING_ENV_USER, USER_CONFIG_HINT);
 	}
 	if (r == 0)
 		apply_layer(h, &l, what);
@@ -678,7 +720,8 @@ int hardening_load(const char *project_root, struct hardening *ret, struct rv_er
 		_cleanup_free_ char *path = fileio_join(project_root, PROJECT_SETTINGS_FILE);
 		_cleanup_free_ char *what = xasprintf("'%s'", path);
 		_cleanup_json_ struct json_object *c = NULL;
-		r = jsonutil_read_member(path, PROJECT_SETTINGS_MAX_BYTES, what, "container", &c, err);
+		r = jsonutil_read_member(path, PROJECT_SETTINGS_MAX_BYTES, what, "container", &c,
+					 err);
 		if (r == 0)
 			r = hardening_apply_repo(&h, &host, c, what, err);
 	}
@@ -699,8 +742,10 @@ int hardening_agent_user(const struct hardening *h, uid_t euid, gid_t egid,
 	if (h->user) {
 		int r = user_parse(h->user, &u.uid, &u.gid);
 		if (r < 0)
-			return rv_error_set(err, EINVAL, "container user '%.64s' (from %s) is not "
-					    "uid:gid or a name", h->user, h->where[K_USER]);
+			return rv_error_set(err, EINVAL,
+					    "container user '%.64s' (from %s) is not "
+					    "uid:gid or a name",
+					    h->user, h->where[K_USER]);
 		u.numeric = r == 1;
 		u.spec = xstrdup(h->user);
 	} else if (euid != 0) {
@@ -766,7 +811,8 @@ static int chown_entries(int dfd, const char *top, dev_t dev, uid_t uid, gid_t g
 		bool shared = S_ISREG(st.st_mode) && st.st_nlink > 1;
 		if (S_ISDIR(st.st_mode)) {
 			int sub = openat(dirfd(d), n,
-					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC |
+						 O_NONBLOCK);
 			if (sub < 0) {
 				if (errno == ENOENT)
 					continue;
@@ -884,11 +930,12 @@ int hardening_prepare(const char *project_root, const char *store_dir, const cha
 			goto fail;
 		}
 		if (st.st_uid == 0) {
-			r = rv_error_set(err, EPERM,
-					 "the workspace '%s' belongs to root and the agent does not run "
-					 "as root: chown it to a user, or set %s (0:0 runs the agent "
-					 "as root)",
-					 workspace, HARDENING_ENV_USER);
+			r = rv_error_set(
+				err, EPERM,
+				"the workspace '%s' belongs to root and the agent does not run "
+				"as root: chown it to a user, or set %s (0:0 runs the agent "
+				"as root)",
+				workspace, HARDENING_ENV_USER);
 			goto fail;
 		}
 		l.h.user = xasprintf("%u:%u", (unsigned)st.st_uid, (unsigned)st.st_gid);

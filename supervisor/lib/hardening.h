@@ -82,14 +82,14 @@
 #define HARDENING_ENV_READ_ONLY_ROOTFS "ROVER_CONTAINER_READ_ONLY_ROOTFS"
 
 struct hardening {
-	char **cap_add;         /* NULL-terminated, canonical ("CHOWN", "ALL"); never NULL */
+	char **cap_add; /* NULL-terminated, canonical ("CHOWN", "ALL"); never NULL */
 	size_t n_cap_add;
 	bool no_new_privileges;
 	bool read_only_rootfs;
-	int64_t pids_limit;     /* 0: no limit */
-	int64_t memory;         /* bytes; 0: no limit (MemorySwap is set equal) */
-	int64_t nano_cpus;      /* 1e9 per CPU; 0: no limit */
-	char *user;             /* NULL: rover's choice (hardening_agent_user) */
+	int64_t pids_limit; /* 0: no limit */
+	int64_t memory;     /* bytes; 0: no limit (MemorySwap is set equal) */
+	int64_t nano_cpus;  /* 1e9 per CPU; 0: no limit */
+	char *user;         /* NULL: rover's choice (hardening_agent_user) */
 	/* Where each value came from, for messages: "default", "ROVER_CONTAINER_CPUS",
 	 * "'<config.json>'", "'<rover.json>'" (static or owned by where_buf). */
 	char *where[7];
@@ -111,8 +111,7 @@ void hardening_release(struct hardening *h);
 /* Pure: apply a trusted "container" object (NULL: nothing), what naming its
  * file ("'/home/u/.config/rover/config.json'").  On failure *h is unchanged. */
 int hardening_apply_trusted(struct hardening *h, const struct hardening_host *host,
-			    struct json_object *container, const char *what,
-			    struct rv_error **err);
+			    struct json_object *container, const char *what, struct rv_error **err);
 
 /* Pure: apply the ROVER_CONTAINER_* values getenv_fn returns (NULL or "":
  * unset; HARDENING_ENV_CAP_ADD "" is not "none": unset it to keep, use

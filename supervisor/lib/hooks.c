@@ -65,8 +65,7 @@ bool hooks_any(const struct hooks *h)
 	return false;
 }
 
-int hooks_parse(struct json_object *obj, const char *what, struct hooks *ret,
-		struct rv_error **err)
+int hooks_parse(struct json_object *obj, const char *what, struct hooks *ret, struct rv_error **err)
 {
 	struct hooks h = {0};
 	if (!obj) {
@@ -86,10 +85,11 @@ int hooks_parse(struct json_object *obj, const char *what, struct hooks *ret,
 					  : NULL;
 		int r = 0;
 		if (kind < 0)
-			r = rv_error_set(err, EINVAL,
-					 "%s: unknown hook '%.64s' (known: onPause, onNeedsAttention, "
-					 "onComplete, onFail)",
-					 what, key);
+			r = rv_error_set(
+				err, EINVAL,
+				"%s: unknown hook '%.64s' (known: onPause, onNeedsAttention, "
+				"onComplete, onFail)",
+				what, key);
 		else if (!cmd || !*cmd || strlen(cmd) > HOOKS_MAX_COMMAND)
 			r = rv_error_set(err, EINVAL,
 					 "%s: hooks.%s must be a command (a non-empty string of at "
@@ -188,8 +188,7 @@ static int stdin_of(const struct task *t, struct json_object *event)
 
 /* Start cmd detached: a grandchild in its own session, which the
  * supervisor neither waits for nor takes down with it. */
-static int spawn_detached(const char *cmd, int in_fd, int log_fd, char **env,
-			  struct rv_error **err)
+static int spawn_detached(const char *cmd, int in_fd, int log_fd, char **env, struct rv_error **err)
 {
 	pid_t child = fork();
 	if (child < 0)
@@ -228,7 +227,8 @@ static char **hook_environment(const struct task_store *st, int64_t id, enum hoo
 	char **owned = xcalloc(5, sizeof(*owned));
 	size_t m = 0;
 	for (size_t i = 0; i < n; i++)
-		if (strncmp(environ[i], "ROVER_TASK_ID=", 14) && strncmp(environ[i], "ROVER_EVENT", 11) &&
+		if (strncmp(environ[i], "ROVER_TASK_ID=", 14) &&
+		    strncmp(environ[i], "ROVER_EVENT", 11) &&
 		    strncmp(environ[i], "ROVER_STORE=", 12))
 			env[m++] = environ[i];
 	owned[0] = xasprintf("ROVER_TASK_ID=%lld", (long long)id);
@@ -286,8 +286,8 @@ static bool run_hook(const struct task_store *st, const struct hooks *h, enum ho
 		snprintf(msg, sizeof(msg), "task %lld: hook %s could not start: %s", (long long)id,
 			 names[k], rv_error_msg(err));
 	else
-		snprintf(msg, sizeof(msg), "task %lld: hook %s started (output in %s)", (long long)id,
-			 names[k], log);
+		snprintf(msg, sizeof(msg), "task %lld: hook %s started (output in %s)",
+			 (long long)id, names[k], log);
 	report(ud, id, msg);
 	return true;
 }

@@ -43,7 +43,13 @@
 
 struct task_store;
 
-enum hook_kind { HOOK_ON_PAUSE, HOOK_ON_NEEDS_ATTENTION, HOOK_ON_COMPLETE, HOOK_ON_FAIL, HOOK__MAX };
+enum hook_kind {
+	HOOK_ON_PAUSE,
+	HOOK_ON_NEEDS_ATTENTION,
+	HOOK_ON_COMPLETE,
+	HOOK_ON_FAIL,
+	HOOK__MAX
+};
 
 #define HOOKS_CURSOR_FILE ".hooks-cursor"
 #define HOOKS_SINCE_FILE ".hooks-since"

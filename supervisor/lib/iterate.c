@@ -22,8 +22,7 @@ struct json_object *iterate_inputs(const struct task *t, const char *instruction
 
 /* Step 3: only the workspace rover made for this task is read, as observe.c
  * does; a task without one (outside git) has nothing to import. */
-static int import_previous(const struct task_store *st, const struct task *t,
-			   struct rv_error **err)
+static int import_previous(const struct task_store *st, const struct task *t, struct rv_error **err)
 {
 	const char *path = task_get_str(t, "worktreePath");
 	const char *branch = task_get_str(t, "branchName");
@@ -34,8 +33,9 @@ static int import_previous(const struct task_store *st, const struct task *t,
 		return 0; /* resume.c refuses a foreign path; a missing one is re-made */
 	int r = worktree_sync(st->project_root, path, branch, err);
 	if (r < 0)
-		return rv_error_wrap(err, "cannot import the commits of iteration %lld of task %lld "
-					  "before starting the next one; nothing was changed",
+		return rv_error_wrap(err,
+				     "cannot import the commits of iteration %lld of task %lld "
+				     "before starting the next one; nothing was changed",
 				     (long long)task_iterations(t), (long long)t->id);
 	return 0;
 }

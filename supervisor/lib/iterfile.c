@@ -68,8 +68,8 @@ static size_t owned_start(const char *dir)
 		while (e > 0 && dir[e - 1] == '/')
 			e--;
 	}
-	if (!all_digits(dir + starts[0], ends[0] - starts[0]) ||
-	    ends[1] - starts[1] != 10 || memcmp(dir + starts[1], "iterations", 10) ||
+	if (!all_digits(dir + starts[0], ends[0] - starts[0]) || ends[1] - starts[1] != 10 ||
+	    memcmp(dir + starts[1], "iterations", 10) ||
 	    !all_digits(dir + starts[2], ends[2] - starts[2]) || ends[3] - starts[3] != 5 ||
 	    memcmp(dir + starts[3], "tasks", 5))
 		return 0;
@@ -106,10 +106,11 @@ int iterfile_open_dir(const char *dir, struct rv_error **err)
 		if (next < 0) {
 			int e = errno;
 			if (e == ELOOP || e == ENOTDIR)
-				return rv_error_set(err, ELOOP,
-						    "'%s': '%s' is not a real directory (a symbolic "
-						    "link?); not followed",
-						    dir, c);
+				return rv_error_set(
+					err, ELOOP,
+					"'%s': '%s' is not a real directory (a symbolic "
+					"link?); not followed",
+					dir, c);
 			return rv_error_errno(err, e, "cannot open the iteration directory '%s'",
 					      dir);
 		}
@@ -128,7 +129,8 @@ static int open_parent(const char *path, const char **ret_name, struct rv_error 
 	if (!slash || !slash[1])
 		return rv_error_set(err, EINVAL, "'%s' is not a file in an iteration directory",
 				    path);
-	_cleanup_free_ char *dir = slash == path ? xstrdup("/") : xstrndup(path, (size_t)(slash - path));
+	_cleanup_free_ char *dir =
+		slash == path ? xstrdup("/") : xstrndup(path, (size_t)(slash - path));
 	int fd = iterfile_open_dir(dir, err);
 	return fd;
 }
@@ -136,10 +138,11 @@ static int open_parent(const char *path, const char **ret_name, struct rv_error 
 static int refuse(const char *path, mode_t m, struct rv_error **err)
 {
 	if (S_ISLNK(m))
-		return rv_error_set(err, ELOOP,
-				    "'%s' is a symbolic link, not a file rover or its runner wrote; "
-				    "not followed",
-				    path);
+		return rv_error_set(
+			err, ELOOP,
+			"'%s' is a symbolic link, not a file rover or its runner wrote; "
+			"not followed",
+			path);
 	return rv_error_set(err, EINVAL, "'%s' is %s, not a regular file; ignored", path,
 			    mode_kind(m));
 }

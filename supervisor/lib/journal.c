@@ -130,9 +130,9 @@ struct json_object *journal_changes(const struct journal_facts *before, const st
 	    (a.reason == TASK_PAUSE_APPROVAL || a.reason == TASK_PAUSE_BUDGET) &&
 	    (before->status != TASK_PAUSED || before->reason != a.reason)) {
 		struct json_object *e = event("needs_attention", t);
-		jsonutil_set_str(e, "reason", a.reason == TASK_PAUSE_APPROVAL
-						      ? "waiting for approval"
-						      : "the cost budget is spent");
+		jsonutil_set_str(e, "reason",
+				 a.reason == TASK_PAUSE_APPROVAL ? "waiting for approval"
+								 : "the cost budget is spent");
 		json_object_array_add(out, e);
 	}
 	/* A task is marked started before its container exists (mark, launch,
@@ -206,7 +206,8 @@ void journal_record_change(const struct task_store *st, const struct journal_fac
 								    TASK_FILE_CHECKPOINT);
 		struct stat s;
 		if (lstat(cp, &s) == 0 && S_ISREG(s.st_mode)) {
-			int64_t saved = (int64_t)s.st_mtim.tv_sec * 1000 + s.st_mtim.tv_nsec / 1000000;
+			int64_t saved =
+				(int64_t)s.st_mtim.tv_sec * 1000 + s.st_mtim.tv_nsec / 1000000;
 			age = timeutil_now_ms() > saved ? timeutil_now_ms() - saved : 0;
 		}
 	}
@@ -353,8 +354,8 @@ static int by_time(const void *x, const void *y)
 	return a->index < b->index ? -1 : a->index > b->index;
 }
 
-int journal_read(const struct task_store *st, int64_t id, bool with_steps,
-		 struct json_object **ret, struct rv_error **err)
+int journal_read(const struct task_store *st, int64_t id, bool with_steps, struct json_object **ret,
+		 struct rv_error **err)
 {
 	_cleanup_json_ struct json_object *all = json_object_new_array();
 	_cleanup_free_ char *path = journal_path(st, id);

@@ -83,7 +83,7 @@ void journal_record_change(const struct task_store *st, const struct journal_fac
 /* Task id's events: without with_steps, the journal in the order it was
  * written; with it, merged with the runner's step events of each of its
  * iterations, in order of time (stable).  A JSON array. */
-int journal_read(const struct task_store *st, int64_t id, bool with_steps,
-		 struct json_object **ret, struct rv_error **err);
+int journal_read(const struct task_store *st, int64_t id, bool with_steps, struct json_object **ret,
+		 struct rv_error **err);
 
 #endif

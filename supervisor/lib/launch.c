@@ -24,11 +24,22 @@
 /* Environment passed to the runner when set on the host: its own knobs and
  * the agent tools' credentials (the TypeScript rover passes these through too). */
 static const char *const passthrough_env[] = {
-	"ROVER_AGENT_GRACE", "ROVER_AGENT_RETRY_DELAY_MS", "ANTHROPIC_API_KEY",
-	"ANTHROPIC_BASE_URL", "ANTHROPIC_MODEL", "CLAUDE_CODE_OAUTH_TOKEN", "OPENAI_API_KEY",
-	"OPENAI_BASE_URL", "GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL",
+	"ROVER_AGENT_GRACE",
+	"ROVER_AGENT_RETRY_DELAY_MS",
+	"ANTHROPIC_API_KEY",
+	"ANTHROPIC_BASE_URL",
+	"ANTHROPIC_MODEL",
+	"CLAUDE_CODE_OAUTH_TOKEN",
+	"OPENAI_API_KEY",
+	"OPENAI_BASE_URL",
+	"GEMINI_API_KEY",
+	"GOOGLE_API_KEY",
+	"GOOGLE_GEMINI_BASE_URL",
 	"DASHSCOPE_API_KEY",
-	"CURSOR_API_KEY", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
+	"CURSOR_API_KEY",
+	"HTTP_PROXY",
+	"HTTPS_PROXY",
+	"NO_PROXY",
 	"ROVER_HEARTBEAT_SECONDS", /* stall detection on a short time (retry-policy.md) */
 };
 
@@ -42,7 +53,8 @@ int launch_agent_binary(char **ret, struct rv_error **err)
 	const char *env = getenv("ROVER_AGENT_BIN");
 	if (env && *env) {
 		if (access(env, X_OK) < 0)
-			return rv_error_errno(err, errno, "ROVER_AGENT_BIN '%s' is not executable", env);
+			return rv_error_errno(err, errno, "ROVER_AGENT_BIN '%s' is not executable",
+					      env);
 		*ret = realpath(env, NULL);
 		if (!*ret)
 			return rv_error_errno(err, errno, "cannot resolve '%s'", env);
@@ -56,10 +68,11 @@ int launch_agent_binary(char **ret, struct rv_error **err)
 	_cleanup_free_ char *dir = fileio_dirname(self);
 	_cleanup_free_ char *path = fileio_join(dir, "rover-agent");
 	if (access(path, X_OK) < 0)
-		return rv_error_set(err, ENOENT,
-				    "the runner '%s' was not found; set ROVER_AGENT_BIN to the static "
-				    "rover-agent",
-				    path);
+		return rv_error_set(
+			err, ENOENT,
+			"the runner '%s' was not found; set ROVER_AGENT_BIN to the static "
+			"rover-agent",
+			path);
 	*ret = TAKE_PTR(path);
 	return 0;
 }
@@ -144,9 +157,9 @@ static int append_logs(struct engine *e, int fd, const char *path, const char *f
 	if (start > 0 && pread(fd, &last, 1, start - 1) != 1)
 		last = '\n';
 	char iso[TIMEUTIL_ISO_LEN];
-	_cleanup_free_ char *hdr = xasprintf("%s==== container %s, saved %s ====\n",
-					     last == '\n' ? "" : "\n", full_id,
-					     timeutil_format_iso(timeutil_now_ms(), iso));
+	_cleanup_free_ char *hdr =
+		xasprintf("%s==== container %s, saved %s ====\n", last == '\n' ? "" : "\n", full_id,
+			  timeutil_format_iso(timeutil_now_ms(), iso));
 	struct log_sink sink = {.fd = fd, .header = hdr};
 	_cleanup_error_ struct rv_error *e2 = NULL;
 	int r = engine_container_logs(e, full_id, 0, sink_write, &sink, &e2);
@@ -180,11 +193,11 @@ undo:
 	return r;
 }
 
-int launch_save_logs(struct engine *e, const struct task_store *st, int64_t id,
-		     int64_t iteration, const char *ref, struct rv_error **err)
+int launch_save_logs(struct engine *e, const struct task_store *st, int64_t id, int64_t iteration,
+		     const char *ref, struct rv_error **err)
 {
-	_cleanup_free_ char *path = task_store_iteration_file(st, id, iteration,
-							      TASK_FILE_CONTAINER_LOG);
+	_cleanup_free_ char *path =
+		task_store_iteration_file(st, id, iteration, TASK_FILE_CONTAINER_LOG);
 	_cleanup_free_ char *dir = fileio_dirname(path);
 	if (!fileio_is_dir(dir))
 		return 0;
@@ -231,8 +244,8 @@ int launch_remove_container(struct engine *e, const struct task_store *st, int64
 /* Remove the earlier containers of this iteration of THIS store, found by
  * label: the name alone is shared with every other project's task of the
  * same id on this engine, and their containers are not ours to touch. */
-static int remove_previous(struct engine *e, const struct task_store *st, int64_t id,
-			   int64_t n, struct rv_error **err)
+static int remove_previous(struct engine *e, const struct task_store *st, int64_t id, int64_t n,
+			   struct rv_error **err)
 {
 	_cleanup_free_ char *l_store = layout_label(LAYOUT_LABEL_STORE, st->dir);
 	_cleanup_free_ char *l_task = layout_label_id(LAYOUT_LABEL_TASK, id);
@@ -286,8 +299,8 @@ int launch_container(struct engine *e, const struct task_store *st, struct task 
 		return r;
 	_cleanup_free_ char *iter_dir = task_store_iteration_dir(st, t->id, n);
 	_cleanup_free_ char *workflow = task_store_workflow_path(st, t->id);
-	_cleanup_free_ char *checkpoint = task_store_iteration_file(st, t->id, n,
-								    TASK_FILE_CHECKPOINT);
+	_cleanup_free_ char *checkpoint =
+		task_store_iteration_file(st, t->id, n, TASK_FILE_CHECKPOINT);
 	_cleanup_free_ char *objects = NULL;
 	if (o->project_root) {
 		r = worktree_shared_objects(o->project_root, &objects, err);
@@ -306,13 +319,17 @@ int launch_container(struct engine *e, const struct task_store *st, struct task 
 		b4[2 * PATH_MAX + 32];
 	const char *binds[6 + 3] = {0}; /* + the login copies (agent_logins.h) */
 	size_t nb = 0;
-	binds[nb++] = with_ro((const char *const[]){agent, LAYOUT_CT_RUNNER, ":ro"}, b0, sizeof(b0));
-	binds[nb++] = with_ro((const char *const[]){o->workspace, LAYOUT_CT_WORKSPACE, ""}, b1, sizeof(b1));
-	binds[nb++] = with_ro((const char *const[]){iter_dir, LAYOUT_CT_OUTPUT, ""}, b2, sizeof(b2));
-	binds[nb++] = with_ro((const char *const[]){workflow, LAYOUT_CT_WORKFLOW, ":ro"}, b3,
-			      sizeof(b3));
+	binds[nb++] =
+		with_ro((const char *const[]){agent, LAYOUT_CT_RUNNER, ":ro"}, b0, sizeof(b0));
+	binds[nb++] = with_ro((const char *const[]){o->workspace, LAYOUT_CT_WORKSPACE, ""}, b1,
+			      sizeof(b1));
+	binds[nb++] =
+		with_ro((const char *const[]){iter_dir, LAYOUT_CT_OUTPUT, ""}, b2, sizeof(b2));
+	binds[nb++] =
+		with_ro((const char *const[]){workflow, LAYOUT_CT_WORKFLOW, ":ro"}, b3, sizeof(b3));
 	if (objects)
-		binds[nb++] = with_ro((const char *const[]){objects, objects, ":ro"}, b4, sizeof(b4));
+		binds[nb++] =
+			with_ro((const char *const[]){objects, objects, ":ro"}, b4, sizeof(b4));
 	binds[nb] = NULL;
 
 	const char *tool = task_get_str(t, "agent");
@@ -325,10 +342,12 @@ int launch_container(struct engine *e, const struct task_store *st, struct task 
 		n_approvals++;
 	_cleanup_free_ const char **cmd = xcalloc(24 + n_approvals, sizeof(char *));
 	static const char *const base_cmd[] = {
-		"run", LAYOUT_CT_WORKFLOW, "--output", LAYOUT_CT_OUTPUT, "--task-id", NULL,
+		"run",           LAYOUT_CT_WORKFLOW,
+		"--output",      LAYOUT_CT_OUTPUT,
+		"--task-id",     NULL,
 		"--status-file", LAYOUT_CT_OUTPUT_FILE(LAYOUT_STATUS_FILE),
 		"--inputs-json", LAYOUT_CT_OUTPUT_FILE(LAYOUT_INPUTS_FILE),
-		"--workdir", LAYOUT_CT_WORKSPACE};
+		"--workdir",     LAYOUT_CT_WORKSPACE};
 	memcpy(cmd, base_cmd, sizeof(base_cmd));
 	cmd[5] = idbuf;
 	size_t nc = ARRAY_SIZE(base_cmd);

@@ -52,7 +52,7 @@ struct launch_opts {
 	/* The git project whose object directory the workspace borrows
 	 * (mounted read-only at its own path); NULL outside git. */
 	const char *project_root;
-	bool resume;           /* pass --checkpoint when checkpoint.json exists */
+	bool resume;                /* pass --checkpoint when checkpoint.json exists */
 	bool allow_workflow_change; /* pass --allow-workflow-change (rover resume) */
 	double budget_usd;          /* > 0: pass --budget-usd (the task's, else the project's) */
 	/* The task was made by this process a moment ago, so no earlier
@@ -80,8 +80,8 @@ char *launch_container_name(int64_t id, int64_t iteration);
  * container.log, under a header line "==== container <full id>, saved <time>
  * ====" written with the first byte of output.  A container whose output is
  * already there is not saved again; a missing container is not an error. */
-int launch_save_logs(struct engine *e, const struct task_store *st, int64_t id,
-		     int64_t iteration, const char *ref, struct rv_error **err);
+int launch_save_logs(struct engine *e, const struct task_store *st, int64_t id, int64_t iteration,
+		     const char *ref, struct rv_error **err);
 
 /* Save the logs, then remove the container (force).  Missing: success. */
 int launch_remove_container(struct engine *e, const struct task_store *st, int64_t id,

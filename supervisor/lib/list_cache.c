@@ -23,7 +23,7 @@ struct entry {
 	int64_t id;
 	struct list_cache_key rec;
 	struct list_cache_key status;
-	int64_t iteration; /* > 0: live */
+	int64_t iteration;                 /* > 0: live */
 	const char *cid, *endpoint, *text; /* into buf, or owned when `owned` */
 	size_t len;
 	bool owned, used;
@@ -187,8 +187,7 @@ void list_cache_use(struct list_cache *c, int64_t id)
 		e->used = true;
 }
 
-const char *list_cache_get(struct list_cache *c, int64_t id, const struct stat *st,
-			   size_t *ret_len)
+const char *list_cache_get(struct list_cache *c, int64_t id, const struct stat *st, size_t *ret_len)
 {
 	struct list_cache_live live;
 	size_t len = 0;
@@ -268,14 +267,14 @@ int list_cache_save(struct list_cache *c, struct rv_error **err)
 		if (!e->used || !e->text)
 			continue;
 		const struct list_cache_key *r = &e->rec, *s = &e->status;
-		len += (size_t)snprintf(
-			out + len, cap - len,
-			"%" PRId64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
-			" %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRId64
-			" %zu %zu %zu\n%s\n%s\n",
-			e->id, r->dev, r->ino, r->size, r->mtime_s, r->mtime_ns, s->dev, s->ino,
-			s->size, s->mtime_s, s->mtime_ns, e->iteration, strlen(e->cid),
-			strlen(e->endpoint), e->len, e->cid, e->endpoint);
+		len += (size_t)snprintf(out + len, cap - len,
+					"%" PRId64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
+					" %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
+					" %" PRIu64 " %" PRId64 " %zu %zu %zu\n%s\n%s\n",
+					e->id, r->dev, r->ino, r->size, r->mtime_s, r->mtime_ns,
+					s->dev, s->ino, s->size, s->mtime_s, s->mtime_ns,
+					e->iteration, strlen(e->cid), strlen(e->endpoint), e->len,
+					e->cid, e->endpoint);
 		memcpy(out + len, e->text, e->len);
 		len += e->len;
 		out[len++] = '\n';

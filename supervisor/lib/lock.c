@@ -394,8 +394,9 @@ int lock_acquire(const char *iter_dir, struct lock **ret_lock, struct rv_error *
 		r = iterfile_remove(path, &rerr);
 		if (r < 0) {
 			unlink(tmp);
-			return rv_error_errno(err, -r, "cannot remove the stale resume lock '%s': %s",
-					      path, rv_error_msg(rerr));
+			return rv_error_errno(err, -r,
+					      "cannot remove the stale resume lock '%s': %s", path,
+					      rv_error_msg(rerr));
 		}
 	}
 	unlink(tmp);
@@ -444,7 +445,8 @@ int lock_drop(struct lock *l, struct rv_error **err)
 		r = rv_error_errno(err, -r, "cannot read the resume lock '%s'", l->path);
 	} else if (len == strlen(l->content) && !memcmp(buf, l->content, len)) {
 		if (unlink(l->path) < 0 && errno != ENOENT)
-			r = rv_error_errno(err, errno, "cannot remove the resume lock '%s'", l->path);
+			r = rv_error_errno(err, errno, "cannot remove the resume lock '%s'",
+					   l->path);
 	} else {
 		struct lock_content c;
 		parse_content(buf, len, &c);

@@ -59,26 +59,26 @@
 #define LOCK_MAX_BYTES 4096
 
 enum lock_state {
-	LOCK_ABSENT,            /* no lock file */
-	LOCK_HELD,              /* live holder on this host */
-	LOCK_HELD_OTHER_HOST,   /* written elsewhere, younger than 30 min */
-	LOCK_HELD_UNREADABLE,   /* unparsable but only seconds old */
-	LOCK_STALE_DEAD,        /* PID not alive */
-	LOCK_STALE_REUSED,      /* PID alive but a different process (start time) */
-	LOCK_STALE_OTHER_BOOT,  /* written before the last reboot */
-	LOCK_STALE_AGE,         /* 30 minutes old or more */
-	LOCK_STALE_FUTURE,      /* timestamp too far in the future */
-	LOCK_STALE_UNREADABLE,  /* unparsable and older than the grace period */
-	LOCK_STALE_NOT_FILE,    /* a symlink, FIFO, socket or directory: planted */
+	LOCK_ABSENT,           /* no lock file */
+	LOCK_HELD,             /* live holder on this host */
+	LOCK_HELD_OTHER_HOST,  /* written elsewhere, younger than 30 min */
+	LOCK_HELD_UNREADABLE,  /* unparsable but only seconds old */
+	LOCK_STALE_DEAD,       /* PID not alive */
+	LOCK_STALE_REUSED,     /* PID alive but a different process (start time) */
+	LOCK_STALE_OTHER_BOOT, /* written before the last reboot */
+	LOCK_STALE_AGE,        /* 30 minutes old or more */
+	LOCK_STALE_FUTURE,     /* timestamp too far in the future */
+	LOCK_STALE_UNREADABLE, /* unparsable and older than the grace period */
+	LOCK_STALE_NOT_FILE,   /* a symlink, FIFO, socket or directory: planted */
 };
 
 struct lock_info {
 	enum lock_state state;
-	bool held;          /* state is one of the LOCK_HELD* */
-	pid_t pid;          /* recorded PID, 0 when unknown */
-	int64_t since_ms;   /* recorded timestamp, else the file's mtime (epoch ms) */
-	int64_t age_ms;     /* now - since_ms (negative: in the future) */
-	char host[256];     /* recorded hostname, "" when none */
+	bool held;        /* state is one of the LOCK_HELD* */
+	pid_t pid;        /* recorded PID, 0 when unknown */
+	int64_t since_ms; /* recorded timestamp, else the file's mtime (epoch ms) */
+	int64_t age_ms;   /* now - since_ms (negative: in the future) */
+	char host[256];   /* recorded hostname, "" when none */
 };
 
 struct lock; /* opaque: the held lock */

@@ -43,16 +43,15 @@ static bool parse_duration(const char *s, int64_t *ret_ms)
 			return false; /* a unit is required: "10" alone is ambiguous */
 		}
 		s++;
-		if (__builtin_mul_overflow(v, unit, &v) || __builtin_add_overflow(total, v, &total) ||
-		    total > MAX_SINCE_MS)
+		if (__builtin_mul_overflow(v, unit, &v) ||
+		    __builtin_add_overflow(total, v, &total) || total > MAX_SINCE_MS)
 			return false;
 	}
 	*ret_ms = total;
 	return true;
 }
 
-int logsel_parse_since(const char *text, int64_t now_ms, int64_t *ret_ms,
-		       struct rv_error **err)
+int logsel_parse_since(const char *text, int64_t now_ms, int64_t *ret_ms, struct rv_error **err)
 {
 	int64_t v = 0;
 	if (text && timeutil_parse_iso(text, &v)) {
@@ -91,8 +90,7 @@ static bool copy_id(const char *p, size_t n, char *id, size_t idsz)
 	return true;
 }
 
-bool logsel_parse_header(const char *line, size_t len, char *id, size_t idsz,
-			 int64_t *ret_saved_ms)
+bool logsel_parse_header(const char *line, size_t len, char *id, size_t idsz, int64_t *ret_saved_ms)
 {
 	static const char pre[] = "==== container ", mid[] = ", saved ", post[] = " ====";
 	len = trim(line, len);

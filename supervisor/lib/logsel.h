@@ -30,8 +30,7 @@
 
 /* TIME as above into epoch ms.  -EINVAL naming the text when it is neither;
  * a duration of more than 100 years, or a time in the future, is refused. */
-int logsel_parse_since(const char *text, int64_t now_ms, int64_t *ret_ms,
-		       struct rv_error **err);
+int logsel_parse_since(const char *text, int64_t now_ms, int64_t *ret_ms, struct rv_error **err);
 
 /* A header line (len bytes, '\n' excluded or included): true with the id
  * (copied into id, at most idsz - 1 bytes) and the save time (0: not
@@ -59,7 +58,7 @@ struct logsel_ring {
 	size_t start; /* index of the oldest */
 	size_t alloc; /* slots allocated (grows up to cap) */
 	struct logsel_line *lines;
-	uint64_t pushed; /* complete lines seen */
+	uint64_t pushed;  /* complete lines seen */
 	char *partial[3]; /* an unfinished line per stream (stdout, stderr, other) */
 	size_t partial_len[3];
 };

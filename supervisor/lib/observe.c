@@ -21,10 +21,10 @@
 #include "supervisor/lib/resume.h"
 #include "supervisor/lib/worktree.h"
 
-static void reportf(observe_report_fn fn, void *ud, const char *level, int64_t id,
-		    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static void reportf(observe_report_fn fn, void *ud, const char *level, int64_t id,
-		    const char *fmt, ...)
+static void reportf(observe_report_fn fn, void *ud, const char *level, int64_t id, const char *fmt,
+		    ...) __attribute__((format(printf, 5, 6)));
+static void reportf(observe_report_fn fn, void *ud, const char *level, int64_t id, const char *fmt,
+		    ...)
 {
 	if (!fn)
 		return;
@@ -78,9 +78,9 @@ static int update_fn(struct task *t, void *userdata, struct rv_error **err)
 		struct orphan_verdict v;
 		orphan_decide(&c->obs, &v);
 		bool ch2 = false;
-		r = orphan_apply(t, &v,
-				 c->obs.container == ORPHAN_CONTAINER_EXITED ? c->obs.exit_code : -1,
-				 timeutil_now_ms(), &ch2, err);
+		r = orphan_apply(
+			t, &v, c->obs.container == ORPHAN_CONTAINER_EXITED ? c->obs.exit_code : -1,
+			timeutil_now_ms(), &ch2, err);
 		orphan_verdict_release(&v);
 		if (r < 0)
 			return r;
@@ -108,7 +108,8 @@ static void report_change(observe_report_fn report, void *ud, const struct task 
 	if (s == TASK_FAILED)
 		reportf(report, ud, "warn", t->id,
 			"Task %lld marked as FAILED: %s. Use \"rover resume %lld\" to continue.",
-			(long long)t->id, task_error(t) ? task_error(t) : "failed", (long long)t->id);
+			(long long)t->id, task_error(t) ? task_error(t) : "failed",
+			(long long)t->id);
 	else if (s == TASK_PAUSED)
 		reportf(report, ud, "info", t->id, "Task %lld is PAUSED: %s", (long long)t->id,
 			task_error(t) ? task_error(t) : "paused");
@@ -125,8 +126,9 @@ static int apply(const struct task_store *st, struct task **t, struct refresh_ct
 	struct task *fresh = NULL;
 	_cleanup_error_ struct rv_error *err = NULL;
 	if (task_store_update(st, (*t)->id, update_fn, c, &fresh, &err) < 0) {
-		reportf(report, ud, "warn", (*t)->id, "Failed to update the status of task %lld: %s",
-			(long long)(*t)->id, rv_error_msg(err));
+		reportf(report, ud, "warn", (*t)->id,
+			"Failed to update the status of task %lld: %s", (long long)(*t)->id,
+			rv_error_msg(err));
 		return 0;
 	}
 	replace(t, fresh);
@@ -171,7 +173,7 @@ static int64_t started_ms(const struct task *t)
 
 /* One endpoint's listing, shared by the tasks started on it. */
 struct endpoint {
-	char *uri; /* NULL: tasks that recorded no engine */
+	char *uri;         /* NULL: tasks that recorded no engine */
 	long long task_id; /* the first task naming uri, for messages */
 	struct engine *engine;
 	struct rv_error *err;
@@ -183,7 +185,8 @@ struct endpoint {
 static struct endpoint *endpoint_for(struct endpoint **eps, size_t *n, const char *uri)
 {
 	for (size_t i = 0; i < *n; i++)
-		if ((!uri && !(*eps)[i].uri) || (uri && (*eps)[i].uri && !strcmp(uri, (*eps)[i].uri)))
+		if ((!uri && !(*eps)[i].uri) ||
+		    (uri && (*eps)[i].uri && !strcmp(uri, (*eps)[i].uri)))
 			return &(*eps)[i];
 	*eps = xrealloc(*eps, (*n + 1) * sizeof(**eps));
 	struct endpoint *e = &(*eps)[(*n)++];
@@ -337,8 +340,8 @@ static int settle_interrupted_start(const struct task_store *st, struct task **t
 	_cleanup_error_ struct rv_error *err = NULL;
 	if (resume_recover(st, (*t)->id, &a, &err) < 0) {
 		reportf(report, ud, "warn", (*t)->id,
-			"Could not settle the interrupted start of task %lld: %s", (long long)(*t)->id,
-			rv_error_msg(err));
+			"Could not settle the interrupted start of task %lld: %s",
+			(long long)(*t)->id, rv_error_msg(err));
 		return 0;
 	}
 	if (a == RECOVER_NONE || a == RECOVER_WAIT)
@@ -346,8 +349,8 @@ static int settle_interrupted_start(const struct task_store *st, struct task **t
 	if (a == RECOVER_ROLLBACK) {
 		/* A start killed while it made the workspace leaves a half-made one
 		 * beside it; only the task's own workspace path is looked at. */
-		_cleanup_free_ char *own = xasprintf("%s/workspaces/%lld", st->dir,
-						     (long long)(*t)->id);
+		_cleanup_free_ char *own =
+			xasprintf("%s/workspaces/%lld", st->dir, (long long)(*t)->id);
 		worktree_discard_partial(own);
 	}
 	struct task *fresh = NULL;
@@ -434,8 +437,8 @@ static void save_finished_logs(const struct task_store *st, const struct task *t
  * container could make it a repository whose hooks and fsmonitor the user's
  * next git (or shell prompt) would run.  A .git that appeared there since
  * the task's container started is moved aside, never followed or used. */
-static void quarantine_planted_git(const char *root, const struct task *t,
-				   observe_report_fn report, void *ud)
+static void quarantine_planted_git(const char *root, const struct task *t, observe_report_fn report,
+				   void *ud)
 {
 	_cleanup_free_ char *dotgit = fileio_join(root, ".git");
 	struct stat s;
@@ -445,8 +448,9 @@ static void quarantine_planted_git(const char *root, const struct task *t,
 	int64_t changed_ms = (int64_t)s.st_ctim.tv_sec * 1000 + s.st_ctim.tv_nsec / 1000000;
 	if (changed_ms + 1000 < since)
 		return; /* there before the task ran: the user's own */
-	_cleanup_free_ char *aside = xasprintf("%s.rover-quarantine-%lld-%lld", dotgit,
-					       (long long)t->id, (long long)(timeutil_now_ms() / 1000));
+	_cleanup_free_ char *aside =
+		xasprintf("%s.rover-quarantine-%lld-%lld", dotgit, (long long)t->id,
+			  (long long)(timeutil_now_ms() / 1000));
 	if (rename(dotgit, aside) < 0)
 		reportf(report, ud, "warn", t->id,
 			"Task %lld's container created '%s', which the host's git would obey; "
@@ -530,15 +534,14 @@ static bool lock_present(const struct task_store *st, int tasks_dfd, int64_t id,
 			 (long long)iteration, LOCK_FILE_NAME);
 		return fstatat(tasks_dfd, rel, &ls, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT;
 	}
-	_cleanup_free_ char *path = task_store_iteration_file(st, id, iteration,
-							      TASK_FILE_RESUME_LOCK);
+	_cleanup_free_ char *path =
+		task_store_iteration_file(st, id, iteration, TASK_FILE_RESUME_LOCK);
 	return lstat(path, &ls) == 0 || errno != ENOENT;
 }
 
-int observe_unchanged_running(const struct task_store *st, struct observe_engines *e,
-			      int tasks_dfd, int64_t id, int64_t iteration,
-			      const char *container_id, const char *endpoint,
-			      observe_report_fn report, void *userdata)
+int observe_unchanged_running(const struct task_store *st, struct observe_engines *e, int tasks_dfd,
+			      int64_t id, int64_t iteration, const char *container_id,
+			      const char *endpoint, observe_report_fn report, void *userdata)
 {
 	if (!container_id || !*container_id)
 		return 0; /* an interrupted start: observe_tasks settles it */

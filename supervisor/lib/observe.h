@@ -54,10 +54,9 @@ int observe_tasks_with(const struct task_store *st, struct task_list *list, unsi
  * is gone, or it recorded none.  Costs no file access but the engine's one
  * listing per pass (and, for the warning, a look for a resume lock relative
  * to tasks_dfd, the store's tasks/ directory; -1: by path). */
-int observe_unchanged_running(const struct task_store *st, struct observe_engines *e,
-			      int tasks_dfd, int64_t id, int64_t iteration,
-			      const char *container_id, const char *endpoint,
-			      observe_report_fn report, void *userdata);
+int observe_unchanged_running(const struct task_store *st, struct observe_engines *e, int tasks_dfd,
+			      int64_t id, int64_t iteration, const char *container_id,
+			      const char *endpoint, observe_report_fn report, void *userdata);
 
 /* Observe one task (*t is replaced when it changed). */
 int observe_task(const struct task_store *st, struct task **t, unsigned flags,

@@ -8,8 +8,8 @@
 
 enum orphan_container orphan_container_from_state(const char *state)
 {
-	static const char *const alive[] = {"running", "created", "restarting", "paused",
-					    "configured", "initialized"};
+	static const char *const alive[] = {"running", "created",    "restarting",
+					    "paused",  "configured", "initialized"};
 	if (!state)
 		return ORPHAN_CONTAINER_UNKNOWN;
 	for (size_t i = 0; i < ARRAY_SIZE(alive); i++)
@@ -58,10 +58,10 @@ void orphan_decide(const struct orphan_observation *o, struct orphan_verdict *re
 		return;
 	case 137:
 		ret->action = ORPHAN_MARK_FAILED;
-		ret->message = xstrdup(o->oom_killed
-					       ? "Container was killed: out of memory (exit 137)"
-					       : "Container was killed (SIGKILL, exit 137): killed from "
-						 "outside, or its engine restarted");
+		ret->message = xstrdup(
+			o->oom_killed ? "Container was killed: out of memory (exit 137)"
+				      : "Container was killed (SIGKILL, exit 137): killed from "
+					"outside, or its engine restarted");
 		return;
 	case 143:
 		ret->action = ORPHAN_MARK_FAILED;
@@ -71,8 +71,8 @@ void orphan_decide(const struct orphan_observation *o, struct orphan_verdict *re
 	default:
 		ret->action = ORPHAN_MARK_FAILED;
 		if (o->runner_said && *o->runner_said)
-			ret->message = xasprintf("runner exited %d: %s", o->exit_code,
-						 o->runner_said);
+			ret->message =
+				xasprintf("runner exited %d: %s", o->exit_code, o->runner_said);
 		else
 			ret->message = xasprintf("Container exited unexpectedly with code %d "
 						 "(possible crash or system restart)",
@@ -109,9 +109,10 @@ int orphan_apply(struct task *t, const struct orphan_verdict *v, int exit_code, 
 		return r;
 	if (v->action != ORPHAN_MARK_FAILED || exit_code >= 0)
 		task_set_int(t, "exitCode", exit_code);
-	task_set_str(t, "executionStatus", v->action == ORPHAN_MARK_COMPLETED ? "completed"
-					   : v->action == ORPHAN_MARK_PAUSED  ? "paused"
-									      : "failed");
+	task_set_str(t, "executionStatus",
+		     v->action == ORPHAN_MARK_COMPLETED ? "completed"
+		     : v->action == ORPHAN_MARK_PAUSED  ? "paused"
+							: "failed");
 	*ret_changed = true;
 	return 0;
 }

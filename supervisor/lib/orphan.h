@@ -29,10 +29,10 @@ enum orphan_container {
 };
 
 struct orphan_observation {
-	enum task_status status;  /* after reconcile_from_status() */
+	enum task_status status; /* after reconcile_from_status() */
 	bool has_container_id;
-	bool resume_lock_held;    /* a resume is starting it right now */
-	int64_t started_ms;       /* lastRestartAt / startedAt / runningAt, whichever is latest */
+	bool resume_lock_held; /* a resume is starting it right now */
+	int64_t started_ms;    /* lastRestartAt / startedAt / runningAt, whichever is latest */
 	int64_t now_ms;
 	enum orphan_container container;
 	int exit_code;

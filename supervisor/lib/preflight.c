@@ -14,10 +14,11 @@ int preflight_image(struct engine *e, const char *image, struct engine_image_inf
 	struct engine_image_info info = {0};
 	int r = engine_image_inspect(e, image, &info, err);
 	if (r == -ENOENT)
-		return rv_error_set(err, ENOENT,
-				    "image '%s' is not on the %s engine at %s: build or pull it, or "
-				    "choose another with --image",
-				    image, engine_kind_name(engine_get_kind(e)), engine_get_uri(e));
+		return rv_error_set(
+			err, ENOENT,
+			"image '%s' is not on the %s engine at %s: build or pull it, or "
+			"choose another with --image",
+			image, engine_kind_name(engine_get_kind(e)), engine_get_uri(e));
 	if (r < 0)
 		return r;
 	if (ret)
@@ -39,10 +40,11 @@ int preflight_inputs(const struct workflow *wf, const char *wf_name, struct json
 			continue;
 		if (!have && !in->default_value) {
 			const char *about = in->description ? in->description : in->label;
-			return rv_error_set(err, EINVAL,
-					    "workflow '%s' needs input '%s'%s%s%s: pass -i %s=VALUE",
-					    wf_name, in->name, about ? " (" : "", about ? about : "",
-					    about ? ")" : "", in->name);
+			return rv_error_set(
+				err, EINVAL,
+				"workflow '%s' needs input '%s'%s%s%s: pass -i %s=VALUE", wf_name,
+				in->name, about ? " (" : "", about ? about : "", about ? ")" : "",
+				in->name);
 		}
 		return rv_error_set(err, -r, "workflow '%s': %s", wf_name, rv_error_msg(e));
 	}

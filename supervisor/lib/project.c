@@ -44,8 +44,7 @@ static int absolute_dir(const char *start, char **ret, struct rv_error **err)
 	return 0;
 }
 
-int project_find_root(const char *start, char **ret_root, bool *ret_is_git,
-		      struct rv_error **err)
+int project_find_root(const char *start, char **ret_root, bool *ret_is_git, struct rv_error **err)
 {
 	_cleanup_free_ char *dir = NULL;
 	int r = absolute_dir(start, &dir, err);
@@ -105,8 +104,9 @@ static int check_range(int64_t v, int64_t lo, int64_t hi, const char *where, con
 		       struct rv_error **err)
 {
 	if (v < lo || v > hi)
-		return rv_error_set(err, EINVAL, "%s: %s must be an integer from %lld to %lld (got %lld)",
-				    where, name, (long long)lo, (long long)hi, (long long)v);
+		return rv_error_set(err, EINVAL,
+				    "%s: %s must be an integer from %lld to %lld (got %lld)", where,
+				    name, (long long)lo, (long long)hi, (long long)v);
 	return 0;
 }
 
@@ -125,9 +125,8 @@ static int json_retry_int(struct json_object *retry, const char *key, const char
 }
 
 static int settings_from_text(const char *buf, size_t len, const char *what,
-			      struct project_settings *s, int64_t *max, int64_t *base,
-			      int64_t *cap, int64_t *max_running, int64_t *stall,
-			      struct rv_error **err);
+			      struct project_settings *s, int64_t *max, int64_t *base, int64_t *cap,
+			      int64_t *max_running, int64_t *stall, struct rv_error **err);
 
 /* A top-level integer setting; absent or null keeps *val. */
 static int json_top_int(struct json_object *obj, const char *key, int64_t lo, int64_t hi,
@@ -168,9 +167,8 @@ static int read_settings_file(const char *root, struct project_settings *s, int6
 }
 
 static int settings_from_text(const char *buf, size_t len, const char *what,
-			      struct project_settings *s, int64_t *max, int64_t *base,
-			      int64_t *cap, int64_t *max_running, int64_t *stall,
-			      struct rv_error **err)
+			      struct project_settings *s, int64_t *max, int64_t *base, int64_t *cap,
+			      int64_t *max_running, int64_t *stall, struct rv_error **err)
 {
 	_cleanup_json_ struct json_object *obj = NULL;
 	int r = jsonutil_parse(buf, len, what, &obj, err);
@@ -188,7 +186,8 @@ static int settings_from_text(const char *buf, size_t len, const char *what,
 			s->agent_image = xstrdup(json_object_get_string(v));
 	}
 	if (json_object_object_get_ex(obj, "agent", &v) && v) {
-		if (!json_object_is_type(v, json_type_string) || !agent_tool_is_known(json_object_get_string(v)))
+		if (!json_object_is_type(v, json_type_string) ||
+		    !agent_tool_is_known(json_object_get_string(v)))
 			return rv_error_set(err, EINVAL,
 					    "%s: agent must be one of claude, codex, gemini, qwen, "
 					    "opencode, cursor",
@@ -202,7 +201,8 @@ static int settings_from_text(const char *buf, size_t len, const char *what,
 		    (r = json_retry_int(v, "baseSeconds", what, base, err)) < 0 ||
 		    (r = json_retry_int(v, "capSeconds", what, cap, err)) < 0)
 			return r;
-		if ((r = check_range(*max, 0, PROJECT_RETRY_MAX_LIMIT, what, "retry.max", err)) < 0 ||
+		if ((r = check_range(*max, 0, PROJECT_RETRY_MAX_LIMIT, what, "retry.max", err)) <
+			    0 ||
 		    (r = check_range(*base, 1, PROJECT_RETRY_CAP_LIMIT, what, "retry.baseSeconds",
 				     err)) < 0 ||
 		    (r = check_range(*cap, 1, PROJECT_RETRY_CAP_LIMIT, what, "retry.capSeconds",
@@ -226,8 +226,8 @@ static int settings_from_text(const char *buf, size_t len, const char *what,
 			if (!json_object_is_type(lim, json_type_int))
 				return rv_error_set(err, EINVAL, "%s: %s must be an integer", what,
 						    name);
-			if ((r = check_range(json_object_get_int64(lim), 0, PROJECT_MAX_RUNNING_LIMIT,
-					     what, name, err)) < 0)
+			if ((r = check_range(json_object_get_int64(lim), 0,
+					     PROJECT_MAX_RUNNING_LIMIT, what, name, err)) < 0)
 				return r;
 			*slot = (int)json_object_get_int64(lim);
 		}
@@ -236,17 +236,19 @@ static int settings_from_text(const char *buf, size_t len, const char *what,
 		return r;
 	}
 	if ((r = json_top_int(obj, "stallSeconds", 0, PROJECT_RETRY_CAP_LIMIT, what, stall, err)) <
-		    0)
+	    0)
 		return r;
 	struct json_object *bu = NULL;
 	if (json_object_object_get_ex(obj, "budgetUsd", &bu) && bu) {
 		double d = json_object_get_double(bu);
-		if ((!json_object_is_type(bu, json_type_double) && !json_object_is_type(bu, json_type_int)) ||
+		if ((!json_object_is_type(bu, json_type_double) &&
+		     !json_object_is_type(bu, json_type_int)) ||
 		    !(d > 0) || d > PROJECT_BUDGET_LIMIT_USD)
-			return rv_error_set(err, EINVAL,
-					    "%s: budgetUsd must be a number of dollars above 0 and at "
-					    "most %d",
-					    what, PROJECT_BUDGET_LIMIT_USD);
+			return rv_error_set(
+				err, EINVAL,
+				"%s: budgetUsd must be a number of dollars above 0 and at "
+				"most %d",
+				what, PROJECT_BUDGET_LIMIT_USD);
 		s->budget_usd = d;
 	}
 	struct json_object *pw = NULL;
@@ -265,8 +267,9 @@ static int env_int(const char *name, int64_t lo, int64_t hi, int64_t *val, struc
 		return 0;
 	int64_t v;
 	if (!parse_int64(s, &v))
-		return rv_error_set(err, EINVAL, "environment variable %s must be an integer, not '%.64s'",
-				    name, s);
+		return rv_error_set(err, EINVAL,
+				    "environment variable %s must be an integer, not '%.64s'", name,
+				    s);
 	_cleanup_free_ char *where = xasprintf("environment variable %s", name);
 	int r = check_range(v, lo, hi, "invalid setting", where, err);
 	if (r < 0)
@@ -292,10 +295,11 @@ int project_load_settings(const char *root, struct project_settings *ret, struct
 	if (r >= 0)
 		r = env_int("ROVER_STALL_SECONDS", 0, PROJECT_RETRY_CAP_LIMIT, &stall, err);
 	if (r >= 0 && base > cap)
-		r = rv_error_set(err, EINVAL,
-				 "invalid retry settings: baseSeconds (%lld) is larger than capSeconds "
-				 "(%lld); check %s/%s and ROVER_RETRY_*_SECONDS",
-				 (long long)base, (long long)cap, root, PROJECT_SETTINGS_FILE);
+		r = rv_error_set(
+			err, EINVAL,
+			"invalid retry settings: baseSeconds (%lld) is larger than capSeconds "
+			"(%lld); check %s/%s and ROVER_RETRY_*_SECONDS",
+			(long long)base, (long long)cap, root, PROJECT_SETTINGS_FILE);
 	if (r < 0) {
 		project_settings_release(&s);
 		return r;
@@ -494,7 +498,8 @@ enum project_legacy project_legacy_store(const struct project *p, char **ret_det
 		return unproven(ret_detail, "'git ls-files' could not tell whether it is tracked");
 	if (tracked && *tracked) {
 		if (ret_detail)
-			*ret_detail = xstrdup("it is tracked by git, so it came with the repository");
+			*ret_detail =
+				xstrdup("it is tracked by git, so it came with the repository");
 		return PROJECT_LEGACY_SHIPPED;
 	}
 	if (S_ISLNK(st.st_mode) || !S_ISDIR(st.st_mode))
@@ -581,8 +586,8 @@ static size_t repoint(const struct project *p, const char *old, struct project_m
 		    task_store_update(st, l.entries[i].id, rewrite_fn, &c, &t, NULL) < 0)
 			continue;
 		const char *wt = task_get_str(t, "worktreePath");
-		_cleanup_free_ char *want = xasprintf("%s/workspaces/%lld", p->store_dir,
-						      (long long)l.entries[i].id);
+		_cleanup_free_ char *want =
+			xasprintf("%s/workspaces/%lld", p->store_dir, (long long)l.entries[i].id);
 		/* Only linked worktrees (a .git file) have anything to repair. */
 		_cleanup_free_ char *dotgit = fileio_join(want, ".git");
 		struct stat sb;
@@ -595,10 +600,11 @@ static size_t repoint(const struct project *p, const char *old, struct project_m
 		_cleanup_error_ struct rv_error *e = NULL;
 		if (worktree_git(p->root, argv, NULL, &e) < 0)
 			say(m, true,
-			    xasprintf("rover moved its task store from %s to %s, but 'git worktree "
-				      "repair' failed (%s); run 'git worktree repair %s/workspaces/*' "
-				      "in %s",
-				      old, p->store_dir, rv_error_msg(e), p->store_dir, p->root));
+			    xasprintf(
+				    "rover moved its task store from %s to %s, but 'git worktree "
+				    "repair' failed (%s); run 'git worktree repair %s/workspaces/*' "
+				    "in %s",
+				    old, p->store_dir, rv_error_msg(e), p->store_dir, p->root));
 	}
 	for (size_t i = 0; i < n; i++)
 		free(paths[i]);
@@ -651,8 +657,9 @@ static int move_store(const char *old, const char *to, struct rv_error **err)
 	}
 	r = fileio_remove_tree(old, err);
 	if (r < 0)
-		return rv_error_wrap(err, "the store was copied to '%s', but the old one could not be "
-					  "removed; remove '%s' yourself",
+		return rv_error_wrap(err,
+				     "the store was copied to '%s', but the old one could not be "
+				     "removed; remove '%s' yourself",
 				     to, old);
 	return 0;
 }
@@ -755,8 +762,7 @@ int project_migrate_store(const struct project *p, struct project_migration *ret
 	return 0;
 }
 
-int project_settings_read_json(const char *root, struct json_object **ret,
-			       struct rv_error **err)
+int project_settings_read_json(const char *root, struct json_object **ret, struct rv_error **err)
 {
 	_cleanup_free_ char *path = fileio_join(root, PROJECT_SETTINGS_FILE);
 	_cleanup_free_ char *buf = NULL;

@@ -92,12 +92,12 @@ struct project_settings {
 	/* rover.json has "hooks": never used (commands a repository names must
 	 * not run on the user's machine; hooks.h), but reported. */
 	bool repo_hooks_ignored;
-	int max_running;       /* 0: no limit */
+	int max_running;        /* 0: no limit */
 	int max_running_docker; /* per engine kind; 0: no limit of its own */
 	int max_running_podman;
-	int64_t stall_seconds; /* 0: no stall detection */
+	int64_t stall_seconds;              /* 0: no stall detection */
 	struct pause_windows pause_windows; /* rover.json "pauseWindows" (windows.h) */
-	double budget_usd;     /* rover.json "budgetUsd": each task's default (0: none) */
+	double budget_usd; /* rover.json "budgetUsd": each task's default (0: none) */
 };
 
 struct project {
@@ -106,7 +106,7 @@ struct project {
 	/* static: how store_dir was chosen: "ROVER_STORE", "XDG_DATA_HOME"
 	 * or "HOME" */
 	const char *store_source;
-	bool is_git;     /* root holds .git */
+	bool is_git; /* root holds .git */
 	struct project_settings settings;
 };
 
@@ -121,8 +121,7 @@ enum project_legacy {
 /* Find the project root from start (absolute or relative to the cwd; NULL:
  * the cwd).  *ret_root is absolute and newly allocated; *ret_is_git tells
  * whether a .git was found (may be NULL). */
-int project_find_root(const char *start, char **ret_root, bool *ret_is_git,
-		      struct rv_error **err);
+int project_find_root(const char *start, char **ret_root, bool *ret_is_git, struct rv_error **err);
 
 /* Read settings from <root>/rover.json (missing file: defaults) and apply the
  * environment overrides.  *ret is filled only on success; release it with
@@ -160,9 +159,9 @@ enum project_legacy project_legacy_store(const struct project *p, char **ret_det
 
 /* What project_migrate_store() did, for the command to print. */
 struct project_migration {
-	bool migrated;  /* the old store was moved to store_dir */
-	char *message;  /* one line, or NULL: nothing to say */
-	bool warning;   /* message is a warning (else information) */
+	bool migrated; /* the old store was moved to store_dir */
+	char *message; /* one line, or NULL: nothing to say */
+	bool warning;  /* message is a warning (else information) */
 };
 
 /* Move a PROJECT_LEGACY_OURS store to store_dir: refused (a warning, the
@@ -184,8 +183,7 @@ void project_migration_release(struct project_migration *m);
 /* rover.json as a JSON object (read up to PROJECT_SETTINGS_MAX_BYTES):
  * -ENOENT when there is none; -EBADMSG/-EINVAL naming the file when it is
  * not one JSON object.  Used to keep the keys init does not set. */
-int project_settings_read_json(const char *root, struct json_object **ret,
-			       struct rv_error **err);
+int project_settings_read_json(const char *root, struct json_object **ret, struct rv_error **err);
 
 /* Pure: the rover.json `rover init` writes - a deep copy of existing (NULL:
  * a new object) with "agentImage" = image, "agent" = agent when not NULL,

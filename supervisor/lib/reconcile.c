@@ -11,15 +11,15 @@
 #include "common/jsonutil.h"
 #include "supervisor/lib/iterfile.h"
 
-enum task_pause_reason reconcile_pause_reason(const struct task *t,
-					      enum task_pause_reason claimed)
+enum task_pause_reason reconcile_pause_reason(const struct task *t, enum task_pause_reason claimed)
 {
 	if (claimed == TASK_PAUSE_APPROVAL)
 		return claimed;
 	enum task_pause_reason asked = TASK_PAUSE_NONE;
 	struct json_object *req = jsonutil_get_obj(task_json(t), "pauseRequested");
 	if (req && task_pause_reason_parse(jsonutil_get_str(req, "reason"), &asked) &&
-	    (asked == TASK_PAUSE_OPERATOR || asked == TASK_PAUSE_DRAIN || asked == TASK_PAUSE_WINDOW))
+	    (asked == TASK_PAUSE_OPERATOR || asked == TASK_PAUSE_DRAIN ||
+	     asked == TASK_PAUSE_WINDOW))
 		return asked;
 	if (claimed == TASK_PAUSE_OPERATOR || claimed == TASK_PAUSE_DRAIN ||
 	    claimed == TASK_PAUSE_WINDOW)
@@ -32,8 +32,9 @@ enum task_pause_reason reconcile_pause_reason(const struct task *t,
 static void set_approval_request(struct task *t, const struct status_view *sv)
 {
 	const char *step = sv->breakpoint;
-	if (task_pause_reason(t) != TASK_PAUSE_APPROVAL || !step || !*step ||
-	    strlen(step) > 128 || step[strspn(step, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")]) {
+	if (task_pause_reason(t) != TASK_PAUSE_APPROVAL || !step || !*step || strlen(step) > 128 ||
+	    step[strspn(step,
+			"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")]) {
 		json_object_object_del(task_json(t), "approvalRequest");
 		return;
 	}

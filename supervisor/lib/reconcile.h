@@ -36,7 +36,6 @@ int reconcile_from_status(struct task *t, const char *status_path, int64_t now_m
  * drain) wins, so `rover resume --all` finds what it paused; and the
  * host's own reasons claimed by a container (operator, drain) become
  * signal: a container cannot have itself resumed by `rover resume --all`. */
-enum task_pause_reason reconcile_pause_reason(const struct task *t,
-					      enum task_pause_reason claimed);
+enum task_pause_reason reconcile_pause_reason(const struct task *t, enum task_pause_reason claimed);
 
 #endif

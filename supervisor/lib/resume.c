@@ -89,7 +89,7 @@ static bool is_finished(enum task_status s)
 
 static const char *mode_name(enum resume_mode m)
 {
-	return m == RESUME_AUTO	     ? "auto"
+	return m == RESUME_AUTO      ? "auto"
 	       : m == RESUME_START   ? "start"
 	       : m == RESUME_ITERATE ? "iterate"
 				     : "manual";
@@ -157,8 +157,8 @@ static bool marker_get(const struct task *t, struct prev_state *p)
 			p->status = TASK_FAILED;
 		if (!jsonutil_get_int64(m, "iteration", &p->iteration) || p->iteration < 1)
 			p->iteration = 0;
-	} else if (!ok ||
-		   (p->status != TASK_PAUSED && p->status != TASK_FAILED && p->status != TASK_NEW)) {
+	} else if (!ok || (p->status != TASK_PAUSED && p->status != TASK_FAILED &&
+			   p->status != TASK_NEW)) {
 		p->status = TASK_FAILED;
 	}
 	s = jsonutil_get_str(m, "error");
@@ -211,10 +211,11 @@ static int restore_prev(struct task *t, const struct prev_state *p, const char *
 		if (r < 0)
 			return r;
 		/* NEW takes no error through task_set_status: set it after. */
-		task_set_str(t, "error",
-			     fallback ? fallback
-				      : "task creation was interrupted before its container started; "
-					"run 'rover restart' to start it");
+		task_set_str(
+			t, "error",
+			fallback ? fallback
+				 : "task creation was interrupted before its container started; "
+				   "run 'rover restart' to start it");
 		task_set_str(t, "executionStatus", NULL);
 		marker_clear(t);
 		return 0;
@@ -255,9 +256,10 @@ char *resume_iterate_refusal(const struct task *t, int64_t from)
 				 "to finish (rover logs -f %lld) or stop it (rover stop %lld)",
 				 id, task_status_name(s), id, id);
 	if (s == TASK_PAUSED)
-		return xasprintf("Cannot iterate over a paused task: task %lld is PAUSED; resume it "
-				 "first (rover resume %lld), or stop it (rover stop %lld)",
-				 id, id, id);
+		return xasprintf(
+			"Cannot iterate over a paused task: task %lld is PAUSED; resume it "
+			"first (rover resume %lld), or stop it (rover stop %lld)",
+			id, id, id);
 	if (!is_finished(s))
 		return xasprintf("Task %lld has not run yet (%s): start it with rover restart %lld",
 				 id, task_status_name(s), id);
@@ -398,7 +400,8 @@ static int recover_locked(const struct task_store *st, struct task **t, int64_t 
 	if (c.action == RECOVER_START) {
 		if (engine_container_start(e, cid, &eerr) < 0) {
 			/* It cannot run: make room for a fresh one and undo. */
-			(void)launch_remove_container(e, st, (*t)->id, task_iterations(*t), cid, NULL);
+			(void)launch_remove_container(e, st, (*t)->id, task_iterations(*t), cid,
+						      NULL);
 			c.action = RECOVER_ROLLBACK;
 		}
 	}
@@ -415,8 +418,9 @@ static int recover_locked(const struct task_store *st, struct task **t, int64_t 
 			c.action = RECOVER_NONE;
 	} else if (c.action == RECOVER_WAIT && eerr && err) {
 		*err = TAKE_PTR(eerr);
-		rv_error_wrap(err, "cannot tell whether the interrupted resume of task %lld "
-				   "started its container",
+		rv_error_wrap(err,
+			      "cannot tell whether the interrupted resume of task %lld "
+			      "started its container",
 			      (long long)(*t)->id);
 	}
 	engine_free(e);
@@ -494,12 +498,13 @@ static int mark_fn(struct task *t, void *userdata, struct rv_error **err)
 	/* A breakpoint passes only on a person's word (approval.h): a resume
 	 * would only bring the runner back to it. */
 	const char *bp = NULL;
-	if (c->o->mode != RESUME_START && approval_waiting(t, &bp) && !(bp && approval_given(t, bp))) {
-		c->not_resumable = xasprintf("Task %lld is waiting for approval at breakpoint '%s': "
-					     "approve or reject it (rover approve %lld [--message "
-					     "TEXT], rover reject %lld)",
-					     (long long)t->id, bp ? bp : "?", (long long)t->id,
-					     (long long)t->id);
+	if (c->o->mode != RESUME_START && approval_waiting(t, &bp) &&
+	    !(bp && approval_given(t, bp))) {
+		c->not_resumable = xasprintf(
+			"Task %lld is waiting for approval at breakpoint '%s': "
+			"approve or reject it (rover approve %lld [--message "
+			"TEXT], rover reject %lld)",
+			(long long)t->id, bp ? bp : "?", (long long)t->id, (long long)t->id);
 		return TASK_UPDATE_SKIP;
 	}
 	prev_release(&c->prev);
@@ -515,8 +520,8 @@ static int mark_fn(struct task *t, void *userdata, struct rv_error **err)
 	}
 	if (c->o->mode == RESUME_AUTO) {
 		if (!retry_apply_attempt(t, c->o->policy, c->now_ms)) {
-			c->not_resumable = xasprintf("Task %lld has no automatic retry due",
-						     (long long)t->id);
+			c->not_resumable =
+				xasprintf("Task %lld has no automatic retry due", (long long)t->id);
 			return TASK_UPDATE_SKIP;
 		}
 	} else if (c->o->mode == RESUME_MANUAL || c->o->mode == RESUME_ITERATE) {
@@ -524,8 +529,8 @@ static int mark_fn(struct task *t, void *userdata, struct rv_error **err)
 	}
 	/* status.json first: if description.json were written first, an
 	 * observer could read the old "paused" for the new IN_PROGRESS. */
-	_cleanup_free_ char *status = task_store_iteration_file(c->st, t->id, task_iterations(t),
-								TASK_FILE_STATUS);
+	_cleanup_free_ char *status =
+		task_store_iteration_file(c->st, t->id, task_iterations(t), TASK_FILE_STATUS);
 	char idbuf[32];
 	snprintf(idbuf, sizeof(idbuf), "%lld", (long long)t->id);
 	c->sf = status_file_free(c->sf);
@@ -626,10 +631,9 @@ static void fail_and_restore(const struct task_store *st, int64_t id, struct mar
 		     rv_error_msg(cause));
 }
 
-static void not_resumable(struct resume_outcome *ret, struct rv_error **err, const char *fmt,
-			  ...) __attribute__((format(printf, 3, 4)));
-static void not_resumable(struct resume_outcome *ret, struct rv_error **err, const char *fmt,
-			  ...)
+static void not_resumable(struct resume_outcome *ret, struct rv_error **err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void not_resumable(struct resume_outcome *ret, struct rv_error **err, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -649,8 +653,9 @@ static char *workspace_of(const struct project *p, const struct task_store *st,
 		return NULL;
 	const char *wt = task_get_str(t, "worktreePath");
 	if (!(wt && *wt) && p->is_git) {
-		rv_error_set(err, EPERM, "task %lld records no workspace; refusing to mount the "
-					 "project itself",
+		rv_error_set(err, EPERM,
+			     "task %lld records no workspace; refusing to mount the "
+			     "project itself",
 			     (long long)t->id);
 		return NULL;
 	}
@@ -667,8 +672,8 @@ static int iterate_files(const struct task_store *st, int64_t id, int64_t n,
 {
 	_cleanup_free_ char *cp = task_store_iteration_file(st, id, n, TASK_FILE_CHECKPOINT);
 	if (iterfile_exists(cp)) {
-		_cleanup_free_ char *aside = xasprintf("%s.abandoned-%lld", cp,
-						       (long long)timeutil_now_ms());
+		_cleanup_free_ char *aside =
+			xasprintf("%s.abandoned-%lld", cp, (long long)timeutil_now_ms());
 		if (rename(cp, aside) < 0)
 			return rv_error_errno(err, errno, "cannot move '%s' aside", cp);
 	}
@@ -697,15 +702,17 @@ static int resume_locked(const struct project *p, const struct task_store *st, i
 		if (r < 0 || ret->recovered == RECOVER_WAIT) {
 			ret->result = RESUME_FAILED;
 			*err = TAKE_PTR(rerr);
-			rv_error_wrap(err, "an interrupted resume of task %lld could not be settled",
+			rv_error_wrap(err,
+				      "an interrupted resume of task %lld could not be settled",
 				      (long long)id);
 			return 0;
 		}
 		if (ret->recovered == RECOVER_ADOPT || ret->recovered == RECOVER_START) {
-			not_resumable(ret, err,
-				      "Task %lld is running again: an interrupted resume had already "
-				      "started its container",
-				      (long long)id);
+			not_resumable(
+				ret, err,
+				"Task %lld is running again: an interrupted resume had already "
+				"started its container",
+				(long long)id);
 			return 0;
 		}
 	}
@@ -752,11 +759,11 @@ static int resume_locked(const struct project *p, const struct task_store *st, i
 	ret->task = marked;
 	ret->previous = mc.prev.status;
 
-	_cleanup_free_ char *pause_req = task_store_iteration_file(st, id, task_iterations(marked),
-								   TASK_FILE_PAUSE_REQUEST);
+	_cleanup_free_ char *pause_req =
+		task_store_iteration_file(st, id, task_iterations(marked), TASK_FILE_PAUSE_REQUEST);
 	(void)iterfile_remove(pause_req, NULL); /* a drain request of the run that paused */
-	_cleanup_free_ char *checkpoint = task_store_iteration_file(
-		st, id, task_iterations(marked), TASK_FILE_CHECKPOINT);
+	_cleanup_free_ char *checkpoint =
+		task_store_iteration_file(st, id, task_iterations(marked), TASK_FILE_CHECKPOINT);
 	ret->had_checkpoint = iterfile_exists(checkpoint);
 
 	_cleanup_error_ struct rv_error *cause = NULL;
@@ -780,8 +787,9 @@ static int resume_locked(const struct project *p, const struct task_store *st, i
 		image = project_agent_image(p);
 	struct engine *e = NULL;
 	if (!image || !*image) {
-		rv_error_set(&cause, EINVAL,
-			     "no container image: set ROVER_AGENT_IMAGE or agentImage in rover.json");
+		rv_error_set(
+			&cause, EINVAL,
+			"no container image: set ROVER_AGENT_IMAGE or agentImage in rover.json");
 		goto failed_container;
 	}
 	if (launch_engine_for_task(marked, &e, &cause) < 0)
@@ -852,18 +860,19 @@ char *resume_validate(const struct project *p, const struct task_store *st, cons
 				 "skips worked there: run rover resume %lld --recreate-workspace "
 				 "to make it again from branch %s (files never committed are "
 				 "lost), or rover restart %lld to run every step again",
-				 wt, n_done, (long long)t->id,
-				 branch ? branch : "(none)", (long long)t->id);
+				 wt, n_done, (long long)t->id, branch ? branch : "(none)",
+				 (long long)t->id);
 	const char *want = jsonutil_get_str(cp, "workflowHash");
 	_cleanup_free_ char *wf = task_store_workflow_path(st, t->id);
 	char have[SHA256_HEX_LEN];
 	if (want && !o->allow_workflow_change && sha256_file_hex(wf, have, NULL) == 0 &&
 	    strcmp(want, have) != 0)
-		return xasprintf("its workflow (%s) changed since its checkpoint was saved "
-				 "(checkpoint %.12s, workflow %.12s), so the steps it skips may not "
-				 "be the ones it did: run rover resume %lld --allow-workflow-change "
-				 "to go on anyway, or rover restart %lld",
-				 wf, want, have, (long long)t->id, (long long)t->id);
+		return xasprintf(
+			"its workflow (%s) changed since its checkpoint was saved "
+			"(checkpoint %.12s, workflow %.12s), so the steps it skips may not "
+			"be the ones it did: run rover resume %lld --allow-workflow-change "
+			"to go on anyway, or rover restart %lld",
+			wf, want, have, (long long)t->id, (long long)t->id);
 	return NULL;
 }
 
@@ -884,7 +893,8 @@ int resume_task(const struct project *p, const struct task_store *st, int64_t id
 	if (o->mode == RESUME_ITERATE) {
 		_cleanup_free_ char *why = resume_iterate_refusal(t, o->iterate_from);
 		if (why || !o->iterate_inputs) {
-			not_resumable(ret, err, "%s", why ? why : "no inputs for the new iteration");
+			not_resumable(ret, err, "%s",
+				      why ? why : "no inputs for the new iteration");
 			return 0;
 		}
 	} else if (o->mode == RESUME_START) {

@@ -89,9 +89,9 @@ enum resume_result {
 };
 
 enum resume_mode {
-	RESUME_MANUAL, /* `rover resume`: resets the auto-retry budget */
-	RESUME_AUTO,   /* the scheduler: counts an attempt; only a due retry */
-	RESUME_START,  /* `rover task`: the first start of a NEW task, made
+	RESUME_MANUAL,  /* `rover resume`: resets the auto-retry budget */
+	RESUME_AUTO,    /* the scheduler: counts an attempt; only a due retry */
+	RESUME_START,   /* `rover task`: the first start of a NEW task, made
 			  crash-safe by the same marker; a failure leaves it NEW
 			  with the reason */
 	RESUME_ITERATE, /* `rover iterate` (iterate.h): a new iteration of a
@@ -109,7 +109,7 @@ struct resume_opts {
 	 * iterate_from + 1) and the new iteration's inputs.json (required). */
 	int64_t iterate_from;
 	struct json_object *iterate_inputs;
-	observe_report_fn report;          /* observe's warnings (NULL: none) */
+	observe_report_fn report; /* observe's warnings (NULL: none) */
 	void *userdata;
 	/* RESUME_MANUAL and RESUME_AUTO check what the checkpoint needs before
 	 * anything changes (resume_validate): the workspace its completed steps
@@ -132,9 +132,9 @@ char *resume_validate(const struct project *p, const struct task_store *st, cons
 
 struct resume_outcome {
 	enum resume_result result;
-	struct task *task;             /* the record afterwards, or NULL; owned */
-	char *container_id;            /* OK: the new container */
-	enum task_status previous;     /* the status it was resumed from */
+	struct task *task;         /* the record afterwards, or NULL; owned */
+	char *container_id;        /* OK: the new container */
+	enum task_status previous; /* the status it was resumed from */
 	bool had_checkpoint;
 	bool worktree_recreated;
 	enum retry_recover_action recovered; /* what step 4 did */

@@ -33,8 +33,7 @@ static bool parse_seconds(const char *s, char **end, int64_t *ret)
 	return true;
 }
 
-int retry_policy_set_reset_window(struct retry_policy *p, const char *spec,
-				  struct rv_error **err)
+int retry_policy_set_reset_window(struct retry_policy *p, const char *spec, struct rv_error **err)
 {
 	if (!spec || !*spec)
 		return 0;
@@ -215,8 +214,7 @@ const char *retry_action_name(enum retry_action a)
 
 const char *retry_recover_action_name(enum retry_recover_action a)
 {
-	static const char *const names[] = {"none",  "wait",  "clear",
-					    "adopt", "start", "rollback"};
+	static const char *const names[] = {"none", "wait", "clear", "adopt", "start", "rollback"};
 	return (unsigned)a < sizeof(names) / sizeof(names[0]) ? names[a] : "?";
 }
 

@@ -94,9 +94,9 @@ int64_t retry_read_reset_at(const char *checkpoint_path, const char *status_path
 bool retry_set_reset_note(struct task *t, const char *note);
 
 struct retry_policy {
-	int max;                      /* attempts across re-pauses; 0: auto-retry off */
+	int max; /* attempts across re-pauses; 0: auto-retry off */
 	struct backoff_policy backoff;
-	int64_t reset_min_ms;         /* window after a known reset time */
+	int64_t reset_min_ms; /* window after a known reset time */
 	int64_t reset_max_ms;
 };
 
@@ -107,8 +107,7 @@ void retry_policy_init(struct retry_policy *p, const struct project_retry *setti
  * "1-2"; a single number N means N-N).  NULL or "" keeps the current one.
  * Bad text or MIN > MAX or MAX > RETRY_RESET_WINDOW_LIMIT_S: -EINVAL naming
  * the variable, and p is unchanged. */
-int retry_policy_set_reset_window(struct retry_policy *p, const char *spec,
-				  struct rv_error **err);
+int retry_policy_set_reset_window(struct retry_policy *p, const char *spec, struct rv_error **err);
 
 /* PAUSED with pauseReason retryable_error or stalled. */
 bool retry_eligible(const struct task *t);
@@ -160,13 +159,13 @@ void retry_undo_attempt(struct task *t, int64_t due_ms);
 /* ---- crash recovery ------------------------------------------------------ */
 
 struct retry_recover_obs {
-	bool in_flight;             /* resumeInFlight is recorded */
-	int64_t since_ms;           /* when that resume marked the task */
+	bool in_flight;   /* resumeInFlight is recorded */
+	int64_t since_ms; /* when that resume marked the task */
 	enum task_status status;
 	bool has_container_id;
-	bool lock_held;             /* a live process holds the resume lock */
-	bool engine_known;          /* the engine answered the container listing */
-	bool container_exists;      /* a container of this task's iteration exists */
+	bool lock_held;        /* a live process holds the resume lock */
+	bool engine_known;     /* the engine answered the container listing */
+	bool container_exists; /* a container of this task's iteration exists */
 	int64_t container_created_ms;
 	bool container_never_started; /* its state is "created" */
 };

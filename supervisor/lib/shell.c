@@ -41,8 +41,8 @@ const char *shell_image(const struct shell *s)
 }
 
 /* The workspace the task's container mounts (resume.c's rule). */
-static int workspace_of(const struct project *p, const struct task_store *st,
-			const struct task *t, char **ret, struct rv_error **err)
+static int workspace_of(const struct project *p, const struct task_store *st, const struct task *t,
+			char **ret, struct rv_error **err)
 {
 	int r = task_store_check_record(st, t, err);
 	if (r < 0)
@@ -60,10 +60,11 @@ static int workspace_of(const struct project *p, const struct task_store *st,
 	r = task_store_check_workspace(st, t->id, wt, err);
 	if (r == -ENOENT) {
 		*err = rv_error_free(*err);
-		return rv_error_set(err, ENOENT,
-				    "the workspace of task %lld ('%s') is gone; 'rover resume %lld' "
-				    "or 'rover restart %lld' makes it again",
-				    (long long)t->id, wt, (long long)t->id, (long long)t->id);
+		return rv_error_set(
+			err, ENOENT,
+			"the workspace of task %lld ('%s') is gone; 'rover resume %lld' "
+			"or 'rover restart %lld' makes it again",
+			(long long)t->id, wt, (long long)t->id, (long long)t->id);
 	}
 	if (r < 0)
 		return r;
@@ -130,9 +131,9 @@ static void reap_stale(struct shell *s, const struct task_store *st)
 	engine_container_list_free(list, n);
 }
 
-static int create_container(struct shell *s, const struct project *p,
-			    const struct task_store *st, const struct task *t,
-			    const struct shell_opts *o, const char *ws, struct rv_error **err)
+static int create_container(struct shell *s, const struct project *p, const struct task_store *st,
+			    const struct task *t, const struct shell_opts *o, const char *ws,
+			    struct rv_error **err)
 {
 	_cleanup_free_ char *objects = NULL;
 	int r = 0;
@@ -186,8 +187,9 @@ static int create_container(struct shell *s, const struct project *p,
 	r = engine_container_create(s->e, &spec, &s->id, err);
 	hardening_launch_release(&hl);
 	if (r == -ENOENT && err && *err && (*err)->http_status == 404)
-		return rv_error_wrap(err, "image '%s' is not on the engine at %s (pull or build it, "
-					  "or name another with --image)",
+		return rv_error_wrap(err,
+				     "image '%s' is not on the engine at %s (pull or build it, "
+				     "or name another with --image)",
 				     s->image, engine_get_uri(s->e));
 	return r;
 }

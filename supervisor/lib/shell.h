@@ -52,10 +52,10 @@
 #define SHELL_FINISH_TIMEOUT_MS 15000L
 
 struct shell_opts {
-	const char *image;        /* NULL: the task's agentImage, else the project's */
-	const char *const *cmd;   /* argv; NULL: SHELL_DEFAULT_COMMAND */
-	bool tty;                 /* a terminal in the container (the caller's is one) */
-	const char *term;         /* TERM to pass, or NULL */
+	const char *image;      /* NULL: the task's agentImage, else the project's */
+	const char *const *cmd; /* argv; NULL: SHELL_DEFAULT_COMMAND */
+	bool tty;               /* a terminal in the container (the caller's is one) */
+	const char *term;       /* TERM to pass, or NULL */
 };
 
 struct shell;

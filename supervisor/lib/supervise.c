@@ -123,8 +123,9 @@ static void pass(struct sv *s, bool full)
 	s->resumes_left = SUPERVISE_MAX_RESUMES_PER_TURN;
 	if (full) {
 		s->need_full = false;
-		s->next_full_mono = mono + (sv_streams_all_up(s) && s->watch ? SUPERVISE_FULL_INTERVAL_MS
-									    : SUPERVISE_FALLBACK_MS);
+		s->next_full_mono =
+			mono + (sv_streams_all_up(s) && s->watch ? SUPERVISE_FULL_INTERVAL_MS
+								 : SUPERVISE_FALLBACK_MS);
 	}
 	if (all)
 		s->next_all_mono = mono + SUPERVISE_ALL_INTERVAL_MS;
@@ -267,8 +268,8 @@ static void wait_once(struct sv *s)
 			s->need_status = true;
 		if (f & WATCH_FAILED) {
 			sv_emit(s, SUPERVISE_WARNING, 0,
-				   "file watch stopped; checking the status files every %ds",
-				   SUPERVISE_FALLBACK_MS / 1000);
+				"file watch stopped; checking the status files every %ds",
+				SUPERVISE_FALLBACK_MS / 1000);
 			s->watch = watch_stop(s->watch);
 			s->need_all = true;
 		}
@@ -285,8 +286,7 @@ static void run_due(struct sv *s)
 		s->engine_event = false;
 		s->need_full = true;
 	}
-	if (s->next_full_mono <= mono ||
-	    (s->next_recheck_mono > 0 && s->next_recheck_mono <= mono))
+	if (s->next_full_mono <= mono || (s->next_recheck_mono > 0 && s->next_recheck_mono <= mono))
 		s->need_full = true;
 	if (s->lock_fd >= 0 && s->next_due_wall > 0 && s->next_due_wall <= wall)
 		s->need_status = true;
@@ -322,7 +322,8 @@ int supervise_run(const struct supervise_opts *o, struct rv_error **err)
 	}
 	_cleanup_error_ struct rv_error *werr = NULL;
 	if (watch_start(o->store->tasks_dir, &s.watch, &werr) < 0)
-		sv_emit(&s, SUPERVISE_WARNING, 0, "no file watch (%s); checking the status files every %ds",
+		sv_emit(&s, SUPERVISE_WARNING, 0,
+			"no file watch (%s); checking the status files every %ds",
 			rv_error_msg(werr), SUPERVISE_FALLBACK_MS / 1000);
 	sv_emit(&s, SUPERVISE_STARTED, 0, "rover %s: watching %s (pid %d)",
 		o->role ? o->role : "supervise", o->store->dir, (int)getpid());

@@ -97,8 +97,8 @@
 
 enum supervise_event_kind {
 	SUPERVISE_STARTED,
-	SUPERVISE_SCHEDULER,       /* became the scheduler, or learned who is */
-	SUPERVISE_STATUS,          /* a task's status changed (from, to) */
+	SUPERVISE_SCHEDULER, /* became the scheduler, or learned who is */
+	SUPERVISE_STATUS,    /* a task's status changed (from, to) */
 	SUPERVISE_WARNING,
 	SUPERVISE_RETRY_SCHEDULED, /* at_ms, attempt, max */
 	SUPERVISE_RETRY_FIRED,     /* the container of attempt n/max started */
@@ -107,13 +107,13 @@ enum supervise_event_kind {
 	SUPERVISE_RECOVERED,       /* a resume that died half-way was settled */
 	SUPERVISE_ENGINE,          /* an event stream was lost or is back */
 	SUPERVISE_STOPPING,
-	SUPERVISE_HOOK,            /* a user hook was started, or could not be */
+	SUPERVISE_HOOK,             /* a user hook was started, or could not be */
 	SUPERVISE_APPROVAL_TIMEOUT, /* a breakpoint's timeout passed: failed or went on */
 	SUPERVISE_DRAIN,            /* drain mode began, or a task was asked to pause */
-	SUPERVISE_GATE,            /* an account's gate closed or opened (gate.h) */
-	SUPERVISE_QUEUE,           /* a queued task started, or work waits */
-	SUPERVISE_STALL,           /* a task without progress was paused */
-	SUPERVISE_WINDOW,          /* a pause window paused a task, or resumed it */
+	SUPERVISE_GATE,             /* an account's gate closed or opened (gate.h) */
+	SUPERVISE_QUEUE,            /* a queued task started, or work waits */
+	SUPERVISE_STALL,            /* a task without progress was paused */
+	SUPERVISE_WINDOW,           /* a pause window paused a task, or resumed it */
 };
 
 struct supervise_event {
@@ -130,10 +130,10 @@ struct supervise_event {
 
 struct supervise_view {
 	const struct task_list *tasks;
-	bool scheduler;          /* this process schedules retries */
-	pid_t scheduler_pid;     /* else: the process that does (0: none known) */
+	bool scheduler;             /* this process schedules retries */
+	pid_t scheduler_pid;        /* else: the process that does (0: none known) */
 	const char *scheduler_role; /* its role, or NULL */
-	bool engine_ok;          /* every engine stream in use is up */
+	bool engine_ok;             /* every engine stream in use is up */
 	int64_t now_ms;
 };
 
@@ -147,13 +147,13 @@ typedef void (*supervise_view_fn)(void *userdata, const struct supervise_view *v
 struct supervise_opts {
 	const struct project *project;
 	const struct task_store *store;
-	const char *role;           /* "supervise", "list --watch": shown to the others */
+	const char *role; /* "supervise", "list --watch": shown to the others */
 	struct retry_policy policy;
-	const char *image;          /* image override for resumes (NULL: the task's) */
-	bool no_engine;             /* status files only: no engine calls, no retries */
-	bool drain;                 /* start in drain mode (else SIGUSR1 turns it on) */
-	int view_interval_ms;       /* > 0: on_view at least this often */
-	const struct hooks *hooks;  /* the user's hooks (hooks.h), or NULL */
+	const char *image;         /* image override for resumes (NULL: the task's) */
+	bool no_engine;            /* status files only: no engine calls, no retries */
+	bool drain;                /* start in drain mode (else SIGUSR1 turns it on) */
+	int view_interval_ms;      /* > 0: on_view at least this often */
+	const struct hooks *hooks; /* the user's hooks (hooks.h), or NULL */
 	supervise_event_fn on_event;
 	supervise_view_fn on_view;
 	void *userdata;

@@ -52,14 +52,15 @@ void sv_pauses_drain(struct sv *s)
 			continue;
 		if (ask_pause(s, e, TASK_PAUSE_DRAIN, "Paused by the supervisor's drain mode"))
 			sv_emit(s, SUPERVISE_DRAIN, e->id,
-				"task %lld: drain mode: pausing after its current step", (long long)e->id);
+				"task %lld: drain mode: pausing after its current step",
+				(long long)e->id);
 	}
 }
 
 /* The pause window (windows.h) covering task t, of those marked active,
  * or NULL. */
 const struct pause_window *sv_window_of(const struct sv *s, const bool active[WINDOWS_MAX],
-					       const struct task *t)
+					const struct task *t)
 {
 	return windows_covering(&s->o->project->settings.pause_windows, active,
 				task_get_str(t, "agent"));
@@ -89,7 +90,8 @@ void sv_pauses_window(struct sv *s)
 		char span[64];
 		if (w && task_status_is_running(task_status(e->task))) {
 			window_describe(w, span, sizeof(span));
-			_cleanup_free_ char *text = xasprintf("Paused for the pause window %s", span);
+			_cleanup_free_ char *text =
+				xasprintf("Paused for the pause window %s", span);
 			if (ask_pause(s, e, TASK_PAUSE_WINDOW, text))
 				sv_emit(s, SUPERVISE_WINDOW, e->id,
 					"task %lld: pause window %s: pausing after its current step",
@@ -102,7 +104,8 @@ void sv_pauses_window(struct sv *s)
 			int r = resume_task(s->o->project, s->o->store, e->id, &ro, &out, &rerr);
 			if (r == 0 && out.result == RESUME_OK)
 				sv_emit(s, SUPERVISE_WINDOW, e->id,
-					"task %lld: its pause window is over: resumed", (long long)e->id);
+					"task %lld: its pause window is over: resumed",
+					(long long)e->id);
 			else
 				sv_warn(s, e->id, rerr ? rv_error_msg(rerr) : "could not resume");
 			resume_outcome_release(&out);
@@ -154,8 +157,8 @@ void sv_pauses_stall(struct sv *s)
 		if (!t || !task_status_is_running(task_status(t)) || !cid || !*cid ||
 		    resume_in_flight(t, NULL) || jsonutil_get_obj(task_json(t), "stallRequest"))
 			continue;
-		_cleanup_free_ char *sp =
-			task_store_iteration_file(o->store, t->id, task_iterations(t), TASK_FILE_STATUS);
+		_cleanup_free_ char *sp = task_store_iteration_file(
+			o->store, t->id, task_iterations(t), TASK_FILE_STATUS);
 		_cleanup_json_ struct json_object *st = NULL;
 		(void)iterfile_read_json(sp, &st, NULL);
 		/* Progress: a status change, output seen by the heartbeat, or
@@ -197,13 +200,14 @@ void sv_pauses_stall(struct sv *s)
 		else
 			r = -1;
 		char a[TIMEUTIL_ISO_LEN], b[TIMEUTIL_ISO_LEN];
-		const char *how = beat > progress ? "the runner is alive (heartbeat at %s), its step "
-						    "printed nothing since %s"
-						  : "no heartbeat from the runner since %s%s";
-		_cleanup_free_ char *why = beat > progress
-						   ? xasprintf(how, timeutil_format_hhmm(beat, a),
-							       timeutil_format_hhmm(progress, b))
-						   : xasprintf(how, timeutil_format_hhmm(progress, a), "");
+		const char *how = beat > progress
+					  ? "the runner is alive (heartbeat at %s), its step "
+					    "printed nothing since %s"
+					  : "no heartbeat from the runner since %s%s";
+		_cleanup_free_ char *why =
+			beat > progress ? xasprintf(how, timeutil_format_hhmm(beat, a),
+						    timeutil_format_hhmm(progress, b))
+					: xasprintf(how, timeutil_format_hhmm(progress, a), "");
 		if (r < 0)
 			sv_emit(s, SUPERVISE_STALL, t->id,
 				"task %lld: no progress for %llds (%s); could not send SIGTERM: %s",

@@ -70,8 +70,8 @@ static void start_queued(struct sv *s, struct task_list_entry *e, struct seen *s
 		sn->not_before_ms =
 			timeutil_now_ms() + supervise_reconnect_delay_ms(sn->engine_failures);
 		sv_emit(s, SUPERVISE_QUEUE, e->id,
-			"task %lld: the engine is unreachable (%s); it stays queued", (long long)e->id,
-			rv_error_msg(err));
+			"task %lld: the engine is unreachable (%s); it stays queued",
+			(long long)e->id, rv_error_msg(err));
 		sv_replace_task(e, TAKE_PTR(out.task));
 		resume_outcome_release(&out);
 		return;
@@ -85,10 +85,12 @@ static void start_queued(struct sv *s, struct task_list_entry *e, struct seen *s
 	if (sn)
 		sn->engine_failures = 0;
 	if (r < 0 || out.result != RESUME_OK) {
-		sv_emit(s, SUPERVISE_QUEUE, e->id, "task %lld: could not start it from the queue: %s",
-			(long long)e->id, rv_error_msg(err));
+		sv_emit(s, SUPERVISE_QUEUE, e->id,
+			"task %lld: could not start it from the queue: %s", (long long)e->id,
+			rv_error_msg(err));
 	} else {
-		sv_emit(s, SUPERVISE_QUEUE, e->id, "task %lld: started from the queue%s%s%s: container %.12s",
+		sv_emit(s, SUPERVISE_QUEUE, e->id,
+			"task %lld: started from the queue%s%s%s: container %.12s",
 			(long long)e->id, probe ? " (probe for " : "", probe ? label : "",
 			probe ? ")" : "", out.container_id ? out.container_id : "?");
 	}
@@ -200,8 +202,8 @@ void sv_queue_pass(struct sv *s)
 		_cleanup_free_ char *label = xstrdup(gates.v[g].label);
 		if (gate_expire(&gates, gates.v[g].account, &gp, now, waiting)) {
 			gates_changed = true;
-			sv_emit(s, SUPERVISE_GATE, 0, "%s: limit reset, nothing waits any more: open",
-				label);
+			sv_emit(s, SUPERVISE_GATE, 0,
+				"%s: limit reset, nothing waits any more: open", label);
 		}
 	}
 	int max_running = o->project->settings.max_running;
@@ -239,7 +241,8 @@ void sv_queue_pass(struct sv *s)
 			} else {
 				struct retry_decision d;
 				retry_decide(e->task, &o->policy, timeutil_now_ms(), 0, 0, &d);
-				given_back = d.action == RETRY_FIRE && sn && sv_retry_fire(s, e, sn, &d);
+				given_back =
+					d.action == RETRY_FIRE && sn && sv_retry_fire(s, e, sn, &d);
 			}
 			/* The stagger counts from when the container started, not
 			 * from the plan: a slow start must not eat the next wait. */
@@ -263,9 +266,10 @@ void sv_queue_pass(struct sv *s)
 		const char *kind = NULL;
 		task_get_engine(e->task, &kind, NULL);
 		_cleanup_free_ char *msg =
-			it->why != QUEUE_SLOTS ? queue_why_text(it->why, g ? g->label : label, it->at_ms, 0)
-			: it->group_full       ? queue_why_text(it->why, kind, 0, it->group_max)
-					       : queue_why_text(it->why, NULL, 0, max_running);
+			it->why != QUEUE_SLOTS
+				? queue_why_text(it->why, g ? g->label : label, it->at_ms, 0)
+			: it->group_full ? queue_why_text(it->why, kind, 0, it->group_max)
+					 : queue_why_text(it->why, NULL, 0, max_running);
 		if (!retry) {
 			if (admit_set_queued(o->store, it->id, it, msg, &err) < 0) {
 				sv_warn(s, it->id, rv_error_msg(err));

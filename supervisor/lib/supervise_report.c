@@ -21,8 +21,10 @@ void sv_emit(struct sv *s, enum supervise_event_kind kind, int64_t id, const cha
 	va_start(ap, fmt);
 	_cleanup_free_ char *msg = xvasprintf(fmt, ap);
 	va_end(ap);
-	struct supervise_event ev = {
-		.kind = kind, .time_ms = timeutil_now_ms(), .task_id = id, .message = msg ? msg : ""};
+	struct supervise_event ev = {.kind = kind,
+				     .time_ms = timeutil_now_ms(),
+				     .task_id = id,
+				     .message = msg ? msg : ""};
 	s->o->on_event(s->o->userdata, &ev);
 }
 
@@ -89,8 +91,8 @@ char *supervise_status_message(const struct task *t, const char *from)
 		const char *reason = task_pause_reason_name(task_pause_reason(t));
 		if (task_pause_reason(t) == TASK_PAUSE_RETRYABLE_ERROR)
 			return xasprintf("task %lld: %s -> %s (%s, %s)%s%s", (long long)t->id,
-					 from && *from ? from : "new", to, reason, sv_provider_of(t),
-					 error ? ": " : "", error ? error : "");
+					 from && *from ? from : "new", to, reason,
+					 sv_provider_of(t), error ? ": " : "", error ? error : "");
 		return xasprintf("task %lld: %s -> %s (%s)%s%s", (long long)t->id,
 				 from && *from ? from : "new", to, reason ? reason : "paused",
 				 error ? ": " : "", error ? error : "");
@@ -99,8 +101,7 @@ char *supervise_status_message(const struct task *t, const char *from)
 		return xasprintf("task %lld: %s -> %s%s%s", (long long)t->id,
 				 from && *from ? from : "new", to, error ? ": " : "",
 				 error ? error : "");
-	return xasprintf("task %lld: %s -> %s", (long long)t->id, from && *from ? from : "new",
-			 to);
+	return xasprintf("task %lld: %s -> %s", (long long)t->id, from && *from ? from : "new", to);
 }
 
 /* observe's reports arrive before the status diff; a "marked as FAILED" is a
@@ -149,7 +150,8 @@ static void diff_one(struct sv *s, struct seen *cur, const struct task_list_entr
 	enum task_status st = task_status(e->task);
 	if (!s->first_pass && cur->status != st) {
 		cur->changed = true;
-		const char *from = cur->status == TASK__STATUS_MAX ? "" : task_status_name(cur->status);
+		const char *from =
+			cur->status == TASK__STATUS_MAX ? "" : task_status_name(cur->status);
 		_cleanup_free_ char *m = supervise_status_message(e->task, from);
 		struct supervise_event ev = {.kind = SUPERVISE_STATUS,
 					     .task_id = e->id,
@@ -230,9 +232,8 @@ void sv_report_view(struct sv *s)
 	if (!v.scheduler && supervise_scheduler_info(s->o->store->dir, &v.scheduler_pid, &role))
 		v.scheduler_role = role;
 	s->o->on_view(s->o->userdata, &v);
-	s->next_view_mono = s->o->view_interval_ms > 0
-				    ? timeutil_mono_ms() + s->o->view_interval_ms
-				    : 0;
+	s->next_view_mono =
+		s->o->view_interval_ms > 0 ? timeutil_mono_ms() + s->o->view_interval_ms : 0;
 }
 
 void sv_report_on_hook(void *userdata, int64_t task_id, const char *msg)

@@ -25,8 +25,7 @@ bool sv_retry_recover_pass(struct sv *s)
 	for (size_t i = 0; i < s->list.n; i++) {
 		const struct task *t = s->list.entries[i].task;
 		if (!t || !task_status_is_running(task_status(t)) ||
-		    (task_container_id(t) && *task_container_id(t)) ||
-		    !resume_in_flight(t, NULL))
+		    (task_container_id(t) && *task_container_id(t)) || !resume_in_flight(t, NULL))
 			continue;
 		enum retry_recover_action a = RECOVER_NONE;
 		_cleanup_error_ struct rv_error *err = NULL;
@@ -58,9 +57,9 @@ static int sched_fn(struct task *t, void *userdata, struct rv_error **err)
 {
 	(void)err;
 	const struct sched_ctx *c = userdata;
-	bool changed = c->give_up ? retry_apply_give_up(t, c->policy, c->now_ms)
-				  : retry_apply_schedule(t, c->policy, c->now_ms, c->reset_at_ms,
-							 c->rnd);
+	bool changed =
+		c->give_up ? retry_apply_give_up(t, c->policy, c->now_ms)
+			   : retry_apply_schedule(t, c->policy, c->now_ms, c->reset_at_ms, c->rnd);
 	/* Only with a new schedule: once scheduled, later passes WAIT and
 	 * never come here, so the record is not rewritten on every pass. */
 	if (changed && !c->give_up)
@@ -78,13 +77,13 @@ static uint32_t random_u32(void)
 
 /* The container wrote it: read through iterfile.h, judged against a 7-day
  * horizon (retry.h); *ret_note says why a value was ignored. */
-int64_t sv_checkpoint_reset_at(const struct task_store *st, const struct task *t,
-				      int64_t now_ms, char **ret_note)
+int64_t sv_checkpoint_reset_at(const struct task_store *st, const struct task *t, int64_t now_ms,
+			       char **ret_note)
 {
-	_cleanup_free_ char *cp = task_store_iteration_file(st, t->id, task_iterations(t),
-							    TASK_FILE_CHECKPOINT);
-	_cleanup_free_ char *sp = task_store_iteration_file(st, t->id, task_iterations(t),
-							    TASK_FILE_STATUS);
+	_cleanup_free_ char *cp =
+		task_store_iteration_file(st, t->id, task_iterations(t), TASK_FILE_CHECKPOINT);
+	_cleanup_free_ char *sp =
+		task_store_iteration_file(st, t->id, task_iterations(t), TASK_FILE_STATUS);
 	return retry_read_reset_at(cp, sp, now_ms, ret_note);
 }
 
@@ -135,14 +134,12 @@ static bool give_back(struct sv *s, struct task_list_entry *e, struct seen *sn,
 /* Returns true when the attempt was given back (the engine was down): no
  * container started, so it did not use the account's turn either. */
 bool sv_retry_fire(struct sv *s, struct task_list_entry *e, struct seen *sn,
-			  const struct retry_decision *d)
+		   const struct retry_decision *d)
 {
 	const struct supervise_opts *o = s->o;
 	int64_t id = e->id;
-	struct resume_opts ro = {.mode = RESUME_AUTO,
-				 .image = o->image,
-				 .policy = &o->policy,
-				 .observed = true};
+	struct resume_opts ro = {
+		.mode = RESUME_AUTO, .image = o->image, .policy = &o->policy, .observed = true};
 	struct resume_outcome out;
 	_cleanup_error_ struct rv_error *err = NULL;
 	_cleanup_free_ char *provider = xstrdup(sv_provider_of(e->task));
@@ -234,12 +231,14 @@ static int64_t schedule_task(struct sv *s, struct task_list_entry *e, struct see
 						     .attempt = d.attempt - 1,
 						     .max = d.max};
 			_cleanup_free_ char *m =
-				d.max <= 0 ? xasprintf("task %lld: auto-retry is off; use rover resume "
-						       "%lld to retry manually",
-						       (long long)e->id, (long long)e->id)
-					   : xasprintf("task %lld: gave up after %d auto-retries; use "
-						       "rover resume %lld to retry manually",
-						       (long long)e->id, d.max, (long long)e->id);
+				d.max <= 0
+					? xasprintf(
+						  "task %lld: auto-retry is off; use rover resume "
+						  "%lld to retry manually",
+						  (long long)e->id, (long long)e->id)
+					: xasprintf("task %lld: gave up after %d auto-retries; use "
+						    "rover resume %lld to retry manually",
+						    (long long)e->id, d.max, (long long)e->id);
 			ev.message = m;
 			sv_emit_ev(s, &ev);
 		}
@@ -249,7 +248,8 @@ static int64_t schedule_task(struct sv *s, struct task_list_entry *e, struct see
 		_cleanup_free_ char *note = NULL;
 		struct sched_ctx c = {.policy = &o->policy,
 				      .now_ms = now,
-				      .reset_at_ms = sv_checkpoint_reset_at(o->store, e->task, now, &note),
+				      .reset_at_ms =
+					      sv_checkpoint_reset_at(o->store, e->task, now, &note),
 				      .rnd = random_u32()};
 		c.reset_note = note;
 		_cleanup_task_ struct task *fresh = NULL;
@@ -268,7 +268,9 @@ static int64_t schedule_task(struct sv *s, struct task_list_entry *e, struct see
 			"task %lld: auto-retry %d/%d of paused %s task scheduled at %s%s%s",
 			(long long)e->id, d.attempt, d.max, sv_provider_of(e->task),
 			timeutil_format_iso(ar.next_retry_at_ms, iso),
-			c.reset_at_ms > 0 ? " (after the provider's reset time)" : note ? "; " : "",
+			c.reset_at_ms > 0 ? " (after the provider's reset time)"
+			: note            ? "; "
+					  : "",
 			c.reset_at_ms <= 0 && note ? note : "");
 		struct supervise_event ev = {.kind = SUPERVISE_RETRY_SCHEDULED,
 					     .task_id = e->id,
@@ -327,16 +329,18 @@ static int64_t approval_timeout_task(struct sv *s, struct task_list_entry *e)
 		_cleanup_error_ struct rv_error *rerr = NULL;
 		int r = resume_task(s->o->project, s->o->store, e->id, &ro, &out, &rerr);
 		msg = r == 0 && out.result == RESUME_OK
-			      ? xasprintf("task %lld: nobody answered its breakpoint in time; going "
-					  "on (onTimeout: continue)",
-					  (long long)e->id)
-			      : xasprintf("task %lld: its breakpoint timed out (onTimeout: continue) "
-					  "but it could not be resumed: %s; run rover resume %lld",
-					  (long long)e->id, rv_error_msg(rerr), (long long)e->id);
+			      ? xasprintf(
+					"task %lld: nobody answered its breakpoint in time; going "
+					"on (onTimeout: continue)",
+					(long long)e->id)
+			      : xasprintf(
+					"task %lld: its breakpoint timed out (onTimeout: continue) "
+					"but it could not be resumed: %s; run rover resume %lld",
+					(long long)e->id, rv_error_msg(rerr), (long long)e->id);
 		resume_outcome_release(&out);
 	}
-	struct supervise_event ev = {.kind = SUPERVISE_APPROVAL_TIMEOUT, .task_id = e->id,
-				     .message = msg};
+	struct supervise_event ev = {
+		.kind = SUPERVISE_APPROVAL_TIMEOUT, .task_id = e->id, .message = msg};
 	sv_emit_ev(s, &ev);
 	return 0;
 }
@@ -379,9 +383,9 @@ void sv_retry_announce(struct sv *s)
 		if (!retry_eligible(t) || ar.next_retry_at_ms <= 0)
 			continue;
 		retries++;
-		sv_emit(s, SUPERVISE_SCHEDULER, t->id, "scheduled: task %lld: auto-retry %lld at %s",
-			(long long)t->id, (long long)ar.count + 1,
-			timeutil_format_hhmm(ar.next_retry_at_ms, hhmm));
+		sv_emit(s, SUPERVISE_SCHEDULER, t->id,
+			"scheduled: task %lld: auto-retry %lld at %s", (long long)t->id,
+			(long long)ar.count + 1, timeutil_format_hhmm(ar.next_retry_at_ms, hhmm));
 	}
 	struct gate_table g = {0};
 	(void)gate_table_load(s->o->store->dir, &g, NULL);

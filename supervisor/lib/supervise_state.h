@@ -68,13 +68,13 @@ struct stream {
 struct seen {
 	int64_t id;
 	enum task_status status;
-	bool changed;          /* its status changed in this pass */
+	bool changed; /* its status changed in this pass */
 	bool gave_up_reported;
 	int64_t not_before_ms; /* wall: no auto-resume before (after a busy/failed one) */
 	char *last_warning;
-	bool due;              /* this pass: its retry is due (fired by the queue pass) */
-	int engine_failures;   /* auto-retries in a row that found the engine down */
-	char held[200];        /* why its due retry waits, as last reported */
+	bool due;            /* this pass: its retry is due (fired by the queue pass) */
+	int engine_failures; /* auto-retries in a row that found the engine down */
+	char held[200];      /* why its due retry waits, as last reported */
 };
 
 struct sv {
@@ -103,22 +103,22 @@ struct sv {
 	struct pending_warning {
 		int64_t id;
 		char *msg;
-	} *warnings;
+	} * warnings;
 	size_t n_warnings;
 	char *last_warning; /* of warnings about no task in particular */
 	struct task_list list;
 	bool stop;
-	bool draining; /* drain mode: pause running tasks, start nothing */
+	bool draining;           /* drain mode: pause running tasks, start nothing */
 	bool announced_schedule; /* said what is scheduled, once per scheduler term */
-	int resumes_left; /* this turn's budget of resumes (sv_resume_take) */
+	int resumes_left;        /* this turn's budget of resumes (sv_resume_take) */
 	/* The focus of this pass (supervise.c): the indexes in s->list of the
 	 * tasks it visits, ascending.  While the steps of the pass run,
 	 * s->list holds only those entries (focus_enter/leave, supervise.c). */
 	size_t *focus_at;
 	size_t n_focus;
-	bool focus_scheduler;   /* lock_fd >= 0 when the focus was chosen */
-	bool need_all;          /* the next pass visits every task */
-	int64_t next_all_mono;  /* the safety net: every task, this often */
+	bool focus_scheduler;  /* lock_fd >= 0 when the focus was chosen */
+	bool need_all;         /* the next pass visits every task */
+	int64_t next_all_mono; /* the safety net: every task, this often */
 };
 
 /* Count one resume against this turn's budget: false (and the loop comes

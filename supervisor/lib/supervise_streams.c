@@ -127,8 +127,7 @@ void sv_streams_sync(struct sv *s, bool prune)
 		const struct task *t = s->list.entries[i].task;
 		const char *uri = NULL;
 		if (!t || !(task_status_is_running(task_status(t)) || retry_eligible(t)) ||
-		    !task_get_engine(t, NULL, &uri) ||
-		    !uri || !*uri)
+		    !task_get_engine(t, NULL, &uri) || !uri || !*uri)
 			continue;
 		struct stream *st = NULL;
 		for (size_t k = 0; k < s->n_streams && !st; k++)

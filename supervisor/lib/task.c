@@ -22,23 +22,22 @@
 #include "common/timeutil.h"
 
 static const char *const status_names[TASK__STATUS_MAX] = {
-	[TASK_NEW] = "NEW",           [TASK_IN_PROGRESS] = "IN_PROGRESS",
-	[TASK_ITERATING] = "ITERATING", [TASK_PAUSED] = "PAUSED",
-	[TASK_COMPLETED] = "COMPLETED", [TASK_FAILED] = "FAILED",
-	[TASK_MERGED] = "MERGED",     [TASK_PUSHED] = "PUSHED",
+	[TASK_NEW] = "NEW",
+	[TASK_IN_PROGRESS] = "IN_PROGRESS",
+	[TASK_ITERATING] = "ITERATING",
+	[TASK_PAUSED] = "PAUSED",
+	[TASK_COMPLETED] = "COMPLETED",
+	[TASK_FAILED] = "FAILED",
+	[TASK_MERGED] = "MERGED",
+	[TASK_PUSHED] = "PUSHED",
 };
 
 static const char *const reason_names[TASK__PAUSE_MAX] = {
-	[TASK_PAUSE_NONE] = NULL,
-	[TASK_PAUSE_RETRYABLE_ERROR] = "retryable_error",
-	[TASK_PAUSE_STALLED] = "stalled",
-	[TASK_PAUSE_SIGNAL] = "signal",
-	[TASK_PAUSE_USER] = "user",
-	[TASK_PAUSE_ORPHAN] = "orphan",
-	[TASK_PAUSE_APPROVAL] = "approval",
-	[TASK_PAUSE_OPERATOR] = "operator",
-	[TASK_PAUSE_DRAIN] = "drain",
-	[TASK_PAUSE_WINDOW] = "window",
+	[TASK_PAUSE_NONE] = NULL,           [TASK_PAUSE_RETRYABLE_ERROR] = "retryable_error",
+	[TASK_PAUSE_STALLED] = "stalled",   [TASK_PAUSE_SIGNAL] = "signal",
+	[TASK_PAUSE_USER] = "user",         [TASK_PAUSE_ORPHAN] = "orphan",
+	[TASK_PAUSE_APPROVAL] = "approval", [TASK_PAUSE_OPERATOR] = "operator",
+	[TASK_PAUSE_DRAIN] = "drain",       [TASK_PAUSE_WINDOW] = "window",
 	[TASK_PAUSE_BUDGET] = "budget",
 };
 
@@ -47,14 +46,10 @@ static const char *const reason_names[TASK__PAUSE_MAX] = {
 #define _ false
 static const bool transitions[TASK__STATUS_MAX][TASK__STATUS_MAX] = {
 	/*                  NEW IN_P ITER PAUS COMP FAIL MERG PUSH */
-	[TASK_NEW] =         {Y, Y, _, _, _, Y, _, _},
-	[TASK_IN_PROGRESS] = {Y, Y, Y, Y, Y, Y, _, _},
-	[TASK_ITERATING] =   {Y, Y, Y, Y, Y, Y, _, _},
-	[TASK_PAUSED] =      {_, Y, _, Y, _, Y, _, _},
-	[TASK_COMPLETED] =   {_, _, _, _, Y, _, Y, Y},
-	[TASK_FAILED] =      {_, Y, _, _, _, Y, _, _},
-	[TASK_MERGED] =      {_, _, _, _, _, _, Y, Y},
-	[TASK_PUSHED] =      {_, _, _, _, _, _, Y, Y},
+	[TASK_NEW] = {Y, Y, _, _, _, Y, _, _},       [TASK_IN_PROGRESS] = {Y, Y, Y, Y, Y, Y, _, _},
+	[TASK_ITERATING] = {Y, Y, Y, Y, Y, Y, _, _}, [TASK_PAUSED] = {_, Y, _, Y, _, Y, _, _},
+	[TASK_COMPLETED] = {_, _, _, _, Y, _, Y, Y}, [TASK_FAILED] = {_, Y, _, _, _, Y, _, _},
+	[TASK_MERGED] = {_, _, _, _, _, _, Y, Y},    [TASK_PUSHED] = {_, _, _, _, _, _, Y, Y},
 };
 #undef Y
 #undef _
@@ -166,11 +161,8 @@ static const struct field fields[] = {
 };
 
 static const struct field auto_retry_fields[] = {
-	{"count", F_INT, 0},
-	{"max", F_INT, 0},
-	{"nextRetryAt", F_STR, 0},
-	{"provider", F_STR, 0},
-	{"lastAttemptAt", F_STR, 0},
+	{"count", F_INT, 0},    {"max", F_INT, 0},           {"nextRetryAt", F_STR, 0},
+	{"provider", F_STR, 0}, {"lastAttemptAt", F_STR, 0},
 };
 
 static const char *type_name(struct json_object *v)
@@ -204,25 +196,27 @@ static int check_fields(struct json_object *obj, const struct field *fs, size_t 
 						    "'%s': field '%s%s' must be an integer, not %s",
 						    path, prefix, fs[i].key, type_name(v));
 			if (json_object_get_int64(v) < fs[i].min)
-				return rv_error_set(err, EBADMSG,
-						    "'%s': field '%s%s' must be at least %lld (got %lld)",
-						    path, prefix, fs[i].key, (long long)fs[i].min,
-						    (long long)json_object_get_int64(v));
+				return rv_error_set(
+					err, EBADMSG,
+					"'%s': field '%s%s' must be at least %lld (got %lld)", path,
+					prefix, fs[i].key, (long long)fs[i].min,
+					(long long)json_object_get_int64(v));
 			break;
 		}
 	}
 	return 0;
 }
 
-static int check_id(struct json_object *obj, int64_t expected_id, const char *path,
-		    int64_t *ret_id, struct rv_error **err)
+static int check_id(struct json_object *obj, int64_t expected_id, const char *path, int64_t *ret_id,
+		    struct rv_error **err)
 {
 	struct json_object *v = NULL;
 	if (!json_object_object_get_ex(obj, "id", &v) || !v)
 		return rv_error_set(err, EBADMSG, "'%s': field 'id' is missing", path);
 	if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) <= 0)
-		return rv_error_set(err, EBADMSG, "'%s': field 'id' must be a positive integer, not %s",
-				    path, json_object_get_string(v));
+		return rv_error_set(err, EBADMSG,
+				    "'%s': field 'id' must be a positive integer, not %s", path,
+				    json_object_get_string(v));
 	int64_t id = json_object_get_int64(v);
 	if (expected_id > 0 && id != expected_id)
 		return rv_error_set(err, EBADMSG,
@@ -232,8 +226,8 @@ static int check_id(struct json_object *obj, int64_t expected_id, const char *pa
 	return 0;
 }
 
-static int validate(struct json_object *obj, int64_t expected_id, const char *path,
-		    int64_t *ret_id, struct rv_error **err)
+static int validate(struct json_object *obj, int64_t expected_id, const char *path, int64_t *ret_id,
+		    struct rv_error **err)
 {
 	if (!json_object_is_type(obj, json_type_object))
 		return rv_error_set(err, EBADMSG, "'%s' is not a JSON object", path);
@@ -247,10 +241,11 @@ static int validate(struct json_object *obj, int64_t expected_id, const char *pa
 	enum task_status st;
 	if (!json_object_is_type(v, json_type_string) ||
 	    !task_status_parse(json_object_get_string(v), &st))
-		return rv_error_set(err, EBADMSG,
-				    "'%s': field 'status' is %.40s, expected one of NEW, IN_PROGRESS, "
-				    "ITERATING, PAUSED, COMPLETED, FAILED, MERGED, PUSHED",
-				    path, json_object_to_json_string(v));
+		return rv_error_set(
+			err, EBADMSG,
+			"'%s': field 'status' is %.40s, expected one of NEW, IN_PROGRESS, "
+			"ITERATING, PAUSED, COMPLETED, FAILED, MERGED, PUSHED",
+			path, json_object_to_json_string(v));
 
 	r = check_fields(obj, fields, ARRAY_SIZE(fields), "", path, err);
 	if (r < 0)
@@ -259,11 +254,12 @@ static int validate(struct json_object *obj, int64_t expected_id, const char *pa
 	const char *reason = jsonutil_get_str(obj, "pauseReason");
 	enum task_pause_reason pr;
 	if (reason && !task_pause_reason_parse(reason, &pr))
-		return rv_error_set(err, EBADMSG,
-				    "'%s': field 'pauseReason' is '%.40s', expected one of "
-				    "retryable_error, signal, user, orphan, approval, operator, drain, "
-				    "stalled, window, budget",
-				    path, reason);
+		return rv_error_set(
+			err, EBADMSG,
+			"'%s': field 'pauseReason' is '%.40s', expected one of "
+			"retryable_error, signal, user, orphan, approval, operator, drain, "
+			"stalled, window, budget",
+			path, reason);
 
 	struct json_object *engine = jsonutil_get_obj(obj, "engine");
 	if (engine) {
@@ -271,13 +267,15 @@ static int validate(struct json_object *obj, int64_t expected_id, const char *pa
 		if (json_object_object_get_ex(engine, "kind", &v) && v) {
 			if (!json_object_is_type(v, json_type_string))
 				return rv_error_set(err, EBADMSG,
-						    "'%s': field 'engine.kind' must be a string", path);
+						    "'%s': field 'engine.kind' must be a string",
+						    path);
 			kind = json_object_get_string(v);
 			if (strcmp(kind, "docker") && strcmp(kind, "podman"))
-				return rv_error_set(err, EBADMSG,
-						    "'%s': field 'engine.kind' is '%.40s', expected "
-						    "docker or podman",
-						    path, kind);
+				return rv_error_set(
+					err, EBADMSG,
+					"'%s': field 'engine.kind' is '%.40s', expected "
+					"docker or podman",
+					path, kind);
 		}
 		if (json_object_object_get_ex(engine, "endpoint", &v) && v &&
 		    !json_object_is_type(v, json_type_string))
@@ -343,10 +341,9 @@ static void random_uuid(char out[37])
 	}
 	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 */
 	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-	snprintf(out, 37,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-		 b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-		 b[14], b[15]);
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+		 b[13], b[14], b[15]);
 }
 
 static const struct {

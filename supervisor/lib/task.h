@@ -115,9 +115,9 @@ enum task_pause_reason {
 	TASK_PAUSE_APPROVAL, /* at a breakpoint: rover approve / reject (approval.h) */
 	TASK_PAUSE_OPERATOR, /* rover pause --all: rover resume --all brings it back */
 	TASK_PAUSE_DRAIN,    /* the supervisor's drain mode: likewise */
-	TASK_PAUSE_STALLED, /* the supervisor stopped a task that made no progress */
-	TASK_PAUSE_WINDOW,  /* a pause window began (windows.h): resumed at its end */
-	TASK_PAUSE_BUDGET,  /* the cost budget is spent (budgetUsd): never auto-retried */
+	TASK_PAUSE_STALLED,  /* the supervisor stopped a task that made no progress */
+	TASK_PAUSE_WINDOW,   /* a pause window began (windows.h): resumed at its end */
+	TASK_PAUSE_BUDGET,   /* the cost budget is spent (budgetUsd): never auto-retried */
 	TASK__PAUSE_MAX,
 };
 

@@ -172,8 +172,7 @@ static int read_all(struct task_live *m, const struct task_store *s, uint64_t ge
 
 /* Replace the entries of ids (sorted, unique) in the model with fresh (the
  * entries read for them: a subset, sorted). */
-static void merge(struct task_list *cur, const int64_t *ids, size_t n_ids,
-		  struct task_list *fresh)
+static void merge(struct task_list *cur, const int64_t *ids, size_t n_ids, struct task_list *fresh)
 {
 	struct task_list_entry *out = xcalloc(cur->n + fresh->n + 1, sizeof(*out));
 	size_t i = 0, k = 0, f = 0, o = 0;
@@ -351,8 +350,8 @@ static void drop_entry(struct task_list_entry *e)
  * patched (each insertion moves the entries after it). */
 #define TASK_LIVE_PATCH_MAX 64
 
-int task_live_list_update(struct task_live *m, const struct task_store *s,
-			  struct task_list *list, struct rv_error **err)
+int task_live_list_update(struct task_live *m, const struct task_store *s, struct task_list *list,
+			  struct rv_error **err)
 {
 	bool full = false;
 	int r = refresh(m, s, &full, err);
@@ -379,7 +378,8 @@ int task_live_list_update(struct task_live *m, const struct task_store *s,
 		if (in_cur && in_list) {
 			share_entry(&m->cur.entries[c], &list->entries[at]);
 		} else if (in_cur) {
-			list->entries = xrealloc(list->entries, (list->n + 1) * sizeof(*list->entries));
+			list->entries =
+				xrealloc(list->entries, (list->n + 1) * sizeof(*list->entries));
 			memmove(list->entries + at + 1, list->entries + at,
 				(list->n - at) * sizeof(*list->entries));
 			list->n++;

@@ -61,8 +61,8 @@ int task_live_list(struct task_live *m, const struct task_store *s, struct task_
  * anew, so an unchanged store costs nothing.  The caller may replace
  * entries meanwhile (with records it wrote: those are re-read anyway),
  * never reorder them.  Release with task_list_release(). */
-int task_live_list_update(struct task_live *m, const struct task_store *s,
-			  struct task_list *list, struct rv_error **err);
+int task_live_list_update(struct task_live *m, const struct task_store *s, struct task_list *list,
+			  struct rv_error **err);
 
 /* This process changed task id (written, created, removed): re-read it at
  * the next listing. */

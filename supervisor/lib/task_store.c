@@ -76,9 +76,9 @@ int task_store_parse_id(const char *s, int64_t *ret_id, struct rv_error **err)
 	 * with a '/', '.', sign, space or a 13th digit is refused here too. */
 	if (!task_store_parse_dir_name(p, &v) || v > TASK_STORE_MAX_ID) {
 		if (p[0] == '0' && p[1] >= '0' && p[1] <= '9')
-			return rv_error_set(err, EINVAL,
-					    "invalid task id '%.40s': write it without leading zeros",
-					    p);
+			return rv_error_set(
+				err, EINVAL,
+				"invalid task id '%.40s': write it without leading zeros", p);
 		return rv_error_set(err, EINVAL,
 				    "invalid task id '%.40s': must be a positive integer (1 to "
 				    "%lld, digits only)",
@@ -98,15 +98,17 @@ int task_store_check_workspace(const struct task_store *s, int64_t id, const cha
 {
 	_cleanup_free_ char *want = task_store_workspace_path(s, id);
 	if (!path || strcmp(path, want) != 0)
-		return rv_error_set(err, EPERM,
-				    "task %lld names workspace '%.300s', which is not its workspace "
-				    "in the store ('%s'); refusing to use it",
-				    (long long)id, path ? path : "", want);
+		return rv_error_set(
+			err, EPERM,
+			"task %lld names workspace '%.300s', which is not its workspace "
+			"in the store ('%s'); refusing to use it",
+			(long long)id, path ? path : "", want);
 	_cleanup_close_ int sfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (sfd < 0) {
 		if (errno == ENOENT)
-			return rv_error_set(err, ENOENT, "the workspace '%s' of task %lld does not "
-							 "exist",
+			return rv_error_set(err, ENOENT,
+					    "the workspace '%s' of task %lld does not "
+					    "exist",
 					    want, (long long)id);
 		return rv_error_errno(err, errno, "cannot open the store '%s'", s->dir);
 	}
@@ -129,8 +131,7 @@ int task_store_check_workspace(const struct task_store *s, int64_t id, const cha
 			      (long long)id);
 }
 
-int task_store_check_record(const struct task_store *s, const struct task *t,
-			    struct rv_error **err)
+int task_store_check_record(const struct task_store *s, const struct task *t, struct rv_error **err)
 {
 	const char *wt = task_get_str(t, "worktreePath");
 	if (wt && *wt) {
@@ -148,10 +149,11 @@ int task_store_check_record(const struct task_store *s, const struct task *t,
 	char want[64];
 	snprintf(want, sizeof(want), "rover/task-%lld", (long long)t->id);
 	if (branch && *branch && strcmp(branch, want) != 0)
-		return rv_error_set(err, EPERM,
-				    "task %lld names branch '%.200s', which is not its branch ('%s'); "
-				    "refusing to use it",
-				    (long long)t->id, branch, want);
+		return rv_error_set(
+			err, EPERM,
+			"task %lld names branch '%.200s', which is not its branch ('%s'); "
+			"refusing to use it",
+			(long long)t->id, branch, want);
 	return 0;
 }
 
@@ -480,8 +482,9 @@ int task_store_open_tasks_dir(const struct task_store *s, int *ret_fd, struct rv
 		return rv_error_errno(err, errno, "cannot open the store '%s'", s->dir);
 	int fd = fileio_open_dir_beneath(sfd, TASK_STORE_TASKS_DIR);
 	if (fd < 0)
-		return rv_error_errno(err, -fd, "cannot open '%s' (it must be a directory, not a "
-						"symlink)",
+		return rv_error_errno(err, -fd,
+				      "cannot open '%s' (it must be a directory, not a "
+				      "symlink)",
 				      s->tasks_dir);
 	*ret_fd = fd;
 	return 0;
@@ -502,8 +505,8 @@ int task_store_delete(const struct task_store *s, int64_t id, struct rv_error **
 		return r;
 	char name[32];
 	snprintf(name, sizeof(name), "%lld", (long long)id);
-	_cleanup_free_ char *gone = xasprintf(".deleted-%lld-%d-%lld", (long long)id,
-					      (int)getpid(), (long long)timeutil_mono_ms());
+	_cleanup_free_ char *gone = xasprintf(".deleted-%lld-%d-%lld", (long long)id, (int)getpid(),
+					      (long long)timeutil_mono_ms());
 	if (s->live)
 		task_live_touch(s->live, id);
 	if (renameat(tasks_fd, name, tasks_fd, gone) < 0) {
@@ -518,8 +521,9 @@ int task_store_delete(const struct task_store *s, int64_t id, struct rv_error **
 	_cleanup_free_ char *shown = fileio_join(s->tasks_dir, gone);
 	r = fileio_remove_tree_at(tasks_fd, gone, shown, err);
 	if (r < 0)
-		return rv_error_wrap(err, "task %lld was removed from the store, but not all of "
-					  "its files",
+		return rv_error_wrap(err,
+				     "task %lld was removed from the store, but not all of "
+				     "its files",
 				     (long long)id);
 	return 0;
 }

@@ -211,8 +211,7 @@ int task_store_list(const struct task_store *s, struct task_list *ret, struct rv
 void task_list_release(struct task_list *l);
 
 /* task_store_list() from the disk, whatever s->live says. */
-int task_store_list_disk(const struct task_store *s, struct task_list *ret,
-			 struct rv_error **err);
+int task_store_list_disk(const struct task_store *s, struct task_list *ret, struct rv_error **err);
 
 /* The entries task_store_list() would give for these ids only (sorted,
  * unique): a task that does not exist, or is being created, gets none.

@@ -108,8 +108,8 @@ static int read_one(int dfd, const char *rel, struct reader *rd, size_t *ret_len
 
 /* Read and parse one task into *ent.  false: nothing to list (the task
  * vanished, or is being created right now). */
-static bool list_one(int dfd, int64_t id, const char *tasks_dir, struct reader *rd,
-		     int64_t now_ms, struct task_list_entry *ent)
+static bool list_one(int dfd, int64_t id, const char *tasks_dir, struct reader *rd, int64_t now_ms,
+		     struct task_list_entry *ent)
 {
 	char rel[64];
 	snprintf(rel, sizeof(rel), "%lld/%s", (long long)id, TASK_DESCRIPTION_FILE);
@@ -122,8 +122,8 @@ static bool list_one(int dfd, int64_t id, const char *tasks_dir, struct reader *
 		snprintf(name, sizeof(name), "%lld", (long long)id);
 		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			return false; /* deleted meanwhile */
-		int64_t age = now_ms - ((int64_t)st.st_mtim.tv_sec * 1000 +
-					st.st_mtim.tv_nsec / 1000000);
+		int64_t age =
+			now_ms - ((int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000);
 		if (age >= 0 && age < TASK_STORE_CREATE_GRACE_MS)
 			return false; /* being created */
 		rv_error_set(&ent->err, ENOENT, "task %lld is broken: '%s/%s' does not exist",
@@ -285,7 +285,8 @@ int task_store_list(const struct task_store *s, struct task_list *ret, struct rv
 	while ((de = readdir(d))) {
 		int64_t id;
 		if (!task_store_parse_dir_name(de->d_name, &id)) {
-			if (!strncmp(de->d_name, ".deleted-", 9) || !strncmp(de->d_name, ".new-", 5)) {
+			if (!strncmp(de->d_name, ".deleted-", 9) ||
+			    !strncmp(de->d_name, ".new-", 5)) {
 				gone = xrealloc(gone, (n_gone + 1) * sizeof(*gone));
 				gone[n_gone++] = xstrdup(de->d_name);
 			}
@@ -316,8 +317,11 @@ int task_store_list(const struct task_store *s, struct task_list *ret, struct rv
 	size_t w = 0, off = 0;
 	do {
 		size_t k = n / nw + (w < n % nw);
-		jobs[w] = (struct list_job){.dfd = dirfd(d), .tasks_dir = s->tasks_dir,
-					    .ids = ids + off, .n = k, .now_ms = now,
+		jobs[w] = (struct list_job){.dfd = dirfd(d),
+					    .tasks_dir = s->tasks_dir,
+					    .ids = ids + off,
+					    .n = k,
+					    .now_ms = now,
 					    .out = l.entries + off};
 		off += k;
 	} while (++w < nw);
@@ -342,8 +346,7 @@ int task_store_list(const struct task_store *s, struct task_list *ret, struct rv
 	return 0;
 }
 
-int task_store_list_disk(const struct task_store *s, struct task_list *ret,
-			 struct rv_error **err)
+int task_store_list_disk(const struct task_store *s, struct task_list *ret, struct rv_error **err)
 {
 	struct task_store plain = *s;
 	plain.live = NULL;
@@ -366,7 +369,10 @@ int task_store_list_ids(const struct task_store *s, const int64_t *ids, size_t n
 		}
 		return r;
 	}
-	struct list_job job = {.dfd = dfd, .tasks_dir = s->tasks_dir, .ids = ids, .n = n,
+	struct list_job job = {.dfd = dfd,
+			       .tasks_dir = s->tasks_dir,
+			       .ids = ids,
+			       .n = n,
 			       .now_ms = timeutil_now_ms(),
 			       .out = xcalloc(n ? n : 1, sizeof(struct task_list_entry))};
 	list_slice(&job);

@@ -239,7 +239,8 @@ static void report_left_out(const struct scan *sc, const struct worktree_git_opt
 			line = nl ? nl + 1 : NULL;
 		}
 		if (!skip)
-			skipped_add(s, xasprintf("%s (%s)", sc->paths[i], sc->whys[i]), sc->work[i]);
+			skipped_add(s, xasprintf("%s (%s)", sc->paths[i], sc->whys[i]),
+				    sc->work[i]);
 	}
 }
 
@@ -275,7 +276,8 @@ static void scan_dir(struct scan *sc, int dfd, const char *rel, int depth)
 				_cleanup_free_ char *why =
 					sc->max_file % (1u << 20)
 						? xasprintf("larger than %zu bytes", sc->max_file)
-						: xasprintf("larger than %zu MiB", sc->max_file >> 20);
+						: xasprintf("larger than %zu MiB",
+							    sc->max_file >> 20);
 				leave_out(sc, path, true, why);
 			}
 			continue;
@@ -436,9 +438,10 @@ static int snapshot_fill(const struct taskgit_task *tg, struct taskgit_snapshot 
 	_cleanup_free_ char *ref = xasprintf("refs/heads/%s^{commit}", tg->branch);
 	s->tip = rev_quiet(tg->root, ref);
 	if (!s->tip && (!tg->base || !(s->tip = rev_quiet(tg->root, tg->base))))
-		return rv_error_set(err, ENOENT,
-				    "task %lld's branch '%s' is gone and no start commit is recorded",
-				    (long long)tg->id, tg->branch);
+		return rv_error_set(
+			err, ENOENT,
+			"task %lld's branch '%s' is gone and no start commit is recorded",
+			(long long)tg->id, tg->branch);
 	int r = resolve_base(tg, s->tip, &s->base, err);
 	if (r < 0)
 		return r;
@@ -506,8 +509,8 @@ int taskgit_parse_diff(const char *numstat, size_t nlen, const char *names, size
 		if (!strchr("AMDT", st[0]) || st[1])
 			return parse_fail(f, n, err);
 		f = xrealloc(f, (n + 1) * sizeof(*f));
-		f[n++] = (struct taskgit_file){.path = xstrndup(path, pl), .status = st[0],
-					       .added = -1, .deleted = -1};
+		f[n++] = (struct taskgit_file){
+			.path = xstrndup(path, pl), .status = st[0], .added = -1, .deleted = -1};
 	}
 	for (size_t i = 0; i < nlen;) {
 		const char *rec = numstat + i;
@@ -555,10 +558,12 @@ int taskgit_diff_files(const struct taskgit_task *tg, const struct taskgit_snaps
 {
 	_cleanup_free_ char *from = xasprintf("%s^{tree}", s->base);
 	_cleanup_free_ char *ps = file ? xasprintf(":(top,literal)%s", file) : NULL;
-	const char *numstat[] = {"git",  "diff-tree", "-r",  "--no-renames", "--numstat", "-z",
-				 from,   s->tree,     "--",  ps,             NULL};
-	const char *names[] = {"git",   "diff-tree", "-r", "--no-renames", "--name-status", "-z",
-			       from,    s->tree,     "--", ps,             NULL};
+	const char *numstat[] = {"git",       "diff-tree", "-r", "--no-renames",
+				 "--numstat", "-z",        from, s->tree,
+				 "--",        ps,          NULL};
+	const char *names[] = {"git", "diff-tree", "-r",    "--no-renames", "--name-status",
+			       "-z",  from,        s->tree, "--",           ps,
+			       NULL};
 	_cleanup_free_ char *a = NULL, *b = NULL;
 	size_t al = 0, bl = 0;
 	int r = git_out(tg->root, numstat, &a, &al, err);
@@ -567,19 +572,29 @@ int taskgit_diff_files(const struct taskgit_task *tg, const struct taskgit_snaps
 	if (r == 0)
 		r = taskgit_parse_diff(a, al, b, bl, ret, ret_n, err);
 	if (r < 0)
-		return rv_error_wrap(err, "cannot list the changes of task %lld", (long long)tg->id);
+		return rv_error_wrap(err, "cannot list the changes of task %lld",
+				     (long long)tg->id);
 	return 0;
 }
 
 int taskgit_diff_patch(const struct taskgit_task *tg, const struct taskgit_snapshot *s,
-		       const char *file, int (*fn)(void *ud, const char *buf, size_t len),
-		       void *ud, struct rv_error **err)
+		       const char *file, int (*fn)(void *ud, const char *buf, size_t len), void *ud,
+		       struct rv_error **err)
 {
 	_cleanup_free_ char *from = xasprintf("%s^{tree}", s->base);
 	_cleanup_free_ char *ps = file ? xasprintf(":(top,literal)%s", file) : NULL;
-	const char *argv[] = {"git",     "diff-tree",   "-r",           "-p",
-			      "--no-renames", "--no-color", "--no-ext-diff", "--no-textconv",
-			      from,      s->tree,       "--",           ps,
+	const char *argv[] = {"git",
+			      "diff-tree",
+			      "-r",
+			      "-p",
+			      "--no-renames",
+			      "--no-color",
+			      "--no-ext-diff",
+			      "--no-textconv",
+			      from,
+			      s->tree,
+			      "--",
+			      ps,
 			      NULL};
 	struct worktree_git_opts o = {
 		.cwd = tg->root, .timeout_s = timeout_s(), .out_fn = fn, .out_userdata = ud};
@@ -587,7 +602,8 @@ int taskgit_diff_patch(const struct taskgit_task *tg, const struct taskgit_snaps
 	if (r == -EPIPE)
 		return r;
 	if (r < 0)
-		return rv_error_wrap(err, "cannot show the changes of task %lld", (long long)tg->id);
+		return rv_error_wrap(err, "cannot show the changes of task %lld",
+				     (long long)tg->id);
 	return 0;
 }
 
@@ -595,8 +611,8 @@ int taskgit_diff_patch(const struct taskgit_task *tg, const struct taskgit_snaps
 
 /* The commit holding the task's whole work: the tip, or a new commit of
  * the snapshot on it.  *ret_new: newly made (NULL when the tip is it). */
-static int work_commit(const struct taskgit_task *tg, const struct taskgit_snapshot *s,
-		       char **ret, char **ret_new, struct rv_error **err)
+static int work_commit(const struct taskgit_task *tg, const struct taskgit_snapshot *s, char **ret,
+		       char **ret_new, struct rv_error **err)
 {
 	*ret_new = NULL;
 	if (!s->dirty) {
@@ -623,8 +639,9 @@ static int advance_branch(const struct taskgit_task *tg, const struct taskgit_sn
 			  const char *commit, struct rv_error **err)
 {
 	_cleanup_free_ char *ref = xasprintf("refs/heads/%s", tg->branch);
-	const char *argv[] = {"git", "update-ref", "-m", "rover: commit the task's uncommitted work",
-			      ref, commit, s->tip, NULL};
+	const char *argv[] = {
+		"git", "update-ref", "-m",   "rover: commit the task's uncommitted work",
+		ref,   commit,       s->tip, NULL};
 	return worktree_git(tg->root, argv, NULL, err);
 }
 
@@ -679,8 +696,8 @@ static char *name_some(char *const *items, size_t n, size_t total)
 /* The user's changed tracked files ("M path"), from git status. */
 static int user_changes(const char *root, char ***ret, size_t *ret_n, struct rv_error **err)
 {
-	const char *argv[] = {"git", "--no-optional-locks", "status", "--porcelain=v1", "-z",
-			      "--untracked-files=no", NULL};
+	const char *argv[] = {"git", "--no-optional-locks",  "status", "--porcelain=v1",
+			      "-z",  "--untracked-files=no", NULL};
 	_cleanup_free_ char *out = NULL;
 	size_t len = 0;
 	int r = git_out(root, argv, &out, &len, err);
@@ -722,10 +739,11 @@ int taskgit_merge(const struct taskgit_task *tg, struct taskgit_merge_result *re
 				    id);
 	_cleanup_free_ char *task_ref = xasprintf("refs/heads/%s", tg->branch);
 	if (!strcmp(head_ref, task_ref))
-		return rv_error_set(err, EINVAL,
-				    "cannot merge task %lld: the project has its branch '%s' checked "
-				    "out; check out the branch to merge into first",
-				    id, tg->branch);
+		return rv_error_set(
+			err, EINVAL,
+			"cannot merge task %lld: the project has its branch '%s' checked "
+			"out; check out the branch to merge into first",
+			id, tg->branch);
 	res.into = xstrdup(head_ref + 11);
 
 	char **changed = NULL;
@@ -734,11 +752,12 @@ int taskgit_merge(const struct taskgit_task *tg, struct taskgit_merge_result *re
 		goto fail;
 	if (n_changed) {
 		_cleanup_free_ char *names = name_some(changed, n_changed, n_changed);
-		r = rv_error_set(err, EBUSY,
-				 "cannot merge task %lld into '%s': your working tree has %zu "
-				 "uncommitted change(s) (%s); commit or stash them, then run 'rover "
-				 "merge %lld' again",
-				 id, res.into, n_changed, names, id);
+		r = rv_error_set(
+			err, EBUSY,
+			"cannot merge task %lld into '%s': your working tree has %zu "
+			"uncommitted change(s) (%s); commit or stash them, then run 'rover "
+			"merge %lld' again",
+			id, res.into, n_changed, names, id);
 		list_free(changed, n_changed);
 		goto fail;
 	}
@@ -761,14 +780,15 @@ int taskgit_merge(const struct taskgit_task *tg, struct taskgit_merge_result *re
 	/* The conflict check writes objects only: no ref, index or file. */
 	int st = 0;
 	struct worktree_git_opts o = {.cwd = root, .timeout_s = timeout_s(), .ret_status = &st};
-	const char *mt[] = {"git", "merge-tree", "--write-tree", "--name-only", "-z",
-			    "--no-messages", head, work, NULL};
+	const char *mt[] = {"git",           "merge-tree", "--write-tree", "--name-only", "-z",
+			    "--no-messages", head,         work,           NULL};
 	size_t mt_len = 0;
 	if ((r = worktree_git_run(&o, mt, &mt_out, &mt_len, err)) < 0)
 		goto fail;
 	if (st > 1) {
-		r = rv_error_set(err, EIO, "cannot merge task %lld: git merge-tree failed (exit "
-					   "status %d)",
+		r = rv_error_set(err, EIO,
+				 "cannot merge task %lld: git merge-tree failed (exit "
+				 "status %d)",
 				 id, st);
 		goto fail;
 	}
@@ -779,17 +799,18 @@ int taskgit_merge(const struct taskgit_task *tg, struct taskgit_merge_result *re
 		taskgit_parse_merge_tree(mt_out, mt_len, &tree, &paths, &np);
 		_cleanup_free_ char *names = name_some(paths, np, np);
 		list_free(paths, np);
-		r = rv_error_set(err, EEXIST,
-				 "cannot merge task %lld into '%s': it conflicts with your branch "
-				 "in %zu file(s) (%s); nothing was changed. Merge by hand ('git merge "
-				 "%s' has its commits, 'rover diff %lld' shows all of its work)",
-				 id, res.into, np, names, tg->branch, id);
+		r = rv_error_set(
+			err, EEXIST,
+			"cannot merge task %lld into '%s': it conflicts with your branch "
+			"in %zu file(s) (%s); nothing was changed. Merge by hand ('git merge "
+			"%s' has its commits, 'rover diff %lld' shows all of its work)",
+			id, res.into, np, names, tg->branch, id);
 		goto fail;
 	}
 
 	msg = xasprintf("Merge rover task %lld: %s", id, tg->title);
-	const char *merge[] = {"git", "merge", "--quiet", "--no-ff", "--no-edit", "-m",
-			       msg,   work,    NULL};
+	const char *merge[] = {"git", "merge", "--quiet", "--no-ff", "--no-edit",
+			       "-m",  msg,     work,      NULL};
 	struct worktree_git_opts om = {.cwd = root, .env = worktree_identity_env(root)};
 	r = worktree_git_run(&om, merge, NULL, NULL, err);
 	if (r < 0) {
@@ -831,13 +852,14 @@ void taskgit_merge_result_release(struct taskgit_merge_result *r)
 
 /* ---- push --------------------------------------------------------------- */
 
-int taskgit_push(const struct taskgit_task *tg, const char *remote,
-		 struct taskgit_push_result *ret, struct rv_error **err)
+int taskgit_push(const struct taskgit_task *tg, const char *remote, struct taskgit_push_result *ret,
+		 struct rv_error **err)
 {
 	struct taskgit_push_result res = {0};
 	const char *root = tg->root;
 	long long id = (long long)tg->id;
-	_cleanup_free_ char *spec = xasprintf("refs/heads/%s:refs/heads/%s", tg->branch, tg->branch);
+	_cleanup_free_ char *spec =
+		xasprintf("refs/heads/%s:refs/heads/%s", tg->branch, tg->branch);
 	int r;
 	if (remote && *remote) {
 		res.remote = xstrdup(remote);
@@ -912,10 +934,9 @@ int taskgit_loss(const struct taskgit_task *tg, struct taskgit_loss *ret, struct
 	if (tip) {
 		/* Commits reachable from no other branch, local or remote. */
 		_cleanup_free_ char *excl = xasprintf("--exclude=%s", tg->branch);
-		const char *argv[] = {"git",        "rev-list", "--no-commit-header",
-				      "--format=%h %s", tip,    "--not",
-				      excl,         "--branches", "--remotes",
-				      NULL};
+		const char *argv[] = {
+			"git",   "rev-list", "--no-commit-header", "--format=%h %s", tip,
+			"--not", excl,       "--branches",         "--remotes",      NULL};
 		_cleanup_free_ char *out = NULL;
 		if ((r = git_out(root, argv, &out, NULL, err)) < 0)
 			goto fail;
@@ -929,8 +950,9 @@ int taskgit_loss(const struct taskgit_task *tg, struct taskgit_loss *ret, struct
 			goto fail;
 		if (s.dirty) {
 			_cleanup_free_ char *from = xasprintf("%s^{tree}", s.tip);
-			const char *argv[] = {"git",  "diff-tree", "-r", "--no-renames", "--name-status",
-					      "-z",   from,        s.tree, NULL};
+			const char *argv[] = {"git",          "diff-tree",     "-r",
+					      "--no-renames", "--name-status", "-z",
+					      from,           s.tree,          NULL};
 			_cleanup_free_ char *out = NULL;
 			size_t len = 0;
 			r = git_out(root, argv, &out, &len, err);
@@ -1002,8 +1024,8 @@ int taskgit_check_idle(const struct task *t, const char *verb, struct rv_error *
 {
 	enum task_status s = task_status(t);
 	if (s == TASK_NEW)
-		return rv_error_set(err, EBUSY, "cannot %s task %lld: it has not run yet (NEW)", verb,
-				    (long long)t->id);
+		return rv_error_set(err, EBUSY, "cannot %s task %lld: it has not run yet (NEW)",
+				    verb, (long long)t->id);
 	if (task_status_is_running(s))
 		return rv_error_set(err, EBUSY,
 				    "cannot %s task %lld: its container is running (%s); wait for "

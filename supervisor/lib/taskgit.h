@@ -68,11 +68,11 @@ int taskgit_open(const struct project *p, const struct task_store *st, const str
 void taskgit_task_release(struct taskgit_task *tg);
 
 struct taskgit_snapshot {
-	char *tip;      /* the branch's commit (the base when the branch is gone) */
-	char *tree;     /* tip's tree with the workspace's files */
-	char *base;     /* the commit the task started from */
-	bool dirty;     /* tree differs from tip's tree: uncommitted work */
-	char **skipped; /* "path (why)" left out of the tree (what git ignores
+	char *tip;          /* the branch's commit (the base when the branch is gone) */
+	char *tree;         /* tip's tree with the workspace's files */
+	char *base;         /* the commit the task started from */
+	bool dirty;         /* tree differs from tip's tree: uncommitted work */
+	char **skipped;     /* "path (why)" left out of the tree (what git ignores
 			   anyway is not listed); valid UTF-8 (U+FFFD for
 			   other bytes), not escaped */
 	bool *skipped_work; /* for each: a file or repository (work lost if
@@ -89,7 +89,7 @@ void taskgit_snapshot_release(struct taskgit_snapshot *s);
 
 struct taskgit_file {
 	char *path;
-	char status; /* 'A' added, 'M' modified, 'D' deleted, 'T' type changed */
+	char status;            /* 'A' added, 'M' modified, 'D' deleted, 'T' type changed */
 	int64_t added, deleted; /* lines; -1 for a binary file */
 };
 
@@ -103,8 +103,8 @@ void taskgit_files_free(struct taskgit_file *f, size_t n);
 /* The patch (unified, no colour, no external diff or textconv), handed to
  * fn chunk by chunk as git prints it.  fn returning < 0 stops (-EPIPE). */
 int taskgit_diff_patch(const struct taskgit_task *tg, const struct taskgit_snapshot *s,
-		       const char *file, int (*fn)(void *ud, const char *buf, size_t len),
-		       void *ud, struct rv_error **err);
+		       const char *file, int (*fn)(void *ud, const char *buf, size_t len), void *ud,
+		       struct rv_error **err);
 
 /* Pure parsers of git's -z output, exposed for the tests: numstat
  * ("added\tdeleted\tpath\0") and name-status ("M\0path\0") of the same
@@ -154,18 +154,18 @@ struct taskgit_push_result {
 /* Commit the uncommitted work on the task's branch (as merge does), then
  * push the branch to remote (NULL: the branch's upstream remote, else
  * "origin") under the same name. */
-int taskgit_push(const struct taskgit_task *tg, const char *remote,
-		 struct taskgit_push_result *ret, struct rv_error **err);
+int taskgit_push(const struct taskgit_task *tg, const char *remote, struct taskgit_push_result *ret,
+		 struct rv_error **err);
 void taskgit_push_result_release(struct taskgit_push_result *r);
 
 /* ---- what a delete would lose ----------------------------------------- */
 
 struct taskgit_loss {
-	size_t n_commits;  /* commits on the branch and on no other local or
+	size_t n_commits; /* commits on the branch and on no other local or
 			      remote-tracking branch */
-	char **commits;    /* the first TASKGIT_LOSS_NAMED: "abc1234 subject" */
-	size_t n_changes;  /* uncommitted changes in the workspace */
-	char **changes;    /* the first TASKGIT_LOSS_NAMED: "M path" */
+	char **commits;   /* the first TASKGIT_LOSS_NAMED: "abc1234 subject" */
+	size_t n_changes; /* uncommitted changes in the workspace */
+	char **changes;   /* the first TASKGIT_LOSS_NAMED: "M path" */
 };
 
 int taskgit_loss(const struct taskgit_task *tg, struct taskgit_loss *ret, struct rv_error **err);

@@ -86,15 +86,14 @@ static int count_write(void *userdata, enum engine_stream stream, const char *da
 /* Where the reading of container.log stands between passes (follow reads
  * it again after every container). */
 struct reader {
-	off_t offset; /* bytes consumed: shown, skipped, or handled as a frame */
-	bool skip;    /* inside a container's frame that is not shown */
+	off_t offset;   /* bytes consumed: shown, skipped, or handled as a frame */
+	bool skip;      /* inside a container's frame that is not shown */
 	bool long_line; /* inside a line longer than LOGSEL_MAX_LINE: content */
 };
 
 /* One complete line (its '\n' included, or the file's last bytes). */
-static int saved_line(struct reader *rd, struct shown *shown, int64_t since_ms,
-		      const char *line, size_t n, struct sink *out, bool *ret_any,
-		      struct rv_error **err)
+static int saved_line(struct reader *rd, struct shown *shown, int64_t since_ms, const char *line,
+		      size_t n, struct sink *out, bool *ret_any, struct rv_error **err)
 {
 	char id[ID_MAX];
 	int64_t saved_ms = 0;
@@ -122,9 +121,9 @@ static int saved_line(struct reader *rd, struct shown *shown, int64_t since_ms,
  * being written).  The file is the container's to write: it is read in
  * fixed chunks, and a line longer than LOGSEL_MAX_LINE is passed on in
  * pieces as content, never held whole. */
-static int saved_pass(const char *path, struct reader *rd, struct shown *shown,
-		      int64_t since_ms, bool final, struct sink *out, bool *ret_any,
-		      char **ret_refused, struct rv_error **err)
+static int saved_pass(const char *path, struct reader *rd, struct shown *shown, int64_t since_ms,
+		      bool final, struct sink *out, bool *ret_any, char **ret_refused,
+		      struct rv_error **err)
 {
 	_cleanup_error_ struct rv_error *oe = NULL;
 	struct stat stb;
@@ -175,9 +174,11 @@ static int saved_pass(const char *path, struct reader *rd, struct shown *shown,
 				 * piece go on as content. */
 				if (!rd->skip) {
 					*ret_any = true;
-					r = sink_write(out, ENGINE_STREAM_STDOUT, acc, acc_len, err);
+					r = sink_write(out, ENGINE_STREAM_STDOUT, acc, acc_len,
+						       err);
 					if (r >= 0)
-						r = sink_write(out, ENGINE_STREAM_STDOUT, p, take, err);
+						r = sink_write(out, ENGINE_STREAM_STDOUT, p, take,
+							       err);
 					if (r < 0)
 						return r;
 				}
@@ -188,8 +189,8 @@ static int saved_pass(const char *path, struct reader *rd, struct shown *shown,
 				memcpy(acc + acc_len, p, take);
 				acc_len += take;
 				if (nl) {
-					r = saved_line(rd, shown, since_ms, acc, acc_len, out, ret_any,
-						       err);
+					r = saved_line(rd, shown, since_ms, acc, acc_len, out,
+						       ret_any, err);
 					if (r < 0)
 						return r;
 					rd->offset += (off_t)acc_len;
@@ -412,9 +413,9 @@ static struct task *look_again(struct run *ru, int64_t id)
 	return t;
 }
 
-int tasklogs_show(const struct task_store *st, const struct task *t,
-		  const struct tasklogs_opts *o, engine_log_fn fn, void *userdata,
-		  struct tasklogs_result *ret, struct rv_error **err)
+int tasklogs_show(const struct task_store *st, const struct task *t, const struct tasklogs_opts *o,
+		  engine_log_fn fn, void *userdata, struct tasklogs_result *ret,
+		  struct rv_error **err)
 {
 	int64_t last = task_iterations(t);
 	int64_t n = o->iteration ? o->iteration : last;

@@ -50,7 +50,7 @@
 #include "supervisor/lib/task_store.h"
 
 struct tasklogs_opts {
-	int64_t iteration;                 /* 0: the current one */
+	int64_t iteration; /* 0: the current one */
 	bool follow;
 	int64_t tail;                      /* last N lines; < 0: all */
 	int64_t since_ms;                  /* 0: everything */
@@ -79,9 +79,9 @@ struct tasklogs_result {
  * ENGINE_STREAM_STDOUT and the container's streams as they are.  With an
  * engine error, what could be shown was shown and the error says what is
  * missing. */
-int tasklogs_show(const struct task_store *st, const struct task *t,
-		  const struct tasklogs_opts *o, engine_log_fn fn, void *userdata,
-		  struct tasklogs_result *ret, struct rv_error **err);
+int tasklogs_show(const struct task_store *st, const struct task *t, const struct tasklogs_opts *o,
+		  engine_log_fn fn, void *userdata, struct tasklogs_result *ret,
+		  struct rv_error **err);
 void tasklogs_result_release(struct tasklogs_result *r);
 
 #endif

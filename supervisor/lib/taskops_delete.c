@@ -45,8 +45,9 @@ static int delete_containers(const struct task_store *st, int64_t id, const stru
 	_cleanup_engine_ struct engine *e = NULL;
 	int r = t ? launch_engine_for_task(t, &e, err) : engine_discover(NULL, &e, err);
 	if (r < 0)
-		return rv_error_wrap(err, "cannot reach the engine to remove the container of task "
-					  "%lld",
+		return rv_error_wrap(err,
+				     "cannot reach the engine to remove the container of task "
+				     "%lld",
 				     (long long)id);
 	engine_set_timeouts(e, OPS_CONNECT_MS, OPS_REQUEST_MS);
 	char f_task[64];
@@ -81,7 +82,8 @@ static int delete_containers(const struct task_store *st, int64_t id, const stru
 	}
 	engine_container_list_free(list, nl);
 	if (r < 0)
-		return rv_error_wrap(err, "cannot remove the container of task %lld", (long long)id);
+		return rv_error_wrap(err, "cannot remove the container of task %lld",
+				     (long long)id);
 	return 0;
 }
 
@@ -143,7 +145,8 @@ int taskops_delete(const struct project *p, const struct task_store *st, int64_t
 			if (!force) {
 				*err = TAKE_PTR(we);
 				taskops_delete_result_release(&res);
-				return rv_error_wrap(err, "cannot remove the workspace of task %lld",
+				return rv_error_wrap(err,
+						     "cannot remove the workspace of task %lld",
 						     (long long)id);
 			}
 			left(&res, xasprintf("the workspace '%s': %s", def_path, rv_error_msg(we)));
@@ -184,4 +187,3 @@ void taskops_delete_result_release(struct taskops_delete_result *r)
 	free(r->left_behind);
 	memset(r, 0, sizeof(*r));
 }
-

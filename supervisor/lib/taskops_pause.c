@@ -38,8 +38,7 @@ static int on_die(void *userdata, const struct engine_event *ev, struct rv_error
 {
 	(void)err;
 	struct pause_wait *w = userdata;
-	if (!ev->action || strcmp(ev->action, "die") ||
-	    !taskops_id_matches(ev->id, w->cid))
+	if (!ev->action || strcmp(ev->action, "die") || !taskops_id_matches(ev->id, w->cid))
 		return 0;
 	w->exited = true;
 	w->exit_code = ev->has_exit_code ? ev->exit_code : -1;
@@ -107,7 +106,7 @@ struct pause_finish {
 	const char *cid;
 	const char *reason;
 	int exit_code;
-	bool asked;     /* we wrote the drain file or sent a signal */
+	bool asked; /* we wrote the drain file or sent a signal */
 	bool signalled;
 	bool paused;
 	enum task_pause_reason pause_reason;
@@ -117,15 +116,17 @@ static int pause_finish_fn(struct task *t, void *userdata, struct rv_error **err
 {
 	struct pause_finish *pf = userdata;
 	if (!taskops_same_str(task_container_id(t), pf->cid))
-		return rv_error_set(err, ESTALE,
-				    "task %lld was given another container while it was pausing; its "
-				    "status is left as it is",
-				    taskops_lid(t));
+		return rv_error_set(
+			err, ESTALE,
+			"task %lld was given another container while it was pausing; its "
+			"status is left as it is",
+			taskops_lid(t));
 	int64_t now = timeutil_now_ms();
 	taskops_refresh_from_status(pf->st, t, now);
 	enum task_status s = task_status(t);
-	bool ours = pf->asked && (pf->exit_code == 2 ||
-		    (pf->signalled && (pf->exit_code == 137 || pf->exit_code == 143)));
+	bool ours =
+		pf->asked && (pf->exit_code == 2 ||
+			      (pf->signalled && (pf->exit_code == 137 || pf->exit_code == 143)));
 	/* The runner reached a breakpoint before our request: it waits for a
 	 * person, and an operator's resume must not pass it. */
 	if (s == TASK_PAUSED && task_pause_reason(t) == TASK_PAUSE_APPROVAL)
@@ -134,12 +135,13 @@ static int pause_finish_fn(struct task *t, void *userdata, struct rv_error **err
 		_cleanup_free_ char *msg =
 			pf->exit_code == 2
 				? xasprintf("Paused by user: %s", pf->reason)
-				: xasprintf("Paused by user: %s (the container had to be killed, exit "
-					    "%d; the steps completed before are kept)",
-					    pf->reason, pf->exit_code);
+				: xasprintf(
+					  "Paused by user: %s (the container had to be killed, exit "
+					  "%d; the steps completed before are kept)",
+					  pf->reason, pf->exit_code);
 		int r = task_set_status(t, TASK_PAUSED, msg,
 					pf->pause_reason != TASK_PAUSE_NONE ? pf->pause_reason
-									   : TASK_PAUSE_USER,
+									    : TASK_PAUSE_USER,
 					now, err);
 		if (r < 0)
 			return r;
@@ -157,21 +159,24 @@ int taskops_pause(const struct task_store *st, const struct task *t,
 {
 	enum task_status s = task_status(t);
 	if (!task_status_is_running(s))
-		return rv_error_set(err, EPERM,
-				    "task %lld is %s: only a running task (IN_PROGRESS or ITERATING) "
-				    "can be paused",
-				    taskops_lid(t), task_status_name(s));
+		return rv_error_set(
+			err, EPERM,
+			"task %lld is %s: only a running task (IN_PROGRESS or ITERATING) "
+			"can be paused",
+			taskops_lid(t), task_status_name(s));
 	const char *cid = task_container_id(t);
 	if (!cid || !*cid)
-		return rv_error_set(err, EAGAIN,
-				    "task %lld has no container yet (it is starting); try again in a "
-				    "moment",
-				    taskops_lid(t));
+		return rv_error_set(
+			err, EAGAIN,
+			"task %lld has no container yet (it is starting); try again in a "
+			"moment",
+			taskops_lid(t));
 	_cleanup_free_ char *reason = clean_reason(o->reason);
 	long drain_s = o->timeout_s < 0 ? TASKOPS_PAUSE_TIMEOUT_S : o->timeout_s;
 	long term_s = o->term_timeout_s > 0 ? o->term_timeout_s : LAUNCH_STOP_TIMEOUT_S;
 	int64_t n = task_iterations(t);
-	_cleanup_free_ char *drain = task_store_iteration_file(st, t->id, n, TASK_FILE_PAUSE_REQUEST);
+	_cleanup_free_ char *drain =
+		task_store_iteration_file(st, t->id, n, TASK_FILE_PAUSE_REQUEST);
 
 	_cleanup_engine_ struct engine *e = NULL;
 	int r = taskops_open_engine(t, "pause", &e, err);
@@ -293,8 +298,9 @@ int taskops_pause(const struct task_store *st, const struct task *t,
 
 fail:
 	if (wrote_drain)
-		rv_error_wrap(err, "cannot pause task %lld (the pause request stays: the task "
-				   "pauses by itself after its current step)",
+		rv_error_wrap(err,
+			      "cannot pause task %lld (the pause request stays: the task "
+			      "pauses by itself after its current step)",
 			      taskops_lid(t));
 	else
 		rv_error_wrap(err, "cannot pause task %lld", taskops_lid(t));
@@ -342,8 +348,8 @@ int taskops_request_pause(const struct task_store *st, int64_t id, enum task_pau
 		return rv_error_wrap(err, "cannot ask task %lld to pause", (long long)id);
 	if (!c.asked)
 		return 0;
-	_cleanup_free_ char *drain = task_store_iteration_file(st, id, c.iteration,
-							       TASK_FILE_PAUSE_REQUEST);
+	_cleanup_free_ char *drain =
+		task_store_iteration_file(st, id, c.iteration, TASK_FILE_PAUSE_REQUEST);
 	_cleanup_free_ char *reason_text = clean_reason(text);
 	r = write_drain(drain, reason_text, err);
 	if (r < 0)
@@ -351,4 +357,3 @@ int taskops_request_pause(const struct task_store *st, int64_t id, enum task_pau
 	*ret_asked = true;
 	return 0;
 }
-

@@ -50,14 +50,14 @@ enum taskops_pause_phase {
 };
 
 /* Called about once a second while waiting; elapsed_ms since the pause began. */
-typedef void (*taskops_progress_fn)(void *userdata, int64_t task_id,
-				    enum taskops_pause_phase phase, int64_t elapsed_ms);
+typedef void (*taskops_progress_fn)(void *userdata, int64_t task_id, enum taskops_pause_phase phase,
+				    int64_t elapsed_ms);
 
 struct taskops_pause_opts {
-	bool now;             /* SIGTERM at once instead of draining */
-	long timeout_s;       /* drain this long before SIGTERM; < 0: TASKOPS_PAUSE_TIMEOUT_S */
-	long term_timeout_s;  /* after SIGTERM, before SIGKILL; <= 0: LAUNCH_STOP_TIMEOUT_S */
-	const char *reason;   /* NULL or "": TASKOPS_PAUSE_DEFAULT_REASON */
+	bool now;            /* SIGTERM at once instead of draining */
+	long timeout_s;      /* drain this long before SIGTERM; < 0: TASKOPS_PAUSE_TIMEOUT_S */
+	long term_timeout_s; /* after SIGTERM, before SIGKILL; <= 0: LAUNCH_STOP_TIMEOUT_S */
+	const char *reason;  /* NULL or "": TASKOPS_PAUSE_DEFAULT_REASON */
 	/* pauseReason recorded (NONE: user); operator for `rover pause --all`,
 	 * which `rover resume --all` brings back.  A task that reached a
 	 * breakpoint meanwhile keeps approval. */
@@ -67,11 +67,11 @@ struct taskops_pause_opts {
 };
 
 struct taskops_pause_result {
-	bool paused;          /* PAUSED by us; false: the container ended on its own first */
+	bool paused; /* PAUSED by us; false: the container ended on its own first */
 	enum taskops_pause_phase reached; /* DRAINING: it drained; else what we had to send */
-	int exit_code;        /* the container's; -1 when unknown (gone) */
-	bool has_checkpoint;  /* checkpoint.json exists */
-	struct task *task;    /* the record as written (caller releases) */
+	int exit_code;                    /* the container's; -1 when unknown (gone) */
+	bool has_checkpoint;              /* checkpoint.json exists */
+	struct task *task;                /* the record as written (caller releases) */
 };
 
 int taskops_pause(const struct task_store *st, const struct task *t,

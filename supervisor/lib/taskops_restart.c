@@ -61,14 +61,14 @@ struct restart_ctx {
 	enum task_status status;
 	const char *cid;
 	/* phase 1 */
-	struct json_object *prev;  /* the record before, for a rollback */
+	struct json_object *prev; /* the record before, for a rollback */
 	char *iter_dir;
 	char *status_path;
-	char *old_status;          /* status.json's bytes before, or NULL */
+	char *old_status; /* status.json's bytes before, or NULL */
 	size_t old_status_len;
 	char *aside;
 	int64_t restart_count;
-	bool begun;                /* phase 1 changed the files */
+	bool begun; /* phase 1 changed the files */
 	/* phase 3 */
 	const struct task *launched;
 	const struct worktree *wt;
@@ -86,8 +86,8 @@ static void restore_files(struct restart_ctx *c)
 		}
 	}
 	if (c->old_status)
-		(void)iterfile_write_atomic(c->status_path, c->old_status, c->old_status_len,
-					    0644, NULL);
+		(void)iterfile_write_atomic(c->status_path, c->old_status, c->old_status_len, 0644,
+					    NULL);
 	else
 		(void)iterfile_remove(c->status_path, NULL);
 }
@@ -100,7 +100,8 @@ static int restart_begin_fn(struct task *t, void *userdata, struct rv_error **er
 				    taskops_lid(t), task_status_name(task_status(t)));
 	int r = json_object_deep_copy(t->obj, &c->prev, NULL);
 	if (r < 0)
-		return rv_error_set(err, ENOMEM, "cannot copy the record of task %lld", taskops_lid(t));
+		return rv_error_set(err, ENOMEM, "cannot copy the record of task %lld",
+				    taskops_lid(t));
 	_cleanup_error_ struct rv_error *re = NULL;
 	r = iterfile_read(c->status_path, STATUS_MAX_BYTES, &c->old_status, &c->old_status_len,
 			  &re);
@@ -158,9 +159,10 @@ static int restart_commit_fn(struct task *t, void *userdata, struct rv_error **e
 	task_get_int(t, "restartCount", &count);
 	if (count != c->restart_count)
 		return rv_error_set(err, ESTALE,
-				    "task %lld was restarted by someone else meanwhile", taskops_lid(t));
-	static const char *const keys[] = {"containerId", "engine", "executionStatus",
-					   "runningAt", "agentImage"};
+				    "task %lld was restarted by someone else meanwhile",
+				    taskops_lid(t));
+	static const char *const keys[] = {"containerId", "engine", "executionStatus", "runningAt",
+					   "agentImage"};
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
 		struct json_object *v = NULL;
 		if (json_object_object_get_ex(c->launched->obj, keys[i], &v) && v)
@@ -226,17 +228,18 @@ int taskops_restart(const struct project *p, const struct task_store *st, const 
 {
 	enum task_status s = task_status(t);
 	if (s == TASK_PAUSED)
-		return rv_error_set(err, EPERM,
-				    "task %lld is not in NEW or FAILED status (current: PAUSED); use "
-				    "'rover resume %lld' to resume a paused task from its last "
-				    "checkpoint",
-				    taskops_lid(t), taskops_lid(t));
+		return rv_error_set(
+			err, EPERM,
+			"task %lld is not in NEW or FAILED status (current: PAUSED); use "
+			"'rover resume %lld' to resume a paused task from its last "
+			"checkpoint",
+			taskops_lid(t), taskops_lid(t));
 	if (s != TASK_NEW && s != TASK_FAILED && !task_status_is_running(s))
 		return rv_error_set(err, EPERM,
-				    "task %lld is not in NEW or FAILED status (current: %s)", taskops_lid(t),
-				    task_status_name(s));
-	const char *image = image_override && *image_override ? image_override
-							      : task_get_str(t, "agentImage");
+				    "task %lld is not in NEW or FAILED status (current: %s)",
+				    taskops_lid(t), task_status_name(s));
+	const char *image =
+		image_override && *image_override ? image_override : task_get_str(t, "agentImage");
 	if (!image || !*image)
 		image = project_agent_image(p);
 	if (!image || !*image)
@@ -256,13 +259,15 @@ int taskops_restart(const struct project *p, const struct task_store *st, const 
 		/* An inspect error allows the restart (as in the TypeScript rover): the task is
 		 * active only on paper. */
 		if (engine_container_inspect(e, cid, &info, &ie) == 0) {
-			bool alive = orphan_container_from_state(info.status) == ORPHAN_CONTAINER_ALIVE;
+			bool alive =
+				orphan_container_from_state(info.status) == ORPHAN_CONTAINER_ALIVE;
 			engine_container_info_release(&info);
 			if (alive)
-				return rv_error_set(err, EBUSY,
-						    "task %lld is still running in container %.12s; "
-						    "stop it first with 'rover stop %lld'",
-						    taskops_lid(t), cid, taskops_lid(t));
+				return rv_error_set(
+					err, EBUSY,
+					"task %lld is still running in container %.12s; "
+					"stop it first with 'rover stop %lld'",
+					taskops_lid(t), cid, taskops_lid(t));
 		}
 	}
 
@@ -342,4 +347,3 @@ void taskops_restart_result_release(struct taskops_restart_result *r)
 	task_free(r->task);
 	memset(r, 0, sizeof(*r));
 }
-

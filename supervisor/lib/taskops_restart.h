@@ -31,17 +31,16 @@
 
 struct taskops_restart_result {
 	char *container_id;
-	char *checkpoint_aside;  /* where the old checkpoint went, or NULL (there was none) */
+	char *checkpoint_aside; /* where the old checkpoint went, or NULL (there was none) */
 	bool worktree_recreated;
-	struct task *task;       /* the record as written */
+	struct task *task; /* the record as written */
 };
 
 /* p gives the project root (worktrees) and the default image (the task's
  * own agentImage is preferred); image (NULL: none) overrides both and is
  * recorded as the task's agentImage. */
 int taskops_restart(const struct project *p, const struct task_store *st, const struct task *t,
-		    const char *image, struct taskops_restart_result *ret,
-		    struct rv_error **err);
+		    const char *image, struct taskops_restart_result *ret, struct rv_error **err);
 void taskops_restart_result_release(struct taskops_restart_result *r);
 
 /* Rename <iter_dir>/checkpoint.json to checkpoint.json.restart-<now_ms>

@@ -38,8 +38,8 @@ bool taskops_has_checkpoint(const struct task_store *st, int64_t id, int64_t n)
  * file that cannot be read leaves t as it is: the exit code still decides. */
 void taskops_refresh_from_status(const struct task_store *st, struct task *t, int64_t now_ms)
 {
-	_cleanup_free_ char *path = task_store_iteration_file(st, t->id, task_iterations(t),
-							      TASK_FILE_STATUS);
+	_cleanup_free_ char *path =
+		task_store_iteration_file(st, t->id, task_iterations(t), TASK_FILE_STATUS);
 	bool changed = false;
 	_cleanup_error_ struct rv_error *e = NULL;
 	(void)reconcile_from_status(t, path, now_ms, &changed, &e);
@@ -65,7 +65,6 @@ int taskops_classify_exit(struct task *t, int exit_code, int64_t now_ms, struct 
 	orphan_verdict_release(&v);
 	return r;
 }
-
 
 bool taskops_id_matches(const char *a, const char *b)
 {

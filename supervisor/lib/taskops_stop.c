@@ -50,8 +50,8 @@ static int stop_fn(struct task *t, void *userdata, struct rv_error **err)
 	return 0;
 }
 
-int taskops_stop(const struct task_store *st, const struct task *t,
-		 struct taskops_stop_result *ret, struct rv_error **err)
+int taskops_stop(const struct task_store *st, const struct task *t, struct taskops_stop_result *ret,
+		 struct rv_error **err)
 {
 	enum task_status s = task_status(t);
 	if (s == TASK_COMPLETED || s == TASK_MERGED || s == TASK_PUSHED)
@@ -82,7 +82,8 @@ int taskops_stop(const struct task_store *st, const struct task *t,
 				e = engine_free(e);
 			}
 		}
-		if (r == 0 && e && orphan_container_from_state(info.status) == ORPHAN_CONTAINER_ALIVE) {
+		if (r == 0 && e &&
+		    orphan_container_from_state(info.status) == ORPHAN_CONTAINER_ALIVE) {
 			engine_container_info_release(&info);
 			r = engine_container_stop(e, cid, LAUNCH_STOP_TIMEOUT_S, &e2);
 			if (r == 0) {
@@ -101,8 +102,8 @@ int taskops_stop(const struct task_store *st, const struct task *t,
 			if (launch_remove_container(e, st, t->id, n, cid, &e2) == 0)
 				res.container_removed = true;
 			else
-				res.left_behind = xasprintf("container %.12s (%s)", cid,
-							    rv_error_msg(e2));
+				res.left_behind =
+					xasprintf("container %.12s (%s)", cid, rv_error_msg(e2));
 		}
 		engine_container_info_release(&info);
 		e = engine_free(e);
@@ -136,4 +137,3 @@ void taskops_stop_result_release(struct taskops_stop_result *r)
 	r->left_behind = NULL;
 	r->task = NULL;
 }
-

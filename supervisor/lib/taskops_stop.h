@@ -34,11 +34,11 @@ struct taskops_stop_result {
 	int exit_code;          /* the container's; -1 when unknown */
 	char *left_behind;      /* what could not be removed, or NULL */
 	bool has_checkpoint;
-	struct task *task;      /* the record as written */
+	struct task *task; /* the record as written */
 };
 
-int taskops_stop(const struct task_store *st, const struct task *t,
-		 struct taskops_stop_result *ret, struct rv_error **err);
+int taskops_stop(const struct task_store *st, const struct task *t, struct taskops_stop_result *ret,
+		 struct rv_error **err);
 void taskops_stop_result_release(struct taskops_stop_result *r);
 
 #endif

@@ -83,8 +83,8 @@ static void add_reset_at(struct json_object *cpj, struct json_object *root)
 static void add_checkpoint(const struct task_store *st, const struct task *t, int64_t n,
 			   struct json_object *o)
 {
-	_cleanup_free_ char *cp_path = task_store_iteration_file(st, t->id, n,
-								 TASK_FILE_CHECKPOINT);
+	_cleanup_free_ char *cp_path =
+		task_store_iteration_file(st, t->id, n, TASK_FILE_CHECKPOINT);
 	_cleanup_error_ struct rv_error *e = NULL;
 	struct checkpoint *cp = NULL;
 	struct json_object *cpj = json_object_new_object();
@@ -159,8 +159,7 @@ static void add_container(const struct task *t, struct json_object *o)
 	engine_free(eng);
 }
 
-void taskview_add_inspect(const struct task_store *st, const struct task *t,
-			  struct json_object *o)
+void taskview_add_inspect(const struct task_store *st, const struct task *t, struct json_object *o)
 {
 	int64_t n = task_iterations(t);
 	_cleanup_free_ char *iter_dir = task_store_iteration_dir(st, t->id, n);

@@ -47,7 +47,6 @@ struct gate_table;
 int taskview_account_gate(const struct task_store *st, const struct task *t,
 			  struct gate_table *table, const struct gate **ret_gate, char **ret_label);
 
-void taskview_add_inspect(const struct task_store *st, const struct task *t,
-			  struct json_object *o);
+void taskview_add_inspect(const struct task_store *st, const struct task *t, struct json_object *o);
 
 #endif

@@ -42,7 +42,8 @@ enum taskwait_state taskwait_classify(const struct task *t, bool scheduler_alive
 		int64_t created = 0;
 		if (e && *e)
 			return TASKWAIT_FAILED;
-		if (task_get_time(t, "createdAt", &created) && now_ms - created >= TASKWAIT_CREATING_MS)
+		if (task_get_time(t, "createdAt", &created) &&
+		    now_ms - created >= TASKWAIT_CREATING_MS)
 			return TASKWAIT_FAILED;
 		return TASKWAIT_RUNNING;
 	}
@@ -136,8 +137,8 @@ static void streams_sync(struct tw *w)
 	for (size_t i = 0; i < w->res->n; i++) {
 		const struct task *t = w->res->tasks[i];
 		const char *uri = NULL;
-		if (w->res->states[i] != TASKWAIT_RUNNING || !task_get_engine(t, NULL, &uri) || !uri ||
-		    !*uri)
+		if (w->res->states[i] != TASKWAIT_RUNNING || !task_get_engine(t, NULL, &uri) ||
+		    !uri || !*uri)
 			continue;
 		struct stream *st = NULL;
 		for (size_t k = 0; k < w->n_streams && !st; k++)
@@ -175,15 +176,17 @@ static int pass(struct tw *w, bool full, struct rv_error **err)
 		struct task *t = NULL;
 		int r = task_store_load_id(o->store, o->ids[i], &t, err);
 		if (r < 0)
-			return r == -ENOENT ? rv_error_wrap(err, "task %lld was deleted while waiting",
-							    (long long)o->ids[i])
-					    : r;
+			return r == -ENOENT
+				       ? rv_error_wrap(err, "task %lld was deleted while waiting",
+						       (long long)o->ids[i])
+				       : r;
 		if (task_status_is_running(task_status(t)))
 			observe_task(o->store, &t, full ? 0 : OBSERVE_STATUS_ONLY, o->report,
 				     o->userdata);
 		task_free(w->res->tasks[i]);
 		w->res->tasks[i] = t;
-		w->res->states[i] = taskwait_classify(t, scheduler, o->retry_max, timeutil_now_ms());
+		w->res->states[i] =
+			taskwait_classify(t, scheduler, o->retry_max, timeutil_now_ms());
 	}
 	return 0;
 }
@@ -209,8 +212,7 @@ static int64_t min_deadline(int64_t a, int64_t b)
 	return a < b ? a : b;
 }
 
-int taskwait_run(const struct taskwait_opts *o, struct taskwait_result *ret,
-		 struct rv_error **err)
+int taskwait_run(const struct taskwait_opts *o, struct taskwait_result *ret, struct rv_error **err)
 {
 	struct taskwait_result res = {
 		.tasks = xcalloc(o->n ? o->n : 1, sizeof(*res.tasks)),
@@ -254,7 +256,8 @@ int taskwait_run(const struct taskwait_opts *o, struct taskwait_result *ret,
 		if (next_full == 0 || now >= next_full) {
 			streams_sync(&w);
 			bool fallback = w.stream_failed || w.n_streams == 0 || !wt;
-			next_full = now + (fallback ? TASKWAIT_FALLBACK_MS : TASKWAIT_FULL_INTERVAL_MS);
+			next_full =
+				now + (fallback ? TASKWAIT_FALLBACK_MS : TASKWAIT_FULL_INTERVAL_MS);
 		}
 		int64_t wake = min_deadline(deadline, next_full);
 		wake = min_deadline(wake, recheck_at);

@@ -84,10 +84,10 @@ enum taskwait_state taskwait_classify(const struct task *t, bool scheduler_alive
 int taskwait_exit_code(const enum taskwait_state *states, size_t n, bool timed_out);
 
 struct taskwait_progress {
-	size_t running;       /* tasks still running */
-	size_t n;             /* tasks waited on */
+	size_t running;        /* tasks still running */
+	size_t n;              /* tasks waited on */
 	int64_t first_running; /* the id of one of them, 0: none */
-	const char *status;   /* its status ("IN_PROGRESS"; borrowed) */
+	const char *status;    /* its status ("IN_PROGRESS"; borrowed) */
 	int64_t elapsed_ms;
 };
 
@@ -106,8 +106,8 @@ struct taskwait_opts {
 };
 
 struct taskwait_result {
-	struct task **tasks;          /* n records as last seen, owned */
-	enum taskwait_state *states;  /* n */
+	struct task **tasks;         /* n records as last seen, owned */
+	enum taskwait_state *states; /* n */
 	size_t n;
 	bool timed_out;
 };
@@ -116,8 +116,7 @@ struct taskwait_result {
  * settled or the timeout passed; -errno when the wait itself failed (a
  * task missing: -ENOENT naming it).  *ret is released on
  * failure. */
-int taskwait_run(const struct taskwait_opts *o, struct taskwait_result *ret,
-		 struct rv_error **err);
+int taskwait_run(const struct taskwait_opts *o, struct taskwait_result *ret, struct rv_error **err);
 void taskwait_result_release(struct taskwait_result *r);
 
 #endif

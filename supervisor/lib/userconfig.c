@@ -55,14 +55,15 @@ int userconfig_parse(const char *buf, size_t len, const char *path, struct userc
 		if (!strcmp(key, "container") || !strcmp(key, "hooks"))
 			continue; /* hardening.c and hooks.c read and check them */
 		if (strcmp(key, "engine") != 0)
-			return rv_error_set(err, EINVAL,
-					    "%s: unknown setting '%.64s' (known: \"engine\", \"container\", "
-					    "\"hooks\")",
-					    what, key);
+			return rv_error_set(
+				err, EINVAL,
+				"%s: unknown setting '%.64s' (known: \"engine\", \"container\", "
+				"\"hooks\")",
+				what, key);
 		if (!json_object_is_type(val, json_type_string) ||
 		    json_object_get_string_len(val) == 0)
-			return rv_error_set(err, EINVAL, "%s: \"engine\" must be a non-empty string",
-					    what);
+			return rv_error_set(err, EINVAL,
+					    "%s: \"engine\" must be a non-empty string", what);
 		r = check_engine(json_object_get_string(val), path, err);
 		if (r < 0)
 			return r;
@@ -121,8 +122,9 @@ int userconfig_set_engine(const char *value, char **ret_previous, struct rv_erro
 {
 	_cleanup_free_ char *path = userconfig_path();
 	if (!path)
-		return rv_error_set(err, ENOENT,
-				    "cannot save the engine: neither XDG_CONFIG_HOME nor HOME is set");
+		return rv_error_set(
+			err, ENOENT,
+			"cannot save the engine: neither XDG_CONFIG_HOME nor HOME is set");
 	int r = check_engine(value, path, err);
 	if (r < 0)
 		return r;

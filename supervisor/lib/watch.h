@@ -81,11 +81,11 @@ struct watch *watch_stop(struct watch *w);
 
 /* What changed since the last take (or since the watch started). */
 struct watch_changes {
-	uint64_t gen;  /* which watch of this process noted them: a reader that
+	uint64_t gen; /* which watch of this process noted them: a reader that
 			  read everything under another generation (or with no
 			  watch running) must read everything again */
-	bool all;      /* events were lost or too many: read everything */
-	int64_t *ids;  /* sorted, unique; free() it */
+	bool all;     /* events were lost or too many: read everything */
+	int64_t *ids; /* sorted, unique; free() it */
 	size_t n;
 };
 

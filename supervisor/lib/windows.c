@@ -68,14 +68,16 @@ static int parse_span(const char *text, struct pause_window *w, const char *what
 	int a = dash ? parse_hhmm(text, (size_t)(dash - text)) : -1;
 	int b = dash ? parse_hhmm(dash + 1, strlen(dash + 1)) : -1;
 	if (a < 0 || b < 0)
-		return rv_error_set(err, EINVAL,
-				    "%s: pauseWindows[%zu]: '%.32s' is not \"HH:MM-HH:MM\" (24-hour "
-				    "clock)",
-				    what, i, text);
+		return rv_error_set(
+			err, EINVAL,
+			"%s: pauseWindows[%zu]: '%.32s' is not \"HH:MM-HH:MM\" (24-hour "
+			"clock)",
+			what, i, text);
 	if (a == b)
-		return rv_error_set(err, EINVAL,
-				    "%s: pauseWindows[%zu]: '%.32s' starts and ends at the same time",
-				    what, i, text);
+		return rv_error_set(
+			err, EINVAL,
+			"%s: pauseWindows[%zu]: '%.32s' starts and ends at the same time", what, i,
+			text);
 	w->start_s = a;
 	w->end_s = b;
 	return 0;
@@ -88,8 +90,8 @@ static int parse_one(struct json_object *item, const char *what, size_t i, struc
 		return parse_span(json_object_get_string(item), w, what, i, err);
 	if (!json_object_is_type(item, json_type_object))
 		return rv_error_set(err, EINVAL,
-				    "%s: pauseWindows[%zu] must be \"HH:MM-HH:MM\" or an object", what,
-				    i);
+				    "%s: pauseWindows[%zu] must be \"HH:MM-HH:MM\" or an object",
+				    what, i);
 	struct json_object *span = NULL, *zone = NULL, *agents = NULL;
 	json_object_object_foreach(item, key, val)
 	{
@@ -100,14 +102,16 @@ static int parse_one(struct json_object *item, const char *what, size_t i, struc
 		else if (!strcmp(key, "agents"))
 			agents = val;
 		else
-			return rv_error_set(err, EINVAL,
-					    "%s: pauseWindows[%zu]: unknown key '%.32s' (known: window, "
-					    "timeZone, agents)",
-					    what, i, key);
+			return rv_error_set(
+				err, EINVAL,
+				"%s: pauseWindows[%zu]: unknown key '%.32s' (known: window, "
+				"timeZone, agents)",
+				what, i, key);
 	}
 	if (!span || !json_object_is_type(span, json_type_string))
-		return rv_error_set(err, EINVAL, "%s: pauseWindows[%zu] needs \"window\": \"HH:MM-HH:MM\"",
-				    what, i);
+		return rv_error_set(err, EINVAL,
+				    "%s: pauseWindows[%zu] needs \"window\": \"HH:MM-HH:MM\"", what,
+				    i);
 	int r = parse_span(json_object_get_string(span), w, what, i, err);
 	if (r < 0)
 		return r;
@@ -116,10 +120,11 @@ static int parse_one(struct json_object *item, const char *what, size_t i, struc
 					? json_object_get_string(zone)
 					: "";
 		if (!zone_ok(z))
-			return rv_error_set(err, EINVAL,
-					    "%s: pauseWindows[%zu]: unknown timeZone '%.64s' (an IANA "
-					    "name such as Europe/Berlin)",
-					    what, i, z);
+			return rv_error_set(
+				err, EINVAL,
+				"%s: pauseWindows[%zu]: unknown timeZone '%.64s' (an IANA "
+				"name such as Europe/Berlin)",
+				what, i, z);
 		if (strcmp(z, "UTC") != 0)
 			w->time_zone = xstrdup(z);
 	}
@@ -127,19 +132,22 @@ static int parse_one(struct json_object *item, const char *what, size_t i, struc
 		size_t n = json_object_is_type(agents, json_type_array)
 				   ? json_object_array_length(agents)
 				   : 0;
-		if (!json_object_is_type(agents, json_type_array) || n == 0 || n > WINDOWS_MAX_AGENTS)
-			return rv_error_set(err, EINVAL,
-					    "%s: pauseWindows[%zu]: agents must be a list of 1 to %d "
-					    "agent tool names",
-					    what, i, WINDOWS_MAX_AGENTS);
+		if (!json_object_is_type(agents, json_type_array) || n == 0 ||
+		    n > WINDOWS_MAX_AGENTS)
+			return rv_error_set(
+				err, EINVAL,
+				"%s: pauseWindows[%zu]: agents must be a list of 1 to %d "
+				"agent tool names",
+				what, i, WINDOWS_MAX_AGENTS);
 		w->agents = xcalloc(n + 1, sizeof(*w->agents));
 		for (size_t k = 0; k < n; k++) {
 			struct json_object *a = json_object_array_get_idx(agents, k);
 			if (!json_object_is_type(a, json_type_string) ||
 			    json_object_get_string_len(a) == 0)
-				return rv_error_set(err, EINVAL,
-						    "%s: pauseWindows[%zu]: agents[%zu] must be a name",
-						    what, i, k);
+				return rv_error_set(
+					err, EINVAL,
+					"%s: pauseWindows[%zu]: agents[%zu] must be a name", what,
+					i, k);
 			w->agents[k] = xstrdup(json_object_get_string(a));
 		}
 	}
@@ -154,8 +162,9 @@ int windows_parse(struct json_object *arr, const char *what, struct pause_window
 		return 0;
 	if (!json_object_is_type(arr, json_type_array) ||
 	    json_object_array_length(arr) > WINDOWS_MAX)
-		return rv_error_set(err, EINVAL, "%s: pauseWindows must be a list of at most %d windows",
-				    what, WINDOWS_MAX);
+		return rv_error_set(err, EINVAL,
+				    "%s: pauseWindows must be a list of at most %d windows", what,
+				    WINDOWS_MAX);
 	struct pause_windows ws = {.n = json_object_array_length(arr)};
 	ws.w = xcalloc(ws.n ? ws.n : 1, sizeof(*ws.w));
 	for (size_t i = 0; i < ws.n; i++) {

@@ -90,7 +90,8 @@ static int branch_exists(const char *root, const char *branch)
 static int write_new(const char *dir, const char *name, const char *text, struct rv_error **err)
 {
 	_cleanup_free_ char *path = fileio_join(dir, name);
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	_cleanup_close_ int fd =
+		open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0 || fileio_write_all(fd, text, strlen(text)) < 0)
 		return rv_error_errno(err, errno, "cannot write '%s'", path);
 	return 0;
@@ -104,8 +105,8 @@ static int write_new(const char *dir, const char *name, const char *text, struct
  * documented repository format 0 (gitrepository-layout(5)): HEAD, config,
  * objects/ with info/alternates naming the project's object directory,
  * refs/.  Only the task's branch exists in it. */
-static int clone_shared(const char *root, const char *dest, const char *branch,
-			const char *start, struct rv_error **err)
+static int clone_shared(const char *root, const char *dest, const char *branch, const char *start,
+			struct rv_error **err)
 {
 	_cleanup_free_ char *objects = NULL;
 	int r = worktree_shared_objects(root, &objects, err);
@@ -150,8 +151,8 @@ static char *assembly_path(const char *path)
 
 /* The workspace at path (which must not exist), checked out on branch at
  * start. */
-static int make_workspace(const char *root, const char *path, const char *branch,
-			  const char *start, struct rv_error **err)
+static int make_workspace(const char *root, const char *path, const char *branch, const char *start,
+			  struct rv_error **err)
 {
 	_cleanup_free_ char *tmp = assembly_path(path);
 	(void)fileio_remove_tree(tmp, NULL);
@@ -180,8 +181,9 @@ int worktree_head(const char *root, char **ret, struct rv_error **err)
 	const char *rev[] = {"git", "rev-parse", "--verify", "HEAD^{commit}", NULL};
 	int r = worktree_git(root, rev, ret, err);
 	if (r < 0)
-		return rv_error_wrap(err, "the project '%s' has no commit to start a task from "
-					  "(make one first)",
+		return rv_error_wrap(err,
+				     "the project '%s' has no commit to start a task from "
+				     "(make one first)",
 				     root);
 	return 0;
 }
@@ -314,8 +316,8 @@ int worktree_commit_tree(const char *root, const char *tree, const char *const *
 /* Where the project's branch goes after an import of the workspace's tip
  * w.  prev: the tip imported last time (NULL: none recorded), tip: the
  * branch now (NULL: none).  docs/design/user-loop.md explains the cases. */
-static int import_target(const char *root, const char *branch, const char *prev,
-			 const char *tip, const char *w, char **ret, struct rv_error **err)
+static int import_target(const char *root, const char *branch, const char *prev, const char *tip,
+			 const char *w, char **ret, struct rv_error **err)
 {
 	bool anc = false;
 	int r;
@@ -359,7 +361,8 @@ static int import_target(const char *root, const char *branch, const char *prev,
 static void read_two_refs(const char *root, const char *a, const char *b, char **ret_a,
 			  char **ret_b)
 {
-	const char *argv[] = {"git", "for-each-ref", "--format=%(objectname) %(refname)", a, b, NULL};
+	const char *argv[] = {"git", "for-each-ref", "--format=%(objectname) %(refname)", a, b,
+			      NULL};
 	_cleanup_free_ char *out = NULL;
 	*ret_a = *ret_b = NULL;
 	if (worktree_git(root, argv, &out, NULL) < 0)
@@ -400,8 +403,8 @@ static char *workspace_loose_ref(const char *path, const char *branch)
 	_cleanup_close_ int dir = fileio_open_dir_beneath(top, rel);
 	if (dir < 0)
 		return NULL;
-	_cleanup_close_ int fd = openat(dir, slash + 1,
-					O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	_cleanup_close_ int fd =
+		openat(dir, slash + 1, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		return NULL;
@@ -429,13 +432,12 @@ static bool import_is_noop(const char *root, const char *path, const char *branc
 		return !strcmp(hint, prev);
 	if (!tip || strcmp(hint, tip))
 		return false;
-	const char *record[] = {"git", "update-ref", "-m", "rover: import the task's commits",
-				imported, tip, "", NULL};
+	const char *record[] = {"git",    "update-ref", "-m", "rover: import the task's commits",
+				imported, tip,          "",   NULL};
 	return worktree_git(root, record, NULL, NULL) == 0;
 }
 
-int worktree_sync(const char *root, const char *path, const char *branch,
-		  struct rv_error **err)
+int worktree_sync(const char *root, const char *path, const char *branch, struct rv_error **err)
 {
 	if (!branch || !*branch || !path || !*path)
 		return 0;
@@ -458,20 +460,12 @@ int worktree_sync(const char *root, const char *path, const char *branch,
 	/* The workspace belongs to the container's user, so upload-pack is told
 	 * that this one directory is safe to serve: upload-pack is made to be
 	 * run in untrusted repositories (git(1), SECURITY). */
-	const char *fetch[] = {"git",
-			       "-c",
-			       "fetch.fsckObjects=true",
-			       "fetch",
-			       "--quiet",
-			       "--no-tags",
-			       "--no-write-fetch-head",
-			       "--no-recurse-submodules",
+	const char *fetch[] = {"git", "-c", "fetch.fsckObjects=true", "fetch", "--quiet",
+			       "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules",
 			       /* the user's own git keeps the project tidy; a task's
 				  stop should not pay for `git maintenance` */
 			       "--no-auto-maintenance",
-			       "--upload-pack=git -c safe.directory=* upload-pack",
-			       src,
-			       spec,
+			       "--upload-pack=git -c safe.directory=* upload-pack", src, spec,
 			       NULL};
 	_cleanup_error_ struct rv_error *fetch_err = NULL;
 	int r = worktree_git(root, fetch, NULL, &fetch_err);
@@ -480,9 +474,10 @@ int worktree_sync(const char *root, const char *path, const char *branch,
 		 * it) has nothing to import: asked through upload-pack too, never
 		 * by reading the workspace's files.  Only after a failed fetch, so
 		 * the usual import costs one fetch. */
-		const char *probe[] = {"git", "ls-remote",
-				       "--upload-pack=git -c safe.directory=* upload-pack", "--heads",
-				       src, ref, NULL};
+		const char *probe[] = {
+			"git",     "ls-remote", "--upload-pack=git -c safe.directory=* upload-pack",
+			"--heads", src,         ref,
+			NULL};
 		_cleanup_free_ char *heads = NULL;
 		if (worktree_git(root, probe, &heads, NULL) == 0 && !*heads)
 			return 0;
@@ -504,12 +499,14 @@ int worktree_sync(const char *root, const char *path, const char *branch,
 		return r;
 	_cleanup_free_ char *where = checked_out_in(root, ref);
 	if (where)
-		return rv_error_set(err, EIO,
-				    "branch '%s' is checked out in '%s', so it was not updated; the "
-				    "agent's commits are in '%s'",
-				    branch, where, imported);
-	const char *update[] = {"git", "update-ref", "-m", "rover: import the task's commits",
-				ref, target, tip ? tip : "", NULL};
+		return rv_error_set(
+			err, EIO,
+			"branch '%s' is checked out in '%s', so it was not updated; the "
+			"agent's commits are in '%s'",
+			branch, where, imported);
+	const char *update[] = {
+		"git", "update-ref", "-m",           "rover: import the task's commits",
+		ref,   target,       tip ? tip : "", NULL};
 	r = worktree_git(root, update, NULL, err);
 	if (r < 0)
 		return rv_error_wrap(err, "cannot update branch '%s'", branch);
@@ -548,8 +545,8 @@ static void forget_linked_worktree(const char *root, const char *path)
 /* The tip of the project's branch, made at base (NULL or "": HEAD) when it
  * does not exist.  Creation is tried first: it is the case of every new
  * task, and `git branch` refuses an existing branch without touching it. */
-static int branch_tip_or_create(const char *root, const char *branch, const char *base,
-				char **ret, struct rv_error **err)
+static int branch_tip_or_create(const char *root, const char *branch, const char *base, char **ret,
+				struct rv_error **err)
 {
 	const char *from = base && *base ? base : "HEAD";
 	const char *mk[] = {"git", "branch", "--no-track", branch, from, NULL};
@@ -621,14 +618,15 @@ int worktree_restore(const char *root, const char *path, const char *branch, con
 	if (ret_recreated)
 		*ret_recreated = false;
 	if (!branch || !*branch)
-		return rv_error_set(err, EINVAL, "cannot re-create workspace '%s': no branch recorded",
-				    path);
+		return rv_error_set(err, EINVAL,
+				    "cannot re-create workspace '%s': no branch recorded", path);
 	if (fileio_is_dir(path) && has_own_git_dir(path))
 		return 0;
 	int r;
 	if (fileio_is_dir(path)) {
-		r = branch_exists(root, branch) ? replace_git_dir(root, path, branch, err)
-						: rv_error_set(err, ENOENT, "the branch '%s' is gone", branch);
+		r = branch_exists(root, branch)
+			    ? replace_git_dir(root, path, branch, err)
+			    : rv_error_set(err, ENOENT, "the branch '%s' is gone", branch);
 	} else {
 		_cleanup_free_ char *parent = fileio_dirname(path);
 		_cleanup_free_ char *tip = NULL;
@@ -645,8 +643,7 @@ int worktree_restore(const char *root, const char *path, const char *branch, con
 	return 0;
 }
 
-int worktree_remove(const char *root, const char *path, const char *branch,
-		    struct rv_error **err)
+int worktree_remove(const char *root, const char *path, const char *branch, struct rv_error **err)
 {
 	worktree_discard_partial(path); /* a creation that was killed */
 	if (path && *path && fileio_exists(path)) {

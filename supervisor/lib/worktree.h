@@ -60,8 +60,7 @@ int worktree_head(const char *root, char **ret, struct rv_error **err);
  * a workspace whose branch is gone imports nothing (0).  -EPERM when the
  * .git was replaced, -EIO when git failed or the user has that branch
  * checked out in the project (the commits are then only in the import ref). */
-int worktree_sync(const char *root, const char *path, const char *branch,
-		  struct rv_error **err);
+int worktree_sync(const char *root, const char *path, const char *branch, struct rv_error **err);
 
 /* refs/rover/imported/<branch>: the workspace's tip as imported last
  * (newly allocated).  worktree_sync() compares the next import with it to
@@ -84,8 +83,7 @@ int worktree_commit_tree(const char *root, const char *tree, const char *const *
 			 const char *message, char **ret, struct rv_error **err);
 
 /* Remove the workspace and the project's branch (missing ones are fine). */
-int worktree_remove(const char *root, const char *path, const char *branch,
-		    struct rv_error **err);
+int worktree_remove(const char *root, const char *path, const char *branch, struct rv_error **err);
 
 void worktree_release(struct worktree *w);
 

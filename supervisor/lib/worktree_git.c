@@ -27,7 +27,7 @@ extern char **environ;
 /* Options in front of every git command rover runs: no hook and no
  * fsmonitor command runs, whatever a repository's configuration says. */
 static const char *const hardening[] = {
-	"-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false",
+	"-c", "core.hooksPath=/dev/null",   "-c", "core.fsmonitor=false",
 	"-c", "protocol.file.allow=always",
 };
 
@@ -36,10 +36,18 @@ static const char *const hardening[] = {
 static bool is_location_var(const char *kv)
 {
 	static const char *const names[] = {
-		"GIT_DIR=",         "GIT_WORK_TREE=",     "GIT_INDEX_FILE=",
-		"GIT_COMMON_DIR=",  "GIT_NAMESPACE=",     "GIT_OBJECT_DIRECTORY=",
-		"GIT_CONFIG=",      "GIT_CEILING_DIRECTORIES=", "GIT_DISCOVERY_ACROSS_FILESYSTEM=",
-		"GIT_ALTERNATE_OBJECT_DIRECTORIES=", "GIT_CONFIG_PARAMETERS=", "GIT_CONFIG_COUNT=",
+		"GIT_DIR=",
+		"GIT_WORK_TREE=",
+		"GIT_INDEX_FILE=",
+		"GIT_COMMON_DIR=",
+		"GIT_NAMESPACE=",
+		"GIT_OBJECT_DIRECTORY=",
+		"GIT_CONFIG=",
+		"GIT_CEILING_DIRECTORIES=",
+		"GIT_DISCOVERY_ACROSS_FILESYSTEM=",
+		"GIT_ALTERNATE_OBJECT_DIRECTORIES=",
+		"GIT_CONFIG_PARAMETERS=",
+		"GIT_CONFIG_COUNT=",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 		if (!strncmp(kv, names[i], strlen(names[i])))
@@ -230,8 +238,8 @@ static int git_run(const struct worktree_git_opts *o, const char *const *argv,
 		;
 	if (!finished)
 		return rv_error_set(err, ETIMEDOUT,
-				    "git %s did not finish within %d s and was stopped", git_verb(argv),
-				    o->timeout_s);
+				    "git %s did not finish within %d s and was stopped",
+				    git_verb(argv), o->timeout_s);
 	if (c->fn_error)
 		return c->fn_error;
 	if (WIFSIGNALED(st))
@@ -252,8 +260,8 @@ static const char *first_error_line(struct git_capture *c)
 	return *e ? e : "(no message)";
 }
 
-int worktree_git_run(const struct worktree_git_opts *o, const char *const *argv,
-		     char **ret_out, size_t *ret_len, struct rv_error **err)
+int worktree_git_run(const struct worktree_git_opts *o, const char *const *argv, char **ret_out,
+		     size_t *ret_len, struct rv_error **err)
 {
 	struct git_capture c = {.out_max = o->out_max ? o->out_max : 64u * 1024u * 1024u};
 	int st = git_run(o, argv, &c, err);
@@ -269,7 +277,8 @@ int worktree_git_run(const struct worktree_git_opts *o, const char *const *argv,
 	if (st == 127)
 		r = rv_error_set(err, ENOENT, "git is not installed");
 	else if (st != 0 && !(o->ret_status && st < 128))
-		r = rv_error_set(err, EIO, "git %s failed: %s", git_verb(argv), first_error_line(&c));
+		r = rv_error_set(err, EIO, "git %s failed: %s", git_verb(argv),
+				 first_error_line(&c));
 	else if (c.out_truncated)
 		r = rv_error_set(err, E2BIG, "git %s printed more than %zu bytes", git_verb(argv),
 				 c.out_max);
@@ -287,8 +296,7 @@ int worktree_git_run(const struct worktree_git_opts *o, const char *const *argv,
 	return r;
 }
 
-int worktree_git(const char *cwd, const char *const *argv, char **ret_out,
-		 struct rv_error **err)
+int worktree_git(const char *cwd, const char *const *argv, char **ret_out, struct rv_error **err)
 {
 	/* git's answers here are short: more than 1 MiB is cut, not an error. */
 	struct worktree_git_opts o = {.cwd = cwd};
@@ -300,7 +308,8 @@ int worktree_git(const char *cwd, const char *const *argv, char **ret_out,
 	else if (st == 127)
 		r = rv_error_set(err, ENOENT, "git is not installed");
 	else if (st != 0)
-		r = rv_error_set(err, EIO, "git %s failed: %s", git_verb(argv), first_error_line(&c));
+		r = rv_error_set(err, EIO, "git %s failed: %s", git_verb(argv),
+				 first_error_line(&c));
 	if (r == 0 && ret_out) {
 		size_t len = c.out.len;
 		while (len > 0 && (c.out.buf[len - 1] == '\n' || c.out.buf[len - 1] == '\r'))

@@ -22,8 +22,7 @@
 
 /* Run git with argv (argv[0] is "git") in cwd, hardened as said at the top;
  * *ret_out (may be NULL) gets its stdout with the trailing newline removed. */
-int worktree_git(const char *cwd, const char *const *argv, char **ret_out,
-		 struct rv_error **err);
+int worktree_git(const char *cwd, const char *const *argv, char **ret_out, struct rv_error **err);
 
 /* worktree_git with more control, for commands whose output is large or
  * binary (-z lists, patches), that must see a temporary index, or that read
@@ -39,15 +38,15 @@ struct worktree_git_opts {
 	 * git and becomes worktree_git_run's result (-EPIPE: the reader left) */
 	int (*out_fn)(void *userdata, const char *buf, size_t len);
 	void *out_userdata;
-	size_t out_max;   /* captured stdout above this is -E2BIG; 0: 64 MiB */
-	int *ret_status;  /* non-NULL: an exit status 1..127 is stored here, not
+	size_t out_max;    /* captured stdout above this is -E2BIG; 0: 64 MiB */
+	int *ret_status;   /* non-NULL: an exit status 1..127 is stored here, not
 			     an error (git merge-tree: 1 = conflicts) */
 	char **ret_stderr; /* non-NULL: git's stderr (64 KiB at most) */
 };
 
 /* *ret_out (may be NULL) gets stdout exactly as printed (NUL bytes
  * included, *ret_len its length), when out_fn is not set. */
-int worktree_git_run(const struct worktree_git_opts *o, const char *const *argv,
-		     char **ret_out, size_t *ret_len, struct rv_error **err);
+int worktree_git_run(const struct worktree_git_opts *o, const char *const *argv, char **ret_out,
+		     size_t *ret_len, struct rv_error **err);
 
 #endif

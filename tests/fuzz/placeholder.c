@@ -18,7 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		char *out = NULL, *unresolved = NULL;
 		struct rv_error *err = NULL;
-		if (placeholder_resolve(text, inputs, steps, modes[i], &out, &unresolved, &err) == 0 &&
+		if (placeholder_resolve(text, inputs, steps, modes[i], &out, &unresolved, &err) ==
+			    0 &&
 		    !out)
 			abort();
 		free(out);

@@ -19,7 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (task_set_status(t, TASK_IN_PROGRESS, NULL, TASK_PAUSE_NONE, T0, NULL) < 0)
 			abort();
-		if (pass == 1 && task_set_status(t, TASK_ITERATING, NULL, TASK_PAUSE_NONE, T0, NULL) < 0)
+		if (pass == 1 &&
+		    task_set_status(t, TASK_ITERATING, NULL, TASK_PAUSE_NONE, T0, NULL) < 0)
 			abort();
 		bool changed = false;
 		struct rv_error *err = NULL;

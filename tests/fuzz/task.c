@@ -23,8 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		task_get_auto_retry(t, &ar);
 		const char *kind, *endpoint;
 		(void)task_get_engine(t, &kind, &endpoint);
-		static const struct project_retry settings = {.max = 5, .base_seconds = 60,
-							      .cap_seconds = 3600};
+		static const struct project_retry settings = {
+			.max = 5, .base_seconds = 60, .cap_seconds = 3600};
 		struct retry_policy p;
 		retry_policy_init(&p, &settings);
 		struct retry_decision d;

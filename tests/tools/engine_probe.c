@@ -86,7 +86,8 @@ static int parse_opts(int argc, char **argv, int i, struct opts *o)
 		const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!v)
 			return -1;
-		if (o->nl >= MAX_ARGS || o->nb >= MAX_ARGS || o->ne >= MAX_ARGS || o->nep >= MAX_ARGS)
+		if (o->nl >= MAX_ARGS || o->nb >= MAX_ARGS || o->ne >= MAX_ARGS ||
+		    o->nep >= MAX_ARGS)
 			return -1;
 		if (!strcmp(k, "--name"))
 			o->spec.name = v;
@@ -204,7 +205,8 @@ static int cmd_events(struct engine *e, int argc, char **argv, int i)
 		else
 			return usage();
 	}
-	struct engine_events_filter f = {.labels = nl ? labels : NULL, .actions = na ? actions : NULL};
+	struct engine_events_filter f = {.labels = nl ? labels : NULL,
+					 .actions = na ? actions : NULL};
 	struct ev_ctx c = {0};
 	struct engine_events *s = NULL;
 	struct rv_error *err = NULL;
@@ -317,9 +319,11 @@ static int cmd_bench(struct engine *e, int n, const char *image)
 	}
 	const char *const cmd[] = {"sh", "-c", "exit 7", NULL};
 	const char *const labels[] = {"rover.test=1", NULL};
-	struct engine_create_spec spec = {
-		.image = image, .cmd = cmd, .labels = labels, .network_mode = "none",
-		.stop_timeout = -1};
+	struct engine_create_spec spec = {.image = image,
+					  .cmd = cmd,
+					  .labels = labels,
+					  .network_mode = "none",
+					  .stop_timeout = -1};
 	for (int i = 0; i < n; i++) {
 		_cleanup_free_ char *id = NULL;
 		int code = -1;
@@ -363,7 +367,7 @@ int main(int argc, char **argv)
 	struct rv_error *err = NULL;
 	struct engine *e = NULL;
 	int r = !strcmp(engine_value, "discover") ? engine_discover(NULL, &e, &err)
-						   : engine_open(engine_value, &e, &err);
+						  : engine_open(engine_value, &e, &err);
 	if (r < 0)
 		return fail(err);
 	if (request_ms > 0)
@@ -374,16 +378,17 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "ping")) {
 		rc = engine_ping(e, &err) < 0 ? fail(TAKE_PTR(err)) : (puts("ok"), 0);
 	} else if (!strcmp(cmd, "kind")) {
-		printf("%s %s %s\n", engine_kind_name(engine_get_kind(e)), engine_get_api_version(e),
-		       engine_get_uri(e));
+		printf("%s %s %s\n", engine_kind_name(engine_get_kind(e)),
+		       engine_get_api_version(e), engine_get_uri(e));
 	} else if (!strcmp(cmd, "create") || !strcmp(cmd, "run") || !strcmp(cmd, "run-events")) {
 		struct opts o = {0};
 		if (parse_opts(argc, argv, i, &o) < 0) {
 			rc = usage();
 		} else if (!strcmp(cmd, "create")) {
 			_cleanup_free_ char *id = NULL;
-			rc = engine_container_create(e, &o.spec, &id, &err) < 0 ? fail(TAKE_PTR(err))
-										 : (puts(id), 0);
+			rc = engine_container_create(e, &o.spec, &id, &err) < 0
+				     ? fail(TAKE_PTR(err))
+				     : (puts(id), 0);
 		} else {
 			rc = cmd_run(e, &o, !strcmp(cmd, "run-events"));
 		}
@@ -395,17 +400,19 @@ int main(int argc, char **argv)
 			     ? fail(TAKE_PTR(err))
 			     : (printf("exit %d\n", code), 0);
 	} else if (!strcmp(cmd, "kill") && arg && i + 1 < argc) {
-		rc = engine_container_kill(e, arg, atoi(argv[i + 1]), &err) < 0 ? fail(TAKE_PTR(err))
-										 : 0;
+		rc = engine_container_kill(e, arg, atoi(argv[i + 1]), &err) < 0
+			     ? fail(TAKE_PTR(err))
+			     : 0;
 	} else if (!strcmp(cmd, "stop") && arg && i + 1 < argc) {
-		rc = engine_container_stop(e, arg, atoi(argv[i + 1]), &err) < 0 ? fail(TAKE_PTR(err))
-										 : 0;
+		rc = engine_container_stop(e, arg, atoi(argv[i + 1]), &err) < 0
+			     ? fail(TAKE_PTR(err))
+			     : 0;
 	} else if (!strcmp(cmd, "rm") && arg) {
 		bool force = !strcmp(arg, "-f");
 		const char *id = force ? (i + 1 < argc ? argv[i + 1] : NULL) : arg;
-		rc = !id ? usage()
+		rc = !id                                               ? usage()
 		     : engine_container_remove(e, id, force, &err) < 0 ? fail(TAKE_PTR(err))
-									 : 0;
+								       : 0;
 	} else if (!strcmp(cmd, "inspect") && arg) {
 		struct engine_container_info in = {0};
 		if (engine_container_inspect(e, arg, &in, &err) < 0) {

@@ -242,8 +242,8 @@ static void test_adapters_prepare(void **state)
 	char **argv = NULL, **env = NULL;
 	struct rv_error *err = NULL;
 
-	struct adapter_ctx c = {.tool = "claude", .as_root = true, .scratch_dir = tmpl,
-				.getenv_fn = env_none};
+	struct adapter_ctx c = {
+		.tool = "claude", .as_root = true, .scratch_dir = tmpl, .getenv_fn = env_none};
 	assert_int_equal(adapter_prepare(&c, "P", &argv, &env, &err), 0);
 	assert_string_equal(argv[0], "claude");
 	assert_true(has(argv, "stream-json") && has(argv, "--verbose"));
@@ -286,9 +286,10 @@ static void test_adapters_prepare(void **state)
 	_cleanup_free_ char *settings = xasprintf("%s/gemini/.gemini/settings.json", tmpl);
 	_cleanup_json_ struct json_object *s = NULL;
 	assert_int_equal(jsonutil_read_object(settings, &s, &err), 0);
-	assert_string_equal(jsonutil_get_str(jsonutil_get_obj(jsonutil_get_obj(s, "security"), "auth"),
-					     "selectedType"),
-			    "gemini-api-key");
+	assert_string_equal(
+		jsonutil_get_str(jsonutil_get_obj(jsonutil_get_obj(s, "security"), "auth"),
+				 "selectedType"),
+		"gemini-api-key");
 	struct stat st;
 	_cleanup_free_ char *gh = xasprintf("%s/gemini", tmpl);
 	assert_int_equal(stat(gh, &st), 0);
@@ -301,8 +302,11 @@ static void test_adapters_prepare(void **state)
 static void test_adapters_usage_summed(void **state)
 {
 	(void)state;
-	struct agent_usage a = {.input_tokens = 10, .output_tokens = 2, .cost_usd = 0.25,
-				.has_usage = true, .has_cost = true};
+	struct agent_usage a = {.input_tokens = 10,
+				.output_tokens = 2,
+				.cost_usd = 0.25,
+				.has_usage = true,
+				.has_cost = true};
 	struct agent_usage b = {.input_tokens = 5, .output_tokens = 1, .has_usage = true};
 	_cleanup_json_ struct json_object *d1 = adapter_usage_record(NULL, "s1", &a);
 	/* A resume starts from the checkpoint's document. */

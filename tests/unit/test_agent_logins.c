@@ -55,8 +55,8 @@ static void test_agent_logins_copies_read_only(void **state)
 	assert_false(fileio_exists(copy));
 
 	/* gemini asked but it has no login file here: only codex's. */
-	assert_int_equal(agent_logins_prepare("codex, gemini", home, task, false, 0, 0, &binds, &err),
-			 0);
+	assert_int_equal(
+		agent_logins_prepare("codex, gemini", home, task, false, 0, 0, &binds, &err), 0);
 	assert_non_null(binds[0]);
 	assert_null(binds[1]);
 	_cleanup_free_ char *want = xasprintf("%s:/rover-logins/codex/auth.json:ro", copy);
@@ -109,7 +109,9 @@ static void test_agent_logins_adapter_uses_mounted_copy(void **state)
 	_cleanup_free_ char *mnt = tmpdir(), *scratch = tmpdir();
 	_cleanup_free_ char *mounted = xasprintf("%s/codex/auth.json", mnt);
 	write_file(mounted, "{\"chatgpt\":1}");
-	struct adapter_ctx c = {.tool = "codex", .scratch_dir = scratch, .getenv_fn = env_home_only,
+	struct adapter_ctx c = {.tool = "codex",
+				.scratch_dir = scratch,
+				.getenv_fn = env_home_only,
 				.logins_dir = mnt};
 	char **argv = NULL, **env = NULL;
 	struct rv_error *err = NULL;

@@ -24,9 +24,8 @@ static struct task *running_task(void)
 {
 	struct task *t = NULL;
 	assert_int_equal(task_new(7, "t", "d", T0 - 10000, &t, NULL), 0);
-	assert_int_equal(task_set_status(t, TASK_IN_PROGRESS, NULL, TASK_PAUSE_NONE, T0 - 9000,
-					 NULL),
-			 0);
+	assert_int_equal(
+		task_set_status(t, TASK_IN_PROGRESS, NULL, TASK_PAUSE_NONE, T0 - 9000, NULL), 0);
 	return t;
 }
 
@@ -53,9 +52,10 @@ static struct task *waiting_task(const char *reason, const char *step)
 	struct task *t = running_task();
 	_cleanup_free_ char *path = fileio_join(tmpdir, "status.json");
 	_cleanup_free_ char *json =
-		step ? xasprintf("{\"status\":\"paused\",\"pauseReason\":\"%s\",\"breakpoint\":\"%s\","
-				 "\"error\":\"Waiting for approval: go?\"}",
-				 reason, step)
+		step ? xasprintf(
+			       "{\"status\":\"paused\",\"pauseReason\":\"%s\",\"breakpoint\":\"%s\","
+			       "\"error\":\"Waiting for approval: go?\"}",
+			       reason, step)
 		     : xasprintf("{\"status\":\"paused\",\"pauseReason\":\"%s\"}", reason);
 	assert_int_equal(fileio_write_atomic(path, json, strlen(json), 0644, NULL), 0);
 	bool changed = false;
@@ -144,8 +144,9 @@ static void test_timeout_decision(void **state)
 	assert_int_equal(approval_timeout_decide(T0, 10, WORKFLOW_ON_TIMEOUT_FAIL, T0 + 9999, &due),
 			 APPROVAL_TIMEOUT_WAIT);
 	assert_int_equal(due, T0 + 10000);
-	assert_int_equal(approval_timeout_decide(T0, 10, WORKFLOW_ON_TIMEOUT_FAIL, T0 + 10000, &due),
-			 APPROVAL_TIMEOUT_FAIL);
+	assert_int_equal(
+		approval_timeout_decide(T0, 10, WORKFLOW_ON_TIMEOUT_FAIL, T0 + 10000, &due),
+		APPROVAL_TIMEOUT_FAIL);
 	assert_int_equal(
 		approval_timeout_decide(T0, 10, WORKFLOW_ON_TIMEOUT_CONTINUE, T0 + 10000, &due),
 		APPROVAL_TIMEOUT_CONTINUE);

@@ -9,7 +9,7 @@
 #include "supervisor/lib/backoff.h"
 
 static const struct backoff_policy policy = {.base_seconds = 60, .cap_seconds = 3600};
-static const uint32_t rnds[] = {0, 1, 12345, UINT32_MAX / 3, UINT32_MAX / 2, UINT32_MAX - 1,
+static const uint32_t rnds[] = {0,         1, 12345, UINT32_MAX / 3, UINT32_MAX / 2, UINT32_MAX - 1,
 				UINT32_MAX};
 
 static void test_backoff_exact_ends(void **state)
@@ -60,7 +60,8 @@ static void test_backoff_jitter_bounds(void **state)
 		assert_true(d <= full);
 	}
 	/* jitter actually spreads: two different rnd give different delays */
-	assert_true(backoff_delay_ms(&policy, 3, 1000) != backoff_delay_ms(&policy, 3, 3000000000u));
+	assert_true(backoff_delay_ms(&policy, 3, 1000) !=
+		    backoff_delay_ms(&policy, 3, 3000000000u));
 }
 
 static void test_backoff_degenerate_policies(void **state)

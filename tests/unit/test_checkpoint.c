@@ -65,8 +65,7 @@ static void write_raw(const char *text)
 	assert_int_equal(fileio_write_atomic(cp_path, text, strlen(text), 0644, NULL), 0);
 }
 
-static struct json_object *outputs2(const char *k1, const char *v1, const char *k2,
-				    const char *v2)
+static struct json_object *outputs2(const char *k1, const char *v1, const char *k2, const char *v2)
 {
 	struct json_object *o = json_object_new_object();
 	if (k1)
@@ -125,12 +124,10 @@ static void test_checkpoint_round_trip(void **state)
 	json_object_object_add(subs, "review", outputs2("verdict", "ok", "input_prompt", "X"));
 	_cleanup_json_ struct json_object *skipped = json_object_new_array();
 	json_object_array_add(skipped, json_object_new_string("fix"));
-	assert_int_equal(checkpoint_store_set_loop_progress(st, "polish", 2, 1, subs, skipped,
-							    NULL),
-			 0);
-	assert_int_equal(checkpoint_store_set_failure(st, "test", "rate limit", true, "claude",
-						      NULL),
-			 0);
+	assert_int_equal(
+		checkpoint_store_set_loop_progress(st, "polish", 2, 1, subs, skipped, NULL), 0);
+	assert_int_equal(
+		checkpoint_store_set_failure(st, "test", "rate limit", true, "claude", NULL), 0);
 	int64_t reset = timeutil_now_ms() + 3600 * 1000;
 	reset -= reset % 1000;
 	assert_int_equal(checkpoint_store_set_pause(st, "retryable_error", reset, NULL), 0);
@@ -164,7 +161,8 @@ static void test_checkpoint_round_trip(void **state)
 	assert_string_equal(jsonutil_get_str(rv, "verdict"), "ok");
 	assert_null(jsonutil_get_str(rv, "input_prompt"));
 	assert_int_equal(json_object_array_length(lp.skipped), 1);
-	assert_string_equal(json_object_get_string(json_object_array_get_idx(lp.skipped, 0)), "fix");
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(lp.skipped, 0)),
+			    "fix");
 	assert_false(checkpoint_loop_progress(cp, "other", &lp));
 
 	assert_string_equal(cp->failed_step_id, "test");
@@ -292,7 +290,9 @@ static void check_rejected(const char *text, int code, const char *field)
 	rv_error_free(e);
 }
 
-#define HDR "{\"version\":1,\"workflowHash\":\"" HASH "\",\"savedAt\":\"2026-11-22T10:00:00.000Z\",\"seq\":3,"
+#define HDR                                       \
+	"{\"version\":1,\"workflowHash\":\"" HASH \
+	"\",\"savedAt\":\"2026-11-22T10:00:00.000Z\",\"seq\":3,"
 
 static void test_checkpoint_load_rejects_bad_files(void **state)
 {
@@ -316,37 +316,51 @@ static void test_checkpoint_load_rejects_bad_files(void **state)
 	check_rejected("[1,2]", EBADMSG, NULL);
 	check_rejected("{\"workflowHash\":\"" HASH "\",\"seq\":1,\"completedSteps\":[]}", EBADMSG,
 		       "version");
-	check_rejected("{\"version\":2,\"workflowHash\":\"" HASH "\",\"savedAt\":\"2026-11-22T10:00:00Z\",\"seq\":1,\"completedSteps\":[]}",
+	check_rejected("{\"version\":2,\"workflowHash\":\"" HASH
+		       "\",\"savedAt\":\"2026-11-22T10:00:00Z\",\"seq\":1,\"completedSteps\":[]}",
 		       EBADMSG, "version 2");
 	check_rejected("{\"version\":\"1\"}", EBADMSG, "version");
-	check_rejected("{\"version\":1,\"workflowHash\":\"abc\",\"seq\":1}", EBADMSG, "workflowHash");
-	check_rejected("{\"version\":1,\"workflowHash\":\"" HASH "\",\"seq\":\"3\"}", EBADMSG, "seq");
+	check_rejected("{\"version\":1,\"workflowHash\":\"abc\",\"seq\":1}", EBADMSG,
+		       "workflowHash");
+	check_rejected("{\"version\":1,\"workflowHash\":\"" HASH "\",\"seq\":\"3\"}", EBADMSG,
+		       "seq");
 	check_rejected("{\"version\":1,\"workflowHash\":\"" HASH "\",\"seq\":0}", EBADMSG, "seq");
 	/* the next save increments seq: no room left is refused at load */
 	check_rejected("{\"version\":1,\"workflowHash\":\"" HASH "\",\"seq\":9223372036854775807}",
 		       EBADMSG, "seq");
-	check_rejected("{\"version\":1,\"workflowHash\":\"" HASH "\",\"seq\":1,\"savedAt\":\"yesterday\"}",
+	check_rejected("{\"version\":1,\"workflowHash\":\"" HASH
+		       "\",\"seq\":1,\"savedAt\":\"yesterday\"}",
 		       EBADMSG, "savedAt");
 	check_rejected(HDR "\"completedSteps\":{}}", EBADMSG, "completedSteps");
 	check_rejected(HDR "\"loopProgress\":{}}", EBADMSG, "completedSteps");
 	check_rejected(HDR "\"completedSteps\":[{\"id\":7,\"outputs\":{}}]}", EBADMSG,
 		       "completedSteps[0].id");
-	check_rejected(HDR "\"completedSteps\":[{\"id\":\"a\",\"outputs\":{}},{\"id\":\"b\",\"outputs\":[]}]}",
-		       EBADMSG, "completedSteps[1].outputs");
+	check_rejected(
+		HDR
+		"\"completedSteps\":[{\"id\":\"a\",\"outputs\":{}},{\"id\":\"b\",\"outputs\":[]}]}",
+		EBADMSG, "completedSteps[1].outputs");
 	check_rejected(HDR "\"completedSteps\":[{\"id\":\"a\"}]}", EBADMSG,
 		       "completedSteps[0].outputs");
 	check_rejected(HDR "\"completedSteps\":[{\"id\":\"a\",\"outputs\":{\"k\":{\"x\":1}}}]}",
 		       EBADMSG, "completedSteps[0].outputs.k");
-	check_rejected(HDR "\"completedSteps\":[{\"id\":\"a\",\"outputs\":{}},{\"id\":\"a\",\"outputs\":{}}]}",
-		       EBADMSG, "twice");
+	check_rejected(
+		HDR
+		"\"completedSteps\":[{\"id\":\"a\",\"outputs\":{}},{\"id\":\"a\",\"outputs\":{}}]}",
+		EBADMSG, "twice");
 	check_rejected(HDR "\"completedSteps\":[],\"loopProgress\":[]}", EBADMSG, "loopProgress");
-	check_rejected(HDR "\"completedSteps\":[],\"loopProgress\":{\"l\":{\"iteration\":\"1\",\"nextSubStepIndex\":0}}}",
-		       EBADMSG, "loopProgress.l.iteration");
-	check_rejected(HDR "\"completedSteps\":[],\"loopProgress\":{\"l\":{\"iteration\":1,\"nextSubStepIndex\":0,\"skippedSubSteps\":[1]}}}",
-		       EBADMSG, "skippedSubSteps[0]");
-	check_rejected(HDR "\"completedSteps\":[],\"isRetryable\":\"yes\"}", EBADMSG, "isRetryable");
+	check_rejected(
+		HDR
+		"\"completedSteps\":[],\"loopProgress\":{\"l\":{\"iteration\":\"1\",\"nextSubStepIndex\":0}}}",
+		EBADMSG, "loopProgress.l.iteration");
+	check_rejected(
+		HDR
+		"\"completedSteps\":[],\"loopProgress\":{\"l\":{\"iteration\":1,\"nextSubStepIndex\":0,\"skippedSubSteps\":[1]}}}",
+		EBADMSG, "skippedSubSteps[0]");
+	check_rejected(HDR "\"completedSteps\":[],\"isRetryable\":\"yes\"}", EBADMSG,
+		       "isRetryable");
 	check_rejected(HDR "\"completedSteps\":[],\"error\":5}", EBADMSG, "error");
-	check_rejected(HDR "\"completedSteps\":[],\"pauseReason\":\"bored\"}", EBADMSG, "pauseReason");
+	check_rejected(HDR "\"completedSteps\":[],\"pauseReason\":\"bored\"}", EBADMSG,
+		       "pauseReason");
 	check_rejected(HDR "\"completedSteps\":[],\"resetAt\":\"soon\"}", EBADMSG, "resetAt");
 }
 
@@ -669,10 +683,10 @@ static void test_checkpoint_drop_unknown(void **state)
 	add(st, "a", "v", "1");
 	add(st, "b", "v", "2");
 	add(st, "c", "v", "3");
-	assert_int_equal(checkpoint_store_set_loop_progress(st, "gone-loop", 1, 0, NULL, NULL, NULL),
-			 0);
-	assert_int_equal(checkpoint_store_set_loop_progress(st, "kept-loop", 1, 0, NULL, NULL, NULL),
-			 0);
+	assert_int_equal(
+		checkpoint_store_set_loop_progress(st, "gone-loop", 1, 0, NULL, NULL, NULL), 0);
+	assert_int_equal(
+		checkpoint_store_set_loop_progress(st, "kept-loop", 1, 0, NULL, NULL, NULL), 0);
 	checkpoint_store_free(st);
 	struct checkpoint *cp = load_ok();
 	int calls = 0;

@@ -18,13 +18,15 @@
 static void check_transient(const char *text, bool want)
 {
 	if (classify_is_transient(text) != want)
-		fail_msg("classify_is_transient(\"%s\") should be %s", text ? text : "(null)", want ? "true" : "false");
+		fail_msg("classify_is_transient(\"%s\") should be %s", text ? text : "(null)",
+			 want ? "true" : "false");
 }
 
 static void check_retryable(const char *text, bool want)
 {
 	if (classify_is_retryable(text, NULL) != want)
-		fail_msg("classify_is_retryable(\"%s\") should be %s", text, want ? "true" : "false");
+		fail_msg("classify_is_retryable(\"%s\") should be %s", text,
+			 want ? "true" : "false");
 }
 
 static void test_classify_transient_reference_rules(void **state)
@@ -90,8 +92,8 @@ static void test_classify_server_errors_are_transient(void **state)
 		check_transient(yes[i], true);
 		check_retryable(yes[i], true);
 	}
-	const char *no[] = { "5000 tokens", "took 50 ms", "error 600", "5290", "1500x", "v5.00",
-			     "highdemand" };
+	const char *no[] = {"5000 tokens", "took 50 ms", "error 600", "5290",
+			    "1500x",       "v5.00",      "highdemand"};
 	for (size_t i = 0; i < ARRAY_SIZE(no); i++)
 		check_transient(no[i], false);
 }
@@ -171,10 +173,10 @@ static void test_classify_command_exit(void **state)
 	assert_false(classify_command_exit(-1));
 }
 
-static void check_agent(const char *out, const char *err, bool timed_out,
-			enum classify_code code, bool retryable)
+static void check_agent(const char *out, const char *err, bool timed_out, enum classify_code code,
+			bool retryable)
 {
-	struct classify_result r = { .code = CLASSIFY_PERMISSION, .retryable = !retryable };
+	struct classify_result r = {.code = CLASSIFY_PERMISSION, .retryable = !retryable};
 	classify_agent_failure(out, err, timed_out, &r);
 	if (r.code != code || r.retryable != retryable)
 		fail_msg("stdout=\"%s\" stderr=\"%s\": got %s/%d, want %s/%d", out ? out : "(null)",
@@ -201,32 +203,37 @@ static void test_classify_agent_auth_prompt_and_timeout(void **state)
 static void test_classify_agent_json_objects(void **state)
 {
 	(void)state;
-	check_agent("", "log line\n{\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\","
+	check_agent("",
+		    "log line\n{\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\","
 		    "\"message\":\"slow down\"}}\n",
 		    false, CLASSIFY_RATE_LIMIT, true);
 	/* auth-looking but about money: retryable */
-	check_agent("", "{\"type\":\"error\",\"error\":{\"type\":\"authentication_error\","
+	check_agent("",
+		    "{\"type\":\"error\",\"error\":{\"type\":\"authentication_error\","
 		    "\"message\":\"Your credit balance is too low\"}}",
 		    false, CLASSIFY_RATE_LIMIT, true);
-	check_agent("", "{\"type\":\"error\",\"error\":{\"type\":\"authentication_error\","
+	check_agent("",
+		    "{\"type\":\"error\",\"error\":{\"type\":\"authentication_error\","
 		    "\"message\":\"invalid x-api-key\"}}",
 		    false, CLASSIFY_AUTH, false);
 	check_agent("", "{\"error\":{\"message\":\"Invalid API key provided\"}}", false,
 		    CLASSIFY_AUTH, false);
-	check_agent("", "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
+	check_agent("",
+		    "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
 		    "\"message\":\"Overloaded\"}}",
 		    false, CLASSIFY_SERVER, true);
 	check_agent("", "{\"error\":{\"code\":503,\"message\":\"x\",\"status\":\"UNAVAILABLE\"}}",
 		    false, CLASSIFY_SERVER, true);
-	check_agent("", "[API Error] {\"error\":{\"code\":429,\"message\":\"Resource has been "
+	check_agent("",
+		    "[API Error] {\"error\":{\"code\":429,\"message\":\"Resource has been "
 		    "exhausted\",\"status\":\"RESOURCE_EXHAUSTED\"}}",
 		    false, CLASSIFY_RATE_LIMIT, true);
 	check_agent("", "{\"error\":{\"code\":\"401\"}}", false, CLASSIFY_AUTH, false);
 	check_agent("", "{\"error\":{\"type\":\"tool_use_error\"}}", false, CLASSIFY_TOOL, false);
 	check_agent("", "{\"error\":{\"type\":\"model_not_available\"}}", false,
 		    CLASSIFY_INVALID_MODEL, false);
-	check_agent("", "{\"error\":{\"type\":\"permission_error\"}}", false,
-		    CLASSIFY_PERMISSION, false);
+	check_agent("", "{\"error\":{\"type\":\"permission_error\"}}", false, CLASSIFY_PERMISSION,
+		    false);
 	check_agent("", "{\"error\":{\"code\":403}}", false, CLASSIFY_PERMISSION, false);
 	/* "generate" contains "rate" but is no rate limit */
 	check_agent("", "{\"error\":{\"type\":\"generate_failed\"}}", false, CLASSIFY_GENERIC,
@@ -239,7 +246,8 @@ static void test_classify_agent_json_objects(void **state)
 	check_agent("{\"is_error\":false,\"result\":\"}{ fine\"}", "", false, CLASSIFY_GENERIC,
 		    false);
 	/* the last error object wins; prose quotes outside objects are ignored */
-	check_agent("", "he said \"{\" then\n{\"error\":{\"type\":\"permission_error\"}}\n"
+	check_agent("",
+		    "he said \"{\" then\n{\"error\":{\"type\":\"permission_error\"}}\n"
 		    "{\"error\":{\"type\":\"rate_limit_error\"}}",
 		    false, CLASSIFY_RATE_LIMIT, true);
 	/* stderr's object beats stdout's */

@@ -131,7 +131,7 @@ static void test_parse_values(void **state)
 	const struct cmdopt_spec spec = {.verb = "x", .header = "", .column = 10};
 	struct parsed p = {0};
 	struct args *argv = ARGS("x", "ID", "--json", "-a", "-n", "bob", "--count=7", "--odd", "5",
-			"--budget", "2.5", "rest");
+				 "--budget", "2.5", "rest");
 	assert_int_equal(parse(&spec, &p, argv->argc, argv->argv), -1);
 	assert_true(p.json && p.all);
 	assert_string_equal(p.name, "bob");

@@ -44,7 +44,8 @@ static void test_condition_equal_and_not_equal(void **state)
 	check("steps.b.outputs.x==1", s, true, false);
 	check("steps.b.outputs.x!=1", s, false, false);
 	/* hyphens and underscores in ids and names */
-	_cleanup_json_ struct json_object *h = steps_json("{\"run-tests\": {\"exit-code\": \"0\"}}");
+	_cleanup_json_ struct json_object *h =
+		steps_json("{\"run-tests\": {\"exit-code\": \"0\"}}");
 	check("steps.run-tests.outputs.exit-code == 0", h, true, false);
 }
 
@@ -115,9 +116,9 @@ static void test_condition_or(void **state)
 static void test_condition_or_split_rules(void **state)
 {
 	(void)state;
-	_cleanup_json_ struct json_object *s = steps_json(
-		"{\"a\": {\"v\": \"a||b\", \"w\": \"x || y\", \"z\": \"p ||steps.q\"}, "
-		"\"b\": {\"x\": \"1\"}}");
+	_cleanup_json_ struct json_object *s =
+		steps_json("{\"a\": {\"v\": \"a||b\", \"w\": \"x || y\", \"z\": \"p ||steps.q\"}, "
+			   "\"b\": {\"x\": \"1\"}}");
 	/* `||` without whitespace is part of the value */
 	check("steps.a.outputs.v == a||b", s, true, false);
 	/* `||` with whitespace but not followed by `steps.` is part of the value */
@@ -133,8 +134,8 @@ static void test_condition_or_split_rules(void **state)
 static void test_condition_and_is_false_with_warning(void **state)
 {
 	(void)state;
-	_cleanup_json_ struct json_object *s =
-		steps_json("{\"a\": {\"x\": \"1\"}, \"b\": {\"y\": \"2\"}, \"c\": {\"v\": \"p && q\"}}");
+	_cleanup_json_ struct json_object *s = steps_json(
+		"{\"a\": {\"x\": \"1\"}, \"b\": {\"y\": \"2\"}, \"c\": {\"v\": \"p && q\"}}");
 	check("steps.a.outputs.x == 1 && steps.b.outputs.y == 2", s, false, true);
 	check("steps.a.outputs.x == 1 &&steps.b.outputs.y == 2", s, false, true);
 	/* even when an OR would have made it true */
@@ -240,7 +241,8 @@ static void test_condition_is_valid(void **state)
 	assert_non_null(strstr(reason, "\"oops\""));
 	free(reason);
 	reason = NULL;
-	assert_false(condition_is_valid("steps.a.outputs.x == 1 && steps.b.outputs.y == 2", &reason));
+	assert_false(
+		condition_is_valid("steps.a.outputs.x == 1 && steps.b.outputs.y == 2", &reason));
 	assert_non_null(strstr(reason, "&&"));
 	free(reason);
 }

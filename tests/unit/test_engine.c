@@ -184,7 +184,10 @@ static void serve_attach(int fd)
 		wr(fd, buf, (size_t)n);
 	}
 	/* stdin ended: the "container" says so on stderr and exits */
-	wr(fd, "\x02\0\0\0\0\0\0\x04" "eof\n", 12);
+	wr(fd,
+	   "\x02\0\0\0\0\0\0\x04"
+	   "eof\n",
+	   12);
 }
 
 static void serve(int fd, const char *method, const char *path, const char *body)
@@ -339,7 +342,8 @@ static int setup(void **state)
 	if (!mkdtemp(dir))
 		return -1;
 	fk = (struct fake){.lfd = -1,
-			   .ping_headers = "Api-Version: 1.43\r\nServer: Docker/24.0.7 (linux)\r\n"};
+			   .ping_headers =
+				   "Api-Version: 1.43\r\nServer: Docker/24.0.7 (linux)\r\n"};
 	return 0;
 }
 
@@ -564,7 +568,8 @@ static void test_engine_kind_and_version(void **state)
 	(void)state;
 	assert_int_equal(engine_kind_from_headers("Docker/20.10.24+dfsg1 (linux)", NULL),
 			 ENGINE_KIND_DOCKER);
-	assert_int_equal(engine_kind_from_headers("Libpod/4.3.1 (linux)", NULL), ENGINE_KIND_PODMAN);
+	assert_int_equal(engine_kind_from_headers("Libpod/4.3.1 (linux)", NULL),
+			 ENGINE_KIND_PODMAN);
 	assert_int_equal(engine_kind_from_headers(NULL, "4.3.1"), ENGINE_KIND_PODMAN);
 	assert_int_equal(engine_kind_from_headers("nginx", NULL), ENGINE_KIND_UNKNOWN);
 	assert_int_equal(engine_kind_from_headers(NULL, NULL), ENGINE_KIND_UNKNOWN);
@@ -713,9 +718,9 @@ static void test_engine_create_start_wait_kill(void **state)
 	int64_t st = 0;
 	assert_true(jsonutil_get_int64(body, "StopTimeout", &st));
 	assert_int_equal(st, 30);
-	assert_string_equal(
-		json_object_get_string(json_object_array_get_idx(jsonutil_get_array(body, "Cmd"), 1)),
-		"/workflow.yml");
+	assert_string_equal(json_object_get_string(
+				    json_object_array_get_idx(jsonutil_get_array(body, "Cmd"), 1)),
+			    "/workflow.yml");
 
 	/* name conflicts, Docker's 409 and Podman's 500 alike: EEXIST, http 409 */
 	spec.name = "taken";
@@ -753,7 +758,7 @@ struct attach_out {
 };
 
 static int attach_collect(void *userdata, enum engine_stream stream, const char *data, size_t len,
-		   struct rv_error **err)
+			  struct rv_error **err)
 {
 	(void)err;
 	struct attach_out *c = userdata;
@@ -832,7 +837,8 @@ static void test_engine_http_parse_head(void **state)
 	assert_int_equal(clen, -1);
 	assert_false(chunked);
 	const char *err = "HTTP/1.1 404 Not Found\r\ncontent-length: 42\r\n\r\n";
-	assert_int_equal(engine_http_parse_head(err, strlen(err), &status, &hl, &clen, &chunked), 0);
+	assert_int_equal(engine_http_parse_head(err, strlen(err), &status, &hl, &clen, &chunked),
+			 0);
 	assert_int_equal(status, 404);
 	assert_int_equal(clen, 42);
 	const char *ch = "HTTP/1.1 500 X\r\nTransfer-Encoding: chunked\r\n\r\n";
@@ -861,8 +867,8 @@ static void test_engine_create_body_interactive(void **state)
 	json_object_put(o);
 	spec.open_stdin = spec.tty = true;
 	assert_int_equal(engine_create_body(&spec, &o, NULL), 0);
-	const char *keys[] = {"Tty", "OpenStdin", "StdinOnce", "AttachStdin", "AttachStdout",
-			      "AttachStderr"};
+	const char *keys[] = {"Tty",         "OpenStdin",    "StdinOnce",
+			      "AttachStdin", "AttachStdout", "AttachStderr"};
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
 		b = false;
 		assert_true(jsonutil_get_bool(o, keys[i], &b));
@@ -996,9 +1002,11 @@ static int collect(void *ud, enum engine_stream stream, const char *data, size_t
 }
 
 static const char stream[] = "\x01\0\0\0\0\0\0\x04out1"
-			     "\x02\0\0\0\0\0\0\x05" "err1\n"
+			     "\x02\0\0\0\0\0\0\x05"
+			     "err1\n"
 			     "\x01\0\0\0\0\0\0\x00" /* empty frame */
-			     "\x01\0\0\0\0\0\0\x05" "out2\n";
+			     "\x01\0\0\0\0\0\0\x05"
+			     "out2\n";
 
 static void test_engine_demux_every_split(void **state)
 {
@@ -1010,7 +1018,8 @@ static void test_engine_demux_every_split(void **state)
 		struct collected c = {0};
 		engine_demux_init(&d, false);
 		assert_int_equal(engine_demux_feed(&d, stream, cut, collect, &c, NULL), 0);
-		assert_int_equal(engine_demux_feed(&d, stream + cut, n - cut, collect, &c, NULL), 0);
+		assert_int_equal(engine_demux_feed(&d, stream + cut, n - cut, collect, &c, NULL),
+				 0);
 		assert_int_equal(engine_demux_finish(&d, NULL), 0);
 		assert_string_equal(c.out, "out1out2\n");
 		assert_string_equal(c.err, "err1\n");
@@ -1065,7 +1074,8 @@ static void test_engine_logs_through_http(void **state)
 	struct rv_error *err = NULL;
 	if (engine_container_logs(e, "c1", 0, collect, &c, &err) < 0)
 		fail_msg("%s", rv_error_msg(err));
-	assert_non_null(strstr(fk.last_path, "/v1.41/containers/c1/logs?stdout=1&stderr=1&follow=0"));
+	assert_non_null(
+		strstr(fk.last_path, "/v1.41/containers/c1/logs?stdout=1&stderr=1&follow=0"));
 	assert_string_equal(c.out, "hello\nworld\n");
 	assert_string_equal(c.err, "oops\n");
 	/* the 404 body is an error, never fed to the demultiplexer */
@@ -1151,8 +1161,8 @@ static void test_engine_event_time_overflow(void **state)
 		struct engine_event ev = {0};
 		assert_int_equal(engine_event_parse(json, strlen(json), &ev, NULL), 0);
 		if (ev.time_ns != cases[i].want_ns)
-			fail_msg("%s: time_ns %lld, want %lld", cases[i].time, (long long)ev.time_ns,
-				 (long long)cases[i].want_ns);
+			fail_msg("%s: time_ns %lld, want %lld", cases[i].time,
+				 (long long)ev.time_ns, (long long)cases[i].want_ns);
 		engine_event_release(&ev);
 	}
 }
@@ -1352,8 +1362,8 @@ static void test_engine_events_open_refused(void **state)
 static void expect_status(long status, const char *body, int code, int http)
 {
 	struct rv_error *err = NULL;
-	assert_int_equal(engine_http_status_error(status, body, body ? strlen(body) : 0, "op", &err),
-			 -code);
+	assert_int_equal(
+		engine_http_status_error(status, body, body ? strlen(body) : 0, "op", &err), -code);
 	assert_int_equal(err->code, code);
 	assert_int_equal(err->http_status, http);
 	assert_true(strncmp(err->msg, "op: ", 4) == 0);
@@ -1387,8 +1397,9 @@ static void test_engine_error_mapping(void **state)
 	assert_int_equal(engine_http_curl_error(CURLE_COULDNT_CONNECT, ENOENT, "unix:///x.sock", "",
 						NULL, &err),
 			 -ECONNREFUSED);
-	assert_string_equal(err->msg, "cannot connect to the engine at unix:///x.sock: No such file "
-				      "or directory");
+	assert_string_equal(err->msg,
+			    "cannot connect to the engine at unix:///x.sock: No such file "
+			    "or directory");
 	err = rv_error_free(err);
 	/* a socket we may not open: what to do about it, and not "down" */
 	assert_int_equal(engine_http_curl_error(CURLE_COULDNT_CONNECT, EACCES, "unix:///x.sock", "",
@@ -1400,8 +1411,9 @@ static void test_engine_error_mapping(void **state)
 	assert_false(engine_error_means_down(err->code));
 	assert_true(engine_error_means_down(ECONNREFUSED));
 	err = rv_error_free(err);
-	assert_int_equal(engine_http_curl_error(CURLE_OPERATION_TIMEDOUT, 0, "u", "t/o", "op", &err),
-			 -ETIMEDOUT);
+	assert_int_equal(
+		engine_http_curl_error(CURLE_OPERATION_TIMEDOUT, 0, "u", "t/o", "op", &err),
+		-ETIMEDOUT);
 	err = rv_error_free(err);
 	assert_int_equal(engine_http_curl_error(CURLE_RECV_ERROR, 0, "u", "", "op", &err),
 			 -ECONNRESET);
@@ -1457,12 +1469,13 @@ int main(void)
 		cmocka_unit_test(test_engine_endpoint_parse),
 		cmocka_unit_test(test_engine_image_path),
 		cmocka_unit_test(test_engine_discover_order),
-		cmocka_unit_test_setup_teardown(test_engine_discover_first_answering, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_engine_discover_first_answering, setup,
+						teardown),
 		cmocka_unit_test(test_engine_kind_and_version),
 		cmocka_unit_test_setup_teardown(test_engine_open_detects_kind_from_headers,
 						setup_server, teardown),
-		cmocka_unit_test_setup_teardown(test_engine_open_falls_back_to_version, setup_server,
-						teardown),
+		cmocka_unit_test_setup_teardown(test_engine_open_falls_back_to_version,
+						setup_server, teardown),
 		cmocka_unit_test_setup_teardown(test_engine_inspect_parses_and_404_is_enoent,
 						setup_server, teardown),
 		cmocka_unit_test_setup_teardown(test_engine_create_start_wait_kill, setup_server,
@@ -1477,14 +1490,15 @@ int main(void)
 						teardown),
 		cmocka_unit_test(test_engine_demux_every_split),
 		cmocka_unit_test(test_engine_demux_errors_and_raw),
-		cmocka_unit_test_setup_teardown(test_engine_logs_through_http, setup_server, teardown),
+		cmocka_unit_test_setup_teardown(test_engine_logs_through_http, setup_server,
+						teardown),
 		cmocka_unit_test(test_engine_event_parse_both_engines),
 		cmocka_unit_test(test_engine_event_time_overflow),
 		cmocka_unit_test(test_engine_events_query),
 		cmocka_unit_test_setup_teardown(test_engine_events_stream_without_headers,
 						setup_server, teardown),
-		cmocka_unit_test_setup_teardown(test_engine_events_caller_owns_the_poll, setup_server,
-						teardown),
+		cmocka_unit_test_setup_teardown(test_engine_events_caller_owns_the_poll,
+						setup_server, teardown),
 		cmocka_unit_test_setup_teardown(test_engine_events_open_refused, setup_server,
 						teardown),
 		cmocka_unit_test(test_engine_error_mapping),

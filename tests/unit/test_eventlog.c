@@ -86,7 +86,7 @@ static void test_eventlog_lines(void **state)
 	jsonutil_set_str(f, "stepId", "plan");
 	jsonutil_set_int64(f, "duration", 1234);
 	jsonutil_set_bool(f, "errorRetryable", true);
-	jsonutil_set_str(f, "event", "forged");  /* required keys cannot be overridden */
+	jsonutil_set_str(f, "event", "forged"); /* required keys cannot be overridden */
 	jsonutil_set_str(f, "level", "debug");
 	_cleanup_json_ struct json_object *meta = json_object_new_object();
 	jsonutil_set_str(meta, "reason", "retryable_error");

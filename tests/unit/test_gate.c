@@ -192,9 +192,17 @@ static void test_plan_per_engine_slots(void **state)
 	 * store-wide: at most 3 */
 	int docker_running = 1;
 	struct queue_item it[] = {
-		{.id = 1, .account = "a", .due = true, .group_max = 1, .group_running = &docker_running},
+		{.id = 1,
+		 .account = "a",
+		 .due = true,
+		 .group_max = 1,
+		 .group_running = &docker_running},
 		{.id = 2, .account = "a", .due = true},
-		{.id = 3, .account = "a", .due = true, .group_max = 1, .group_running = &docker_running},
+		{.id = 3,
+		 .account = "a",
+		 .due = true,
+		 .group_max = 1,
+		 .group_running = &docker_running},
 		{.id = 4, .account = "a", .due = true},
 		{.id = 5, .account = "a", .due = true},
 	};

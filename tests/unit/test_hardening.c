@@ -122,13 +122,14 @@ static void test_hardening_trusted_sources_may_loosen(void **state)
 	assert_string_equal(h.where[0], "'cfg'");
 
 	/* The environment wins over the file; "none" empties capAdd. */
-	const char *env[] = {"ROVER_CONTAINER_PIDS_LIMIT=0", "ROVER_CONTAINER_MEMORY=",
-			     "ROVER_CONTAINER_CAP_ADD=none", "ROVER_CONTAINER_NO_NEW_PRIVILEGES=yes",
-			     "ROVER_CONTAINER_READ_ONLY_ROOTFS=1", "ROVER_CONTAINER_USER=node",
-			     "ROVER_CONTAINER_CPUS=0.5", NULL};
+	const char *env[] = {
+		"ROVER_CONTAINER_PIDS_LIMIT=0",       "ROVER_CONTAINER_MEMORY=",
+		"ROVER_CONTAINER_CAP_ADD=none",       "ROVER_CONTAINER_NO_NEW_PRIVILEGES=yes",
+		"ROVER_CONTAINER_READ_ONLY_ROOTFS=1", "ROVER_CONTAINER_USER=node",
+		"ROVER_CONTAINER_CPUS=0.5",           NULL};
 	fake_env = env;
 	assert_int_equal(hardening_apply_env(&h, &host4, fake_getenv, NULL), 0);
-	assert_int_equal(h.pids_limit, 0); /* no limit */
+	assert_int_equal(h.pids_limit, 0);      /* no limit */
 	assert_int_equal(h.memory, 16LL << 30); /* "" is unset */
 	assert_int_equal(h.n_cap_add, 0);
 	assert_null(h.cap_add[0]);
@@ -146,7 +147,8 @@ static void test_hardening_env_bad_values(void **state)
 	static const struct {
 		const char *var, *needle;
 	} cases[] = {
-		{"ROVER_CONTAINER_PIDS_LIMIT=lots", "ROVER_CONTAINER_PIDS_LIMIT must be an integer"},
+		{"ROVER_CONTAINER_PIDS_LIMIT=lots",
+		 "ROVER_CONTAINER_PIDS_LIMIT must be an integer"},
 		{"ROVER_CONTAINER_PIDS_LIMIT=3", "ROVER_CONTAINER_PIDS_LIMIT"},
 		{"ROVER_CONTAINER_PIDS_LIMIT=-5", "ROVER_CONTAINER_PIDS_LIMIT"},
 		{"ROVER_CONTAINER_MEMORY=4q", "ROVER_CONTAINER_MEMORY must be a size"},
@@ -358,10 +360,13 @@ static void write_text(const char *rel, const char *text)
 static void test_hardening_load_files(void **state)
 {
 	(void)state;
-	static const char *const vars[] = {
-		"ROVER_CONTAINER_PIDS_LIMIT", "ROVER_CONTAINER_MEMORY", "ROVER_CONTAINER_CPUS",
-		"ROVER_CONTAINER_CAP_ADD", "ROVER_CONTAINER_USER", "ROVER_CONTAINER_NO_NEW_PRIVILEGES",
-		"ROVER_CONTAINER_READ_ONLY_ROOTFS"};
+	static const char *const vars[] = {"ROVER_CONTAINER_PIDS_LIMIT",
+					   "ROVER_CONTAINER_MEMORY",
+					   "ROVER_CONTAINER_CPUS",
+					   "ROVER_CONTAINER_CAP_ADD",
+					   "ROVER_CONTAINER_USER",
+					   "ROVER_CONTAINER_NO_NEW_PRIVILEGES",
+					   "ROVER_CONTAINER_READ_ONLY_ROOTFS"};
 	for (size_t i = 0; i < ARRAY_SIZE(vars); i++)
 		unsetenv(vars[i]);
 	_cleanup_free_ char *cfg = fileio_join(tmpdir, "cfg");
@@ -396,7 +401,7 @@ static void test_hardening_load_files(void **state)
 	assert_int_equal(hardening_load(proj, &h, &e), -EPERM);
 	assert_non_null(strstr(e->msg, "rover.json'"));
 	assert_non_null(strstr(e->msg, "container.memory 6g is looser than the 2g in effect "
-					"(from ROVER_CONTAINER_MEMORY)"));
+				       "(from ROVER_CONTAINER_MEMORY)"));
 	unsetenv("ROVER_CONTAINER_MEMORY");
 
 	/* A bad user config is named. */
@@ -460,8 +465,8 @@ static void owner_is(const char *rel, uid_t uid, gid_t gid)
 	struct stat st;
 	assert_int_equal(lstat(p, &st), 0);
 	if (st.st_uid != uid || st.st_gid != gid)
-		fail_msg("%s is %u:%u, wanted %u:%u", rel, (unsigned)st.st_uid,
-			 (unsigned)st.st_gid, (unsigned)uid, (unsigned)gid);
+		fail_msg("%s is %u:%u, wanted %u:%u", rel, (unsigned)st.st_uid, (unsigned)st.st_gid,
+			 (unsigned)uid, (unsigned)gid);
 }
 
 static void test_hardening_chown_tree(void **state)

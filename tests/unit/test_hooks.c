@@ -74,7 +74,8 @@ static void test_hooks_parse(void **state)
 static int64_t create_task(void)
 {
 	struct task *t = NULL;
-	assert_int_equal(task_store_create(store, "h", "d", timeutil_now_ms(), NULL, NULL, &t, NULL), 0);
+	assert_int_equal(
+		task_store_create(store, "h", "d", timeutil_now_ms(), NULL, NULL, &t, NULL), 0);
 	int64_t id = t->id;
 	task_free(t);
 	return id;

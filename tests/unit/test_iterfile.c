@@ -75,8 +75,7 @@ static void test_regular_file_is_read(void **state)
 	assert_int_equal(len, 20);
 	struct json_object *o = NULL;
 	assert_int_equal(iterfile_read_json(p, &o, NULL), 0);
-	assert_string_equal(json_object_get_string(json_object_object_get(o, "status")),
-			    "running");
+	assert_string_equal(json_object_get_string(json_object_object_get(o, "status")), "running");
 	json_object_put(o);
 	assert_true(iterfile_exists(p));
 }

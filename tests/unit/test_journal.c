@@ -162,7 +162,8 @@ static int set_paused(struct task *t, void *ud, struct rv_error **err)
 static int64_t create_task(void)
 {
 	struct task *t = NULL;
-	assert_int_equal(task_store_create(store, "j", "d", timeutil_now_ms(), NULL, NULL, &t, NULL), 0);
+	assert_int_equal(
+		task_store_create(store, "j", "d", timeutil_now_ms(), NULL, NULL, &t, NULL), 0);
 	int64_t id = t->id;
 	task_free(t);
 	return id;
@@ -254,8 +255,9 @@ static void test_journal_hostile_runner_log(void **state)
 	_cleanup_free_ char *log = task_store_iteration_file(store, id, 1, TASK_FILE_EVENT_LOG);
 	_cleanup_free_ char *idir = fileio_dirname(log);
 	assert_int_equal(fileio_mkdir_p(idir, 0755, NULL), 0);
-	const char *tail = "{\"timestamp\":\"2030-01-01T00:00:02.000Z\",\"event\":\"step_complete\","
-			   "\"stepId\":\"last\"}\n";
+	const char *tail =
+		"{\"timestamp\":\"2030-01-01T00:00:02.000Z\",\"event\":\"step_complete\","
+		"\"stepId\":\"last\"}\n";
 	/* huge: only its tail is read, starting at a whole line */
 	size_t big = 6u << 20;
 	char *text = xmalloc(big + strlen(tail) + 1);
@@ -290,12 +292,9 @@ int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_journal_changes_of_a_life),
-		T(test_journal_resume_details),
-		T(test_journal_store_hook_and_torn_line),
-		T(test_journal_never_follows_a_link),
-		T(test_journal_runner_steps_as_data),
-		T(test_journal_hostile_runner_log),
+		T(test_journal_changes_of_a_life),        T(test_journal_resume_details),
+		T(test_journal_store_hook_and_torn_line), T(test_journal_never_follows_a_link),
+		T(test_journal_runner_steps_as_data),     T(test_journal_hostile_runner_log),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,8 +30,8 @@
 
 int __wrap_engine_container_inspect(struct engine *e, const char *id,
 				    struct engine_container_info *info, struct rv_error **err);
-int __wrap_engine_container_logs(struct engine *e, const char *id, unsigned flags,
-				 engine_log_fn fn, void *userdata, struct rv_error **err);
+int __wrap_engine_container_logs(struct engine *e, const char *id, unsigned flags, engine_log_fn fn,
+				 void *userdata, struct rv_error **err);
 
 int __wrap_engine_container_inspect(struct engine *e, const char *id,
 				    struct engine_container_info *info, struct rv_error **err)
@@ -45,8 +45,8 @@ int __wrap_engine_container_inspect(struct engine *e, const char *id,
 	return 0;
 }
 
-int __wrap_engine_container_logs(struct engine *e, const char *id, unsigned flags,
-				 engine_log_fn fn, void *userdata, struct rv_error **err)
+int __wrap_engine_container_logs(struct engine *e, const char *id, unsigned flags, engine_log_fn fn,
+				 void *userdata, struct rv_error **err)
 {
 	(void)e;
 	(void)id;

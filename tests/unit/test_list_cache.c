@@ -142,8 +142,8 @@ static void test_list_cache_live_entry_roundtrip(void **state)
 	(void)state;
 	struct list_cache *c = list_cache_open(path, "k");
 	struct stat rec = key(21, 5), status = key(22, 9), other = key(22, 10);
-	struct list_cache_live live = {.iteration = 3, .container_id = "c0ffee",
-				       .endpoint = "unix:///run/x y.sock"};
+	struct list_cache_live live = {
+		.iteration = 3, .container_id = "c0ffee", .endpoint = "unix:///run/x y.sock"};
 	list_cache_key_of(&status, &live.status);
 	const char *stored = list_cache_put_live(c, 4, &rec, &live, "row\twith\ttabs", 13);
 	assert_memory_equal(stored, "row\twith\ttabs", 13);
@@ -177,9 +177,10 @@ static void test_list_cache_live_entry_roundtrip(void **state)
 static void test_list_cache_version_1_file_is_ignored(void **state)
 {
 	(void)state;
-	assert_int_equal(fileio_write_atomic(path, "rover-list-cache 1 k\n1 8 11 100 1795335467 5 2\n{}\n",
-					     50, 0644, NULL),
-			 0);
+	assert_int_equal(
+		fileio_write_atomic(path, "rover-list-cache 1 k\n1 8 11 100 1795335467 5 2\n{}\n",
+				    50, 0644, NULL),
+		0);
 	struct list_cache *c = list_cache_open(path, "k");
 	struct stat a = key(11, 5);
 	size_t len;
@@ -190,14 +191,16 @@ static void test_list_cache_version_1_file_is_ignored(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_list_cache_roundtrip_hits_exact_key, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_list_cache_other_view_key_discards_everything, setup,
+		cmocka_unit_test_setup_teardown(test_list_cache_roundtrip_hits_exact_key, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_list_cache_truncated_or_garbage_file_is_not_trusted,
+		cmocka_unit_test_setup_teardown(test_list_cache_other_view_key_discards_everything,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_list_cache_truncated_or_garbage_file_is_not_trusted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_cache_drops_unused_entries_on_save, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_list_cache_live_entry_roundtrip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_cache_live_entry_roundtrip, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_list_cache_version_1_file_is_ignored, setup,
 						teardown),
 	};

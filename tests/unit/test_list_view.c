@@ -16,7 +16,12 @@ static int total(const struct list_view_layout *l)
 }
 
 static const struct list_view_want typical = {
-	.id = 4, .title = 51, .agent = 6, .workflow = 3, .status = 13, .step = 20,
+	.id = 4,
+	.title = 51,
+	.agent = 6,
+	.workflow = 3,
+	.status = 13,
+	.step = 20,
 	.step_natural = 25,
 };
 

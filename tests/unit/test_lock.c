@@ -88,8 +88,8 @@ static char *content_for(pid_t pid, int64_t ts, bool with_start, uint64_t start_
 	char start_line[64] = "";
 	if (with_start)
 		snprintf(start_line, sizeof(start_line), "start=%" PRIu64 "\n", start);
-	return xasprintf("%d:%lld\nhost=%s\n%sboot=%s\n", (int)pid, (long long)ts, host,
-			 start_line, boot);
+	return xasprintf("%d:%lld\nhost=%s\n%sboot=%s\n", (int)pid, (long long)ts, host, start_line,
+			 boot);
 }
 
 static pid_t dead_pid(void)
@@ -229,7 +229,8 @@ static void test_lock_stale_dead_pid(void **state)
 	plant(c, 0);
 	expect_reclaimed(LOCK_STALE_DEAD);
 	/* rover's own format: no newline, no extra lines */
-	_cleanup_free_ char *ts_only = xasprintf("%d:%lld", (int)dead, (long long)timeutil_now_ms());
+	_cleanup_free_ char *ts_only =
+		xasprintf("%d:%lld", (int)dead, (long long)timeutil_now_ms());
 	plant(ts_only, 0);
 	expect_reclaimed(LOCK_STALE_DEAD);
 }
@@ -275,7 +276,8 @@ static void test_lock_future_timestamp(void **state)
 	_cleanup_free_ char *near = content_for(getppid(), now + 20000, true, 0);
 	plant(near, 0);
 	expect_busy(LOCK_HELD);
-	_cleanup_free_ char *far = content_for(getppid(), now + LOCK_FUTURE_SKEW_MS + 60000, true, 0);
+	_cleanup_free_ char *far =
+		content_for(getppid(), now + LOCK_FUTURE_SKEW_MS + 60000, true, 0);
 	plant(far, 0);
 	expect_reclaimed(LOCK_STALE_FUTURE);
 }
@@ -286,17 +288,17 @@ static void test_lock_other_boot_and_host(void **state)
 	char boot[40];
 	if (!proc_boot_id(boot, sizeof(boot)))
 		skip();
-	_cleanup_free_ char *other_boot = xasprintf(
-		"%d:%lld\nhost=%s\nboot=00000000-0000-4000-8000-000000000000\n", (int)getppid(),
-		(long long)timeutil_now_ms(), host);
+	_cleanup_free_ char *other_boot =
+		xasprintf("%d:%lld\nhost=%s\nboot=00000000-0000-4000-8000-000000000000\n",
+			  (int)getppid(), (long long)timeutil_now_ms(), host);
 	plant(other_boot, 0);
 	expect_reclaimed(LOCK_STALE_OTHER_BOOT);
 
 	/* another host: its PID cannot be checked here, only its age */
 	pid_t dead = dead_pid();
 	int64_t now = timeutil_now_ms();
-	_cleanup_free_ char *elsewhere = xasprintf("%d:%lld\nhost=not-%s\nboot=x\n", (int)dead,
-						   (long long)now, host);
+	_cleanup_free_ char *elsewhere =
+		xasprintf("%d:%lld\nhost=not-%s\nboot=x\n", (int)dead, (long long)now, host);
 	plant(elsewhere, 0);
 	expect_busy(LOCK_HELD_OTHER_HOST);
 	struct lock *l = NULL;
@@ -304,8 +306,8 @@ static void test_lock_other_boot_and_host(void **state)
 	assert_int_equal(lock_acquire(dir, &l, &e), -EBUSY);
 	_cleanup_free_ char *want = xasprintf("on host not-%s", host);
 	assert_non_null(strstr(e->msg, want));
-	_cleanup_free_ char *elsewhere_old = xasprintf(
-		"%d:%lld\nhost=not-%s\n", (int)dead, (long long)(now - LOCK_STALE_MS), host);
+	_cleanup_free_ char *elsewhere_old = xasprintf("%d:%lld\nhost=not-%s\n", (int)dead,
+						       (long long)(now - LOCK_STALE_MS), host);
 	plant(elsewhere_old, 0);
 	expect_reclaimed(LOCK_STALE_AGE);
 }
@@ -339,7 +341,8 @@ static bool complete(const char *buf, size_t len)
 	char boot[40];
 	bool want_boot = proc_boot_id(boot, sizeof(boot));
 	return len > 0 && buf[len - 1] == '\n' && sscanf(buf, "%d:%lld\n", &pid, &ts) == 2 &&
-	       pid > 0 && ts > 0 && strstr(buf, "\nstart=") && (!want_boot || strstr(buf, "\nboot="));
+	       pid > 0 && ts > 0 && strstr(buf, "\nstart=") &&
+	       (!want_boot || strstr(buf, "\nboot="));
 }
 
 static void test_lock_never_visible_empty(void **state)

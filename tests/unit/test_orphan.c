@@ -19,26 +19,25 @@ static struct task *task_in(enum task_status s)
 	assert_int_equal(task_new(3, "t", "d", T0 - 10000, &t, NULL), 0);
 	if (s == TASK_NEW)
 		return t;
-	assert_int_equal(task_set_status(t, TASK_IN_PROGRESS, NULL, TASK_PAUSE_NONE, T0 - 9000,
-					 NULL),
-			 0);
+	assert_int_equal(
+		task_set_status(t, TASK_IN_PROGRESS, NULL, TASK_PAUSE_NONE, T0 - 9000, NULL), 0);
 	switch (s) {
 	case TASK_IN_PROGRESS:
 		break;
 	case TASK_PAUSED:
-		assert_int_equal(task_set_status(t, s, "limit", TASK_PAUSE_RETRYABLE_ERROR,
-						 T0 - 8000, NULL),
-				 0);
+		assert_int_equal(
+			task_set_status(t, s, "limit", TASK_PAUSE_RETRYABLE_ERROR, T0 - 8000, NULL),
+			0);
 		break;
 	case TASK_MERGED:
-		assert_int_equal(task_set_status(t, TASK_COMPLETED, NULL, TASK_PAUSE_NONE,
-						 T0 - 8000, NULL),
-				 0);
+		assert_int_equal(
+			task_set_status(t, TASK_COMPLETED, NULL, TASK_PAUSE_NONE, T0 - 8000, NULL),
+			0);
 		assert_int_equal(task_set_status(t, s, NULL, TASK_PAUSE_NONE, T0 - 7000, NULL), 0);
 		break;
 	default:
-		assert_int_equal(task_set_status(t, s, "old error", TASK_PAUSE_NONE, T0 - 8000, NULL),
-				 0);
+		assert_int_equal(
+			task_set_status(t, s, "old error", TASK_PAUSE_NONE, T0 - 8000, NULL), 0);
 	}
 	return t;
 }
@@ -93,7 +92,7 @@ static void decide(const struct orphan_observation *o, enum orphan_action want,
 static void test_orphan_inactive_tasks_are_never_touched(void **state)
 {
 	(void)state;
-	static const enum task_status s[] = {TASK_NEW,    TASK_PAUSED, TASK_FAILED,
+	static const enum task_status s[] = {TASK_NEW,       TASK_PAUSED, TASK_FAILED,
 					     TASK_COMPLETED, TASK_MERGED, TASK_PUSHED};
 	for (size_t i = 0; i < ARRAY_SIZE(s); i++) {
 		struct orphan_observation o = obs_base();

@@ -95,8 +95,7 @@ static void test_pause_second_sigint_exits_now(void **state)
 	struct pause_machine pm = fresh();
 	assert_int_equal(pause_feed_signal(&pm, SIGINT), FWD_GRACE);
 	assert_int_equal(pm.signo, SIGINT);
-	assert_int_equal(pause_feed_signal(&pm, SIGINT),
-			 PAUSE_ACT_KILL_GROUP | PAUSE_ACT_EXIT_NOW);
+	assert_int_equal(pause_feed_signal(&pm, SIGINT), PAUSE_ACT_KILL_GROUP | PAUSE_ACT_EXIT_NOW);
 	/* the grace deadline may still fire: nothing more to do */
 	assert_int_equal(pause_machine_handle(&pm, PAUSE_EV_GRACE_EXPIRED), PAUSE_ACT_NONE);
 	assert_int_equal(pm.signo, SIGINT);

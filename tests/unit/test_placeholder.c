@@ -19,8 +19,9 @@ static struct json_object *inputs, *steps;
 static int setup(void **state)
 {
 	(void)state;
-	static const char in[] = "{\"title\": \"Fix it\", \"n\": 3, \"flag\": true, "
-				 "\"quote\": \"it's; rm -rf /\", \"nothing\": null, \"empty\": \"\"}";
+	static const char in[] =
+		"{\"title\": \"Fix it\", \"n\": 3, \"flag\": true, "
+		"\"quote\": \"it's; rm -rf /\", \"nothing\": null, \"empty\": \"\"}";
 	static const char st[] =
 		"{\"plan\": {\"file\": \"plan.md\", \"ok\": \"yes\"}, \"run-1\": {\"exit_code\": 0, "
 		"\"stdout\": \"a'b\\\"c $(x) `y`\"}, \"bare\": \"not an object\"}";
@@ -39,8 +40,7 @@ static int teardown(void **state)
 }
 
 /* Resolve and compare; want_unresolved NULL means everything resolved. */
-static void check(const char *text, unsigned flags, const char *want,
-		  const char *want_unresolved)
+static void check(const char *text, unsigned flags, const char *want, const char *want_unresolved)
 {
 	char *out = NULL, *unresolved = (char *)"sentinel";
 	struct rv_error *err = NULL;
@@ -73,9 +73,9 @@ static void test_placeholder_inputs_and_steps(void **state)
 	jsonutil_set_str(in, "a", "{{inputs.b}}");
 	jsonutil_set_str(in, "b", "B");
 	char *out = NULL;
-	assert_int_equal(placeholder_resolve("{{inputs.a}}", in, NULL, PLACEHOLDER_STRICT, &out,
-					     NULL, NULL),
-			 0);
+	assert_int_equal(
+		placeholder_resolve("{{inputs.a}}", in, NULL, PLACEHOLDER_STRICT, &out, NULL, NULL),
+		0);
 	assert_string_equal(out, "{{inputs.b}}");
 	free(out);
 }
@@ -110,9 +110,8 @@ static void test_placeholder_lenient_keeps_unresolved(void **state)
 	      "{{inputs.nothing}}, {{steps.bare.outputs.x}}");
 	/* no JSON at all */
 	char *out = NULL, *unresolved = NULL;
-	assert_int_equal(placeholder_resolve("x {{inputs.a}}", NULL, NULL, 0, &out, &unresolved,
-					     NULL),
-			 0);
+	assert_int_equal(
+		placeholder_resolve("x {{inputs.a}}", NULL, NULL, 0, &out, &unresolved, NULL), 0);
 	assert_string_equal(out, "x {{inputs.a}}");
 	assert_string_equal(unresolved, "{{inputs.a}}");
 	free(out);
@@ -231,7 +230,8 @@ static void test_placeholder_env_mode_keeps_values_out_of_the_text(void **state)
 	const char *text = "echo \"x={{inputs.quote}}\" {{ steps.run-1.outputs.stdout }} "
 			   "{{.State.Running}}";
 	assert_int_equal(placeholder_resolve_env(text, inputs, steps, &out, &env, &e), 0);
-	assert_string_equal(out, "echo \"x=\"${ROVER_PH_0}\"\" \"${ROVER_PH_1}\" {{.State.Running}}");
+	assert_string_equal(out,
+			    "echo \"x=\"${ROVER_PH_0}\"\" \"${ROVER_PH_1}\" {{.State.Running}}");
 	assert_non_null(env);
 	assert_string_equal(env[0], "ROVER_PH_0=it's; rm -rf /");
 	assert_string_equal(env[1], "ROVER_PH_1=a'b\"c $(x) `y`");

@@ -44,7 +44,8 @@ static void test_preflight_inputs(void **state)
 	assert_int_equal(preflight_inputs(wf, "needs", in, &err), 0); /* count has a default */
 	jsonutil_set_str(in, "count", "many");
 	assert_int_equal(preflight_inputs(wf, "needs", in, &err), -EINVAL);
-	assert_string_equal(err->msg, "workflow 'needs': input 'count' must be a number, got 'many'");
+	assert_string_equal(err->msg,
+			    "workflow 'needs': input 'count' must be a number, got 'many'");
 	err = rv_error_free(err);
 	jsonutil_set_str(in, "count", "12");
 	assert_int_equal(preflight_inputs(wf, "needs", in, &err), 0);

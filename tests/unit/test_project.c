@@ -363,9 +363,10 @@ static void test_project_settings_defaults(void **state)
 static void test_project_settings_from_file_and_env(void **state)
 {
 	(void)state;
-	write_file("rover.json", "{\"version\": \"1.3\", \"languages\": [\"c\"],\n"
-				 " \"agentImage\": \"ghcr.io/x/agent:1\",\n"
-				 " \"retry\": {\"max\": 3, \"baseSeconds\": 10, \"capSeconds\": 100}}");
+	write_file("rover.json",
+		   "{\"version\": \"1.3\", \"languages\": [\"c\"],\n"
+		   " \"agentImage\": \"ghcr.io/x/agent:1\",\n"
+		   " \"retry\": {\"max\": 3, \"baseSeconds\": 10, \"capSeconds\": 100}}");
 	struct project_settings s = {0};
 	assert_int_equal(project_load_settings(real_dir, &s, NULL), 0);
 	assert_string_equal(s.agent_image, "ghcr.io/x/agent:1");
@@ -590,7 +591,8 @@ static void test_project_settings_for_init(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_project_root_is_git_top_level, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_project_root_is_git_top_level, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_project_root_git_file_marks_worktree, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_project_root_without_git_is_start, setup,

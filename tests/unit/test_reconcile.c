@@ -48,26 +48,25 @@ static struct task *task_in(enum task_status s)
 	assert_int_equal(task_new(3, "t", "d", T0 - 10000, &t, NULL), 0);
 	if (s == TASK_NEW)
 		return t;
-	assert_int_equal(task_set_status(t, TASK_IN_PROGRESS, NULL, TASK_PAUSE_NONE, T0 - 9000,
-					 NULL),
-			 0);
+	assert_int_equal(
+		task_set_status(t, TASK_IN_PROGRESS, NULL, TASK_PAUSE_NONE, T0 - 9000, NULL), 0);
 	switch (s) {
 	case TASK_IN_PROGRESS:
 		break;
 	case TASK_PAUSED:
-		assert_int_equal(task_set_status(t, s, "limit", TASK_PAUSE_RETRYABLE_ERROR,
-						 T0 - 8000, NULL),
-				 0);
+		assert_int_equal(
+			task_set_status(t, s, "limit", TASK_PAUSE_RETRYABLE_ERROR, T0 - 8000, NULL),
+			0);
 		break;
 	case TASK_MERGED:
-		assert_int_equal(task_set_status(t, TASK_COMPLETED, NULL, TASK_PAUSE_NONE,
-						 T0 - 8000, NULL),
-				 0);
+		assert_int_equal(
+			task_set_status(t, TASK_COMPLETED, NULL, TASK_PAUSE_NONE, T0 - 8000, NULL),
+			0);
 		assert_int_equal(task_set_status(t, s, NULL, TASK_PAUSE_NONE, T0 - 7000, NULL), 0);
 		break;
 	default:
-		assert_int_equal(task_set_status(t, s, "old error", TASK_PAUSE_NONE, T0 - 8000, NULL),
-				 0);
+		assert_int_equal(
+			task_set_status(t, s, "old error", TASK_PAUSE_NONE, T0 - 8000, NULL), 0);
 	}
 	return t;
 }
@@ -113,11 +112,12 @@ static void test_active_task_follows_the_runner(void **state)
 	} rows[] = {
 		{"{\"status\":\"initializing\"}", TASK_IN_PROGRESS, TASK_PAUSE_NONE, NULL},
 		{"{\"status\":\"running\"}", TASK_ITERATING, TASK_PAUSE_NONE, NULL},
-		{"{\"status\":\"completed\",\"exitCode\":0}", TASK_COMPLETED, TASK_PAUSE_NONE, NULL},
+		{"{\"status\":\"completed\",\"exitCode\":0}", TASK_COMPLETED, TASK_PAUSE_NONE,
+		 NULL},
 		{"{\"status\":\"failed\",\"error\":\"boom\",\"exitCode\":1}", TASK_FAILED,
 		 TASK_PAUSE_NONE, "boom"},
-		{"{\"status\":\"paused\",\"error\":\"limit\",\"pauseReason\":\"user\"}", TASK_PAUSED,
-		 TASK_PAUSE_USER, "limit"},
+		{"{\"status\":\"paused\",\"error\":\"limit\",\"pauseReason\":\"user\"}",
+		 TASK_PAUSED, TASK_PAUSE_USER, "limit"},
 		{"{\"status\":\"paused\",\"error\":\"limit\",\"pauseReason\":\"signal\"}",
 		 TASK_PAUSED, TASK_PAUSE_SIGNAL, "limit"},
 		/* a runner that names no reason paused for a retryable error (as before) */
@@ -168,10 +168,9 @@ static void test_settled_tasks_are_never_flipped_back(void **state)
 	(void)state;
 	static const enum task_status settled[] = {TASK_NEW, TASK_PAUSED, TASK_FAILED,
 						   TASK_COMPLETED, TASK_MERGED};
-	static const char *const files[] = {"{\"status\":\"running\"}",
-					    "{\"status\":\"initializing\"}",
-					    "{\"status\":\"completed\"}", "{\"status\":\"failed\"}",
-					    "{\"status\":\"paused\"}"};
+	static const char *const files[] = {
+		"{\"status\":\"running\"}", "{\"status\":\"initializing\"}",
+		"{\"status\":\"completed\"}", "{\"status\":\"failed\"}", "{\"status\":\"paused\"}"};
 	for (size_t i = 0; i < ARRAY_SIZE(settled); i++) {
 		for (size_t k = 0; k < ARRAY_SIZE(files); k++) {
 			struct task *t = task_in(settled[i]);
@@ -179,7 +178,8 @@ static void test_settled_tasks_are_never_flipped_back(void **state)
 			_cleanup_free_ char *keep = xstrdup(err_before);
 			write_status(files[k]);
 			bool changed = true;
-			assert_int_equal(reconcile_from_status(t, status_path, T0, &changed, NULL), 0);
+			assert_int_equal(reconcile_from_status(t, status_path, T0, &changed, NULL),
+					 0);
 			assert_false(changed);
 			assert_int_equal(task_status(t), settled[i]);
 			assert_string_equal(task_error(t) ? task_error(t) : "", keep);
@@ -213,12 +213,12 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_bad_status_file_is_an_error_naming_it, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_active_task_follows_the_runner, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_active_task_follows_the_runner, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_pause_records_the_provider, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_settled_tasks_are_never_flipped_back, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_same_status_is_no_change, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(test_same_status_is_no_change, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

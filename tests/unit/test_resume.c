@@ -132,7 +132,8 @@ static void test_not_resumable_statuses(void **state)
 	_cleanup_error_ struct rv_error *err = NULL;
 	assert_int_equal(resume_task(&proj, st, id, &o, &out, &err), 0);
 	assert_int_equal(out.result, RESUME_NOT_RESUMABLE);
-	assert_string_equal(err->msg, "Task 1 is not in PAUSED or FAILED status (current: COMPLETED)");
+	assert_string_equal(err->msg,
+			    "Task 1 is not in PAUSED or FAILED status (current: COMPLETED)");
 	assert_non_null(out.task);
 	resume_outcome_release(&out);
 	assert_false(iter_file_exists(id, TASK_FILE_RESUME_LOCK));
@@ -264,7 +265,9 @@ static void test_auto_counts_only_a_due_attempt(void **state)
 	struct resume_outcome out;
 
 	/* not due yet: refused, nothing counted */
-	struct init in = {.status = TASK_PAUSED, .paused_at = now - 1000, .count = 1,
+	struct init in = {.status = TASK_PAUSED,
+			  .paused_at = now - 1000,
+			  .count = 1,
 			  .next_retry_at = now + 3600 * 1000LL};
 	int64_t id = make_task(&in);
 	_cleanup_error_ struct rv_error *e1 = NULL;
@@ -278,7 +281,9 @@ static void test_auto_counts_only_a_due_attempt(void **state)
 	task_free(t);
 
 	/* due: the attempt counts even though the container cannot start */
-	struct init in2 = {.status = TASK_PAUSED, .paused_at = now - 1000, .count = 1,
+	struct init in2 = {.status = TASK_PAUSED,
+			   .paused_at = now - 1000,
+			   .count = 1,
 			   .next_retry_at = now - 10};
 	int64_t id2 = make_task(&in2);
 	_cleanup_error_ struct rv_error *e2 = NULL;
@@ -295,7 +300,8 @@ static void test_auto_counts_only_a_due_attempt(void **state)
 	task_free(t);
 
 	/* a user pause is never auto-resumed */
-	struct init in3 = {.status = TASK_PAUSED, .paused_at = now - 1000, .next_retry_at = now - 10};
+	struct init in3 = {
+		.status = TASK_PAUSED, .paused_at = now - 1000, .next_retry_at = now - 10};
 	int64_t id3 = make_task(&in3);
 	t = load(id3);
 	assert_int_equal(task_set_status(t, TASK_IN_PROGRESS, NULL, TASK_PAUSE_NONE, now, NULL), 0);
@@ -312,9 +318,9 @@ static void put_marker(int64_t id, enum task_status status, bool auto_mode)
 {
 	struct task *t = load(id);
 	if (status != task_status(t))
-		assert_int_equal(task_set_status(t, status, NULL, TASK_PAUSE_NONE, timeutil_now_ms(),
-						 NULL),
-				 0);
+		assert_int_equal(
+			task_set_status(t, status, NULL, TASK_PAUSE_NONE, timeutil_now_ms(), NULL),
+			0);
 	task_set_str(t, "containerId", NULL);
 	struct json_object *m = json_object_new_object();
 	char ts[TIMEUTIL_ISO_LEN];
@@ -485,13 +491,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_already_being_resumed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_start_restores_paused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_start_restores_failed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing_workspace_outside_git, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_auto_counts_only_a_due_attempt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_workspace_outside_git, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_auto_counts_only_a_due_attempt, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_recover_settles_or_waits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iterate_refuses_running_paused_new, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_iterate_failed_start_restores_the_old_iteration,
-						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_iterate_failed_start_restores_the_old_iteration, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

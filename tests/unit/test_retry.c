@@ -31,9 +31,9 @@ static struct task *paused_task(enum task_pause_reason reason, int64_t paused_at
 {
 	struct task *t = NULL;
 	assert_int_equal(task_new(7, "t", "d", paused_at - 1000, &t, NULL), 0);
-	assert_int_equal(task_set_status(t, TASK_IN_PROGRESS, NULL, TASK_PAUSE_NONE,
-					 paused_at - 500, NULL),
-			 0);
+	assert_int_equal(
+		task_set_status(t, TASK_IN_PROGRESS, NULL, TASK_PAUSE_NONE, paused_at - 500, NULL),
+		0);
 	assert_int_equal(task_set_status(t, TASK_PAUSED, "limit", reason, paused_at, NULL), 0);
 	return t;
 }
@@ -72,8 +72,8 @@ static void test_policy_defaults_and_reset_window(void **state)
 	assert_int_equal(retry_policy_set_reset_window(&p, "0", NULL), 0);
 	assert_int_equal(p.reset_min_ms, 0);
 	assert_int_equal(p.reset_max_ms, 0);
-	static const char *const bad[] = {"3-1", "x", "1-", "-1", "1-2-3", "1 - 2", "99999999",
-					  "1-100000"};
+	static const char *const bad[] = {"3-1",   "x",     "1-",       "-1",
+					  "1-2-3", "1 - 2", "99999999", "1-100000"};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		_cleanup_error_ struct rv_error *err = NULL;
 		assert_int_equal(retry_policy_set_reset_window(&p, bad[i], &err), -EINVAL);
@@ -229,9 +229,8 @@ static void test_budget_across_repauses(void **state)
 		now = get_retry(t).next_retry_at_ms;
 		assert_true(retry_apply_attempt(t, &p, now));
 		/* the resume marks it IN_PROGRESS; the agent pauses again */
-		assert_int_equal(task_set_status(t, TASK_IN_PROGRESS, NULL, TASK_PAUSE_NONE, now,
-						 NULL),
-				 0);
+		assert_int_equal(
+			task_set_status(t, TASK_IN_PROGRESS, NULL, TASK_PAUSE_NONE, now, NULL), 0);
 		assert_int_equal(get_retry(t).next_retry_at_ms, 0);
 		now += 1000;
 		assert_int_equal(task_set_status(t, TASK_PAUSED, "limit again",

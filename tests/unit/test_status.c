@@ -141,7 +141,8 @@ static void test_status_heartbeat(void **state)
 	_cleanup_json_ struct json_object *o3 = read_doc();
 	assert_int_equal(time_of(o3, "outputAt"), time_of(o3, "heartbeatAt"));
 	/* the resume helper puts a stalled task back as paused 'stalled' */
-	assert_int_equal(status_file_pause(sf, "Resuming workflow", "x", NULL, "stalled", 0, -1, NULL), 0);
+	assert_int_equal(
+		status_file_pause(sf, "Resuming workflow", "x", NULL, "stalled", 0, -1, NULL), 0);
 	status_file_free(sf);
 	/* a new run does not inherit the old run's heartbeat */
 	sf = create();
@@ -220,7 +221,8 @@ static void test_status_complete_and_fail(void **state)
 	status_file_free(sf);
 
 	sf = create();
-	assert_int_equal(status_file_pause(sf, "s", "x", "codex", "retryable_error", 0, 2, NULL), 0);
+	assert_int_equal(status_file_pause(sf, "s", "x", "codex", "retryable_error", 0, 2, NULL),
+			 0);
 	assert_int_equal(status_file_fail(sf, "Workflow execution", "boom", NULL), 0);
 	_cleanup_json_ struct json_object *f = read_doc();
 	assert_string_equal(jsonutil_get_str(f, "status"), "failed");

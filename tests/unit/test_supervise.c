@@ -100,7 +100,8 @@ static void test_scheduler_info(void **state)
 	assert_false(supervise_scheduler_info(dir, &pid, NULL));
 
 	/* another host's holder cannot be checked here: believed */
-	write_info("{\"pid\": 1234567, \"host\": \"elsewhere.invalid\", \"role\": \"list --watch\"}");
+	write_info(
+		"{\"pid\": 1234567, \"host\": \"elsewhere.invalid\", \"role\": \"list --watch\"}");
 	assert_true(supervise_scheduler_info(dir, &pid, &role));
 	assert_int_equal(pid, 1234567);
 	assert_string_equal(role, "list --watch");
@@ -163,9 +164,9 @@ static void test_status_messages(void **state)
 	task_set_auto_retry(t, &ar);
 	_cleanup_free_ char *m3 = supervise_status_message(t, "ITERATING");
 	assert_non_null(strstr(m3, "(retryable_error, anthropic)"));
-	assert_int_equal(task_set_status(t, TASK_FAILED, "Container was killed", TASK_PAUSE_NONE, now,
-					 NULL),
-			 0);
+	assert_int_equal(
+		task_set_status(t, TASK_FAILED, "Container was killed", TASK_PAUSE_NONE, now, NULL),
+		0);
 	_cleanup_free_ char *m4 = supervise_status_message(t, "PAUSED");
 	assert_string_equal(m4, "task 9: PAUSED -> FAILED: Container was killed");
 	task_free(t);

@@ -125,7 +125,8 @@ static void test_task_round_trip_keeps_unknown_fields(void **state)
 				      jsonutil_get_obj(now, "futureField")));
 	assert_true(json_object_equal(jsonutil_get_array(orig, "runSegments"),
 				      jsonutil_get_array(now, "runSegments")));
-	assert_string_equal(jsonutil_get_str(jsonutil_get_obj(now, "engine"), "apiVersion"), "1.41");
+	assert_string_equal(jsonutil_get_str(jsonutil_get_obj(now, "engine"), "apiVersion"),
+			    "1.41");
 	struct json_object *nar = jsonutil_get_obj(now, "autoRetry");
 	bool knob = false;
 	assert_true(jsonutil_get_bool(nar, "futureKnob", &knob));
@@ -150,8 +151,7 @@ static void test_task_round_trip_keeps_unknown_fields(void **state)
 	assert_false(fileio_exists(backup));
 }
 
-static void expect_refused(const char *content, int64_t expected_id, int code,
-			   const char *needle)
+static void expect_refused(const char *content, int64_t expected_id, int code, const char *needle)
 {
 	write_raw(content);
 	struct task *t = NULL;
@@ -180,7 +180,8 @@ static void test_task_refuses_bad_files(void **state)
 	expect_refused("\x01\x02garbage", 7, EBADMSG, NULL);
 	expect_refused("[{\"id\": 7}]", 7, EBADMSG, "not a JSON object");
 	expect_refused("{\"status\": \"NEW\", \"version\": \"1.6\"}", 7, EBADMSG, "'id'");
-	expect_refused("{\"id\": 0, \"status\": \"NEW\", \"version\": \"1.6\"}", 7, EBADMSG, "'id'");
+	expect_refused("{\"id\": 0, \"status\": \"NEW\", \"version\": \"1.6\"}", 7, EBADMSG,
+		       "'id'");
 	expect_refused("{\"id\": \"7\", \"status\": \"NEW\", \"version\": \"1.6\"}", 7, EBADMSG,
 		       "'id'");
 	expect_refused("{\"id\": 8, \"status\": \"NEW\", \"version\": \"1.6\"}", 7, EBADMSG,
@@ -190,10 +191,8 @@ static void test_task_refuses_bad_files(void **state)
 		       "'status'");
 	expect_refused("{\"id\": 7, \"status\": \"paused\", \"version\": \"1.6\"}", 7, EBADMSG,
 		       "'status'");
-	expect_refused("{\"id\": 7, \"status\": \"NEW\", \"version\": \"2.0\"}", 7, ENOTSUP,
-		       "2.0");
-	expect_refused("{\"id\": 7, \"status\": \"NEW\", \"version\": \"0.9\"}", 7, ENOTSUP,
-		       "0.9");
+	expect_refused("{\"id\": 7, \"status\": \"NEW\", \"version\": \"2.0\"}", 7, ENOTSUP, "2.0");
+	expect_refused("{\"id\": 7, \"status\": \"NEW\", \"version\": \"0.9\"}", 7, ENOTSUP, "0.9");
 	expect_refused("{\"id\": 7, \"status\": \"NEW\", \"version\": 1.6}", 7, EBADMSG,
 		       "'version'");
 	expect_refused("{\"id\": 7, \"status\": \"NEW\", \"version\": \"1.six\"}", 7, EBADMSG,
@@ -288,11 +287,16 @@ static void test_task_migration_status_mapping(void **state)
 		const char *old;
 		enum task_status want;
 	} cases[] = {
-		{"new", TASK_NEW},           {"IN_PROGRESS", TASK_IN_PROGRESS},
-		{"Running", TASK_IN_PROGRESS}, {"iterating", TASK_ITERATING},
-		{"completed", TASK_COMPLETED}, {"FAILED", TASK_FAILED},
-		{"merged", TASK_MERGED},     {"pushed", TASK_PUSHED},
-		{"paused", TASK_PAUSED},     {"exploded", TASK_NEW},
+		{"new", TASK_NEW},
+		{"IN_PROGRESS", TASK_IN_PROGRESS},
+		{"Running", TASK_IN_PROGRESS},
+		{"iterating", TASK_ITERATING},
+		{"completed", TASK_COMPLETED},
+		{"FAILED", TASK_FAILED},
+		{"merged", TASK_MERGED},
+		{"pushed", TASK_PUSHED},
+		{"paused", TASK_PAUSED},
+		{"exploded", TASK_NEW},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		_cleanup_free_ char *doc = xasprintf(
@@ -385,9 +389,9 @@ static void test_task_side_effects(void **state)
 	task_set_str(t, "failedAt", old);
 	task_set_str(t, "completedAt", old);
 	task_set_str(t, "error", "previous");
-	assert_int_equal(task_set_status(t, TASK_PAUSED, "Usage limit reached", TASK_PAUSE_SIGNAL,
-					 T0, NULL),
-			 0);
+	assert_int_equal(
+		task_set_status(t, TASK_PAUSED, "Usage limit reached", TASK_PAUSE_SIGNAL, T0, NULL),
+		0);
 	assert_string_equal(str(t, "pausedAt"), ts);
 	assert_string_equal(str(t, "pauseReason"), "signal");
 	assert_string_equal(str(t, "error"), "Usage limit reached");
@@ -455,14 +459,9 @@ static void test_task_side_effects(void **state)
 /* The intended table, written out independently of task.c's. */
 static const char *const expected_table[TASK__STATUS_MAX] = {
 	/*                 NIIPCFMP */
-	[TASK_NEW] =         "YY...Y..",
-	[TASK_IN_PROGRESS] = "YYYYYY..",
-	[TASK_ITERATING] =   "YYYYYY..",
-	[TASK_PAUSED] =      ".Y.Y.Y..",
-	[TASK_COMPLETED] =   "....Y.YY",
-	[TASK_FAILED] =      ".Y...Y..",
-	[TASK_MERGED] =      "......YY",
-	[TASK_PUSHED] =      "......YY",
+	[TASK_NEW] = "YY...Y..",    [TASK_IN_PROGRESS] = "YYYYYY..", [TASK_ITERATING] = "YYYYYY..",
+	[TASK_PAUSED] = ".Y.Y.Y..", [TASK_COMPLETED] = "....Y.YY",   [TASK_FAILED] = ".Y...Y..",
+	[TASK_MERGED] = "......YY", [TASK_PUSHED] = "......YY",
 };
 
 static void test_task_stall_and_queue_side_effects(void **state)
@@ -554,7 +553,7 @@ static void test_task_transition_table(void **state)
 	assert_true(task_transition_allowed(TASK_PAUSED, TASK_IN_PROGRESS));
 	assert_true(task_transition_allowed(TASK_FAILED, TASK_IN_PROGRESS));
 	assert_false(task_transition_allowed(TASK__STATUS_MAX, TASK_NEW));
-	assert_false(task_transition_allowed(TASK_NEW, (enum task_status)-1));
+	assert_false(task_transition_allowed(TASK_NEW, (enum task_status) - 1));
 }
 
 static void test_task_restart(void **state)
@@ -702,8 +701,11 @@ static void test_task_auto_retry_accessors(void **state)
 	assert_int_equal(ar.count, 0);
 	assert_int_equal(ar.next_retry_at_ms, 0);
 	assert_null(ar.provider);
-	ar = (struct task_auto_retry){.count = 1, .max = 5, .next_retry_at_ms = T0,
-				      .last_attempt_at_ms = T0 - 1, .provider = "codex"};
+	ar = (struct task_auto_retry){.count = 1,
+				      .max = 5,
+				      .next_retry_at_ms = T0,
+				      .last_attempt_at_ms = T0 - 1,
+				      .provider = "codex"};
 	task_set_auto_retry(t, &ar);
 	task_get_auto_retry(t, &ar);
 	/* writing back a provider borrowed from the record itself */

@@ -106,15 +106,15 @@ static int set_title(struct task *t, void *ud, struct rv_error **err)
 static void test_changes_are_read_one_by_one(void **state)
 {
 	(void)state;
-	check_same(0, true); /* the first listing reads everything */
+	check_same(0, true);  /* the first listing reads everything */
 	check_same(0, false); /* nothing changed: nothing read */
 	/* another process rewrites a record */
 	assert_int_equal(task_store_update(other, 2, set_title, (char *)"renamed", NULL, NULL), 0);
 	wait_event();
 	check_same(1, false);
 	/* another process creates a task */
-	assert_int_equal(task_store_create(other, "new", "x", timeutil_now_ms(), NULL, NULL, NULL,
-					   NULL), 0);
+	assert_int_equal(
+		task_store_create(other, "new", "x", timeutil_now_ms(), NULL, NULL, NULL, NULL), 0);
 	wait_event();
 	check_same(1, false);
 	/* and removes one */
@@ -153,8 +153,9 @@ static void test_own_writes_are_seen_at_once(void **state)
 	assert_int_equal(l.n, 2);
 	assert_int_equal(l.entries[1].id, 3);
 	task_list_release(&l);
-	assert_int_equal(task_store_create(st, "mine too", "x", timeutil_now_ms(), NULL, NULL, NULL,
-					   NULL), 0);
+	assert_int_equal(
+		task_store_create(st, "mine too", "x", timeutil_now_ms(), NULL, NULL, NULL, NULL),
+		0);
 	check_same(1, false);
 }
 
@@ -169,7 +170,8 @@ static void test_lost_events_or_no_watch_read_everything(void **state)
 	/* no watch: every listing reads the disk, changes included */
 	w = watch_stop(w);
 	check_same(0, true);
-	assert_int_equal(task_store_update(other, 1, set_title, (char *)"unwatched", NULL, NULL), 0);
+	assert_int_equal(task_store_update(other, 1, set_title, (char *)"unwatched", NULL, NULL),
+			 0);
 	check_same(0, true);
 	/* a new watch: read once more, then incrementally again */
 	assert_int_equal(watch_start(st->tasks_dir, &w, NULL), 0);
@@ -265,8 +267,8 @@ static void test_a_kept_listing_is_patched(void **state)
 	wait_event();
 	check_kept(&kept);
 	assert_string_equal(task_title(kept.entries[1].task), "patched");
-	assert_int_equal(task_store_create(other, "new", "x", timeutil_now_ms(), NULL, NULL, NULL,
-					   NULL), 0);
+	assert_int_equal(
+		task_store_create(other, "new", "x", timeutil_now_ms(), NULL, NULL, NULL, NULL), 0);
 	wait_event();
 	check_kept(&kept);
 	assert_int_equal(kept.n, 4);

@@ -156,10 +156,27 @@ static void test_store_create_races_give_unique_ids(void **state)
 static void test_store_bad_ids(void **state)
 {
 	(void)state;
-	static const char *const bad[] = {"",     "0",    "00",   "-1",  "abc", "1/2",
-					  "../1", "1a",   " 1",   "1 ",  "+1",  "1.0",
-					  "7/",   "/7",   "0x10", "1e3", "9999999999999",
-					  "99999999999999999999999", "01", "\t1", "1\n"};
+	static const char *const bad[] = {"",
+					  "0",
+					  "00",
+					  "-1",
+					  "abc",
+					  "1/2",
+					  "../1",
+					  "1a",
+					  " 1",
+					  "1 ",
+					  "+1",
+					  "1.0",
+					  "7/",
+					  "/7",
+					  "0x10",
+					  "1e3",
+					  "9999999999999",
+					  "99999999999999999999999",
+					  "01",
+					  "\t1",
+					  "1\n"};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		int64_t id = 42;
 		_cleanup_error_ struct rv_error *e = NULL;
@@ -280,8 +297,10 @@ static void test_store_list_many(void **state)
 		if (i == 600)
 			fputs("{\"id\": 600,", f);
 		else
-			fprintf(f, "{\"id\": %d, \"status\": \"NEW\", \"title\": \"t%d\", "
-				   "\"version\": \"1.6\"}\n", i, i);
+			fprintf(f,
+				"{\"id\": %d, \"status\": \"NEW\", \"title\": \"t%d\", "
+				"\"version\": \"1.6\"}\n",
+				i, i);
 		assert_int_equal(fclose(f), 0);
 	}
 	struct task_list l = {0};
@@ -447,9 +466,8 @@ static void test_store_create_init_callback(void **state)
 	(void)state;
 	struct task *t = NULL;
 	char agent[] = "claude";
-	assert_int_equal(task_store_create(store, "x", "y", timeutil_now_ms(), init_cb, agent,
-					   &t, NULL),
-			 0);
+	assert_int_equal(
+		task_store_create(store, "x", "y", timeutil_now_ms(), init_cb, agent, &t, NULL), 0);
 	assert_string_equal(task_get_str(t, "branchName"), "rover/task-1");
 	task_free(t);
 	assert_int_equal(task_store_load(store, "1", &t, NULL), 0);
@@ -458,9 +476,9 @@ static void test_store_create_init_callback(void **state)
 
 	_cleanup_error_ struct rv_error *e = NULL;
 	t = NULL;
-	assert_int_equal(task_store_create(store, "x", "y", timeutil_now_ms(), init_fail, NULL,
-					   &t, &e),
-			 -EINVAL);
+	assert_int_equal(
+		task_store_create(store, "x", "y", timeutil_now_ms(), init_fail, NULL, &t, &e),
+		-EINVAL);
 	assert_null(t);
 	assert_non_null(strstr(e->msg, "bad workflow"));
 	_cleanup_free_ char *d2 = task_store_task_dir(store, 2);
@@ -594,8 +612,8 @@ static void test_store_list_sweeps_abandoned_deletes(void **state)
 	if (child == 0)
 		_exit(0);
 	waitpid(child, NULL, 0);
-	_cleanup_free_ char *dead = xasprintf("%s/.deleted-9-%d-%lld", store->tasks_dir,
-					      (int)child, (long long)timeutil_mono_ms());
+	_cleanup_free_ char *dead = xasprintf("%s/.deleted-9-%d-%lld", store->tasks_dir, (int)child,
+					      (long long)timeutil_mono_ms());
 	_cleanup_free_ char *live = xasprintf("%s/.deleted-8-%d-%lld", store->tasks_dir,
 					      (int)getpid(), (long long)timeutil_mono_ms());
 	_cleanup_free_ char *dead_sub = fileio_join(dead, "iterations/1");

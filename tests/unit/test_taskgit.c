@@ -69,8 +69,8 @@ static char *git1(const char *root, const char *rev)
  * workspace cloned --shared; *tg describes task 1. */
 static void project(struct taskgit_task *tg)
 {
-	sh("cd '%s' && git init -q proj && cd proj && echo hello > README && git add README && "
-	   GITC " commit -q -m init && git branch rover/task-1 && "
+	sh("cd '%s' && git init -q proj && cd proj && echo hello > README && git add README && " GITC
+	   " commit -q -m init && git branch rover/task-1 && "
 	   "git clone -q --shared . ../ws && cd ../ws && git checkout -q rover/task-1",
 	   tmp_root);
 	memset(tg, 0, sizeof(*tg));
@@ -87,7 +87,8 @@ static void project(struct taskgit_task *tg)
 static void test_parse_diff(void **state)
 {
 	(void)state;
-	static const char numstat[] = "1\t0\tREADME\0-\t-\timg.png\0" "0\t3\tgone file\0";
+	static const char numstat[] = "1\t0\tREADME\0-\t-\timg.png\0"
+				      "0\t3\tgone file\0";
 	static const char names[] = "M\0README\0A\0img.png\0D\0gone file\0";
 	struct taskgit_file *f = NULL;
 	size_t n = 0;
@@ -127,7 +128,8 @@ static void test_parse_diff(void **state)
 static void test_parse_merge_tree(void **state)
 {
 	(void)state;
-	static const char out[] = "abc123\0README\0README\0src/a.c\0\0" "1\0README\0Auto-merging\0";
+	static const char out[] = "abc123\0README\0README\0src/a.c\0\0"
+				  "1\0README\0Auto-merging\0";
 	char *tree = NULL, **paths = NULL;
 	size_t n = 0;
 	assert_int_equal(taskgit_parse_merge_tree(out, sizeof(out) - 1, &tree, &paths, &n), 0);

@@ -61,7 +61,8 @@ static int spec_fn(struct task *t, void *userdata, struct rv_error **err)
 	if (s->status != TASK_NEW) {
 		int r = task_set_status(t, TASK_IN_PROGRESS, NULL, TASK_PAUSE_NONE, now, err);
 		if (r == 0 && s->status != TASK_IN_PROGRESS)
-			r = task_set_status(t, s->status, NULL, TASK_PAUSE_RETRYABLE_ERROR, now, err);
+			r = task_set_status(t, s->status, NULL, TASK_PAUSE_RETRYABLE_ERROR, now,
+					    err);
 		if (r < 0)
 			return r;
 	}
@@ -80,8 +81,8 @@ static struct task *make(const struct spec *s, const char *log)
 		fail_msg("create: %s", rv_error_msg(e));
 	assert_int_equal(task_store_make_iteration(store, t->id, 1, NULL), 0);
 	if (log) {
-		_cleanup_free_ char *p = task_store_iteration_file(store, t->id, 1,
-								   TASK_FILE_CONTAINER_LOG);
+		_cleanup_free_ char *p =
+			task_store_iteration_file(store, t->id, 1, TASK_FILE_CONTAINER_LOG);
 		assert_int_equal(fileio_write_atomic(p, log, strlen(log), 0644, NULL), 0);
 	}
 	return t;
@@ -125,8 +126,15 @@ static void test_since_parsing(void **state)
 	assert_true(v == now - 90000);
 	assert_int_equal(logsel_parse_since("2025-11-24T16:00:00Z", now, &v, NULL), 0);
 	assert_true(v == 1764000000000);
-	static const char *const bad[] = {"", "10", "m", "10x", "-5m", "1h 2m", "99999999999999d",
-					  "2099-01-01T00:00:00Z", "2025-13-01T00:00:00Z"};
+	static const char *const bad[] = {"",
+					  "10",
+					  "m",
+					  "10x",
+					  "-5m",
+					  "1h 2m",
+					  "99999999999999d",
+					  "2099-01-01T00:00:00Z",
+					  "2025-13-01T00:00:00Z"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		_cleanup_error_ struct rv_error *e = NULL;
 		int64_t keep = 42;
@@ -227,8 +235,8 @@ static void test_saved_output_and_errors(void **state)
 	task_free(t);
 }
 
-#define FRAME(id, body)                                                                    \
-	"==== container " id ", saved 2026-11-25T23:01:40.580Z ====\n" body                 \
+#define FRAME(id, body)                                                     \
+	"==== container " id ", saved 2026-11-25T23:01:40.580Z ====\n" body \
 	"==== end of container " id " ====\n"
 
 static void test_saved_container_is_not_read_again(void **state)
@@ -260,10 +268,10 @@ static void test_since_drops_containers_saved_before(void **state)
 {
 	(void)state;
 	const char *old_id = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
-	_cleanup_free_ char *log = xasprintf(
-		"==== container %s, saved 2020-01-01T00:00:00.000Z ====\nold\n"
-		"==== end of container %s ====\n" FRAME(CID, "new\n"),
-		old_id, old_id);
+	_cleanup_free_ char *log =
+		xasprintf("==== container %s, saved 2020-01-01T00:00:00.000Z ====\nold\n"
+			  "==== end of container %s ====\n" FRAME(CID, "new\n"),
+			  old_id, old_id);
 	struct spec s = {.status = TASK_COMPLETED, .container_id = CID, .endpoint = DEAD_ENGINE};
 	struct task *t = make(&s, log);
 	struct sink sk = {0};

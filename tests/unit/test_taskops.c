@@ -76,7 +76,8 @@ static int spec_fn(struct task *t, void *userdata, struct rv_error **err)
 	}
 	if (s->status == TASK_COMPLETED || s->status == TASK_FAILED || s->status == TASK_PAUSED ||
 	    s->status == TASK_ITERATING) {
-		int r = task_set_status(t, s->status, s->error, TASK_PAUSE_RETRYABLE_ERROR, now, err);
+		int r = task_set_status(t, s->status, s->error, TASK_PAUSE_RETRYABLE_ERROR, now,
+					err);
 		if (r < 0)
 			return r;
 	}
@@ -105,8 +106,8 @@ static struct task *make(const struct spec *s)
 	assert_int_equal(task_store_make_iteration(store, id, 1, NULL), 0);
 	_cleanup_free_ char *cp = task_store_iteration_file(store, id, 1, TASK_FILE_CHECKPOINT);
 	_cleanup_free_ char *st = task_store_iteration_file(store, id, 1, TASK_FILE_STATUS);
-	assert_int_equal(fileio_write_atomic(cp, CHECKPOINT_TEXT, strlen(CHECKPOINT_TEXT), 0644, NULL),
-			 0);
+	assert_int_equal(
+		fileio_write_atomic(cp, CHECKPOINT_TEXT, strlen(CHECKPOINT_TEXT), 0644, NULL), 0);
 	assert_int_equal(fileio_write_atomic(st, STATUS_TEXT, strlen(STATUS_TEXT), 0644, NULL), 0);
 	return t;
 }
@@ -147,7 +148,8 @@ static void test_pause_refuses_what_is_not_running(void **state)
 	(void)state;
 	const enum task_status refused[] = {TASK_NEW, TASK_PAUSED, TASK_COMPLETED, TASK_FAILED};
 	for (size_t i = 0; i < ARRAY_SIZE(refused); i++) {
-		struct spec s = {.status = refused[i], .container_id = "c1", .endpoint = DEAD_ENGINE};
+		struct spec s = {
+			.status = refused[i], .container_id = "c1", .endpoint = DEAD_ENGINE};
 		struct task *t = make(&s);
 		_cleanup_free_ char *desc = task_store_description_path(store, t->id);
 		_cleanup_free_ char *before = slurp(desc);
@@ -202,9 +204,9 @@ static void test_request_pause_records_the_reason_then_the_drain_file(void **sta
 	struct task *t = make(&s);
 	bool asked = false;
 	_cleanup_error_ struct rv_error *e = NULL;
-	assert_int_equal(taskops_request_pause(store, t->id, TASK_PAUSE_DRAIN, "maintenance", &asked,
-					       &e),
-			 0);
+	assert_int_equal(
+		taskops_request_pause(store, t->id, TASK_PAUSE_DRAIN, "maintenance", &asked, &e),
+		0);
 	assert_true(asked);
 	_cleanup_free_ char *drain = iter_file(t->id, TASK_FILE_PAUSE_REQUEST);
 	assert_file_is(drain, "maintenance\n");
@@ -220,8 +222,8 @@ static void test_request_pause_records_the_reason_then_the_drain_file(void **sta
 				    {.status = TASK_IN_PROGRESS}};
 	for (size_t i = 0; i < ARRAY_SIZE(left); i++) {
 		t = make(&left[i]);
-		assert_int_equal(taskops_request_pause(store, t->id, TASK_PAUSE_OPERATOR, NULL, &asked,
-						       NULL),
+		assert_int_equal(taskops_request_pause(store, t->id, TASK_PAUSE_OPERATOR, NULL,
+						       &asked, NULL),
 				 0);
 		assert_false(asked);
 		_cleanup_free_ char *d2 = iter_file(t->id, TASK_FILE_PAUSE_REQUEST);
@@ -256,8 +258,10 @@ static void test_stop_new_task_fails_it_and_keeps_checkpoint(void **state)
 static void test_stop_paused_with_dead_engine_says_what_is_left(void **state)
 {
 	(void)state;
-	struct spec s = {.status = TASK_PAUSED, .container_id = "0123456789abcdef",
-			 .endpoint = DEAD_ENGINE, .error = "limit"};
+	struct spec s = {.status = TASK_PAUSED,
+			 .container_id = "0123456789abcdef",
+			 .endpoint = DEAD_ENGINE,
+			 .error = "limit"};
 	struct task *t = make(&s);
 	struct taskops_stop_result res = {0};
 	_cleanup_error_ struct rv_error *e = NULL;

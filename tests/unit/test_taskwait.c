@@ -22,10 +22,13 @@ static struct task *task_in(enum task_status to, enum task_pause_reason reason, 
 			task_set_str(t, "error", error);
 		return t;
 	}
-	assert_int_equal(task_set_status(t, TASK_IN_PROGRESS, NULL, TASK_PAUSE_NONE, 2000, NULL), 0);
+	assert_int_equal(task_set_status(t, TASK_IN_PROGRESS, NULL, TASK_PAUSE_NONE, 2000, NULL),
+			 0);
 	if (to == TASK_MERGED) {
-		assert_int_equal(task_set_status(t, TASK_COMPLETED, NULL, TASK_PAUSE_NONE, 3000, NULL), 0);
-		assert_int_equal(task_set_status(t, TASK_MERGED, NULL, TASK_PAUSE_NONE, 4000, NULL), 0);
+		assert_int_equal(
+			task_set_status(t, TASK_COMPLETED, NULL, TASK_PAUSE_NONE, 3000, NULL), 0);
+		assert_int_equal(task_set_status(t, TASK_MERGED, NULL, TASK_PAUSE_NONE, 4000, NULL),
+				 0);
 	} else if (to != TASK_IN_PROGRESS) {
 		assert_int_equal(task_set_status(t, to, error, reason, 3000, NULL), 0);
 	}
@@ -58,8 +61,8 @@ static void test_taskwait_classify(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct task *t = task_in(cases[i].status, cases[i].reason, cases[i].error);
 		if (cases[i].status == TASK_ITERATING)
-			assert_int_equal(task_set_status(t, TASK_ITERATING, NULL, TASK_PAUSE_NONE, 3000,
-							 NULL),
+			assert_int_equal(task_set_status(t, TASK_ITERATING, NULL, TASK_PAUSE_NONE,
+							 3000, NULL),
 					 0);
 		assert_int_equal(taskwait_classify(t, cases[i].scheduler, 5, 5000), cases[i].want);
 		task_free(t);

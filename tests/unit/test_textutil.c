@@ -27,7 +27,9 @@ static void test_textutil_utf8(void **state)
 	const char *good = "ascii é € 𝄞 \xF4\x8F\xBF\xBF";
 	assert_true(textutil_utf8_valid(good, strlen(good)));
 	check_clean(good, strlen(good), good);
-	check_clean("a\xFF" "b", 3, "a" R "b");
+	check_clean("a\xFF"
+		    "b",
+		    3, "a" R "b");
 	check_clean("\xC0\xAF", 2, R R);             /* overlong '/' */
 	check_clean("\xE0\x80\xAF", 3, R R R);       /* overlong, 3 bytes */
 	check_clean("\xED\xA0\x80", 3, R R R);       /* surrogate U+D800 */
@@ -71,14 +73,22 @@ static void test_textutil_escape_terminal(void **state)
 	(void)state;
 	check_escape("plain text, déjà vu ✓", "plain text, déjà vu ✓");
 	/* title change (OSC 0) and clear screen (CSI 2J) */
-	check_escape("\x1b]0;pwned\x07" "err", "\\x1b]0;pwned\\x07err");
+	check_escape("\x1b]0;pwned\x07"
+		     "err",
+		     "\\x1b]0;pwned\\x07err");
 	check_escape("\x1b[2J\x1b[H", "\\x1b[2J\\x1b[H");
 	/* every C0, including newline and tab, and DEL */
 	check_escape("a\nb\tc\rd\x01\x7f", "a\\x0ab\\x09c\\x0dd\\x01\\x7f");
 	/* C1 as UTF-8 (U+009B CSI, U+009D OSC, U+0080) and as a raw 8-bit byte */
-	check_escape("x\xc2\x9b" "2Jy", "x\\u009b2Jy");
-	check_escape("\xc2\x9d" "0;t\xc2\x80", "\\u009d0;t\\u0080");
-	check_escape("\x9b" "2J", "\\x9b2J");
+	check_escape("x\xc2\x9b"
+		     "2Jy",
+		     "x\\u009b2Jy");
+	check_escape("\xc2\x9d"
+		     "0;t\xc2\x80",
+		     "\\u009d0;t\\u0080");
+	check_escape("\x9b"
+		     "2J",
+		     "\\x9b2J");
 	/* U+00A0 and beyond are text */
 	check_escape("\xc2\xa0\xc2\xa9", "\xc2\xa0\xc2\xa9");
 	assert_null(textutil_escape_terminal(NULL));
@@ -133,10 +143,20 @@ static void test_textutil_fit(void **state)
 	/* tab and newline never break a row */
 	check_fit("a\tb\nc", 5, true, false, "a b c");
 	/* a byte that is not UTF-8 counts one column */
-	check_fit("a\xFF" "b", 3, true, true, "a\xFF" "b");
+	check_fit("a\xFF"
+		  "b",
+		  3, true, true,
+		  "a\xFF"
+		  "b");
 	check_fit(NULL, 3, true, true, "   ");
-	assert_int_equal(textutil_width("\xE6\x97\xA5" "a", true), 3);
-	assert_int_equal(textutil_width("\xE6\x97\xA5" "a", false), 2);
+	assert_int_equal(textutil_width("\xE6\x97\xA5"
+					"a",
+					true),
+			 3);
+	assert_int_equal(textutil_width("\xE6\x97\xA5"
+					"a",
+					false),
+			 2);
 	assert_int_equal(textutil_width("e\xCC\x81", true), 1); /* e + combining acute */
 	assert_int_equal(textutil_char_width(0x1F600), 2);
 	assert_int_equal(textutil_char_width('x'), 1);

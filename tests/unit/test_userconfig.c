@@ -187,9 +187,13 @@ static void test_engine_recorded_endpoint_check(void **state)
 					  .xdg_runtime_dir = "/run/user/7",
 					  .docker_sock = "/d.sock",
 					  .podman_root_sock = "/p.sock"};
-	static const char *const ok[] = {"unix:///run/t/docker.sock", "tcp://127.0.0.1:7001",
-					 "unix:///d.sock", "unix:///p.sock",
-					 "unix:///run/user/7/podman/podman.sock", "docker", "podman"};
+	static const char *const ok[] = {"unix:///run/t/docker.sock",
+					 "tcp://127.0.0.1:7001",
+					 "unix:///d.sock",
+					 "unix:///p.sock",
+					 "unix:///run/user/7/podman/podman.sock",
+					 "docker",
+					 "podman"};
 	for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
 		_cleanup_error_ struct rv_error *e = NULL;
 		if (engine_check_recorded(&env, 3, ok[i], &e) != 0)
@@ -197,8 +201,9 @@ static void test_engine_recorded_endpoint_check(void **state)
 	}
 	_cleanup_error_ struct rv_error *e = NULL;
 	assert_int_equal(engine_check_recorded(&env, 3, "tcp://127.0.0.1:1", &e), -EPERM);
-	assert_string_equal(e->msg, "task 3 names engine endpoint tcp://127.0.0.1:1, which is not "
-				    "configured here; set ROVER_ENGINE=tcp://127.0.0.1:1 to use it");
+	assert_string_equal(e->msg,
+			    "task 3 names engine endpoint tcp://127.0.0.1:1, which is not "
+			    "configured here; set ROVER_ENGINE=tcp://127.0.0.1:1 to use it");
 	e = rv_error_free(e);
 	assert_int_equal(engine_check_recorded(&env, 4, "unix:///tmp/evil.sock", &e), -EPERM);
 	assert_non_null(strstr(e->msg, "task 4"));
@@ -279,8 +284,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_userconfig_set_engine, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_userconfig_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_userconfig_strict, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_engine_order_with_user_config, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_engine_recorded_endpoint_check, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_engine_order_with_user_config, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_engine_recorded_endpoint_check, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

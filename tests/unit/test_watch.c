@@ -256,11 +256,14 @@ int main(void)
 		cmocka_unit_test(test_depth),
 		cmocka_unit_test(test_relevance),
 		cmocka_unit_test(test_event_task),
-		cmocka_unit_test_setup_teardown(test_status_change_wakes_the_poller, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_lock_and_temp_traffic_is_ignored, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_status_change_wakes_the_poller, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_lock_and_temp_traffic_is_ignored, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_new_task_directories_are_watched, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_missing_directory_fails_cleanly, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_directory_fails_cleanly, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -52,19 +52,24 @@ static void test_windows_parse(void **state)
 	assert_false(window_covers(&ws.w[1], "codex"));
 	assert_true(window_covers(&ws.w[0], "codex"));
 	char buf[64];
-	assert_string_equal(window_describe(&ws.w[1], buf, sizeof(buf)), "22:00-06:00 Europe/Berlin");
+	assert_string_equal(window_describe(&ws.w[1], buf, sizeof(buf)),
+			    "22:00-06:00 Europe/Berlin");
 	windows_release(&ws);
 	assert_int_equal(parse("[\"10:00:05-10:00:35\"]", &ws, NULL), 0);
 	assert_true(window_active(&ws.w[0], at("2026-11-25T10:00:05.000Z"), NULL));
 	assert_false(window_active(&ws.w[0], at("2026-11-25T10:00:35.000Z"), NULL));
 	assert_string_equal(window_describe(&ws.w[0], buf, sizeof(buf)), "10:00:05-10:00:35 UTC");
 	windows_release(&ws);
-	const char *bad[] = {"\"02:00-04:00\"", "[\"2:00-4:00\"]", "[\"24:00-01:00\"]",
-			     "[\"03:00-03:00\"]", "[{\"window\": \"01:00-02:00\", \"timeZone\": "
-						  "\"../../etc/passwd\"}]",
+	const char *bad[] = {"\"02:00-04:00\"",
+			     "[\"2:00-4:00\"]",
+			     "[\"24:00-01:00\"]",
+			     "[\"03:00-03:00\"]",
+			     "[{\"window\": \"01:00-02:00\", \"timeZone\": "
+			     "\"../../etc/passwd\"}]",
 			     "[{\"window\": \"01:00-02:00\", \"timeZone\": \"Mars/Olympus\"}]",
 			     "[{\"window\": \"01:00-02:00\", \"agents\": []}]",
-			     "[{\"window\": \"01:00-02:00\", \"color\": \"red\"}]", "[3]"};
+			     "[{\"window\": \"01:00-02:00\", \"color\": \"red\"}]",
+			     "[3]"};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		struct rv_error *e = NULL;
 		assert_int_equal(parse(bad[i], &ws, &e), -EINVAL);

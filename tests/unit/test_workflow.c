@@ -141,8 +141,7 @@ static void test_workflow_full_fixture(void **state)
 	assert_int_equal(s->retries, 2);
 	assert_int_equal(s->n_outputs, 2);
 	assert_output(&s->outputs[0], "complexity", "simple or complex", "string", NULL, true);
-	assert_output(&s->outputs[1], "context_file", "Context file", "file", "context.md",
-		      false);
+	assert_output(&s->outputs[1], "context_file", "Context file", "file", "context.md", false);
 	assert_null(s->command);
 	assert_int_equal(s->n_steps, 0);
 
@@ -235,8 +234,7 @@ static void test_workflow_invalid_fixtures(void **state)
 		   "the form \"steps.<id>.outputs.<name> == <value>\" (or !=)");
 	load_fails("invalid-yaml-syntax.yml", 3,
 		   "block sequence entries are not allowed in this context");
-	load_fails("invalid-version.yml", 3,
-		   "unsupported workflow version '2.0' (expected '1.0')");
+	load_fails("invalid-version.yml", 3, "unsupported workflow version '2.0' (expected '1.0')");
 	load_fails("invalid-timeout.yml", 5,
 		   "config: 'timeout' must be a positive integer, not '10m'");
 	load_fails("invalid-step-timeout.yml", 7,
@@ -291,7 +289,8 @@ static void test_workflow_document_shape(void **state)
 	parse_fails(HEAD "steps: []\n", 2, "'steps' is empty");
 	parse_fails(HEAD "steps:\n  a: 1\n", 3, "'steps' must be a list, not a mapping");
 	parse_fails(HEAD "version: '1.0'\n" CMD_STEP, 2, "duplicate key 'version'");
-	parse_fails("version: 1\n" CMD_STEP, 1, "unsupported workflow version '1' (expected '1.0')");
+	parse_fails("version: 1\n" CMD_STEP, 1,
+		    "unsupported workflow version '1' (expected '1.0')");
 	parse_fails("version: '1.00'\n" CMD_STEP, 1,
 		    "unsupported workflow version '1.00' (expected '1.0')");
 	parse_fails("version: [1]\n" CMD_STEP, 1, "'version' must be a scalar, not a list");
@@ -301,7 +300,8 @@ static void test_workflow_document_shape(void **state)
 	parse_fails(HEAD "a: b: c\n", 2, "mapping values are not allowed in this context");
 	parse_fails(HEAD "steps: *nothing\n", 2, "found undefined alias");
 	/* invalid UTF-8: a reader error, located by byte offset */
-	parse_fails(HEAD "name: x\ndescription: \xff\xfe\n" CMD_STEP, 3, "invalid leading UTF-8 octet");
+	parse_fails(HEAD "name: x\ndescription: \xff\xfe\n" CMD_STEP, 3,
+		    "invalid leading UTF-8 octet");
 	/* unknown top-level keys are ignored, whatever their shape */
 	struct workflow *wf = parse_ok(HEAD "useCases: x\nfuture:\n  - {a: [1, 2]}\n" CMD_STEP);
 	assert_int_equal(wf->n_steps, 1);
@@ -338,10 +338,14 @@ static void test_workflow_step_rules(void **state)
 		    7, "step 'a': duplicate key 'prompt'");
 	parse_fails(HEAD "steps:\n  - id: a\n    type: command\n    command: x\n    prompt: y\n", 6,
 		    "step 'a': 'prompt' does not apply to command steps");
-	parse_fails(HEAD "steps:\n  - id: a\n    type: command\n    command: x\n    allowFailure: true\n",
-		    6, "step 'a': unknown key 'allowFailure'");
-	parse_fails(HEAD "steps:\n  - id: a\n    type: command\n    command: x\n    config: {timeout: 5}\n",
-		    6, "step 'a': 'config' does not apply to command steps");
+	parse_fails(
+		HEAD
+		"steps:\n  - id: a\n    type: command\n    command: x\n    allowFailure: true\n",
+		6, "step 'a': unknown key 'allowFailure'");
+	parse_fails(
+		HEAD
+		"steps:\n  - id: a\n    type: command\n    command: x\n    config: {timeout: 5}\n",
+		6, "step 'a': 'config' does not apply to command steps");
 	parse_fails(HEAD "steps:\n  - id: a\n    type: command\n    command: x\n"
 			 "    allow_failure: 'yes'\n",
 		    6, "step 'a': 'allow_failure' must be true or false, not 'yes'");
@@ -351,30 +355,39 @@ static void test_workflow_step_rules(void **state)
 		    "step 'a': 'args' must be a list, not a scalar");
 	parse_fails(HEAD "steps:\n  - id: a\n    type: command\n    command: \"x\\0y\"\n", 5,
 		    "step 'a': 'command' contains a NUL character");
-	parse_fails(HEAD "steps:\n  - id: a\n    type: agent\n    prompt: p\n    tool: vim\n", 6,
-		    "step 'a': unknown tool 'vim' (expected claude, codex, cursor, gemini, opencode "
-		    "or qwen)");
-	parse_fails(HEAD "steps:\n  - id: a\n    type: agent\n    prompt: p\n    config: {retries: -1}\n",
-		    6, "step 'a': 'retries' must be a non-negative integer of at most 100, not '-1'");
-	parse_fails(HEAD "steps:\n  - id: a\n    type: agent\n    prompt: p\n    config: {timeout: 0}\n",
-		    6, "step 'a': 'timeout' must be a positive integer of at most 2592000, not '0'");
+	parse_fails(
+		HEAD "steps:\n  - id: a\n    type: agent\n    prompt: p\n    tool: vim\n", 6,
+		"step 'a': unknown tool 'vim' (expected claude, codex, cursor, gemini, opencode "
+		"or qwen)");
+	parse_fails(
+		HEAD
+		"steps:\n  - id: a\n    type: agent\n    prompt: p\n    config: {retries: -1}\n",
+		6, "step 'a': 'retries' must be a non-negative integer of at most 100, not '-1'");
+	parse_fails(HEAD
+		    "steps:\n  - id: a\n    type: agent\n    prompt: p\n    config: {timeout: 0}\n",
+		    6,
+		    "step 'a': 'timeout' must be a positive integer of at most 2592000, not '0'");
 	parse_fails(HEAD "steps:\n  - id: a\n    type: agent\n    prompt: p\n"
 			 "    config: {timeout: '60'}\n",
 		    6, "step 'a': 'timeout' must be a positive integer, not '60'");
-	parse_fails(HEAD "steps:\n  - id: a\n    type: agent\n    prompt: p\n    config: {timout: 6}\n",
+	parse_fails(HEAD
+		    "steps:\n  - id: a\n    type: agent\n    prompt: p\n    config: {timout: 6}\n",
 		    6, "step 'a': unknown key 'timout'");
 	parse_fails(HEAD "steps:\n  - id: a\n    type: agent\n    prompt: p\n"
 			 "    if: steps.x.outputs.y == 1 && steps.z.outputs.w == 2\n",
-		    6, "step 'a': invalid 'if': \"&&\" is not supported (join clauses with \"||\")");
+		    6,
+		    "step 'a': invalid 'if': \"&&\" is not supported (join clauses with \"||\")");
 	parse_fails(HEAD "steps:\n  - id: a\n    type: agent\n    prompt: p\n    if: ''\n", 6,
 		    "step 'a': invalid 'if': empty condition");
 	parse_fails(HEAD "steps:\n  - id: a\n    type: agent\n    prompt: p\n    name: 7\n", 6,
 		    "step 'a': 'name' must be a string, not an integer (quote it)");
 	parse_fails(HEAD "steps:\n  - id: a\n    type: agent\n    prompt: p\n    model: ~\n", 6,
 		    "step 'a': 'model' must be a string, not null (quote it)");
-	parse_fails(HEAD "steps:\n  - just a string\n", 3, "a step must be a mapping, not a scalar");
+	parse_fails(HEAD "steps:\n  - just a string\n", 3,
+		    "a step must be a mapping, not a scalar");
 	/* a quoted "true" is a string, so prompt: 'true' is fine */
-	struct workflow *wf = parse_ok(HEAD "steps:\n  - id: a\n    type: agent\n    prompt: 'true'\n");
+	struct workflow *wf =
+		parse_ok(HEAD "steps:\n  - id: a\n    type: agent\n    prompt: 'true'\n");
 	assert_string_equal(wf->steps[0].prompt, "true");
 	workflow_free(wf);
 }
@@ -382,8 +395,8 @@ static void test_workflow_step_rules(void **state)
 static void test_workflow_loop_rules(void **state)
 {
 	(void)state;
-	parse_fails(HEAD "steps:\n  - id: l\n    type: loop\n    until: steps.a.outputs.b == 1\n", 3,
-		    "step 'l': missing 'steps' (loop steps need them)");
+	parse_fails(HEAD "steps:\n  - id: l\n    type: loop\n    until: steps.a.outputs.b == 1\n",
+		    3, "step 'l': missing 'steps' (loop steps need them)");
 	parse_fails(HEAD "steps:\n  - id: l\n    type: loop\n    steps:\n      - id: a\n"
 			 "        type: command\n        command: x\n",
 		    3, "step 'l': missing 'until' (loop steps need one)");
@@ -395,10 +408,12 @@ static void test_workflow_loop_rules(void **state)
 		    5,
 		    "step 'l': invalid 'until': \"nonsense\" is not a clause of the form "
 		    "\"steps.<id>.outputs.<name> == <value>\" (or !=)");
-	parse_fails(HEAD "steps:\n  - id: l\n    type: loop\n    until: steps.a.outputs.b == 1\n"
-			 "    maxIterations: 0\n    steps:\n      - id: a\n        type: command\n"
-			 "        command: x\n",
-		    6, "step 'l': 'maxIterations' must be a positive integer of at most 10000, not '0'");
+	parse_fails(
+		HEAD "steps:\n  - id: l\n    type: loop\n    until: steps.a.outputs.b == 1\n"
+		     "    maxIterations: 0\n    steps:\n      - id: a\n        type: command\n"
+		     "        command: x\n",
+		6,
+		"step 'l': 'maxIterations' must be a positive integer of at most 10000, not '0'");
 	parse_fails(HEAD "steps:\n  - id: l\n    type: loop\n    until: steps.a.outputs.b == 1\n"
 			 "    outputs: []\n    steps:\n      - id: a\n        type: command\n"
 			 "        command: x\n",
@@ -436,15 +451,17 @@ static void test_workflow_breakpoint_rules(void **state)
 		    7, "step 'b': unknown onTimeout 'approve' (expected fail or continue)");
 	parse_fails(HEAD "steps:\n  - id: b\n    type: breakpoint\n    message: m\n"
 			 "    timeout: 0\n",
-		    6, "step 'b': 'timeout' must be a positive integer of at most 2592000, not '0'");
+		    6,
+		    "step 'b': 'timeout' must be a positive integer of at most 2592000, not '0'");
 	parse_fails(HEAD "steps:\n  - id: b\n    type: breakpoint\n    message: m\n"
 			 "    command: x\n",
 		    6, "step 'b': 'command' does not apply to breakpoint steps");
 	parse_fails(HEAD "steps:\n  - id: b\n    type: breakpoint\n    message: m\n"
 			 "    outputs: []\n",
 		    6, "step 'b': 'outputs' does not apply to breakpoint steps");
-	parse_fails(HEAD "steps:\n  - id: l\n    type: loop\n    until: steps.b.outputs.x == 1\n"
-			 "    steps:\n      - id: b\n        type: breakpoint\n        message: m\n",
+	parse_fails(HEAD
+		    "steps:\n  - id: l\n    type: loop\n    until: steps.b.outputs.x == 1\n"
+		    "    steps:\n      - id: b\n        type: breakpoint\n        message: m\n",
 		    7,
 		    "step 'b': breakpoint steps must be at the top level of the workflow, not "
 		    "inside a loop");
@@ -472,30 +489,35 @@ static void test_workflow_inputs_outputs_rules(void **state)
 	parse_fails(HEAD "inputs: {a: 1}\n" CMD_STEP, 2, "'inputs' must be a list, not a mapping");
 	parse_fails(HEAD "outputs:\n  - name: s\n    type: file\n" CMD_STEP, 3,
 		    "output 's': type 'file' needs a 'filename'");
-	parse_fails(HEAD "outputs:\n  - name: s\n    type: file\n    filename: ../x.md\n" CMD_STEP, 5,
+	parse_fails(HEAD "outputs:\n  - name: s\n    type: file\n    filename: ../x.md\n" CMD_STEP,
+		    5,
 		    "output 's': 'filename' must be a relative path inside the output directory, "
 		    "not '../x.md'");
-	parse_fails(HEAD "outputs:\n  - name: s\n    type: file\n    filename: /etc/passwd\n" CMD_STEP,
+	parse_fails(HEAD
+		    "outputs:\n  - name: s\n    type: file\n    filename: /etc/passwd\n" CMD_STEP,
 		    5,
 		    "output 's': 'filename' must be a relative path inside the output directory, "
 		    "not '/etc/passwd'");
-	parse_fails(HEAD "outputs:\n  - name: s\n    type: file\n    filename: a/../../x\n" CMD_STEP, 5,
-		    "output 's': 'filename' must be a relative path inside the output directory, "
-		    "not 'a/../../x'");
+	parse_fails(
+		HEAD "outputs:\n  - name: s\n    type: file\n    filename: a/../../x\n" CMD_STEP, 5,
+		"output 's': 'filename' must be a relative path inside the output directory, "
+		"not 'a/../../x'");
 	parse_fails(HEAD "outputs:\n  - name: s.t\n" CMD_STEP, 3,
 		    "output: 'name' must be 1 to 128 characters of [A-Za-z0-9_-], not 's.t'");
 	parse_fails(HEAD "steps:\n  - id: a\n    type: agent\n    prompt: p\n    outputs:\n"
 			 "      - name: x\n      - name: x\n",
 		    8, "step 'a': duplicate output name 'x'");
-	parse_fails(HEAD "steps:\n  - id: a\n    type: agent\n    prompt: p\n    outputs:\n"
-			 "      - name: x\n        type: bool\n",
-		    8,
-		    "step 'a': output 'x': unknown type 'bool' (expected string, number, boolean or "
-		    "file)");
+	parse_fails(
+		HEAD "steps:\n  - id: a\n    type: agent\n    prompt: p\n    outputs:\n"
+		     "      - name: x\n        type: bool\n",
+		8,
+		"step 'a': output 'x': unknown type 'bool' (expected string, number, boolean or "
+		"file)");
 	parse_fails(HEAD "defaults:\n  tool: emacs\n" CMD_STEP, 3,
 		    "defaults: unknown tool 'emacs' (expected claude, codex, cursor, gemini, "
 		    "opencode or qwen)");
-	parse_fails(HEAD "defaults:\n  agent: claude\n" CMD_STEP, 3, "defaults: unknown key 'agent'");
+	parse_fails(HEAD "defaults:\n  agent: claude\n" CMD_STEP, 3,
+		    "defaults: unknown key 'agent'");
 	parse_fails(HEAD "config:\n  continueOnError: maybe\n" CMD_STEP, 3,
 		    "config: 'continueOnError' must be true or false, not 'maybe'");
 	parse_fails(HEAD "config:\n  loopLimit: -2\n" CMD_STEP, 3,
@@ -578,9 +600,10 @@ static void test_workflow_nesting_and_size_caps(void **state)
 	y = xmalloc(cap);
 	len += (size_t)snprintf(y + len, cap - len, "version: '1.0'\nsteps:\n");
 	for (int i = 0; i <= WORKFLOW_MAX_STEPS; i++)
-		len += (size_t)snprintf(y + len, cap - len, "  - {id: s%d, type: command, command: x}\n",
-					i);
-	_cleanup_free_ char *too_many = xasprintf("too many steps (at most %d)", WORKFLOW_MAX_STEPS);
+		len += (size_t)snprintf(y + len, cap - len,
+					"  - {id: s%d, type: command, command: x}\n", i);
+	_cleanup_free_ char *too_many =
+		xasprintf("too many steps (at most %d)", WORKFLOW_MAX_STEPS);
 	parse_fails(y, 3 + WORKFLOW_MAX_STEPS, too_many);
 	free(y);
 }
@@ -652,7 +675,8 @@ static void test_workflow_yaml_depth_limit(void **state)
 	len += (size_t)snprintf(flat + len, cap - len, "a]\n");
 	err = NULL;
 	assert_int_equal(workflow_parse(flat, len, "wf.yml", &wf, &err), -EBADMSG);
-	assert_non_null(strstr(rv_error_msg(err), "workflow too large (more than 100000 YAML nodes)"));
+	assert_non_null(
+		strstr(rv_error_msg(err), "workflow too large (more than 100000 YAML nodes)"));
 	rv_error_free(err);
 	free(flat);
 }
