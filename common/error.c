@@ -110,6 +110,18 @@ int rv_error_errno(struct rv_error **err, int code, const char *fmt, ...)
 	return store(err, code, msg);
 }
 
+void rv_error_pass(struct rv_error **err, struct rv_error **src)
+{
+	struct rv_error *e = *src;
+	*src = NULL;
+	if (!err) {
+		rv_error_free(e);
+		return;
+	}
+	rv_error_free(*err);
+	*err = e;
+}
+
 int rv_error_wrap(struct rv_error **err, const char *fmt, ...)
 {
 	va_list ap;

@@ -57,6 +57,10 @@ const char *rv_error_msg(const struct rv_error *err);
 /* NULL-safe; returns NULL so callers can write err = rv_error_free(err). */
 struct rv_error *rv_error_free(struct rv_error *err);
 
+/* Hand the error *src to the caller's err (replacing what it held; err
+ * NULL: the error is freed).  *src is NULL afterwards. */
+void rv_error_pass(struct rv_error **err, struct rv_error **src);
+
 /* Allocation that aborts with a message on out-of-memory. */
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);

@@ -89,10 +89,7 @@ int jsonutil_read_member(const char *path, size_t max, const char *what, const c
 	if (r == -ENOENT || r == -ENOTDIR)
 		return 0;
 	if (r < 0) {
-		if (err) {
-			rv_error_free(*err);
-			*err = TAKE_PTR(rerr);
-		}
+		rv_error_pass(err, &rerr);
 		return r;
 	}
 	_cleanup_json_ struct json_object *obj = NULL;

@@ -364,10 +364,7 @@ static int try_candidates(const struct engine_candidates *c, struct engine **ret
 		if (engine_error_means_down(-r))
 			return rv_error_set(err, -r, "%s; %s", rv_error_msg(e),
 					    ENGINE_HTTP_HINT_DOWN);
-		if (err) {
-			rv_error_free(*err);
-			*err = TAKE_PTR(e);
-		}
+		rv_error_pass(err, &e);
 		return r;
 	}
 	_cleanup_free_ char *tried = xstrdup("");

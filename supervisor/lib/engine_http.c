@@ -368,10 +368,7 @@ int engine_http_complete(struct engine_http *h, CURLcode rc, struct engine_http_
 		int code;
 		if (x->cb_err && (rc == CURLE_WRITE_ERROR || rc == CURLE_ABORTED_BY_CALLBACK)) {
 			code = -(x->cb_code ? x->cb_code : x->cb_err->code);
-			if (err) {
-				rv_error_free(*err);
-				*err = TAKE_PTR(x->cb_err);
-			}
+			rv_error_pass(err, &x->cb_err);
 		} else {
 			long os_errno = 0;
 			curl_easy_getinfo(h->curl, CURLINFO_OS_ERRNO, &os_errno);

@@ -317,10 +317,7 @@ int gate_table_load(const char *store_dir, struct gate_table *ret, struct rv_err
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0) {
-		if (err) {
-			rv_error_free(*err);
-			*err = TAKE_PTR(e);
-		}
+		rv_error_pass(err, &e);
 		return r;
 	}
 	struct json_object *arr = jsonutil_get_array(j, "gates");

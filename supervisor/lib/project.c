@@ -156,10 +156,7 @@ static int read_settings_file(const char *root, struct project_settings *s, int6
 	if (r == -ENOENT)
 		return 0; /* optional */
 	if (r < 0) {
-		if (err) {
-			rv_error_free(*err);
-			*err = TAKE_PTR(rerr);
-		}
+		rv_error_pass(err, &rerr);
 		return r;
 	}
 	_cleanup_free_ char *what = xasprintf("'%s'", path);

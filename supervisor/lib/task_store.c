@@ -138,10 +138,7 @@ int task_store_check_record(const struct task_store *s, const struct task *t, st
 		_cleanup_error_ struct rv_error *e = NULL;
 		int r = task_store_check_workspace(s, t->id, wt, &e);
 		if (r < 0 && r != -ENOENT) {
-			if (err) {
-				rv_error_free(*err);
-				*err = TAKE_PTR(e);
-			}
+			rv_error_pass(err, &e);
 			return r;
 		}
 	}
@@ -446,10 +443,7 @@ int task_store_load_id(const struct task_store *s, int64_t id, struct task **ret
 	if (r >= 0)
 		r = task_parse(buf, len, id, path, &t, &migrated, &e);
 	if (r < 0) {
-		if (err) {
-			rv_error_free(*err);
-			*err = TAKE_PTR(e);
-		}
+		rv_error_pass(err, &e);
 		return r;
 	}
 	if (!migrated) {

@@ -264,10 +264,7 @@ int task_store_list(const struct task_store *s, struct task_list *ret, struct rv
 		return 0;
 	}
 	if (r < 0) {
-		if (err) {
-			rv_error_free(*err);
-			*err = TAKE_PTR(oerr);
-		}
+		rv_error_pass(err, &oerr);
 		return r;
 	}
 	DIR *d = fdopendir(dfd);
@@ -363,10 +360,7 @@ int task_store_list_ids(const struct task_store *s, const int64_t *ids, size_t n
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0) {
-		if (err) {
-			rv_error_free(*err);
-			*err = TAKE_PTR(oerr);
-		}
+		rv_error_pass(err, &oerr);
 		return r;
 	}
 	struct list_job job = {.dfd = dfd,

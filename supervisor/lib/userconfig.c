@@ -95,10 +95,7 @@ int userconfig_load(struct userconfig *ret, struct rv_error **err)
 		r = userconfig_parse(buf, len, c.path, &c, &e);
 	}
 	if (r < 0) {
-		if (err) {
-			rv_error_free(*err);
-			*err = TAKE_PTR(e);
-		}
+		rv_error_pass(err, &e);
 		rv_error_wrap(err, "your rover configuration is not valid (fix or remove it)");
 		userconfig_release(&c);
 		return r;
