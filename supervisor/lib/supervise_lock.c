@@ -103,11 +103,18 @@ void sv_lock_try_take(struct sv *s)
 		s->need_full = true;
 		return;
 	}
+	pid_t pid = 0;
+	_cleanup_free_ char *role = NULL;
+	bool known = supervise_scheduler_info(s->o->store->dir, &pid, &role);
+	/* Another process took over or went away: the view says who schedules,
+	 * and an idle loop draws nothing unless told (nothing else changed). */
+	if ((known ? pid : 0) != s->seen_scheduler) {
+		s->seen_scheduler = known ? pid : 0;
+		s->need_status = true;
+	}
 	if (!s->announced_other) {
 		s->announced_other = true;
-		pid_t pid = 0;
-		_cleanup_free_ char *role = NULL;
-		if (supervise_scheduler_info(s->o->store->dir, &pid, &role))
+		if (known)
 			sv_emit(s, SUPERVISE_SCHEDULER, 0,
 				"auto-retries are scheduled by process %d (rover %s); this one only "
 				"watches",

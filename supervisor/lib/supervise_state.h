@@ -83,6 +83,7 @@ struct sv {
 	struct watch *watch;
 	int lock_fd;
 	bool announced_other;
+	pid_t seen_scheduler; /* the other scheduler last shown (0: none known) */
 	struct stream *streams;
 	size_t n_streams;
 	struct seen *seen;

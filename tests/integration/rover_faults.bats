@@ -40,8 +40,11 @@ task_dirs() {
 }
 
 # A fingerprint of every file of the store but the lock files.
+# Every file of the store but the locks and list's caches (derived from the
+# records; a first `rover list` writes them, and writes nothing after).
 store_sum() {
-	(cd "$STORE" && find . -type f ! -name '*.lock' -print0 | sort -z | xargs -0 sha256sum)
+	(cd "$STORE" && find . -type f ! -name '*.lock' ! -name '.list-cache' ! -name '.list-rows' \
+		-print0 | sort -z | xargs -0 sha256sum)
 }
 
 new_task() {
