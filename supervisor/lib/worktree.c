@@ -387,6 +387,74 @@ static bool is_full_hex_id(const char *s)
 	return (n == 40 || n == 64) && s[n] == '\0';
 }
 
+/* Entries of a workspace's .git looked at before an import, at most. */
+#define WORKTREE_GIT_DIR_MAX_ENTRIES 1000000
+#define WORKTREE_GIT_DIR_MAX_DEPTH 64
+
+/* Whether the directory dfd (shown as `shown`) holds, at any depth,
+ * anything but regular files and directories: the first such entry goes to
+ * *ret_what (newly allocated).  Nothing is followed or opened but
+ * directories (O_NOFOLLOW); *budget counts the entries left to look at. */
+static bool planted_below(int dfd, const char *shown, int depth, long *budget, char **ret_what)
+{
+	DIR *d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		*ret_what = xasprintf("%s (unreadable)", shown);
+		return true;
+	}
+	bool found = false;
+	struct dirent *de;
+	while (!found && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		_cleanup_free_ char *name = xasprintf("%s/%s", shown, de->d_name);
+		unsigned char type = de->d_type;
+		struct stat st;
+		if (type == DT_UNKNOWN)
+			type = fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0
+				       ? DT_UNKNOWN
+			       : S_ISREG(st.st_mode) ? DT_REG
+			       : S_ISDIR(st.st_mode) ? DT_DIR
+						     : DT_UNKNOWN;
+		if (--*budget < 0) {
+			*ret_what = xasprintf("%s (more than %d entries)", shown,
+					      WORKTREE_GIT_DIR_MAX_ENTRIES);
+			found = true;
+		} else if (type == DT_DIR && depth < WORKTREE_GIT_DIR_MAX_DEPTH) {
+			int sub = openat(dirfd(d), de->d_name,
+					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub >= 0) {
+				found = planted_below(sub, name, depth + 1, budget, ret_what);
+			} else {
+				*ret_what = TAKE_PTR(name);
+				found = true;
+			}
+		} else if (type != DT_REG) {
+			*ret_what = TAKE_PTR(name);
+			found = true;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+/* The workspace's git directory as the import's git will read it: git
+ * upload-pack opens every ref, packed-refs and the objects it sends with a
+ * plain open(), so a FIFO anywhere there would block the import - and the
+ * list, inspect or supervisor pass that runs it - for ever, and a symlink
+ * would send it outside the workspace.  NULL when it holds only regular
+ * files and directories, else the first other entry (newly allocated). */
+static char *git_dir_planted(const char *git_dir)
+{
+	int fd = open(git_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return xasprintf("%s (%s)", git_dir, strerror(errno));
+	long budget = WORKTREE_GIT_DIR_MAX_ENTRIES;
+	char *what = NULL;
+	return planted_below(fd, git_dir, 0, &budget, &what) ? what : NULL;
+}
+
 /* The commit the workspace's loose ref refs/heads/<branch> names, read
  * without git and without following anything (each directory O_NOFOLLOW,
  * the file regular and at most 128 bytes, O_NONBLOCK against a FIFO); NULL
@@ -447,6 +515,14 @@ int worktree_sync(const char *root, const char *path, const char *branch, struct
 				    "(replaced in the container?); its commits were not imported",
 				    path);
 	_cleanup_free_ char *src = fileio_join(path, ".git");
+	_cleanup_free_ char *planted = git_dir_planted(src);
+	if (planted)
+		return rv_error_set(
+			err, EPERM,
+			"the workspace's git directory holds '%s', which is not a regular "
+			"file or directory (planted in the container?); its commits were "
+			"not imported",
+			planted);
 	_cleanup_free_ char *ref = xasprintf("refs/heads/%s", branch);
 	/* Fetched into a ref of rover's own first: the project's branch may
 	 * have moved since the last import (rover merge/push committed the

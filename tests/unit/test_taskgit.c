@@ -346,6 +346,38 @@ static void test_sync_nothing_new(void **state)
 	taskgit_task_release(&tg);
 }
 
+/* A FIFO or a symlink anywhere in the workspace's .git refuses the import
+ * before git runs: upload-pack would block on the FIFO (a plain open() of
+ * every ref) and follow the symlink.  The project's branch stays. */
+static void test_sync_refuses_planted_git_dir(void **state)
+{
+	(void)state;
+	struct taskgit_task tg;
+	project(&tg);
+	const char *root = tg.root, *ws = tg.workspace;
+	sh("cd '%s' && echo a > a && git add a && " GITC " commit -q -m a && "
+	   "rm .git/refs/heads/rover/task-1 && mkfifo .git/refs/heads/rover/task-1",
+	   ws);
+	_cleanup_error_ struct rv_error *err = NULL;
+	assert_int_equal(worktree_sync(root, ws, "rover/task-1", &err), -EPERM);
+	assert_non_null(strstr(rv_error_msg(err), "refs/heads/rover/task-1"));
+	_cleanup_free_ char *b1 = git1(root, "rover/task-1");
+	assert_string_equal(b1, tg.base);
+
+	/* (HEAD names the FIFO: the host file gets the clone's ref) */
+	sh("cd '%s' && mkdir -p ../host && "
+	   "git rev-parse refs/remotes/origin/rover/task-1 > ../host/ref && "
+	   "rm .git/refs/heads/rover/task-1 && ln -s ../../../../host/ref "
+	   ".git/refs/heads/rover/task-1",
+	   ws);
+	_cleanup_error_ struct rv_error *err2 = NULL;
+	assert_int_equal(worktree_sync(root, ws, "rover/task-1", &err2), -EPERM);
+	assert_non_null(strstr(rv_error_msg(err2), "task-1"));
+	_cleanup_free_ char *b2 = git1(root, "rover/task-1");
+	assert_string_equal(b2, tg.base);
+	taskgit_task_release(&tg);
+}
+
 /* Everything a refused merge must leave as it was. */
 static char *project_state(const char *root)
 {
@@ -477,6 +509,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_git_run_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_keeps_project_commits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_nothing_new, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync_refuses_planted_git_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_push_keeps_work, setup, teardown),
 	};
