@@ -168,8 +168,7 @@ static int append_logs(struct engine *e, int fd, const char *path, const char *f
 		return 0;
 	}
 	if (r < 0) {
-		if (err) /* NULL: a caller that only tries (launch_opts.fresh) */
-			*err = TAKE_PTR(e2);
+		rv_error_pass(err, &e2);
 		r = rv_error_wrap(err, "cannot save the output of container '%s'", ref);
 		goto undo;
 	}
@@ -207,8 +206,7 @@ int launch_save_logs(struct engine *e, const struct task_store *st, int64_t id, 
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0) {
-		if (err) /* NULL: a caller that only tries (launch_opts.fresh) */
-			*err = TAKE_PTR(e2);
+		rv_error_pass(err, &e2);
 		return rv_error_wrap(err, "cannot save the output of container '%s'", ref);
 	}
 	_cleanup_free_ char *full_id = xstrdup(info.id);
@@ -234,8 +232,7 @@ int launch_remove_container(struct engine *e, const struct task_store *st, int64
 	_cleanup_error_ struct rv_error *e2 = NULL;
 	r = engine_container_remove(e, ref, true, &e2);
 	if (r < 0 && r != -ENOENT) {
-		if (err) /* NULL: a caller that only tries (launch_opts.fresh) */
-			*err = TAKE_PTR(e2);
+		rv_error_pass(err, &e2);
 		return r;
 	}
 	return 0;

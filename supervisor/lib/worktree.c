@@ -558,8 +558,7 @@ int worktree_sync(const char *root, const char *path, const char *branch, struct
 		if (worktree_git(root, probe, &heads, NULL) == 0 && !*heads)
 			return 0;
 		int code = fetch_err ? fetch_err->code : EIO;
-		if (err)
-			*err = TAKE_PTR(fetch_err);
+		rv_error_pass(err, &fetch_err);
 		rv_error_wrap(err, "cannot import the commits of '%s' into branch '%s'", path,
 			      branch);
 		return -code;
@@ -639,8 +638,7 @@ static int branch_tip_or_create(const char *root, const char *branch, const char
 	if (made < 0) {
 		/* Neither there nor made: git's own reason (e.g. an unknown base). */
 		int code = create_err ? create_err->code : EIO;
-		if (err)
-			*err = TAKE_PTR(create_err);
+		rv_error_pass(err, &create_err);
 		return -code;
 	}
 	return rv_error_set(err, EIO, "the branch '%s' was made but cannot be read", branch);
