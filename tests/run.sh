@@ -28,7 +28,7 @@ case "${1:-}" in
 esac
 
 passed=0 failed=0 skipped=0
-failures=()
+failures=() failed_taps=()
 log_dir=${ROVER_TEST_LOG_DIR:-$root/build/test-logs}
 mkdir -p "$log_dir"
 
@@ -50,6 +50,7 @@ tally() { # name rc tapfile
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 	if [ "$f" -gt 0 ]; then
 		failures+=("$name")
+		failed_taps+=("$name=$tap")
 		grep -E '^not ok' "$tap" | sed "s|^|  $name: |"
 	fi
 	printf '%-44s %3d passed, %d failed, %d skipped\n' "$name" "$p" "$f" "$s"
@@ -164,8 +165,33 @@ if [ -n "$mutate_pid" ]; then
 	echo "mutation lane: $(($(date +%s) - mutate_start)) s"
 fi
 
+# What failed, with the last diagnostic lines of each failing test, at the
+# very end: CI keeps only the tail of the output, and the log directory
+# does not outlive the machine.
+failure_details() {
+	local entry name tap
+	for entry in "${failed_taps[@]}"; do
+		name=${entry%%=*} tap=${entry#*=}
+		# bats puts the failing line first and the test's output after it:
+		# keep the first 3 lines and the last 10.
+		awk -v name="$name" '
+			function flush(   i) {
+				print "  " name ": " hdr
+				for (i = 0; i < n; i++)
+					if (i < 3 || i >= n - 10) print "    " buf[i]
+					else if (i == 3) print "    # ..."
+				n = 0
+			}
+			/^not ok/ { if (inside) flush(); hdr = $0; n = 0; inside = 1; next }
+			/^(ok|not ok) / || /^[0-9]+\.\.[0-9]+/ { if (inside) flush(); inside = 0; next }
+			inside && /^#/ { buf[n++] = $0 }
+			END { if (inside) flush() }' "$tap"
+	done
+}
+
 echo
 if [ ${#failures[@]} -gt 0 ]; then
+	failure_details
 	echo "failing: ${failures[*]} (TAP and logs in $log_dir)"
 fi
 echo "$passed passed, $failed failed, $skipped skipped"

@@ -167,6 +167,9 @@ case_hooks_needs_attention_once() {
 	wait "$SUP_PID" || true
 	start_supervise second
 	wait_log "$P/second.log" "auto-retry is off" 30
+	# the hook runs detached: wait for it, then long enough for a second
+	# (wrong) run to show
+	wait_log "$P/hooks.count" "^$TID onNeedsAttention needs_attention$" 30
 	sleep 2
 	[ "$(grep -c "^$TID onNeedsAttention needs_attention$" "$P/hooks.count")" = 1 ]
 	[ "$(grep -c "^$TID onPause paused$" "$P/hooks.count")" = 1 ]

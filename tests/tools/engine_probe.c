@@ -23,7 +23,9 @@
  *   list [LABEL...]               "<id> <name> <state>" per container with all labels
  *   events [--label L]... [--action A]... [--count N] [--timeout MS]
  *                                 "<action> <id> <name> exit=<code|->" per event;
- *                                 exit 0 after N events, 3 on timeout
+ *                                 exit 0 after N events, 3 on timeout;
+ *                                 ENGINE_PROBE_EVENT_TIME=1 puts the engine's
+ *                                 own time of the event (epoch ms) first
  *   bench N IMAGE                 N pings and N create+start+wait+rm: medians
  * OPTS: --name N --label K=V --bind S:D[:ro] --env K=V --entrypoint ARG
  *       --user U --workdir D --network MODE (default none) --stop-signal SIG
@@ -176,6 +178,12 @@ static int on_event(void *ud, const struct engine_event *ev, struct rv_error **e
 		}
 		return 0;
 	}
+	/* The engine's time, not the receipt's: a loaded machine delivers
+	 * events late and in bursts, which would make two starts 2 s apart
+	 * look simultaneous. */
+	const char *with_time = getenv("ENGINE_PROBE_EVENT_TIME");
+	if (with_time && !strcmp(with_time, "1"))
+		printf("%lld ", (long long)(ev->time_ns / 1000000));
 	if (ev->has_exit_code)
 		printf("%s %s %s exit=%d\n", ev->action, ev->id, ev->name ? ev->name : "-",
 		       ev->exit_code);
