@@ -35,13 +35,13 @@ SUPLIB_A := $(BUILD)/libsupervisor.a
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
-AGENT_LIBS := -lyaml -ljson-c -lm
+AGENT_LIBS := -lyaml -ljson-c
 # Start-up is mostly the dynamic loader's work, so rover loads as little as
 # it can (bench/startup.sh): no -lcurl, as libcurl (and the ~35 libraries it
 # pulls in) is dlopen()ed the first time rover talks to an engine
 # (supervisor/lib/curl_lazy.h); the three small libraries every command uses
 # are linked in from their archives (the runner links them so too).
-ROVER_LIBS := -Wl,-Bstatic -linotifytools -lyaml -ljson-c -Wl,-Bdynamic -lm
+ROVER_LIBS := -Wl,-Bstatic -linotifytools -lyaml -ljson-c -Wl,-Bdynamic
 # The runner must run in any image, scratch included: link it statically.
 # Sanitizer builds cannot be static; they are only run on this host.
 AGENT_STATIC ?= $(if $(SAN),,-static)

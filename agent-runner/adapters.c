@@ -14,6 +14,7 @@
 #include "agent-runner/classify.h"
 #include "common/cleanup.h"
 #include "common/fileio.h"
+#include "common/numutil.h"
 #include "common/jsonutil.h"
 
 /* In-CLI retries when the user set none.  The runner's own transient
@@ -449,7 +450,7 @@ static bool retry_in(const char *text, int64_t now_ms, int64_t *ret)
 			ms = v * 1000;
 		else
 			continue;
-		*ret = now_ms + (int64_t)ceil(ms);
+		*ret = now_ms + numutil_ceil_i64(ms);
 		found = true;
 	}
 	return found;
@@ -572,7 +573,9 @@ static void usage_add_into(struct json_object *o, const struct agent_usage *u)
 		if (!isfinite(cur) || cur < 0)
 			cur = 0;
 		/* Micro-dollars: what the CLIs print, without binary noise. */
-		double sum = round((cur + u->cost_usd) * 1e6) / 1e6;
+		double sum = cur + u->cost_usd;
+		if (sum < 1e12) /* a real bill; beyond, nothing to tidy */
+			sum = (double)numutil_round_i64(sum * 1e6) / 1e6;
 		json_object_object_add(o, "costUsd", json_object_new_double(sum));
 	}
 	int64_t runs = 0;

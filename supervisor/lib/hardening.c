@@ -23,6 +23,7 @@
 
 #include "common/cleanup.h"
 #include "common/fileio.h"
+#include "common/numutil.h"
 #include "common/jsonutil.h"
 #include "supervisor/lib/project.h"
 #include "supervisor/lib/userconfig.h"
@@ -205,7 +206,7 @@ int hardening_parse_cpus(const char *s, int64_t *ret)
 		return -EINVAL;
 	if (v > 1e6)
 		return -ERANGE;
-	*ret = (int64_t)llround(v * 1e9);
+	*ret = numutil_round_i64(v * 1e9);
 	return 0;
 }
 
@@ -415,7 +416,7 @@ static int layer_from_json(struct json_object *c, const struct hardening_host *h
 				if (!(d >= 0 && d <= 1e6))
 					return rv_error_set(err, EINVAL, "%s: %s must be 0 or more",
 							    what, name);
-				l->nano_cpus = (int64_t)llround(d * 1e9);
+				l->nano_cpus = numutil_round_i64(d * 1e9);
 			} else if (t == json_type_string) {
 				if (hardening_parse_cpus(json_object_get_string(v), &l->nano_cpus) <
 				    0)

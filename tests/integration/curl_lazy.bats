@@ -31,6 +31,14 @@ without_libcurl() {
 	done
 }
 
+@test "rover itself needs no shared library but libc (start-up cost)" {
+	# Each shared library is a map, relocations and page faults on every
+	# command; libm went for three roundings (common/numutil.h).
+	run env LD_DEBUG=files "$ROVER" --version
+	[ "$status" -eq 0 ]
+	[ "$(grep -o 'file=[^ ]*' <<<"$output" | sort -u | tr '\n' ' ')" = "file=libc.so.6 " ]
+}
+
 @test "an engine command loads libcurl when it needs it" {
 	run env LD_DEBUG=files "$ROVER" info
 	grep -q 'file=libcurl.so.4' <<<"$output"
