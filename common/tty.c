@@ -2,8 +2,6 @@
 #include "tty.h"
 
 #include <errno.h>
-#include <langinfo.h>
-#include <locale.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -88,16 +86,28 @@ bool tty_codeset_is_utf8(const char *codeset)
 	return codeset && (!strcasecmp(codeset, "UTF-8") || !strcasecmp(codeset, "UTF8"));
 }
 
+bool tty_locale_is_utf8(const char *lc_all, const char *lc_ctype, const char *lang)
+{
+	const char *name = lc_all && *lc_all ? lc_all : lc_ctype && *lc_ctype ? lc_ctype : lang;
+	const char *dot = name ? strchr(name, '.') : NULL;
+	if (!dot)
+		return false; /* unset, "C", "POSIX", or a name without a codeset */
+	char codeset[16];
+	size_t n = strcspn(dot + 1, "@");
+	if (n >= sizeof(codeset))
+		return false;
+	memcpy(codeset, dot + 1, n);
+	codeset[n] = '\0';
+	return tty_codeset_is_utf8(codeset);
+}
+
 bool tty_utf8(void)
 {
 	static int known = -1;
-	if (known < 0) {
-		/* The user's LC_CTYPE, asked without making it the process's
-		 * (ctype, strcasecmp and json-c keep working in "C"). */
-		locale_t loc = newlocale(LC_CTYPE_MASK, "", (locale_t)0);
-		known = loc && tty_codeset_is_utf8(nl_langinfo_l(CODESET, loc));
-		if (loc)
-			freelocale(loc);
-	}
+	/* The name the environment gives, as setlocale(LC_CTYPE, "") would
+	 * choose it, read as text: loading the locale (newlocale) to ask it
+	 * cost every `rover list` more than rendering its rows. */
+	if (known < 0)
+		known = tty_locale_is_utf8(getenv("LC_ALL"), getenv("LC_CTYPE"), getenv("LANG"));
 	return known == 1;
 }

@@ -16,10 +16,12 @@
  *                 else 0.
  *   tty_color     fd is a terminal, NO_COLOR is unset or empty
  *                 (no-color.org), and TERM is not "dumb".
- *   tty_utf8      the locale's character set (LC_ALL, LC_CTYPE, LANG, read
- *                 once, as setlocale(LC_CTYPE, "") would, but without
- *                 changing the process's locale) is UTF-8; else output is
- *                 plain ASCII.
+ *   tty_utf8      the character set named by the locale the environment
+ *                 chooses (the first set of LC_ALL, LC_CTYPE, LANG, as
+ *                 setlocale(LC_CTYPE, "") picks it; read once, as text,
+ *                 without loading the locale or changing the process's) is
+ *                 UTF-8, e.g. "en_US.UTF-8", "C.utf8"; else output is plain
+ *                 ASCII.
  */
 #ifndef ROVER_TTY_H
 #define ROVER_TTY_H
@@ -52,9 +54,11 @@ bool tty_utf8(void);
 
 /* Pure forms, for tests: columns of a terminal from $COLUMNS (NULL: unset)
  * and its width (0: unknown); colour from isatty, $NO_COLOR and $TERM;
- * UTF-8 from a codeset name ("UTF-8", "utf8"). */
+ * UTF-8 from a codeset name ("UTF-8", "utf8"), and from the three
+ * variables (NULL: unset). */
 int tty_columns_from(const char *columns_env, unsigned tty_cols);
 bool tty_color_from(bool isatty, const char *no_color, const char *term);
 bool tty_codeset_is_utf8(const char *codeset);
+bool tty_locale_is_utf8(const char *lc_all, const char *lc_ctype, const char *lang);
 
 #endif

@@ -225,6 +225,16 @@ static void test_tty_manners(void **state)
 	assert_true(tty_codeset_is_utf8("utf8"));
 	assert_false(tty_codeset_is_utf8("ANSI_X3.4-1968"));
 	assert_false(tty_codeset_is_utf8(NULL));
+	/* the locale's name: LC_ALL over LC_CTYPE over LANG, empty = unset */
+	assert_true(tty_locale_is_utf8(NULL, NULL, "en_US.UTF-8"));
+	assert_true(tty_locale_is_utf8(NULL, NULL, "C.utf8"));
+	assert_true(tty_locale_is_utf8("", "de_DE.UTF-8@euro", "C"));
+	assert_false(tty_locale_is_utf8("C", "en_US.UTF-8", "en_US.UTF-8"));
+	assert_false(tty_locale_is_utf8("POSIX", NULL, NULL));
+	assert_false(tty_locale_is_utf8(NULL, NULL, "en_US"));
+	assert_false(tty_locale_is_utf8(NULL, NULL, "en_US.ISO-8859-1"));
+	assert_false(tty_locale_is_utf8(NULL, NULL, NULL));
+	assert_false(tty_locale_is_utf8(NULL, NULL, "x.UTF-8-but-far-too-long-a-codeset"));
 	/* not a terminal: no raw mode, nothing to restore */
 	struct tty_saved saved;
 	int fds[2];
