@@ -48,7 +48,7 @@ static void line(const char *label, const char *value)
 /* Title, status and what stopped it: the reason, the breakpoint, the
  * error (or, for a pause someone asked for, the message), the queue. */
 static void print_state(const struct cmd_env *env, const struct task *t,
-			const struct list_view_iter *it)
+			const struct list_view_iter *it, struct json_object *o)
 {
 	char buf[256];
 	_cleanup_free_ char *title = textutil_escape_terminal(task_title(t));
@@ -79,7 +79,7 @@ static void print_state(const struct cmd_env *env, const struct task *t,
 		 pr == TASK_PAUSE_DRAIN || pr == TASK_PAUSE_APPROVAL || pr == TASK_PAUSE_WINDOW ||
 		 pr == TASK_PAUSE_BUDGET);
 	line(asked ? "Message" : "Error", task_error(t));
-	queue_view_print_task(stdout, env->store, t, timeutil_now_ms());
+	queue_view_print_task(stdout, t, jsonutil_get_obj(o, "gate"), timeutil_now_ms());
 }
 
 /* What the agent CLIs reported, summed over runs and resumes, and the
@@ -180,9 +180,10 @@ static void print_gathered(struct json_object *o)
 
 static void print_human(const struct cmd_env *env, const struct task *t, struct json_object *o)
 {
-	struct list_view_iter it = {.progress = -1};
-	list_view_iter_read(env->store, t, &it);
-	print_state(env, t, &it);
+	/* status.json and the gate as taskview gathered them: each file once. */
+	struct list_view_iter it;
+	list_view_iter_from_status(jsonutil_get_obj(o, "iteration"), &it);
+	print_state(env, t, &it, o);
 	print_usage_retry(env, t);
 	print_setup(t, &it);
 	print_gathered(o);
@@ -209,5 +210,9 @@ int cmd_inspect(int argc, char **argv)
 		CMDOPT_FLAG("json", 0, &json, "print one JSON object"),
 		CMDOPT_END,
 	};
+	/* A screenful written once, not a write per line (main.c buffers
+	 * stdout by line for the commands that report progress). */
+	static char outbuf[16384];
+	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
 	return cmd_run_task(&spec, opts, argc, argv, &json, inspect, NULL);
 }

@@ -11,6 +11,7 @@
 
 #include "common/cleanup.h"
 #include "common/fileio.h"
+#include "common/numutil.h"
 #include "common/timeutil.h"
 
 /* A task that needs more than its record key: a live entry waiting for the
@@ -25,11 +26,20 @@ struct scan {
 	const struct task_store *st;
 	const struct list_scan_opts *o;
 	struct list_scan *out;
-	int dfd;                     /* tasks/ */
-	struct observe_engines *eng; /* one listing per endpoint for the pass */
-	struct pending *check, *load;
-	size_t n_check, n_load;
+	int dfd;                      /* tasks/ */
+	struct observe_engines *eng;  /* one listing per endpoint for the pass */
+	struct pending *check, *load; /* grown as needed: most tasks need neither */
+	size_t n_check, n_load, cap_check, cap_load;
 };
+
+static struct pending *push_pending(struct pending **v, size_t *n, size_t *cap)
+{
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		*v = xrealloc(*v, *cap * sizeof(**v));
+	}
+	return &(*v)[(*n)++];
+}
 
 static void status_rel(char *buf, size_t n, int64_t id, int64_t iteration)
 {
@@ -57,6 +67,15 @@ static void hit(struct scan *s, struct list_view_item *it, const char *text, siz
 	list_cache_use(s->out->cache, it->id);
 }
 
+/* "<id>/description.json" into rel (64 bytes): one per task and pass. */
+static void description_rel(char rel[64], int64_t id)
+{
+	_Static_assert(sizeof(TASK_DESCRIPTION_FILE) < 64 - 22, "rel holds it");
+	char *p = numutil_put_u64(rel, (uint64_t)(id < 0 ? 0 : id)); /* ids are > 0 */
+	*p++ = '/';
+	memcpy(p, TASK_DESCRIPTION_FILE, sizeof(TASK_DESCRIPTION_FILE));
+}
+
 /* A record this young without description.json is being created. */
 static bool being_created(int dfd, int64_t id)
 {
@@ -73,7 +92,7 @@ static void classify(struct scan *s, const int64_t *ids, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		struct pending p = {.item = s->out->n};
 		char rel[64];
-		snprintf(rel, sizeof(rel), "%lld/%s", (long long)ids[i], TASK_DESCRIPTION_FILE);
+		description_rel(rel, ids[i]);
 		if (fstatat(s->dfd, rel, &p.rec, 0) < 0) {
 			if (being_created(s->dfd, ids[i]))
 				continue;
@@ -93,9 +112,9 @@ static void classify(struct scan *s, const int64_t *ids, size_t n)
 			if (s->o->no_engine)
 				hit(s, it, text, len);
 			else
-				s->check[s->n_check++] = p;
+				*push_pending(&s->check, &s->n_check, &s->cap_check) = p;
 		} else {
-			s->load[s->n_load++] = p;
+			*push_pending(&s->load, &s->n_load, &s->cap_load) = p;
 		}
 	}
 }
@@ -115,7 +134,7 @@ static void check_running(struct scan *s)
 				list_cache_peek(s->out->cache, it->id, &p->rec, &len, &live);
 			hit(s, it, text, len);
 		} else {
-			s->load[s->n_load++] = *p;
+			*push_pending(&s->load, &s->n_load, &s->cap_load) = *p;
 		}
 	}
 }
@@ -152,7 +171,7 @@ static void observe_one(struct scan *s, struct task **t, observe_report_fn repor
 static bool record_stat(const struct scan *s, int64_t id, struct stat *ret)
 {
 	char rel[64];
-	snprintf(rel, sizeof(rel), "%lld/%s", (long long)id, TASK_DESCRIPTION_FILE);
+	description_rel(rel, id);
 	return fstatat(s->dfd, rel, ret, 0) == 0;
 }
 
@@ -271,8 +290,6 @@ void list_scan_run(const struct task_store *st, const struct list_scan_opts *o,
 	ret->items = xcalloc(n ? n : 1, sizeof(*ret->items));
 	struct scan s = {.st = st, .o = o, .out = ret};
 	s.dfd = open(st->tasks_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	s.check = xcalloc(n ? n : 1, sizeof(*s.check));
-	s.load = xcalloc(n ? n : 1, sizeof(*s.load));
 	if (s.dfd >= 0)
 		classify(&s, ids, n);
 	s.eng = observe_engines_new();

@@ -7,32 +7,38 @@
 
 #include "common/cleanup.h"
 #include "common/jsonutil.h"
+#include "common/numutil.h"
+#include "common/strbuf.h"
 #include "common/textutil.h"
 #include "common/timeutil.h"
 #include "supervisor/lib/iterfile.h"
 #include "supervisor/lib/retry.h"
 
-void list_view_iter_read(const struct task_store *st, const struct task *t,
-			 struct list_view_iter *ret)
+void list_view_iter_from_status(struct json_object *status, struct list_view_iter *ret)
 {
 	ret->progress = -1;
 	ret->current_step = NULL;
 	ret->provider = NULL;
+	int64_t p;
+	if (jsonutil_get_int64(status, "progress", &p))
+		ret->progress = (int)p;
+	const char *s = jsonutil_get_str(status, "currentStep");
+	if (s)
+		ret->current_step = xstrdup(s);
+	s = jsonutil_get_str(status, "provider");
+	if (s)
+		ret->provider = xstrdup(s);
+}
+
+void list_view_iter_read(const struct task_store *st, const struct task *t,
+			 struct list_view_iter *ret)
+{
 	_cleanup_free_ char *path =
 		task_store_iteration_file(st, t->id, task_iterations(t), TASK_FILE_STATUS);
 	_cleanup_json_ struct json_object *o = NULL;
 	/* Container-written: read without following links or blocking. */
-	if (iterfile_read_json(path, &o, NULL) < 0)
-		return;
-	int64_t p;
-	if (jsonutil_get_int64(o, "progress", &p))
-		ret->progress = (int)p;
-	const char *s = jsonutil_get_str(o, "currentStep");
-	if (s)
-		ret->current_step = xstrdup(s);
-	s = jsonutil_get_str(o, "provider");
-	if (s)
-		ret->provider = xstrdup(s);
+	(void)iterfile_read_json(path, &o, NULL);
+	list_view_iter_from_status(o, ret);
 }
 
 /* Live tasks: their status file.  Others: what reconcile copied into the
@@ -160,19 +166,46 @@ const char *list_view_step_label(const struct task *t, const struct list_view_it
 	return buf;
 }
 
+static void put_i64_str(char *buf, int64_t v)
+{
+	char *p = buf;
+	if (v < 0) {
+		*p++ = '-';
+		p = numutil_put_u64(p, (uint64_t)0 - (uint64_t)v);
+	} else {
+		p = numutil_put_u64(p, (uint64_t)v);
+	}
+	*p = '\0';
+}
+
 const char *list_view_duration(int64_t ms, char *buf, size_t n)
 {
+	char tmp[64], *p = tmp;
 	if (ms < 0) {
-		snprintf(buf, n, "-");
-		return buf;
+		*p++ = '-';
+	} else {
+		uint64_t s = (uint64_t)ms / 1000;
+		if (s >= 3600) {
+			p = numutil_put_u64(p, s / 3600);
+			memcpy(p, "h ", 2);
+			p = numutil_put_u64(p + 2, s % 3600 / 60);
+			*p++ = 'm';
+		} else if (s >= 60) {
+			p = numutil_put_u64(p, s / 60);
+			memcpy(p, "m ", 2);
+			p = numutil_put_u64(p + 2, s % 60);
+			*p++ = 's';
+		} else {
+			p = numutil_put_u64(p, s);
+			*p++ = 's';
+		}
 	}
-	int64_t s = ms / 1000;
-	if (s >= 3600)
-		snprintf(buf, n, "%lldh %lldm", (long long)(s / 3600), (long long)(s % 3600 / 60));
-	else if (s >= 60)
-		snprintf(buf, n, "%lldm %llds", (long long)(s / 60), (long long)(s % 60));
-	else
-		snprintf(buf, n, "%llds", (long long)s);
+	*p = '\0';
+	if (n > 0) {
+		size_t k = (size_t)(p - tmp) < n ? (size_t)(p - tmp) : n - 1;
+		memcpy(buf, tmp, k);
+		buf[k] = '\0';
+	}
 	return buf;
 }
 
@@ -289,34 +322,35 @@ static int width_of(const char *s, bool utf8)
 	return plain_ascii(s, &n) ? (int)n : textutil_width(s, utf8);
 }
 
-/* textutil_fit, with the plain ASCII case done here (same result). */
-static char *fit(const char *s, int width, bool utf8, bool pad)
+/* Append s fitted to width columns (textutil_fit's result) to b.  The
+ * plain ASCII case, and a cell whose width the caller knows (known_w >= 0:
+ * the progress bar), are done here without a copy: the table's rows spent
+ * most of their time in per-cell allocation and textutil's UTF-8 walk. */
+static void fit_into(struct strbuf *b, const char *s, int known_w, int width, bool utf8, bool pad)
 {
 	size_t n;
-	if (width <= 0 || !plain_ascii(s, &n))
-		return textutil_fit(s, width, utf8, pad);
-	char *out = xmalloc((size_t)width + 4);
-	if (n > (size_t)width) { /* cut, with an ellipsis of 1 column or "..." */
+	bool ascii = known_w < 0 && plain_ascii(s, &n);
+	if (width > 0 && known_w >= 0 && known_w <= width) {
+		strbuf_adds(b, s);
+		n = (size_t)known_w;
+	} else if (width <= 0 || !ascii) {
+		_cleanup_free_ char *cut = textutil_fit(s, width, utf8, pad);
+		strbuf_adds(b, cut);
+		return;
+	} else if (n > (size_t)width) { /* cut, with an ellipsis of 1 column or "..." */
 		size_t ell_w = utf8 ? 1 : width < 3 ? (size_t)width : 3;
-		size_t keep = (size_t)width - ell_w;
-		memcpy(out, s, keep);
-		memcpy(out + keep, utf8 ? "\xE2\x80\xA6" : "...", utf8 ? 3 : ell_w);
-		out[keep + (utf8 ? 3 : ell_w)] = '\0';
-		return out;
+		strbuf_add(b, s, (size_t)width - ell_w);
+		strbuf_add(b, utf8 ? "\xE2\x80\xA6" : "...", utf8 ? 3 : ell_w);
+		return;
+	} else {
+		strbuf_add(b, s, n);
 	}
-	size_t w = pad ? (size_t)width : n;
-	memcpy(out, s, n);
-	memset(out + n, ' ', w - n);
-	out[w] = '\0';
-	return out;
-}
-
-/* A cell: s escaped for the terminal (titles, errors and steps come from the
- * container: no control character reaches it, textutil.h), fitted to width. */
-static char *cell(const char *raw, int width, bool utf8, bool pad)
-{
-	_cleanup_free_ char *safe = textutil_escape_terminal(raw ? raw : "");
-	return fit(safe, width, utf8, pad);
+	if (pad && n < (size_t)width) {
+		size_t w = (size_t)width - n;
+		strbuf_grow(b, w);
+		memset(b->buf + b->len, ' ', w);
+		strbuf_setlen(b, b->len + w);
+	}
 }
 
 const char *list_view_status_color(enum task_status s)
@@ -338,71 +372,59 @@ const char *list_view_status_color(enum task_status s)
 	}
 }
 
-/* One row of cells; the status cell (index status_col, or -1) coloured.
- * The line never exceeds style->width: the layout sees to it, and if even
- * the narrowest layout is too wide the whole line is cut (without colour). */
-static void print_row(FILE *f, char *const cells[], size_t n, int status_col, const char *color,
+/* A line being built: cells one blank apart, and where the status cell
+ * is (its label is coloured, its padding not). */
+struct line {
+	struct strbuf b;
+	size_t status_at, status_end; /* status_end 0: no status cell */
+};
+
+static void line_cell(struct line *l, const char *s, int known_w, int width, bool utf8, bool pad,
+		      bool is_status)
+{
+	if (l->b.len)
+		strbuf_add(&l->b, " ", 1);
+	size_t at = l->b.len;
+	fit_into(&l->b, s, known_w, width, utf8, pad);
+	if (is_status) {
+		l->status_at = at;
+		l->status_end = l->b.len;
+		while (l->status_end > at && l->b.buf[l->status_end - 1] == ' ')
+			l->status_end--;
+	}
+}
+
+static void line_release(struct line *l)
+{
+	strbuf_release(&l->b);
+}
+
+/* Print the line (and empty it).  It never exceeds style->width: the
+ * layout sees to it, and if even the narrowest layout is too wide the
+ * whole line is cut (without colour). */
+static void line_emit(FILE *f, struct line *l, const char *color,
 		      const struct list_view_style *style)
 {
-	size_t len = 0;
-	for (size_t i = 0; i < n; i++)
-		if (cells[i])
-			len += strlen(cells[i]) + 1;
-	_cleanup_free_ char *plain = xmalloc(len + 1);
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (!cells[i])
-			continue;
-		if (o)
-			plain[o++] = ' ';
-		size_t k = strlen(cells[i]);
-		memcpy(plain + o, cells[i], k);
-		o += k;
-	}
-	while (o > 0 && plain[o - 1] == ' ')
+	size_t o = l->b.len;
+	const char *p = strbuf_str(&l->b);
+	while (o > 0 && p[o - 1] == ' ')
 		o--; /* no trailing blanks */
-	plain[o] = '\0';
-	if (style->width > 0 && width_of(plain, style->utf8) > style->width) {
-		_cleanup_free_ char *cut = textutil_fit(plain, style->width, style->utf8, false);
-		fprintf(f, "%s\n", cut);
-		return;
-	}
-	if (!color || status_col < 0 || !cells[status_col]) {
-		fprintf(f, "%s\n", plain);
-		return;
-	}
-	size_t last = 0;
-	for (size_t i = 0; i < n; i++)
-		if (cells[i])
-			last = i;
-	bool first = true;
-	for (size_t i = 0; i < n; i++) {
-		if (!cells[i])
-			continue;
-		if (!first)
-			fputc(' ', f);
-		first = false;
-		if (i == last) { /* no trailing blanks */
-			size_t k = strlen(cells[i]);
-			while (k > 0 && cells[i][k - 1] == ' ')
-				k--;
-			if ((int)i != status_col) {
-				fprintf(f, "%.*s", (int)k, cells[i]);
-				continue;
-			}
-		}
-		if ((int)i == status_col) {
-			/* the label coloured, its padding not */
-			const char *c = cells[i];
-			size_t k = strlen(c);
-			while (k > 0 && c[k - 1] == ' ')
-				k--;
-			fprintf(f, "%s%.*s\033[0m%s", color, (int)k, c, c + k);
-		} else {
-			fputs(cells[i], f);
-		}
+	strbuf_setlen(&l->b, o);
+	if (style->width > 0 && width_of(p, style->utf8) > style->width) {
+		_cleanup_free_ char *cut = textutil_fit(p, style->width, style->utf8, false);
+		fputs(cut, f);
+	} else if (color && l->status_end > l->status_at && l->status_end <= o) {
+		fwrite(p, 1, l->status_at, f);
+		fputs(color, f);
+		fwrite(p + l->status_at, 1, l->status_end - l->status_at, f);
+		fputs("\033[0m", f);
+		fwrite(p + l->status_end, 1, o - l->status_end, f);
+	} else {
+		fwrite(p, 1, o, f);
 	}
 	fputc('\n', f);
+	strbuf_reset(&l->b);
+	l->status_at = l->status_end = 0;
 }
 
 /* ---- rows: what the table shows of a task, rendered once ----------------
@@ -527,8 +549,8 @@ static void want_of(const struct list_view_item *items, size_t n, bool utf8, boo
 	want->id = 4;
 	for (size_t i = 0; i < n; i++) {
 		char tmp[32];
-		want->id =
-			imax(want->id, snprintf(tmp, sizeof(tmp), "%lld", (long long)items[i].id));
+		put_i64_str(tmp, items[i].id);
+		want->id = imax(want->id, (int)strlen(tmp));
 		struct row r;
 		if (!measure || !items[i].text || !row_parse(&items[i], &r)) {
 			if (measure && items[i].text)
@@ -546,16 +568,18 @@ static void want_of(const struct list_view_item *items, size_t n, bool utf8, boo
 	want->step_natural = 17 + want->id > 25 ? 17 + want->id : 25;
 }
 
-/* The cells of the layout's columns (NULL: left out), fitted, vals escaped. */
-static void print_cells(FILE *f, const int widths[8], const char *const vals[8], int status_col,
-			const char *color, const struct list_view_style *style)
+/* The cells of the layout's columns (width 0: left out), fitted; vals are
+ * escaped already.  known_w: each value's width when the caller knows it
+ * (-1: measure), may be NULL. */
+static void print_cells(FILE *f, struct line *l, const int widths[8], const char *const vals[8],
+			const int *known_w, int status_col, const char *color,
+			const struct list_view_style *style)
 {
-	char *cells[8] = {0};
-	for (size_t k = 0; k < 8; k++)
-		cells[k] = widths[k] > 0 ? fit(vals[k], widths[k], style->utf8, true) : NULL;
-	print_row(f, cells, 8, status_col, color, style);
-	for (size_t k = 0; k < 8; k++)
-		free(cells[k]);
+	for (int k = 0; k < 8; k++)
+		if (widths[k] > 0)
+			line_cell(l, vals[k], known_w ? known_w[k] : -1, widths[k], style->utf8,
+				  true, k == status_col);
+	line_emit(f, l, color, style);
 }
 
 static void progress_bar(int progress, bool u, char *bar)
@@ -577,38 +601,39 @@ static void progress_bar(int progress, bool u, char *bar)
 }
 
 /* A task whose record did not load (or whose row is unreadable). */
-static void print_broken(FILE *f, const struct list_view_item *item, int id_width,
+static void print_broken(FILE *f, struct line *l, const struct list_view_item *item, int id_width,
 			 const struct list_view_style *style)
 {
 	char id[32];
 	snprintf(id, sizeof(id), "%lld", (long long)item->id);
 	const char *why = item->err ? rv_error_msg(item->err) : "cannot show this task";
 	_cleanup_free_ char *msg = xasprintf("%s %s", style->utf8 ? "⚠" : "!", why);
-	char *two[2] = {
-		cell(id, id_width, style->utf8, true),
-		cell(msg, style->width > 0 ? style->width : INT_MAX / 2, style->utf8, false)};
-	print_row(f, two, 2, -1, NULL, style);
-	free(two[0]);
-	free(two[1]);
+	_cleanup_free_ char *safe = textutil_escape_terminal(msg);
+	line_cell(l, id, -1, id_width, style->utf8, true, false);
+	line_cell(l, safe, -1, style->width > 0 ? style->width : INT_MAX / 2, style->utf8, false,
+		  false);
+	line_emit(f, l, NULL, style);
 }
 
-static void print_one(FILE *f, const struct list_view_item *item, const int widths[8],
-		      int64_t now_ms, const struct list_view_style *style)
+static void print_one(FILE *f, struct line *l, const struct list_view_item *item,
+		      const int widths[8], int64_t now_ms, const struct list_view_style *style)
 {
 	struct row r;
 	if (!item->text || !row_parse(item, &r)) {
 		if (item->text)
 			row_release(&r);
-		print_broken(f, item, widths[0], style);
+		print_broken(f, l, item, widths[0], style);
 		return;
 	}
 	char id[32], bar[64], dur[32];
-	snprintf(id, sizeof(id), "%lld", (long long)r.id);
+	put_i64_str(id, r.id);
 	progress_bar(r.progress, style->utf8, bar);
 	list_view_duration(r.start_ms < 0 ? -1 : (r.end_ms ? r.end_ms : now_ms) - r.start_ms, dur,
 			   sizeof(dur));
 	const char *vals[8] = {id, r.title, r.agent, r.workflow, r.status, bar, r.step, dur};
-	print_cells(f, widths, vals, 4, style->color ? list_view_status_color(r.st) : NULL, style);
+	const int known_w[8] = {-1, -1, -1, -1, -1, r.progress < 0 ? 1 : 8, -1, -1};
+	print_cells(f, l, widths, vals, known_w, 4,
+		    style->color ? list_view_status_color(r.st) : NULL, style);
 	row_release(&r);
 }
 
@@ -628,9 +653,10 @@ void list_view_print_rows(FILE *f, const struct list_view_item *items, size_t n,
 			      lay.status, lay.progress, lay.step,  lay.duration};
 	static const char *const heads[] = {"ID",     "Title",    "Agent",        "Workflow",
 					    "Status", "Progress", "Current Step", "Duration"};
-	print_cells(f, widths, heads, -1, NULL, style);
+	_cleanup_(line_release) struct line l = {.b = STRBUF_INIT};
+	print_cells(f, &l, widths, heads, NULL, -1, NULL, style);
 	for (size_t i = 0; i < n; i++)
-		print_one(f, &items[i], widths, now_ms, style);
+		print_one(f, &l, &items[i], widths, now_ms, style);
 }
 
 void list_view_print_table_styled(FILE *f, const struct task_store *st, const struct task_list *l,

@@ -24,6 +24,8 @@ struct list_view_iter {
 
 void list_view_iter_read(const struct task_store *st, const struct task *t,
 			 struct list_view_iter *ret);
+/* The same from a status.json already read (NULL: nothing known). */
+void list_view_iter_from_status(struct json_object *status, struct list_view_iter *ret);
 void list_view_iter_release(struct list_view_iter *it);
 
 /* True when the task is PAUSED for a retryable error and its retry budget

@@ -12,7 +12,6 @@
 #include "supervisor/lib/admit.h"
 #include "supervisor/lib/gate.h"
 #include "supervisor/lib/supervise.h"
-#include "supervisor/lib/taskview.h"
 
 int queue_view_task_queued(const struct task_store *st, int64_t id, const struct task *t, bool json)
 {
@@ -64,8 +63,7 @@ void queue_view_print_gates(FILE *f, const char *store_dir, int64_t now_ms)
 	gate_table_release(&g);
 }
 
-void queue_view_print_task(FILE *f, const struct task_store *st, const struct task *t,
-			   int64_t now_ms)
+void queue_view_print_task(FILE *f, const struct task *t, struct json_object *gate, int64_t now_ms)
 {
 	struct json_object *q = admit_queued(t);
 	if (q) {
@@ -75,20 +73,17 @@ void queue_view_print_task(FILE *f, const struct task_store *st, const struct ta
 		_cleanup_free_ char *safe = textutil_escape_terminal(m ? m : "waiting");
 		fprintf(f, "%-16s position %lld: %s\n", "Queued", (long long)pos, safe);
 	}
-	_cleanup_free_ char *label = NULL;
-	struct gate_table g;
-	const struct gate *gt = NULL;
-	if (taskview_account_gate(st, t, &g, &gt, &label) < 0)
-		return;
+	_cleanup_free_ char *key = NULL, *label = NULL;
+	admit_account_of_task(t, &key, &label);
 	_cleanup_free_ char *safe = textutil_escape_terminal(label);
+	int64_t until_ms = 0;
 	char hhmm[TIMEUTIL_ISO_LEN];
-	if (gt && now_ms < gt->until_ms)
-		fprintf(f, "%-16s %s: limited until %s\n", "Account", safe,
-			timeutil_format_hhmm(gt->until_ms, hhmm));
-	else if (gt)
-		fprintf(f, "%-16s %s: limit reset at %s, released one at a time\n", "Account", safe,
-			timeutil_format_hhmm(gt->until_ms, hhmm));
-	else
+	if (!gate || !timeutil_parse_iso(jsonutil_get_str(gate, "limitedUntil"), &until_ms))
 		fprintf(f, "%-16s %s\n", "Account", safe);
-	gate_table_release(&g);
+	else if (now_ms < until_ms)
+		fprintf(f, "%-16s %s: limited until %s\n", "Account", safe,
+			timeutil_format_hhmm(until_ms, hhmm));
+	else
+		fprintf(f, "%-16s %s: limit reset at %s, released one at a time\n", "Account", safe,
+			timeutil_format_hhmm(until_ms, hhmm));
 }

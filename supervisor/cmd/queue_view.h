@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <json-c/json.h>
+
 #include "supervisor/lib/task_store.h"
 
 /* `rover task` when the task was queued: prints the id (stdout) and why it
@@ -21,8 +23,9 @@ int queue_view_task_queued(const struct task_store *st, int64_t id, const struct
  * 14:00 (task 7 hit the limit)"; nothing without gates. */
 void queue_view_print_gates(FILE *f, const char *store_dir, int64_t now_ms);
 
-/* inspect: "Queued: #2 ..." and the gate of the task's account, if any. */
-void queue_view_print_task(FILE *f, const struct task_store *st, const struct task *t,
-			   int64_t now_ms);
+/* inspect: "Queued: #2 ..." and the task's account with its gate, if any:
+ * gate is the "gate" object taskview_add_inspect() gathered (NULL: none),
+ * so the gate table is read once per inspect. */
+void queue_view_print_task(FILE *f, const struct task *t, struct json_object *gate, int64_t now_ms);
 
 #endif

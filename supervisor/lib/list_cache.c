@@ -135,7 +135,11 @@ struct list_cache *list_cache_open(const char *path, const char *view_key)
 	size_t len = 0;
 	if (fileio_read_bounded(path, MAX_CACHE_BYTES, &c->buf, &len, NULL) == 0) {
 		parse(c, len);
-		if (c->n > 1)
+		/* Saved in order: sorting is for a file someone else wrote. */
+		bool sorted = true;
+		for (size_t i = 1; i < c->n && sorted; i++)
+			sorted = c->e[i - 1].id < c->e[i].id;
+		if (!sorted)
 			qsort(c->e, c->n, sizeof(*c->e), cmp_entry);
 	}
 	return c;

@@ -230,8 +230,11 @@ static void fill_info(const struct lock_content *c, enum lock_state state, int64
 }
 
 /* Judge the file at path.  -ENOENT when there is none. */
-static int inspect_path(const char *path, const struct self *self, struct lock_info *info,
-			struct rv_error **err)
+/* Who this process is (host, boot, process start) is looked up only once
+ * a lock file is there to judge: most iterations have none, and a
+ * read-only `rover inspect` or `list` need not pay for uname and the boot
+ * id then. */
+static int inspect_path(const char *path, struct lock_info *info, struct rv_error **err)
 {
 	char buf[LOCK_MAX_BYTES + 1];
 	size_t len = 0;
@@ -252,8 +255,10 @@ static int inspect_path(const char *path, const struct self *self, struct lock_i
 		return rv_error_errno(err, -r, "cannot read the resume lock '%s'", path);
 	struct lock_content c;
 	parse_content(buf, len, &c);
+	struct self self;
+	self_init(&self);
 	int64_t now = timeutil_now_ms(), since = 0;
-	enum lock_state st = judge(&c, mtime, now, self, &since);
+	enum lock_state st = judge(&c, mtime, now, &self, &since);
 	fill_info(&c, st, since, now, info);
 	return 0;
 }
@@ -261,10 +266,8 @@ static int inspect_path(const char *path, const struct self *self, struct lock_i
 int lock_inspect(const char *iter_dir, struct lock_info *ret, struct rv_error **err)
 {
 	_cleanup_free_ char *path = fileio_join(iter_dir, LOCK_FILE_NAME);
-	struct self self;
-	self_init(&self);
 	struct lock_info info;
-	int r = inspect_path(path, &self, &info, err);
+	int r = inspect_path(path, &info, err);
 	if (r == -ENOENT) {
 		memset(ret, 0, sizeof(*ret));
 		ret->state = LOCK_ABSENT;
@@ -377,7 +380,7 @@ int lock_acquire(const char *iter_dir, struct lock **ret_lock, struct rv_error *
 			return rv_error_errno(err, -r, "cannot create the resume lock '%s'", path);
 		}
 		struct lock_info info;
-		r = inspect_path(path, &self, &info, err);
+		r = inspect_path(path, &info, err);
 		if (r == -ENOENT)
 			continue; /* released meanwhile by a writer without flock */
 		if (r < 0) {

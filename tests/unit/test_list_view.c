@@ -94,6 +94,27 @@ static void test_status_color(void **state)
 	assert_null(list_view_status_color(TASK_NEW));
 }
 
+/* The Duration column, formatted without snprintf. */
+static void test_duration(void **state)
+{
+	(void)state;
+	char b[32];
+	assert_string_equal(list_view_duration(-1, b, sizeof(b)), "-");
+	assert_string_equal(list_view_duration(0, b, sizeof(b)), "0s");
+	assert_string_equal(list_view_duration(59999, b, sizeof(b)), "59s");
+	assert_string_equal(list_view_duration(60000, b, sizeof(b)), "1m 0s");
+	assert_string_equal(list_view_duration(3599999, b, sizeof(b)), "59m 59s");
+	assert_string_equal(list_view_duration(3600000, b, sizeof(b)), "1h 0m");
+	assert_string_equal(list_view_duration(INT64_C(356400000000), b, sizeof(b)), "99000h 0m");
+	assert_string_equal(list_view_duration(INT64_MAX, b, sizeof(b)), "2562047788015h 12m");
+	assert_string_equal(list_view_duration(3600000, b, 4), "1h ");
+	char id[32];
+	put_i64_str(id, 0);
+	assert_string_equal(id, "0");
+	put_i64_str(id, INT64_MIN);
+	assert_string_equal(id, "-9223372036854775808");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -101,6 +122,7 @@ int main(void)
 		cmocka_unit_test(test_layout_wide_terminal),
 		cmocka_unit_test(test_layout_narrow_terminals),
 		cmocka_unit_test(test_status_color),
+		cmocka_unit_test(test_duration),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
