@@ -4,12 +4,20 @@
  * /dev/null, RUNS runs after 5 warm-up runs.
  *
  *   spawn_time RUNS CMD [ARGS...]    prints "median_us N"
+ *   spawn_time RUNS -- CMD1 [ARGS...] -- CMD2 [ARGS...] ...
+ *                                    prints "median_us N" per command, in
+ *                                    order.  The commands take turns, one
+ *                                    run each per round, so a change in the
+ *                                    machine's load during the measurement
+ *                                    falls on all of them alike and their
+ *                                    ratios stay meaningful.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,24 +60,55 @@ static long long run_once(char **argv)
 	return dt;
 }
 
+#define MAX_CMDS 32
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: spawn_time RUNS CMD [ARGS...]\n");
+		fprintf(stderr, "usage: spawn_time RUNS CMD [ARGS...]\n"
+				"       spawn_time RUNS -- CMD1 [ARGS...] -- CMD2 [ARGS...] ...\n");
 		return 2;
 	}
 	int runs = atoi(argv[1]);
 	if (runs < 1)
 		runs = 1;
-	for (int i = 0; i < 5; i++)
-		run_once(argv + 2);
-	long long *t = calloc((size_t)runs, sizeof(*t));
+	char **cmds[MAX_CMDS];
+	int ncmds = 0;
+	if (strcmp(argv[2], "--") != 0) {
+		cmds[ncmds++] = argv + 2;
+	} else {
+		for (int i = 2; i < argc; i++) {
+			if (strcmp(argv[i], "--") != 0)
+				continue;
+			argv[i] = NULL; /* ends the previous command's argv */
+			if (i + 1 < argc && strcmp(argv[i + 1], "--") != 0) {
+				if (ncmds == MAX_CMDS) {
+					fprintf(stderr, "spawn_time: at most %d commands\n",
+						MAX_CMDS);
+					return 2;
+				}
+				cmds[ncmds++] = argv + i + 1;
+			}
+		}
+	}
+	if (ncmds == 0) {
+		fprintf(stderr, "spawn_time: no command\n");
+		return 2;
+	}
+	for (int c = 0; c < ncmds; c++)
+		for (int i = 0; i < 5; i++)
+			run_once(cmds[c]);
+	long long *t = calloc((size_t)runs * (size_t)ncmds, sizeof(*t));
 	if (!t)
 		return 1;
 	for (int i = 0; i < runs; i++)
-		t[i] = run_once(argv + 2);
-	qsort(t, (size_t)runs, sizeof(*t), by_value);
-	printf("median_us %lld\n", t[runs / 2]);
+		for (int c = 0; c < ncmds; c++)
+			t[(size_t)c * (size_t)runs + (size_t)i] = run_once(cmds[c]);
+	for (int c = 0; c < ncmds; c++) {
+		long long *v = t + (size_t)c * (size_t)runs;
+		qsort(v, (size_t)runs, sizeof(*v), by_value);
+		printf("median_us %lld\n", v[runs / 2]);
+	}
 	free(t);
 	return 0;
 }

@@ -3,13 +3,17 @@
 # static hello-world (built here) and the static runner (rover-agent
 # --version).  Goal (issue: performance): `rover --version`, `rover inspect`
 # of a finished task and `rover list` of 100 finished tasks within 1.5x of
-# the static hello-world.  libcurl is loaded only by commands that reach an
-# engine (supervisor/lib/curl_lazy.h); the last line shows what an engine
-# command's first engine call costs on top (`rover info`, which asks the
-# engine, against `rover --version`).
+# the static runner's start-up.  libcurl is loaded only by commands that
+# reach an engine (supervisor/lib/curl_lazy.h); the last line shows what an
+# engine command's first engine call costs on top (`rover info`, which asks
+# the engine, against `rover --version`).
+#
+# The commands take turns (bench/spawn_time.c, one run of each per round),
+# so load that comes and goes during the run falls on all of them alike.
 #
 #   bench/startup.sh [RUNS]        (default 300)
-# Output: one line per command: median_us, and the ratio to hello-world.
+# Output: one line per command: median_us, its ratio to the hello-world and
+# to the static runner.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${1:-300}
@@ -28,21 +32,17 @@ unset DOCKER_HOST CONTAINER_HOST
 cd "$work"
 "$rover" list >/dev/null # the list cache, as a user's second `list` finds it
 
-floor=$("$spawn" "$runs" "$work/hello" | awk '{print $2}')
-printf '%-34s %9s %7s\n' command median_us ratio
-row() { # label cmd...
-	local label=$1
-	shift
-	local us
-	us=$("$spawn" "$runs" "$@" | awk '{print $2}')
-	printf '%-34s %9d %7.2f\n' "$label" "$us" "$(echo "$us / $floor" | bc -l)"
-}
-row "static hello-world (floor)" "$work/hello"
-row "rover-agent --version" "$root/$bindir/rover-agent" --version
-row "rover --version" "$rover" --version
-row "rover inspect (finished task)" "$rover" inspect 7
-row "rover list (100 finished tasks)" "$rover" list
-row "rover list --json (100 tasks)" "$rover" list --json
+labels=("static hello-world (floor)" "rover-agent --version (runner)" "rover --version"
+	"rover inspect (finished task)" "rover list (100 finished tasks)"
+	"rover list --json (100 tasks)")
+mapfile -t us < <("$spawn" "$runs" -- "$work/hello" -- "$root/$bindir/rover-agent" --version \
+	-- "$rover" --version -- "$rover" inspect 7 -- "$rover" list -- "$rover" list --json |
+	awk '{print $2}')
+printf '%-34s %9s %8s %9s\n' command median_us x_hello x_runner
+for i in "${!labels[@]}"; do
+	printf '%-34s %9d %8.2f %9.2f\n' "${labels[$i]}" "${us[$i]}" \
+		"$(echo "${us[$i]} / ${us[0]}" | bc -l)" "$(echo "${us[$i]} / ${us[1]}" | bc -l)"
+done
 # An engine command: loads libcurl, then fails to reach the missing socket.
-printf '%-34s %9d %7s\n' "rover info --json (loads libcurl)" \
+printf '%-34s %9d %8s\n' "rover info --json (loads libcurl)" \
 	"$("$spawn" "$runs" /bin/sh -c "'$rover' info --json >/dev/null 2>&1; exit 0" | awk '{print $2}')" "(sh)"
