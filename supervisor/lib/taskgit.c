@@ -45,9 +45,7 @@ static void list_free(char **list, size_t n)
 
 static int timeout_s(void)
 {
-	const char *v = getenv("ROVER_GIT_TIMEOUT_S");
-	long n = v && *v ? strtol(v, NULL, 10) : 0;
-	return n > 0 && n < 86400 ? (int)n : TASKGIT_TIMEOUT_S;
+	return worktree_git_timeout_s();
 }
 
 static size_t max_file_bytes(void)

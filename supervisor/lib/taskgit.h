@@ -44,8 +44,9 @@
 #include "supervisor/lib/project.h"
 #include "supervisor/lib/task.h"
 #include "supervisor/lib/task_store.h"
+#include "supervisor/lib/worktree_git.h"
 
-#define TASKGIT_TIMEOUT_S 600
+#define TASKGIT_TIMEOUT_S WORKTREE_GIT_TIMEOUT_S
 #define TASKGIT_MAX_FILE_BYTES (256ull * 1024 * 1024)
 /* How many commits / files a loss report names before "...". */
 #define TASKGIT_LOSS_NAMED 3

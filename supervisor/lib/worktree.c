@@ -13,11 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/fileio.h"
+#include "common/strbuf.h"
 #include "supervisor/lib/hardening.h"
 
 /* Keep an in-project store out of the project's `git status`. */
@@ -455,6 +457,139 @@ static char *git_dir_planted(const char *git_dir)
 	return planted_below(fd, git_dir, 0, &budget, &what) ? what : NULL;
 }
 
+/* The regular file rel of the workspace's git directory (opened by
+ * descriptor, nothing followed, O_NONBLOCK against a FIFO swapped in since
+ * the walk), at most max bytes: 0 and *ret_text, -ENOENT, or another
+ * -errno (EINVAL for something not a regular file, EFBIG above max). */
+static int read_git_file(int git_fd, const char *rel, size_t max, char **ret_text)
+{
+	_cleanup_free_ char *dir_rel = xstrdup(rel);
+	char *slash = strrchr(dir_rel, '/');
+	const char *name = rel;
+	_cleanup_close_ int dir = -1;
+	if (slash) {
+		*slash = '\0';
+		name = slash + 1;
+		dir = fileio_open_dir_beneath(git_fd, dir_rel);
+		if (dir < 0)
+			return dir == -ENOENT || dir == -ENOTDIR ? -ENOENT : dir;
+	}
+	_cleanup_close_ int fd = openat(slash ? dir : git_fd, name,
+					O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	return fileio_read_fd(fd, rel, max, 4096, ret_text, NULL, NULL);
+}
+
+/* A section header of a git config line ("[include]", "[includeIf ...]"),
+ * compared without case as git does. */
+static bool config_line_includes(const char *line, size_t len)
+{
+	size_t i = 0;
+	while (i < len && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	if (i >= len || line[i] != '[')
+		return false;
+	i++;
+	while (i < len && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	return len - i >= 7 && !strncasecmp(line + i, "include", 7);
+}
+
+/* path with "." components and repeated slashes taken out; NULL for a
+ * relative path or one with ".." (newly allocated). */
+static char *plain_absolute(const char *path)
+{
+	if (path[0] != '/')
+		return NULL;
+	struct strbuf b = STRBUF_INIT;
+	for (const char *p = path; *p;) {
+		while (*p == '/')
+			p++;
+		size_t n = strcspn(p, "/");
+		if (n == 2 && !strncmp(p, "..", 2)) {
+			strbuf_release(&b);
+			return NULL;
+		}
+		if (n && !(n == 1 && *p == '.')) {
+			strbuf_add(&b, "/", 1);
+			strbuf_add(&b, p, n);
+		}
+		p += n;
+	}
+	if (!b.len)
+		strbuf_add(&b, "/", 1);
+	return strbuf_detach(&b, NULL);
+}
+
+/* Every line of an alternates file (text; NULL: unreadable) names the
+ * project's object directory, as rover (or an older rover's `git clone
+ * --shared`) wrote it: an absolute path without symlinks or "..", so no
+ * part of it lies in the workspace for the container to swap after this
+ * look.  Comment lines (#) are ignored, as git does. */
+static bool alternates_only_project(const char *text, const char *root)
+{
+	_cleanup_free_ char *objects = NULL;
+	if (!text || worktree_shared_objects(root, &objects, NULL) < 0)
+		return false;
+	_cleanup_free_ char *want = realpath(objects, NULL);
+	if (!want)
+		return false;
+	for (const char *p = text; *p;) {
+		size_t n = strcspn(p, "\n");
+		_cleanup_free_ char *line = xstrndup(p, n);
+		p += n + (p[n] == '\n');
+		if (!*line || line[0] == '#')
+			continue;
+		_cleanup_free_ char *plain = plain_absolute(line);
+		_cleanup_free_ char *real = plain ? realpath(plain, NULL) : NULL;
+		if (!real || strcmp(real, plain) || strcmp(real, want))
+			return false;
+	}
+	return true;
+}
+
+/* What in the workspace's git directory would send the import's git
+ * elsewhere, or NULL.  git upload-pack reads the repository's config (whose
+ * includes name files anywhere, a FIFO among them), its commondir (another
+ * git directory) and the object directories its alternates name (a FIFO
+ * for a pack index there blocks it for ever): the workspace may name only
+ * the project's objects, as rover wrote them, and nothing else. */
+static char *git_dir_redirect(const char *git_dir, const char *root)
+{
+	_cleanup_close_ int fd = open(git_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return xasprintf("%s (%s)", git_dir, strerror(errno));
+	_cleanup_free_ char *text = NULL;
+	int r = read_git_file(fd, "objects/info/alternates", 64 * 1024, &text);
+	if (r != -ENOENT && !alternates_only_project(r == 0 ? text : NULL, root))
+		return xasprintf("objects/info/alternates names object directories other than "
+				 "the project's");
+	static const char *const never[] = {"objects/info/http-alternates", "commondir"};
+	for (size_t i = 0; i < ARRAY_SIZE(never); i++) {
+		struct stat st;
+		if (fstatat(fd, never[i], &st, AT_SYMLINK_NOFOLLOW) == 0)
+			return xasprintf("%s exists (rover never writes one)", never[i]);
+	}
+	free(text);
+	text = NULL;
+	r = read_git_file(fd, "config", 1024 * 1024, &text);
+	if (r < 0 && r != -ENOENT)
+		return xasprintf("config cannot be read (%s)", strerror(-r));
+	for (const char *p = text; p && *p;) {
+		size_t n = strcspn(p, "\n");
+		if (config_line_includes(p, n))
+			return xasprintf("config includes other files ([include] or [includeIf])");
+		p += n + (p[n] == '\n');
+	}
+	return NULL;
+}
+
 /* The commit the workspace's loose ref refs/heads/<branch> names, read
  * without git and without following anything (each directory O_NOFOLLOW,
  * the file regular and at most 128 bytes, O_NONBLOCK against a FIFO); NULL
@@ -523,6 +658,12 @@ int worktree_sync(const char *root, const char *path, const char *branch, struct
 			"file or directory (planted in the container?); its commits were "
 			"not imported",
 			planted);
+	_cleanup_free_ char *redirect = git_dir_redirect(src, root);
+	if (redirect)
+		return rv_error_set(err, EPERM,
+				    "the workspace's git directory was changed to read elsewhere: "
+				    "%s (done in the container?); its commits were not imported",
+				    redirect);
 	_cleanup_free_ char *ref = xasprintf("refs/heads/%s", branch);
 	/* Fetched into a ref of rover's own first: the project's branch may
 	 * have moved since the last import (rover merge/push committed the
@@ -543,8 +684,11 @@ int worktree_sync(const char *root, const char *path, const char *branch, struct
 			       "--no-auto-maintenance",
 			       "--upload-pack=git -c safe.directory=* upload-pack", src, spec,
 			       NULL};
+	/* What cannot be checked beforehand (a file swapped for a FIFO while
+	 * git reads, a huge one) meets the deadline. */
+	struct worktree_git_opts go = {.cwd = root, .timeout_s = worktree_git_timeout_s()};
 	_cleanup_error_ struct rv_error *fetch_err = NULL;
-	int r = worktree_git(root, fetch, NULL, &fetch_err);
+	int r = worktree_git_run(&go, fetch, NULL, NULL, &fetch_err);
 	if (r < 0) {
 		/* A workspace whose branch is gone (the agent deleted or renamed
 		 * it) has nothing to import: asked through upload-pack too, never
@@ -555,7 +699,8 @@ int worktree_sync(const char *root, const char *path, const char *branch, struct
 			"--heads", src,         ref,
 			NULL};
 		_cleanup_free_ char *heads = NULL;
-		if (worktree_git(root, probe, &heads, NULL) == 0 && !*heads)
+		if (r != -ETIMEDOUT && worktree_git_run(&go, probe, &heads, NULL, NULL) == 0 &&
+		    !*heads)
 			return 0;
 		int code = fetch_err ? fetch_err->code : EIO;
 		rv_error_pass(err, &fetch_err);

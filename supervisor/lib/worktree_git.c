@@ -260,6 +260,13 @@ static const char *first_error_line(struct git_capture *c)
 	return *e ? e : "(no message)";
 }
 
+int worktree_git_timeout_s(void)
+{
+	const char *v = getenv("ROVER_GIT_TIMEOUT_S");
+	long n = v && *v ? strtol(v, NULL, 10) : 0;
+	return n > 0 && n < 86400 ? (int)n : WORKTREE_GIT_TIMEOUT_S;
+}
+
 int worktree_git_run(const struct worktree_git_opts *o, const char *const *argv, char **ret_out,
 		     size_t *ret_len, struct rv_error **err)
 {

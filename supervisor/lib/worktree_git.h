@@ -44,6 +44,13 @@ struct worktree_git_opts {
 	char **ret_stderr; /* non-NULL: git's stderr (64 KiB at most) */
 };
 
+/* The deadline for git commands that read what a container wrote:
+ * ROVER_GIT_TIMEOUT_S when it is a number of seconds (1..86399), else
+ * WORKTREE_GIT_TIMEOUT_S.  A last guard: what can be checked before git
+ * runs is refused with a clear message instead. */
+#define WORKTREE_GIT_TIMEOUT_S 600
+int worktree_git_timeout_s(void);
+
 /* *ret_out (may be NULL) gets stdout exactly as printed (NUL bytes
  * included, *ret_len its length), when out_fn is not set. */
 int worktree_git_run(const struct worktree_git_opts *o, const char *const *argv, char **ret_out,

@@ -352,6 +352,7 @@ static void test_sync_nothing_new(void **state)
 static void test_sync_refuses_planted_git_dir(void **state)
 {
 	(void)state;
+	setenv("ROVER_GIT_TIMEOUT_S", "5", 1); /* a regression fails, not hangs */
 	struct taskgit_task tg;
 	project(&tg);
 	const char *root = tg.root, *ws = tg.workspace;
@@ -375,7 +376,48 @@ static void test_sync_refuses_planted_git_dir(void **state)
 	assert_non_null(strstr(rv_error_msg(err2), "task-1"));
 	_cleanup_free_ char *b2 = git1(root, "rover/task-1");
 	assert_string_equal(b2, tg.base);
+
+	/* An extra object directory named in objects/info/alternates, inside
+	 * the workspace, whose pack index is a FIFO: upload-pack would open it
+	 * and wait for ever.  Only the line rover wrote is accepted. */
+	sh("cd '%s' && rm -f .git/refs/heads/rover/task-1 && mkdir -p .git/refs/heads/rover && "
+	   "cp ../host/ref .git/refs/heads/rover/task-1 && echo b > b && git add b && " GITC " commit -q -m b && "
+	   "mkdir -p evil/objects/pack && mkfifo evil/objects/pack/pack-1.idx && "
+	   ": > evil/objects/pack/pack-1.pack && "
+	   "echo ../../evil/objects >> .git/objects/info/alternates",
+	   ws);
+	_cleanup_error_ struct rv_error *err3 = NULL;
+	assert_int_equal(worktree_sync(root, ws, "rover/task-1", &err3), -EPERM);
+	assert_non_null(strstr(rv_error_msg(err3), "alternates"));
+	_cleanup_free_ char *b3 = git1(root, "rover/task-1");
+	assert_string_equal(b3, tg.base);
+
+	/* The alternates back as rover wrote them; the config includes a FIFO
+	 * (upload-pack reads the repository's config); then a commondir. */
+	sh("cd '%s' && sed -i '/evil/d' .git/objects/info/alternates && mkfifo evil/cfg && "
+	   "printf '[user]\\n\\tname = agent\\n [IncludeIf \"gitdir:/\"]\\n\\tpath = ../evil/cfg\\n' "
+	   ">> .git/config",
+	   ws);
+	_cleanup_error_ struct rv_error *err4 = NULL;
+	assert_int_equal(worktree_sync(root, ws, "rover/task-1", &err4), -EPERM);
+	assert_non_null(strstr(rv_error_msg(err4), "config includes"));
+	sh("cd '%s' && sed -i '/IncludeIf/d; /evil/d' .git/config && echo ../evil > .git/commondir",
+	   ws);
+	_cleanup_error_ struct rv_error *err5 = NULL;
+	assert_int_equal(worktree_sync(root, ws, "rover/task-1", &err5), -EPERM);
+	assert_non_null(strstr(rv_error_msg(err5), "commondir"));
+	_cleanup_free_ char *b5 = git1(root, "rover/task-1");
+	assert_string_equal(b5, tg.base);
+
+	/* Put right, the import goes through (a [user] section is the agent's
+	 * own business). */
+	sh("cd '%s' && rm .git/commondir", ws);
+	_cleanup_error_ struct rv_error *err6 = NULL;
+	assert_int_equal(worktree_sync(root, ws, "rover/task-1", &err6), 0);
+	_cleanup_free_ char *b6 = git1(root, "rover/task-1");
+	assert_string_not_equal(b6, tg.base);
 	taskgit_task_release(&tg);
+	unsetenv("ROVER_GIT_TIMEOUT_S");
 }
 
 /* Everything a refused merge must leave as it was. */
