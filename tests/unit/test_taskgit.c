@@ -381,7 +381,8 @@ static void test_sync_refuses_planted_git_dir(void **state)
 	 * the workspace, whose pack index is a FIFO: upload-pack would open it
 	 * and wait for ever.  Only the line rover wrote is accepted. */
 	sh("cd '%s' && rm -f .git/refs/heads/rover/task-1 && mkdir -p .git/refs/heads/rover && "
-	   "cp ../host/ref .git/refs/heads/rover/task-1 && echo b > b && git add b && " GITC " commit -q -m b && "
+	   "cp ../host/ref .git/refs/heads/rover/task-1 && echo b > b && git add b && " GITC
+	   " commit -q -m b && "
 	   "mkdir -p evil/objects/pack && mkfifo evil/objects/pack/pack-1.idx && "
 	   ": > evil/objects/pack/pack-1.pack && "
 	   "echo ../../evil/objects >> .git/objects/info/alternates",
