@@ -115,12 +115,15 @@ case_hooks_fire_once_across_supervisor_kills() {
 		new_task -w wf.yml "hooked $i"
 		ids+=("$TID")
 	done
-	local deadline=$((SECONDS + 150)) kills=0 pid done_all
+	# At most 10 kills at random moments, then the last supervisor is left
+	# alone: on a loaded machine a supervisor killed every second made no
+	# progress at all, which tested the machine, not the hooks.
+	local deadline=$((SECONDS + 240)) kills=0 pid done_all
 	while [ $SECONDS -lt $deadline ]; do
 		done_all=1
 		for i in "${ids[@]}"; do [ "$(desc_status "$i")" = COMPLETED ] || done_all=0; done
 		[ $done_all = 1 ] && break
-		if [ $((RANDOM % 2)) = 0 ]; then
+		if [ $kills -lt 10 ] && [ $((RANDOM % 2)) = 0 ]; then
 			kill -KILL "$SUP_PID" 2>/dev/null && kills=$((kills + 1))
 			wait "$SUP_PID" 2>/dev/null || true
 			"$ROVER" supervise >>"$P/sup.log" 2>&1 3>&- &
