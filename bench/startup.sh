@@ -26,17 +26,20 @@ work=$(mktemp -d /var/tmp/rover-bench-startup.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 printf '#include <stdio.h>\nint main(void){puts("hello");return 0;}\n' >"$work/hello.c"
 cc -O2 -static -o "$work/hello" "$work/hello.c"
+# The same, linked against libc.so as rover is: what being dynamic costs.
+cc -O2 -o "$work/hello-dyn" "$work/hello.c"
 python3 "$root/bench/gen_store.py" "$work/store" 100 >/dev/null
 export ROVER_STORE=$work/store ROVER_ENGINE=unix://$work/no-engine.sock
 unset DOCKER_HOST CONTAINER_HOST
 cd "$work"
 "$rover" list >/dev/null # the list cache, as a user's second `list` finds it
 
-labels=("static hello-world (floor)" "rover-agent --version (runner)" "rover --version"
+labels=("static hello-world (floor)" "rover-agent --version (runner)"
+	"dynamic hello-world (libc.so)" "rover --version"
 	"rover inspect (finished task)" "rover list (100 finished tasks)"
 	"rover list --json (100 tasks)")
 mapfile -t us < <("$spawn" "$runs" -- "$work/hello" -- "$root/$bindir/rover-agent" --version \
-	-- "$rover" --version -- "$rover" inspect 7 -- "$rover" list -- "$rover" list --json |
+	-- "$work/hello-dyn" -- "$rover" --version -- "$rover" inspect 7 -- "$rover" list -- "$rover" list --json |
 	awk '{print $2}')
 printf '%-34s %9s %8s %9s\n' command median_us x_hello x_runner
 for i in "${!labels[@]}"; do
