@@ -532,12 +532,19 @@ static char *plain_absolute(const char *path)
  * --shared`) wrote it: an absolute path without symlinks or "..", so no
  * part of it lies in the workspace for the container to swap after this
  * look.  Comment lines (#) are ignored, as git does. */
+static char *project_objects_real(const char *root)
+{
+	char *objects = NULL;
+	if (worktree_shared_objects(root, &objects, NULL) < 0)
+		return NULL;
+	char *real = realpath(objects, NULL);
+	free(objects);
+	return real;
+}
+
 static bool alternates_only_project(const char *text, const char *root)
 {
-	_cleanup_free_ char *objects = NULL;
-	if (!text || worktree_shared_objects(root, &objects, NULL) < 0)
-		return false;
-	_cleanup_free_ char *want = realpath(objects, NULL);
+	_cleanup_free_ char *want = text ? project_objects_real(root) : NULL;
 	if (!want)
 		return false;
 	for (const char *p = text; *p;) {
