@@ -1034,6 +1034,47 @@ static void test_engine_demux_every_split(void **state)
 	assert_string_equal(c.err, "err1\n");
 }
 
+/* A read repeated after a cut hands on only what the cut one had not:
+ * for every cut point and every split of the repeat, the two together are
+ * the stream once, each byte on its own stream. */
+static void test_engine_demux_skip_what_was_passed(void **state)
+{
+	(void)state;
+	size_t n = sizeof(stream) - 1;
+	for (size_t cut = 0; cut <= n; cut++) {
+		struct engine_demux d;
+		struct collected c = {0};
+		engine_demux_init(&d, false);
+		assert_int_equal(engine_demux_feed(&d, stream, cut, collect, &c, NULL), 0);
+		uint64_t passed = d.passed;
+		assert_int_equal(passed, c.nout + c.nerr);
+		for (size_t split = 0; split <= n; split++) {
+			struct collected again = c;
+			engine_demux_init(&d, false);
+			d.skip = passed;
+			assert_int_equal(engine_demux_feed(&d, stream, split, collect, &again, NULL),
+					 0);
+			assert_int_equal(
+				engine_demux_feed(&d, stream + split, n - split, collect, &again, NULL),
+				0);
+			assert_int_equal(engine_demux_finish(&d, NULL), 0);
+			assert_string_equal(again.out, "out1out2\n");
+			assert_string_equal(again.err, "err1\n");
+			assert_int_equal(d.passed, 14 - passed);
+		}
+	}
+	/* raw (TTY): the same, on one stream */
+	struct engine_demux d;
+	struct collected c = {0};
+	engine_demux_init(&d, true);
+	d.skip = 3;
+	assert_int_equal(engine_demux_feed(&d, "ab", 2, collect, &c, NULL), 0);
+	assert_int_equal(c.nout, 0);
+	assert_int_equal(engine_demux_feed(&d, "cdef", 4, collect, &c, NULL), 0);
+	assert_string_equal(c.out, "def");
+	assert_int_equal(d.passed, 3);
+}
+
 static void test_engine_demux_errors_and_raw(void **state)
 {
 	(void)state;
@@ -1489,6 +1530,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_engine_reply_cap_and_timeout, setup_server,
 						teardown),
 		cmocka_unit_test(test_engine_demux_every_split),
+		cmocka_unit_test(test_engine_demux_skip_what_was_passed),
 		cmocka_unit_test(test_engine_demux_errors_and_raw),
 		cmocka_unit_test_setup_teardown(test_engine_logs_through_http, setup_server,
 						teardown),
