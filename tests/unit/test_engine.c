@@ -207,7 +207,14 @@ static void serve_cut(int fd, const char *path)
 {
 	static const char wait_reply[] = "{\"Error\":null,\"StatusCode\":0}";
 	pthread_mutex_lock(&fk.mu);
-	if (strstr(path, "/json")) {
+	if (strstr(path, "/containers/cutdie/logs")) {
+		/* the engine goes away mid-frame, its wait never answered */
+		wrs(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n"
+			"Transfer-Encoding: chunked\r\n\r\n");
+		wr(fd, "a\r\n\x01\0\0\0\0\0\0\x06he\r\n", 15);
+	} else if (strstr(path, "/containers/cutdie/json")) {
+		respond(fd, 200, NULL, CUT_STATE("running", "true", "0001-01-01T00:00:00Z"));
+	} else if (strstr(path, "/json")) {
 		/* running at the first look, over at the next */
 		respond(fd, 200, NULL,
 			fk.cut_inspects++ ? CUT_STATE("exited", "false", "2026-11-22T08:25:53.5Z")
@@ -248,7 +255,7 @@ static void cut_release_wait(void)
 static void serve(int fd, const char *method, const char *path, const char *body)
 {
 	(void)body;
-	if (strstr(path, "/containers/cut/")) {
+	if (strstr(path, "/containers/cut/") || strstr(path, "/containers/cutdie/")) {
 		serve_cut(fd, path);
 	} else if (!strcmp(path, "/_ping")) {
 		respond(fd, 200, fk.ping_headers, "OK");
@@ -1231,6 +1238,26 @@ static void test_engine_logs_follow_cut_at_exit(void **state)
 	engine_free(e);
 }
 
+/* The engine goes away in the middle of a follow: the error says so, as
+ * without the wait, and the wait held on its own connection blocks
+ * nothing. */
+static void test_engine_logs_follow_engine_gone(void **state)
+{
+	(void)state;
+	struct engine *e = open_fake();
+	struct collected c = {0};
+	struct rv_error *err = NULL;
+	alarm(20);
+	assert_int_equal(engine_container_logs(e, "cutdie", ENGINE_LOGS_FOLLOW, collect, &c, &err),
+			 -ECONNRESET);
+	alarm(0);
+	assert_non_null(strstr(rv_error_msg(err), "cannot read the logs of container 'cutdie'"));
+	assert_non_null(strstr(rv_error_msg(err), "lost"));
+	assert_string_equal(c.out, "he");
+	rv_error_free(err);
+	engine_free(e);
+}
+
 /* ---- events -------------------------------------------------------------- */
 
 static void test_engine_event_parse_both_engines(void **state)
@@ -1638,6 +1665,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_engine_logs_through_http, setup_server,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_engine_logs_follow_cut_at_exit, setup_server,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_engine_logs_follow_engine_gone, setup_server,
 						teardown),
 		cmocka_unit_test(test_engine_event_parse_both_engines),
 		cmocka_unit_test(test_engine_event_time_overflow),
