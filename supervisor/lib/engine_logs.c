@@ -15,8 +15,8 @@ void engine_demux_init(struct engine_demux *d, bool raw)
 }
 
 /* Payload to fn, less what d->skip still drops. */
-static int pass_on(struct engine_demux *d, enum engine_stream stream, const char *data,
-		   size_t len, engine_log_fn fn, void *userdata, struct rv_error **err)
+static int pass_on(struct engine_demux *d, enum engine_stream stream, const char *data, size_t len,
+		   engine_log_fn fn, void *userdata, struct rv_error **err)
 {
 	size_t drop = d->skip < len ? (size_t)d->skip : len;
 	d->skip -= drop;
@@ -121,8 +121,8 @@ static bool info_exited(const struct engine_container_info *info)
 static bool has_exited(struct engine_http *h, const char *prefix, const char *esc)
 {
 	_cleanup_free_ char *path = xasprintf("%s/containers/%s/json", prefix, esc);
-	struct engine_http_request req = {.method = "GET", .path = path,
-					  .timeout_ms = EXIT_CHECK_MS};
+	struct engine_http_request req = {
+		.method = "GET", .path = path, .timeout_ms = EXIT_CHECK_MS};
 	struct engine_http_reply rep = {0};
 	bool over = false;
 	if (engine_http_perform(h, &req, &rep, NULL) == 0 && rep.status == 200) {
@@ -145,9 +145,9 @@ static bool has_exited(struct engine_http *h, const char *prefix, const char *es
  * close it; else it ends as engine_http_perform would end it (*rep filled).
  * The wait is only ever a shortcut: if it cannot be sent, fails, or answers
  * too early, the follow goes on alone. */
-static int follow_until_exit(struct engine *e, const char *esc, const struct engine_http_request *req,
-			     const struct logs_ctx *ctx, struct engine_http_reply *rep, bool *ret_cut,
-			     struct rv_error **err)
+static int follow_until_exit(struct engine *e, const char *esc,
+			     const struct engine_http_request *req, const struct logs_ctx *ctx,
+			     struct engine_http_reply *rep, bool *ret_cut, struct rv_error **err)
 {
 	struct engine_http *lh = engine_http_of(e);
 	*ret_cut = false;
@@ -155,10 +155,10 @@ static int follow_until_exit(struct engine *e, const char *esc, const struct eng
 	if (!m)
 		return engine_http_perform(lh, req, rep, err);
 	struct engine_http wh = {0};
-	_cleanup_free_ char *wpath = xasprintf("%s/containers/%s/wait?condition=next-exit",
-					       engine_path_prefix(e), esc);
-	struct engine_http_request wreq = {.method = "POST", .path = wpath,
-					   .timeout_ms = ENGINE_HTTP_TIMEOUT_NONE};
+	_cleanup_free_ char *wpath =
+		xasprintf("%s/containers/%s/wait?condition=next-exit", engine_path_prefix(e), esc);
+	struct engine_http_request wreq = {
+		.method = "POST", .path = wpath, .timeout_ms = ENGINE_HTTP_TIMEOUT_NONE};
 	bool waiting = false, logs_in = false, done = false;
 	if (engine_http_open(&wh, &lh->ep, NULL) == 0) {
 		engine_http_set_timeouts(&wh, lh->connect_timeout_ms, 0);

@@ -196,11 +196,11 @@ static void serve_attach(int fd)
 	   12);
 }
 
-#define CUT_STATE(status, running, finished)                                                   \
-	"{\"Id\":\"cutfull\",\"Name\":\"/cut\",\"Image\":\"i\",\"State\":{\"Status\":\"" status   \
-	"\",\"Running\":" running ",\"Paused\":false,\"Restarting\":false,\"OOMKilled\":false,"        \
-	"\"Dead\":false,\"Pid\":0,\"ExitCode\":0,\"Error\":\"\","                                       \
-	"\"StartedAt\":\"2026-11-22T08:25:52.7Z\",\"FinishedAt\":\"" finished "\"},"               \
+#define CUT_STATE(status, running, finished)                                                    \
+	"{\"Id\":\"cutfull\",\"Name\":\"/cut\",\"Image\":\"i\",\"State\":{\"Status\":\"" status \
+	"\",\"Running\":" running ",\"Paused\":false,\"Restarting\":false,\"OOMKilled\":false," \
+	"\"Dead\":false,\"Pid\":0,\"ExitCode\":0,\"Error\":\"\","                               \
+	"\"StartedAt\":\"2026-11-22T08:25:52.7Z\",\"FinishedAt\":\"" finished "\"},"            \
 	"\"Config\":{\"Image\":\"i\",\"Tty\":false}}"
 
 static void serve_cut(int fd, const char *path)
@@ -1124,11 +1124,11 @@ static void test_engine_demux_skip_what_was_passed(void **state)
 			struct collected again = c;
 			engine_demux_init(&d, false);
 			d.skip = passed;
-			assert_int_equal(engine_demux_feed(&d, stream, split, collect, &again, NULL),
-					 0);
 			assert_int_equal(
-				engine_demux_feed(&d, stream + split, n - split, collect, &again, NULL),
-				0);
+				engine_demux_feed(&d, stream, split, collect, &again, NULL), 0);
+			assert_int_equal(engine_demux_feed(&d, stream + split, n - split, collect,
+							   &again, NULL),
+					 0);
 			assert_int_equal(engine_demux_finish(&d, NULL), 0);
 			assert_string_equal(again.out, "out1out2\n");
 			assert_string_equal(again.err, "err1\n");
