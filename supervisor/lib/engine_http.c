@@ -392,6 +392,15 @@ int engine_http_complete(struct engine_http *h, CURLcode rc, struct engine_http_
 	return 0;
 }
 
+void engine_http_abandon(struct engine_http *h)
+{
+	struct engine_http_xfer *x = &h->x;
+	engine_http_reply_release(&x->reply);
+	strbuf_release(&x->body);
+	x->cb_err = rv_error_free(x->cb_err);
+	*x = (struct engine_http_xfer){0};
+}
+
 int engine_http_perform(struct engine_http *h, const struct engine_http_request *req,
 			struct engine_http_reply *ret, struct rv_error **err)
 {

@@ -157,6 +157,11 @@ int engine_http_setup(struct engine_http *h, const struct engine_http_request *r
 int engine_http_complete(struct engine_http *h, CURLcode rc, struct engine_http_reply *ret,
 			 struct rv_error **err);
 
+/* Drop the transfer set up on h (its caller removed h->curl from its multi
+ * handle before it completed): what it gathered is released, the next
+ * request starts clean (libcurl closed the half-read connection). */
+void engine_http_abandon(struct engine_http *h);
+
 /* The HTTP status of the transfer in progress (0 before the headers). */
 long engine_http_status_now(struct engine_http *h);
 

@@ -42,12 +42,18 @@ struct engine_demux {
 	uint32_t remaining; /* payload bytes left in the current frame */
 	enum engine_stream stream;
 	uint64_t frames; /* complete headers seen */
+	uint64_t skip;   /* payload bytes still to drop before any is handed on */
+	uint64_t passed; /* payload bytes handed on */
 };
 
 void engine_demux_init(struct engine_demux *d, bool raw);
 
 /* Feed len bytes of the stream.  A bad header (stream > 3 or non-zero
- * padding): -EPROTO; the consumer's code when it stops. */
+ * padding): -EPROTO; the consumer's code when it stops.  The first d->skip
+ * payload bytes (set after init) are dropped, whatever their stream: a read
+ * of the whole output that repeats one cut short hands on only what the cut
+ * one had not (d->passed of that one), frames in the same order, one frame
+ * possibly in part. */
 int engine_demux_feed(struct engine_demux *d, const char *data, size_t len, engine_log_fn fn,
 		      void *userdata, struct rv_error **err);
 
@@ -63,7 +69,25 @@ enum {
  * tells whether the container has a TTY.  Without ENGINE_LOGS_FOLLOW the call
  * has the request timeout; with it, none: it returns when the container
  * stops (or fn returns < 0).  No such container: -ENOENT.  Uses the engine's
- * connection: nothing else can be called on e from fn. */
+ * connection (and, while following, a second one): nothing else can be
+ * called on e from fn.
+ *
+ * Follow ends at the exit, not when the engine closes the stream (Podman 4.3
+ * closes it about 470 ms after the exit; Docker at once):
+ *   - a container that is over at the inspect (it ran, and is exited,
+ *     stopped or dead) is read once without follow;
+ *   - a running one is followed while POST /containers/{id}/wait?condition=
+ *     next-exit waits on a second connection, both in one curl multi
+ *     handle.  When the wait answers and an inspect says the container is
+ *     over, the follow is dropped and the output read once more without
+ *     follow, handing on only the bytes the follow had not (struct
+ *     engine_demux's skip): the same frames in the same order, so fn sees
+ *     every byte once.  Not with a tail (the last lines at the end are not
+ *     the last lines at the start plus the rest): that follow ends when the
+ *     engine ends it.  Nor once the follow showed CUT_MAX_SHOWN (512 KiB,
+ *     engine_logs.c): reading that again would cost more than the wait.
+ * The wait is only a shortcut: when it cannot be sent or fails, the follow
+ * ends as the engine ends it, and its errors are the follow's own. */
 int engine_container_logs(struct engine *e, const char *id, unsigned flags, engine_log_fn fn,
 			  void *userdata, struct rv_error **err);
 

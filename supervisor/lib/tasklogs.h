@@ -20,9 +20,11 @@
  * and tail, the last N lines are shown (the live container's counted by a
  * first read), then the container is followed from there.
  *
- * Follow: after a container ends the task is re-read and observed
- * (observe.h: its end classified, its output saved) and, while it stays in
- * iteration n, followed on:
+ * Follow: a container is followed until it exits, not until the engine
+ * closes its stream (engine_logs.h; with --tail on the first container,
+ * until the engine closes it).  After a container ends the task is re-read
+ * and observed (observe.h: its end classified, its output saved) and,
+ * while it stays in iteration n, followed on:
  *   - IN_PROGRESS / ITERATING: into its (next) container as soon as one is
  *     recorded (a resume replaces the container: the name stays, the id
  *     changes), waiting on the store's file watch (watch.h) meanwhile;

@@ -266,6 +266,121 @@ YML
 	wait_status "$TID" COMPLETED 30
 }
 
+# ---- logs -f ends at the container's exit ---------------------------------
+# Podman 4.3 closes a follow stream about 470 ms after the exit; rover ends
+# the follow at the exit and reads the rest again (supervisor/lib/
+# engine_logs.h).  What these check: nothing lost, nothing twice.
+
+# logs_store: task ids in this file's range of its own, far from others'.
+logs_store() {
+	echo $(((RANDOM << 15 | RANDOM) * 100 + 7700000)) >"$STORE/tasks/.last-id"
+}
+
+# no_info FILE: rover's own "ℹ ..." lines (logs -f says how the task ended)
+# dropped; the container's lines kept.
+no_info() {
+	grep -v '^ℹ ' "$1" || true
+}
+
+# no_frames: `rover logs` of a saved container less the lines that frame it.
+no_frames() {
+	grep -v '^==== ' || true
+}
+
+# burst_wf: 200 KiB ending without a newline, then stderr, then a last line
+# written right before the exit; a follow started with the task starts
+# while it sleeps.
+burst_wf() {
+	write_wf wf.yml <<'YML'
+version: '1.0'
+name: burst
+steps:
+  - id: burst
+    type: command
+    command: sleep 1; yes abcdefghijklmnopqrstuvwxyz0123456789 | head -c 204800; echo; echo burst-err >&2; echo last-line-before-exit
+YML
+}
+
+# One follower at a time: two `rover logs -f` of one task that end together
+# may both save its container's output to container.log (a race of
+# launch_save_logs, not of the follow) and a later read shows part twice.
+case_logs_follow_ends_at_exit_with_everything() {
+	logs_store
+	burst_wf
+	new_task -w wf.yml "burst"
+	rover logs -f "$TID" >"$P/f.out" 2>"$P/f.err"
+	local t_end cid fin
+	t_end=$(date +%s%3N)
+	cid=$(container_of "$TID")
+	fin=$(probe "$ENGINE" inspect "$cid" | sed -n 's/^finished_at_ms=//p')
+	[ "$fin" -gt 0 ]
+	echo "# $ENGINE: logs -f returned $((t_end - fin)) ms after the container's exit" >&3
+	# each stream byte for byte as the engine keeps it
+	probe "$ENGINE" logs "$cid" >"$P/e.out" 2>"$P/e.err"
+	[ "$(stat -c %s "$P/e.out")" -gt 204800 ]
+	tail -n 3 "$P/e.out" | grep -qx last-line-before-exit
+	cmp "$P/f.out" "$P/e.out"
+	no_info "$P/f.err" | cmp - "$P/e.err"
+	# and `rover logs` once the task is over shows the same, merged
+	wait_status "$TID" COMPLETED 30
+	probe "$ENGINE" logs "$cid" >"$P/e.all" 2>&1
+	rover logs "$TID" | no_frames | cmp - "$P/e.all"
+	# a bound far above either engine's own delay: it only catches a hang
+	[ $((t_end - fin)) -lt 5000 ]
+}
+
+case_logs_follow_since_is_logs_since() {
+	logs_store
+	burst_wf
+	new_task -w wf.yml "burst since"
+	rover logs -f --since 1h "$TID" >"$P/since.out" 2>&1
+	wait_status "$TID" COMPLETED 30
+	rover logs --since 1h "$TID" | no_frames >"$P/after.out"
+	[ "$(stat -c %s "$P/after.out")" -gt 204800 ]
+	grep -qx last-line-before-exit "$P/after.out"
+	no_info "$P/since.out" | cmp - "$P/after.out"
+}
+
+case_logs_follow_tail_is_the_last_lines_then_the_rest() {
+	logs_store
+	write_wf wf.yml <<'YML'
+version: '1.0'
+name: counted
+steps:
+  - id: count
+    type: command
+    command: seq 1 50; while [ ! -e GO ]; do sleep 0.1; done; seq 51 60; echo tail-end
+YML
+	new_task -w wf.yml "counted"
+	local deadline=$((SECONDS + 30))
+	until rover logs "$TID" 2>/dev/null | grep -qx 50; do
+		[ $SECONDS -lt $deadline ] || { echo "no line 50 after 30s" >&2; return 1; }
+		sleep 0.1
+	done
+	rover logs -f --tail 3 "$TID" >"$P/tail.out" 2>&1 &
+	BG_PID=$!
+	deadline=$((SECONDS + 30))
+	until grep -qx 50 "$P/tail.out"; do
+		[ $SECONDS -lt $deadline ] || { cat "$P/tail.out" >&2; return 1; }
+		sleep 0.1
+	done
+	touch "$WS/GO"
+	wait "$BG_PID"
+	BG_PID=
+	wait_status "$TID" COMPLETED 30
+	# the last 3 lines when it started, then all the rest, once
+	[ "$(sed -n 1p "$P/tail.out")" = 48 ]
+	rover logs "$TID" | no_frames >"$P/after.out"
+	local full part
+	full=$(cat "$P/after.out")
+	part=$(no_info "$P/tail.out")
+	[ -n "$part" ]
+	[[ "$full" == *"$part" ]]
+	[ "$(grep -c . <<<"$part")" -lt "$(grep -c . <<<"$full")" ]
+	grep -qx tail-end <<<"$part"
+	[ "$(grep -cx 55 <<<"$part")" -eq 1 ]
+}
+
 case_delete_cleans_up() {
 	wf_waiting
 	new_task -w wf.yml "delete me"

@@ -52,6 +52,12 @@ struct fake {
 	char last_path[1024];
 	char last_body[8192];
 	const char *ping_headers; /* extra headers of the _ping reply */
+	/* logs -f cut at the exit (container "cut"): the follow is held open
+	 * as Podman holds it; the wait answers once the test says so */
+	bool keep; /* serve() keeps the connection open */
+	int held_logs, held_wait;
+	bool release_wait;
+	int cut_inspects;
 };
 
 static struct fake fk;
@@ -190,10 +196,68 @@ static void serve_attach(int fd)
 	   12);
 }
 
+#define CUT_STATE(status, running, finished)                                                    \
+	"{\"Id\":\"cutfull\",\"Name\":\"/cut\",\"Image\":\"i\",\"State\":{\"Status\":\"" status \
+	"\",\"Running\":" running ",\"Paused\":false,\"Restarting\":false,\"OOMKilled\":false," \
+	"\"Dead\":false,\"Pid\":0,\"ExitCode\":0,\"Error\":\"\","                               \
+	"\"StartedAt\":\"2026-11-22T08:25:52.7Z\",\"FinishedAt\":\"" finished "\"},"            \
+	"\"Config\":{\"Image\":\"i\",\"Tty\":false}}"
+
+static void serve_cut(int fd, const char *path)
+{
+	static const char wait_reply[] = "{\"Error\":null,\"StatusCode\":0}";
+	pthread_mutex_lock(&fk.mu);
+	if (strstr(path, "/containers/cutdie/logs")) {
+		/* the engine goes away mid-frame, its wait never answered */
+		wrs(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n"
+			"Transfer-Encoding: chunked\r\n\r\n");
+		wr(fd, "a\r\n\x01\0\0\0\0\0\0\x06he\r\n", 15);
+	} else if (strstr(path, "/containers/cutdie/json")) {
+		respond(fd, 200, NULL, CUT_STATE("running", "true", "0001-01-01T00:00:00Z"));
+	} else if (strstr(path, "/json")) {
+		/* running at the first look, over at the next */
+		respond(fd, 200, NULL,
+			fk.cut_inspects++ ? CUT_STATE("exited", "false", "2026-11-22T08:25:53.5Z")
+					  : CUT_STATE("running", "true", "0001-01-01T00:00:00Z"));
+	} else if (strstr(path, "/logs") && strstr(path, "follow=1")) {
+		/* the first frame and part of the second, then nothing */
+		wrs(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n"
+			"Connection: close\r\n\r\n");
+		wr(fd, "\x01\0\0\0\0\0\0\x06hello\n\x02\0\0\0\0\0\0\x05oo", 24);
+		fk.held_logs = fd;
+		fk.keep = true;
+	} else if (strstr(path, "/logs")) {
+		serve_logs(fd);
+	} else if (strstr(path, "/wait") && fk.release_wait) {
+		respond(fd, 200, NULL, wait_reply);
+	} else if (strstr(path, "/wait")) {
+		fk.held_wait = fd;
+		fk.keep = true;
+	} else {
+		respond(fd, 404, NULL, "{\"message\":\"page not found\"}");
+	}
+	pthread_mutex_unlock(&fk.mu);
+}
+
+/* The test's side: the exit happened, the wait answers. */
+static void cut_release_wait(void)
+{
+	pthread_mutex_lock(&fk.mu);
+	fk.release_wait = true;
+	if (fk.held_wait >= 0) {
+		respond(fk.held_wait, 200, NULL, "{\"Error\":null,\"StatusCode\":0}");
+		close(fk.held_wait);
+		fk.held_wait = -1;
+	}
+	pthread_mutex_unlock(&fk.mu);
+}
+
 static void serve(int fd, const char *method, const char *path, const char *body)
 {
 	(void)body;
-	if (!strcmp(path, "/_ping")) {
+	if (strstr(path, "/containers/cut/") || strstr(path, "/containers/cutdie/")) {
+		serve_cut(fd, path);
+	} else if (!strcmp(path, "/_ping")) {
 		respond(fd, 200, fk.ping_headers, "OK");
 	} else if (!strcmp(path, "/version")) {
 		respond(fd, 200, NULL,
@@ -289,9 +353,11 @@ static void *fake_main(void *arg)
 			snprintf(fk.last_path, sizeof(fk.last_path), "%s", path);
 			snprintf(fk.last_body, sizeof(fk.last_body), "%s", body);
 			pthread_mutex_unlock(&fk.mu);
+			fk.keep = false;
 			serve(fd, method, path, body);
 		}
-		close(fd);
+		if (!fk.keep)
+			close(fd);
 	}
 }
 
@@ -322,6 +388,10 @@ static void fake_stop(void)
 	if (fk.lfd < 0)
 		return;
 	close(fk.gate[1]); /* a held reply goes on (and fails) */
+	if (fk.held_logs >= 0)
+		close(fk.held_logs);
+	if (fk.held_wait >= 0)
+		close(fk.held_wait);
 	shutdown(fk.lfd, SHUT_RDWR);
 	pthread_join(fk.th, NULL);
 	close(fk.lfd);
@@ -342,6 +412,8 @@ static int setup(void **state)
 	if (!mkdtemp(dir))
 		return -1;
 	fk = (struct fake){.lfd = -1,
+			   .held_logs = -1,
+			   .held_wait = -1,
 			   .ping_headers =
 				   "Api-Version: 1.43\r\nServer: Docker/24.0.7 (linux)\r\n"};
 	return 0;
@@ -1034,6 +1106,47 @@ static void test_engine_demux_every_split(void **state)
 	assert_string_equal(c.err, "err1\n");
 }
 
+/* A read repeated after a cut hands on only what the cut one had not:
+ * for every cut point and every split of the repeat, the two together are
+ * the stream once, each byte on its own stream. */
+static void test_engine_demux_skip_what_was_passed(void **state)
+{
+	(void)state;
+	size_t n = sizeof(stream) - 1;
+	for (size_t cut = 0; cut <= n; cut++) {
+		struct engine_demux d;
+		struct collected c = {0};
+		engine_demux_init(&d, false);
+		assert_int_equal(engine_demux_feed(&d, stream, cut, collect, &c, NULL), 0);
+		uint64_t passed = d.passed;
+		assert_int_equal(passed, c.nout + c.nerr);
+		for (size_t split = 0; split <= n; split++) {
+			struct collected again = c;
+			engine_demux_init(&d, false);
+			d.skip = passed;
+			assert_int_equal(
+				engine_demux_feed(&d, stream, split, collect, &again, NULL), 0);
+			assert_int_equal(engine_demux_feed(&d, stream + split, n - split, collect,
+							   &again, NULL),
+					 0);
+			assert_int_equal(engine_demux_finish(&d, NULL), 0);
+			assert_string_equal(again.out, "out1out2\n");
+			assert_string_equal(again.err, "err1\n");
+			assert_int_equal(d.passed, 14 - passed);
+		}
+	}
+	/* raw (TTY): the same, on one stream */
+	struct engine_demux d;
+	struct collected c = {0};
+	engine_demux_init(&d, true);
+	d.skip = 3;
+	assert_int_equal(engine_demux_feed(&d, "ab", 2, collect, &c, NULL), 0);
+	assert_int_equal(c.nout, 0);
+	assert_int_equal(engine_demux_feed(&d, "cdef", 4, collect, &c, NULL), 0);
+	assert_string_equal(c.out, "def");
+	assert_int_equal(d.passed, 3);
+}
+
 static void test_engine_demux_errors_and_raw(void **state)
 {
 	(void)state;
@@ -1083,6 +1196,64 @@ static void test_engine_logs_through_http(void **state)
 	assert_int_equal(engine_container_logs(e, "missing", ENGINE_LOGS_FOLLOW, collect, &c, &err),
 			 -ENOENT);
 	assert_int_equal(c.calls, 0);
+	rv_error_free(err);
+	engine_free(e);
+}
+
+/* Releases the wait once the follow has handed on 8 bytes. */
+static int collect_then_exit(void *ud, enum engine_stream which, const char *data, size_t len,
+			     struct rv_error **err)
+{
+	struct collected *c = ud;
+	int r = collect(ud, which, data, len, err);
+	if (r == 0 && c->nout + c->nerr >= 8)
+		cut_release_wait();
+	return r;
+}
+
+/* The engine holds the follow open after the exit (Podman 4.3): the call
+ * returns at the wait's answer, with the output read again and each byte
+ * handed on once, though the follow had stopped inside a frame. */
+static void test_engine_logs_follow_cut_at_exit(void **state)
+{
+	(void)state;
+	struct engine *e = open_fake();
+	struct collected c = {0};
+	struct rv_error *err = NULL;
+	alarm(20); /* not cut: the follow never ends; fail, never hang */
+	if (engine_container_logs(e, "cut", ENGINE_LOGS_FOLLOW, collect_then_exit, &c, &err) < 0)
+		fail_msg("%s", rv_error_msg(err));
+	alarm(0);
+	assert_string_equal(c.out, "hello\nworld\n");
+	assert_string_equal(c.err, "oops\n");
+	pthread_mutex_lock(&fk.mu);
+	int held = fk.held_logs;
+	int inspects = fk.cut_inspects;
+	char last[1024];
+	snprintf(last, sizeof(last), "%s", fk.last_path);
+	pthread_mutex_unlock(&fk.mu);
+	assert_true(held >= 0); /* the engine never ended the follow */
+	assert_int_equal(inspects, 2);
+	assert_non_null(strstr(last, "/containers/cut/logs?stdout=1&stderr=1&follow=0"));
+	engine_free(e);
+}
+
+/* The engine goes away in the middle of a follow: the error says so, as
+ * without the wait, and the wait held on its own connection blocks
+ * nothing. */
+static void test_engine_logs_follow_engine_gone(void **state)
+{
+	(void)state;
+	struct engine *e = open_fake();
+	struct collected c = {0};
+	struct rv_error *err = NULL;
+	alarm(20);
+	assert_int_equal(engine_container_logs(e, "cutdie", ENGINE_LOGS_FOLLOW, collect, &c, &err),
+			 -ECONNRESET);
+	alarm(0);
+	assert_non_null(strstr(rv_error_msg(err), "cannot read the logs of container 'cutdie'"));
+	assert_non_null(strstr(rv_error_msg(err), "lost"));
+	assert_string_equal(c.out, "he");
 	rv_error_free(err);
 	engine_free(e);
 }
@@ -1489,8 +1660,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_engine_reply_cap_and_timeout, setup_server,
 						teardown),
 		cmocka_unit_test(test_engine_demux_every_split),
+		cmocka_unit_test(test_engine_demux_skip_what_was_passed),
 		cmocka_unit_test(test_engine_demux_errors_and_raw),
 		cmocka_unit_test_setup_teardown(test_engine_logs_through_http, setup_server,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_engine_logs_follow_cut_at_exit, setup_server,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_engine_logs_follow_engine_gone, setup_server,
 						teardown),
 		cmocka_unit_test(test_engine_event_parse_both_engines),
 		cmocka_unit_test(test_engine_event_time_overflow),
