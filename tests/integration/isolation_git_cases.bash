@@ -103,6 +103,41 @@ YML
 	[ -z "$(git -C "$P" branch --list "rover/task-$TID")" ]
 }
 
+# The workspace's repository names places outside it for upload-pack to
+# read - an extra object directory in its alternates whose pack index is a
+# FIFO, a config include of a FIFO: the import must refuse, not hang every
+# command that observes the task.
+case_redirected_git_dir_never_blocks_the_import() {
+	# should the check regress, git's deadline turns a hang into a failure
+	export ROVER_GIT_TIMEOUT_S=10
+	write_wf wf.yml <<'YML'
+version: '1.0'
+name: redirect-git
+steps:
+  - id: plant
+    type: command
+    command: |
+      git -c user.email=a@b.invalid -c user.name=agent commit -q --allow-empty -m "agent work"
+      mkdir -p evil/objects/pack && mkfifo evil/objects/pack/pack-1.idx evil/cfg
+      : > evil/objects/pack/pack-1.pack
+      echo ../../evil/objects >> .git/objects/info/alternates
+      printf '[include]\n\tpath = ../evil/cfg\n' >> .git/config
+YML
+	iso_task -w wf.yml "redirect git"
+	wait_status "$TID" COMPLETED 60
+	run_every_command
+	# refused: nothing of the agent's reached the project's branch
+	! git -C "$P" log --format=%s "rover/task-$TID" | grep -qx "agent work"
+	# the import is refused with its reason, promptly, by the next command
+	# that tries it (iterate imports before it starts the next round)
+	run timeout 60 "$ROVER" iterate "$TID" "again"
+	[ "$status" -ne 124 ]
+	[[ "$output" == *"config includes other files"* || "$output" == *"alternates"* ]] || {
+		echo "$output" >&2
+		return 1
+	}
+}
+
 case_rewritten_gitdir_is_never_mounted() {
 	write_wf wf.yml <<YML
 version: '1.0'

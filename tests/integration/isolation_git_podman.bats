@@ -6,6 +6,7 @@ setup() { iso_setup podman; }
 teardown() { iso_teardown; }
 
 @test "podman: hooks, fsmonitor and hooksPath planted in the workspace never run on the host" { case_planted_git_config_never_runs_on_host; }
+@test "podman: alternates or a config include leading to a FIFO never block the import" { case_redirected_git_dir_never_blocks_the_import; }
 @test "podman: a .git rewritten to a gitdir: file naming a host dir is never mounted" { case_rewritten_gitdir_is_never_mounted; }
 @test "podman: the agent's commit and uncommitted files reach the host" { case_agent_work_reaches_the_host; }
 @test "podman: outside git, a .git the container made in the project is moved aside" { case_non_git_project_planted_git_is_moved_aside; }
