@@ -8,6 +8,8 @@
  *                                       reused)
  *     <store>/tasks/<id>/description.json   the record (task.h)
  *     <store>/tasks/<id>/.task.lock     flock for read-modify-write updates
+ *     <store>/tasks/<id>/.logs.lock     flock serialising the saving of a
+ *                                       container's output (launch.h)
  *     <store>/tasks/<id>/workflow.yml
  *     <store>/tasks/<id>/iterations/<n>/{status.json, checkpoint.json,
  *         .resume.lock, inputs.json, container.log, rover.jsonl, ...}
@@ -32,6 +34,8 @@
  */
 #ifndef ROVER_TASK_STORE_H
 #define ROVER_TASK_STORE_H
+
+#define TASK_STORE_LOGS_LOCK ".logs.lock"
 
 #include <stdbool.h>
 #include <stddef.h>

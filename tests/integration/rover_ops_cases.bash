@@ -301,9 +301,33 @@ steps:
 YML
 }
 
-# One follower at a time: two `rover logs -f` of one task that end together
-# may both save its container's output to container.log (a race of
-# launch_save_logs, not of the follow) and a later read shows part twice.
+# Three followers and a lister that all see the container end: its output
+# is saved to container.log once (launch_save_logs under the task's logs
+# lock), and each follower printed all of it once.
+case_logs_followers_together_save_once() {
+	logs_store
+	burst_wf
+	new_task -w wf.yml "followed thrice"
+	local i pids=()
+	for i in 1 2 3; do
+		rover logs -f "$TID" >"$P/f$i.out" 2>/dev/null &
+		pids+=($!)
+	done
+	(for i in $(seq 40); do rover list >/dev/null 2>&1; sleep 0.05; done) &
+	pids+=($!)
+	for i in "${pids[@]}"; do wait "$i"; done
+	wait_status "$TID" COMPLETED 30
+	local cid
+	cid=$(container_of "$TID")
+	probe "$ENGINE" logs "$cid" >"$P/e.out" 2>/dev/null
+	for i in 1 2 3; do
+		cmp "$P/f$i.out" "$P/e.out" || { ls -l "$P"/f?.out "$P/e.out" >&2; return 1; }
+	done
+	local log="$STORE/tasks/$TID/iterations/1/container.log"
+	[ "$(grep -c "^==== end of container " "$log")" -eq 1 ]
+	[ "$(grep -c '^last-line-before-exit$' "$log")" -eq 1 ]
+}
+
 case_logs_follow_ends_at_exit_with_everything() {
 	logs_store
 	burst_wf

@@ -13,6 +13,7 @@ teardown() { ops_teardown; }
 @test "podman: logs -f streams while the task runs and returns when it ends" { case_logs_follow_streams_until_the_end; }
 @test "podman: logs -f ends at the exit: 200 KiB and the last line, each byte once, as logs shows it" { case_logs_follow_ends_at_exit_with_everything; }
 @test "podman: logs -f --since: the same bytes as logs --since once the task is over" { case_logs_follow_since_is_logs_since; }
+@test "podman: three logs -f and a list that see the end together save the output once" { case_logs_followers_together_save_once; }
 @test "podman: logs -f --tail N: the last N lines at the start, then the rest once" { case_logs_follow_tail_is_the_last_lines_then_the_rest; }
 @test "podman: delete removes container, worktree, branch and task dir" { case_delete_cleans_up; }
 @test "podman: a new task replaces a container its id left in a lost store, under its own name" { case_new_task_replaces_a_lost_stores_container; }
