@@ -303,7 +303,12 @@ int engine_container_logs_select(struct engine *e, const char *id, unsigned flag
 	 * last tail lines of the output at the end are not the last tail lines
 	 * at the start followed by the rest, so with tail the follow ends as the
 	 * engine ends it (Podman 4.3: about 470 ms after the exit). */
-	bool cut_at_exit = follow && running && tail < 0;
+	/* Podman only: Docker ends the stream itself as the container ends,
+	 * and its exit (the wait's answer, the inspect) can come before the
+	 * last of the output reached its log, so a read after a cut there lost
+	 * the end of a 200 KiB burst on a loaded machine. */
+	bool cut_at_exit =
+		follow && running && tail < 0 && engine_get_kind(e) == ENGINE_KIND_PODMAN;
 	_cleanup_free_ char *path = logs_path(e, esc, follow, flags, since_s, tail);
 	struct logs_ctx ctx = {.fn = fn, .userdata = userdata};
 	engine_demux_init(&ctx.demux, tty);

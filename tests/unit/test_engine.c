@@ -1211,12 +1211,17 @@ static int collect_then_exit(void *ud, enum engine_stream which, const char *dat
 	return r;
 }
 
+#define PODMAN_PING                                                               \
+	"Api-Version: 1.41\r\nLibpod-Api-Version: 4.3.1\r\nServer: Libpod/4.3.1 " \
+	"(linux)\r\n"
+
 /* The engine holds the follow open after the exit (Podman 4.3): the call
  * returns at the wait's answer, with the output read again and each byte
  * handed on once, though the follow had stopped inside a frame. */
 static void test_engine_logs_follow_cut_at_exit(void **state)
 {
 	(void)state;
+	fk.ping_headers = PODMAN_PING; /* the cut is Podman's only */
 	struct engine *e = open_fake();
 	struct collected c = {0};
 	struct rv_error *err = NULL;
@@ -1244,6 +1249,7 @@ static void test_engine_logs_follow_cut_at_exit(void **state)
 static void test_engine_logs_follow_engine_gone(void **state)
 {
 	(void)state;
+	fk.ping_headers = PODMAN_PING; /* the cut is Podman's only */
 	struct engine *e = open_fake();
 	struct collected c = {0};
 	struct rv_error *err = NULL;
