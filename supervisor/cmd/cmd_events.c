@@ -26,8 +26,9 @@ static const struct cmdopt_spec spec = {
 		  "order things happened: created, started, step_started, step_done, paused\n"
 		  "(with its reason), retry_scheduled, retry_fired, resumed (with how long the\n"
 		  "task was paused and how old its checkpoint was), iteration_started,\n"
-		  "completed, failed, restarted.  Step events come from the runner's log in the\n"
-		  "container; the others are written by rover on the host.\n"
+		  "completed, failed, restarted, resume_undone (a resume rolled back before its\n"
+		  "container ran: the task is as it was).  Step events come from the runner's\n"
+		  "log in the container; the others are written by rover on the host.\n"
 		  "\n",
 	.column = 20,
 };

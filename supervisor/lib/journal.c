@@ -15,6 +15,7 @@
 #include "common/jsonutil.h"
 #include "common/timeutil.h"
 #include "supervisor/lib/iterfile.h"
+#include "supervisor/lib/resume.h"
 #include "supervisor/lib/task_store.h"
 
 /* The runner's log of an iteration is read from its last RUNNER_LOG_TAIL
@@ -36,6 +37,7 @@ void journal_facts_of(const struct task *t, struct journal_facts *ret)
 		ret->paused_at_ms = 0;
 	const char *cid = task_container_id(t);
 	snprintf(ret->container, sizeof(ret->container), "%s", cid ? cid : "");
+	ret->resume_in_flight = jsonutil_get_obj(t->obj, RESUME_IN_FLIGHT_KEY) != NULL;
 }
 
 static struct json_object *event(const char *type, const struct task *t)
@@ -77,6 +79,15 @@ static struct json_object *status_event(const struct journal_facts *b, const str
 		const char *cid = task_container_id(t);
 		if (cid && *cid)
 			jsonutil_set_str(e, "containerId", cid);
+	} else if (was_running && !running && b->resume_in_flight && !a->resume_in_flight &&
+		   !strcmp(a->container, b->container)) {
+		/* The resume's mark, undone before it recorded a container: the
+		 * task is as it was, not newly paused or failed (hooks.h). */
+		e = event("resume_undone", t);
+		jsonutil_set_str(e, "status", task_status_name(a->status));
+		const char *reason = task_pause_reason_name(a->reason);
+		if (a->status == TASK_PAUSED && reason)
+			jsonutil_set_str(e, "reason", reason);
 	} else if (a->status == b->status || (running && was_running)) {
 		/* IN_PROGRESS <-> ITERATING mirrors the runner's own status file:
 		 * its step events tell that story. */

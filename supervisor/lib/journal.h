@@ -14,7 +14,11 @@
  *     the change means (journal_changes): created, started, resumed (with
  *     the pause's duration and the checkpoint's age), iteration_started,
  *     paused (with its reason), completed, failed, restarted, merged,
- *     pushed, retry_scheduled, retry_fired.  So no code path that changes a task can
+ *     pushed, retry_scheduled, retry_fired, and resume_undone: a resume
+ *     that marked the task running and was then rolled back (it failed
+ *     before its container ran, or its process died and a later one
+ *     settled it, resume.h) puts the task back as it was; that is not a
+ *     new pause or failure, and fires no hook.  So no code path that changes a task can
  *     forget to journal it, and the order in the file is the order of the
  *     changes (one lock).
  *   - Decisions that change no record (an account gate closing, say) are
@@ -54,8 +58,9 @@ struct journal_facts {
 	int64_t iteration;
 	int64_t retry_count;
 	int64_t next_retry_at_ms;
-	int64_t paused_at_ms; /* 0: none */
-	char container[72];   /* the container's id ("" none), truncated */
+	int64_t paused_at_ms;  /* 0: none */
+	char container[72];    /* the container's id ("" none), truncated */
+	bool resume_in_flight; /* a resume marked it running (resume.h) */
 };
 
 void journal_facts_of(const struct task *t, struct journal_facts *ret);

@@ -147,6 +147,7 @@ case_hooks_fire_once_across_supervisor_kills() {
 	echo "supervisor kills: $kills" >&2
 	cat "$P/hooks.count" >&2
 	grep -h "hook" "$P/first.log" "$P/sup.log" >&2 || true
+	for i in "${ids[@]}"; do "$ROVER" events --no-steps "$i" >&2 || true; done
 	for i in "${ids[@]}"; do
 		[ "$(grep -c "^$i onPause paused$" "$P/hooks.count")" = 1 ]
 		[ "$(grep -c "^$i onComplete completed$" "$P/hooks.count")" = 1 ]

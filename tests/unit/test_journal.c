@@ -18,6 +18,7 @@
 #include "common/fileio.h"
 #include "common/jsonutil.h"
 #include "common/timeutil.h"
+#include "supervisor/lib/hooks.h"
 #include "supervisor/lib/journal.h"
 #include "supervisor/lib/task_store.h"
 
@@ -116,6 +117,50 @@ static void test_journal_changes_of_a_life(void **state)
 	assert_string_equal(n, "");
 	_cleanup_free_ char *d = step(t, complete, 12000);
 	assert_string_equal(d, "completed");
+	task_free(t);
+}
+
+/* A resume marks the task running (resumeInFlight); rolled back before it
+ * recorded a container, the task is back as it was: "resume_undone", not a
+ * second "paused" (which would fire onPause twice for one pause). */
+static void mark_resume(struct task *t)
+{
+	assert_int_equal(task_set_status(t, TASK_IN_PROGRESS, NULL, 0, 9000, NULL), 0);
+	json_object_object_add(t->obj, "resumeInFlight", json_object_new_object());
+}
+static void undo_resume(struct task *t)
+{
+	json_object_object_del(t->obj, "resumeInFlight");
+	assert_int_equal(task_set_status(t, TASK_PAUSED, "rate limit", TASK_PAUSE_RETRYABLE_ERROR,
+					 2000, NULL),
+			 0);
+}
+static void resume_runs(struct task *t)
+{
+	json_object_object_del(t->obj, "resumeInFlight");
+	task_set_str(t, "containerId", "ghi789");
+}
+
+static void test_journal_resume_undone(void **state)
+{
+	(void)state;
+	struct task *t = NULL;
+	assert_int_equal(task_new(1, "t", "d", 0, &t, NULL), 0);
+	start(t);
+	record_container(t);
+	pause_scheduled(t);
+	_cleanup_free_ char *m = step(t, mark_resume, 9000);
+	assert_string_equal(m, "resumed");
+	_cleanup_free_ char *u = step(t, undo_resume, 9100);
+	assert_string_equal(u, "resume_undone");
+	assert_int_equal(hooks_kind_of_event("resume_undone"), -1);
+	/* marked again, and this time it runs, then pauses for real */
+	_cleanup_free_ char *m2 = step(t, mark_resume, 9200);
+	assert_string_equal(m2, "resumed");
+	_cleanup_free_ char *r = step(t, resume_runs, 9300);
+	assert_string_equal(r, "container_started");
+	_cleanup_free_ char *p = step(t, pause_scheduled, 9400);
+	assert_string_equal(p, "paused retry_scheduled");
 	task_free(t);
 }
 
@@ -292,9 +337,13 @@ int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_journal_changes_of_a_life),        T(test_journal_resume_details),
-		T(test_journal_store_hook_and_torn_line), T(test_journal_never_follows_a_link),
-		T(test_journal_runner_steps_as_data),     T(test_journal_hostile_runner_log),
+		T(test_journal_changes_of_a_life),
+		T(test_journal_resume_details),
+		T(test_journal_store_hook_and_torn_line),
+		T(test_journal_never_follows_a_link),
+		T(test_journal_runner_steps_as_data),
+		T(test_journal_hostile_runner_log),
+		T(test_journal_resume_undone),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
