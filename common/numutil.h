@@ -14,6 +14,7 @@
 #ifndef ROVER_NUMUTIL_H
 #define ROVER_NUMUTIL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define NUMUTIL_EXACT_LIMIT 4.6e18 /* below INT64_MAX, above 2^62 */
@@ -48,6 +49,29 @@ static inline char *numutil_put_u64(char *p, uint64_t v)
 	while (k)
 		*p++ = tmp[--k];
 	return p;
+}
+
+/* The decimal integer at the start of s (an optional '-', then digits;
+ * whatever follows is ignored), saturated at the int64 range; 0 when there
+ * are no digits.  strtoll without locale, errno or base: the list cache's
+ * rows hold a few numbers each, and strtoll was a tenth of a listing. */
+static inline int64_t numutil_parse_i64(const char *s)
+{
+	bool neg = *s == '-';
+	if (neg)
+		s++;
+	uint64_t v = 0;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		unsigned d = (unsigned)(*s - '0');
+		if (v > (UINT64_C(9223372036854775808) - d) / 10) {
+			v = UINT64_C(9223372036854775808);
+			break;
+		}
+		v = v * 10 + d;
+	}
+	if (neg)
+		return v >= UINT64_C(9223372036854775808) ? INT64_MIN : -(int64_t)v;
+	return v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v;
 }
 
 #endif

@@ -520,11 +520,11 @@ static bool row_parse(const struct list_view_item *item, struct row *r)
 	}
 	if (strcmp(f[0], ROW_MAGIC))
 		return false;
-	r->st = (enum task_status)atoi(f[1]);
-	r->progress = atoi(f[2]);
-	r->start_ms = strtoll(f[3], NULL, 10);
-	r->end_ms = strtoll(f[4], NULL, 10);
-	r->retry_at_ms = strtoll(f[5], NULL, 10);
+	r->st = (enum task_status)numutil_parse_i64(f[1]);
+	r->progress = (int)numutil_parse_i64(f[2]);
+	r->start_ms = numutil_parse_i64(f[3]);
+	r->end_ms = numutil_parse_i64(f[4]);
+	r->retry_at_ms = numutil_parse_i64(f[5]);
 	r->title = f[6], r->agent = f[7], r->workflow = f[8], r->status = f[9], r->step = f[10];
 	if (r->retry_at_ms > 0) {
 		char hhmm[8];

@@ -39,11 +39,28 @@ static void test_numutil_ceil(void **state)
 	assert_true(numutil_ceil_i64(1e300) == INT64_MAX);
 }
 
+static void test_numutil_parse(void **state)
+{
+	(void)state;
+	assert_int_equal(numutil_parse_i64("0"), 0);
+	assert_int_equal(numutil_parse_i64("42\tnext"), 42);
+	assert_int_equal(numutil_parse_i64("-1"), -1);
+	assert_int_equal(numutil_parse_i64(""), 0);
+	assert_int_equal(numutil_parse_i64("x1"), 0);
+	assert_true(numutil_parse_i64("1764139200000") == INT64_C(1764139200000));
+	assert_true(numutil_parse_i64("9223372036854775807") == INT64_MAX);
+	assert_true(numutil_parse_i64("9223372036854775808") == INT64_MAX);
+	assert_true(numutil_parse_i64("99999999999999999999999") == INT64_MAX);
+	assert_true(numutil_parse_i64("-9223372036854775808") == INT64_MIN);
+	assert_true(numutil_parse_i64("-99999999999999999999999") == INT64_MIN);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_numutil_round),
 		cmocka_unit_test(test_numutil_ceil),
+		cmocka_unit_test(test_numutil_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
