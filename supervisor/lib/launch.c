@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -193,27 +192,6 @@ undo:
 	return r;
 }
 
-/* The task's logs lock (tasks/<id>/.logs.lock, outside the directory the
- * container writes, so only rover processes take it; the holder's work is
- * bounded by the engine's timeouts).  -errno when it cannot be had (a
- * read-only store saves nothing anyway): the save goes on without it. */
-static int logs_lock(const struct task_store *st, int64_t id)
-{
-	_cleanup_free_ char *path =
-		xasprintf("%s/%lld/%s", st->tasks_dir, (long long)id, TASK_STORE_LOGS_LOCK);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0)
-		return -errno;
-	while (flock(fd, LOCK_EX) < 0) {
-		if (errno != EINTR) {
-			int e = errno;
-			close(fd);
-			return -e;
-		}
-	}
-	return fd;
-}
-
 int launch_save_logs(struct engine *e, const struct task_store *st, int64_t id, int64_t iteration,
 		     const char *ref, struct rv_error **err)
 {
@@ -235,8 +213,13 @@ int launch_save_logs(struct engine *e, const struct task_store *st, int64_t id, 
 	engine_container_info_release(&info);
 	/* Two commands that see the container end together (logs -f and a
 	 * list, two followers) must not both append it: the look and the
-	 * append are one step under the task's logs lock. */
-	_cleanup_close_ int lock = logs_lock(st, id);
+	 * append are one step under the task's logs lock (outside the
+	 * directory the container writes, so only rover processes take it;
+	 * the holder's work is bounded by the engine's timeouts).  A store
+	 * where it cannot be had (read-only) saves nothing anyway: the save
+	 * goes on without it. */
+	_cleanup_close_ int lock = -1;
+	(void)task_store_lock_named(st, id, TASK_STORE_LOGS_LOCK, &lock, NULL);
 	if (already_saved(path, full_id))
 		return 0;
 	/* Appended, not replaced: every run of this iteration keeps its

@@ -246,14 +246,19 @@ static int lock_file(const char *path, int *ret_fd, struct rv_error **err)
 	return 0;
 }
 
-int task_store_lock(const struct task_store *s, int64_t id, int *ret_fd, struct rv_error **err)
+int task_store_lock_named(const struct task_store *s, int64_t id, const char *name, int *ret_fd,
+			  struct rv_error **err)
 {
-	_cleanup_free_ char *path =
-		xasprintf("%s/%lld/%s", s->tasks_dir, (long long)id, TASK_STORE_TASK_LOCK);
+	_cleanup_free_ char *path = xasprintf("%s/%lld/%s", s->tasks_dir, (long long)id, name);
 	int r = lock_file(path, ret_fd, err);
 	if (r == -ENOENT || r == -ENOTDIR)
 		return not_found(id, err);
 	return r;
+}
+
+int task_store_lock(const struct task_store *s, int64_t id, int *ret_fd, struct rv_error **err)
+{
+	return task_store_lock_named(s, id, TASK_STORE_TASK_LOCK, ret_fd, err);
 }
 
 void task_store_unlock(int fd)

@@ -35,8 +35,6 @@
 #ifndef ROVER_TASK_STORE_H
 #define ROVER_TASK_STORE_H
 
-#define TASK_STORE_LOGS_LOCK ".logs.lock"
-
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -49,6 +47,7 @@
 #define TASK_STORE_ID_LOCK ".id.lock"
 #define TASK_STORE_LAST_ID ".last-id"
 #define TASK_STORE_TASK_LOCK ".task.lock"
+#define TASK_STORE_LOGS_LOCK ".logs.lock"
 #define TASK_STORE_WORKFLOW_FILE "workflow.yml"
 #define TASK_STORE_ITERATIONS_DIR "iterations"
 /* Largest id accepted: fits every integer type we print it with. */
@@ -195,6 +194,11 @@ int task_store_update(const struct task_store *s, int64_t id, task_update_fn fn,
  * Blocks until the lock is free.  *ret_fd is the locked descriptor
  * (O_CLOEXEC, so no child inherits the lock); task_store_unlock() closes it. */
 int task_store_lock(const struct task_store *s, int64_t id, int *ret_fd, struct rv_error **err);
+
+/* The same for another lock file of the task's directory (name, e.g.
+ * TASK_STORE_LOGS_LOCK), for work that must not wait on record updates. */
+int task_store_lock_named(const struct task_store *s, int64_t id, const char *name, int *ret_fd,
+			  struct rv_error **err);
 void task_store_unlock(int fd);
 
 /* The ids of tasks/ (canonical names only, sorted; none when the directory
