@@ -483,7 +483,7 @@ static int read_git_file(int git_fd, const char *rel, size_t max, char **ret_tex
 		return -errno;
 	if (!S_ISREG(st.st_mode))
 		return -EINVAL;
-	return fileio_read_fd(fd, rel, max, 4096, ret_text, NULL, NULL);
+	return fileio_read_fd(fd, rel, max, max < 4096 ? max : 4096, ret_text, NULL, NULL);
 }
 
 /* A section header of a git config line ("[include]", "[includeIf ...]"),
@@ -527,11 +527,7 @@ static char *plain_absolute(const char *path)
 	return strbuf_detach(&b, NULL);
 }
 
-/* Every line of an alternates file (text; NULL: unreadable) names the
- * project's object directory, as rover (or an older rover's `git clone
- * --shared`) wrote it: an absolute path without symlinks or "..", so no
- * part of it lies in the workspace for the container to swap after this
- * look.  Comment lines (#) are ignored, as git does. */
+/* The project's object directory, symlinks resolved; NULL if unknown. */
 static char *project_objects_real(const char *root)
 {
 	char *objects = NULL;
@@ -542,6 +538,11 @@ static char *project_objects_real(const char *root)
 	return real;
 }
 
+/* Every line of an alternates file (text; NULL: unreadable) names the
+ * project's object directory, as rover (or an older rover's `git clone
+ * --shared`) wrote it: an absolute path without symlinks or "..", so no
+ * part of it lies in the workspace for the container to swap after this
+ * look.  Comment lines (#) are ignored, as git does. */
 static bool alternates_only_project(const char *text, const char *root)
 {
 	_cleanup_free_ char *want = text ? project_objects_real(root) : NULL;
@@ -572,9 +573,9 @@ static char *git_dir_redirect(const char *git_dir, const char *root)
 	_cleanup_close_ int fd = open(git_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return xasprintf("%s (%s)", git_dir, strerror(errno));
-	_cleanup_free_ char *text = NULL;
-	int r = read_git_file(fd, "objects/info/alternates", 64 * 1024, &text);
-	if (r != -ENOENT && !alternates_only_project(r == 0 ? text : NULL, root))
+	_cleanup_free_ char *alternates = NULL, *config = NULL;
+	int r = read_git_file(fd, "objects/info/alternates", 64 * 1024, &alternates);
+	if (r != -ENOENT && !alternates_only_project(r == 0 ? alternates : NULL, root))
 		return xasprintf("objects/info/alternates names object directories other than "
 				 "the project's");
 	static const char *const never[] = {"objects/info/http-alternates", "commondir"};
@@ -583,12 +584,10 @@ static char *git_dir_redirect(const char *git_dir, const char *root)
 		if (fstatat(fd, never[i], &st, AT_SYMLINK_NOFOLLOW) == 0)
 			return xasprintf("%s exists (rover never writes one)", never[i]);
 	}
-	free(text);
-	text = NULL;
-	r = read_git_file(fd, "config", 1024 * 1024, &text);
+	r = read_git_file(fd, "config", 1024 * 1024, &config);
 	if (r < 0 && r != -ENOENT)
 		return xasprintf("config cannot be read (%s)", strerror(-r));
-	for (const char *p = text; p && *p;) {
+	for (const char *p = config; p && *p;) {
 		size_t n = strcspn(p, "\n");
 		if (config_line_includes(p, n))
 			return xasprintf("config includes other files ([include] or [includeIf])");
@@ -604,22 +603,13 @@ static char *git_dir_redirect(const char *git_dir, const char *root)
  * container's: the value is only a hint (see worktree_sync). */
 static char *workspace_loose_ref(const char *path, const char *branch)
 {
-	_cleanup_free_ char *rel = xasprintf(".git/refs/heads/%s", branch);
-	char *slash = strrchr(rel, '/');
-	*slash = '\0';
-	_cleanup_close_ int top = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (top < 0)
+	_cleanup_free_ char *git_dir = fileio_join(path, ".git");
+	_cleanup_close_ int git_fd = open(git_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (git_fd < 0)
 		return NULL;
-	_cleanup_close_ int dir = fileio_open_dir_beneath(top, rel);
-	if (dir < 0)
-		return NULL;
-	_cleanup_close_ int fd =
-		openat(dir, slash + 1, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-		return NULL;
+	_cleanup_free_ char *rel = xasprintf("refs/heads/%s", branch);
 	_cleanup_free_ char *text = NULL;
-	if (fileio_read_fd(fd, rel, 128, 128, &text, NULL, NULL) < 0)
+	if (read_git_file(git_fd, rel, 128, &text) < 0 || !text)
 		return NULL;
 	text[strcspn(text, "\n")] = '\0';
 	return is_full_hex_id(text) ? TAKE_PTR(text) : NULL;
