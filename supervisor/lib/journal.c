@@ -37,7 +37,7 @@ void journal_facts_of(const struct task *t, struct journal_facts *ret)
 		ret->paused_at_ms = 0;
 	const char *cid = task_container_id(t);
 	snprintf(ret->container, sizeof(ret->container), "%s", cid ? cid : "");
-	ret->resume_in_flight = jsonutil_get_obj(t->obj, RESUME_IN_FLIGHT_KEY) != NULL;
+	ret->resume_in_flight = resume_in_flight(t, NULL);
 }
 
 static struct json_object *event(const char *type, const struct task *t)
