@@ -178,27 +178,30 @@ static void put_i64_str(char *buf, int64_t v)
 	*p = '\0';
 }
 
+/* "<a><unit_a> <b><unit_b>" at p ("2h 5m"); returns the end. */
+static char *put_two_units(char *p, uint64_t a, char unit_a, uint64_t b, char unit_b)
+{
+	p = numutil_put_u64(p, a);
+	*p++ = unit_a;
+	*p++ = ' ';
+	p = numutil_put_u64(p, b);
+	*p++ = unit_b;
+	return p;
+}
+
 const char *list_view_duration(int64_t ms, char *buf, size_t n)
 {
 	char tmp[64], *p = tmp;
+	uint64_t s = ms < 0 ? 0 : (uint64_t)ms / 1000;
 	if (ms < 0) {
 		*p++ = '-';
+	} else if (s >= 3600) {
+		p = put_two_units(p, s / 3600, 'h', s % 3600 / 60, 'm');
+	} else if (s >= 60) {
+		p = put_two_units(p, s / 60, 'm', s % 60, 's');
 	} else {
-		uint64_t s = (uint64_t)ms / 1000;
-		if (s >= 3600) {
-			p = numutil_put_u64(p, s / 3600);
-			memcpy(p, "h ", 2);
-			p = numutil_put_u64(p + 2, s % 3600 / 60);
-			*p++ = 'm';
-		} else if (s >= 60) {
-			p = numutil_put_u64(p, s / 60);
-			memcpy(p, "m ", 2);
-			p = numutil_put_u64(p + 2, s % 60);
-			*p++ = 's';
-		} else {
-			p = numutil_put_u64(p, s);
-			*p++ = 's';
-		}
+		p = numutil_put_u64(p, s);
+		*p++ = 's';
 	}
 	*p = '\0';
 	if (n > 0) {
