@@ -410,9 +410,18 @@ static void test_sync_refuses_planted_git_dir(void **state)
 	_cleanup_free_ char *b5 = git1(root, "rover/task-1");
 	assert_string_equal(b5, tg.base);
 
+	/* A config too large to look through (an include could hide past any
+	 * point rover stopped reading): refused, not read in part. */
+	sh("cd '%s' && rm .git/commondir && cp .git/config ../config.saved && "
+	   "head -c 2000000 /dev/zero | tr '\\0' '#' | fold -w 100 >> .git/config",
+	   ws);
+	_cleanup_error_ struct rv_error *err7 = NULL;
+	assert_int_equal(worktree_sync(root, ws, "rover/task-1", &err7), -EPERM);
+	assert_non_null(strstr(rv_error_msg(err7), "config cannot be read"));
+
 	/* Put right, the import goes through (a [user] section is the agent's
 	 * own business). */
-	sh("cd '%s' && rm .git/commondir", ws);
+	sh("cd '%s' && cp ../config.saved .git/config", ws);
 	_cleanup_error_ struct rv_error *err6 = NULL;
 	assert_int_equal(worktree_sync(root, ws, "rover/task-1", &err6), 0);
 	_cleanup_free_ char *b6 = git1(root, "rover/task-1");
