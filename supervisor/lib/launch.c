@@ -195,6 +195,15 @@ undo:
 int launch_save_logs(struct engine *e, const struct task_store *st, int64_t id, int64_t iteration,
 		     const char *ref, struct rv_error **err)
 {
+	return launch_save_logs_seen(e, st, id, iteration, ref, NULL, err);
+}
+
+int launch_save_logs_seen(struct engine *e, const struct task_store *st, int64_t id,
+			  int64_t iteration, const char *ref, struct engine_container_info *ret_seen,
+			  struct rv_error **err)
+{
+	if (ret_seen)
+		*ret_seen = (struct engine_container_info){0};
 	_cleanup_free_ char *path =
 		task_store_iteration_file(st, id, iteration, TASK_FILE_CONTAINER_LOG);
 	_cleanup_free_ char *dir = fileio_dirname(path);
@@ -210,7 +219,10 @@ int launch_save_logs(struct engine *e, const struct task_store *st, int64_t id, 
 		return rv_error_wrap(err, "cannot save the output of container '%s'", ref);
 	}
 	_cleanup_free_ char *full_id = xstrdup(info.id);
-	engine_container_info_release(&info);
+	if (ret_seen)
+		*ret_seen = info; /* the caller's to release */
+	else
+		engine_container_info_release(&info);
 	/* Two commands that see the container end together (logs -f and a
 	 * list, two followers) must not both append it: the look and the
 	 * append are one step under the task's logs lock (outside the

@@ -82,6 +82,13 @@ char *launch_container_name(int64_t id, int64_t iteration);
  * already there is not saved again; a missing container is not an error. */
 int launch_save_logs(struct engine *e, const struct task_store *st, int64_t id, int64_t iteration,
 		     const char *ref, struct rv_error **err);
+/* The same, and what the engine said of the container (its inspect, taken
+ * before the save) in *ret_seen: the caller releases it
+ * (engine_container_info_release); its id is NULL when the engine was not
+ * asked or the container is gone. */
+int launch_save_logs_seen(struct engine *e, const struct task_store *st, int64_t id,
+			  int64_t iteration, const char *ref, struct engine_container_info *ret_seen,
+			  struct rv_error **err);
 
 /* Save the logs, then remove the container (force).  Missing: success. */
 int launch_remove_container(struct engine *e, const struct task_store *st, int64_t id,

@@ -419,18 +419,43 @@ static int orphan_check(const struct task_store *st, struct task **t, struct end
 	return apply(st, t, &c, report, ud);
 }
 
-/* A task that just finished has its container's output saved to
- * container.log now, not only when the container is replaced or removed. */
-static void save_finished_logs(const struct task_store *st, const struct task *t,
-			       struct endpoint *ep, observe_report_fn report, void *ud)
+static int record_end_fn(struct task *t, void *userdata, struct rv_error **err)
 {
+	(void)err;
+	const struct engine_container_info *seen = userdata;
+	/* Only for the container the record still names, once it stopped
+	 * running: a resume may have replaced it meanwhile. */
 	const char *cid = task_container_id(t);
-	if (!cid || !*cid || !endpoint_connect(ep))
+	if (task_status_is_running(task_status(t)) || !cid || strcmp(cid, seen->id) ||
+	    task_container_end(t))
+		return TASK_UPDATE_SKIP;
+	task_set_container_end(t, seen->id, seen->name, seen->status, seen->exit_code,
+			       seen->oom_killed, timeutil_now_ms());
+	return 0;
+}
+
+/* A task that just finished has its container's output saved to
+ * container.log now, not only when the container is replaced or removed,
+ * and how the container ended goes into the record (containerEnd), so
+ * inspect shows a finished task without loading the engine client. */
+static void save_finished_logs(const struct task_store *st, struct task **t, struct endpoint *ep,
+			       observe_report_fn report, void *ud)
+{
+	const char *cid = task_container_id(*t);
+	if (!cid || !*cid || task_container_end(*t) || !endpoint_connect(ep))
 		return;
 	_cleanup_error_ struct rv_error *err = NULL;
-	if (launch_save_logs(ep->engine, st, t->id, task_iterations(t), cid, &err) < 0)
-		reportf(report, ud, "warn", t->id, "Could not save the output of task %lld: %s",
-			(long long)t->id, rv_error_msg(err));
+	struct engine_container_info seen = {0};
+	if (launch_save_logs_seen(ep->engine, st, (*t)->id, task_iterations(*t), cid, &seen,
+				  &err) < 0)
+		reportf(report, ud, "warn", (*t)->id, "Could not save the output of task %lld: %s",
+			(long long)(*t)->id, rv_error_msg(err));
+	else if (seen.id && !seen.running && !seen.paused && !seen.restarting && seen.status) {
+		struct task *fresh = NULL;
+		if (task_store_update(st, (*t)->id, record_end_fn, &seen, &fresh, NULL) == 0)
+			replace(t, fresh);
+	}
+	engine_container_info_release(&seen);
 }
 
 /* Outside git the project directory itself is the workspace, so the
@@ -611,7 +636,7 @@ int observe_tasks_with(const struct task_store *st, struct task_list *list, unsi
 		if (task_status_is_running(task_status(*t)))
 			changed += orphan_check(st, t, ep, report, userdata);
 		if (!task_status_is_running(task_status(*t))) {
-			save_finished_logs(st, *t, ep, report, userdata);
+			save_finished_logs(st, t, ep, report, userdata);
 			import_finished_work(st, *t, report, userdata);
 		}
 	}

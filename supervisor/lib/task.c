@@ -841,6 +841,29 @@ void task_set_engine(struct task *t, const char *kind, const char *endpoint)
 	jsonutil_set_str(e, "endpoint", endpoint);
 }
 
+struct json_object *task_container_end(const struct task *t)
+{
+	struct json_object *end = jsonutil_get_obj(t->obj, "containerEnd");
+	const char *cid = task_container_id(t);
+	const char *id = jsonutil_get_str(end, "id");
+	return cid && id && !strcmp(cid, id) ? end : NULL;
+}
+
+void task_set_container_end(struct task *t, const char *id, const char *name, const char *state,
+			    int exit_code, bool oom_killed, int64_t seen_ms)
+{
+	struct json_object *end = json_object_new_object();
+	jsonutil_set_str(end, "id", id);
+	if (name)
+		jsonutil_set_str(end, "name", name);
+	jsonutil_set_str(end, "state", state);
+	jsonutil_set_int64(end, "exitCode", exit_code);
+	jsonutil_set_bool(end, "oomKilled", oom_killed);
+	char iso[TIMEUTIL_ISO_LEN];
+	jsonutil_set_str(end, "seenAt", timeutil_format_iso(seen_ms, iso));
+	json_object_object_add(t->obj, "containerEnd", end);
+}
+
 void task_get_auto_retry(const struct task *t, struct task_auto_retry *ret)
 {
 	struct task_auto_retry a = {0};

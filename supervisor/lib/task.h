@@ -241,6 +241,15 @@ enum task_pause_reason task_pause_reason(const struct task *t);
 bool task_get_engine(const struct task *t, const char **ret_kind, const char **ret_endpoint);
 void task_set_engine(struct task *t, const char *kind, const char *endpoint);
 
+/* containerEnd: how the task's container ended, as the engine said when
+ * rover saw it end (observe.c), so showing a task that no longer runs never
+ * needs the engine.  Kept only for the container it names: the getter
+ * returns NULL (borrowed otherwise) unless its id is the record's
+ * containerId.  The setter takes the engine's fields and the time seen. */
+struct json_object *task_container_end(const struct task *t);
+void task_set_container_end(struct task *t, const char *id, const char *name, const char *state,
+			    int exit_code, bool oom_killed, int64_t seen_ms);
+
 /* autoRetry: the getter fills *ret (zeros when absent). */
 void task_get_auto_retry(const struct task *t, struct task_auto_retry *ret);
 /* Replace the fields of autoRetry (0 times and a NULL provider are left out);

@@ -131,6 +131,13 @@ static void add_container(const struct task *t, struct json_object *o)
 	const char *cid = task_container_id(t);
 	if (!cid || !*cid)
 		return;
+	struct json_object *end = task_container_end(t);
+	if (end && !task_status_is_running(task_status(t))) {
+		/* It ended, and rover recorded how when it saw that: the engine
+		 * (and the client library's start-up) is not needed. */
+		json_object_object_add(o, "container", json_object_get(end));
+		return;
+	}
 	struct json_object *cj = json_object_new_object();
 	json_object_object_add(o, "container", cj);
 	_cleanup_error_ struct rv_error *e = NULL;

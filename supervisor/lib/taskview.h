@@ -21,7 +21,10 @@
  *                    false, error}
  *   "resumeLock"     {pid, ageMs}, only while it is held
  *   "container"      {id, name, state, exitCode, oomKilled} or {id, state:
- *                    "missing"|"unknown", error}, only when the task has one
+ *                    "missing"|"unknown", error}, only when the task has one;
+ *                    for a task that no longer runs, its recorded
+ *                    containerEnd when there is one (the same fields and
+ *                    seenAt: how it ended, the engine not asked)
  *
  * Both iteration files are the container's to write: they are read only
  * through iterfile.c, and a checkpoint's resetAt is judged against the

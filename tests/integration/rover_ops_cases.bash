@@ -72,9 +72,18 @@ YML
 	[ "$(jq -r .status "$ITER/status.json")" = completed ]
 	[ "$(echo "$output" | jq -r .engine.kind)" = "$ENGINE" ]
 	[ "$(echo "$output" | jq -r .container.exitCode)" = 0 ]
+	# How the container ended went into the record when rover saw it end, so
+	# inspect of the finished task shows it without loading the engine client
+	# (LD_DEBUG lists every library loaded).
+	cid=$(container_of "$TID")
+	[ "$(jq -r .containerEnd.id "$STORE/tasks/$TID/description.json")" = "$cid" ]
+	[ "$(jq -r .containerEnd.state "$STORE/tasks/$TID/description.json")" = exited ]
+	run env LD_DEBUG=files "$ROVER" inspect "$TID"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"exited (exit 0)"* ]]
+	[[ "$output" != *libcurl* ]]
 	[ "$(cat "$WS/built.txt")" = built ]
 	# name and labels of the container, as the engine reports them
-	cid=$(container_of "$TID")
 	run probe "$ENGINE" inspect "$cid"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"name=rover-task-$TID-1"* ]]

@@ -2,8 +2,8 @@
  * a task with nothing yet, a status file and a checkpoint as the runner
  * writes them, a provider reset time past the horizon, the container's
  * hostile files (a link, a broken checkpoint) described and never an error,
- * a gate of the task's account, and a container on an engine that does not
- * answer.  The answering engine is covered by the integration tests
+ * a gate of the task's account, a container on an engine that does not
+ * answer, and the recorded end of a finished task's container.  The answering engine is covered by the integration tests
  * (rover_ops_*.bats, operator_*.bats run inspect). */
 #include <stdarg.h>
 #include <stddef.h>
@@ -199,6 +199,66 @@ static void test_container_on_a_dead_engine(void **state)
 	task_free(t);
 }
 
+struct ended {
+	const char *container_id, *status, *end_id;
+};
+
+static int ended_fn(struct task *t, void *userdata, struct rv_error **err)
+{
+	(void)err;
+	const struct ended *e = userdata;
+	task_set_str(t, "containerId", e->container_id);
+	task_set_engine(t, "docker", DEAD_ENGINE);
+	task_set_str(t, "status", e->status);
+	if (e->end_id)
+		task_set_container_end(t, e->end_id, "rover-task-1-1", "exited", 3, false,
+				       timeutil_now_ms());
+	return 0;
+}
+
+static struct json_object *container_of(const struct ended *e)
+{
+	struct task *t = NULL;
+	_cleanup_error_ struct rv_error *err = NULL;
+	if (task_store_create(store, "t", "d", timeutil_now_ms(), ended_fn, (void *)e, &t, &err) <
+	    0)
+		fail_msg("create: %s", rv_error_msg(err));
+	struct json_object *o = gather(t);
+	struct json_object *c = json_object_get(jsonutil_get_obj(o, "container"));
+	json_object_put(o);
+	task_free(t);
+	return c;
+}
+
+/* A task that ended shows its container as recorded when it ended, without
+ * the engine (dead here: asking it would say "unknown"); only for the
+ * container the record names, and never for a task that runs again. */
+static void test_recorded_end_of_a_finished_task(void **state)
+{
+	(void)state;
+	const struct ended done = {"c0ffee", "COMPLETED", "c0ffee"};
+	_cleanup_json_ struct json_object *c = container_of(&done);
+	assert_non_null(c);
+	assert_string_equal(jsonutil_get_str(c, "id"), "c0ffee");
+	assert_string_equal(jsonutil_get_str(c, "state"), "exited");
+	int64_t code = 0;
+	assert_true(jsonutil_get_int64(c, "exitCode", &code));
+	assert_int_equal(code, 3);
+	assert_non_null(jsonutil_get_str(c, "seenAt"));
+
+	const struct ended other = {"c0ffee", "COMPLETED", "d00d"};
+	_cleanup_json_ struct json_object *c2 = container_of(&other);
+	assert_string_equal(jsonutil_get_str(c2, "state"), "unknown");
+
+	const struct ended running = {"c0ffee", "IN_PROGRESS", "c0ffee"};
+	_cleanup_json_ struct json_object *c3 = container_of(&running);
+	assert_string_equal(jsonutil_get_str(c3, "state"), "unknown");
+
+	const struct ended none = {"c0ffee", "FAILED", NULL};
+	_cleanup_json_ struct json_object *c4 = container_of(&none);
+	assert_string_equal(jsonutil_get_str(c4, "state"), "unknown");
+}
+
 static void test_gate_of_the_account(void **state)
 {
 	(void)state;
@@ -244,6 +304,7 @@ int main(void)
 		T(test_reset_past_the_horizon_is_ignored),
 		T(test_hostile_files_are_described),
 		T(test_container_on_a_dead_engine),
+		T(test_recorded_end_of_a_finished_task),
 		T(test_gate_of_the_account),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
