@@ -116,19 +116,14 @@ int admit_set_queued(const struct task_store *st, int64_t id, const struct queue
 	return task_store_update(st, id, queued_fn, &c, NULL, err);
 }
 
-struct account_ctx {
-	const char *key, *label;
-};
-
-static int account_fn(struct task *t, void *userdata, struct rv_error **err)
+void admit_set_account(struct task *t)
 {
-	(void)err;
-	const struct account_ctx *c = userdata;
+	_cleanup_free_ char *key = NULL, *label = NULL;
+	gate_account_of(task_get_str(t, "agent"), env_get, &key, &label);
 	struct json_object *a = json_object_new_object();
-	jsonutil_set_str(a, "key", c->key);
-	jsonutil_set_str(a, "label", c->label);
+	jsonutil_set_str(a, "key", key);
+	jsonutil_set_str(a, "label", label);
 	json_object_object_add(task_json(t), "account", a);
-	return 0;
 }
 
 int admit_new_task(const struct project *p, const struct task_store *st, int64_t id,
@@ -139,13 +134,10 @@ int admit_new_task(const struct project *p, const struct task_store *st, int64_t
 	int r = task_store_load_id(st, id, &t, err);
 	if (r < 0)
 		return r;
+	/* The account was recorded with the task (admit_set_account). */
 	_cleanup_free_ char *key = NULL, *label = NULL;
-	gate_account_of(task_get_str(t, "agent"), env_get, &key, &label);
+	admit_account_of_task(t, &key, &label);
 	task_free(t);
-	struct account_ctx ac = {.key = key, .label = label};
-	r = task_store_update(st, id, account_fn, &ac, NULL, err);
-	if (r < 0)
-		return r;
 
 	struct gate_policy gp;
 	if ((r = gate_policy_init(&gp, env_get, err)) < 0)

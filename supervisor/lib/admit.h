@@ -29,6 +29,9 @@
 
 /* Recorded or computed (see top); both newly allocated. */
 void admit_account_of_task(const struct task *t, char **ret_key, char **ret_label);
+/* Record t's account (computed from its agent and the environment) in t,
+ * for the caller to save: `rover task` does it as it creates the record. */
+void admit_set_account(struct task *t);
 
 /* The `queued` object of a NEW task, else NULL (borrowed). */
 struct json_object *admit_queued(const struct task *t);
@@ -62,8 +65,8 @@ struct admit_result {
 	char *message; /* why it waits */
 };
 
-/* For `rover task`: task id was just created NEW.  Records its account;
- * under the queue lock plans it with the queued tasks (gate.h); queued:
+/* For `rover task`: task id was just created NEW, its account recorded
+ * (admit_set_account).  Under the queue lock plans it with the queued tasks (gate.h); queued:
  * records `queued`.  A START keeps the lock (ret->lock_fd) when maxRunning
  * is set, so that no other process counts the slot as free before the
  * container is marked.  Fails only when the store cannot be read or

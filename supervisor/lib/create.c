@@ -44,6 +44,8 @@ static int init_fn(struct task *t, void *userdata, struct rv_error **err)
 	if (o->engine)
 		task_set_engine(t, engine_kind_name(engine_get_kind(o->engine)),
 				engine_get_uri(o->engine));
+	/* The account gate's key (admit.h): in the first write, not a second. */
+	admit_set_account(t);
 	if (c->p->is_git) {
 		_cleanup_free_ char *ws =
 			xasprintf("%s/workspaces/%lld", c->st->dir, (long long)t->id);
