@@ -63,8 +63,12 @@ int fileio_fsync_dir(const char *dir, struct rv_error **err)
 	return 0;
 }
 
-static int write_atomic(const char *path, const void *buf, size_t len, mode_t mode, bool durable,
-			struct rv_error **err)
+/* How durable write_atomic makes a file: not at all, its data only (the
+ * caller fsyncs the directory), or data and name. */
+enum durability { VOLATILE, DATA_ONLY, DURABLE };
+
+static int write_atomic(const char *path, const void *buf, size_t len, mode_t mode,
+			enum durability durable, struct rv_error **err)
 {
 	_cleanup_free_ char *dir = fileio_dirname(path);
 	_cleanup_free_ char *base = base_name(path);
@@ -84,7 +88,7 @@ static int write_atomic(const char *path, const void *buf, size_t len, mode_t mo
 		r = rv_error_errno(err, -r, "cannot write '%s'", path);
 		goto out_close_unlink;
 	}
-	if (durable && fsync(fd) < 0) {
+	if (durable != VOLATILE && fsync(fd) < 0) {
 		/* Never retried: after a failed fsync the kernel may have dropped the
 		 * dirty pages, so a second "successful" fsync proves nothing. */
 		r = rv_error_errno(err, errno, "cannot fsync '%s'", path);
@@ -100,7 +104,7 @@ static int write_atomic(const char *path, const void *buf, size_t len, mode_t mo
 		r = rv_error_errno(err, errno, "cannot rename '%s' into place", path);
 		goto out_unlink;
 	}
-	if (!durable)
+	if (durable != DURABLE)
 		return 0;
 	/* The new name is only durable once the directory entry is. */
 	r = fileio_fsync_dir(dir, err);
@@ -116,13 +120,19 @@ out_unlink:
 int fileio_write_atomic(const char *path, const void *buf, size_t len, mode_t mode,
 			struct rv_error **err)
 {
-	return write_atomic(path, buf, len, mode, true, err);
+	return write_atomic(path, buf, len, mode, DURABLE, err);
 }
 
 int fileio_write_atomic_volatile(const char *path, const void *buf, size_t len, mode_t mode,
 				 struct rv_error **err)
 {
-	return write_atomic(path, buf, len, mode, false, err);
+	return write_atomic(path, buf, len, mode, VOLATILE, err);
+}
+
+int fileio_write_atomic_dir_later(const char *path, const void *buf, size_t len, mode_t mode,
+				  struct rv_error **err)
+{
+	return write_atomic(path, buf, len, mode, DATA_ONLY, err);
 }
 
 int fileio_read_bounded(const char *path, size_t max, char **ret_buf, size_t *ret_len,

@@ -40,6 +40,13 @@ int fileio_write_atomic(const char *path, const void *buf, size_t len, mode_t mo
 int fileio_write_atomic_volatile(const char *path, const void *buf, size_t len, mode_t mode,
 				 struct rv_error **err);
 
+/* fileio_write_atomic() whose directory fsync the caller does, once for
+ * this and the other names it just renamed into the same directory: until
+ * then a power cut may keep the old file (never an empty one: the data is
+ * fsynced before the rename). */
+int fileio_write_atomic_dir_later(const char *path, const void *buf, size_t len, mode_t mode,
+				  struct rv_error **err);
+
 /* Read path (at most max bytes) into *ret_buf (NUL-terminated), length in
  * *ret_len (may be NULL).  Missing file: -ENOENT. */
 int fileio_read_bounded(const char *path, size_t max, char **ret_buf, size_t *ret_len,

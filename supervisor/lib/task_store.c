@@ -350,14 +350,16 @@ int task_store_create(const struct task_store *s, const char *title, const char 
 			break;
 		}
 	}
-	if (r >= 0)
-		r = fileio_fsync_dir(s->tasks_dir, err);
 	if (r >= 0) {
 		char text[32];
 		int n = snprintf(text, sizeof(text), "%lld\n", (long long)id);
 		/* The task exists now; a .last-id that could not be written only
-		 * costs the scan of the highest directory next time. */
-		(void)fileio_write_atomic(last_path, text, (size_t)n, 0644, NULL);
+		 * costs the scan of the highest directory next time.  One fsync of
+		 * tasks/ makes both new names durable. */
+		(void)fileio_write_atomic_dir_later(last_path, text, (size_t)n, 0644, NULL);
+		r = fileio_fsync_dir(s->tasks_dir, err);
+	}
+	if (r >= 0) {
 		journal_record_change(s, NULL, t);
 		if (s->live)
 			task_live_touch(s->live, id);
