@@ -32,7 +32,9 @@ eval "$("$root/scripts/engines.sh" env)"
 rover=$root/$bindir/rover
 bare=$root/$build/bench/bare_lifecycle
 
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
+# The clock is read without a process (bash's EPOCHREALTIME): a `date` per
+# reading would add its own start-up, twice, inside rover's interval.
+stamp() { printf -v "$1" '%s' $((${EPOCHREALTIME//[!0-9]/} / 1000)); }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2))}'; }
 
 proj=$(mktemp -d /tmp/rover-bench.XXXXXX)
@@ -79,29 +81,29 @@ for engine in $engines; do
 	for i in $(seq 0 "$runs"); do
 		bi=$("$bare" "$ROVER_ENGINE" "$image" 1 /bin/sh -c "$cmd" 2>"$proj/bare.err" | awk '/^median_ms/{print $2}') ||
 			{ echo "$engine: bare run failed: $(cat "$proj/bare.err")" >&2; exit 1; }
-		t0=$(now_ms)
+		stamp t0
 		id=$("$rover" task -w wf.yml "bench $i" 2>"$proj/task.err") ||
 			{ echo "$engine: rover task failed: $(cat "$proj/task.err")" >&2; exit 1; }
-		ta=$(now_ms)
+		stamp ta
 		"$rover" logs -f "$id" >/dev/null 2>&1
-		tb=$(now_ms)
+		stamp tb
 		# jq's own start (about 30 ms) is not rover's: it parses after the clock
 		out=$("$rover" inspect --json "$id" 2>/dev/null) || true
-		t1=$(now_ms)
+		stamp t1
 		s=$(jq -r .status <<<"$out")
 		"$rover" delete "$id" >/dev/null 2>&1
-		t2=$(now_ms)
+		stamp t2
 		if [ "$s" != COMPLETED ]; then
 			echo "$engine: task $id ended $s" >&2
 			exit 1
 		fi
 		# the same task started and waited for with `rover wait`
-		t3=$(now_ms)
+		stamp t3
 		id2=$("$rover" task -w wf.yml "bench wait $i" 2>"$proj/task.err") ||
 			{ echo "$engine: rover task failed: $(cat "$proj/task.err")" >&2; exit 1; }
 		"$rover" wait "$id2" >/dev/null 2>&1 ||
 			{ echo "$engine: rover wait $id2 exited $?" >&2; exit 1; }
-		t4=$(now_ms)
+		stamp t4
 		"$rover" delete "$id2" >/dev/null 2>&1
 		[ "$i" -eq 0 ] && continue # warm-up
 		b_all+=("$bi")
