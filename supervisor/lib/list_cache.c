@@ -56,7 +56,9 @@ bool list_cache_key_same(const struct list_cache_key *a, const struct list_cache
 static struct entry *add(struct list_cache *c)
 {
 	if (c->n == c->cap) {
-		c->cap = c->cap ? c->cap * 2 : 1024;
+		/* Small at first: 1024 entries (136 KiB) went to a fresh mmap whose
+		 * pages a listing of 100 tasks paid to fault in and unmap. */
+		c->cap = c->cap ? c->cap * 2 : 64;
 		c->e = xrealloc(c->e, c->cap * sizeof(*c->e));
 	}
 	struct entry *e = &c->e[c->n++];
