@@ -150,8 +150,12 @@ int fileio_read_bounded(const char *path, size_t max, char **ret_buf, size_t *re
 		return rv_error_errno(err, errno, "cannot stat '%s'", path);
 	if (S_ISDIR(st.st_mode))
 		return rv_error_set(err, EISDIR, "'%s' is a directory", path);
-
-	return fileio_read_fd(fd, path, max, 4096, ret_buf, ret_len, err);
+	/* Room for the whole file at once (one read, and the one at its end),
+	 * when it is a sane size. */
+	size_t first = 4096;
+	if (S_ISREG(st.st_mode) && st.st_size > 0 && (uint64_t)st.st_size < max)
+		first = (size_t)st.st_size + 1;
+	return fileio_read_fd(fd, path, max, first, ret_buf, ret_len, err);
 }
 
 int fileio_read_fd(int fd, const char *path, size_t max, size_t first_cap, char **ret_buf,
