@@ -28,6 +28,10 @@ printf '#include <stdio.h>\nint main(void){puts("hello");return 0;}\n' >"$work/h
 cc -O2 -static -o "$work/hello" "$work/hello.c"
 # The same, linked against libc.so as rover is: what being dynamic costs.
 cc -O2 -o "$work/hello-dyn" "$work/hello.c"
+# What a warm `rover list` cannot do without (read the row cache, read
+# tasks/, one fstatat per task, write), static and dynamic: list's floor.
+cc -O2 -static -o "$work/list-floor" "$root/bench/list_floor.c"
+cc -O2 -o "$work/list-floor-dyn" "$root/bench/list_floor.c"
 python3 "$root/bench/gen_store.py" "$work/store" 100 >/dev/null
 export ROVER_STORE=$work/store ROVER_ENGINE=unix://$work/no-engine.sock
 unset DOCKER_HOST CONTAINER_HOST
@@ -36,10 +40,13 @@ cd "$work"
 
 labels=("static hello-world (floor)" "rover-agent --version (runner)"
 	"dynamic hello-world (libc.so)" "rover --version"
-	"rover inspect (finished task)" "rover list (100 finished tasks)"
+	"rover inspect (finished task)" "list's system calls, static C"
+	"list's system calls, dynamic C" "rover list (100 finished tasks)"
 	"rover list --json (100 tasks)")
 mapfile -t us < <("$spawn" "$runs" -- "$work/hello" -- "$root/$bindir/rover-agent" --version \
-	-- "$work/hello-dyn" -- "$rover" --version -- "$rover" inspect 7 -- "$rover" list -- "$rover" list --json |
+	-- "$work/hello-dyn" -- "$rover" --version -- "$rover" inspect 7 \
+	-- "$work/list-floor" "$work/store" -- "$work/list-floor-dyn" "$work/store" \
+	-- "$rover" list -- "$rover" list --json |
 	awk '{print $2}')
 printf '%-34s %9s %8s %9s\n' command median_us x_hello x_runner
 for i in "${!labels[@]}"; do
