@@ -199,8 +199,8 @@ int launch_save_logs(struct engine *e, const struct task_store *st, int64_t id, 
 }
 
 int launch_save_logs_seen(struct engine *e, const struct task_store *st, int64_t id,
-			  int64_t iteration, const char *ref, struct engine_container_info *ret_seen,
-			  struct rv_error **err)
+			  int64_t iteration, const char *ref,
+			  struct engine_container_info *ret_seen, struct rv_error **err)
 {
 	if (ret_seen)
 		*ret_seen = (struct engine_container_info){0};

@@ -87,8 +87,8 @@ int launch_save_logs(struct engine *e, const struct task_store *st, int64_t id, 
  * (engine_container_info_release); its id is NULL when the engine was not
  * asked or the container is gone. */
 int launch_save_logs_seen(struct engine *e, const struct task_store *st, int64_t id,
-			  int64_t iteration, const char *ref, struct engine_container_info *ret_seen,
-			  struct rv_error **err);
+			  int64_t iteration, const char *ref,
+			  struct engine_container_info *ret_seen, struct rv_error **err);
 
 /* Save the logs, then remove the container (force).  Missing: success. */
 int launch_remove_container(struct engine *e, const struct task_store *st, int64_t id,

@@ -446,8 +446,8 @@ static void save_finished_logs(const struct task_store *st, struct task **t, str
 		return;
 	_cleanup_error_ struct rv_error *err = NULL;
 	struct engine_container_info seen = {0};
-	if (launch_save_logs_seen(ep->engine, st, (*t)->id, task_iterations(*t), cid, &seen,
-				  &err) < 0)
+	if (launch_save_logs_seen(ep->engine, st, (*t)->id, task_iterations(*t), cid, &seen, &err) <
+	    0)
 		reportf(report, ud, "warn", (*t)->id, "Could not save the output of task %lld: %s",
 			(long long)(*t)->id, rv_error_msg(err));
 	else if (seen.id && !seen.running && !seen.paused && !seen.restarting && seen.status) {
