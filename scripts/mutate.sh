@@ -23,7 +23,7 @@ trap 'rm -rf "$work"' EXIT
 # name | file | original line (exact text, once in the file) | mutant | what runs
 mutants=(
 	"fileio-no-dir-fsync|common/fileio.c|	r = fileio_fsync_dir(dir, err);|	r = 0;|unit:test_fileio"
-	"fileio-no-data-fsync|common/fileio.c|	if (durable && fsync(fd) < 0) {|	if (0) {|unit:test_fileio"
+	"fileio-no-data-fsync|common/fileio.c|	if (durable != VOLATILE && fsync(fd) < 0) {|	if (0) {|unit:test_fileio"
 	"fileio-no-rename|common/fileio.c|	if (rename(tmp, path) < 0) {|	if (0) {|unit:test_fileio"
 	"checkpoint-no-read-back|agent-runner/checkpoint.c|	r = checkpoint_verify_file(st->path, seq, st->cp.workflow_hash, err);|	r = 0;|unit:test_checkpoint"
 	"checkpoint-verify-ignores-seq|agent-runner/checkpoint.c|	if (!jsonutil_get_int64(o, \"seq\", &got) \|\| got != seq)|	if (!jsonutil_get_int64(o, \"seq\", &got))|unit:test_checkpoint"
