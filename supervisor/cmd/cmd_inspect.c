@@ -21,7 +21,9 @@ static const struct cmdopt_spec spec = {
 		  "\n"
 		  "Show one task: its status and why, the current iteration, the checkpoint\n"
 		  "(completed steps, pause reason, provider reset time), the container and the\n"
-		  "auto-retry state.  An active task is first reconciled with its container.\n"
+		  "auto-retry state.  An active task is first reconciled with its container;\n"
+		  "a task that no longer runs shows its container as it was when it ended\n"
+		  "(recorded then: the engine is not asked).\n"
 		  "\n",
 	.column = 17,
 };
