@@ -856,7 +856,9 @@ void task_set_container_end(struct task *t, const char *id, const char *name, co
 	jsonutil_set_str(end, "id", id);
 	if (name)
 		jsonutil_set_str(end, "name", name);
-	jsonutil_set_str(end, "state", state);
+	/* Podman says "stopped" for an exited container it has not cleaned up
+	 * yet, and "exited" a moment later: one end, one name. */
+	jsonutil_set_str(end, "state", state && !strcmp(state, "stopped") ? "exited" : state);
 	jsonutil_set_int64(end, "exitCode", exit_code);
 	jsonutil_set_bool(end, "oomKilled", oom_killed);
 	char iso[TIMEUTIL_ISO_LEN];

@@ -245,7 +245,8 @@ void task_set_engine(struct task *t, const char *kind, const char *endpoint);
  * rover saw it end (observe.c), so showing a task that no longer runs never
  * needs the engine.  Kept only for the container it names: the getter
  * returns NULL (borrowed otherwise) unless its id is the record's
- * containerId.  The setter takes the engine's fields and the time seen. */
+ * containerId.  The setter takes the engine's fields and the time seen;
+ * Podman's "stopped" (exited, not yet cleaned up) is recorded as "exited". */
 struct json_object *task_container_end(const struct task *t);
 void task_set_container_end(struct task *t, const char *id, const char *name, const char *state,
 			    int exit_code, bool oom_killed, int64_t seen_ms);

@@ -257,6 +257,14 @@ static void test_recorded_end_of_a_finished_task(void **state)
 	const struct ended none = {"c0ffee", "FAILED", NULL};
 	_cleanup_json_ struct json_object *c4 = container_of(&none);
 	assert_string_equal(jsonutil_get_str(c4, "state"), "unknown");
+
+	/* Podman's "stopped" (exited, not cleaned up yet) is the same end */
+	struct task *t = NULL;
+	assert_int_equal(task_new(1, "t", "d", timeutil_now_ms(), &t, NULL), 0);
+	task_set_str(t, "containerId", "c0ffee");
+	task_set_container_end(t, "c0ffee", NULL, "stopped", 0, false, timeutil_now_ms());
+	assert_string_equal(jsonutil_get_str(task_container_end(t), "state"), "exited");
+	task_free(t);
 }
 
 static void test_gate_of_the_account(void **state)
