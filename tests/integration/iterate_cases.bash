@@ -76,7 +76,7 @@ steps:
     prompt: "plan {{inputs.description}}"
   - id: done
     type: command
-    command: 'echo "done: {{inputs.description}}"'
+    command: 'echo "done: {{inputs.description}}"; case "{{inputs.description}}" in *hold*) while [ ! -e GO2 ]; do sleep 0.1; done;; esac'
 YML
 }
 
@@ -316,58 +316,32 @@ YML
 	wait_status "$TID" COMPLETED 60
 }
 
-# FILE TEXT [SECONDS]: wait until FILE holds TEXT.
-wait_text() {
-	local deadline=$((SECONDS + ${3:-60}))
-	until grep -qF -- "$2" "$1" 2>/dev/null; do
-		[ $SECONDS -lt $deadline ] || { echo "no '$2' in $1" >&2; cat "$1" >&2; return 1; }
-		sleep 0.1
-	done
-}
-
 case_logs_follow_into_the_auto_retry() {
 	# Each container holds at a gate file until the test has seen -f where
-	# it should be: following the first one live, then following into the
-	# retry's.  Without the gates a loaded machine could let the retry run
-	# to its end before -f looked again (it then shows the retry's output
-	# from container.log, correctly, but never follows into it).
-	write_wf wf.yml <<'YML'
-version: '1.0'
-name: echoer
-inputs:
-  - name: description
-    type: string
-    required: true
-steps:
-  - id: say
-    type: command
-    command: 'echo "input: {{inputs.description}}"; while [ ! -e GO1 ]; do sleep 0.1; done'
-  - id: plan
-    type: agent
-    prompt: "plan {{inputs.description}}"
-  - id: done
-    type: command
-    command: 'echo "done: {{inputs.description}}"; while [ ! -e GO2 ]; do sleep 0.1; done'
-YML
+	# it should be: following the first one live ("wait": GO), then
+	# following into the retry's ("hold": GO2).  Without the gates a loaded
+	# machine could let the retry run to its end before -f looked again (it
+	# then shows the retry's output from container.log, correctly, but
+	# never follows into it).
+	wf_echo
 	# The scheduler first: -f waits through a pause only while one runs
 	# (a pause with nobody to retry it ends -f: the next case).
 	"$ROVER" supervise >"$P/sup.log" 2>&1 3>&- &
 	BG_PIDS+=("$!")
-	wait_text "$P/sup.log" "schedules auto-retries" 20
-	new_task -w wf.yml "[[limit-reset-in:2]] [[rate-limit-once:f]] go"
+	wait_log "$P/sup.log" "schedules auto-retries" 20
+	new_task -w wf.yml "[[limit-reset-in:2]] [[rate-limit-once:f]] go wait hold"
 	"$ROVER" logs -f "$TID" >"$P/follow.out" 2>"$P/follow.err" 3>&- &
 	local lpid=$!
 	BG_PIDS+=("$lpid")
 	# -f follows the first container while it runs; it then pauses on the
 	# rate limit and the supervisor starts the retry, which -f follows into
-	wait_text "$P/follow.out" "input: [[limit" 60
-	: >"$WS/GO1"
-	wait_text "$P/follow.err" "Following task $TID into container" 90
+	wait_log "$P/follow.out" "^input: \\[\\[limit" 60
+	: >"$WS/GO"
+	wait_log "$P/follow.err" "Following task $TID into container" 90
 	: >"$WS/GO2"
 	wait_status "$TID" COMPLETED 90
-	local deadline
 	# logs -f returns by itself once the task is COMPLETED
-	deadline=$((SECONDS + 20))
+	local deadline=$((SECONDS + 20))
 	while kill -0 "$lpid" 2>/dev/null; do
 		[ $SECONDS -lt $deadline ] || { echo "logs -f still running" >&2; cat "$P/follow.out" "$P/follow.err" >&2; return 1; }
 		sleep 0.2

@@ -43,15 +43,6 @@ start_supervise() {
 	wait_log "$P/$name.log" "watching" 10
 }
 
-# wait_log FILE REGEX [SECONDS]
-wait_log() {
-	local deadline=$((SECONDS + ${3:-30}))
-	until grep -qE "$2" "$1" 2>/dev/null; do
-		[ $SECONDS -lt $deadline ] || { echo "no /$2/ in $1 after ${3:-30}s:" >&2; cat "$1" >&2; return 1; }
-		sleep 0.1
-	done
-}
-
 # wait_file PATH [SECONDS]
 wait_file() {
 	local deadline=$((SECONDS + ${2:-30}))

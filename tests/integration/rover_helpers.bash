@@ -54,6 +54,15 @@ task_json() {
 	"$ROVER" inspect --json "$1"
 }
 
+# wait_log FILE REGEX [SECONDS]: true once FILE has a line matching REGEX.
+wait_log() {
+	local deadline=$((SECONDS + ${3:-30}))
+	until grep -qE "$2" "$1" 2>/dev/null; do
+		[ $SECONDS -lt $deadline ] || { echo "no /$2/ in $1 after ${3:-30}s:" >&2; cat "$1" >&2; return 1; }
+		sleep 0.1
+	done
+}
+
 # wait_status ID STATUS [SECONDS]: true once the task reaches STATUS.
 wait_status() {
 	local id=$1 want=$2 secs=${3:-60} s
