@@ -450,7 +450,7 @@ static void save_finished_logs(const struct task_store *st, struct task **t, str
 	    0)
 		reportf(report, ud, "warn", (*t)->id, "Could not save the output of task %lld: %s",
 			(long long)(*t)->id, rv_error_msg(err));
-	else if (seen.id && !seen.running && !seen.paused && !seen.restarting && seen.status) {
+	else if (seen.id && orphan_container_from_state(seen.status) == ORPHAN_CONTAINER_EXITED) {
 		struct task *fresh = NULL;
 		if (task_store_update(st, (*t)->id, record_end_fn, &seen, &fresh, NULL) == 0)
 			replace(t, fresh);
