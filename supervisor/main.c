@@ -10,6 +10,7 @@
 
 #include "supervisor/cmd/cmd.h"
 #include "supervisor/lib/engine.h"
+#include "supervisor/lib/linkage.h"
 
 #define ROVER_VERSION "0.1.0"
 
@@ -62,6 +63,9 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	/* A static rover whose glibc was upgraded hands over to rover-dynamic
+	 * here, before anything is done (linkage.h). */
+	linkage_start(argv);
 	/* libcurl with CURLOPT_NOSIGNAL does not ignore SIGPIPE for us: a dead
 	 * engine connection must be an error, not a killed process. */
 	signal(SIGPIPE, SIG_IGN);

@@ -10,6 +10,7 @@
 #include "supervisor/cmd/cmd.h"
 #include "supervisor/cmd/cmdopt.h"
 #include "supervisor/lib/engine.h"
+#include "supervisor/lib/linkage.h"
 #include "supervisor/lib/supervise.h"
 #include "supervisor/lib/userconfig.h"
 
@@ -21,7 +22,8 @@ static const struct cmdopt_spec spec = {
 		  "your configuration file, the container engine rover would use and what\n"
 		  "chose it (--engine, ROVER_ENGINE, DOCKER_HOST, CONTAINER_HOST, your\n"
 		  "configuration, or the default sockets), and the project's settings.\n"
-		  "The engine is pinged to tell which one answers.\n"
+		  "The engine is pinged to tell which one answers.  Binary: how this rover\n"
+		  "was linked (static, or rover-dynamic run in its place, and why).\n"
 		  "\n",
 	.column = 22,
 	.no_operands = true,
@@ -109,6 +111,7 @@ static void print_text(struct json_object *o)
 	printf("Agent image:  %s\n", str_or(set, "agentImage", "(not set)"));
 	printf("Auto-retry:   max %lld, delay %lld s doubling up to %lld s\n",
 	       get_int(retry, "max"), get_int(retry, "baseSeconds"), get_int(retry, "capSeconds"));
+	printf("Binary:       %s\n", str_or(o, "binary", "?"));
 	struct json_object *sup = jsonutil_get_obj(o, "supervisor");
 	if (sup)
 		printf("Supervisor:   pid %lld%s\n", get_int(sup, "pid"),
@@ -158,6 +161,7 @@ int cmd_info(int argc, char **argv)
 	jsonutil_set_int64(retry, "capSeconds", p->settings.retry.cap_seconds);
 	json_object_object_add(set, "retry", retry);
 	json_object_object_add(o, "settings", set);
+	jsonutil_set_str(o, "binary", linkage_describe());
 	pid_t sup_pid = 0;
 	if (supervise_scheduler_info(p->store_dir, &sup_pid, NULL)) {
 		struct json_object *sup = json_object_new_object();

@@ -9,6 +9,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "supervisor/lib/linkage.h"
+
 /* The soname of libcurl's ABI 4, the one <curl/curl.h> describes. */
 #define LIBCURL_SONAME "libcurl.so.4"
 
@@ -18,6 +20,11 @@ static char load_error[512];
 
 static void load(void)
 {
+	const char *refusal = linkage_dlopen_refusal();
+	if (refusal) {
+		snprintf(load_error, sizeof(load_error), "%s", refusal);
+		return;
+	}
 	library = dlopen(LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL);
 	if (!library) {
 		const char *why = dlerror();

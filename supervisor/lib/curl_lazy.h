@@ -8,9 +8,11 @@
  * Kerberos, LDAP, SSH, IDN...), and loading them was most of the start-up
  * of every rover command, 6-7 ms of 7-8 ms on an idle machine
  * (bench/startup.sh).  Commands that never reach an engine (--version,
- * --help, info without an engine, inspect or list of finished tasks) now
- * start as fast as the static runner; the others pay the same cost as
- * before, once, when they first open an engine.
+ * --help, inspect or list of finished tasks) do not pay it; the others pay
+ * it once, when they first open an engine.  bin/rover is itself linked
+ * statically, and loads libcurl this way only with the glibc it was linked
+ * with (linkage.h): where that is no longer the system's and rover-dynamic
+ * could not take over, the first call fails with linkage's message.
  *
  * When the library cannot be loaded, curl_global_init() returns
  * CURLE_FAILED_INIT and curl_easy_strerror() of that code says what
