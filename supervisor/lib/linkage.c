@@ -134,7 +134,10 @@ void linkage_start(char **argv)
 		snprintf(changed_why, sizeof(changed_why),
 			 "%s is not the glibc rover was linked with (build id %.12s, now %.12s)",
 			 linkage_libc_path, linkage_libc_build_id, now);
-	char *twin = find_dynamic_twin();
+	/* Set already: this is a static rover run in rover-dynamic's place (a
+	 * copy of it installed under that name), which must not exec again. */
+	bool handed_over = getenv(LINKAGE_FALLBACK_ENV) != NULL;
+	char *twin = handed_over ? NULL : find_dynamic_twin();
 	if (twin) {
 		setenv(LINKAGE_FALLBACK_ENV, changed_why, 1);
 		execv(twin, argv);

@@ -92,3 +92,14 @@ EOF
 	[ "$(ls "$S/store/tasks" | sort)" = "$before" ]
 	[ -z "$(git branch --list 'rover/*')" ]
 }
+
+@test "a static rover installed as rover-dynamic does not exec itself in a loop" {
+	upgraded_copy alone
+	cp "$S/up/rover" "$S/up/rover-dynamic"
+	run timeout 10 "$S/up/rover" list --json
+	[ "$status" -eq 0 ]
+	[ "$(jq length <<<"$output")" -eq 3 ]
+	run timeout 10 "$S/up/rover" info --json
+	[ "$status" -eq 0 ]
+	[[ "$(jq -r .binary <<<"$output")" == "static, without libcurl"* ]]
+}
