@@ -3,7 +3,10 @@
 # static hello-world (built here) and the static runner (rover-agent
 # --version).  Goal (issue: performance): `rover --version`, `rover inspect`
 # of a finished task and `rover list` of 100 finished tasks within 1.5x of
-# the static runner's start-up.  libcurl is loaded only by commands that
+# the static runner's start-up.  rover is linked statically; the last rows
+# are the same commands of rover-dynamic, the same program linked the
+# ordinary way, which runs after a glibc upgrade (supervisor/lib/linkage.h).
+# libcurl is loaded only by commands that
 # reach an engine (supervisor/lib/curl_lazy.h); the last line shows what an
 # engine command's first engine call costs on top (`rover info`, which asks
 # the engine, against `rover --version`).
@@ -19,7 +22,12 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${1:-300}
 build=${BUILD:-build}
 bindir=${BINDIR:-bin}
-make -s -C "$root" BUILD="$build" BINDIR="$bindir" all "$build/bench/spawn_time" >/dev/null
+# (its output only on failure: the static link's warning about dlopen is
+# expected, linkage.h)
+if ! log=$(make -s -C "$root" BUILD="$build" BINDIR="$bindir" all "$build/bench/spawn_time" 2>&1); then
+	echo "$log" >&2
+	exit 1
+fi
 rover=$root/$bindir/rover
 spawn=$root/$build/bench/spawn_time
 work=$(mktemp -d /var/tmp/rover-bench-startup.XXXXXX)
@@ -38,15 +46,18 @@ unset DOCKER_HOST CONTAINER_HOST
 cd "$work"
 "$rover" list >/dev/null # the list cache, as a user's second `list` finds it
 
+dyn=$root/$bindir/rover-dynamic
 labels=("static hello-world (floor)" "rover-agent --version (runner)"
 	"dynamic hello-world (libc.so)" "rover --version"
 	"rover inspect (finished task)" "list's system calls, static C"
 	"list's system calls, dynamic C" "rover list (100 finished tasks)"
-	"rover list --json (100 tasks)")
+	"rover list --json (100 tasks)" "rover-dynamic --version"
+	"rover-dynamic inspect" "rover-dynamic list")
 mapfile -t us < <("$spawn" "$runs" -- "$work/hello" -- "$root/$bindir/rover-agent" --version \
 	-- "$work/hello-dyn" -- "$rover" --version -- "$rover" inspect 7 \
 	-- "$work/list-floor" "$work/store" -- "$work/list-floor-dyn" "$work/store" \
-	-- "$rover" list -- "$rover" list --json |
+	-- "$rover" list -- "$rover" list --json \
+	-- "$dyn" --version -- "$dyn" inspect 7 -- "$dyn" list |
 	awk '{print $2}')
 printf '%-34s %9s %8s %9s\n' command median_us x_hello x_runner
 for i in "${!labels[@]}"; do
