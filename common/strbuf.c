@@ -39,10 +39,11 @@ void strbuf_setlen(struct strbuf *b, size_t len)
 
 void strbuf_add(struct strbuf *b, const void *data, size_t n)
 {
-	strbuf_grow(b, n);
-	if (n)
-		memcpy(b->buf + b->len, data, n);
-	strbuf_setlen(b, b->len + n);
+	if (!b->buf || n >= b->cap - b->len) /* no room for n bytes and the NUL */
+		strbuf_grow(b, n);
+	memcpy(b->buf + b->len, data, n);
+	b->len += n;
+	b->buf[b->len] = '\0';
 }
 
 void strbuf_adds(struct strbuf *b, const char *s)

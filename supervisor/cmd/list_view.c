@@ -325,35 +325,56 @@ static int width_of(const char *s, bool utf8)
 	return plain_ascii(s, &n) ? (int)n : textutil_width(s, utf8);
 }
 
-/* Append s fitted to width columns (textutil_fit's result) to b.  The
- * plain ASCII case, and a cell whose width the caller knows (known_w >= 0:
- * the progress bar), are done here without a copy: the table's rows spent
- * most of their time in per-cell allocation and textutil's UTF-8 walk. */
+/* The plain ASCII case of fit_into, in one pass over at most width + 1
+ * bytes written straight into b: false (b's content unchanged) at the
+ * first byte that is not printable ASCII, which textutil_fit handles.
+ * The same bytes as textutil_fit: past width + 1 bytes the cell is cut
+ * whatever follows.  (This path, allocation- and call-free, is most of
+ * the table's cells: per-cell copies and a second scan for the width were
+ * half of a 100-task listing's instructions.) */
+static bool fit_ascii(struct strbuf *b, const char *s, int width, bool utf8, bool pad)
+{
+	size_t w = (size_t)width, n = 0;
+	strbuf_grow(b, w + 3); /* a cut cell is w - 1 bytes and a 3-byte ellipsis */
+	char *out = b->buf + b->len;
+	for (; n <= w && s[n]; n++) {
+		unsigned char c = (unsigned char)s[n];
+		if (c < 0x20 || c >= 0x7F)
+			return false;
+		out[n] = (char)c;
+	}
+	if (n > w) { /* cut, with an ellipsis of 1 column or "..." */
+		size_t ell_w = utf8 ? 1 : w < 3 ? w : 3;
+		n = w - ell_w;
+		memcpy(out + n, utf8 ? "\xE2\x80\xA6" : "...", utf8 ? 3 : ell_w);
+		n += utf8 ? 3 : ell_w;
+	} else if (pad) {
+		memset(out + n, ' ', w - n);
+		n = w;
+	}
+	strbuf_setlen(b, b->len + n);
+	return true;
+}
+
+/* Append s fitted to width columns (textutil_fit's result) to b.  A cell
+ * whose width the caller knows (known_w >= 0: the progress bar) is not
+ * measured. */
 static void fit_into(struct strbuf *b, const char *s, int known_w, int width, bool utf8, bool pad)
 {
-	size_t n;
-	bool ascii = known_w < 0 && plain_ascii(s, &n);
 	if (width > 0 && known_w >= 0 && known_w <= width) {
 		strbuf_adds(b, s);
-		n = (size_t)known_w;
-	} else if (width <= 0 || !ascii) {
-		_cleanup_free_ char *cut = textutil_fit(s, width, utf8, pad);
-		strbuf_adds(b, cut);
+		if (pad && known_w < width) {
+			size_t w = (size_t)(width - known_w);
+			strbuf_grow(b, w);
+			memset(b->buf + b->len, ' ', w);
+			strbuf_setlen(b, b->len + w);
+		}
 		return;
-	} else if (n > (size_t)width) { /* cut, with an ellipsis of 1 column or "..." */
-		size_t ell_w = utf8 ? 1 : width < 3 ? (size_t)width : 3;
-		strbuf_add(b, s, (size_t)width - ell_w);
-		strbuf_add(b, utf8 ? "\xE2\x80\xA6" : "...", utf8 ? 3 : ell_w);
+	}
+	if (width > 0 && known_w < 0 && fit_ascii(b, s, width, utf8, pad))
 		return;
-	} else {
-		strbuf_add(b, s, n);
-	}
-	if (pad && n < (size_t)width) {
-		size_t w = (size_t)width - n;
-		strbuf_grow(b, w);
-		memset(b->buf + b->len, ' ', w);
-		strbuf_setlen(b, b->len + w);
-	}
+	_cleanup_free_ char *cut = textutil_fit(s, width, utf8, pad);
+	strbuf_adds(b, cut);
 }
 
 const char *list_view_status_color(enum task_status s)
@@ -449,8 +470,9 @@ struct row {
 	int progress;
 	int64_t start_ms, end_ms, retry_at_ms;
 	const char *title, *agent, *workflow, *status, *step;
-	char *buf; /* the fields point into it */
+	char *buf; /* the fields point into it: inline_buf, or allocated */
 	char step_buf[32];
+	char inline_buf[512];
 };
 
 static void row_end_ms(const struct task *t, int64_t *ret_start, int64_t *ret_end)
@@ -509,7 +531,10 @@ static bool row_parse(const struct list_view_item *item, struct row *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->id = item->id;
-	r->buf = xstrndup(item->text, item->len);
+	/* Most rows fit in the struct: no allocation per row. */
+	r->buf = item->len < sizeof(r->inline_buf) ? r->inline_buf : xmalloc(item->len + 1);
+	memcpy(r->buf, item->text, item->len);
+	r->buf[item->len] = '\0';
 	char *f[ROW_FIELDS], *p = r->buf;
 	for (size_t k = 0; k < ROW_FIELDS; k++) {
 		f[k] = p;
@@ -540,7 +565,8 @@ static bool row_parse(const struct list_view_item *item, struct row *r)
 
 static void row_release(struct row *r)
 {
-	free(r->buf);
+	if (r->buf != r->inline_buf)
+		free(r->buf);
 	r->buf = NULL;
 }
 

@@ -115,6 +115,44 @@ static void test_duration(void **state)
 	assert_string_equal(id, "-9223372036854775808");
 }
 
+/* A cell is textutil_fit's result, whatever path builds it: plain ASCII
+ * (the fast one, fit_ascii), ASCII that turns into UTF-8 or a tab past or
+ * before the cut, with and without UTF-8, padded or not, at every width
+ * from 1 to past the text's length. */
+static void test_cells_are_textutil_fit(void **state)
+{
+	(void)state;
+	static const char *const texts[] = {
+		"",
+		"a",
+		"abc",
+		"Refactor the parser",
+		"exactly-ten",
+		"ascii then \xC3\xA9t\xC3\xA9",
+		"\xC3\xA9t\xC3\xA9 then ascii",
+		"tab\there",
+		"a very long title that is cut somewhere in the middle of it",
+		"wide \xE4\xB8\xAD\xE6\x96\x87 chars",
+		"\x7F delete",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(texts); i++)
+		for (int width = 1; width <= 64; width++)
+			for (int flags = 0; flags < 4; flags++) {
+				bool utf8 = flags & 1, pad = flags & 2;
+				struct strbuf b = STRBUF_INIT;
+				strbuf_add(&b, "x ", 2); /* cells follow others on a line */
+				fit_into(&b, texts[i], -1, width, utf8, pad);
+				char *want = textutil_fit(texts[i], width, utf8, pad);
+				if (strcmp(strbuf_str(&b) + 2, want))
+					fail_msg(
+						"'%s' at width %d, utf8 %d, pad %d: '%s', not '%s'",
+						texts[i], width, utf8, pad, strbuf_str(&b) + 2,
+						want);
+				free(want);
+				strbuf_release(&b);
+			}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -123,6 +161,7 @@ int main(void)
 		cmocka_unit_test(test_layout_narrow_terminals),
 		cmocka_unit_test(test_status_color),
 		cmocka_unit_test(test_duration),
+		cmocka_unit_test(test_cells_are_textutil_fit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
