@@ -27,6 +27,7 @@ enum state {
 };
 static enum state state = DYNAMIC;
 static char changed_why[256];
+static char handed_over_why[320]; /* why a static rover ran this one instead */
 
 /* A build id is at most 64 bytes here (GNU ld writes 20). */
 #define BUILD_ID_MAX 64
@@ -118,6 +119,15 @@ static char *find_dynamic_twin(void)
 
 void linkage_start(char **argv)
 {
+	/* Set by a static rover that exec'd this one.  Read once and not
+	 * passed on: a rover started later from a hook or a script makes its
+	 * own check. */
+	const char *why = getenv(LINKAGE_FALLBACK_ENV);
+	bool handed_over = why != NULL;
+	if (handed_over) {
+		snprintf(handed_over_why, sizeof(handed_over_why), "%s", why);
+		unsetenv(LINKAGE_FALLBACK_ENV);
+	}
 	if (!linkage_libc_build_id[0])
 		return;
 	char now[2 * BUILD_ID_MAX + 1];
@@ -134,9 +144,9 @@ void linkage_start(char **argv)
 		snprintf(changed_why, sizeof(changed_why),
 			 "%s is not the glibc rover was linked with (build id %.12s, now %.12s)",
 			 linkage_libc_path, linkage_libc_build_id, now);
-	/* Set already: this is a static rover run in rover-dynamic's place (a
-	 * copy of it installed under that name), which must not exec again. */
-	bool handed_over = getenv(LINKAGE_FALLBACK_ENV) != NULL;
+	/* Handed over to already: this is a static rover run in rover-dynamic's
+	 * place (a copy of it installed under that name), which must not exec
+	 * again. */
 	char *twin = handed_over ? NULL : find_dynamic_twin();
 	if (twin) {
 		setenv(LINKAGE_FALLBACK_ENV, changed_why, 1);
@@ -162,7 +172,6 @@ const char *linkage_dlopen_refusal(void)
 const char *linkage_describe(void)
 {
 	static char line[512];
-	const char *why = getenv(LINKAGE_FALLBACK_ENV);
 	switch (state) {
 	case STATIC_MATCHED:
 		return "static (libcurl is loaded when an engine is needed)";
@@ -173,12 +182,12 @@ const char *linkage_describe(void)
 		return line;
 	case DYNAMIC:
 	default:
-		if (!why || !*why)
+		if (!handed_over_why[0])
 			return "dynamic";
 		snprintf(line, sizeof(line),
 			 "dynamic (%s ran instead of the static rover: %.300s); reinstall "
 			 "rover (make install) for the faster start",
-			 LINKAGE_DYNAMIC_NAME, why);
+			 LINKAGE_DYNAMIC_NAME, handed_over_why);
 		return line;
 	}
 }

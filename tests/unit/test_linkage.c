@@ -178,12 +178,23 @@ static void test_dynamic_program_checks_nothing(void **state)
 	char *argv[] = {name, NULL};
 	linkage_start(argv); /* returns: nothing to hand over to */
 	assert_null(linkage_dlopen_refusal());
-	unsetenv(LINKAGE_FALLBACK_ENV);
 	assert_string_equal(linkage_describe(), "dynamic");
+}
+
+/* rover-dynamic run by a static rover says why, and does not pass the
+ * reason on: a static rover started later (from a hook) would take it for
+ * a hand-over already made and not make its own. */
+static void test_handed_over_to_says_why_and_passes_nothing_on(void **state)
+{
+	(void)state;
+	char name[] = "rover-dynamic";
+	char *argv[] = {name, NULL};
 	setenv(LINKAGE_FALLBACK_ENV, "the glibc changed", 1);
+	linkage_start(argv);
+	assert_null(getenv(LINKAGE_FALLBACK_ENV));
 	assert_non_null(strstr(linkage_describe(), "rover-dynamic ran instead"));
 	assert_non_null(strstr(linkage_describe(), "the glibc changed"));
-	unsetenv(LINKAGE_FALLBACK_ENV);
+	assert_null(linkage_dlopen_refusal());
 }
 
 int main(void)
@@ -194,6 +205,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cut_short_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_note_is_refused, setup, teardown),
 		cmocka_unit_test(test_dynamic_program_checks_nothing),
+		cmocka_unit_test(test_handed_over_to_says_why_and_passes_nothing_on),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
