@@ -42,7 +42,8 @@ AGENT_LIBS := -lyaml -ljson-c
 # pulls in) is dlopen()ed the first time rover talks to an engine
 # (supervisor/lib/curl_lazy.h); the three small libraries every command uses
 # are linked in from their archives (the runner links them so too).
-ROVER_LIBS := -Wl,-Bstatic -linotifytools -lyaml -ljson-c -Wl,-Bdynamic
+ROVER_ARCHIVES := -linotifytools -lyaml -ljson-c
+ROVER_LIBS := -Wl,-Bstatic $(ROVER_ARCHIVES) -Wl,-Bdynamic
 # bin/rover itself is a static PIE (ROVER_LINK=static): it starts without the
 # dynamic loader, which was most of what's left of the start-up
 # (bench/startup.sh).  It still dlopen()s libcurl, which glibc allows a
@@ -105,7 +106,7 @@ $(BUILD)/linked_libc.o: $(BUILD)/linked_libc.c
 
 $(BINDIR)/rover: $(ROVER_OBJS) $(BUILD)/linked_libc.o | $(BINDIR)/rover-dynamic
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -static-pie -o $@ $^ -linotifytools -lyaml -ljson-c
+	$(CC) $(LDFLAGS) -static-pie -o $@ $^ $(ROVER_ARCHIVES)
 else
 $(BINDIR)/rover: $(ROVER_OBJS)
 	@mkdir -p $(@D)

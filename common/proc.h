@@ -22,6 +22,11 @@ bool proc_start_time(pid_t pid, uint64_t *ret_ticks);
  * unknown. */
 bool proc_boot_id(char *buf, size_t len);
 
+/* The directory of the running program's binary (/proc/self/exe), newly
+ * allocated; NULL with errno set when it cannot be read.  Where rover finds
+ * the files installed beside it (rover-agent, rover-dynamic). */
+char *proc_self_dir(void);
+
 /* Exit status as a shell shows it: the exit code, or 128 + signal. */
 int proc_exit_code(int wait_status);
 

@@ -12,6 +12,7 @@
 
 #include "common/cleanup.h"
 #include "common/fileio.h"
+#include "common/proc.h"
 #include "common/sha256.h"
 #include "common/timeutil.h"
 #include "supervisor/lib/agent_logins.h"
@@ -60,12 +61,9 @@ int launch_agent_binary(char **ret, struct rv_error **err)
 			return rv_error_errno(err, errno, "cannot resolve '%s'", env);
 		return 0;
 	}
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n < 0)
+	_cleanup_free_ char *dir = proc_self_dir();
+	if (!dir)
 		return rv_error_errno(err, errno, "cannot find the rover binary");
-	self[n] = '\0';
-	_cleanup_free_ char *dir = fileio_dirname(self);
 	_cleanup_free_ char *path = fileio_join(dir, "rover-agent");
 	if (access(path, X_OK) < 0)
 		return rv_error_set(

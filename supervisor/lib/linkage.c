@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fileio.h"
+#include "common/proc.h"
 
 /* Weak: the static link adds a generated object whose strong definitions
  * replace these (Makefile, $(BUILD)/linked_libc.c). */
@@ -95,21 +97,13 @@ int linkage_read_build_id(const char *path, char *hex, size_t size)
  * ../libexec/rover/ (an install); NULL when neither is there. */
 static char *find_dynamic_twin(void)
 {
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0)
+	_cleanup_free_ char *dir = proc_self_dir();
+	if (!dir)
 		return NULL;
-	self[n] = '\0';
-	char *slash = strrchr(self, '/');
-	if (!slash)
-		return NULL;
-	*slash = '\0';
-	static const char *const places[] = {"%s/" LINKAGE_DYNAMIC_NAME,
-					     "%s/../libexec/rover/" LINKAGE_DYNAMIC_NAME};
+	static const char *const places[] = {LINKAGE_DYNAMIC_NAME,
+					     "../libexec/rover/" LINKAGE_DYNAMIC_NAME};
 	for (size_t i = 0; i < sizeof(places) / sizeof(places[0]); i++) {
-		char *path = NULL;
-		if (asprintf(&path, places[i], self) < 0)
-			return NULL;
+		char *path = fileio_join(dir, places[i]);
 		if (access(path, X_OK) == 0)
 			return path;
 		free(path);
